@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT */
+/* Internal to libjailer (and to the daemon/client that link it statically). */
+#ifndef JAILER_INTERNAL_H
+#define JAILER_INTERNAL_H
+
+#include "jailer.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------ cleanup helpers */
+
+static inline void freep(void *p) { free(*(void **) p); }
+static inline void closep(int *fd)
+{
+        if (*fd >= 0) {
+                int saved = errno;
+                close(*fd);
+                errno = saved;
+        }
+}
+#define _cleanup_(f) __attribute__((cleanup(f)))
+#define _cleanup_free_ _cleanup_(freep)
+#define _cleanup_close_ _cleanup_(closep)
+#define TAKE_FD(fd) ({ int _fd_ = (fd); (fd) = -1; _fd_; })
+#define TAKE_PTR(p) ({ __typeof__(p) _p_ = (p); (p) = NULL; _p_; })
+#define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
+#define _unused_ __attribute__((unused))
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+
+/* ------------------------------------------------------------ errors */
+
+/* Fill *err (when not NULL) and return -1.  code is an errno value or 0;
+ * field may be NULL.  When code != 0, ": strerror(code)" is appended. */
+int jl_error(jailer_error *err, jailer_step step, int code, const char *field, const char *fmt, ...) _printf_(5, 6);
+/* Prefix an existing error message with more context. */
+void jl_error_prefix(jailer_error *err, const char *fmt, ...) _printf_(2, 3);
+
+/* ------------------------------------------------------------ config model */
+
+#define JL_UNSET UINT64_MAX /* a limit that was not given */
+
+struct jl_bind {
+        char *source;
+        char *dest;
+        bool read_only;
+};
+
+struct jl_env {
+        char *key;
+        char *value;
+};
+
+struct jailer_config {
+        char *id;
+        char *exec_path;
+        char **exec_args; /* NULL-terminated, n_exec_args entries */
+        size_t n_exec_args;
+        char *jail_root;
+        uid_t uid;
+        gid_t gid;
+        struct {
+                uint64_t cpu_quota_us;  /* JL_UNSET: no cpu limit */
+                uint64_t cpu_period_us; /* default 100000 */
+                uint64_t memory_bytes;  /* JL_UNSET: no memory limit */
+                uint64_t max_fds;       /* RLIMIT_NOFILE, default 1024 */
+                uint64_t max_procs;     /* RLIMIT_NPROC, default 64 */
+                uint64_t max_file_size; /* RLIMIT_FSIZE, JL_UNSET = unlimited */
+                uint64_t pids;          /* cgroup pids.max, JL_UNSET = none */
+                uint64_t timeout_ms;    /* wall clock, 0 = none */
+        } limits;
+        bool ns[JAILER_NS_COUNT];
+        struct jl_bind *binds;
+        size_t n_binds;
+        char *workdir;                  /* default "/" */
+        struct jl_env *env;
+        size_t n_env;
+        char *hostname;                 /* NULL: the jail id */
+        char **devices;                 /* extra device nodes, e.g. "/dev/net/tun" */
+        size_t n_devices;
+        jailer_cgroup_version cgroup_version;
+        char *cgroup_parent;            /* relative to the hierarchy root; NULL = "jailer" */
+};
+
+extern const char *const jl_namespace_names[JAILER_NS_COUNT]; /* "user", "pid", ... */
+
+/* Parse "512M", "1GiB", "4096" into bytes; rejects overflow, junk, negatives. */
+int jl_parse_size(const char *s, uint64_t *out);
+/* Parse a decimal uint64 strictly (no sign, no junk, no overflow). */
+int jl_parse_u64(const char *s, uint64_t *out);
+
+/* ------------------------------------------------------------ cgroups */
+
+/* One jail's cgroup, whichever backend.  Created before the child exists,
+ * limits written at creation, removed by jl_cgroup_destroy(). */
+struct jl_cgroup;
+
+typedef struct jl_cgroup_stats {
+        uint64_t cpu_usage_us;
+        uint64_t memory_current_bytes;
+        uint64_t memory_peak_bytes;
+        uint64_t pids_current;
+        int64_t pids_peak;      /* -1 when the kernel does not report it */
+        bool oom_killed;        /* oom_kill count > 0 */
+} jl_cgroup_stats;
+
+/* Resolve which backend to use for this config ("v1"/"v2"); fails with a
+ * clear message when the requested one is unavailable. */
+int jl_cgroup_create(const jailer_config *c, struct jl_cgroup **out, jailer_error *err);
+bool jl_cgroup_is_v2(const struct jl_cgroup *cg);
+/* v2: an O_DIRECTORY fd of the leaf for clone3(CLONE_INTO_CGROUP); -1 on v1. */
+int jl_cgroup_clone_fd(const struct jl_cgroup *cg);
+/* Move pid into the cgroup (every hierarchy on v1).  Used on v1, and on v2
+ * when CLONE_INTO_CGROUP is unavailable. */
+int jl_cgroup_attach(struct jl_cgroup *cg, pid_t pid, jailer_error *err);
+int jl_cgroup_stats_read(const struct jl_cgroup *cg, jl_cgroup_stats *st);
+/* Kill every process in the cgroup and wait (bounded) until it is empty. */
+int jl_cgroup_kill_all(struct jl_cgroup *cg);
+/* Remove the cgroup directories (after kill_all); frees cg. */
+int jl_cgroup_destroy(struct jl_cgroup *cg);
+const char *jl_cgroup_path(const struct jl_cgroup *cg);
+/* "v1"/"v2" or NULL: what AUTO resolves to on this host. */
+const char *jl_cgroup_detect(void);
+
+#endif

@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libjailer — run one program (typically a VMM) inside every Linux isolation
+ * layer we can stack: user/pid/mount/net/uts/ipc/cgroup namespaces, a cgroup
+ * with cpu/memory/pids limits (v2, or v1 on hybrid hosts), pivot_root into a
+ * jail root with a minimal /dev, read-only bind mounts, rlimits, no_new_privs,
+ * every capability dropped, then execve.
+ *
+ * This header is the whole public API.  It is meant to be read on its own.
+ *
+ * Typical use (the caller must be root):
+ *
+ *     jailer_error err = {0};
+ *     jailer_config *c = jailer_config_new("benchmark-123",
+ *                                          "/usr/lib/vmm/vmm",
+ *                                          "/var/lib/jailer/jails/benchmark-123");
+ *     jailer_config_add_arg(c, "--kernel");
+ *     jailer_config_add_arg(c, "/kernel");
+ *     jailer_config_set_memory_limit(c, 512 << 20);
+ *     jailer_config_set_cpu_limit(c, 1.0);
+ *     jailer_config_add_bind_mount(c, "/srv/images/vmlinux", "/kernel", true);
+ *
+ *     jailer_report rep;
+ *     if (jailer_run(c, NULL, &rep, &err) < 0)
+ *             fprintf(stderr, "jailer: %s\n", err.message);
+ *     else
+ *             printf("exit %d, peak %llu bytes\n", rep.exit_code,
+ *                    (unsigned long long) rep.memory_peak_bytes);
+ *     jailer_config_free(c);
+ *
+ * Conventions: functions returning int return 0 (or a non-negative value) on
+ * success and -1 on failure, with *err filled when err is not NULL.  No
+ * function of this library calls exit() or prints.
+ */
+#ifndef JAILER_H
+#define JAILER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define JAILER_ID_MAX 64
+
+/* ------------------------------------------------------------------ errors */
+
+/* Which part of the jail set-up failed; also decides the CLI exit code. */
+typedef enum {
+        JAILER_STEP_NONE = 0,
+        JAILER_STEP_CONFIG,     /* the configuration is invalid */
+        JAILER_STEP_CGROUP,     /* creating or limiting the cgroup */
+        JAILER_STEP_ROOTFS,     /* preparing the jail root, mounts, /dev */
+        JAILER_STEP_SPAWN,      /* clone3 / namespaces */
+        JAILER_STEP_USERNS,     /* uid/gid maps */
+        JAILER_STEP_PRIVS,      /* rlimits, capabilities, no_new_privs */
+        JAILER_STEP_SECCOMP,    /* installing the seccomp filter */
+        JAILER_STEP_EXEC,       /* execve of the jailed program */
+        JAILER_STEP_WAIT,       /* waiting, accounting, clean-up */
+} jailer_step;
+
+typedef struct jailer_error {
+        jailer_step step;
+        int code;               /* errno value, 0 when not a system error */
+        char field[96];         /* config field at fault ("limits.memory_bytes"), or "" */
+        char message[1024];     /* one line, names the field and the value */
+} jailer_error;
+
+const char *jailer_step_name(jailer_step step);
+
+/* ------------------------------------------------------------------ config */
+
+typedef struct jailer_config jailer_config;
+
+typedef enum {
+        JAILER_NS_USER = 0,
+        JAILER_NS_PID,
+        JAILER_NS_MOUNT,
+        JAILER_NS_NETWORK,
+        JAILER_NS_UTS,
+        JAILER_NS_IPC,
+        JAILER_NS_CGROUP,
+        JAILER_NS_COUNT,
+} jailer_namespace;
+
+typedef enum {
+        JAILER_CGROUP_AUTO = 0, /* v2 when the host has cpu/memory/pids on cgroup2, else v1 */
+        JAILER_CGROUP_V1,
+        JAILER_CGROUP_V2,
+} jailer_cgroup_version;
+
+/* A config with the spec's defaults: uid/gid 65534, RLIMIT_NOFILE 1024,
+ * RLIMIT_NPROC 64, RLIMIT_FSIZE unlimited, RLIMIT_CORE 0, cpu period 100000
+ * µs, no cpu/memory/pids limit, every namespace on, workdir "/", empty
+ * environment.  Any argument may be NULL and set later.  NULL on ENOMEM. */
+jailer_config *jailer_config_new(const char *id, const char *exec_path, const char *jail_root);
+void jailer_config_free(jailer_config *c);
+
+/* Parse the JSON config file format (see README "Config file").  Unknown keys
+ * and wrong types are errors.  Does not validate values beyond their types:
+ * call jailer_config_validate(). */
+int jailer_config_from_json(const char *json, size_t len, jailer_config **out, jailer_error *err);
+int jailer_config_from_file(const char *path, jailer_config **out, jailer_error *err);
+/* Serialise back to the same JSON format (malloc'd string, NULL on ENOMEM). */
+char *jailer_config_to_json(const jailer_config *c);
+
+/* Check every field; the first problem found is reported with its field name
+ * and value.  jailer_run() validates too. */
+int jailer_config_validate(const jailer_config *c, jailer_error *err);
+
+/* Setters.  Each copies its strings and returns -1 only on ENOMEM or on a
+ * value that cannot be stored (reported in *err); range checks happen in
+ * jailer_config_validate(). */
+int jailer_config_set_id(jailer_config *c, const char *id);
+int jailer_config_set_exec_path(jailer_config *c, const char *path);
+int jailer_config_set_jail_root(jailer_config *c, const char *path);
+int jailer_config_add_arg(jailer_config *c, const char *arg);
+int jailer_config_set_uid(jailer_config *c, uid_t uid);
+int jailer_config_set_gid(jailer_config *c, gid_t gid);
+int jailer_config_set_memory_limit(jailer_config *c, uint64_t bytes);
+int jailer_config_set_cpu_limit(jailer_config *c, double cpus);          /* quota = cpus * period */
+int jailer_config_set_cpu_quota(jailer_config *c, uint64_t quota_us, uint64_t period_us);
+int jailer_config_set_pids_limit(jailer_config *c, uint64_t pids);       /* cgroup pids.max */
+int jailer_config_set_max_fds(jailer_config *c, uint64_t n);             /* RLIMIT_NOFILE */
+int jailer_config_set_max_procs(jailer_config *c, uint64_t n);           /* RLIMIT_NPROC */
+int jailer_config_set_max_file_size(jailer_config *c, uint64_t bytes);   /* RLIMIT_FSIZE */
+int jailer_config_set_timeout_ms(jailer_config *c, uint64_t ms);         /* wall-clock limit, 0 = none */
+int jailer_config_set_namespace(jailer_config *c, jailer_namespace ns, bool on);
+int jailer_config_add_bind_mount(jailer_config *c, const char *source, const char *dest, bool read_only);
+int jailer_config_add_env(jailer_config *c, const char *key, const char *value);
+int jailer_config_set_workdir(jailer_config *c, const char *path);
+int jailer_config_set_hostname(jailer_config *c, const char *hostname);
+int jailer_config_add_device(jailer_config *c, const char *path);       /* e.g. "/dev/net/tun" */
+int jailer_config_set_cgroup_version(jailer_config *c, jailer_cgroup_version v);
+int jailer_config_set_cgroup_parent(jailer_config *c, const char *relpath);
+
+const char *jailer_config_get_id(const jailer_config *c);
+
+/* ------------------------------------------------------------------ report */
+
+typedef struct jailer_report {
+        char id[JAILER_ID_MAX + 1];
+        pid_t pid;                  /* host pid of the jailed program */
+        int exit_code;              /* exit status, or -1 when killed by a signal */
+        int signal;                 /* terminating signal number, 0 if none */
+        bool oom_killed;            /* the cgroup's OOM killer killed a process */
+        bool timed_out;             /* limits.timeout_ms expired and the jail was killed */
+        uint64_t wall_time_us;      /* from spawn to exit */
+        uint64_t cpu_usage_us;      /* user+system CPU of the whole cgroup */
+        uint64_t memory_peak_bytes; /* peak memory of the cgroup */
+        int64_t pids_peak;          /* peak number of tasks, -1 when the kernel does not say */
+} jailer_report;
+
+/* The exit report as JSON:
+ * {"jail":"id","pid":N,"exit_code":N|null,"signal":"SIGKILL"|null,
+ *  "oom_killed":b,"timed_out":b,"wall_time_us":N,"cpu_usage_us":N,
+ *  "memory_peak_bytes":N,"pids_peak":N|null}
+ * malloc'd, NULL on ENOMEM. */
+char *jailer_report_to_json(const jailer_report *r);
+int jailer_report_from_json(const char *json, jailer_report *r, jailer_error *err);
+
+/* The shell-style status: exit_code, or 128+signal. */
+int jailer_report_status(const jailer_report *r);
+
+/* ------------------------------------------------------------------ running */
+
+/* Where the jail's stdio goes.  -1 means "inherit the caller's". */
+typedef struct jailer_spawn_opts {
+        int stdin_fd;
+        int stdout_fd;
+        int stderr_fd;
+        /* Kill the jail when the calling process dies (PR_SET_PDEATHSIG). */
+        bool die_with_parent;
+} jailer_spawn_opts;
+
+#define JAILER_SPAWN_OPTS_INIT { .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .die_with_parent = true }
+
+typedef struct jailer_jail jailer_jail;
+
+/* Create the cgroup, prepare the jail, start the program.  Returns once the
+ * jailed program has been exec'd (or failed to be: then *err says which step
+ * failed, and nothing is left behind). */
+int jailer_spawn(const jailer_config *c, const jailer_spawn_opts *opts, jailer_jail **out, jailer_error *err);
+
+pid_t jailer_jail_pid(const jailer_jail *j);
+/* A pidfd of the jailed program (owned by the jail; poll it for exit). */
+int jailer_jail_pidfd(const jailer_jail *j);
+/* Directory of the jail's cgroup (v2) or of its memory cgroup (v1). */
+const char *jailer_jail_cgroup_path(const jailer_jail *j);
+
+/* Live usage, while the jail runs. */
+typedef struct jailer_usage {
+        uint64_t cpu_usage_us;
+        uint64_t memory_current_bytes;
+        uint64_t memory_peak_bytes;
+        uint64_t pids_current;
+} jailer_usage;
+int jailer_jail_usage(const jailer_jail *j, jailer_usage *u, jailer_error *err);
+
+/* Send a signal to the jailed program (its PID 1). */
+int jailer_jail_kill(jailer_jail *j, int sig);
+
+/* Wait for the program to end (enforcing limits.timeout_ms), kill whatever is
+ * left in its cgroup, collect usage, remove the cgroup and everything the
+ * jail created, fill *r.  Then free the jail. */
+int jailer_jail_wait(jailer_jail *j, jailer_report *r, jailer_error *err);
+
+/* spawn + wait.  opts may be NULL (inherit stdio, die with parent). */
+int jailer_run(const jailer_config *c, const jailer_spawn_opts *opts, jailer_report *r, jailer_error *err);
+
+/* Which cgroup backend this host gets with JAILER_CGROUP_AUTO: "v2" or "v1",
+ * NULL when neither offers cpu, memory and pids. */
+const char *jailer_cgroup_detect(void);
+
+const char *jailer_version(void);
+
+/* Signal names, "SIGKILL" <-> 9.  name_to_signal accepts "KILL", "SIGKILL"
+ * or "9"; returns -1 when unknown. */
+const char *jailer_signal_name(int sig);
+int jailer_signal_from_name(const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
