@@ -203,6 +203,13 @@ int jailer_jail_usage(const jailer_jail *j, jailer_usage *u, jailer_error *err);
 /* Send a signal to the jailed program (its PID 1). */
 int jailer_jail_kill(jailer_jail *j, int sig);
 
+/* limits.timeout_ms as an absolute CLOCK_MONOTONIC deadline in µs (0: none),
+ * for callers that run their own event loop around the jail's pidfd. */
+uint64_t jailer_jail_deadline_us(const jailer_jail *j);
+/* The deadline has passed: SIGKILL the whole jail; the report will say
+ * timed_out.  jailer_jail_wait() does this itself when it is the one waiting. */
+int jailer_jail_expire(jailer_jail *j);
+
 /* Wait for the program to end (enforcing limits.timeout_ms), kill whatever is
  * left in its cgroup, collect usage, remove the cgroup and everything the
  * jail created, fill *r.  Then free the jail. */
