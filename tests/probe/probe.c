@@ -1,0 +1,1154 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * probe — a static program run *inside* a jail by the system tests.  It
+ * reports what it sees and what it can do, as one JSON object per line on
+ * stdout, so that every isolation property is checked from the inside.
+ *
+ *   probe report [--check-path P]...   everything the process can observe
+ *   probe exit N                       exit with status N
+ *   probe kill SIG                     send SIG to itself (name or number)
+ *   probe fault segv|ill|fpe|trap      die of a synchronous fault
+ *   probe sleep SEC                    sleep (SEC may be fractional)
+ *   probe alloc MIB                    allocate and touch MIB MiB
+ *   probe forks N [--leave]            fork N sleeping children
+ *   probe openfds N                    open /dev/null N times
+ *   probe fsize BYTES PATH             write BYTES bytes to PATH
+ *   probe spin SEC                     busy-loop SEC seconds of wall time
+ *   probe write PATH                   create PATH and write to it
+ *   probe --child ACTION ARGS...       run ACTION in a forked child, report
+ *                                      how it ended, exit like a shell would
+ *
+ * Exit codes: 0 the action did what was asked, 1 it could not (the JSON line
+ * says why, with the errno name), 2 usage error.
+ *
+ * A note on PID 1: the init of a PID namespace is immune to signals sent
+ * from inside that namespace (itself included) and to kernel signals such as
+ * SIGXFSZ whose action is the default one; only SIGKILL/SIGSTOP from an
+ * ancestor namespace and synchronous faults kill it.  `kill` and `fsize`
+ * therefore report when they survived, and `--child` runs an action in a
+ * process that is not PID 1.
+ *
+ * The probe depends on nothing in the jail: it is linked statically and
+ * reads only /proc and /dev.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+
+extern char **environ;
+
+/* ------------------------------------------------------------ JSON writer */
+
+#define JW_MAX_DEPTH 32
+
+static struct {
+        bool first[JW_MAX_DEPTH];
+        int depth;
+        bool after_key;
+} jw = { .first = { true } };
+
+static void jw_sep(void)
+{
+        if (jw.after_key) {
+                jw.after_key = false;
+                return;
+        }
+        if (!jw.first[jw.depth])
+                putchar(',');
+        jw.first[jw.depth] = false;
+}
+
+static void jw_raw_string(const char *s, size_t len)
+{
+        putchar('"');
+        for (size_t i = 0; i < len; i++) {
+                unsigned char c = (unsigned char) s[i];
+                switch (c) {
+                case '"':  fputs("\\\"", stdout); break;
+                case '\\': fputs("\\\\", stdout); break;
+                case '\n': fputs("\\n", stdout); break;
+                case '\t': fputs("\\t", stdout); break;
+                case '\r': fputs("\\r", stdout); break;
+                default:
+                        /* Bytes >= 0x80 are escaped one by one (as Latin-1) so that the
+                         * output is valid JSON whatever the bytes are. */
+                        if (c < 0x20 || c >= 0x7f)
+                                printf("\\u%04x", c);
+                        else
+                                putchar(c);
+                }
+        }
+        putchar('"');
+}
+
+static void jw_begin(char open)
+{
+        jw_sep();
+        putchar(open);
+        if (jw.depth + 1 < JW_MAX_DEPTH)
+                jw.depth++;
+        jw.first[jw.depth] = true;
+}
+
+static void jw_end(char close)
+{
+        putchar(close);
+        if (jw.depth > 0)
+                jw.depth--;
+}
+
+static void jw_obj(void) { jw_begin('{'); }
+static void jw_obj_end(void) { jw_end('}'); }
+static void jw_arr(void) { jw_begin('['); }
+static void jw_arr_end(void) { jw_end(']'); }
+
+static void jw_key(const char *k)
+{
+        jw_sep();
+        jw_raw_string(k, strlen(k));
+        putchar(':');
+        jw.after_key = true;
+}
+
+static void jw_str(const char *s)
+{
+        jw_sep();
+        if (s)
+                jw_raw_string(s, strlen(s));
+        else
+                fputs("null", stdout);
+}
+
+static void jw_strn(const char *s, size_t n)
+{
+        jw_sep();
+        jw_raw_string(s, n);
+}
+
+static void jw_int(long long v)
+{
+        jw_sep();
+        printf("%lld", v);
+}
+
+static void jw_uint(unsigned long long v)
+{
+        jw_sep();
+        printf("%llu", v);
+}
+
+static void jw_dbl(double v)
+{
+        jw_sep();
+        printf("%.6f", v);
+}
+
+static void jw_bool(bool v)
+{
+        jw_sep();
+        fputs(v ? "true" : "false", stdout);
+}
+
+static void jw_null(void)
+{
+        jw_sep();
+        fputs("null", stdout);
+}
+
+/* End of one JSON line: newline and flush, so that the line is out even if
+ * the process is killed right after. */
+static void jw_line_end(void)
+{
+        putchar('\n');
+        fflush(stdout);
+        jw.depth = 0;
+        jw.first[0] = true;
+        jw.after_key = false;
+}
+
+/* errno as its symbolic name ("EROFS"), or null for 0. */
+static void jw_errno(int e)
+{
+        if (e == 0) {
+                jw_null();
+                return;
+        }
+        const char *n = strerrorname_np(e);
+        if (n) {
+                jw_str(n);
+        } else {
+                char buf[32];
+                snprintf(buf, sizeof buf, "E%d", e);
+                jw_str(buf);
+        }
+}
+
+static void jw_kv_str(const char *k, const char *v) { jw_key(k); jw_str(v); }
+static void jw_kv_int(const char *k, long long v) { jw_key(k); jw_int(v); }
+static void jw_kv_bool(const char *k, bool v) { jw_key(k); jw_bool(v); }
+static void jw_kv_errno(const char *k, int e) { jw_key(k); jw_errno(e); }
+
+static const char *signame(int sig, char *buf, size_t n)
+{
+        const char *a = sigabbrev_np(sig);
+        if (a)
+                snprintf(buf, n, "SIG%s", a);
+        else
+                snprintf(buf, n, "SIG%d", sig);
+        return buf;
+}
+
+/* ------------------------------------------------------------ small helpers */
+
+static int usage(void)
+{
+        fputs("usage: probe report [--check-path P]... | exit N | kill SIG | fault KIND | sleep SEC |\n"
+              "       alloc MIB | forks N [--leave] | openfds N | fsize BYTES PATH | spin SEC |\n"
+              "       write PATH | --child ACTION ARGS...\n",
+              stderr);
+        return 2;
+}
+
+static bool parse_ll(const char *s, long long *out)
+{
+        char *end;
+        errno = 0;
+        long long v = strtoll(s, &end, 10);
+        if (errno || end == s || *end)
+                return false;
+        *out = v;
+        return true;
+}
+
+static bool parse_double(const char *s, double *out)
+{
+        char *end;
+        errno = 0;
+        double v = strtod(s, &end);
+        if (errno || end == s || *end || v < 0)
+                return false;
+        *out = v;
+        return true;
+}
+
+static int parse_signal(const char *s)
+{
+        long long n;
+        if (parse_ll(s, &n))
+                return (n > 0 && n < NSIG) ? (int) n : -1;
+        if (strncasecmp(s, "SIG", 3) == 0)
+                s += 3;
+        for (int sig = 1; sig < NSIG; sig++) {
+                const char *a = sigabbrev_np(sig);
+                if (a && strcasecmp(a, s) == 0)
+                        return sig;
+        }
+        return -1;
+}
+
+static uint64_t now_us(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
+/* Read a whole (small) file; NULL on error with errno set.  NUL-terminated. */
+static char *read_file(const char *path, size_t *len_out)
+{
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return NULL;
+        size_t cap = 4096, len = 0;
+        char *buf = malloc(cap + 1);
+        if (!buf) {
+                close(fd);
+                errno = ENOMEM;
+                return NULL;
+        }
+        for (;;) {
+                if (len == cap) {
+                        cap *= 2;
+                        char *nb = realloc(buf, cap + 1);
+                        if (!nb) {
+                                free(buf);
+                                close(fd);
+                                errno = ENOMEM;
+                                return NULL;
+                        }
+                        buf = nb;
+                }
+                ssize_t r = read(fd, buf + len, cap - len);
+                if (r < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        int e = errno;
+                        free(buf);
+                        close(fd);
+                        errno = e;
+                        return NULL;
+                }
+                if (r == 0)
+                        break;
+                len += (size_t) r;
+        }
+        close(fd);
+        buf[len] = '\0';
+        if (len_out)
+                *len_out = len;
+        return buf;
+}
+
+/* Emit each line of a file as a JSON string array (null when unreadable). */
+static void jw_file_lines(const char *path)
+{
+        char *buf = read_file(path, NULL);
+        if (!buf) {
+                jw_null();
+                return;
+        }
+        jw_arr();
+        for (char *line = buf, *nl; *line; line = nl + 1) {
+                nl = strchr(line, '\n');
+                if (!nl) {
+                        jw_str(line);
+                        break;
+                }
+                jw_strn(line, (size_t) (nl - line));
+        }
+        jw_arr_end();
+        free(buf);
+}
+
+/* Value of "Key:\t..." in /proc/self/status (static buffer), NULL if absent. */
+static const char *status_field(const char *key)
+{
+        static char *status;
+        static char value[512];
+        if (!status)
+                status = read_file("/proc/self/status", NULL);
+        if (!status)
+                return NULL;
+        size_t kl = strlen(key);
+        for (char *line = status; line && *line;) {
+                char *nl = strchr(line, '\n');
+                if (strncmp(line, key, kl) == 0 && line[kl] == ':') {
+                        const char *v = line + kl + 1;
+                        while (*v == ' ' || *v == '\t')
+                                v++;
+                        size_t n = nl ? (size_t) (nl - v) : strlen(v);
+                        if (n >= sizeof value)
+                                n = sizeof value - 1;
+                        memcpy(value, v, n);
+                        value[n] = '\0';
+                        return value;
+                }
+                line = nl ? nl + 1 : NULL;
+        }
+        return NULL;
+}
+
+/* ------------------------------------------------------------ report sections */
+
+static void report_ids(void)
+{
+        uid_t ruid, euid, suid;
+        gid_t rgid, egid, sgid;
+        getresuid(&ruid, &euid, &suid);
+        getresgid(&rgid, &egid, &sgid);
+        jw_kv_int("uid", ruid);
+        jw_kv_int("euid", euid);
+        jw_kv_int("suid", suid);
+        jw_kv_int("gid", rgid);
+        jw_kv_int("egid", egid);
+        jw_kv_int("sgid", sgid);
+
+        jw_key("groups");
+        gid_t groups[NGROUPS_MAX];
+        int n = getgroups(NGROUPS_MAX, groups);
+        if (n < 0) {
+                jw_null();
+        } else {
+                jw_arr();
+                for (int i = 0; i < n; i++)
+                        jw_int(groups[i]);
+                jw_arr_end();
+        }
+        jw_key("uid_map");
+        jw_file_lines("/proc/self/uid_map");
+        jw_key("gid_map");
+        jw_file_lines("/proc/self/gid_map");
+        jw_key("setgroups");
+        jw_file_lines("/proc/self/setgroups");
+}
+
+static void report_privs(void)
+{
+        static const char *const capsets[] = { "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb" };
+        jw_key("caps");
+        jw_obj();
+        for (size_t i = 0; i < sizeof capsets / sizeof capsets[0]; i++)
+                jw_kv_str(capsets[i], status_field(capsets[i]));
+        jw_obj_end();
+
+        const char *v = status_field("NoNewPrivs");
+        jw_key("no_new_privs");
+        if (v)
+                jw_int(atoi(v));
+        else
+                jw_null();
+        jw_kv_int("no_new_privs_prctl", prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0));
+        v = status_field("Seccomp");
+        jw_key("seccomp");
+        if (v)
+                jw_int(atoi(v));
+        else
+                jw_null();
+        jw_kv_int("dumpable", prctl(PR_GET_DUMPABLE, 0, 0, 0, 0));
+        mode_t m = umask(0);
+        umask(m);
+        jw_kv_int("umask", m);
+}
+
+static void report_process(void)
+{
+        jw_kv_int("pid", getpid());
+        jw_kv_int("ppid", getppid());
+        jw_kv_int("sid", getsid(0));
+        jw_kv_int("pgid", getpgid(0));
+        jw_kv_str("nstgid", status_field("NStgid"));
+
+        jw_key("namespaces");
+        jw_obj();
+        static const char *const nss[] = { "user", "pid", "mnt", "net", "uts", "ipc", "cgroup" };
+        for (size_t i = 0; i < sizeof nss / sizeof nss[0]; i++) {
+                char path[64], target[128];
+                snprintf(path, sizeof path, "/proc/self/ns/%s", nss[i]);
+                ssize_t n = readlink(path, target, sizeof target - 1);
+                jw_key(nss[i]);
+                if (n < 0) {
+                        jw_null();
+                } else {
+                        target[n] = '\0';
+                        jw_str(target);
+                }
+        }
+        jw_obj_end();
+
+        struct utsname u;
+        if (uname(&u) == 0) {
+                jw_kv_str("hostname", u.nodename);
+                jw_kv_str("domainname", u.domainname);
+        } else {
+                jw_kv_errno("hostname_errno", errno);
+        }
+
+        char cwd[PATH_MAX];
+        jw_key("cwd");
+        if (getcwd(cwd, sizeof cwd))
+                jw_str(cwd);
+        else
+                jw_null();
+
+        jw_key("cgroup");
+        jw_file_lines("/proc/self/cgroup");
+}
+
+static void report_interfaces(void)
+{
+        jw_key("interfaces");
+        struct if_nameindex *ifs = if_nameindex();
+        if (!ifs) {
+                jw_null();
+                jw_kv_errno("interfaces_errno", errno);
+                return;
+        }
+        int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        jw_arr();
+        for (struct if_nameindex *i = ifs; i->if_index; i++) {
+                jw_obj();
+                jw_kv_str("name", i->if_name);
+                jw_kv_int("index", i->if_index);
+                struct ifreq ifr;
+                memset(&ifr, 0, sizeof ifr);
+                snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", i->if_name);
+                if (s >= 0 && ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
+                        unsigned f = (unsigned short) ifr.ifr_flags;
+                        jw_kv_int("flags", f);
+                        jw_kv_bool("up", f & IFF_UP);
+                        jw_kv_bool("loopback", f & IFF_LOOPBACK);
+                        jw_kv_bool("running", f & IFF_RUNNING);
+                } else {
+                        jw_key("flags");
+                        jw_null();
+                        jw_kv_errno("flags_errno", s < 0 ? EBADF : errno);
+                }
+                jw_obj_end();
+        }
+        jw_arr_end();
+        if (s >= 0)
+                close(s);
+        if_freenameindex(ifs);
+}
+
+/* Undo the octal escapes (\040 etc.) of mountinfo fields, in place. */
+static void unescape_octal(char *s)
+{
+        char *w = s;
+        for (char *r = s; *r; r++) {
+                if (r[0] == '\\' && r[1] >= '0' && r[1] <= '7' && r[2] >= '0' && r[2] <= '7' && r[3] >= '0' &&
+                    r[3] <= '7') {
+                        *w++ = (char) (((r[1] - '0') << 6) | ((r[2] - '0') << 3) | (r[3] - '0'));
+                        r += 3;
+                } else {
+                        *w++ = *r;
+                }
+        }
+        *w = '\0';
+}
+
+static void report_mounts(void)
+{
+        jw_key("mountinfo");
+        jw_file_lines("/proc/self/mountinfo");
+
+        /* Parsed: id parent major:minor root mountpoint options [optional...] - fstype source super */
+        jw_key("mounts");
+        char *buf = read_file("/proc/self/mountinfo", NULL);
+        if (!buf) {
+                jw_null();
+                return;
+        }
+        jw_arr();
+        char *save_line = NULL;
+        for (char *line = strtok_r(buf, "\n", &save_line); line; line = strtok_r(NULL, "\n", &save_line)) {
+                char *f[32];
+                int n = 0;
+                char *save = NULL;
+                for (char *t = strtok_r(line, " ", &save); t && n < 32; t = strtok_r(NULL, " ", &save))
+                        f[n++] = t;
+                int dash = -1;
+                for (int i = 6; i < n; i++)
+                        if (strcmp(f[i], "-") == 0) {
+                                dash = i;
+                                break;
+                        }
+                if (n < 6 || dash < 0 || dash + 3 > n)
+                        continue;
+                unescape_octal(f[3]);
+                unescape_octal(f[4]);
+                jw_obj();
+                jw_kv_int("id", atoll(f[0]));
+                jw_kv_int("parent", atoll(f[1]));
+                jw_kv_str("dev", f[2]);
+                jw_kv_str("root", f[3]);
+                jw_kv_str("mountpoint", f[4]);
+                jw_kv_str("options", f[5]);
+                jw_key("optional");
+                jw_arr();
+                for (int i = 6; i < dash; i++)
+                        jw_str(f[i]);
+                jw_arr_end();
+                jw_kv_str("fstype", f[dash + 1]);
+                jw_kv_str("source", f[dash + 2]);
+                jw_kv_str("super_options", dash + 3 < n ? f[dash + 3] : "");
+                jw_obj_end();
+        }
+        jw_arr_end();
+        free(buf);
+}
+
+static char file_type(mode_t m)
+{
+        switch (m & S_IFMT) {
+        case S_IFREG:  return 'f';
+        case S_IFDIR:  return 'd';
+        case S_IFCHR:  return 'c';
+        case S_IFBLK:  return 'b';
+        case S_IFLNK:  return 'l';
+        case S_IFIFO:  return 'p';
+        case S_IFSOCK: return 's';
+        default:       return '?';
+        }
+}
+
+static void jw_stat_fields(const char *path, const struct stat *st)
+{
+        char t[2] = { file_type(st->st_mode), 0 };
+        jw_kv_str("type", t);
+        jw_kv_int("mode", st->st_mode & 07777);
+        jw_kv_int("uid", st->st_uid);
+        jw_kv_int("gid", st->st_gid);
+        if (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)) {
+                jw_kv_int("major", major(st->st_rdev));
+                jw_kv_int("minor", minor(st->st_rdev));
+        }
+        if (S_ISREG(st->st_mode))
+                jw_kv_int("size", st->st_size);
+        if (S_ISLNK(st->st_mode)) {
+                char target[PATH_MAX];
+                ssize_t n = readlink(path, target, sizeof target - 1);
+                if (n >= 0) {
+                        target[n] = '\0';
+                        jw_kv_str("target", target);
+                }
+        }
+}
+
+static void list_dir_recursive(const char *dir, int depth)
+{
+        DIR *d = opendir(dir);
+        if (!d)
+                return;
+        struct dirent *e;
+        while ((e = readdir(d))) {
+                if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                        continue;
+                char path[PATH_MAX];
+                snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+                struct stat st;
+                jw_obj();
+                jw_kv_str("path", path);
+                if (lstat(path, &st) < 0) {
+                        jw_kv_errno("errno", errno);
+                        jw_obj_end();
+                        continue;
+                }
+                jw_stat_fields(path, &st);
+                jw_obj_end();
+                if (S_ISDIR(st.st_mode) && depth < 4)
+                        list_dir_recursive(path, depth + 1);
+        }
+        closedir(d);
+}
+
+static void report_dev(void)
+{
+        jw_key("dev");
+        struct stat st;
+        if (lstat("/dev", &st) < 0) {
+                jw_null();
+                jw_kv_errno("dev_errno", errno);
+                return;
+        }
+        jw_arr();
+        list_dir_recursive("/dev", 0);
+        jw_arr_end();
+}
+
+static void jw_rlim_value(rlim_t v)
+{
+        if (v == RLIM_INFINITY)
+                jw_str("unlimited");
+        else
+                jw_uint((unsigned long long) v);
+}
+
+static void report_rlimits(void)
+{
+        static const struct {
+                const char *name;
+                int res;
+        } lims[] = {
+                { "NOFILE", RLIMIT_NOFILE }, { "NPROC", RLIMIT_NPROC }, { "FSIZE", RLIMIT_FSIZE },
+                { "CORE", RLIMIT_CORE },     { "AS", RLIMIT_AS },       { "STACK", RLIMIT_STACK },
+                { "MEMLOCK", RLIMIT_MEMLOCK },
+        };
+        jw_key("rlimits");
+        jw_obj();
+        for (size_t i = 0; i < sizeof lims / sizeof lims[0]; i++) {
+                struct rlimit rl;
+                jw_key(lims[i].name);
+                if (getrlimit(lims[i].res, &rl) < 0) {
+                        jw_null();
+                        continue;
+                }
+                jw_obj();
+                jw_key("soft");
+                jw_rlim_value(rl.rlim_cur);
+                jw_key("hard");
+                jw_rlim_value(rl.rlim_max);
+                jw_obj_end();
+        }
+        jw_obj_end();
+}
+
+static void report_fds(void)
+{
+        jw_key("fds");
+        DIR *d = opendir("/proc/self/fd");
+        if (!d) {
+                jw_null();
+                jw_kv_errno("fds_errno", errno);
+                return;
+        }
+        int self = dirfd(d);
+        jw_arr();
+        struct dirent *e;
+        while ((e = readdir(d))) {
+                long long fd;
+                if (!parse_ll(e->d_name, &fd) || fd == self)
+                        continue;
+                char path[64], target[PATH_MAX];
+                snprintf(path, sizeof path, "/proc/self/fd/%lld", fd);
+                ssize_t n = readlink(path, target, sizeof target - 1);
+                jw_obj();
+                jw_kv_int("fd", fd);
+                if (n >= 0) {
+                        target[n] = '\0';
+                        jw_kv_str("target", target);
+                }
+                int fl = fcntl((int) fd, F_GETFD);
+                jw_kv_bool("cloexec", fl >= 0 && (fl & FD_CLOEXEC));
+                jw_obj_end();
+        }
+        jw_arr_end();
+        closedir(d);
+}
+
+static void report_environ(void)
+{
+        jw_key("environ");
+        jw_arr();
+        for (char **e = environ; e && *e; e++)
+                jw_str(*e);
+        jw_arr_end();
+}
+
+/* One --check-path: existence, type, access(2) and real open attempts. */
+static void report_check(const char *path)
+{
+        struct stat st;
+        jw_obj();
+        jw_kv_str("path", path);
+        if (lstat(path, &st) < 0) {
+                jw_kv_bool("exists", false);
+                jw_kv_errno("errno", errno);
+                jw_obj_end();
+                return;
+        }
+        jw_kv_bool("exists", true);
+        jw_kv_errno("errno", 0);
+        jw_stat_fields(path, &st);
+
+        jw_kv_bool("access_r", access(path, R_OK) == 0);
+        jw_kv_bool("access_w", access(path, W_OK) == 0);
+        jw_kv_bool("access_x", access(path, X_OK) == 0);
+
+        int fd, err_r = 0, err_w = 0;
+        if (S_ISDIR(st.st_mode)) {
+                fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (fd < 0)
+                        err_r = errno;
+                else
+                        close(fd);
+                /* Writable directory = a file can be created in it (and is removed). */
+                char tmp[PATH_MAX];
+                snprintf(tmp, sizeof tmp, "%s/.probe-%d", strcmp(path, "/") ? path : "", getpid());
+                fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+                if (fd < 0) {
+                        err_w = errno;
+                } else {
+                        close(fd);
+                        unlink(tmp);
+                }
+        } else if (S_ISLNK(st.st_mode)) {
+                err_r = err_w = ELOOP;
+        } else {
+                int fl = O_NOCTTY | O_NONBLOCK | O_CLOEXEC;
+                fd = open(path, O_RDONLY | fl);
+                if (fd < 0)
+                        err_r = errno;
+                else
+                        close(fd);
+                /* O_APPEND and no O_TRUNC: the write test never changes the file. */
+                fd = open(path, (S_ISREG(st.st_mode) ? O_WRONLY | O_APPEND : O_RDWR) | fl);
+                if (fd < 0)
+                        err_w = errno;
+                else
+                        close(fd);
+        }
+        jw_kv_bool("readable", err_r == 0);
+        jw_kv_errno("read_errno", err_r);
+        jw_kv_bool("writable", err_w == 0);
+        jw_kv_errno("write_errno", err_w);
+        jw_obj_end();
+}
+
+static int do_report(int argc, char **argv)
+{
+        const char *checks[256];
+        int n_checks = 0;
+        for (int i = 0; i < argc; i++) {
+                if (strcmp(argv[i], "--check-path") == 0 && i + 1 < argc && n_checks < 256)
+                        checks[n_checks++] = argv[++i];
+                else
+                        return usage();
+        }
+        jw_obj();
+        jw_kv_str("probe", "report");
+        report_ids();
+        report_privs();
+        report_process();
+        report_interfaces();
+        report_mounts();
+        report_dev();
+        report_rlimits();
+        report_fds();
+        report_environ();
+        jw_key("checks");
+        jw_arr();
+        for (int i = 0; i < n_checks; i++)
+                report_check(checks[i]);
+        jw_arr_end();
+        jw_obj_end();
+        jw_line_end();
+        return 0;
+}
+
+/* ------------------------------------------------------------ actions */
+
+static void result_begin(const char *action)
+{
+        jw_obj();
+        jw_kv_str("probe", action);
+        jw_kv_int("pid", getpid());
+}
+
+static int result_end(int code)
+{
+        jw_kv_int("exit", code);
+        jw_obj_end();
+        jw_line_end();
+        return code;
+}
+
+static int do_exit(long long code)
+{
+        result_begin("exit");
+        jw_obj_end();
+        jw_line_end();
+        exit((int) code);
+}
+
+static int do_kill(int sig)
+{
+        char buf[32];
+        result_begin("kill");
+        jw_kv_str("signal", signame(sig, buf, sizeof buf));
+        jw_kv_bool("sent", true);
+        jw_obj_end();
+        jw_line_end();
+        /* A pending unblocked signal is delivered before kill() returns to us. */
+        int r = kill(getpid(), sig);
+        int e = r < 0 ? errno : 0;
+        struct timespec ts = { 0, 100 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+        result_begin("kill");
+        jw_kv_str("signal", signame(sig, buf, sizeof buf));
+        jw_kv_bool("survived", true);
+        jw_kv_errno("errno", e);
+        return result_end(1);
+}
+
+static volatile int fault_sink;
+
+static int do_fault(const char *kind)
+{
+        result_begin("fault");
+        jw_kv_str("kind", kind);
+        jw_obj_end();
+        jw_line_end();
+        if (strcmp(kind, "segv") == 0) {
+                volatile int *p = (volatile int *) (uintptr_t) fault_sink;
+                *p = 1;
+        } else if (strcmp(kind, "ill") == 0) {
+                __builtin_trap();
+        } else if (strcmp(kind, "fpe") == 0) {
+                volatile int zero = fault_sink;
+                fault_sink = 1 / zero;
+        } else if (strcmp(kind, "trap") == 0) {
+                __asm__ volatile("int3");
+        } else {
+                return usage();
+        }
+        result_begin("fault");
+        jw_kv_bool("survived", true);
+        return result_end(1);
+}
+
+static int do_sleep(double sec)
+{
+        struct timespec ts = { (time_t) sec, (long) ((sec - (double) (time_t) sec) * 1e9) };
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+        result_begin("sleep");
+        jw_key("seconds");
+        jw_dbl(sec);
+        return result_end(0);
+}
+
+static int do_alloc(long long mib)
+{
+        long long done = 0;
+        int err = 0;
+        for (; done < mib; done++) {
+                void *p = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                if (p == MAP_FAILED) {
+                        err = errno;
+                        break;
+                }
+                memset(p, 0x5a, 1 << 20); /* touch every page: this is what a cgroup charges */
+        }
+        result_begin("alloc");
+        jw_kv_int("requested_mib", mib);
+        jw_kv_int("allocated_mib", done);
+        jw_kv_errno("errno", err);
+        return result_end(done == mib ? 0 : 1);
+}
+
+static int do_forks(long long n, bool leave)
+{
+        pid_t *pids = calloc((size_t) (n > 0 ? n : 1), sizeof *pids);
+        long long ok = 0;
+        int err = 0;
+        for (; ok < n; ok++) {
+                pid_t p = fork();
+                if (p < 0) {
+                        err = errno;
+                        break;
+                }
+                if (p == 0) {
+                        if (leave) {
+                                /* Let go of the caller's pipes: whether these children outlive
+                                 * the jail is what a test then checks, by pid. */
+                                int nul = open("/dev/null", O_RDWR);
+                                if (nul >= 0) {
+                                        dup2(nul, 0);
+                                        dup2(nul, 1);
+                                        dup2(nul, 2);
+                                }
+                        } else {
+                                prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+                        }
+                        for (;;)
+                                pause();
+                }
+                pids[ok] = p;
+        }
+        result_begin("forks");
+        jw_kv_int("requested", n);
+        jw_kv_int("ok", ok);
+        jw_kv_errno("errno", err);
+        jw_kv_bool("left", leave);
+        jw_key("children");
+        jw_arr();
+        for (long long i = 0; i < ok; i++)
+                jw_int(pids[i]);
+        jw_arr_end();
+        int code = result_end(ok == n ? 0 : 1);
+        if (!leave) {
+                for (long long i = 0; i < ok; i++)
+                        kill(pids[i], SIGKILL);
+                for (long long i = 0; i < ok; i++)
+                        waitpid(pids[i], NULL, 0);
+        }
+        free(pids);
+        return code;
+}
+
+static int do_openfds(long long n)
+{
+        long long ok = 0;
+        int err = 0;
+        for (; ok < n; ok++) {
+                if (open("/dev/null", O_RDONLY) < 0) {
+                        err = errno;
+                        break;
+                }
+        }
+        result_begin("openfds");
+        jw_kv_int("requested", n);
+        jw_kv_int("opened", ok);
+        jw_kv_errno("errno", err);
+        return result_end(ok == n ? 0 : 1);
+}
+
+static int do_fsize(long long bytes, const char *path)
+{
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        int err = 0;
+        long long written = 0;
+        if (fd < 0) {
+                err = errno;
+        } else {
+                static char chunk[65536];
+                memset(chunk, 'x', sizeof chunk);
+                while (written < bytes) {
+                        size_t want = (size_t) (bytes - written < (long long) sizeof chunk ? bytes - written
+                                                                                          : (long long) sizeof chunk);
+                        ssize_t w = write(fd, chunk, want);
+                        if (w < 0) {
+                                if (errno == EINTR)
+                                        continue;
+                                err = errno;
+                                break;
+                        }
+                        if (w == 0) {
+                                err = ENOSPC;
+                                break;
+                        }
+                        written += w;
+                }
+                close(fd);
+        }
+        result_begin("fsize");
+        jw_kv_str("path", path);
+        jw_kv_int("requested", bytes);
+        jw_kv_int("written", written);
+        jw_kv_errno("errno", err);
+        return result_end(err == 0 && written == bytes ? 0 : 1);
+}
+
+static int do_spin(double sec)
+{
+        uint64_t start = now_us(), end = start + (uint64_t) (sec * 1e6);
+        volatile uint64_t x = 0;
+        while (now_us() < end)
+                for (int i = 0; i < 10000; i++)
+                        x += (uint64_t) i;
+        uint64_t wall = now_us() - start;
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        uint64_t cpu = (uint64_t) ru.ru_utime.tv_sec * 1000000u + (uint64_t) ru.ru_utime.tv_usec +
+                       (uint64_t) ru.ru_stime.tv_sec * 1000000u + (uint64_t) ru.ru_stime.tv_usec;
+        result_begin("spin");
+        jw_kv_int("wall_us", (long long) wall);
+        jw_kv_int("cpu_us", (long long) cpu);
+        jw_key("cpu_ratio");
+        jw_dbl(wall ? (double) cpu / (double) wall : 0.0);
+        return result_end(0);
+}
+
+static int do_write(const char *path)
+{
+        int err = 0;
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0) {
+                err = errno;
+        } else {
+                static const char msg[] = "written by probe\n";
+                if (write(fd, msg, sizeof msg - 1) != (ssize_t) (sizeof msg - 1))
+                        err = errno ? errno : EIO;
+                if (close(fd) < 0 && !err)
+                        err = errno;
+        }
+        result_begin("write");
+        jw_kv_str("path", path);
+        jw_kv_bool("ok", err == 0);
+        jw_kv_errno("errno", err);
+        return result_end(err ? 1 : 0);
+}
+
+static int run_action(int argc, char **argv);
+
+/* Run an action in a child (never PID 1 of a namespace) and end like a shell:
+ * the child's exit code, or 128+N when signal N killed it. */
+static int do_child(int argc, char **argv)
+{
+        fflush(stdout);
+        pid_t p = fork();
+        if (p < 0) {
+                result_begin("child");
+                jw_kv_errno("errno", errno);
+                return result_end(1);
+        }
+        if (p == 0)
+                _exit(run_action(argc, argv));
+        int st;
+        while (waitpid(p, &st, 0) < 0)
+                if (errno != EINTR) {
+                        result_begin("child");
+                        jw_kv_errno("errno", errno);
+                        return result_end(1);
+                }
+        char buf[32];
+        result_begin("child");
+        jw_kv_int("child_pid", p);
+        jw_key("exit_code");
+        if (WIFEXITED(st))
+                jw_int(WEXITSTATUS(st));
+        else
+                jw_null();
+        jw_key("signal");
+        if (WIFSIGNALED(st))
+                jw_str(signame(WTERMSIG(st), buf, sizeof buf));
+        else
+                jw_null();
+        jw_obj_end();
+        jw_line_end();
+        return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static int run_action(int argc, char **argv)
+{
+        if (argc < 1)
+                return usage();
+        const char *a = argv[0];
+        long long n;
+        double d;
+
+        if (strcmp(a, "report") == 0)
+                return do_report(argc - 1, argv + 1);
+        if (strcmp(a, "--child") == 0)
+                return do_child(argc - 1, argv + 1);
+        if (strcmp(a, "exit") == 0 && argc == 2 && parse_ll(argv[1], &n))
+                return do_exit(n);
+        if (strcmp(a, "kill") == 0 && argc == 2) {
+                int sig = parse_signal(argv[1]);
+                return sig > 0 ? do_kill(sig) : usage();
+        }
+        if (strcmp(a, "fault") == 0 && argc == 2)
+                return do_fault(argv[1]);
+        if (strcmp(a, "sleep") == 0 && argc == 2 && parse_double(argv[1], &d))
+                return do_sleep(d);
+        if (strcmp(a, "alloc") == 0 && argc == 2 && parse_ll(argv[1], &n) && n >= 0)
+                return do_alloc(n);
+        if (strcmp(a, "forks") == 0 && (argc == 2 || (argc == 3 && strcmp(argv[2], "--leave") == 0)) &&
+            parse_ll(argv[1], &n) && n >= 0)
+                return do_forks(n, argc == 3);
+        if (strcmp(a, "openfds") == 0 && argc == 2 && parse_ll(argv[1], &n) && n >= 0)
+                return do_openfds(n);
+        if (strcmp(a, "fsize") == 0 && argc == 3 && parse_ll(argv[1], &n) && n >= 0)
+                return do_fsize(n, argv[2]);
+        if (strcmp(a, "spin") == 0 && argc == 2 && parse_double(argv[1], &d))
+                return do_spin(d);
+        if (strcmp(a, "write") == 0 && argc == 2)
+                return do_write(argv[1]);
+        return usage();
+}
+
+int main(int argc, char **argv)
+{
+        return run_action(argc - 1, argv + 1);
+}
