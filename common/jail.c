@@ -1,2 +1,558 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * One jail, start to end.  jailer_spawn() is the security model, step by
+ * step; each step lives in its own file (cgroup*.c, mount.c, ns.c, rlimit.c,
+ * caps.c).
+ *
+ *   parent (root, host namespaces)         child
+ *   ------------------------------         -----
+ *   validate the config
+ *   prepare the jail root (mount.c)
+ *   open the exec file (O_PATH)
+ *   create the cgroup with its limits
+ *   clone3(new mount/pid/net/uts/ipc
+ *          namespaces, CLONE_INTO_CGROUP) ──► waits for "go"
+ *   v1: write the pid into every hierarchy
+ *   "go" ─────────────────────────────────► cgroup namespace (now "/" is its leaf)
+ *                                           setsid, stdio
+ *                                           mounts, pivot_root (mount.c)
+ *                                           hostname, lo
+ *                                           rlimits
+ *                                           clear groups, new user namespace
+ *   write uid_map/gid_map  ◄──────────────  "need maps"
+ *   "go" ─────────────────────────────────► RLIMIT_NPROC
+ *                                           uid/gid, drop all capabilities,
+ *                                           no_new_privs (caps.c)
+ *                                           chdir workdir
+ *                                           every fd but 0-2 close-on-exec
+ *   EOF on the socket = exec'd  ◄────────── execveat(exec fd)
+ *
+ * The child runs no code of the jailed program before it is in its cgroup,
+ * and the jailed program starts with nothing the jailer held: the sync
+ * socket, the exec fd, the mount trees and everything else are O_CLOEXEC.
+ */
 #include "jailer-internal.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/close_range.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+struct jailer_jail {
+        char id[JAILER_ID_MAX + 1];
+        struct jl_cgroup *cg;
+        struct jl_rootfs rootfs;
+        pid_t pid;
+        int pidfd;
+        uint64_t start_us;
+        uint64_t deadline_us;
+        bool timed_out;
+};
+
+enum msg_type {
+        MSG_GO = 1,        /* parent -> child: carry on */
+        MSG_NEED_MAPS,     /* child -> parent: user namespace created, write the maps */
+        MSG_EXEC,          /* child -> parent: about to execve */
+        MSG_ERROR,         /* child -> parent: a step failed (err) */
+};
+
+struct msg {
+        enum msg_type type;
+        jailer_error err;
+};
+
+static uint64_t now_us(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
+static int send_msg(int sock, enum msg_type type, const jailer_error *err)
+{
+        struct msg m = { .type = type };
+        if (err)
+                m.err = *err;
+        ssize_t n;
+        do
+                n = send(sock, &m, sizeof(m), MSG_NOSIGNAL);
+        while (n < 0 && errno == EINTR);
+        return n == (ssize_t) sizeof(m) ? 0 : -1;
+}
+
+/* 1 on a message, 0 on EOF, -1 on error. */
+static int recv_msg(int sock, struct msg *m)
+{
+        ssize_t n;
+        do
+                n = recv(sock, m, sizeof(*m), 0);
+        while (n < 0 && errno == EINTR);
+        if (n == 0)
+                return 0;
+        if (n != (ssize_t) sizeof(*m))
+                return -1;
+        m->err.message[sizeof(m->err.message) - 1] = '\0';
+        m->err.field[sizeof(m->err.field) - 1] = '\0';
+        return 1;
+}
+
+static int wait_go(int sock, jailer_error *err)
+{
+        struct msg m;
+        int r = recv_msg(sock, &m);
+        if (r <= 0 || m.type != MSG_GO)
+                return jl_error(err, JAILER_STEP_SPAWN, r < 0 ? errno : 0, NULL,
+                                "the jailer went away during set-up");
+        return 0;
+}
+
+/* ------------------------------------------------------------------ child */
+
+static int setup_stdio(const jailer_spawn_opts *o, jailer_error *err)
+{
+        int want[3] = { o ? o->stdin_fd : -1, o ? o->stdout_fd : -1, o ? o->stderr_fd : -1 };
+        int tmp[3] = { -1, -1, -1 };
+        /* Move out of the way first: a source may itself be 0, 1 or 2. */
+        for (int i = 0; i < 3; i++)
+                if (want[i] >= 0 && (tmp[i] = fcntl(want[i], F_DUPFD_CLOEXEC, 3)) < 0)
+                        return jl_error(err, JAILER_STEP_SPAWN, errno, NULL, "stdio fd %d", want[i]);
+        for (int i = 0; i < 3; i++)
+                if (tmp[i] >= 0 && dup2(tmp[i], i) < 0)
+                        return jl_error(err, JAILER_STEP_SPAWN, errno, NULL, "dup2 stdio %d", i);
+        return 0;
+}
+
+static void reset_signals(void)
+{
+        /* Ignored signals stay ignored across execve: give the jailed program
+         * the defaults and an empty mask, whatever its parent had. */
+        for (int sig = 1; sig < _NSIG; sig++)
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        (void) signal(sig, SIG_DFL);
+        sigset_t none;
+        sigemptyset(&none);
+        (void) sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static char **build_envp(const jailer_config *c)
+{
+        char **envp = calloc(c->n_env + 1, sizeof(char *));
+        if (!envp)
+                return NULL;
+        for (size_t i = 0; i < c->n_env; i++)
+                if (asprintf(&envp[i], "%s=%s", c->env[i].key, c->env[i].value) < 0)
+                        return NULL;
+        return envp;
+}
+
+static char **build_argv(const jailer_config *c)
+{
+        char **argv = calloc(c->n_exec_args + 2, sizeof(char *));
+        if (!argv)
+                return NULL;
+        argv[0] = c->exec_path;
+        for (size_t i = 0; i < c->n_exec_args; i++)
+                argv[i + 1] = c->exec_args[i];
+        return argv;
+}
+
+static int child_run(const jailer_config *c, const struct jl_rootfs *rootfs, const jailer_spawn_opts *o, int sock,
+                     int exec_fd, jailer_error *err)
+{
+        /* Not traceable or dumpable while privileged. */
+        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+                return jl_error(err, JAILER_STEP_SPAWN, errno, NULL, "PR_SET_DUMPABLE");
+        if ((!o || o->die_with_parent) && prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+                return jl_error(err, JAILER_STEP_SPAWN, errno, NULL, "PR_SET_PDEATHSIG");
+
+        /* Wait until the parent has put us into every cgroup hierarchy (v1);
+         * on v2 clone3 did it already and "go" comes at once. */
+        if (wait_go(sock, err) < 0)
+                return -1;
+
+        /* The cgroup namespace is rooted where we stand: the jail's leaf. */
+        if (c->ns[JAILER_NS_CGROUP] && unshare(CLONE_NEWCGROUP) < 0)
+                return jl_error(err, JAILER_STEP_SPAWN, errno, "namespaces.cgroup", "unshare cgroup namespace");
+
+        /* Own session, no controlling terminal: TIOCSTI into the caller's
+         * terminal is refused (CVE-2017-5226). */
+        if (setsid() < 0)
+                return jl_error(err, JAILER_STEP_SPAWN, errno, NULL, "setsid");
+        if (setup_stdio(o, err) < 0)
+                return -1;
+        reset_signals();
+
+        if (jl_mount_setup_child(c, rootfs, err) < 0 || jl_uts_setup_child(c, err) < 0 ||
+            jl_net_setup_child(c, err) < 0 || jl_rlimits_apply_child(c, err) < 0)
+                return -1;
+
+        /* The user namespace comes last so that every other namespace and
+         * mount is owned by the initial one.  Supplementary groups go first:
+         * inside, setgroups will be denied. */
+        if (c->ns[JAILER_NS_USER]) {
+                if (setgroups(0, NULL) < 0)
+                        return jl_error(err, JAILER_STEP_USERNS, errno, NULL, "setgroups");
+                if (unshare(CLONE_NEWUSER) < 0)
+                        return jl_error(err, JAILER_STEP_USERNS, errno, "namespaces.user", "unshare user namespace");
+                if (send_msg(sock, MSG_NEED_MAPS, NULL) < 0 || wait_go(sock, err) < 0)
+                        return jl_error(err, JAILER_STEP_USERNS, errno, NULL, "uid/gid maps were not written");
+        }
+        if (jl_rlimit_nproc_apply_child(c, err) < 0)
+                return -1;
+
+        if (jl_privs_drop_child(c, err) < 0)
+                return -1;
+        /* Changing credentials cleared the parent-death signal: set it again. */
+        if ((!o || o->die_with_parent) && prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+                return jl_error(err, JAILER_STEP_PRIVS, errno, NULL, "PR_SET_PDEATHSIG");
+
+        /* As the jailed user, so that permissions apply. */
+        if (chdir(c->workdir ? c->workdir : "/") < 0)
+                return jl_error(err, JAILER_STEP_EXEC, errno, "workdir", "workdir: %s", c->workdir);
+
+        /* Everything but 0-2 closes on exec: the sync socket stays usable to
+         * report an execve failure, and nothing else reaches the jail. */
+        if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+                for (int fd = 3; fd < 65536; fd++)
+                        (void) fcntl(fd, F_SETFD, FD_CLOEXEC);
+        }
+
+        char **argv = build_argv(c);
+        char **envp = build_envp(c);
+        if (!argv || !envp)
+                return jl_error(err, JAILER_STEP_EXEC, ENOMEM, NULL, "argv/envp");
+
+        if (send_msg(sock, MSG_EXEC, NULL) < 0)
+                return jl_error(err, JAILER_STEP_EXEC, errno, NULL, "sync");
+        /* From the fd opened and checked before any namespace existed: the
+         * path is never resolved again (and need not exist in the jail). */
+        syscall(SYS_execveat, exec_fd, "", argv, envp, AT_EMPTY_PATH);
+        return jl_error(err, JAILER_STEP_EXEC, errno, "exec_path", "exec_path: execve %s", c->exec_path);
+}
+
+_Noreturn static void child_main(const jailer_config *c, const struct jl_rootfs *rootfs, const jailer_spawn_opts *o,
+                                 int sock, int exec_fd)
+{
+        jailer_error err = { 0 };
+        (void) child_run(c, rootfs, o, sock, exec_fd, &err);
+        (void) send_msg(sock, MSG_ERROR, &err);
+        _exit(125);
+}
+
+/* ------------------------------------------------------------------ parent */
+
+static pid_t clone_child(uint64_t flags, int cgroup_fd, int *pidfd)
+{
+        struct clone_args args = {
+                .flags = flags | CLONE_PIDFD | (cgroup_fd >= 0 ? CLONE_INTO_CGROUP : 0),
+                .pidfd = (uint64_t) (uintptr_t) pidfd,
+                .exit_signal = SIGCHLD,
+                .cgroup = cgroup_fd >= 0 ? (uint64_t) cgroup_fd : 0,
+        };
+        return (pid_t) syscall(SYS_clone3, &args, sizeof(args));
+}
+
+static void jail_free(struct jailer_jail *j)
+{
+        if (!j)
+                return;
+        if (j->cg) {
+                (void) jl_cgroup_kill_all(j->cg);
+                (void) jl_cgroup_destroy(j->cg);
+        }
+        jl_rootfs_cleanup(&j->rootfs);
+        if (j->pidfd >= 0)
+                close(j->pidfd);
+        free(j);
+}
+
+/* The child failed or died before execve: make sure it is gone, reap it. */
+static void abort_child(struct jailer_jail *j)
+{
+        if (j->pidfd < 0)
+                return;
+        (void) syscall(SYS_pidfd_send_signal, j->pidfd, SIGKILL, NULL, 0);
+        siginfo_t si;
+        while (waitid((idtype_t) P_PIDFD, (id_t) j->pidfd, &si, WEXITED) < 0 && errno == EINTR)
+                ;
+}
+
+static int open_exec(const jailer_config *c, jailer_error *err)
+{
+        /* Follows symlinks: the operator named this path.  What gets
+         * executed is this very inode, through the fd. */
+        _cleanup_close_ int fd = open(c->exec_path, O_PATH | O_CLOEXEC);
+        if (fd < 0)
+                return jl_error(err, JAILER_STEP_EXEC, errno, "exec_path", "exec_path: %s", c->exec_path);
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return jl_error(err, JAILER_STEP_EXEC, errno, "exec_path", "exec_path: %s", c->exec_path);
+        if (!S_ISREG(st.st_mode))
+                return jl_error(err, JAILER_STEP_EXEC, EACCES, "exec_path", "exec_path: %s is not a regular file",
+                                c->exec_path);
+        if (!(st.st_mode & 0111))
+                return jl_error(err, JAILER_STEP_EXEC, EACCES, "exec_path", "exec_path: %s is not executable",
+                                c->exec_path);
+        return TAKE_FD(fd);
+}
+
+int jailer_spawn(const jailer_config *c, const jailer_spawn_opts *opts, jailer_jail **out, jailer_error *err)
+{
+        if (geteuid() != 0)
+                return jl_error(err, JAILER_STEP_SPAWN, EPERM, NULL, "the jailer must run as root");
+        if (jailer_config_validate(c, err) < 0)
+                return -1;
+
+        struct jailer_jail *j = calloc(1, sizeof(*j));
+        if (!j)
+                return jl_error(err, JAILER_STEP_SPAWN, ENOMEM, NULL, "jail");
+        j->pidfd = -1;
+        j->rootfs.root_fd = -1;
+        j->rootfs.root_tree = -1;
+        snprintf(j->id, sizeof(j->id), "%s", c->id);
+
+        _cleanup_close_ int exec_fd = -1;
+        int sv[2] = { -1, -1 };
+        uint64_t flags = 0;
+
+        /* 1. the jail root: mountpoints, mount trees, device list */
+        if (jl_rootfs_prepare(c, &j->rootfs, err) < 0)
+                goto fail;
+        exec_fd = open_exec(c, err);
+        if (exec_fd < 0)
+                goto fail;
+
+        /* 2. the cgroup, limits written before anything runs in it */
+        if (jl_cgroup_create(c, &j->cg, err) < 0)
+                goto fail;
+
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+                jl_error(err, JAILER_STEP_SPAWN, errno, NULL, "socketpair");
+                goto fail;
+        }
+
+        /* 3. the child, in its new namespaces, born inside its cgroup on v2 */
+        if (c->ns[JAILER_NS_MOUNT])
+                flags |= CLONE_NEWNS;
+        if (c->ns[JAILER_NS_PID])
+                flags |= CLONE_NEWPID;
+        if (c->ns[JAILER_NS_NETWORK])
+                flags |= CLONE_NEWNET;
+        if (c->ns[JAILER_NS_UTS])
+                flags |= CLONE_NEWUTS;
+        if (c->ns[JAILER_NS_IPC])
+                flags |= CLONE_NEWIPC;
+
+        int cgfd = jl_cgroup_clone_fd(j->cg);
+        j->start_us = now_us();
+        pid_t pid = clone_child(flags, cgfd, &j->pidfd);
+        bool attach = cgfd < 0;
+        if (pid < 0 && cgfd >= 0 && (errno == EINVAL || errno == ENOSYS || errno == E2BIG)) {
+                /* A kernel without CLONE_INTO_CGROUP: attach by pid instead,
+                 * the child waits for "go" before doing anything. */
+                pid = clone_child(flags, -1, &j->pidfd);
+                attach = true;
+        }
+        if (pid < 0) {
+                jl_error(err, JAILER_STEP_SPAWN, errno, NULL, "clone3");
+                goto fail;
+        }
+        if (pid == 0) {
+                close(sv[0]);
+                child_main(c, &j->rootfs, opts, sv[1], exec_fd);
+        }
+        j->pid = pid;
+        close(sv[1]);
+        sv[1] = -1;
+        /* The child has its own references to the mount trees now. */
+        jl_rootfs_release_trees(&j->rootfs);
+
+        if (attach && jl_cgroup_attach(j->cg, pid, err) < 0)
+                goto fail_child;
+        if (send_msg(sv[0], MSG_GO, NULL) < 0) {
+                jl_error(err, JAILER_STEP_SPAWN, errno, NULL, "sync with the jail");
+                goto fail_child;
+        }
+
+        bool execing = false;
+        for (;;) {
+                struct msg m;
+                int r = recv_msg(sv[0], &m);
+                if (r < 0) {
+                        jl_error(err, JAILER_STEP_SPAWN, errno, NULL, "sync with the jail");
+                        goto fail_child;
+                }
+                if (r == 0)
+                        break;
+                switch (m.type) {
+                case MSG_NEED_MAPS:
+                        if (jl_userns_write_maps(pid, c->uid, c->gid, err) < 0)
+                                goto fail_child;
+                        if (send_msg(sv[0], MSG_GO, NULL) < 0) {
+                                jl_error(err, JAILER_STEP_USERNS, errno, NULL, "sync with the jail");
+                                goto fail_child;
+                        }
+                        break;
+                case MSG_EXEC:
+                        execing = true;
+                        break;
+                case MSG_ERROR:
+                        if (err)
+                                *err = m.err;
+                        goto fail_child;
+                case MSG_GO:
+                default:
+                        jl_error(err, JAILER_STEP_SPAWN, EPROTO, NULL, "unexpected message from the jail");
+                        goto fail_child;
+                }
+        }
+        if (!execing) {
+                siginfo_t si = { 0 };
+                (void) waitid((idtype_t) P_PIDFD, (id_t) j->pidfd, &si, WEXITED | WNOWAIT);
+                jl_error(err, JAILER_STEP_SPAWN, 0, NULL, "the jail's set-up process died (%s %d) before execve",
+                         si.si_code == CLD_EXITED ? "exit status" : "signal", si.si_status);
+                goto fail_child;
+        }
+
+        close(sv[0]);
+        if (c->limits.timeout_ms > 0)
+                j->deadline_us = j->start_us + c->limits.timeout_ms * 1000u;
+        *out = j;
+        return 0;
+
+fail_child:
+        abort_child(j);
+fail:
+        if (sv[0] >= 0)
+                close(sv[0]);
+        if (sv[1] >= 0)
+                close(sv[1]);
+        jail_free(j);
+        return -1;
+}
+
+pid_t jailer_jail_pid(const jailer_jail *j)
+{
+        return j->pid;
+}
+
+int jailer_jail_pidfd(const jailer_jail *j)
+{
+        return j->pidfd;
+}
+
+const char *jailer_jail_cgroup_path(const jailer_jail *j)
+{
+        return jl_cgroup_path(j->cg);
+}
+
+uint64_t jailer_jail_deadline_us(const jailer_jail *j)
+{
+        return j->deadline_us;
+}
+
+int jailer_jail_usage(const jailer_jail *j, jailer_usage *u, jailer_error *err)
+{
+        jl_cgroup_stats st = { 0 };
+        if (jl_cgroup_stats_read(j->cg, &st) < 0)
+                return jl_error(err, JAILER_STEP_CGROUP, errno, NULL, "read usage of %s", jl_cgroup_path(j->cg));
+        *u = (jailer_usage) {
+                .cpu_usage_us = st.cpu_usage_us,
+                .memory_current_bytes = st.memory_current_bytes,
+                .memory_peak_bytes = st.memory_peak_bytes,
+                .pids_current = st.pids_current,
+        };
+        return 0;
+}
+
+int jailer_jail_kill(jailer_jail *j, int sig)
+{
+        return syscall(SYS_pidfd_send_signal, j->pidfd, sig, NULL, 0) < 0 ? -1 : 0;
+}
+
+int jailer_jail_expire(jailer_jail *j)
+{
+        j->timed_out = true;
+        (void) jailer_jail_kill(j, SIGKILL);
+        return jl_cgroup_kill_all(j->cg);
+}
+
+int jailer_jail_wait(jailer_jail *j, jailer_report *r, jailer_error *err)
+{
+        for (;;) {
+                int timeout = -1;
+                if (j->deadline_us && !j->timed_out) {
+                        uint64_t now = now_us();
+                        if (now >= j->deadline_us) {
+                                (void) jailer_jail_expire(j);
+                                continue;
+                        }
+                        uint64_t left = (j->deadline_us - now + 999) / 1000;
+                        timeout = left > INT32_MAX ? INT32_MAX : (int) left;
+                }
+                struct pollfd p = { .fd = j->pidfd, .events = POLLIN };
+                int n = poll(&p, 1, timeout);
+                if (n < 0 && errno != EINTR) {
+                        jl_error(err, JAILER_STEP_WAIT, errno, NULL, "poll");
+                        jail_free(j);
+                        return -1;
+                }
+                if (n > 0)
+                        break;
+        }
+
+        siginfo_t si = { 0 };
+        while (waitid((idtype_t) P_PIDFD, (id_t) j->pidfd, &si, WEXITED) < 0) {
+                if (errno != EINTR) {
+                        jl_error(err, JAILER_STEP_WAIT, errno, NULL, "waitid");
+                        jail_free(j);
+                        return -1;
+                }
+        }
+        uint64_t end = now_us();
+
+        /* Whatever the program left behind (daemonized children when there
+         * is no pid namespace) dies with it; then the cgroup's final word. */
+        (void) jl_cgroup_kill_all(j->cg);
+        jl_cgroup_stats st = { .pids_peak = -1 };
+        (void) jl_cgroup_stats_read(j->cg, &st);
+
+        *r = (jailer_report) {
+                .pid = j->pid,
+                .exit_code = si.si_code == CLD_EXITED ? si.si_status : -1,
+                .signal = si.si_code == CLD_EXITED ? 0 : si.si_status,
+                .oom_killed = st.oom_killed,
+                .timed_out = j->timed_out,
+                .wall_time_us = end - j->start_us,
+                .cpu_usage_us = st.cpu_usage_us,
+                .memory_peak_bytes = st.memory_peak_bytes,
+                .pids_peak = st.pids_peak,
+        };
+        snprintf(r->id, sizeof(r->id), "%s", j->id);
+
+        jail_free(j);
+        return 0;
+}
+
+int jailer_run(const jailer_config *c, const jailer_spawn_opts *opts, jailer_report *r, jailer_error *err)
+{
+        jailer_jail *j = NULL;
+        if (jailer_spawn(c, opts, &j, err) < 0)
+                return -1;
+        return jailer_jail_wait(j, r, err);
+}

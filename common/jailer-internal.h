@@ -125,3 +125,61 @@ const char *jl_cgroup_path(const struct jl_cgroup *cg);
 const char *jl_cgroup_detect(void);
 
 #endif
+
+/* ------------------------------------------------------------ the jail's steps
+ *
+ * jail.c runs these in the order of the security model; each file holds one
+ * layer.  Functions named *_child run in the jailed process before execve and
+ * may only report errors through *err (the caller ships it to the parent).
+ */
+
+/* What the parent prepared in the host, before the child exists (mount.c).
+ * Every path created in the jail root is recorded so that it can be removed
+ * after the jail ends: nothing is left in the jail root that was not there. */
+struct jl_created {
+        char *relpath;          /* relative to the jail root */
+        bool is_dir;
+};
+
+struct jl_rootfs {
+        int root_fd;            /* O_PATH|O_DIRECTORY of the jail root */
+        int root_tree;          /* detached nosuid,nodev clone of it (open_tree) */
+        char *root_path;
+        bool created_root;      /* we made the jail root directory: remove it */
+        int *bind_src_fds;      /* detached mount tree of each bind source */
+        size_t n_binds;
+        bool *bind_nested;      /* dest lies under an earlier bind's dest */
+        struct jl_created *created;
+        size_t n_created;
+        struct jl_dev {
+                char *name;     /* path below /dev, e.g. "net/tun" */
+                mode_t mode;    /* S_IFCHR/S_IFBLK | permissions */
+                dev_t rdev;
+                bool jail_owned; /* chown to the jail's uid/gid */
+        } *devs;
+        size_t n_devs;
+};
+
+int jl_rootfs_prepare(const jailer_config *c, struct jl_rootfs *r, jailer_error *err);
+/* Close the detached mount trees once the child holds its own copies. */
+void jl_rootfs_release_trees(struct jl_rootfs *r);
+/* Remove what prepare created (after the jail's mount namespace is gone). */
+void jl_rootfs_cleanup(struct jl_rootfs *r);
+/* Child: build the jail's mount tree and pivot_root into it. */
+int jl_mount_setup_child(const jailer_config *c, const struct jl_rootfs *r, jailer_error *err);
+
+/* ns.c */
+int jl_uts_setup_child(const jailer_config *c, jailer_error *err);
+int jl_net_setup_child(const jailer_config *c, jailer_error *err);
+/* Parent: write /proc/PID/{setgroups,uid_map,gid_map} mapping the jail's
+ * uid/gid to themselves (and nothing else). */
+int jl_userns_write_maps(pid_t pid, uid_t uid, gid_t gid, jailer_error *err);
+
+/* rlimit.c: those that may need privilege to raise (before the user
+ * namespace), and RLIMIT_NPROC (after it, see rlimit.c for why). */
+int jl_rlimits_apply_child(const jailer_config *c, jailer_error *err);
+int jl_rlimit_nproc_apply_child(const jailer_config *c, jailer_error *err);
+
+/* caps.c: switch to the jail's uid/gid and drop every capability from all
+ * five sets; then no_new_privs. */
+int jl_privs_drop_child(const jailer_config *c, jailer_error *err);
