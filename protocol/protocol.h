@@ -318,7 +318,8 @@ int jl_client_fd(const jl_client *c);
  * default) keeps the current mask. */
 void jl_client_set_sigmask(jl_client *c, const sigset_t *mask);
 
-/* Send a request (with fds, for create) and return its id in *id. */
+/* Send a request (with fds, for create) and return its id in *id; params
+ * is taken (NULL = {}). */
 int jl_client_send(jl_client *c, const char *method, json_object *params, const int *fds, size_t n_fds,
                    int64_t *id, jl_rpc_error *err);
 /* Wait for the reply to request id.  0 with *result (a new reference) on

@@ -1,0 +1,973 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The jailerd protocol's messages: errors, request decoding, per-method
+ * params, replies and notifications, typed results.  See PROTOCOL.md.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "jailer-internal.h"
+#include "protocol.h"
+
+static inline void json_object_putp(json_object **o)
+{
+        if (*o)
+                json_object_put(*o);
+}
+#define _cleanup_json_ _cleanup_(json_object_putp)
+
+/* ------------------------------------------------------------------ errors */
+
+const char *jl_rpc_code_reason(int code)
+{
+        switch (code) {
+        case JL_RPC_PARSE_ERROR:
+                return JL_REASON_PARSE_ERROR;
+        case JL_RPC_INVALID_REQUEST:
+                return JL_REASON_INVALID_REQUEST;
+        case JL_RPC_METHOD_NOT_FOUND:
+                return JL_REASON_METHOD_NOT_FOUND;
+        case JL_RPC_INVALID_PARAMS:
+                return JL_REASON_INVALID_PARAMS;
+        case JL_RPC_PERMISSION_DENIED:
+                return JL_REASON_PERMISSION_DENIED;
+        case JL_RPC_EXISTS:
+                return JL_REASON_EXISTS;
+        case JL_RPC_NOT_FOUND:
+                return JL_REASON_NOT_FOUND;
+        case JL_RPC_LIMIT_REACHED:
+                return JL_REASON_LIMIT_REACHED;
+        case JL_RPC_SPAWN_FAILED:
+                return JL_REASON_SPAWN_FAILED;
+        case JL_RPC_NOT_RUNNING:
+                return JL_REASON_NOT_RUNNING;
+        case JL_RPC_SHUTTING_DOWN:
+                return JL_REASON_SHUTTING_DOWN;
+        case JL_RPC_INTERNAL_ERROR:
+        case JL_RPC_INTERNAL:
+        default:
+                return JL_REASON_INTERNAL;
+        }
+}
+
+static void copy_str(char *dst, size_t size, const char *src)
+{
+        if (!src)
+                src = "";
+        size_t n = strnlen(src, size - 1);
+        memcpy(dst, src, n);
+        dst[n] = 0;
+}
+
+int jl_rpc_error_set(jl_rpc_error *e, int code, const char *reason, const char *field, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (!e)
+                return -1;
+        *e = (jl_rpc_error) { .code = code };
+        copy_str(e->reason, sizeof(e->reason), reason ?: jl_rpc_code_reason(code));
+        copy_str(e->field, sizeof(e->field), field);
+        va_start(ap, fmt);
+        vsnprintf(e->message, sizeof(e->message), fmt, ap);
+        va_end(ap);
+        return -1;
+}
+
+int jl_rpc_error_from_jailer(jl_rpc_error *e, const jailer_error *je)
+{
+        const char *msg = je->message[0] ? je->message : "unknown error";
+
+        switch (je->step) {
+        case JAILER_STEP_CONFIG:
+                return jl_rpc_error_set(e, JL_RPC_INVALID_PARAMS, JL_REASON_INVALID_CONFIG, je->field, "%s", msg);
+        case JAILER_STEP_NONE:
+                return jl_rpc_error_set(e, JL_RPC_INTERNAL, NULL, je->field, "%s", msg);
+        default:
+                jl_rpc_error_set(e, JL_RPC_SPAWN_FAILED, NULL, je->field, "%s", msg);
+                if (e)
+                        copy_str(e->step, sizeof(e->step), jailer_step_name(je->step));
+                return -1;
+        }
+}
+
+/* ------------------------------------------------------------------ methods */
+
+static const char *const method_names[_JL_METHOD_MAX] = {
+        [JL_METHOD_VERSION] = "version",
+        [JL_METHOD_CREATE] = "create",
+        [JL_METHOD_WAIT] = "wait",
+        [JL_METHOD_KILL] = "kill",
+        [JL_METHOD_LIST] = "list",
+        [JL_METHOD_STATUS] = "status",
+        [JL_METHOD_SUBSCRIBE] = "subscribe",
+};
+
+const char *jl_method_to_string(jl_method m)
+{
+        if (m < 0 || m >= _JL_METHOD_MAX)
+                return NULL;
+        return method_names[m];
+}
+
+jl_method jl_method_from_string(const char *s)
+{
+        if (!s)
+                return _JL_METHOD_INVALID;
+        for (jl_method m = 0; m < _JL_METHOD_MAX; m++)
+                if (strcmp(method_names[m], s) == 0)
+                        return m;
+        return _JL_METHOD_INVALID;
+}
+
+static const char *const state_names[_JL_JAIL_STATE_MAX] = {
+        [JL_JAIL_RUNNING] = "running",
+        [JL_JAIL_EXITED] = "exited",
+};
+
+const char *jl_jail_state_to_string(jl_jail_state s)
+{
+        if (s < 0 || s >= _JL_JAIL_STATE_MAX)
+                return NULL;
+        return state_names[s];
+}
+
+jl_jail_state jl_jail_state_from_string(const char *s)
+{
+        if (!s)
+                return _JL_JAIL_STATE_INVALID;
+        for (jl_jail_state i = 0; i < _JL_JAIL_STATE_MAX; i++)
+                if (strcmp(state_names[i], s) == 0)
+                        return i;
+        return _JL_JAIL_STATE_INVALID;
+}
+
+/* ------------------------------------------------------------------ decoding */
+
+/* Offset of the first invalid UTF-8 sequence, or -1 (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF). */
+static ssize_t utf8_invalid_at(const unsigned char *s, size_t len)
+{
+        size_t i = 0;
+
+        while (i < len) {
+                unsigned char c = s[i];
+                size_t n;
+                uint32_t cp;
+
+                if (c < 0x80) {
+                        i++;
+                        continue;
+                } else if (c >= 0xc2 && c <= 0xdf) {
+                        n = 1;
+                        cp = c & 0x1f;
+                } else if (c >= 0xe0 && c <= 0xef) {
+                        n = 2;
+                        cp = c & 0x0f;
+                } else if (c >= 0xf0 && c <= 0xf4) {
+                        n = 3;
+                        cp = c & 0x07;
+                } else
+                        return (ssize_t) i;
+
+                if (len - i <= n)
+                        return (ssize_t) i;
+                for (size_t k = 1; k <= n; k++) {
+                        if ((s[i + k] & 0xc0) != 0x80)
+                                return (ssize_t) i;
+                        cp = (cp << 6) | (s[i + k] & 0x3f);
+                }
+                if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+                    (cp >= 0xd800 && cp <= 0xdfff))
+                        return (ssize_t) i;
+                i += n + 1;
+        }
+        return -1;
+}
+
+/* Find a string (or key) holding a NUL (from a "\u0000" escape) anywhere in
+ * o; fill path with where. */
+static bool json_has_nul(json_object *o, char *path, size_t size)
+{
+        switch (json_object_get_type(o)) {
+        case json_type_string:
+                if (strlen(json_object_get_string(o)) != (size_t) json_object_get_string_len(o))
+                        return true;
+                return false;
+        case json_type_object: {
+                json_object_object_foreach(o, key, val) {
+                        size_t used = strlen(path);
+                        if (used + 1 < size)
+                                snprintf(path + used, size - used, "%s%s", used ? "." : "", key);
+                        if (json_has_nul(val, path, size))
+                                return true;
+                        path[used] = 0;
+                }
+                return false;
+        }
+        case json_type_array: {
+                size_t n = json_object_array_length(o);
+                for (size_t i = 0; i < n; i++) {
+                        size_t used = strlen(path);
+                        if (used + 1 < size)
+                                snprintf(path + used, size - used, "[%zu]", i);
+                        if (json_has_nul(json_object_array_get_idx(o, i), path, size))
+                                return true;
+                        path[used] = 0;
+                }
+                return false;
+        }
+        case json_type_null:
+        case json_type_boolean:
+        case json_type_double:
+        case json_type_int:
+        default:
+                return false;
+        }
+}
+
+static const char *json_type_label(json_object *o)
+{
+        switch (json_object_get_type(o)) {
+        case json_type_null:
+                return "null";
+        case json_type_boolean:
+                return "a boolean";
+        case json_type_double:
+                return "a fraction";
+        case json_type_int:
+                return "an integer";
+        case json_type_object:
+                return "an object";
+        case json_type_array:
+                return "an array";
+        case json_type_string:
+                return "a string";
+        default:
+                return "unknown";
+        }
+}
+
+/* Parse one complete JSON text (strict, UTF-8 checked, nothing after it but
+ * whitespace).  NULL with *err filled on failure. */
+static json_object *parse_json(const char *data, size_t len, jl_rpc_error *err)
+{
+        struct json_tokener *tok;
+        json_object *o;
+
+        if (len > INT32_MAX) {
+                jl_rpc_error_set(err, JL_RPC_INVALID_REQUEST, JL_REASON_OVERSIZED, NULL, "line too long");
+                return NULL;
+        }
+        const char *nul = memchr(data, 0, len);
+        if (nul) {
+                jl_rpc_error_set(err, JL_RPC_PARSE_ERROR, NULL, NULL, "NUL byte at byte %zu", (size_t) (nul - data));
+                return NULL;
+        }
+        ssize_t bad = utf8_invalid_at((const unsigned char *) data, len);
+        if (bad >= 0) {
+                jl_rpc_error_set(err, JL_RPC_PARSE_ERROR, NULL, NULL, "invalid UTF-8 at byte %zd", bad);
+                return NULL;
+        }
+
+        tok = json_tokener_new();
+        if (!tok) {
+                jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "out of memory");
+                return NULL;
+        }
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+        o = json_tokener_parse_ex(tok, data, (int) len);
+        enum json_tokener_error jerr = json_tokener_get_error(tok);
+        size_t off = json_tokener_get_parse_end(tok);
+        json_tokener_free(tok);
+
+        if (jerr == json_tokener_continue) {
+                json_object_put(o);
+                jl_rpc_error_set(err, JL_RPC_PARSE_ERROR, NULL, NULL, "invalid JSON: unexpected end of line");
+                return NULL;
+        }
+        if (jerr != json_tokener_success || !o) {
+                json_object_put(o);
+                jl_rpc_error_set(err, JL_RPC_PARSE_ERROR, NULL, NULL, "invalid JSON at byte %zu: %s", off,
+                                 jerr != json_tokener_success ? json_tokener_error_desc(jerr) : "no value");
+                return NULL;
+        }
+        for (size_t i = off; i < len; i++)
+                if (!strchr(" \t\r", data[i])) {
+                        json_object_put(o);
+                        jl_rpc_error_set(err, JL_RPC_PARSE_ERROR, NULL, NULL,
+                                         "invalid JSON at byte %zu: text after the JSON value", i);
+                        return NULL;
+                }
+        return o;
+}
+
+static void close_fds(int *fds, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                if (fds[i] >= 0) {
+                        close(fds[i]);
+                        fds[i] = -1;
+                }
+}
+
+int jl_request_decode(jl_line *line, jl_request *out, json_object **id_out, jl_rpc_error *err)
+{
+        _cleanup_json_ json_object *msg = NULL;
+        json_object *v, *id = NULL, *params = NULL;
+        const char *method_name;
+
+        *id_out = NULL;
+        *out = (jl_request) { .method = _JL_METHOD_INVALID };
+
+        if (line->oversized)
+                return jl_rpc_error_set(err, JL_RPC_INVALID_REQUEST, JL_REASON_OVERSIZED, NULL,
+                                        "line longer than %d bytes", JL_PROTOCOL_MAX_LINE);
+
+        msg = parse_json(line->data, line->len, err);
+        if (!msg)
+                return -1;
+
+        if (json_object_is_type(msg, json_type_array))
+                return jl_rpc_error_set(err, JL_RPC_INVALID_REQUEST, NULL, NULL, "batch requests are not supported");
+        if (!json_object_is_type(msg, json_type_object))
+                return jl_rpc_error_set(err, JL_RPC_INVALID_REQUEST, NULL, NULL,
+                                        "a request must be a JSON object, not %s", json_type_label(msg));
+
+        /* The id first, so that every later error can be answered with it. */
+        if (!json_object_object_get_ex(msg, "id", &id))
+                return jl_rpc_error_set(err, JL_RPC_INVALID_REQUEST, NULL, "id", "id: missing");
+        if (!json_object_is_type(id, json_type_string) && !json_object_is_type(id, json_type_int))
+                return jl_rpc_error_set(err, JL_RPC_INVALID_REQUEST, NULL, "id",
+                                        "id: must be a string or an integer, not %s", json_type_label(id));
+        *id_out = json_object_get(id);
+
+        if (!json_object_object_get_ex(msg, "jsonrpc", &v))
+                return jl_rpc_error_set(err, JL_RPC_INVALID_REQUEST, NULL, "jsonrpc", "jsonrpc: missing");
+        if (!json_object_is_type(v, json_type_string) || strcmp(json_object_get_string(v), "2.0") != 0)
+                return jl_rpc_error_set(err, JL_RPC_INVALID_REQUEST, NULL, "jsonrpc", "jsonrpc: must be \"2.0\"");
+
+        if (!json_object_object_get_ex(msg, "method", &v))
+                return jl_rpc_error_set(err, JL_RPC_INVALID_REQUEST, NULL, "method", "method: missing");
+        if (!json_object_is_type(v, json_type_string))
+                return jl_rpc_error_set(err, JL_RPC_INVALID_REQUEST, NULL, "method",
+                                        "method: must be a string, not %s", json_type_label(v));
+        method_name = json_object_get_string(v);
+
+        if (json_object_object_get_ex(msg, "params", &params) && !json_object_is_type(params, json_type_object))
+                return jl_rpc_error_set(err, JL_RPC_INVALID_REQUEST, NULL, "params",
+                                        "params: must be an object, not %s", json_type_label(params));
+
+        json_object_object_foreach(msg, key, val) {
+                (void) val;
+                if (!strcmp(key, "jsonrpc") || !strcmp(key, "id") || !strcmp(key, "method") ||
+                    !strcmp(key, "params"))
+                        continue;
+                return jl_rpc_error_set(err, JL_RPC_INVALID_REQUEST, NULL, key, "unknown member \"%s\"", key);
+        }
+
+        out->method = jl_method_from_string(method_name);
+        if (out->method == _JL_METHOD_INVALID ||
+            strlen(method_name) != (size_t) json_object_get_string_len(v))
+                return jl_rpc_error_set(err, JL_RPC_METHOD_NOT_FOUND, NULL, "method", "unknown method \"%.64s\"",
+                                        method_name);
+
+        if (params) {
+                char path[96] = "";
+                if (json_has_nul(params, path, sizeof(path)))
+                        return jl_rpc_error_set(err, JL_RPC_INVALID_PARAMS,
+                                                out->method == JL_METHOD_CREATE ? JL_REASON_INVALID_CONFIG
+                                                                                : JL_REASON_INVALID_PARAMS,
+                                                path, "%s: strings must not contain NUL (\\u0000)", path);
+        }
+
+        if (line->fds_truncated)
+                return jl_rpc_error_set(err, JL_RPC_INVALID_PARAMS, JL_REASON_INVALID_FDS, NULL,
+                                        "too many file descriptors passed (at most %d)", JL_PROTOCOL_MAX_FDS);
+        if (line->n_fds > 0 && out->method != JL_METHOD_CREATE)
+                return jl_rpc_error_set(err, JL_RPC_INVALID_PARAMS, JL_REASON_INVALID_FDS, NULL,
+                                        "%s takes no file descriptors, %zu passed", method_name, line->n_fds);
+        if (line->n_fds != 0 && line->n_fds != 3)
+                return jl_rpc_error_set(err, JL_RPC_INVALID_PARAMS, JL_REASON_INVALID_FDS, NULL,
+                                        "create takes 0 or 3 file descriptors (stdin, stdout, stderr), %zu passed",
+                                        line->n_fds);
+
+        out->params = params ? json_object_get(params) : json_object_new_object();
+        if (!out->params)
+                return jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "out of memory");
+        out->id = json_object_get(id);
+        for (size_t i = 0; i < JL_PROTOCOL_MAX_FDS; i++)
+                out->fds[i] = -1;
+        for (size_t i = 0; i < line->n_fds; i++) {
+                out->fds[i] = line->fds[i];
+                line->fds[i] = -1;
+        }
+        out->n_fds = line->n_fds;
+        line->n_fds = 0;
+        return 0;
+}
+
+void jl_request_done(jl_request *r)
+{
+        if (!r)
+                return;
+        json_object_putp(&r->id);
+        json_object_putp(&r->params);
+        r->id = r->params = NULL;
+        close_fds(r->fds, r->n_fds);
+        r->n_fds = 0;
+}
+
+/* ------------------------------------------------------------------ method params */
+
+bool jl_jail_id_valid(const char *id)
+{
+        size_t n = 0;
+
+        if (!id)
+                return false;
+        for (const char *p = id; *p; p++, n++) {
+                char c = *p;
+                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                      c == '_'))
+                        return false;
+        }
+        return n >= 1 && n <= JAILER_ID_MAX;
+}
+
+/* Refuse members of params other than those listed (NULL-terminated). */
+static int check_members(json_object *params, const char *const *allowed, jl_rpc_error *err)
+{
+        json_object_object_foreach(params, key, val) {
+                (void) val;
+                bool ok = false;
+                for (const char *const *a = allowed; *a; a++)
+                        if (strcmp(*a, key) == 0)
+                                ok = true;
+                if (!ok)
+                        return jl_rpc_error_set(err, JL_RPC_INVALID_PARAMS, NULL, key, "unknown member \"%.64s\"",
+                                                key);
+        }
+        return 0;
+}
+
+static int get_jail(json_object *params, const char **jail, jl_rpc_error *err)
+{
+        json_object *v;
+
+        if (!json_object_object_get_ex(params, "jail", &v))
+                return jl_rpc_error_set(err, JL_RPC_INVALID_PARAMS, NULL, "jail", "jail: missing");
+        if (!json_object_is_type(v, json_type_string))
+                return jl_rpc_error_set(err, JL_RPC_INVALID_PARAMS, NULL, "jail", "jail: must be a string, not %s",
+                                        json_type_label(v));
+        if (!jl_jail_id_valid(json_object_get_string(v)))
+                return jl_rpc_error_set(err, JL_RPC_INVALID_PARAMS, NULL, "jail",
+                                        "jail: \"%.80s\" is not a jail id (1-64 of A-Z a-z 0-9 - _)",
+                                        json_object_get_string(v));
+        *jail = json_object_get_string(v);
+        return 0;
+}
+
+int jl_jail_params_decode(json_object *params, const char **jail, jl_rpc_error *err)
+{
+        static const char *const allowed[] = { "jail", NULL };
+
+        if (check_members(params, allowed, err) < 0)
+                return -1;
+        return get_jail(params, jail, err);
+}
+
+int jl_kill_params_decode(json_object *params, const char **jail, int *sig, jl_rpc_error *err)
+{
+        static const char *const allowed[] = { "jail", "signal", NULL };
+        json_object *v;
+
+        if (check_members(params, allowed, err) < 0 || get_jail(params, jail, err) < 0)
+                return -1;
+
+        *sig = SIGTERM;
+        if (!json_object_object_get_ex(params, "signal", &v))
+                return 0;
+        if (json_object_is_type(v, json_type_int)) {
+                int64_t n = json_object_get_int64(v);
+                if (n < 1 || n > 64)
+                        return jl_rpc_error_set(err, JL_RPC_INVALID_PARAMS, NULL, "signal",
+                                                "signal: %" PRIi64 " is not a signal number (1-64)", n);
+                *sig = (int) n;
+                return 0;
+        }
+        if (json_object_is_type(v, json_type_string)) {
+                int n = jailer_signal_from_name(json_object_get_string(v));
+                if (n < 1 || n > 64)
+                        return jl_rpc_error_set(err, JL_RPC_INVALID_PARAMS, NULL, "signal",
+                                                "signal: \"%.32s\" is not a signal name", json_object_get_string(v));
+                *sig = n;
+                return 0;
+        }
+        return jl_rpc_error_set(err, JL_RPC_INVALID_PARAMS, NULL, "signal",
+                                "signal: must be a name or a number, not %s", json_type_label(v));
+}
+
+int jl_empty_params_decode(json_object *params, jl_rpc_error *err)
+{
+        static const char *const allowed[] = { NULL };
+
+        return check_members(params, allowed, err);
+}
+
+int jl_create_params_parse(json_object *params, jailer_config **out, bool *root_given, jl_rpc_error *err)
+{
+        jailer_error je = {};
+        size_t len;
+        const char *s;
+
+        *out = NULL;
+        s = json_object_to_json_string_length(params, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+        if (!s)
+                return jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "out of memory");
+        if (jailer_config_from_json(s, len, out, &je) < 0) {
+                *out = NULL;
+                if (je.step == JAILER_STEP_NONE && je.code == 0)
+                        je.step = JAILER_STEP_CONFIG;
+                return jl_rpc_error_from_jailer(err, &je);
+        }
+        if (root_given)
+                *root_given = json_object_object_get_ex(params, "jail_root", NULL);
+        return 0;
+}
+
+int jl_create_params_validate(const jailer_config *c, jl_rpc_error *err)
+{
+        jailer_error je = {};
+
+        if (jailer_config_validate(c, &je) >= 0)
+                return 0;
+        /* Every validation failure is the config's fault. */
+        if (je.step == JAILER_STEP_NONE)
+                je.step = JAILER_STEP_CONFIG;
+        return jl_rpc_error_from_jailer(err, &je);
+}
+
+/* ------------------------------------------------------------------ messages out */
+
+static json_object *new_envelope(void)
+{
+        json_object *o = json_object_new_object();
+        if (!o)
+                return NULL;
+        if (json_object_object_add(o, "jsonrpc", json_object_new_string("2.0")) < 0) {
+                json_object_put(o);
+                return NULL;
+        }
+        return o;
+}
+
+json_object *jl_reply_result(json_object *id, json_object *result)
+{
+        _cleanup_json_ json_object *r = result ?: json_object_new_object();
+        _cleanup_json_ json_object *o = new_envelope();
+
+        if (!o || !r)
+                return NULL;
+        json_object_object_add(o, "id", id ? json_object_get(id) : NULL);
+        if (json_object_object_add(o, "result", TAKE_PTR(r)) < 0)
+                return NULL;
+        return TAKE_PTR(o);
+}
+
+json_object *jl_reply_error(json_object *id, const jl_rpc_error *e)
+{
+        _cleanup_json_ json_object *o = new_envelope();
+        json_object *error, *data;
+
+        if (!o)
+                return NULL;
+        json_object_object_add(o, "id", id ? json_object_get(id) : NULL);
+
+        error = json_object_new_object();
+        if (!error || json_object_object_add(o, "error", error) < 0)
+                return NULL;
+        json_object_object_add(error, "code", json_object_new_int(e->code));
+        json_object_object_add(error, "message", json_object_new_string(e->message[0] ? e->message : e->reason));
+        data = json_object_new_object();
+        if (!data || json_object_object_add(error, "data", data) < 0)
+                return NULL;
+        json_object_object_add(data, "reason",
+                               json_object_new_string(e->reason[0] ? e->reason : jl_rpc_code_reason(e->code)));
+        if (e->field[0])
+                json_object_object_add(data, "field", json_object_new_string(e->field));
+        if (e->step[0])
+                json_object_object_add(data, "step", json_object_new_string(e->step));
+        return TAKE_PTR(o);
+}
+
+json_object *jl_notification(const char *method, json_object *params)
+{
+        _cleanup_json_ json_object *p = params ?: json_object_new_object();
+        _cleanup_json_ json_object *o = new_envelope();
+
+        if (!o || !p)
+                return NULL;
+        json_object_object_add(o, "method", json_object_new_string(method));
+        if (json_object_object_add(o, "params", TAKE_PTR(p)) < 0)
+                return NULL;
+        return TAKE_PTR(o);
+}
+
+json_object *jl_request_new(int64_t id, const char *method, json_object *params)
+{
+        _cleanup_json_ json_object *p = params ?: json_object_new_object();
+        _cleanup_json_ json_object *o = new_envelope();
+
+        if (!o || !p)
+                return NULL;
+        json_object_object_add(o, "id", json_object_new_int64(id));
+        json_object_object_add(o, "method", json_object_new_string(method));
+        if (json_object_object_add(o, "params", TAKE_PTR(p)) < 0)
+                return NULL;
+        return TAKE_PTR(o);
+}
+
+char *jl_message_serialize(json_object *msg, size_t *len)
+{
+        size_t n;
+        const char *s = json_object_to_json_string_length(msg, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+                                                          &n);
+        if (!s)
+                return NULL;
+        char *buf = malloc(n + 2);
+        if (!buf)
+                return NULL;
+        memcpy(buf, s, n);
+        buf[n] = '\n';
+        buf[n + 1] = 0;
+        if (len)
+                *len = n + 1;
+        return buf;
+}
+
+ssize_t jl_send_line(int fd, const char *buf, size_t len, const int *fds, size_t n_fds)
+{
+        union {
+                struct cmsghdr align;
+                char buf[CMSG_SPACE(sizeof(int) * JL_PROTOCOL_MAX_FDS)];
+        } control = {};
+        struct iovec iov = { .iov_base = (void *) buf, .iov_len = len };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+        ssize_t n;
+
+        if (n_fds > JL_PROTOCOL_MAX_FDS)
+                return -EINVAL;
+        if (n_fds > 0) {
+                mh.msg_control = &control;
+                mh.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
+                struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+                c->cmsg_level = SOL_SOCKET;
+                c->cmsg_type = SCM_RIGHTS;
+                c->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+                memcpy(CMSG_DATA(c), fds, sizeof(int) * n_fds);
+        }
+        do
+                n = sendmsg(fd, &mh, MSG_NOSIGNAL);
+        while (n < 0 && errno == EINTR);
+        return n < 0 ? -errno : n;
+}
+
+struct jl_outbuf {
+        char *buf;
+        size_t start, len, cap;
+};
+
+jl_outbuf *jl_outbuf_new(void)
+{
+        return calloc(1, sizeof(jl_outbuf));
+}
+
+void jl_outbuf_free(jl_outbuf *o)
+{
+        if (!o)
+                return;
+        free(o->buf);
+        free(o);
+}
+
+size_t jl_outbuf_pending(const jl_outbuf *o)
+{
+        return o->len - o->start;
+}
+
+int jl_outbuf_append(jl_outbuf *o, json_object *msg)
+{
+        size_t n;
+        _cleanup_free_ char *s = jl_message_serialize(msg, &n);
+
+        if (!s)
+                return -ENOMEM;
+        if (o->start > 0) {
+                memmove(o->buf, o->buf + o->start, o->len - o->start);
+                o->len -= o->start;
+                o->start = 0;
+        }
+        if (o->cap - o->len < n) {
+                size_t cap = o->cap ? o->cap : 4096;
+                while (cap - o->len < n)
+                        cap *= 2;
+                char *b = realloc(o->buf, cap);
+                if (!b)
+                        return -ENOMEM;
+                o->buf = b;
+                o->cap = cap;
+        }
+        memcpy(o->buf + o->len, s, n);
+        o->len += n;
+        return 0;
+}
+
+int jl_outbuf_flush(jl_outbuf *o, int fd)
+{
+        while (o->start < o->len) {
+                ssize_t n = send(fd, o->buf + o->start, o->len - o->start, MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+                }
+                o->start += (size_t) n;
+        }
+        o->start = o->len = 0;
+        return 0;
+}
+
+/* ------------------------------------------------------------------ results */
+
+json_object *jl_version_result(const char *version, const char *cgroup)
+{
+        json_object *o = json_object_new_object();
+        if (!o)
+                return NULL;
+        json_object_object_add(o, "version", json_object_new_string(version ?: ""));
+        json_object_object_add(o, "protocol", json_object_new_int(JL_PROTOCOL_VERSION));
+        json_object_object_add(o, "cgroup", cgroup ? json_object_new_string(cgroup) : NULL);
+        return o;
+}
+
+json_object *jl_create_result(const char *jail, pid_t pid)
+{
+        json_object *o = json_object_new_object();
+        if (!o)
+                return NULL;
+        json_object_object_add(o, "jail", json_object_new_string(jail));
+        json_object_object_add(o, "pid", json_object_new_int64(pid));
+        return o;
+}
+
+static int get_member(json_object *o, const char *key, json_type type, bool nullable, json_object **v,
+                      jl_rpc_error *err)
+{
+        if (!json_object_object_get_ex(o, key, v))
+                return jl_rpc_error_set(err, 0, JL_REASON_PROTOCOL, key, "reply lacks \"%s\"", key);
+        if (nullable && !*v)
+                return 0;
+        if (!json_object_is_type(*v, type))
+                return jl_rpc_error_set(err, 0, JL_REASON_PROTOCOL, key, "reply's \"%s\" is %s", key,
+                                        json_type_label(*v));
+        return 0;
+}
+
+int jl_create_result_parse(json_object *result, char jail[JAILER_ID_MAX + 1], pid_t *pid, jl_rpc_error *err)
+{
+        json_object *v;
+
+        if (!json_object_is_type(result, json_type_object))
+                return jl_rpc_error_set(err, 0, JL_REASON_PROTOCOL, NULL, "create result is not an object");
+        if (get_member(result, "jail", json_type_string, false, &v, err) < 0)
+                return -1;
+        copy_str(jail, JAILER_ID_MAX + 1, json_object_get_string(v));
+        if (get_member(result, "pid", json_type_int, false, &v, err) < 0)
+                return -1;
+        *pid = (pid_t) json_object_get_int64(v);
+        return 0;
+}
+
+json_object *jl_report_to_json(const jailer_report *r)
+{
+        _cleanup_free_ char *s = jailer_report_to_json(r);
+
+        if (!s)
+                return NULL;
+        return json_tokener_parse(s);
+}
+
+int jl_report_from_json(json_object *o, jailer_report *r, jl_rpc_error *err)
+{
+        jailer_error je = {};
+
+        if (!json_object_is_type(o, json_type_object))
+                return jl_rpc_error_set(err, 0, JL_REASON_PROTOCOL, NULL, "exit report is not an object");
+        const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+        if (!s)
+                return jl_rpc_error_set(err, 0, JL_REASON_INTERNAL, NULL, "out of memory");
+        if (jailer_report_from_json(s, r, &je) < 0)
+                return jl_rpc_error_set(err, 0, JL_REASON_PROTOCOL, je.field, "exit report: %s", je.message);
+        return 0;
+}
+
+int jl_format_rfc3339(uint64_t realtime_us, char buf[static 32])
+{
+        time_t t = (time_t) (realtime_us / 1000000);
+        struct tm tm;
+
+        if (!gmtime_r(&t, &tm))
+                return -EINVAL;
+        if (strftime(buf, 32, "%Y-%m-%dT%H:%M:%S", &tm) != 19)
+                return -EINVAL;
+        snprintf(buf + 19, 32 - 19, ".%06" PRIu64 "Z", realtime_us % 1000000);
+        return 0;
+}
+
+int jl_parse_rfc3339(const char *s, uint64_t *realtime_us)
+{
+        struct tm tm = {};
+        const char *p;
+        uint64_t frac = 0;
+
+        if (!s)
+                return -EINVAL;
+        p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+        if (!p)
+                return -EINVAL;
+        if (*p == '.') {
+                int digits = 0;
+                for (p++; *p >= '0' && *p <= '9'; p++, digits++) {
+                        if (digits >= 9)
+                                return -EINVAL;
+                        if (digits < 6)
+                                frac = frac * 10 + (uint64_t) (*p - '0');
+                }
+                if (digits == 0)
+                        return -EINVAL;
+                for (int i = digits; i < 6; i++)
+                        frac *= 10;
+        }
+        if (strcmp(p, "Z") != 0)
+                return -EINVAL;
+        time_t t = timegm(&tm);
+        if (t < 0)
+                return -EINVAL;
+        *realtime_us = (uint64_t) t * 1000000 + frac;
+        return 0;
+}
+
+json_object *jl_jail_info_to_json(const jl_jail_info *i)
+{
+        _cleanup_json_ json_object *o = json_object_new_object();
+        char ts[32];
+
+        if (!o)
+                return NULL;
+        if (jl_format_rfc3339(i->started_at_us, ts) < 0)
+                ts[0] = 0;
+        json_object_object_add(o, "jail", json_object_new_string(i->jail));
+        json_object_object_add(o, "pid", json_object_new_int64(i->pid));
+        json_object_object_add(o, "state", json_object_new_string(jl_jail_state_to_string(i->state) ?: "exited"));
+        json_object_object_add(o, "started_at", json_object_new_string(ts));
+        json_object_object_add(o, "uid", json_object_new_int64(i->uid));
+        if (i->has_usage) {
+                json_object *u = json_object_new_object();
+                if (!u || json_object_object_add(o, "usage", u) < 0)
+                        return NULL;
+                json_object_object_add(u, "cpu_usage_us", json_object_new_uint64(i->usage.cpu_usage_us));
+                json_object_object_add(u, "memory_current_bytes",
+                                       json_object_new_uint64(i->usage.memory_current_bytes));
+                json_object_object_add(u, "memory_peak_bytes", json_object_new_uint64(i->usage.memory_peak_bytes));
+                json_object_object_add(u, "pids_current", json_object_new_uint64(i->usage.pids_current));
+        }
+        if (i->has_report) {
+                json_object *r = jl_report_to_json(&i->report);
+                if (!r || json_object_object_add(o, "report", r) < 0)
+                        return NULL;
+        }
+        return TAKE_PTR(o);
+}
+
+static uint64_t get_u64(json_object *o, const char *key)
+{
+        json_object *v;
+        if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
+                return 0;
+        return json_object_get_uint64(v);
+}
+
+int jl_jail_info_from_json(json_object *o, jl_jail_info *i, jl_rpc_error *err)
+{
+        json_object *v;
+
+        *i = (jl_jail_info) {};
+        if (!json_object_is_type(o, json_type_object))
+                return jl_rpc_error_set(err, 0, JL_REASON_PROTOCOL, NULL, "jail entry is not an object");
+        if (get_member(o, "jail", json_type_string, false, &v, err) < 0)
+                return -1;
+        copy_str(i->jail, sizeof(i->jail), json_object_get_string(v));
+        if (get_member(o, "pid", json_type_int, false, &v, err) < 0)
+                return -1;
+        i->pid = (pid_t) json_object_get_int64(v);
+        if (get_member(o, "state", json_type_string, false, &v, err) < 0)
+                return -1;
+        i->state = jl_jail_state_from_string(json_object_get_string(v));
+        if (get_member(o, "started_at", json_type_string, false, &v, err) < 0)
+                return -1;
+        if (jl_parse_rfc3339(json_object_get_string(v), &i->started_at_us) < 0)
+                return jl_rpc_error_set(err, 0, JL_REASON_PROTOCOL, "started_at", "started_at: \"%.40s\" is not RFC 3339",
+                                        json_object_get_string(v));
+        if (get_member(o, "uid", json_type_int, false, &v, err) < 0)
+                return -1;
+        i->uid = (uid_t) json_object_get_int64(v);
+
+        if (json_object_object_get_ex(o, "usage", &v) && json_object_is_type(v, json_type_object)) {
+                i->has_usage = true;
+                i->usage.cpu_usage_us = get_u64(v, "cpu_usage_us");
+                i->usage.memory_current_bytes = get_u64(v, "memory_current_bytes");
+                i->usage.memory_peak_bytes = get_u64(v, "memory_peak_bytes");
+                i->usage.pids_current = get_u64(v, "pids_current");
+        }
+        if (json_object_object_get_ex(o, "report", &v) && json_object_is_type(v, json_type_object)) {
+                if (jl_report_from_json(v, &i->report, err) < 0)
+                        return -1;
+                i->has_report = true;
+        }
+        return 0;
+}
+
+json_object *jl_list_result_new(void)
+{
+        _cleanup_json_ json_object *o = json_object_new_object();
+        json_object *a = json_object_new_array();
+
+        if (!o || !a || json_object_object_add(o, "jails", a) < 0) {
+                if (a && o && !json_object_object_get_ex(o, "jails", NULL))
+                        json_object_put(a);
+                return NULL;
+        }
+        return TAKE_PTR(o);
+}
+
+int jl_list_result_add(json_object *list, json_object *info)
+{
+        json_object *a;
+
+        if (!info)
+                return -ENOMEM;
+        if (!json_object_object_get_ex(list, "jails", &a) || json_object_array_add(a, info) < 0) {
+                json_object_put(info);
+                return -ENOMEM;
+        }
+        return 0;
+}
