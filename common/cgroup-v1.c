@@ -1,2 +1,178 @@
 /* SPDX-License-Identifier: MIT */
-#include "jailer-internal.h"
+/*
+ * cgroup v1 backend, for hybrid hosts: one leaf <mnt>/<parent>/<id> in each
+ * of the cpu, cpuacct, memory and pids hierarchies (one leaf serves
+ * controllers that are co-mounted).  v1 has no CLONE_INTO_CGROUP: the child
+ * waits until the parent has attach()ed it to every hierarchy.
+ */
+#include "cgroup-internal.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+static struct jl_cg_dir *dir_of(struct jl_cgroup *cg, int ctl)
+{
+        return &cg->dirs[cg->cg1_dir[ctl]];
+}
+
+static int write_limit(struct jl_cg_dir *d, const char *file, const char *field, uint64_t value,
+                       jailer_error *err)
+{
+        int r = jl_cg_writef_at(d->fd, file, "%" PRIu64, value);
+        if (r < 0)
+                return jl_error(err, JAILER_STEP_CGROUP, -r, field, "cannot write \"%" PRIu64 "\" to %s/%s",
+                                value, d->path, file);
+        return 0;
+}
+
+int jl_cg1_create(const jailer_config *c, const struct jl_cg_host *h, struct jl_cgroup *cg,
+                  jailer_error *err)
+{
+        const char *parent = c->cgroup_parent ? c->cgroup_parent : JL_CG_DEFAULT_PARENT;
+
+        /* Memory first: it is the jail's main path.  Every leaf is counted in
+         * n_dirs before it is made, so that a failure half-way removes the
+         * ones made (and only those: a leftover of a crashed jail in one
+         * hierarchy is reported, never removed). */
+        static const int order[] = { JL_CG1_MEMORY, JL_CG1_PIDS, JL_CG1_CPU, JL_CG1_CPUACCT };
+        for (size_t k = 0; k < ELEMENTSOF(order); k++) {
+                int ctl = order[k];
+                bool shared = false;
+                for (size_t j = 0; j < k; j++)
+                        if (strcmp(h->v1_dev[order[j]], h->v1_dev[ctl]) == 0) {
+                                cg->cg1_dir[ctl] = cg->cg1_dir[order[j]];
+                                shared = true;
+                                break;
+                        }
+                if (shared)
+                        continue;
+
+                _cleanup_free_ char *parent_path = NULL;
+                int pfd = jl_cg_open_parent(h->v1_mount[ctl], parent, NULL, &parent_path, err);
+                if (pfd < 0)
+                        return -1;
+                struct jl_cg_dir *d = &cg->dirs[cg->n_dirs];
+                d->parent_fd = pfd;
+                cg->cg1_dir[ctl] = cg->n_dirs++;
+                if (jl_cg_dir_make(d, pfd, parent_path, c->id, err) < 0)
+                        return -1;
+        }
+
+        uint64_t period = c->limits.cpu_period_us;
+        if (period == JL_UNSET || period == 0)
+                period = JL_CG_DEFAULT_PERIOD_US;
+        /* Period before quota: the kernel checks each write against the
+         * other value in place. */
+        if (write_limit(dir_of(cg, JL_CG1_CPU), "cpu.cfs_period_us", "limits.cpu_period_us", period, err) < 0)
+                return -1;
+        if (c->limits.cpu_quota_us != JL_UNSET &&
+            write_limit(dir_of(cg, JL_CG1_CPU), "cpu.cfs_quota_us", "limits.cpu_quota_us",
+                        c->limits.cpu_quota_us, err) < 0)
+                return -1;
+
+        if (c->limits.memory_bytes != JL_UNSET) {
+                struct jl_cg_dir *m = dir_of(cg, JL_CG1_MEMORY);
+                /* memsw (memory + swap) must never be below the memory
+                 * limit, so the memory limit goes first (memsw is still
+                 * unlimited), then memsw gets the same value: swap cannot
+                 * extend the jail's memory.  The kernel rounds both down to
+                 * a page alike. */
+                if (write_limit(m, "memory.limit_in_bytes", "limits.memory_bytes", c->limits.memory_bytes,
+                                err) < 0)
+                        return -1;
+                if (jl_cg_exists_at(m->fd, "memory.memsw.limit_in_bytes")) {
+                        if (write_limit(m, "memory.memsw.limit_in_bytes", "limits.memory_bytes",
+                                        c->limits.memory_bytes, err) < 0)
+                                return -1;
+                } else
+                        /* No swap accounting (swapaccount=0): at least keep
+                         * this cgroup's own reclaim from swapping. */
+                        (void) jl_cg_write_at(m->fd, "memory.swappiness", "0");
+        }
+
+        if (c->limits.pids != JL_UNSET &&
+            write_limit(dir_of(cg, JL_CG1_PIDS), "pids.max", "limits.pids", c->limits.pids, err) < 0)
+                return -1;
+        return 0;
+}
+
+int jl_cg1_attach(struct jl_cgroup *cg, pid_t pid, jailer_error *err)
+{
+        for (size_t i = 0; i < cg->n_dirs; i++) {
+                int r = jl_cg_writef_at(cg->dirs[i].fd, "cgroup.procs", "%d", (int) pid);
+                if (r < 0)
+                        return jl_error(err, JAILER_STEP_CGROUP, -r, NULL,
+                                        "cannot move pid %d into %s/cgroup.procs", (int) pid, cg->dirs[i].path);
+        }
+        return 0;
+}
+
+int jl_cg1_stats_read(const struct jl_cgroup *cg, jl_cgroup_stats *st)
+{
+        int cpuacct = cg->dirs[cg->cg1_dir[JL_CG1_CPUACCT]].fd;
+        int mem = cg->dirs[cg->cg1_dir[JL_CG1_MEMORY]].fd;
+        int pids = cg->dirs[cg->cg1_dir[JL_CG1_PIDS]].fd;
+        int first = 0, r;
+        uint64_t v;
+
+#define KEEP(x) do { int _r = (x); if (_r < 0 && first == 0) first = _r; } while (0)
+
+        /* Nanoseconds; dividing cannot overflow (multiplying µs would). */
+        r = jl_cg_read_u64_at(cpuacct, "cpuacct.usage", &v);
+        if (r == 0)
+                st->cpu_usage_us = v / 1000;
+        KEEP(r);
+        KEEP(jl_cg_read_u64_at(mem, "memory.usage_in_bytes", &st->memory_current_bytes));
+        KEEP(jl_cg_read_u64_at(mem, "memory.max_usage_in_bytes", &st->memory_peak_bytes));
+        KEEP(jl_cg_read_u64_at(pids, "pids.current", &st->pids_current));
+
+        /* The pids controller offers the same files on v1 and v2, pids.peak
+         * included on recent kernels; older ones do not have it (-1). */
+        r = jl_cg_read_u64_at(pids, "pids.peak", &v);
+        if (r == 0)
+                st->pids_peak = v > INT64_MAX ? INT64_MAX : (int64_t) v;
+        else if (r != -ENOENT)
+                KEEP(r);
+
+        r = jl_cg_read_key_at(mem, "memory.oom_control", "oom_kill", &v);
+        if (r == 0)
+                st->oom_killed = v > 0;
+        else if (r != -ENOKEY)  /* "oom_kill" appeared in Linux 4.13 */
+                KEEP(r);
+#undef KEEP
+
+        if (first < 0) {
+                errno = -first;
+                return -1;
+        }
+        return 0;
+}
+
+int jl_cg1_kill_all(struct jl_cgroup *cg)
+{
+        /* v1 has no cgroup.kill and no populated notification: kill what
+         * each hierarchy lists until they all list nothing.  A process
+         * forked between two rounds is caught by the next one. */
+        uint64_t deadline = jl_cg_now_ns() + JL_CG_KILL_TIMEOUT_NS;
+        unsigned round = 0;
+
+        for (;;) {
+                int listed = 0;
+                for (size_t i = 0; i < cg->n_dirs; i++) {
+                        int r = jl_cg_kill_procs(cg->dirs[i].fd);
+                        if (r < 0) {
+                                errno = -r;
+                                return -1;
+                        }
+                        listed += r;
+                }
+                if (listed == 0)
+                        return 0;
+                if (jl_cg_now_ns() >= deadline) {
+                        errno = EBUSY;
+                        return -1;
+                }
+                jl_cg_backoff(&round);
+        }
+}

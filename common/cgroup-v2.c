@@ -1,2 +1,244 @@
 /* SPDX-License-Identifier: MIT */
-#include "jailer-internal.h"
+/*
+ * cgroup v2 backend: one leaf <mount>/<parent>/<id> with cpu, memory and
+ * pids limits.  The jailed child is born in it with clone3(CLONE_INTO_CGROUP)
+ * on the leaf's fd (jl_cgroup_clone_fd), or moved in with attach().
+ */
+#include "cgroup-internal.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/inotify.h>
+
+static int enable_controllers(int fd, const char *path, jailer_error *err)
+{
+        static const char *const want[] = { "cpu", "memory", "pids" };
+        _cleanup_free_ char *cur = NULL;
+
+        int r = jl_cg_read_at(fd, "cgroup.subtree_control", &cur);
+        if (r < 0)
+                return jl_error(err, JAILER_STEP_CGROUP, -r, "cgroup_parent",
+                                "cannot read %s/cgroup.subtree_control", path);
+
+        char add[64] = "";
+        for (size_t i = 0; i < ELEMENTSOF(want); i++)
+                if (!jl_cg_has_word(cur, want[i])) {
+                        if (add[0])
+                                strcat(add, " ");
+                        strcat(add, "+");
+                        strcat(add, want[i]);
+                }
+        if (!add[0])
+                return 0;
+
+        r = jl_cg_write_at(fd, "cgroup.subtree_control", add);
+        if (r < 0) {
+                const char *why = r == -EBUSY ? " (that cgroup holds processes of its own, and v2 gives "
+                                                "controllers only to the children of cgroups without any)"
+                                : r == -ENOENT ? " (not offered by its parent: see cgroup.controllers)"
+                                : "";
+                return jl_error(err, JAILER_STEP_CGROUP, -r, "cgroup_parent",
+                                "cannot write \"%s\" to %s/cgroup.subtree_control%s", add, path, why);
+        }
+        return 0;
+}
+
+static int write_limit(struct jl_cg_dir *d, const char *file, const char *field, const char *value,
+                       jailer_error *err)
+{
+        int r = jl_cg_write_at(d->fd, file, value);
+        if (r < 0)
+                return jl_error(err, JAILER_STEP_CGROUP, -r, field, "cannot write \"%s\" to %s/%s",
+                                value, d->path, file);
+        return 0;
+}
+
+int jl_cg2_create(const jailer_config *c, const struct jl_cg_host *h, struct jl_cgroup *cg,
+                  jailer_error *err)
+{
+        const char *parent = c->cgroup_parent ? c->cgroup_parent : JL_CG_DEFAULT_PARENT;
+        struct jl_cg_dir *d = &cg->dirs[0];
+        char buf[64];
+
+        cg->memory_seen_max = calloc(1, sizeof(*cg->memory_seen_max));
+        if (!cg->memory_seen_max)
+                return jl_error(err, JAILER_STEP_CGROUP, ENOMEM, NULL, "cgroup");
+
+        _cleanup_free_ char *parent_path = NULL;
+        int pfd = jl_cg_open_parent(h->v2_mount, parent, enable_controllers, &parent_path, err);
+        if (pfd < 0)
+                return -1;
+        d->parent_fd = pfd;
+        cg->n_dirs = 1;
+        if (jl_cg_dir_make(d, pfd, parent_path, c->id, err) < 0)
+                return -1;
+
+        uint64_t period = c->limits.cpu_period_us;
+        if (period == JL_UNSET || period == 0)
+                period = JL_CG_DEFAULT_PERIOD_US;
+        if (c->limits.cpu_quota_us != JL_UNSET)
+                snprintf(buf, sizeof(buf), "%" PRIu64 " %" PRIu64, c->limits.cpu_quota_us, period);
+        else
+                snprintf(buf, sizeof(buf), "max %" PRIu64, period);
+        if (write_limit(d, "cpu.max", c->limits.cpu_quota_us != JL_UNSET ? "limits.cpu_quota_us"
+                                                                           : "limits.cpu_period_us",
+                        buf, err) < 0)
+                return -1;
+
+        if (c->limits.memory_bytes != JL_UNSET) {
+                snprintf(buf, sizeof(buf), "%" PRIu64, c->limits.memory_bytes);
+                if (write_limit(d, "memory.max", "limits.memory_bytes", buf, err) < 0)
+                        return -1;
+                /* Without this, a jail could page out to swap and use far
+                 * more than memory.max.  (No swap controller: no swap file.) */
+                if (jl_cg_exists_at(d->fd, "memory.swap.max") &&
+                    write_limit(d, "memory.swap.max", "limits.memory_bytes", "0", err) < 0)
+                        return -1;
+        }
+
+        /* The jail is one unit: when the OOM killer picks a process of it,
+         * it takes the whole jail rather than leaving a crippled VMM. */
+        if (jl_cg_exists_at(d->fd, "memory.oom.group") &&
+            write_limit(d, "memory.oom.group", NULL, "1", err) < 0)
+                return -1;
+
+        if (c->limits.pids != JL_UNSET) {
+                snprintf(buf, sizeof(buf), "%" PRIu64, c->limits.pids);
+                if (write_limit(d, "pids.max", "limits.pids", buf, err) < 0)
+                        return -1;
+        }
+        return 0;
+}
+
+int jl_cg2_attach(struct jl_cgroup *cg, pid_t pid, jailer_error *err)
+{
+        int r = jl_cg_writef_at(cg->dirs[0].fd, "cgroup.procs", "%d", (int) pid);
+        if (r < 0)
+                return jl_error(err, JAILER_STEP_CGROUP, -r, NULL, "cannot move pid %d into %s/cgroup.procs",
+                                (int) pid, cg->dirs[0].path);
+        return 0;
+}
+
+int jl_cg2_stats_read(const struct jl_cgroup *cg, jl_cgroup_stats *st)
+{
+        int fd = cg->dirs[0].fd, first = 0, r;
+        uint64_t v;
+
+#define KEEP(x) do { int _r = (x); if (_r < 0 && first == 0) first = _r; } while (0)
+
+        KEEP(jl_cg_read_key_at(fd, "cpu.stat", "usage_usec", &st->cpu_usage_us));
+        KEEP(jl_cg_read_u64_at(fd, "memory.current", &st->memory_current_bytes));
+        KEEP(jl_cg_read_u64_at(fd, "pids.current", &st->pids_current));
+
+        if (*cg->memory_seen_max < st->memory_current_bytes)
+                *cg->memory_seen_max = st->memory_current_bytes;
+        r = jl_cg_read_u64_at(fd, "memory.peak", &v);
+        if (r == -ENOENT)       /* before Linux 5.19: the most we have seen */
+                st->memory_peak_bytes = *cg->memory_seen_max;
+        else {
+                KEEP(r);
+                st->memory_peak_bytes = r == 0 ? v : 0;
+        }
+
+        r = jl_cg_read_u64_at(fd, "pids.peak", &v);
+        if (r == 0)
+                st->pids_peak = v > INT64_MAX ? INT64_MAX : (int64_t) v;
+        else if (r != -ENOENT)
+                KEEP(r);
+
+        r = jl_cg_read_key_at(fd, "memory.events", "oom_kill", &v);
+        if (r == 0)
+                st->oom_killed = v > 0;
+        else
+                KEEP(r);
+#undef KEEP
+
+        if (first < 0) {
+                errno = -first;
+                return -1;
+        }
+        return 0;
+}
+
+/* 1 when cgroup.events says populated 0, 0 when still populated, -errno. */
+static int is_empty(int fd)
+{
+        uint64_t populated;
+        int r = jl_cg_read_key_at(fd, "cgroup.events", "populated", &populated);
+        if (r < 0)
+                return r;
+        return populated == 0;
+}
+
+int jl_cg2_kill_all(struct jl_cgroup *cg)
+{
+        struct jl_cg_dir *d = &cg->dirs[0];
+        uint64_t deadline = jl_cg_now_ns() + JL_CG_KILL_TIMEOUT_NS;
+        uint64_t cur;
+
+        /* Last chance to see the jail's memory use on kernels without
+         * memory.peak. */
+        if (jl_cg_read_u64_at(d->fd, "memory.current", &cur) == 0 && *cg->memory_seen_max < cur)
+                *cg->memory_seen_max = cur;
+
+        int r = is_empty(d->fd);
+        if (r < 0) {
+                errno = -r;
+                return -1;
+        }
+        if (r == 1)
+                return 0;
+
+        /* cgroup.kill (Linux 5.14) kills every process, including those
+         * forking right now, in one go.  Without it we kill what is listed
+         * and go round again for whatever was forked meanwhile. */
+        bool have_kill = jl_cg_write_at(d->fd, "cgroup.kill", "1") == 0;
+
+        /* cgroup.events is modified (IN_MODIFY) when populated changes. */
+        _cleanup_close_ int ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+        if (ino >= 0) {
+                _cleanup_free_ char *events = NULL;
+                if (asprintf(&events, "%s/cgroup.events", d->path) < 0 ||
+                    inotify_add_watch(ino, events, IN_MODIFY | IN_DONT_FOLLOW) < 0) {
+                        close(ino);
+                        ino = -1;
+                }
+        }
+
+        unsigned round = 0;
+        for (;;) {
+                if (!have_kill) {
+                        r = jl_cg_kill_procs(d->fd);
+                        if (r < 0) {
+                                errno = -r;
+                                return -1;
+                        }
+                }
+                r = is_empty(d->fd);
+                if (r < 0) {
+                        errno = -r;
+                        return -1;
+                }
+                if (r == 1)
+                        return 0;
+
+                uint64_t now = jl_cg_now_ns();
+                if (now >= deadline) {
+                        errno = EBUSY;
+                        return -1;
+                }
+                if (ino >= 0 && have_kill) {
+                        uint64_t left_ms = (deadline - now) / 1000000 + 1;
+                        struct pollfd p = { .fd = ino, .events = POLLIN };
+                        if (poll(&p, 1, left_ms > 1000 ? 1000 : (int) left_ms) > 0) {
+                                char buf[4096];
+                                while (read(ino, buf, sizeof(buf)) > 0)
+                                        ;
+                        }
+                } else
+                        jl_cg_backoff(&round);
+        }
+}

@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Shared between cgroup.c (detection, file helpers, dispatch) and the two
+ * backends cgroup-v1.c and cgroup-v2.c.  Nothing outside these three files
+ * (and the cgroup unit test) should need it: the rest of libjailer uses the
+ * jl_cgroup_* interface of jailer-internal.h.
+ */
+#ifndef JAILER_CGROUP_INTERNAL_H
+#define JAILER_CGROUP_INTERNAL_H
+
+#include "jailer-internal.h"
+
+#include <stdint.h>
+#include <time.h>
+
+/* The v1 controllers a jail uses, as indexes.  cpuset is never used: it
+ * starts empty in a new v1 cgroup and would have to be copied down. */
+enum {
+        JL_CG1_CPU = 0,
+        JL_CG1_CPUACCT,
+        JL_CG1_MEMORY,
+        JL_CG1_PIDS,
+        JL_CG1_COUNT,
+};
+extern const char *const jl_cg1_controller_names[JL_CG1_COUNT];
+
+#define JL_CG_DEFAULT_PARENT "jailer"
+#define JL_CG_DEFAULT_PERIOD_US 100000ULL
+
+/* What this host offers, from statfs() and /proc/self/mountinfo. */
+struct jl_cg_host {
+        /* A cgroup2 mount offering cpu, memory and pids, or NULL. */
+        char *v2_mount;
+        /* When v2_mount is NULL: why not, for error messages. */
+        char v2_why[256];
+        /* Mount point of the (first) v1 hierarchy holding each controller,
+         * and that hierarchy's "major:minor" (co-mounted controllers share it). */
+        char *v1_mount[JL_CG1_COUNT];
+        char v1_dev[JL_CG1_COUNT][32];
+};
+
+int jl_cg_host_probe(struct jl_cg_host *h);
+void jl_cg_host_done(struct jl_cg_host *h);
+bool jl_cg_host_has_v1(const struct jl_cg_host *h);
+/* "memory, pids": the v1 controllers with no hierarchy, in buf. */
+void jl_cg_host_v1_missing(const struct jl_cg_host *h, char *buf, size_t size);
+
+/* One directory of a jail: the v2 leaf, or one v1 hierarchy's leaf. */
+struct jl_cg_dir {
+        char *path;     /* absolute path of the leaf */
+        int parent_fd;  /* O_DIRECTORY fd of its parent, for unlinkat() */
+        int fd;         /* O_DIRECTORY fd of the leaf */
+        bool created;   /* we made it, so we remove it */
+};
+
+struct jl_cgroup {
+        bool v2;
+        char *id;
+        struct jl_cg_dir dirs[JL_CG1_COUNT];
+        size_t n_dirs;
+        /* v1: which dirs[] entry serves each controller. */
+        size_t cg1_dir[JL_CG1_COUNT];
+        /* v2 kernels without memory.peak: the largest memory.current seen.
+         * Behind a pointer because jl_cgroup_stats_read() takes a const jail. */
+        uint64_t *memory_seen_max;
+};
+
+/* ------------------------------------------------------ file helpers
+ * All take a directory fd and a plain file name, open with O_NOFOLLOW |
+ * O_CLOEXEC, and return 0 or a negative errno. */
+
+/* Whole file, NUL-terminated, malloc'd. */
+int jl_cg_read_at(int dirfd, const char *name, char **out);
+/* One write(2) of the whole value: a cgroup file parses each write on its
+ * own, so a short write is an error (-EIO), never continued. */
+int jl_cg_write_at(int dirfd, const char *name, const char *value);
+int jl_cg_writef_at(int dirfd, const char *name, const char *fmt, ...) _printf_(3, 4);
+/* A single number ("max" reads as UINT64_MAX), trailing newline allowed. */
+int jl_cg_read_u64_at(int dirfd, const char *name, uint64_t *out);
+/* The value of "key N" in a flat keyed file (cpu.stat, memory.events,
+ * memory.oom_control); -ENOKEY when the key is absent. */
+int jl_cg_read_key_at(int dirfd, const char *name, const char *key, uint64_t *out);
+bool jl_cg_exists_at(int dirfd, const char *name);
+/* Is word (space/newline separated) in text? */
+bool jl_cg_has_word(const char *text, const char *word);
+
+/* Open (creating missing components, mode 0755, when create) the directory
+ * mount/parent without following symlinks; level(), when not NULL, is called
+ * for the mount root and for every component, top down, before descending.
+ * Returns the fd of the last component, or -1 with *err filled. */
+typedef int (*jl_cg_level_fn)(int fd, const char *path, jailer_error *err);
+int jl_cg_open_parent(const char *mount, const char *parent, jl_cg_level_fn level,
+                      char **path_out, jailer_error *err);
+
+/* mkdir the leaf "id" under parent_fd and open it.  EEXIST is reported as
+ * "cgroup <path> already exists: is a jail with this id running?". */
+int jl_cg_dir_make(struct jl_cg_dir *d, int parent_fd, const char *parent_path,
+                   const char *id, jailer_error *err);
+/* rmdir the leaf when we created it (retrying briefly on EBUSY), close fds.
+ * 0 or a negative errno. */
+int jl_cg_dir_remove(struct jl_cg_dir *d, const char *id);
+
+/* SIGKILL every pid listed in dirfd's cgroup.procs.  Returns how many pids
+ * were listed (0: empty) or a negative errno. */
+int jl_cg_kill_procs(int dirfd);
+
+/* Monotonic clock in ns, for bounded waits. */
+uint64_t jl_cg_now_ns(void);
+/* Wait a little between polls: 1 ms, doubling up to 20 ms. */
+void jl_cg_backoff(unsigned *round);
+
+#define JL_CG_KILL_TIMEOUT_NS (5ULL * 1000 * 1000 * 1000)
+#define JL_CG_RMDIR_TIMEOUT_NS (2ULL * 1000 * 1000 * 1000)
+
+/* ------------------------------------------------------ backends */
+int jl_cg1_create(const jailer_config *c, const struct jl_cg_host *h, struct jl_cgroup *cg,
+                  jailer_error *err);
+int jl_cg1_attach(struct jl_cgroup *cg, pid_t pid, jailer_error *err);
+int jl_cg1_stats_read(const struct jl_cgroup *cg, jl_cgroup_stats *st);
+int jl_cg1_kill_all(struct jl_cgroup *cg);
+
+int jl_cg2_create(const jailer_config *c, const struct jl_cg_host *h, struct jl_cgroup *cg,
+                  jailer_error *err);
+int jl_cg2_attach(struct jl_cgroup *cg, pid_t pid, jailer_error *err);
+int jl_cg2_stats_read(const struct jl_cgroup *cg, jl_cgroup_stats *st);
+int jl_cg2_kill_all(struct jl_cgroup *cg);
+
+#endif
