@@ -1,2 +1,236 @@
 /* SPDX-License-Identifier: MIT */
+/* Small parsers and name tables shared by the config, the CLI and reports. */
 #include "jailer-internal.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#ifndef JAILER_VERSION
+#error "JAILER_VERSION must be defined by the build system"
+#endif
+
+const char *const jl_namespace_names[JAILER_NS_COUNT] = {
+        [JAILER_NS_USER] = "user",
+        [JAILER_NS_PID] = "pid",
+        [JAILER_NS_MOUNT] = "mount",
+        [JAILER_NS_NETWORK] = "network",
+        [JAILER_NS_UTS] = "uts",
+        [JAILER_NS_IPC] = "ipc",
+        [JAILER_NS_CGROUP] = "cgroup",
+};
+
+const char *jailer_version(void)
+{
+        return JAILER_VERSION;
+}
+
+static bool is_digit(char c)
+{
+        return c >= '0' && c <= '9';
+}
+
+/* Parse the leading run of decimal digits of s.  *end points past it.
+ * No sign, no whitespace, no base prefix: only [0-9]+. */
+static int parse_digits(const char *s, const char **end, uint64_t *out)
+{
+        uint64_t v = 0;
+        const char *p = s;
+
+        if (!s || !is_digit(*p)) {
+                errno = EINVAL;
+                return -1;
+        }
+
+        for (; is_digit(*p); p++) {
+                unsigned d = (unsigned) (*p - '0');
+
+                if (v > (UINT64_MAX - d) / 10) {
+                        errno = ERANGE;
+                        return -1;
+                }
+                v = v * 10 + d;
+        }
+
+        *end = p;
+        *out = v;
+        return 0;
+}
+
+int jl_parse_u64(const char *s, uint64_t *out)
+{
+        const char *end;
+        uint64_t v;
+
+        if (parse_digits(s, &end, &v) < 0)
+                return -1;
+        if (*end != '\0') {
+                errno = EINVAL;
+                return -1;
+        }
+
+        *out = v;
+        return 0;
+}
+
+/* Sizes are binary multiples: "K" and "KiB" both mean 1024.  A bare number
+ * is bytes.  Lower-case single letters are accepted as well ("512m"), as
+ * users type them for other tools. */
+int jl_parse_size(const char *s, uint64_t *out)
+{
+        static const struct {
+                const char *suffix;
+                unsigned shift;
+        } suffixes[] = {
+                { "", 0 },
+                { "K", 10 }, { "KiB", 10 }, { "k", 10 },
+                { "M", 20 }, { "MiB", 20 }, { "m", 20 },
+                { "G", 30 }, { "GiB", 30 }, { "g", 30 },
+                { "T", 40 }, { "TiB", 40 }, { "t", 40 },
+        };
+        const char *end;
+        uint64_t v;
+
+        if (parse_digits(s, &end, &v) < 0)
+                return -1;
+
+        for (size_t i = 0; i < ELEMENTSOF(suffixes); i++) {
+                if (strcmp(end, suffixes[i].suffix) != 0)
+                        continue;
+                if (suffixes[i].shift > 0 && v > (UINT64_MAX >> suffixes[i].shift)) {
+                        errno = ERANGE;
+                        return -1;
+                }
+                *out = v << suffixes[i].shift;
+                return 0;
+        }
+
+        errno = EINVAL;
+        return -1;
+}
+
+/* ------------------------------------------------------------ signals */
+
+static const char *const signal_names[] = {
+        [SIGHUP] = "SIGHUP",
+        [SIGINT] = "SIGINT",
+        [SIGQUIT] = "SIGQUIT",
+        [SIGILL] = "SIGILL",
+        [SIGTRAP] = "SIGTRAP",
+        [SIGABRT] = "SIGABRT",
+        [SIGBUS] = "SIGBUS",
+        [SIGFPE] = "SIGFPE",
+        [SIGKILL] = "SIGKILL",
+        [SIGUSR1] = "SIGUSR1",
+        [SIGSEGV] = "SIGSEGV",
+        [SIGUSR2] = "SIGUSR2",
+        [SIGPIPE] = "SIGPIPE",
+        [SIGALRM] = "SIGALRM",
+        [SIGTERM] = "SIGTERM",
+#ifdef SIGSTKFLT
+        [SIGSTKFLT] = "SIGSTKFLT",
+#endif
+        [SIGCHLD] = "SIGCHLD",
+        [SIGCONT] = "SIGCONT",
+        [SIGSTOP] = "SIGSTOP",
+        [SIGTSTP] = "SIGTSTP",
+        [SIGTTIN] = "SIGTTIN",
+        [SIGTTOU] = "SIGTTOU",
+        [SIGURG] = "SIGURG",
+        [SIGXCPU] = "SIGXCPU",
+        [SIGXFSZ] = "SIGXFSZ",
+        [SIGVTALRM] = "SIGVTALRM",
+        [SIGPROF] = "SIGPROF",
+        [SIGWINCH] = "SIGWINCH",
+        [SIGIO] = "SIGIO",
+#ifdef SIGPWR
+        [SIGPWR] = "SIGPWR",
+#endif
+        [SIGSYS] = "SIGSYS",
+};
+
+/* Other names the kernel headers give to the same numbers. */
+static const struct {
+        const char *name;
+        int sig;
+} signal_aliases[] = {
+        { "SIGIOT", SIGABRT },
+        { "SIGPOLL", SIGIO },
+        { "SIGCLD", SIGCHLD },
+};
+
+static const char *const rt_names[] = {
+        "SIGRTMIN", "SIGRTMIN+1", "SIGRTMIN+2", "SIGRTMIN+3", "SIGRTMIN+4",
+        "SIGRTMIN+5", "SIGRTMIN+6", "SIGRTMIN+7", "SIGRTMIN+8", "SIGRTMIN+9",
+        "SIGRTMIN+10", "SIGRTMIN+11", "SIGRTMIN+12", "SIGRTMIN+13", "SIGRTMIN+14",
+        "SIGRTMIN+15", "SIGRTMIN+16", "SIGRTMIN+17", "SIGRTMIN+18", "SIGRTMIN+19",
+        "SIGRTMIN+20", "SIGRTMIN+21", "SIGRTMIN+22", "SIGRTMIN+23", "SIGRTMIN+24",
+        "SIGRTMIN+25", "SIGRTMIN+26", "SIGRTMIN+27", "SIGRTMIN+28", "SIGRTMIN+29",
+        "SIGRTMIN+30", "SIGRTMIN+31", "SIGRTMIN+32",
+};
+
+const char *jailer_signal_name(int sig)
+{
+        if (sig > 0 && (size_t) sig < ELEMENTSOF(signal_names) && signal_names[sig])
+                return signal_names[sig];
+        if (sig >= SIGRTMIN && sig <= SIGRTMAX && (size_t) (sig - SIGRTMIN) < ELEMENTSOF(rt_names))
+                return rt_names[sig - SIGRTMIN];
+        return NULL;
+}
+
+/* "SIGRTMIN", "SIGRTMIN+n", "SIGRTMAX", "SIGRTMAX-n" (the "SIG" already
+ * stripped); -1 when it is none of those or out of the realtime range. */
+static int rt_from_name(const char *name)
+{
+        uint64_t n = 0;
+        int base, sign;
+        const char *rest;
+
+        if (strncasecmp(name, "RTMIN", 5) == 0) {
+                base = SIGRTMIN;
+                sign = 1;
+        } else if (strncasecmp(name, "RTMAX", 5) == 0) {
+                base = SIGRTMAX;
+                sign = -1;
+        } else
+                return -1;
+
+        rest = name + 5;
+        if (*rest != '\0') {
+                if (*rest != (sign > 0 ? '+' : '-'))
+                        return -1;
+                if (jl_parse_u64(rest + 1, &n) < 0 || n > (uint64_t) (SIGRTMAX - SIGRTMIN))
+                        return -1;
+        }
+
+        return base + sign * (int) n;
+}
+
+int jailer_signal_from_name(const char *name)
+{
+        const char *bare;
+        uint64_t n;
+
+        if (!name || !*name)
+                return -1;
+
+        if (is_digit(name[0])) {
+                if (jl_parse_u64(name, &n) < 0 || n < 1 || n > (uint64_t) SIGRTMAX)
+                        return -1;
+                return (int) n;
+        }
+
+        bare = strncasecmp(name, "SIG", 3) == 0 ? name + 3 : name;
+        if (!*bare)
+                return -1;
+
+        for (size_t i = 1; i < ELEMENTSOF(signal_names); i++)
+                if (signal_names[i] && strcasecmp(signal_names[i] + 3, bare) == 0)
+                        return (int) i;
+        for (size_t i = 0; i < ELEMENTSOF(signal_aliases); i++)
+                if (strcasecmp(signal_aliases[i].name + 3, bare) == 0)
+                        return signal_aliases[i].sig;
+
+        return rt_from_name(bare);
+}
