@@ -1,0 +1,151 @@
+# SPDX-License-Identifier: MIT
+"""Limits enforced for real: the probe runs into each one from inside the
+jail, and the exit report tells what happened."""
+import os
+
+import jailtest
+from jailtest import assert_report_shape
+
+MiB = 1 << 20
+
+
+def test_memory_limit_oom_kills(jail):
+    res = jail.run("alloc", "256", flags=["--memory", "32M"])
+    assert res.rc == 128 + 9, res
+    rep = res.report
+    assert_report_shape(rep, jail.id)
+    assert rep["oom_killed"] is True, rep
+    assert rep["signal"] == "SIGKILL" and rep["exit_code"] is None, rep
+    assert rep["timed_out"] is False
+    assert 16 * MiB < rep["memory_peak_bytes"] <= 33 * MiB, rep
+    assert res.line("alloc") is None, "the probe finished allocating 256 MiB under a 32 MiB limit"
+
+
+def test_memory_below_limit_runs(jail):
+    res = jail.run("alloc", "8", flags=["--memory", "64M"])
+    assert res.rc == 0, res
+    assert res.line("alloc")["allocated_mib"] == 8
+    assert res.report["oom_killed"] is False
+    assert res.report["memory_peak_bytes"] >= 8 * MiB, res.report
+
+
+def test_pids_limit(jail):
+    res = jail.run("forks", "20", flags=["--pids", "8"])
+    assert res.rc == 1, res
+    f = res.line("forks")
+    # pids.max counts the probe itself: 7 children fit, the 8th fork fails.
+    assert f["ok"] == 7 and f["errno"] == "EAGAIN", f
+    peak = res.report["pids_peak"]
+    assert peak is None or 7 <= peak <= 8, res.report
+
+
+def test_max_procs_rlimit(jail):
+    res = jail.run("forks", "20", flags=["--max-procs", "5"])
+    assert res.rc == 1, res
+    f = res.line("forks")
+    # RLIMIT_NPROC counts the jail uid's processes in the jail's user namespace.
+    assert f["ok"] == 4 and f["errno"] == "EAGAIN", f
+
+
+def test_max_fds_emfile(jail):
+    res = jail.run("openfds", "100", flags=["--max-fds", "32"])
+    assert res.rc == 1, res
+    o = res.line("openfds")
+    assert o["opened"] == 32 - 3 and o["errno"] == "EMFILE", o
+
+
+def test_max_file_size_sigxfsz(jail, shared_dir):
+    """A process over RLIMIT_FSIZE dies of SIGXFSZ, and jailer passes the
+    status on.  The probe writes from a child: PID 1 of a namespace is immune
+    to SIGXFSZ and would only see EFBIG (next test)."""
+    res = jail.run("--child", "fsize", str(2 * MiB), "/out/big",
+                   flags=["--max-file-size", "1M", "--bind", f"{shared_dir}:/out:rw"])
+    assert res.rc == 128 + 25, res
+    assert res.line("child")["signal"] == "SIGXFSZ", res
+    assert (shared_dir / "big").stat().st_size == MiB
+
+
+def test_max_file_size_as_pid_one(jail, shared_dir):
+    res = jail.run("fsize", str(2 * MiB), "/out/big",
+                   flags=["--max-file-size", "1M", "--bind", f"{shared_dir}:/out:rw"])
+    assert res.rc == 1, res
+    f = res.line("fsize")
+    assert f["written"] == MiB and f["errno"] == "EFBIG", f
+    assert (shared_dir / "big").stat().st_size == MiB
+
+
+def test_max_file_size_kills_without_pid_ns(jail, shared_dir):
+    res = jail.run("fsize", str(2 * MiB), "/out/big",
+                   flags=["--no-pid-ns", "--max-file-size", "1M", "--bind", f"{shared_dir}:/out:rw"])
+    assert res.rc == 128 + 25, res
+    assert res.report["signal"] == "SIGXFSZ" and res.report["exit_code"] is None, res.report
+    assert (shared_dir / "big").stat().st_size == MiB
+
+
+def test_cpu_limit_throttles(jail):
+    res = jail.run("spin", "3", flags=["--cpu", "0.2"])
+    assert res.rc == 0, res
+    s = res.line("spin")
+    assert 0.05 <= s["cpu_ratio"] <= 0.45, s
+    # The cgroup's accounting agrees with the probe's own (loosely).
+    assert 0.5 * s["cpu_us"] <= res.report["cpu_usage_us"] <= 2 * s["cpu_us"] + 200000, \
+        (s, res.report)
+
+
+def test_cpu_unlimited_spins_freely(jail):
+    """The control for the test above: the same spin without a limit gets far
+    more than 20% of a CPU, so the measurement itself can tell."""
+    res = jail.run("spin", "1")
+    assert res.rc == 0, res
+    assert res.line("spin")["cpu_ratio"] >= 0.5, res.line("spin")
+
+
+def test_timeout_kills(jail):
+    res = jail.run("sleep", "30", flags=["--timeout", "500"])
+    assert res.rc == 128 + 9, res
+    rep = res.report
+    assert_report_shape(rep, jail.id)
+    assert rep["timed_out"] is True and rep["signal"] == "SIGKILL", rep
+    assert rep["oom_killed"] is False
+    assert 400_000 <= rep["wall_time_us"] < 10_000_000, rep
+    assert res.duration < 15
+
+
+def test_timeout_not_reached(jail):
+    res = jail.run("sleep", "0.1", flags=["--timeout", "20000"])
+    assert res.rc == 0, res
+    assert res.report["timed_out"] is False
+
+
+def test_report_plausible(jail):
+    res = jail.run("--child", "spin", "0.5", flags=["--memory", "256M"])
+    assert res.rc == 0, res
+    rep = res.report
+    assert_report_shape(rep, jail.id)
+    assert rep["exit_code"] == 0 and rep["signal"] is None
+    assert rep["oom_killed"] is False and rep["timed_out"] is False
+    assert rep["pid"] > 1 and rep["pid"] != os.getpid()
+    assert rep["wall_time_us"] >= 500_000, rep
+    assert rep["cpu_usage_us"] >= 100_000, rep
+    assert rep["memory_peak_bytes"] > 0, rep
+    if rep["pids_peak"] is not None:
+        assert rep["pids_peak"] >= 2, rep     # the probe and its child
+
+
+def test_jail_is_in_its_own_leaf_of_the_backend_in_use(jail):
+    """The session's backend (v1 on hybrid hosts, v2 in the VM tier) holds the
+    jail: seen without a cgroup namespace, the jail sits in <parent>/<id> of
+    the hierarchies that carry cpu, memory and pids."""
+    r = jail.probe_report(flags=["--memory", "64M", "--pids", "16", "--cpu", "1",
+                                 "--no-cgroup-ns"])
+    leaf = f"/{jail.cgroup_parent}/{jail.id}"
+    paths = {}
+    for line in r["cgroup"]:
+        _, ctrls, path = line.split(":", 2)
+        for c in (ctrls.split(",") if ctrls else [""]):
+            paths[c] = path
+    if jailtest.effective_cgroup_version() == "v2":
+        assert paths[""].endswith(leaf), r["cgroup"]
+    else:
+        for c in ("cpu", "memory", "pids"):
+            assert paths[c].endswith(leaf), (c, r["cgroup"])
