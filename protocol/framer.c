@@ -3,10 +3,12 @@
  * Line framing for the jailerd protocol: bytes and SCM_RIGHTS fds in,
  * complete '\n'-terminated lines out.
  *
- * On a stream socket the kernel hands out a message's fds together with its
- * first byte, and recvmsg() never merges bytes sent with fds into a read of
- * earlier bytes.  So the fds of one recvmsg() belong to the line that holds
- * the first byte of that read: that is how they are attached here.
+ * On a stream socket the kernel hands out the fds of a sendmsg() with the
+ * first read that returns any of that sendmsg()'s bytes, and ends that read
+ * with that sendmsg()'s data: bytes of earlier sends may precede them in the
+ * same read, later ones never follow.  A client sends a request line and its
+ * fds with one sendmsg(), so the fds of a read belong to the last line that
+ * starts in it (or, when none starts in it, to the line it continues).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -224,7 +226,14 @@ ssize_t jl_framer_read(jl_framer *f, int fd)
         if (n < 0)
                 return -errno;
 
+        /* Where the last line starting in this read begins: after its last
+         * '\n' that is not its final byte. */
         uint64_t offset = f->base + f->len;
+        if (n > 1) {
+                const char *nl = memrchr(f->buf + f->len, '\n', (size_t) n - 1);
+                if (nl)
+                        offset = f->base + (uint64_t) (nl - f->buf) + 1;
+        }
         int fds[JL_FRAMER_CMSG_FDS];
         size_t n_fds = 0;
         bool truncated = mh.msg_flags & MSG_CTRUNC;
@@ -268,6 +277,9 @@ int jl_framer_next(jl_framer *f, jl_line **out)
 
         for (;;) {
                 char *nl;
+
+                if (f->start == f->len)
+                        return 0;
 
                 if (f->discarding) {
                         nl = memchr(f->buf + f->start, '\n', f->len - f->start);

@@ -257,7 +257,7 @@ static const char *json_type_label(json_object *o)
 }
 
 /* Parse one complete JSON text (strict, UTF-8 checked, nothing after it but
- * whitespace).  NULL with *err filled on failure. */
+ * whitespace); data[len] must be NUL.  NULL with *err filled on failure. */
 static json_object *parse_json(const char *data, size_t len, jl_rpc_error *err)
 {
         struct json_tokener *tok;
@@ -284,7 +284,9 @@ static json_object *parse_json(const char *data, size_t len, jl_rpc_error *err)
                 return NULL;
         }
         json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-        o = json_tokener_parse_ex(tok, data, (int) len);
+        /* data[len] is a NUL: passing it ends a number at the end of the
+         * line ("42") instead of waiting for more digits. */
+        o = json_tokener_parse_ex(tok, data, (int) len + 1);
         enum json_tokener_error jerr = json_tokener_get_error(tok);
         size_t off = json_tokener_get_parse_end(tok);
         json_tokener_free(tok);

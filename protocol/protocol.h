@@ -103,8 +103,8 @@ int jl_rpc_error_from_jailer(jl_rpc_error *e, const jailer_error *je);
 
 /* ------------------------------------------------------------------ framing */
 
-/* One complete line taken from a jl_framer, with the fds that arrived with
- * its first byte.  The line is NUL-terminated at len (it may contain other
+/* One complete line taken from a jl_framer, with the fds that were sent
+ * with it (see framer.c for how they are attributed).  The line is NUL-terminated at len (it may contain other
  * NULs: decoding refuses those).  jl_line_free() closes every fd still >= 0:
  * take an fd by copying it and setting the slot to -1. */
 typedef struct jl_line {
