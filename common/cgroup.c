@@ -214,7 +214,7 @@ static char *path_join(const char *a, const char *b)
 int jl_cg_open_parent(const char *mount, const char *parent, jl_cg_level_fn level,
                       char **path_out, jailer_error *err)
 {
-        _cleanup_close_ int fd = open(mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int fd = open(mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
                 return jl_error(err, JAILER_STEP_CGROUP, errno, NULL, "cannot open cgroup mount %s", mount);
         if (!is_cgroup_fs(fd))
@@ -265,10 +265,16 @@ int jl_cg_dir_make(struct jl_cg_dir *d, int parent_fd, const char *parent_path,
                 return jl_error(err, JAILER_STEP_CGROUP, ENOMEM, NULL, "cgroup path");
 
         if (mkdirat(parent_fd, id, 0755) < 0) {
-                if (errno == EEXIST)
-                        return jl_error(err, JAILER_STEP_CGROUP, EEXIST, "id",
-                                        "cgroup %s already exists: is a jail with this id running?",
-                                        d->path);
+                if (errno == EEXIST) {
+                        /* The question is the useful end of this line, so
+                         * no ": File exists" after it; the code says EEXIST. */
+                        jl_error(err, JAILER_STEP_CGROUP, 0, "id",
+                                 "cgroup %s already exists: is a jail with this id running?", d->path);
+                        if (err)
+                                err->code = EEXIST;
+                        errno = EEXIST;
+                        return -1;
+                }
                 return jl_error(err, JAILER_STEP_CGROUP, errno, NULL, "cannot create cgroup %s", d->path);
         }
         d->created = true;

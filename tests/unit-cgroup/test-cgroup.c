@@ -572,8 +572,10 @@ static void test_limits(void)
 
         if (is_v2) {
                 _cleanup_free_ char *cpu = read_file(file_in("cpu", id, "cpu.max"));
-                check(cpu && strcmp(cpu, "20000 100000\n") == 0, "cpu.max reads \"20000 100000\" (got \"%.20s\")",
-                      cpu ? strtok(cpu, "\n") : "?");
+                bool ok = cpu && strcmp(cpu, "20000 100000\n") == 0;
+                if (cpu)
+                        cpu[strcspn(cpu, "\n")] = '\0';
+                check(ok, "cpu.max is \"%s\"", cpu ? cpu : "unreadable");
                 check_u64(file_in("memory", id, "memory.max"), 32 * MiB, "(32 MiB + 100 rounded down to a page)");
                 if (exists(file_in("memory", id, "memory.swap.max")))
                         check_u64(file_in("memory", id, "memory.swap.max"), 0, "(swap cannot extend the limit)");
@@ -584,7 +586,7 @@ static void test_limits(void)
 
                 /* The leaf's parents hand it the three controllers. */
                 char lvl[PATH_MAX];
-                bool ok = true;
+                ok = true;
                 const char *lvls[] = { "", top_name, parent_name };
                 for (size_t i = 0; i < ELEMENTSOF(lvls); i++) {
                         pathf(lvl, sizeof(lvl), "%s/%s/cgroup.subtree_control", hiers[0].mnt, lvls[i]);
@@ -848,6 +850,85 @@ static void test_kill_all(void)
         destroy_and_check(cg, c.id);
 }
 
+/* v2 without cgroup.kill (before Linux 5.14) falls back to killing what
+ * cgroup.procs lists, round after round: exercise that path directly. */
+static void test_kill_procs_fallback(void)
+{
+        struct jailer_config c;
+        cfg_init(&c, "killprocs");
+        struct jl_cgroup *cg = create_or_fail(&c);
+        if (!cg)
+                return;
+
+        struct kid k;
+        jailer_error err = { 0 };
+        if (!kid_start(&k, fn_tree) || jl_cgroup_attach(cg, k.pid, &err) < 0) {
+                check(false, "start the tree: %s", err.message);
+                jl_cgroup_destroy(cg);
+                return;
+        }
+        kid_go(&k);
+        pid_t g = -1;
+        bool got = kid_read(&k, &g, sizeof(g));
+
+        int fd = open(jl_cgroup_path(cg), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int listed = -1, rounds = 0;
+        for (; rounds < 500; rounds++) {
+                listed = jl_cg_kill_procs(fd);
+                if (listed <= 0)
+                        break;
+                usleep(2000);
+        }
+        close(fd);
+        check(got && listed == 0, "kill by cgroup.procs (no cgroup.kill): empty after %d rounds", rounds);
+        int st = kid_wait(&k, NULL);
+        check(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "child: %s", status_str(st));
+        for (int i = 0; i < 200 && waitpid(g, NULL, WNOHANG) != g; i++)
+                usleep(5000);
+        destroy_and_check(cg, c.id);
+}
+
+/* v2 gives controllers only to children of cgroups without processes: a
+ * parent holding one makes the request fail, saying which file and why. */
+static void test_busy_parent(void)
+{
+        char busy[PATH_MAX];
+        pathf(busy, sizeof(busy), "%s/busy", parent_name);
+        char busy_dir[PATH_MAX];
+        pathf(busy_dir, sizeof(busy_dir), "%s/%s", hiers[0].mnt, busy);
+        if (mkdir(busy_dir, 0755) < 0) {
+                check(false, "mkdir %s: %m", busy_dir);
+                return;
+        }
+
+        struct kid k;
+        if (!kid_start(&k, fn_wait))
+                return;
+        char procs[PATH_MAX];
+        pathf(procs, sizeof(procs), "%s/cgroup.procs", busy_dir);
+        FILE *f = fopen(procs, "we");
+        bool moved = f && fprintf(f, "%d\n", (int) k.pid) > 0;
+        moved = f && fclose(f) == 0 && moved;
+
+        struct jailer_config c;
+        cfg_init(&c, "underbusy");
+        c.cgroup_parent = busy;
+        jailer_error err = { 0 };
+        struct jl_cgroup *cg = NULL;
+        int r = jl_cgroup_create(&c, &cg, &err);
+        check(moved && r < 0 && err.code == EBUSY && strstr(err.message, "cgroup.subtree_control") &&
+                      strstr(err.message, busy_dir),
+              "parent with a process of its own: %s", err.message);
+        char leaf_dir[PATH_MAX];
+        pathf(leaf_dir, sizeof(leaf_dir), "%s/underbusy", busy_dir);
+        check(!exists(leaf_dir), "and no leaf was made");
+
+        kill(k.pid, SIGKILL);
+        kid_wait(&k, NULL);
+        for (int i = 0; i < 100 && rmdir(busy_dir) < 0 && errno == EBUSY; i++)
+                usleep(10000);
+}
+
 static void test_eexist(void)
 {
         struct jailer_config c;
@@ -974,6 +1055,10 @@ int main(void)
         test_pids();
         test_cpu();
         test_kill_all();
+        if (is_v2) {
+                test_kill_procs_fallback();
+                test_busy_parent();
+        }
         test_eexist();
         test_refusals();
 
