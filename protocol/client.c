@@ -233,6 +233,8 @@ static int rpc_error_from_json(json_object *e, jl_rpc_error *err)
                         snprintf(err->field, sizeof(err->field), "%s", json_object_get_string(v));
                 if (json_object_object_get_ex(data, "step", &v) && json_object_is_type(v, json_type_string))
                         snprintf(err->step, sizeof(err->step), "%s", json_object_get_string(v));
+                if (json_object_object_get_ex(data, "errno", &v) && json_object_is_type(v, json_type_string))
+                        snprintf(err->errno_name, sizeof(err->errno_name), "%s", json_object_get_string(v));
         }
         return -1;
 }

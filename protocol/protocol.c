@@ -93,8 +93,11 @@ int jl_rpc_error_from_jailer(jl_rpc_error *e, const jailer_error *je)
                 return jl_rpc_error_set(e, JL_RPC_INTERNAL, NULL, je->field, "%s", msg);
         default:
                 jl_rpc_error_set(e, JL_RPC_SPAWN_FAILED, NULL, je->field, "%s", msg);
-                if (e)
+                if (e) {
                         copy_str(e->step, sizeof(e->step), jailer_step_name(je->step));
+                        if (je->code > 0)
+                                copy_str(e->errno_name, sizeof(e->errno_name), strerrorname_np(je->code));
+                }
                 return -1;
         }
 }
@@ -541,8 +544,11 @@ int jl_create_params_parse(json_object *params, jailer_config **out, bool *root_
                         je.step = JAILER_STEP_CONFIG;
                 return jl_rpc_error_from_jailer(err, &je);
         }
-        if (root_given)
-                *root_given = json_object_object_get_ex(params, "jail_root", NULL);
+        if (root_given) {
+                json_object *v = NULL;
+                /* null means "the default", as everywhere in the config */
+                *root_given = json_object_object_get_ex(params, "jail_root", &v) && v;
+        }
         return 0;
 }
 
@@ -608,6 +614,8 @@ json_object *jl_reply_error(json_object *id, const jl_rpc_error *e)
                 json_object_object_add(data, "field", json_object_new_string(e->field));
         if (e->step[0])
                 json_object_object_add(data, "step", json_object_new_string(e->step));
+        if (e->errno_name[0])
+                json_object_object_add(data, "errno", json_object_new_string(e->errno_name));
         return TAKE_PTR(o);
 }
 

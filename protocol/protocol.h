@@ -90,6 +90,7 @@ typedef struct jl_rpc_error {
         char field[96];         /* data.field: the member at fault, e.g. "limits.memory_bytes" */
         char step[16];          /* data.step: jailer_step_name(), spawn_failed only */
         char message[1024];     /* "message": one line, names the field and the value */
+        char errno_name[24];    /* data.errno: "ENOENT", ..., spawn_failed only, when known */
 } jl_rpc_error;
 
 /* Fill *e (when not NULL) and return -1.  reason NULL = the code's default;
@@ -98,7 +99,8 @@ int jl_rpc_error_set(jl_rpc_error *e, int code, const char *reason, const char *
         __attribute__((format(printf, 5, 6)));
 /* From a libjailer error: config errors (step CONFIG) become -32602
  * invalid_config with je->field; any other step becomes -32006 spawn_failed
- * with data.step = jailer_step_name(je->step).  Returns -1. */
+ * with data.step = jailer_step_name(je->step) and data.errno = the name of
+ * je->code when it is not 0.  Returns -1. */
 int jl_rpc_error_from_jailer(jl_rpc_error *e, const jailer_error *je);
 
 /* ------------------------------------------------------------------ framing */
@@ -215,7 +217,7 @@ int jl_empty_params_decode(json_object *params, jl_rpc_error *err);
  * (NULL = {}); id is referenced, not taken.  NULL on ENOMEM. */
 json_object *jl_reply_result(json_object *id, json_object *result);
 /* {"jsonrpc":"2.0","id":ID|null,"error":{"code","message","data":{"reason",
- * "field"?,"step"?}}}.  id may be NULL. */
+ * "field"?,"step"?,"errno"?}}}.  id may be NULL. */
 json_object *jl_reply_error(json_object *id, const jl_rpc_error *e);
 /* {"jsonrpc":"2.0","method":METHOD,"params":PARAMS}; takes params. */
 json_object *jl_notification(const char *method, json_object *params);

@@ -485,6 +485,12 @@ static int t_create_root_given(void)
         json_object_put(p);
         jailer_config_free(c);
         CHECK(r == 0 && given, "r=%d given=%d %s", r, given, e.message);
+
+        p = P("{\"id\":\"job-1\",\"exec_path\":\"/bin/true\",\"jail_root\":null}");
+        r = jl_create_params_parse(p, &c, &given, &e);
+        json_object_put(p);
+        jailer_config_free(c);
+        CHECK(r == 0 && !given, "null jail_root: r=%d given=%d %s", r, given, e.message);
         return 0;
 }
 
@@ -522,6 +528,8 @@ static int t_create_missing_exec(void)
         return create_err("{\"id\":\"j\",\"jail_root\":\"/srv/j\"}", "exec_path");
 }
 
+static int expect_line(json_object *msg, const char *want);
+
 static int t_error_from_jailer(void)
 {
         jailer_error je = { .step = JAILER_STEP_EXEC, .code = ENOENT };
@@ -532,7 +540,11 @@ static int t_error_from_jailer(void)
         CHECK(e.code == JL_RPC_SPAWN_FAILED && strcmp(e.reason, "spawn_failed") == 0, "%d %s", e.code, e.reason);
         CHECK(strcmp(e.step, jailer_step_name(JAILER_STEP_EXEC)) == 0, "step %s", e.step);
         CHECK(strstr(e.message, "/nope"), "message %s", e.message);
-        return 0;
+        CHECK(strcmp(e.errno_name, "ENOENT") == 0, "errno %s", e.errno_name);
+        return expect_line(jl_reply_error(NULL, &e),
+                           "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32006,\"message\":\"exec: /nope: "
+                           "No such file or directory\",\"data\":{\"reason\":\"spawn_failed\",\"step\":\"exec\","
+                           "\"errno\":\"ENOENT\"}}}");
 }
 
 /* ------------------------------------------------------------------ builders */
