@@ -754,6 +754,14 @@ int jl_cgroup_kill_all(struct jl_cgroup *cg)
 int jl_cgroup_destroy(struct jl_cgroup *cg)
 {
         int r = 0;
+
+        if (!cg)
+                return 0;
+        /* Callers kill first; on an error path one may not have, and a
+         * process left running in a cgroup we no longer track would escape
+         * its limits' clean-up.  On an empty cgroup this is one read. */
+        if (jl_cgroup_kill_all(cg) < 0)
+                r = -errno;
         cgroup_free(cg, &r);
         if (r < 0) {
                 errno = -r;

@@ -647,9 +647,11 @@ static void test_attach(void)
         check(r < 0 && err.step == JAILER_STEP_CGROUP && strstr(err.message, "cgroup.procs"),
               "attach of a missing pid fails: %s", err.message);
 
-        kill(k.pid, SIGKILL);
-        kid_wait(&k, NULL);
+        /* destroy without kill_all first: it kills what is left itself. */
         destroy_and_check(cg, c.id);
+        int ws = kid_wait(&k, NULL);
+        check(WIFSIGNALED(ws) && WTERMSIG(ws) == SIGKILL, "destroy killed the child left inside: %s",
+              status_str(ws));
 }
 
 static void test_clone3(void)
