@@ -1,0 +1,775 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * jailerctl — the client of jailerd.
+ *
+ *   jailerctl [--socket PATH] [--json] COMMAND [ARGS...]
+ *
+ *   run [JAIL FLAGS] [--report FILE|-] [-- ARGS]   create a jail wired to our
+ *                               stdio, wait for it, exit with its status
+ *   create [JAIL FLAGS] [--stdio] [-- ARGS]   create a jail, print its id and pid
+ *   wait ID                    wait for a jail's exit report
+ *   kill ID [SIGNAL]           signal a jail (default SIGTERM)
+ *   list                       list jails
+ *   status ID                  a jail's state and live usage
+ *   events                     print started/exited notifications as they come
+ *   version                    versions of jailerctl, jailerd and the protocol
+ *
+ * Exit status: run and wait exit with the jail's status (its exit code, or
+ * 128+N when signal N killed it), 126/127 when its program could not be
+ * executed or found, and 125 when jailerd or jailerctl failed.  The other
+ * commands exit 0 on success, 1 when jailerd refused or failed, 2 on a usage
+ * error.  Errors go to stderr with jailerd's message.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "jailer-internal.h"
+#include "protocol.h"
+
+#define EXIT_RUN_FAILED 125
+#define EXIT_CANNOT_EXEC 126
+#define EXIT_NOT_FOUND 127
+#define EXIT_REFUSED 1
+#define EXIT_USAGE 2
+
+/* How long run/wait keep trying to reach a restarting jailerd. */
+#define RECONNECT_TIMEOUT_MS (30 * 1000)
+
+static inline void json_object_putp(json_object **o)
+{
+        if (*o)
+                json_object_put(*o);
+}
+#define _cleanup_json_ _cleanup_(json_object_putp)
+
+static inline void jl_client_freep(jl_client **c)
+{
+        jl_client_free(*c);
+}
+#define _cleanup_client_ _cleanup_(jl_client_freep)
+
+static struct {
+        const char *socket;
+        bool json;
+} arg = {};
+
+static const char *cmd_name = "jailerctl";
+
+static void log_rpc_error(const char *what, const jl_rpc_error *e)
+{
+        if (e->code == 0) {
+                fprintf(stderr, "jailerctl: %s: %s\n", what, e->message);
+                return;
+        }
+        fprintf(stderr, "jailerctl: %s: %s", what, e->message);
+        if (e->step[0])
+                fprintf(stderr, " (step %s)", e->step);
+        fprintf(stderr, " [%s%s%s]\n", e->reason, e->field[0] ? ", field " : "", e->field);
+}
+
+static int client_open(jl_client **c, jl_rpc_error *e)
+{
+        return jl_client_connect(jl_client_socket_path(arg.socket), c, e);
+}
+
+/* One request on a fresh connection; logs its error. */
+static int call_once(const char *method, json_object *params, json_object **result)
+{
+        _cleanup_client_ jl_client *c = NULL;
+        jl_rpc_error e = {};
+
+        if (client_open(&c, &e) < 0 || jl_client_call(c, method, params, NULL, 0, -1, result, &e) < 0) {
+                if (!c)
+                        json_object_put(params);
+                log_rpc_error(method, &e);
+                return -1;
+        }
+        return 0;
+}
+
+static void print_json(FILE *f, json_object *o)
+{
+        fprintf(f, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        fflush(f);
+}
+
+static json_object *jail_params(const char *jail)
+{
+        json_object *p = json_object_new_object();
+        if (p)
+                json_object_object_add(p, "jail", json_object_new_string(jail));
+        return p;
+}
+
+/* ------------------------------------------------------------------ formatting */
+
+static const char *fmt_bytes(uint64_t b, char buf[static 32])
+{
+        if (b >= 1024ULL * 1024 * 1024)
+                snprintf(buf, 32, "%.1f GiB", (double) b / (1024.0 * 1024 * 1024));
+        else if (b >= 1024 * 1024)
+                snprintf(buf, 32, "%.1f MiB", (double) b / (1024.0 * 1024));
+        else if (b >= 1024)
+                snprintf(buf, 32, "%.1f KiB", (double) b / 1024.0);
+        else
+                snprintf(buf, 32, "%" PRIu64 " B", b);
+        return buf;
+}
+
+static const char *fmt_us(uint64_t us, char buf[static 32])
+{
+        if (us >= 60ULL * 1000000)
+                snprintf(buf, 32, "%" PRIu64 "m%02" PRIu64 "s", us / 60000000, us / 1000000 % 60);
+        else if (us >= 1000000)
+                snprintf(buf, 32, "%.2f s", (double) us / 1e6);
+        else
+                snprintf(buf, 32, "%.1f ms", (double) us / 1e3);
+        return buf;
+}
+
+/* "2026-11-29T18:31:00.123456Z" -> "2026-11-29 18:31:00Z" */
+static const char *fmt_time(uint64_t us, char buf[static 32])
+{
+        if (jl_format_rfc3339(us, buf) < 0)
+                return "-";
+        buf[10] = ' ';
+        buf[19] = 'Z';
+        buf[20] = 0;
+        return buf;
+}
+
+static void print_report_human(FILE *f, const jailer_report *r)
+{
+        char a[32], b[32], c[32];
+        int status = jailer_report_status(r);
+
+        if (r->signal > 0)
+                fprintf(f, "jail %s: killed by %s (status %d)", r->id, jailer_signal_name(r->signal) ?: "a signal",
+                        status);
+        else
+                fprintf(f, "jail %s: exited with code %d", r->id, r->exit_code);
+        if (r->oom_killed)
+                fprintf(f, ", out of memory");
+        if (r->timed_out)
+                fprintf(f, ", timed out");
+        fprintf(f, "; wall %s, cpu %s, memory peak %s", fmt_us(r->wall_time_us, a), fmt_us(r->cpu_usage_us, b),
+                fmt_bytes(r->memory_peak_bytes, c));
+        if (r->pids_peak >= 0)
+                fprintf(f, ", pids peak %" PRIi64, r->pids_peak);
+        fprintf(f, "\n");
+        fflush(f);
+}
+
+static int write_report_file(const char *dest, json_object *report)
+{
+        if (strcmp(dest, "-") == 0) {
+                print_json(stdout, report);
+                return 0;
+        }
+        FILE *f = fopen(dest, "we");
+        if (!f) {
+                fprintf(stderr, "jailerctl: report: %s: %m\n", dest);
+                return -1;
+        }
+        print_json(f, report);
+        if (ferror(f) | (fclose(f) != 0)) {
+                fprintf(stderr, "jailerctl: report: %s: %m\n", dest);
+                return -1;
+        }
+        return 0;
+}
+
+/* ------------------------------------------------------------------ run, create, wait */
+
+static volatile sig_atomic_t got_signal;
+static volatile sig_atomic_t n_signals;
+
+static void on_signal(int sig)
+{
+        got_signal = sig;
+        n_signals++;
+}
+
+struct run_opts {
+        const char *report;
+        bool stdio;
+        bool help;
+        bool json;
+};
+
+static const struct jl_cli_flag run_flags[] = {
+        { "report", true },
+        { "stdio", false },
+        { "json", false },
+        { "help", false },
+        { NULL, false },
+};
+
+static int on_run_flag(void *userdata, const char *name, const char *value, jailer_error *err)
+{
+        struct run_opts *o = userdata;
+
+        if (strcmp(name, "report") == 0)
+                o->report = value;
+        else if (strcmp(name, "stdio") == 0)
+                o->stdio = true;
+        else if (strcmp(name, "json") == 0)
+                o->json = true;
+        else if (strcmp(name, "help") == 0)
+                o->help = true;
+        (void) err;
+        return 0;
+}
+
+/* Ask jailerd, on a connection of its own, to signal the jail. */
+static void kill_jail(const char *jail, int sig)
+{
+        _cleanup_json_ json_object *res = NULL;
+        json_object *p = jail_params(jail);
+
+        if (p)
+                json_object_object_add(p, "signal", json_object_new_string(jailer_signal_name(sig) ?: "SIGTERM"));
+        if (call_once("kill", p, &res) == 0)
+                fprintf(stderr, "jailerctl: sent %s to jail %s%s\n", jailer_signal_name(sig) ?: "a signal", jail,
+                        sig == SIGKILL ? "" : " (again to kill it)");
+}
+
+/* The signal to send for the n-th operator signal: the one received first,
+ * SIGKILL from the second on (a PID 1 may ignore SIGINT/SIGTERM). */
+static int forward_signal(void)
+{
+        return n_signals > 1 ? SIGKILL : got_signal;
+}
+
+static int exit_for_spawn_error(const jl_rpc_error *e)
+{
+        if (e->code == JL_RPC_SPAWN_FAILED && strcmp(e->step, "exec") == 0)
+                return strcmp(e->errno_name, "ENOENT") == 0 ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC;
+        return EXIT_RUN_FAILED;
+}
+
+/* Wait for the report of jail, forwarding operator signals as kills, and
+ * reconnecting when jailerd restarts (jails outlive it).  0 with *report, or
+ * -1 after logging. */
+static int wait_report(jl_client **cp, const char *jail, bool forward, json_object **report)
+{
+        jl_rpc_error e = {};
+        int handled = 0;
+        int64_t id;
+        bool reconnecting = false;
+        struct timespec start = {};
+
+        for (;;) {
+                if (!*cp) {
+                        if (client_open(cp, &e) < 0) {
+                                struct timespec now;
+                                clock_gettime(CLOCK_MONOTONIC, &now);
+                                if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 >
+                                    RECONNECT_TIMEOUT_MS) {
+                                        log_rpc_error("wait", &e);
+                                        return -1;
+                                }
+                                usleep(200 * 1000);
+                                continue;
+                        }
+                        if (forward) {
+                                sigset_t empty;
+                                sigemptyset(&empty);
+                                jl_client_set_sigmask(*cp, &empty);
+                        }
+                }
+                if (jl_client_send(*cp, "wait", jail_params(jail), NULL, 0, &id, &e) < 0)
+                        goto lost;
+                for (;;) {
+                        if (jl_client_recv_reply(*cp, id, -1, report, &e) == 0)
+                                return 0;
+                        if (e.code == 0 && strcmp(e.reason, JL_REASON_INTERRUPTED) == 0) {
+                                while (handled < n_signals) {
+                                        handled++;
+                                        kill_jail(jail, forward_signal());
+                                }
+                                continue;
+                        }
+                        break;
+                }
+        lost:
+                if (e.code != 0 || strcmp(e.reason, JL_REASON_CONNECTION) != 0) {
+                        log_rpc_error("wait", &e);
+                        return -1;
+                }
+                /* jailerd went away: it keeps the jail's exit status, so
+                 * wait for it to come back. */
+                if (!reconnecting) {
+                        fprintf(stderr, "jailerctl: lost jailerd (%s), reconnecting\n", e.message);
+                        clock_gettime(CLOCK_MONOTONIC, &start);
+                        reconnecting = true;
+                }
+                jl_client_free(*cp);
+                *cp = NULL;
+        }
+}
+
+static void run_usage(const char *cmd)
+{
+        printf("Usage: jailerctl [--socket PATH] [--json] %s [FLAGS] [-- ARGS...]\n"
+               "       jailerctl %s --config FILE [FLAGS]\n\n"
+               "%s"
+               "\n%s\n",
+               cmd, cmd,
+               strcmp(cmd, "run") == 0 ?
+                       "Create a jail whose stdin, stdout and stderr are ours, wait for it,\n"
+                       "print its exit report and exit with its status.\n" :
+                       "Create a jail and print its id and host pid.  Its output goes to\n"
+                       "jailerd's log unless --stdio is given.\n",
+               jl_cli_usage());
+        if (strcmp(cmd, "run") == 0)
+                printf("  --report FILE|-         write the JSON exit report to FILE (or stdout)\n"
+                       "  --json                  print the JSON exit report on stdout instead of\n"
+                       "                          the summary on stderr\n\n"
+                       "Without --id, a unique id is made up.  ^C asks jailerd to send SIGINT to\n"
+                       "the jail, a second ^C SIGKILL; the report is still awaited.\n"
+                       "Exit status: the jail's (or 128+N for signal N); 126 cannot execute,\n"
+                       "127 not found, 125 jailerd or jailerctl failed.\n");
+        else
+                printf("  --stdio                 pass our stdin, stdout and stderr to the jail\n");
+}
+
+static int cmd_run_or_create(int argc, char **argv, bool run)
+{
+        struct run_opts o = { .stdio = run, .json = arg.json };
+        jailer_error jerr = {};
+        jailer_config *c = NULL;
+        _cleanup_client_ jl_client *client = NULL;
+        _cleanup_json_ json_object *res = NULL, *report = NULL;
+        _cleanup_free_ char *config_json = NULL;
+        jl_rpc_error e = {};
+        char jail[JAILER_ID_MAX + 1];
+        int fds[3] = { 0, 1, 2 }, devnull[3] = { -1, -1, -1 };
+        pid_t pid;
+        int64_t id;
+        int r, ret = EXIT_RUN_FAILED;
+
+        if (jl_cli_parse(argc, argv, run_flags, on_run_flag, &o, &c, &jerr) < 0) {
+                if (o.help) {
+                        run_usage(argv[0]);
+                        return 0;
+                }
+                fprintf(stderr, "jailerctl %s: %s\nTry 'jailerctl %s --help'.\n", argv[0], jerr.message, argv[0]);
+                return run ? EXIT_RUN_FAILED : EXIT_USAGE;
+        }
+        if (o.help) {
+                jailer_config_free(c);
+                run_usage(argv[0]);
+                return 0;
+        }
+
+        if (!jailer_config_get_id(c)) {
+                uint64_t rnd;
+                char idbuf[JAILER_ID_MAX + 1];
+                struct timespec ts;
+
+                clock_gettime(CLOCK_REALTIME, &ts);
+                rnd = ((uint64_t) ts.tv_nsec << 20) ^ (uint64_t) getpid() ^ ((uint64_t) ts.tv_sec << 40);
+                snprintf(idbuf, sizeof(idbuf), "jailerctl-%016" PRIx64, rnd);
+                if (jailer_config_set_id(c, idbuf) < 0) {
+                        jailer_config_free(c);
+                        fprintf(stderr, "jailerctl: out of memory\n");
+                        return EXIT_RUN_FAILED;
+                }
+        }
+        config_json = jailer_config_to_json(c);
+        jailer_config_free(c);
+        json_object *params = config_json ? json_tokener_parse(config_json) : NULL;
+        if (!params) {
+                fprintf(stderr, "jailerctl: cannot encode the jail config\n");
+                return EXIT_RUN_FAILED;
+        }
+
+        /* Pass our stdio; a closed one becomes /dev/null rather than
+         * failing the whole request. */
+        if (o.stdio)
+                for (int i = 0; i < 3; i++)
+                        if (fcntl(i, F_GETFD) < 0) {
+                                devnull[i] = open("/dev/null", (i == 0 ? O_RDONLY : O_WRONLY) | O_CLOEXEC);
+                                fds[i] = devnull[i];
+                        }
+
+        /* While a jail of ours may exist, SIGINT/SIGTERM/SIGHUP are turned
+         * into kill requests.  They stay blocked but while we wait in
+         * ppoll(), so none is lost between two checks. */
+        sigset_t block, empty;
+        sigemptyset(&block);
+        sigemptyset(&empty);
+        if (run) {
+                struct sigaction sa = { .sa_handler = on_signal };
+                sigaddset(&block, SIGINT);
+                sigaddset(&block, SIGTERM);
+                sigaddset(&block, SIGHUP);
+                sigprocmask(SIG_BLOCK, &block, NULL);
+                sigaction(SIGINT, &sa, NULL);
+                sigaction(SIGTERM, &sa, NULL);
+                sigaction(SIGHUP, &sa, NULL);
+        }
+
+        if (client_open(&client, &e) < 0) {
+                json_object_put(params);
+                log_rpc_error(argv[0], &e);
+                goto out;
+        }
+        if (run)
+                jl_client_set_sigmask(client, &empty);
+
+        r = jl_client_send(client, "create", params, o.stdio ? fds : NULL, o.stdio ? 3 : 0, &id, &e);
+        for (int i = 0; i < 3; i++)
+                if (devnull[i] >= 0)
+                        close(devnull[i]);
+        if (r < 0) {
+                log_rpc_error("create", &e);
+                goto out;
+        }
+        while ((r = jl_client_recv_reply(client, id, -1, &res, &e)) < 0 && e.code == 0 &&
+               strcmp(e.reason, JL_REASON_INTERRUPTED) == 0)
+                ; /* a signal during create: handled once we know the jail */
+        if (r < 0) {
+                log_rpc_error("create", &e);
+                ret = run ? exit_for_spawn_error(&e) : EXIT_REFUSED;
+                goto out;
+        }
+        if (jl_create_result_parse(res, jail, &pid, &e) < 0) {
+                log_rpc_error("create", &e);
+                goto out;
+        }
+
+        if (!run) {
+                if (o.json)
+                        print_json(stdout, res);
+                else {
+                        printf("%s %d\n", jail, (int) pid);
+                        fflush(stdout);
+                }
+                ret = 0;
+                goto out;
+        }
+
+        if (n_signals > 0)
+                kill_jail(jail, forward_signal());
+        if (wait_report(&client, jail, true, &report) < 0)
+                goto out;
+
+        jailer_report rep;
+        if (jl_report_from_json(report, &rep, &e) < 0) {
+                log_rpc_error("wait", &e);
+                goto out;
+        }
+        if (o.report && write_report_file(o.report, report) < 0)
+                goto out;
+        if (o.json)
+                print_json(stdout, report);
+        else if (!o.report)
+                print_report_human(stderr, &rep);
+        ret = jailer_report_status(&rep);
+out:
+        return ret;
+}
+
+static int cmd_wait(int argc, char **argv)
+{
+        _cleanup_client_ jl_client *c = NULL;
+        _cleanup_json_ json_object *report = NULL;
+        jailer_report rep;
+        jl_rpc_error e = {};
+
+        if (argc != 2 || argv[1][0] == '-') {
+                fprintf(stderr, "Usage: jailerctl wait ID\n");
+                return EXIT_USAGE;
+        }
+        if (wait_report(&c, argv[1], false, &report) < 0)
+                return EXIT_RUN_FAILED;
+        if (arg.json) {
+                print_json(stdout, report);
+        } else {
+                if (jl_report_from_json(report, &rep, &e) < 0) {
+                        log_rpc_error("wait", &e);
+                        return EXIT_RUN_FAILED;
+                }
+                print_report_human(stdout, &rep);
+        }
+        if (jl_report_from_json(report, &rep, &e) < 0) {
+                log_rpc_error("wait", &e);
+                return EXIT_RUN_FAILED;
+        }
+        return jailer_report_status(&rep);
+}
+
+/* ------------------------------------------------------------------ the others */
+
+static int cmd_kill(int argc, char **argv)
+{
+        _cleanup_json_ json_object *res = NULL;
+        json_object *p;
+
+        if (argc < 2 || argc > 3 || argv[1][0] == '-') {
+                fprintf(stderr, "Usage: jailerctl kill ID [SIGNAL]\n");
+                return EXIT_USAGE;
+        }
+        p = jail_params(argv[1]);
+        if (argc == 3) {
+                uint64_t n;
+                if (jl_parse_u64(argv[2], &n) == 0 && n <= 64)
+                        json_object_object_add(p, "signal", json_object_new_int((int) n));
+                else
+                        json_object_object_add(p, "signal", json_object_new_string(argv[2]));
+        }
+        if (call_once("kill", p, &res) < 0)
+                return EXIT_REFUSED;
+        if (arg.json)
+                print_json(stdout, res);
+        return 0;
+}
+
+static int cmd_list(int argc, char **argv)
+{
+        _cleanup_json_ json_object *res = NULL;
+        json_object *jails;
+        jl_rpc_error e = {};
+
+        if (argc != 1) {
+                fprintf(stderr, "Usage: jailerctl list\n");
+                return EXIT_USAGE;
+        }
+        if (call_once("list", NULL, &res) < 0)
+                return EXIT_REFUSED;
+        if (arg.json) {
+                print_json(stdout, res);
+                return 0;
+        }
+        if (!json_object_object_get_ex(res, "jails", &jails) || !json_object_is_type(jails, json_type_array)) {
+                fprintf(stderr, "jailerctl: list: jailerd sent no \"jails\" array\n");
+                return EXIT_REFUSED;
+        }
+        printf("%-24s %8s %-8s %-21s %6s\n", "JAIL", "PID", "STATE", "STARTED", "UID");
+        for (size_t i = 0; i < json_object_array_length(jails); i++) {
+                jl_jail_info info;
+                char t[32];
+
+                if (jl_jail_info_from_json(json_object_array_get_idx(jails, i), &info, &e) < 0) {
+                        log_rpc_error("list", &e);
+                        return EXIT_REFUSED;
+                }
+                printf("%-24s %8d %-8s %-21s %6u\n", info.jail, (int) info.pid,
+                       jl_jail_state_to_string(info.state) ?: "?", fmt_time(info.started_at_us, t),
+                       (unsigned) info.uid);
+        }
+        return 0;
+}
+
+static int cmd_status(int argc, char **argv)
+{
+        _cleanup_json_ json_object *res = NULL;
+        jl_jail_info i;
+        jl_rpc_error e = {};
+        char a[32], b[32];
+
+        if (argc != 2 || argv[1][0] == '-') {
+                fprintf(stderr, "Usage: jailerctl status ID\n");
+                return EXIT_USAGE;
+        }
+        if (call_once("status", jail_params(argv[1]), &res) < 0)
+                return EXIT_REFUSED;
+        if (arg.json) {
+                print_json(stdout, res);
+                return 0;
+        }
+        if (jl_jail_info_from_json(res, &i, &e) < 0) {
+                log_rpc_error("status", &e);
+                return EXIT_REFUSED;
+        }
+        printf("jail:        %s\n", i.jail);
+        printf("pid:         %d\n", (int) i.pid);
+        printf("state:       %s\n", jl_jail_state_to_string(i.state) ?: "?");
+        printf("started at:  %s\n", fmt_time(i.started_at_us, a));
+        printf("uid:         %u\n", (unsigned) i.uid);
+        if (i.has_usage) {
+                printf("cpu:         %s\n", fmt_us(i.usage.cpu_usage_us, a));
+                printf("memory:      %s (peak %s)\n", fmt_bytes(i.usage.memory_current_bytes, a),
+                       fmt_bytes(i.usage.memory_peak_bytes, b));
+                printf("pids:        %" PRIu64 "\n", i.usage.pids_current);
+        }
+        if (i.has_report) {
+                printf("report:      ");
+                print_report_human(stdout, &i.report);
+        }
+        return 0;
+}
+
+static int cmd_events(int argc, char **argv)
+{
+        _cleanup_client_ jl_client *c = NULL;
+        _cleanup_json_ json_object *res = NULL;
+        jl_rpc_error e = {};
+
+        if (argc != 1) {
+                fprintf(stderr, "Usage: jailerctl events\n");
+                return EXIT_USAGE;
+        }
+        if (client_open(&c, &e) < 0 || jl_client_call(c, "subscribe", NULL, NULL, 0, -1, &res, &e) < 0) {
+                log_rpc_error("subscribe", &e);
+                return EXIT_REFUSED;
+        }
+        for (;;) {
+                _cleanup_free_ char *method = NULL;
+                _cleanup_json_ json_object *params = NULL;
+                jl_jail_info i;
+                char t[32];
+
+                if (jl_client_next_notification(c, -1, &method, &params, &e) < 0) {
+                        log_rpc_error("events", &e);
+                        return EXIT_REFUSED;
+                }
+                if (arg.json) {
+                        _cleanup_json_ json_object *n = jl_notification(method, json_object_get(params));
+                        if (n)
+                                print_json(stdout, n);
+                        continue;
+                }
+                if (jl_jail_info_from_json(params, &i, &e) < 0) {
+                        printf("%s %s\n", method, json_object_to_json_string_ext(params, JSON_C_TO_STRING_PLAIN));
+                        fflush(stdout);
+                        continue;
+                }
+                if (i.has_report) {
+                        printf("%s %-8s %-24s pid %d uid %u status %d%s%s\n", fmt_time(i.started_at_us, t), method,
+                               i.jail, (int) i.pid, (unsigned) i.uid, jailer_report_status(&i.report),
+                               i.report.oom_killed ? " oom" : "", i.report.timed_out ? " timed-out" : "");
+                } else {
+                        printf("%s %-8s %-24s pid %d uid %u\n", fmt_time(i.started_at_us, t), method, i.jail,
+                               (int) i.pid, (unsigned) i.uid);
+                }
+                fflush(stdout);
+        }
+}
+
+static int cmd_version(int argc, char **argv)
+{
+        _cleanup_json_ json_object *res = NULL;
+        json_object *v;
+
+        if (argc != 1) {
+                fprintf(stderr, "Usage: jailerctl version\n");
+                return EXIT_USAGE;
+        }
+        if (call_once("version", NULL, &res) < 0)
+                return EXIT_REFUSED;
+        if (arg.json) {
+                print_json(stdout, res);
+                return 0;
+        }
+        printf("jailerctl %s (protocol %d)\n", JAILER_VERSION, JL_PROTOCOL_VERSION);
+        printf("jailerd   %s", json_object_object_get_ex(res, "version", &v) ? json_object_get_string(v) : "?");
+        if (json_object_object_get_ex(res, "protocol", &v))
+                printf(" (protocol %s", json_object_get_string(v));
+        if (json_object_object_get_ex(res, "cgroup", &v) && v)
+                printf(", cgroup %s", json_object_get_string(v));
+        printf(")\n");
+        return 0;
+}
+
+/* ------------------------------------------------------------------ main */
+
+static void usage(FILE *f)
+{
+        fprintf(f,
+                "Usage: jailerctl [--socket PATH] [--json] COMMAND [ARGS...]\n\n"
+                "Talk to jailerd, the jail daemon.\n\n"
+                "Commands:\n"
+                "  run [JAIL FLAGS] [-- ARGS]     run a jail on our stdio, wait, exit with its status\n"
+                "  create [JAIL FLAGS] [-- ARGS]  create a jail, print its id and pid\n"
+                "  wait ID                        wait for a jail's exit report\n"
+                "  kill ID [SIGNAL]               send a signal (default SIGTERM)\n"
+                "  list                           list jails\n"
+                "  status ID                      show a jail's state and usage\n"
+                "  events                         print jails starting and exiting\n"
+                "  version                        show versions\n\n"
+                "Options:\n"
+                "  --socket PATH   jailerd's socket (default $%s, else %s)\n"
+                "  --json          machine-readable output\n"
+                "  --help          this help; 'jailerctl run --help' lists the jail flags\n",
+                JL_PROTOCOL_SOCKET_ENV, JL_PROTOCOL_DEFAULT_SOCKET);
+}
+
+int main(int argc, char **argv)
+{
+        static const struct {
+                const char *name;
+                int (*fn)(int argc, char **argv);
+        } commands[] = {
+                { "wait", cmd_wait },     { "kill", cmd_kill },     { "list", cmd_list },
+                { "status", cmd_status }, { "events", cmd_events }, { "version", cmd_version },
+        };
+        int i;
+
+        signal(SIGPIPE, SIG_IGN);
+
+        for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+                const char *a = argv[i];
+                if (strcmp(a, "--json") == 0)
+                        arg.json = true;
+                else if (strcmp(a, "--socket") == 0 && i + 1 < argc)
+                        arg.socket = argv[++i];
+                else if (strncmp(a, "--socket=", 9) == 0)
+                        arg.socket = a + 9;
+                else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+                        usage(stdout);
+                        return 0;
+                } else if (strcmp(a, "--version") == 0) {
+                        printf("jailerctl %s (protocol %d)\n", JAILER_VERSION, JL_PROTOCOL_VERSION);
+                        return 0;
+                } else {
+                        fprintf(stderr, "jailerctl: unknown option %s\n", a);
+                        usage(stderr);
+                        return EXIT_USAGE;
+                }
+        }
+        if (i >= argc) {
+                usage(stderr);
+                return EXIT_USAGE;
+        }
+
+        cmd_name = argv[i];
+        int cargc = argc - i;
+        char **cargv = argv + i;
+
+        if (strcmp(cmd_name, "run") == 0)
+                return cmd_run_or_create(cargc, cargv, true);
+        if (strcmp(cmd_name, "create") == 0)
+                return cmd_run_or_create(cargc, cargv, false);
+
+        /* The other commands also take --json after the command name. */
+        int k = 1;
+        for (int j = 1; j < cargc; j++) {
+                if (strcmp(cargv[j], "--json") == 0)
+                        arg.json = true;
+                else if (strcmp(cargv[j], "--help") == 0) {
+                        usage(stdout);
+                        return 0;
+                } else
+                        cargv[k++] = cargv[j];
+        }
+        cargc = k;
+
+        for (size_t c = 0; c < ELEMENTSOF(commands); c++)
+                if (strcmp(commands[c].name, cmd_name) == 0)
+                        return commands[c].fn(cargc, cargv);
+
+        fprintf(stderr, "jailerctl: unknown command \"%s\"\n", cmd_name);
+        usage(stderr);
+        return EXIT_USAGE;
+}
