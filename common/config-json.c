@@ -1,2 +1,1043 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * The JSON config file format: the spec's format, plus "hostname",
+ * "devices", "cgroup_version", "cgroup_parent", and "max_file_size", "pids",
+ * "timeout_ms" in "limits".
+ *
+ * The reader is strict on purpose: a typo must not silently weaken a jail.
+ * Unknown keys, duplicate keys, wrong types, fractions, negative or
+ * out-of-range numbers and strings with NUL bytes are all errors naming the
+ * full field path.  JSON null means "the default" for every optional value.
+ * Values are not range-checked here: that is jailer_config_validate()'s job.
+ */
 #include "jailer-internal.h"
+
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define CONFIG_MAX_BYTES (1024 * 1024)
+#define QUOTE_MAX 200
+#define FIELD_MAX 96 /* sizeof(jailer_error.field) */
+
+static void json_putp(json_object **o)
+{
+        if (*o)
+                json_object_put(*o);
+}
+#define _cleanup_json_ _cleanup_(json_putp)
+
+static void tokener_freep(json_tokener **t)
+{
+        if (*t)
+                json_tokener_free(*t);
+}
+
+static void config_freep(jailer_config **c)
+{
+        jailer_config_free(*c);
+}
+
+/* ------------------------------------------------------------ error helpers */
+
+static int json_bad(jailer_error *err, const char *field, const char *fmt, ...) _printf_(3, 4);
+static int json_bad(jailer_error *err, const char *field, const char *fmt, ...)
+{
+        char msg[1024];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+
+        return jl_error(err, JAILER_STEP_CONFIG, 0, field, "%s", msg);
+}
+
+/* "string \"abc\"", "number 1.5", "boolean true", "null", "an array", ... */
+static const char *describe(json_object *v, char *buf, size_t size)
+{
+        switch (json_object_get_type(v)) {
+        case json_type_null:
+                return "null";
+        case json_type_boolean:
+                return json_object_get_boolean(v) ? "boolean true" : "boolean false";
+        case json_type_int:
+        case json_type_double:
+                snprintf(buf, size, "number %.64s", json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+                return buf;
+        case json_type_string: {
+                const char *s = json_object_get_string(v);
+                int len = json_object_get_string_len(v);
+
+                snprintf(buf, size, "string \"%.*s%s\"", QUOTE_MAX, s, len > QUOTE_MAX ? "..." : "");
+                return buf;
+        }
+        case json_type_array:
+                return "an array";
+        case json_type_object:
+                return "an object";
+        default:
+                return "an unknown JSON type";
+        }
+}
+
+static int type_error(jailer_error *err, const char *field, const char *expected, json_object *v)
+{
+        char buf[QUOTE_MAX + 64];
+
+        return json_bad(err, field, "expected %s, got %s", expected, describe(v, buf, sizeof(buf)));
+}
+
+/* A field path too long for its buffer ends in "..." rather than lying. */
+static void mark_truncated(char *out, size_t size, int n)
+{
+        if (n >= 0 && (size_t) n >= size && size > 4)
+                memcpy(out + size - 4, "...", 4);
+}
+
+/* field = parent + "." + key, or parent + "[i]". */
+static void field_key(char *out, size_t size, const char *parent, const char *key)
+{
+        int n;
+
+        if (parent && parent[0])
+                n = snprintf(out, size, "%s.%s", parent, key);
+        else
+                n = snprintf(out, size, "%s", key);
+        mark_truncated(out, size, n);
+}
+
+static void field_index(char *out, size_t size, const char *parent, size_t i)
+{
+        mark_truncated(out, size, snprintf(out, size, "%s[%zu]", parent, i));
+}
+
+/* ------------------------------------------------------------ typed getters */
+
+/* A non-negative integer no larger than max.  Doubles are refused even when
+ * integral ("1.0", "1e3"), so that no rounding ever happens to a limit.
+ * json-c saturates integers beyond 64 bits at UINT64_MAX / INT64_MIN, so
+ * UINT64_MAX itself (which no field accepts) also stands for "too large". */
+static int get_u64(jailer_error *err, const char *field, json_object *v, uint64_t max, uint64_t *out)
+{
+        uint64_t u;
+
+        if (!json_object_is_type(v, json_type_int))
+                return type_error(err, field, "a non-negative integer", v);
+        if (json_object_get_int64(v) < 0)
+                return json_bad(err, field, "expected a non-negative integer, got number %lld",
+                                (long long) json_object_get_int64(v));
+        u = json_object_get_uint64(v);
+        if (u == UINT64_MAX)
+                return json_bad(err, field, "number out of range (at most %llu)",
+                                (unsigned long long) (max == UINT64_MAX ? UINT64_MAX - 1 : max));
+        if (u > max)
+                return json_bad(err, field, "%llu is out of range (at most %llu)", (unsigned long long) u,
+                                (unsigned long long) max);
+        *out = u;
+        return 0;
+}
+
+static int get_string(jailer_error *err, const char *field, json_object *v, const char **out)
+{
+        const char *s;
+
+        if (!json_object_is_type(v, json_type_string))
+                return type_error(err, field, "a string", v);
+        s = json_object_get_string(v);
+        if (strlen(s) != (size_t) json_object_get_string_len(v))
+                return json_bad(err, field, "\"%.*s\\0...\" contains a NUL byte", QUOTE_MAX, s);
+        *out = s;
+        return 0;
+}
+
+static int get_bool(jailer_error *err, const char *field, json_object *v, bool *out)
+{
+        if (!json_object_is_type(v, json_type_boolean))
+                return type_error(err, field, "a boolean", v);
+        *out = json_object_get_boolean(v);
+        return 0;
+}
+
+static int enomem(jailer_error *err, const char *field)
+{
+        return jl_error(err, JAILER_STEP_CONFIG, ENOMEM, field, "cannot store the value");
+}
+
+/* ------------------------------------------------------------ duplicate keys */
+
+/*
+ * json-c keeps the last of duplicate keys without a word, so
+ * {"namespaces": {"network": true, "network": false}} would quietly mean
+ * the second.  This scanner walks the text json-c has already accepted and
+ * refuses duplicate keys (compared after unescaping), keys with NUL bytes,
+ * and single-quoted strings (which json-c accepts even in strict mode).
+ */
+struct scanner {
+        const char *s;
+        size_t len;
+        size_t pos;
+        jailer_error *err;
+};
+
+struct key {
+        char *s;
+        size_t len;
+};
+
+static void position(const char *s, size_t off, size_t *line, size_t *col)
+{
+        *line = 1;
+        *col = 1;
+        for (size_t i = 0; i < off; i++) {
+                if (s[i] == '\n') {
+                        (*line)++;
+                        *col = 1;
+                } else
+                        (*col)++;
+        }
+}
+
+static int syntax_error(jailer_error *err, const char *s, size_t off, const char *reason)
+{
+        size_t line, col;
+
+        position(s, off, &line, &col);
+        return json_bad(err, NULL, "invalid JSON at line %zu, column %zu (byte %zu): %s", line, col, off, reason);
+}
+
+static void skip_ws(struct scanner *sc)
+{
+        while (sc->pos < sc->len && strchr(" \t\r\n", sc->s[sc->pos]) && sc->s[sc->pos])
+                sc->pos++;
+}
+
+static int hex4(const char *p, unsigned *out)
+{
+        unsigned v = 0;
+
+        for (int i = 0; i < 4; i++) {
+                char ch = p[i];
+
+                v <<= 4;
+                if (ch >= '0' && ch <= '9')
+                        v |= (unsigned) (ch - '0');
+                else if (ch >= 'a' && ch <= 'f')
+                        v |= (unsigned) (ch - 'a' + 10);
+                else if (ch >= 'A' && ch <= 'F')
+                        v |= (unsigned) (ch - 'A' + 10);
+                else
+                        return -1;
+        }
+        *out = v;
+        return 0;
+}
+
+static size_t put_utf8(char *o, unsigned cp)
+{
+        if (cp < 0x80) {
+                o[0] = (char) cp;
+                return 1;
+        }
+        if (cp < 0x800) {
+                o[0] = (char) (0xc0 | (cp >> 6));
+                o[1] = (char) (0x80 | (cp & 0x3f));
+                return 2;
+        }
+        if (cp < 0x10000) {
+                o[0] = (char) (0xe0 | (cp >> 12));
+                o[1] = (char) (0x80 | ((cp >> 6) & 0x3f));
+                o[2] = (char) (0x80 | (cp & 0x3f));
+                return 3;
+        }
+        o[0] = (char) (0xf0 | (cp >> 18));
+        o[1] = (char) (0x80 | ((cp >> 12) & 0x3f));
+        o[2] = (char) (0x80 | ((cp >> 6) & 0x3f));
+        o[3] = (char) (0x80 | (cp & 0x3f));
+        return 4;
+}
+
+/* Consume a double-quoted string at sc->pos; when out is not NULL, store
+ * its unescaped bytes there (malloc'd, NUL-terminated, *outlen bytes). */
+static int scan_string(struct scanner *sc, char **out, size_t *outlen)
+{
+        size_t start = sc->pos, o = 0;
+        _cleanup_free_ char *buf = NULL;
+
+        sc->pos++; /* the opening quote */
+        if (out) {
+                /* Unescaping never makes a string longer than its source. */
+                buf = malloc(sc->len - start + 1);
+                if (!buf)
+                        return enomem(sc->err, NULL);
+        }
+
+        while (sc->pos < sc->len) {
+                char ch = sc->s[sc->pos];
+
+                if (ch == '"') {
+                        sc->pos++;
+                        if (out) {
+                                buf[o] = '\0';
+                                *outlen = o;
+                                *out = TAKE_PTR(buf);
+                        }
+                        return 0;
+                }
+                if (ch != '\\') {
+                        if (buf)
+                                buf[o++] = ch;
+                        sc->pos++;
+                        continue;
+                }
+
+                if (sc->pos + 1 >= sc->len)
+                        break;
+                ch = sc->s[sc->pos + 1];
+                if (ch == 'u') {
+                        unsigned cp, lo;
+
+                        if (sc->pos + 6 > sc->len || hex4(sc->s + sc->pos + 2, &cp) < 0)
+                                break;
+                        sc->pos += 6;
+                        if (cp >= 0xd800 && cp < 0xdc00 && sc->pos + 6 <= sc->len && sc->s[sc->pos] == '\\' &&
+                            sc->s[sc->pos + 1] == 'u' && hex4(sc->s + sc->pos + 2, &lo) == 0 && lo >= 0xdc00 &&
+                            lo < 0xe000) {
+                                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                                sc->pos += 6;
+                        }
+                        if (buf)
+                                o += put_utf8(buf + o, cp);
+                        continue;
+                }
+
+                if (buf) {
+                        static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+                        const char *p = strchr(from, ch);
+
+                        if (!p || !ch)
+                                break;
+                        buf[o++] = to[p - from];
+                }
+                sc->pos += 2;
+        }
+
+        return syntax_error(sc->err, sc->s, start, "unterminated or malformed string");
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+        const struct key *x = a, *y = b;
+        size_t n = x->len < y->len ? x->len : y->len;
+        int r = memcmp(x->s, y->s, n);
+
+        if (r != 0)
+                return r;
+        return (x->len > y->len) - (x->len < y->len);
+}
+
+static void keys_free(struct key *keys, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                free(keys[i].s);
+        free(keys);
+}
+
+static int scan_value(struct scanner *sc, const char *path, unsigned depth);
+
+static int scan_object(struct scanner *sc, const char *path, unsigned depth)
+{
+        struct key *keys = NULL;
+        size_t n = 0, cap = 0;
+        int r = -1;
+
+        sc->pos++; /* '{' */
+        skip_ws(sc);
+        if (sc->pos < sc->len && sc->s[sc->pos] == '}') {
+                sc->pos++;
+                return 0;
+        }
+
+        for (;;) {
+                char child[FIELD_MAX * 2];
+                struct key k = { 0 };
+
+                skip_ws(sc);
+                if (sc->pos >= sc->len || sc->s[sc->pos] != '"') {
+                        syntax_error(sc->err, sc->s, sc->pos,
+                                     sc->pos < sc->len && sc->s[sc->pos] == '\'' ?
+                                             "single-quoted strings are not JSON" :
+                                             "expected a double-quoted key");
+                        goto out;
+                }
+                if (scan_string(sc, &k.s, &k.len) < 0)
+                        goto out;
+                if (n == cap) {
+                        struct key *p = realloc(keys, (cap ? cap * 2 : 16) * sizeof(*keys));
+
+                        if (!p) {
+                                free(k.s);
+                                enomem(sc->err, path);
+                                goto out;
+                        }
+                        keys = p;
+                        cap = cap ? cap * 2 : 16;
+                }
+                keys[n++] = k;
+                field_key(child, sizeof(child), path, k.s);
+                if (strlen(k.s) != k.len) {
+                        json_bad(sc->err, path[0] ? path : NULL, "key \"%.*s\\0...\" contains a NUL byte", QUOTE_MAX,
+                                 k.s);
+                        goto out;
+                }
+
+                skip_ws(sc);
+                if (sc->pos >= sc->len || sc->s[sc->pos] != ':') {
+                        syntax_error(sc->err, sc->s, sc->pos, "expected ':'");
+                        goto out;
+                }
+                sc->pos++;
+                if (scan_value(sc, child, depth + 1) < 0)
+                        goto out;
+                skip_ws(sc);
+                if (sc->pos < sc->len && sc->s[sc->pos] == ',') {
+                        sc->pos++;
+                        continue;
+                }
+                if (sc->pos < sc->len && sc->s[sc->pos] == '}') {
+                        sc->pos++;
+                        break;
+                }
+                syntax_error(sc->err, sc->s, sc->pos, "expected ',' or '}'");
+                goto out;
+        }
+
+        qsort(keys, n, sizeof(*keys), key_cmp);
+        for (size_t i = 1; i < n; i++)
+                if (key_cmp(&keys[i - 1], &keys[i]) == 0) {
+                        char child[FIELD_MAX * 2];
+
+                        field_key(child, sizeof(child), path, keys[i].s);
+                        json_bad(sc->err, child, "duplicate key");
+                        goto out;
+                }
+        r = 0;
+out:
+        keys_free(keys, n);
+        return r;
+}
+
+static int scan_array(struct scanner *sc, const char *path, unsigned depth)
+{
+        sc->pos++; /* '[' */
+        skip_ws(sc);
+        if (sc->pos < sc->len && sc->s[sc->pos] == ']') {
+                sc->pos++;
+                return 0;
+        }
+
+        for (size_t i = 0;; i++) {
+                char child[FIELD_MAX * 2];
+
+                field_index(child, sizeof(child), path, i);
+                if (scan_value(sc, child, depth + 1) < 0)
+                        return -1;
+                skip_ws(sc);
+                if (sc->pos < sc->len && sc->s[sc->pos] == ',') {
+                        sc->pos++;
+                        continue;
+                }
+                if (sc->pos < sc->len && sc->s[sc->pos] == ']') {
+                        sc->pos++;
+                        return 0;
+                }
+                return syntax_error(sc->err, sc->s, sc->pos, "expected ',' or ']'");
+        }
+}
+
+static int scan_value(struct scanner *sc, const char *path, unsigned depth)
+{
+        if (depth > JSON_TOKENER_DEFAULT_DEPTH)
+                return syntax_error(sc->err, sc->s, sc->pos, "nested too deeply");
+
+        skip_ws(sc);
+        if (sc->pos >= sc->len)
+                return syntax_error(sc->err, sc->s, sc->pos, "unexpected end of input");
+
+        switch (sc->s[sc->pos]) {
+        case '{':
+                return scan_object(sc, path, depth);
+        case '[':
+                return scan_array(sc, path, depth);
+        case '"':
+                return scan_string(sc, NULL, NULL);
+        case '\'':
+                return syntax_error(sc->err, sc->s, sc->pos, "single-quoted strings are not JSON");
+        default:
+                /* number, true, false, null: json-c has checked them */
+                while (sc->pos < sc->len && !strchr(",]} \t\r\n", sc->s[sc->pos]))
+                        sc->pos++;
+                return 0;
+        }
+}
+
+/* ------------------------------------------------------------ parsing */
+
+static int parse_json(const char *json, size_t len, json_object **out, jailer_error *err)
+{
+        _cleanup_(tokener_freep) json_tokener *tok = NULL;
+        _cleanup_json_ json_object *root = NULL;
+        struct scanner sc = { .s = json, .len = len, .err = err };
+        const char *nul;
+
+        if (!json)
+                return jl_error(err, JAILER_STEP_CONFIG, EINVAL, NULL, "no JSON text");
+        if (len > CONFIG_MAX_BYTES)
+                return json_bad(err, NULL, "the config is %zu bytes, more than the 1 MiB allowed", len);
+        nul = memchr(json, '\0', len);
+        if (nul)
+                return syntax_error(err, json, (size_t) (nul - json), "NUL byte in the text");
+
+        tok = json_tokener_new();
+        if (!tok)
+                return enomem(err, NULL);
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+
+        root = json_tokener_parse_ex(tok, json, (int) len);
+        if (!root) {
+                enum json_tokener_error e = json_tokener_get_error(tok);
+                size_t end = json_tokener_get_parse_end(tok);
+
+                /* A top-level literal ("null", "123") is only complete once
+                 * the tokener sees the end of input, which a NUL byte marks.
+                 * json-c's JSON null is a NULL object parsed successfully. */
+                if (e == json_tokener_continue) {
+                        root = json_tokener_parse_ex(tok, "", 1);
+                        e = json_tokener_get_error(tok);
+                        if (!root && e != json_tokener_success)
+                                return syntax_error(err, json, end, "unexpected end of input");
+                }
+                if (!root && e == json_tokener_success)
+                        return type_error(err, NULL, "a JSON object at the top level", NULL);
+                if (!root)
+                        return syntax_error(err, json, end, json_tokener_error_desc(e));
+        }
+
+        if (!json_object_is_type(root, json_type_object))
+                return type_error(err, NULL, "a JSON object at the top level", root);
+
+        if (scan_value(&sc, "", 0) < 0)
+                return -1;
+
+        *out = TAKE_PTR(root);
+        return 0;
+}
+
+/* A getter that treats JSON null as "keep the default". */
+#define IF_SET(v) if (!json_object_is_type((v), json_type_null))
+
+static int set_failed(jailer_error *err, const char *field)
+{
+        return enomem(err, field);
+}
+
+static int parse_string_array(jailer_error *err, const char *field, json_object *v, jailer_config *c,
+                              int (*add)(jailer_config *, const char *))
+{
+        size_t n;
+
+        if (!json_object_is_type(v, json_type_array))
+                return type_error(err, field, "an array of strings", v);
+
+        n = json_object_array_length(v);
+        for (size_t i = 0; i < n; i++) {
+                char f[FIELD_MAX];
+                const char *s;
+
+                field_index(f, sizeof(f), field, i);
+                if (get_string(err, f, json_object_array_get_idx(v, i), &s) < 0)
+                        return -1;
+                if (add(c, s) < 0)
+                        return set_failed(err, f);
+        }
+        return 0;
+}
+
+static int parse_limits(jailer_error *err, json_object *obj, jailer_config *c)
+{
+        const struct {
+                const char *name;
+                uint64_t *slot;
+        } fields[] = {
+                { "cpu_quota_us", &c->limits.cpu_quota_us },
+                { "cpu_period_us", &c->limits.cpu_period_us },
+                { "memory_bytes", &c->limits.memory_bytes },
+                { "max_fds", &c->limits.max_fds },
+                { "max_procs", &c->limits.max_procs },
+                { "max_file_size", &c->limits.max_file_size },
+                { "pids", &c->limits.pids },
+                { "timeout_ms", &c->limits.timeout_ms },
+        };
+
+        if (!json_object_is_type(obj, json_type_object))
+                return type_error(err, "limits", "an object", obj);
+
+        json_object_object_foreach(obj, key, v) {
+                char f[FIELD_MAX];
+                size_t i;
+
+                field_key(f, sizeof(f), "limits", key);
+                for (i = 0; i < ELEMENTSOF(fields); i++)
+                        if (strcmp(key, fields[i].name) == 0)
+                                break;
+                if (i == ELEMENTSOF(fields))
+                        return json_bad(err, f, "unknown key");
+                IF_SET(v) {
+                        if (get_u64(err, f, v, UINT64_MAX, fields[i].slot) < 0)
+                                return -1;
+                }
+        }
+        return 0;
+}
+
+static int parse_namespaces(jailer_error *err, json_object *obj, jailer_config *c)
+{
+        if (!json_object_is_type(obj, json_type_object))
+                return type_error(err, "namespaces", "an object", obj);
+
+        json_object_object_foreach(obj, key, v) {
+                char f[FIELD_MAX];
+                size_t i;
+
+                field_key(f, sizeof(f), "namespaces", key);
+                for (i = 0; i < JAILER_NS_COUNT; i++)
+                        if (strcmp(key, jl_namespace_names[i]) == 0)
+                                break;
+                if (i == JAILER_NS_COUNT)
+                        return json_bad(err, f, "unknown key");
+                IF_SET(v) {
+                        if (get_bool(err, f, v, &c->ns[i]) < 0)
+                                return -1;
+                }
+        }
+        return 0;
+}
+
+static int parse_bind(jailer_error *err, const char *field, json_object *obj, jailer_config *c)
+{
+        const char *source = NULL, *dest = NULL;
+        bool read_only = true;
+
+        if (!json_object_is_type(obj, json_type_object))
+                return type_error(err, field, "an object {\"source\", \"dest\", \"read_only\"}", obj);
+
+        json_object_object_foreach(obj, key, v) {
+                char f[FIELD_MAX];
+
+                field_key(f, sizeof(f), field, key);
+                if (strcmp(key, "source") == 0) {
+                        if (get_string(err, f, v, &source) < 0)
+                                return -1;
+                } else if (strcmp(key, "dest") == 0) {
+                        if (get_string(err, f, v, &dest) < 0)
+                                return -1;
+                } else if (strcmp(key, "read_only") == 0) {
+                        IF_SET(v) {
+                                if (get_bool(err, f, v, &read_only) < 0)
+                                        return -1;
+                        }
+                } else
+                        return json_bad(err, f, "unknown key");
+        }
+
+        if (!source) {
+                char f[FIELD_MAX];
+
+                field_key(f, sizeof(f), field, "source");
+                return json_bad(err, f, "is required");
+        }
+        if (!dest) {
+                char f[FIELD_MAX];
+
+                field_key(f, sizeof(f), field, "dest");
+                return json_bad(err, f, "is required");
+        }
+        if (jailer_config_add_bind_mount(c, source, dest, read_only) < 0)
+                return set_failed(err, field);
+        return 0;
+}
+
+static int parse_binds(jailer_error *err, json_object *arr, jailer_config *c)
+{
+        size_t n;
+
+        if (!json_object_is_type(arr, json_type_array))
+                return type_error(err, "bind_mounts", "an array", arr);
+
+        n = json_object_array_length(arr);
+        for (size_t i = 0; i < n; i++) {
+                char f[FIELD_MAX];
+
+                field_index(f, sizeof(f), "bind_mounts", i);
+                if (parse_bind(err, f, json_object_array_get_idx(arr, i), c) < 0)
+                        return -1;
+        }
+        return 0;
+}
+
+static int parse_env(jailer_error *err, json_object *arr, jailer_config *c)
+{
+        size_t n;
+
+        if (!json_object_is_type(arr, json_type_array))
+                return type_error(err, "env", "an array of [name, value] pairs", arr);
+
+        n = json_object_array_length(arr);
+        for (size_t i = 0; i < n; i++) {
+                json_object *pair = json_object_array_get_idx(arr, i);
+                const char *k, *v;
+                char f[FIELD_MAX], fk[FIELD_MAX], fv[FIELD_MAX];
+
+                field_index(f, sizeof(f), "env", i);
+                if (!json_object_is_type(pair, json_type_array) || json_object_array_length(pair) != 2)
+                        return type_error(err, f, "a [name, value] pair of strings", pair);
+                field_index(fk, sizeof(fk), f, 0);
+                field_index(fv, sizeof(fv), f, 1);
+                if (get_string(err, fk, json_object_array_get_idx(pair, 0), &k) < 0 ||
+                    get_string(err, fv, json_object_array_get_idx(pair, 1), &v) < 0)
+                        return -1;
+
+                /* A name given twice is almost surely a mistake; the API
+                 * would silently keep the last one. */
+                for (size_t j = 0; j < c->n_env; j++)
+                        if (strcmp(c->env[j].key, k) == 0)
+                                return json_bad(err, f, "variable \"%.*s%s\" is given twice", QUOTE_MAX, k,
+                                                strlen(k) > QUOTE_MAX ? "..." : "");
+                if (jailer_config_add_env(c, k, v) < 0)
+                        return set_failed(err, f);
+        }
+        return 0;
+}
+
+static int parse_cgroup_version(jailer_error *err, json_object *v, jailer_config *c)
+{
+        const char *s;
+
+        if (get_string(err, "cgroup_version", v, &s) < 0)
+                return -1;
+        if (strcmp(s, "auto") == 0)
+                c->cgroup_version = JAILER_CGROUP_AUTO;
+        else if (strcmp(s, "v1") == 0)
+                c->cgroup_version = JAILER_CGROUP_V1;
+        else if (strcmp(s, "v2") == 0)
+                c->cgroup_version = JAILER_CGROUP_V2;
+        else
+                return json_bad(err, "cgroup_version", "\"%.*s%s\" is not one of \"auto\", \"v1\", \"v2\"", QUOTE_MAX,
+                                s, strlen(s) > QUOTE_MAX ? "..." : "");
+        return 0;
+}
+
+/* uid_t and gid_t are 32 bits wide; (uid_t) -1 parses, validate refuses it. */
+_Static_assert(sizeof(uid_t) == sizeof(unsigned) && sizeof(gid_t) == sizeof(unsigned), "32-bit uid_t");
+static int parse_id_number(jailer_error *err, const char *field, json_object *v, unsigned *out)
+{
+        uint64_t u;
+
+        if (get_u64(err, field, v, UINT32_MAX, &u) < 0)
+                return -1;
+        *out = (unsigned) u;
+        return 0;
+}
+
+static int parse_string_field(jailer_error *err, const char *field, json_object *v, jailer_config *c,
+                              int (*set)(jailer_config *, const char *))
+{
+        const char *s;
+
+        if (get_string(err, field, v, &s) < 0)
+                return -1;
+        if (set(c, s) < 0)
+                return set_failed(err, field);
+        return 0;
+}
+
+static int parse_root(jailer_error *err, json_object *root, jailer_config *c)
+{
+        json_object_object_foreach(root, key, v) {
+                bool null = json_object_is_type(v, json_type_null);
+                int r = 0;
+
+                if (strcmp(key, "id") == 0) {
+                        if (!null)
+                                r = parse_string_field(err, key, v, c, jailer_config_set_id);
+                } else if (strcmp(key, "exec_path") == 0) {
+                        if (!null)
+                                r = parse_string_field(err, key, v, c, jailer_config_set_exec_path);
+                } else if (strcmp(key, "exec_args") == 0) {
+                        if (!null)
+                                r = parse_string_array(err, key, v, c, jailer_config_add_arg);
+                } else if (strcmp(key, "jail_root") == 0) {
+                        if (!null)
+                                r = parse_string_field(err, key, v, c, jailer_config_set_jail_root);
+                } else if (strcmp(key, "uid") == 0) {
+                        if (!null)
+                                r = parse_id_number(err, key, v, &c->uid);
+                } else if (strcmp(key, "gid") == 0) {
+                        if (!null)
+                                r = parse_id_number(err, key, v, &c->gid);
+                } else if (strcmp(key, "limits") == 0) {
+                        if (!null)
+                                r = parse_limits(err, v, c);
+                } else if (strcmp(key, "namespaces") == 0) {
+                        if (!null)
+                                r = parse_namespaces(err, v, c);
+                } else if (strcmp(key, "bind_mounts") == 0) {
+                        if (!null)
+                                r = parse_binds(err, v, c);
+                } else if (strcmp(key, "workdir") == 0) {
+                        if (!null)
+                                r = parse_string_field(err, key, v, c, jailer_config_set_workdir);
+                } else if (strcmp(key, "env") == 0) {
+                        if (!null)
+                                r = parse_env(err, v, c);
+                } else if (strcmp(key, "hostname") == 0) {
+                        if (!null)
+                                r = parse_string_field(err, key, v, c, jailer_config_set_hostname);
+                } else if (strcmp(key, "devices") == 0) {
+                        if (!null)
+                                r = parse_string_array(err, key, v, c, jailer_config_add_device);
+                } else if (strcmp(key, "cgroup_version") == 0) {
+                        if (!null)
+                                r = parse_cgroup_version(err, v, c);
+                } else if (strcmp(key, "cgroup_parent") == 0) {
+                        if (!null)
+                                r = parse_string_field(err, key, v, c, jailer_config_set_cgroup_parent);
+                } else
+                        r = json_bad(err, key, "unknown key");
+
+                if (r < 0)
+                        return -1;
+        }
+        return 0;
+}
+
+int jailer_config_from_json(const char *json, size_t len, jailer_config **out, jailer_error *err)
+{
+        _cleanup_json_ json_object *root = NULL;
+        _cleanup_(config_freep) jailer_config *c = NULL;
+
+        if (!out)
+                return jl_error(err, JAILER_STEP_CONFIG, EINVAL, NULL, "no place to store the config");
+
+        if (parse_json(json, len, &root, err) < 0)
+                return -1;
+
+        c = jailer_config_new(NULL, NULL, NULL);
+        if (!c)
+                return enomem(err, NULL);
+        if (parse_root(err, root, c) < 0)
+                return -1;
+
+        *out = TAKE_PTR(c);
+        return 0;
+}
+
+int jailer_config_from_file(const char *path, jailer_config **out, jailer_error *err)
+{
+        _cleanup_close_ int fd = -1;
+        _cleanup_free_ char *buf = NULL;
+        struct stat st;
+        size_t len = 0;
+
+        if (!path)
+                return jl_error(err, JAILER_STEP_CONFIG, EINVAL, NULL, "no config file name");
+
+        /* O_NONBLOCK: a FIFO must not hang us before the S_ISREG check.
+         * Symlinked config files are fine: what is read is checked. */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+                return jl_error(err, JAILER_STEP_CONFIG, errno, NULL, "%s", path);
+        if (fstat(fd, &st) < 0)
+                return jl_error(err, JAILER_STEP_CONFIG, errno, NULL, "%s", path);
+        if (!S_ISREG(st.st_mode))
+                return jl_error(err, JAILER_STEP_CONFIG, 0, NULL, "%s: not a regular file", path);
+        if (st.st_size > CONFIG_MAX_BYTES)
+                return jl_error(err, JAILER_STEP_CONFIG, 0, NULL, "%s: %lld bytes, more than the 1 MiB allowed", path,
+                                (long long) st.st_size);
+
+        /* Read up to one byte past the limit, in case the file grew. */
+        buf = malloc(CONFIG_MAX_BYTES + 1);
+        if (!buf)
+                return jl_error(err, JAILER_STEP_CONFIG, ENOMEM, NULL, "%s", path);
+        while (len <= CONFIG_MAX_BYTES) {
+                ssize_t n = read(fd, buf + len, CONFIG_MAX_BYTES + 1 - len);
+
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return jl_error(err, JAILER_STEP_CONFIG, errno, NULL, "%s", path);
+                }
+                if (n == 0)
+                        break;
+                len += (size_t) n;
+        }
+        if (len > CONFIG_MAX_BYTES)
+                return jl_error(err, JAILER_STEP_CONFIG, 0, NULL, "%s: more than the 1 MiB allowed", path);
+
+        if (jailer_config_from_json(buf, len, out, err) < 0) {
+                jl_error_prefix(err, "%s", path);
+                return -1;
+        }
+        return 0;
+}
+
+/* ------------------------------------------------------------ writing */
+
+/* In json-c, JSON null is the NULL object; a failed allocation is NULL too.
+ * So nulls are added explicitly, and any other NULL value is a failure. */
+static void add(json_object *obj, const char *key, json_object *v, bool *ok)
+{
+        if (!v) {
+                *ok = false;
+                return;
+        }
+        if (json_object_object_add(obj, key, v) < 0) {
+                json_object_put(v);
+                *ok = false;
+        }
+}
+
+static void add_null(json_object *obj, const char *key, bool *ok)
+{
+        if (json_object_object_add(obj, key, NULL) < 0)
+                *ok = false;
+}
+
+static void add_str(json_object *obj, const char *key, const char *s, bool *ok)
+{
+        if (s)
+                add(obj, key, json_object_new_string(s), ok);
+        else
+                add_null(obj, key, ok);
+}
+
+/* JL_UNSET ("no limit") is written as null. */
+static void add_limit(json_object *obj, const char *key, uint64_t v, bool *ok)
+{
+        if (v == JL_UNSET)
+                add_null(obj, key, ok);
+        else
+                add(obj, key, json_object_new_uint64(v), ok);
+}
+
+static void append(json_object *arr, json_object *v, bool *ok)
+{
+        if (!v) {
+                *ok = false;
+                return;
+        }
+        if (json_object_array_add(arr, v) < 0) {
+                json_object_put(v);
+                *ok = false;
+        }
+}
+
+static const char *cgroup_version_name(jailer_cgroup_version v)
+{
+        switch (v) {
+        case JAILER_CGROUP_V1:
+                return "v1";
+        case JAILER_CGROUP_V2:
+                return "v2";
+        case JAILER_CGROUP_AUTO:
+        default:
+                return "auto";
+        }
+}
+
+char *jailer_config_to_json(const jailer_config *c)
+{
+        _cleanup_json_ json_object *root = NULL;
+        json_object *args, *limits, *ns, *binds, *env, *devices;
+        bool ok = true;
+        char *s;
+
+        if (!c) {
+                errno = EINVAL;
+                return NULL;
+        }
+
+        root = json_object_new_object();
+        if (!root)
+                return NULL;
+
+        /* The spec's keys, in the spec's order, then ours. */
+        add_str(root, "id", c->id, &ok);
+        add_str(root, "exec_path", c->exec_path, &ok);
+        add(root, "exec_args", args = json_object_new_array(), &ok);
+        for (size_t i = 0; args && i < c->n_exec_args; i++)
+                append(args, json_object_new_string(c->exec_args[i]), &ok);
+        add_str(root, "jail_root", c->jail_root, &ok);
+        add(root, "uid", json_object_new_uint64(c->uid), &ok);
+        add(root, "gid", json_object_new_uint64(c->gid), &ok);
+
+        add(root, "limits", limits = json_object_new_object(), &ok);
+        if (limits) {
+                add_limit(limits, "cpu_quota_us", c->limits.cpu_quota_us, &ok);
+                add(limits, "cpu_period_us", json_object_new_uint64(c->limits.cpu_period_us), &ok);
+                add_limit(limits, "memory_bytes", c->limits.memory_bytes, &ok);
+                add(limits, "max_fds", json_object_new_uint64(c->limits.max_fds), &ok);
+                add(limits, "max_procs", json_object_new_uint64(c->limits.max_procs), &ok);
+                add_limit(limits, "max_file_size", c->limits.max_file_size, &ok);
+                add_limit(limits, "pids", c->limits.pids, &ok);
+                add(limits, "timeout_ms", json_object_new_uint64(c->limits.timeout_ms), &ok);
+        }
+
+        add(root, "namespaces", ns = json_object_new_object(), &ok);
+        for (size_t i = 0; ns && i < JAILER_NS_COUNT; i++)
+                add(ns, jl_namespace_names[i], json_object_new_boolean(c->ns[i]), &ok);
+
+        add(root, "bind_mounts", binds = json_object_new_array(), &ok);
+        for (size_t i = 0; binds && i < c->n_binds; i++) {
+                json_object *b = json_object_new_object();
+
+                append(binds, b, &ok);
+                if (!b)
+                        break;
+                add_str(b, "source", c->binds[i].source, &ok);
+                add_str(b, "dest", c->binds[i].dest, &ok);
+                add(b, "read_only", json_object_new_boolean(c->binds[i].read_only), &ok);
+        }
+
+        add_str(root, "workdir", c->workdir, &ok);
+
+        add(root, "env", env = json_object_new_array(), &ok);
+        for (size_t i = 0; env && i < c->n_env; i++) {
+                json_object *pair = json_object_new_array();
+
+                append(env, pair, &ok);
+                if (!pair)
+                        break;
+                append(pair, json_object_new_string(c->env[i].key ?: ""), &ok);
+                append(pair, json_object_new_string(c->env[i].value ?: ""), &ok);
+        }
+
+        add_str(root, "hostname", c->hostname, &ok);
+        add(root, "devices", devices = json_object_new_array(), &ok);
+        for (size_t i = 0; devices && i < c->n_devices; i++)
+                append(devices, json_object_new_string(c->devices[i]), &ok);
+        add(root, "cgroup_version", json_object_new_string(cgroup_version_name(c->cgroup_version)), &ok);
+        add_str(root, "cgroup_parent", c->cgroup_parent, &ok);
+
+        if (!ok) {
+                errno = ENOMEM;
+                return NULL;
+        }
+
+        s = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
+        if (!s)
+                errno = ENOMEM;
+        return s;
+}
