@@ -1,2 +1,249 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * The exit report and its JSON form, one line:
+ * {"jail":"id","pid":N,"exit_code":N|null,"signal":"SIGKILL"|null,
+ *  "oom_killed":b,"timed_out":b,"wall_time_us":N,"cpu_usage_us":N,
+ *  "memory_peak_bytes":N,"pids_peak":N|null}
+ *
+ * The reader checks types strictly but ignores keys it does not know, so
+ * that an older client can read the report of a newer jailer.
+ */
 #include "jailer-internal.h"
+
+#include <json-c/json.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+static void json_putp(json_object **o)
+{
+        if (*o)
+                json_object_put(*o);
+}
+
+static void add(json_object *obj, const char *key, json_object *v, bool *ok)
+{
+        if (!v) {
+                *ok = false;
+                return;
+        }
+        if (json_object_object_add(obj, key, v) < 0) {
+                json_object_put(v);
+                *ok = false;
+        }
+}
+
+static void add_null(json_object *obj, const char *key, bool *ok)
+{
+        if (json_object_object_add(obj, key, NULL) < 0)
+                *ok = false;
+}
+
+char *jailer_report_to_json(const jailer_report *r)
+{
+        _cleanup_(json_putp) json_object *o = NULL;
+        char id[JAILER_ID_MAX + 1];
+        bool ok = true;
+        char *s;
+
+        if (!r) {
+                errno = EINVAL;
+                return NULL;
+        }
+
+        o = json_object_new_object();
+        if (!o)
+                return NULL;
+
+        /* r->id may come from anywhere: never read past its array. */
+        snprintf(id, sizeof(id), "%.*s", JAILER_ID_MAX, r->id);
+        add(o, "jail", json_object_new_string(id), &ok);
+        add(o, "pid", json_object_new_int64(r->pid), &ok);
+
+        if (r->signal > 0) {
+                const char *name = jailer_signal_name(r->signal);
+                char num[16];
+
+                /* A signal without a name (32, 33) is written as its number,
+                 * which jailer_signal_from_name() reads back. */
+                if (!name) {
+                        snprintf(num, sizeof(num), "%d", r->signal);
+                        name = num;
+                }
+                add_null(o, "exit_code", &ok);
+                add(o, "signal", json_object_new_string(name), &ok);
+        } else {
+                add(o, "exit_code", json_object_new_int64(r->exit_code), &ok);
+                add_null(o, "signal", &ok);
+        }
+
+        add(o, "oom_killed", json_object_new_boolean(r->oom_killed), &ok);
+        add(o, "timed_out", json_object_new_boolean(r->timed_out), &ok);
+        add(o, "wall_time_us", json_object_new_uint64(r->wall_time_us), &ok);
+        add(o, "cpu_usage_us", json_object_new_uint64(r->cpu_usage_us), &ok);
+        add(o, "memory_peak_bytes", json_object_new_uint64(r->memory_peak_bytes), &ok);
+        if (r->pids_peak < 0)
+                add_null(o, "pids_peak", &ok);
+        else
+                add(o, "pids_peak", json_object_new_int64(r->pids_peak), &ok);
+
+        if (!ok) {
+                errno = ENOMEM;
+                return NULL;
+        }
+
+        s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        if (!s)
+                errno = ENOMEM;
+        return s;
+}
+
+static int rbad(jailer_error *err, const char *field, const char *fmt, ...) _printf_(3, 4);
+static int rbad(jailer_error *err, const char *field, const char *fmt, ...)
+{
+        char msg[1024];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+
+        jl_error(err, JAILER_STEP_WAIT, 0, NULL, "report: %s%s%s", field ?: "", field ? ": " : "", msg);
+        if (err && field)
+                snprintf(err->field, sizeof(err->field), "%s", field);
+        return -1;
+}
+
+/* An integer in [0, max]; doubles and negatives are refused.  json-c
+ * saturates at UINT64_MAX, so that value is refused as out of range. */
+static int get_uint(jailer_error *err, const char *field, json_object *v, uint64_t max, uint64_t *out)
+{
+        uint64_t u;
+
+        if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0)
+                return rbad(err, field, "expected a non-negative integer, got %s",
+                            json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+        u = json_object_get_uint64(v);
+        if (u > max || u == UINT64_MAX)
+                return rbad(err, field, "%llu is out of range", (unsigned long long) u);
+        *out = u;
+        return 0;
+}
+
+static int get_boolean(jailer_error *err, const char *field, json_object *v, bool *out)
+{
+        if (!json_object_is_type(v, json_type_boolean))
+                return rbad(err, field, "expected a boolean, got %s",
+                            json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+        *out = json_object_get_boolean(v);
+        return 0;
+}
+
+int jailer_report_from_json(const char *json, jailer_report *r, jailer_error *err)
+{
+        _cleanup_(json_putp) json_object *o = NULL;
+        json_tokener *tok;
+        jailer_report rep = { .exit_code = -1, .pids_peak = -1 };
+        bool have_jail = false, have_exit = false, have_signal = false;
+        uint64_t u;
+
+        if (!json || !r)
+                return jl_error(err, JAILER_STEP_WAIT, EINVAL, NULL, "report");
+
+        tok = json_tokener_new();
+        if (!tok)
+                return jl_error(err, JAILER_STEP_WAIT, ENOMEM, NULL, "report");
+        json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+        o = json_tokener_parse_ex(tok, json, (int) strnlen(json, INT_MAX));
+        if (!o) {
+                enum json_tokener_error e = json_tokener_get_error(tok);
+                size_t off = json_tokener_get_parse_end(tok);
+
+                json_tokener_free(tok);
+                if (e == json_tokener_success) /* JSON null */
+                        return rbad(err, NULL, "expected a JSON object, got null");
+                return rbad(err, NULL, "invalid JSON at byte %zu: %s", off,
+                            e == json_tokener_continue ? "unexpected end of input" : json_tokener_error_desc(e));
+        }
+        json_tokener_free(tok);
+
+        if (!json_object_is_type(o, json_type_object))
+                return rbad(err, NULL, "expected a JSON object");
+
+        json_object_object_foreach(o, key, v) {
+                if (strcmp(key, "jail") == 0) {
+                        const char *s;
+
+                        if (!json_object_is_type(v, json_type_string))
+                                return rbad(err, key, "expected a string");
+                        s = json_object_get_string(v);
+                        if ((size_t) json_object_get_string_len(v) != strlen(s) || strlen(s) > JAILER_ID_MAX)
+                                return rbad(err, key, "not a jail id");
+                        snprintf(rep.id, sizeof(rep.id), "%s", s);
+                        have_jail = true;
+                } else if (strcmp(key, "pid") == 0) {
+                        if (get_uint(err, key, v, INT_MAX, &u) < 0)
+                                return -1;
+                        rep.pid = (pid_t) u;
+                } else if (strcmp(key, "exit_code") == 0) {
+                        if (json_object_is_type(v, json_type_null))
+                                continue;
+                        if (get_uint(err, key, v, 255, &u) < 0)
+                                return -1;
+                        rep.exit_code = (int) u;
+                        have_exit = true;
+                } else if (strcmp(key, "signal") == 0) {
+                        int sig;
+
+                        if (json_object_is_type(v, json_type_null))
+                                continue;
+                        if (!json_object_is_type(v, json_type_string))
+                                return rbad(err, key, "expected a signal name or null");
+                        sig = jailer_signal_from_name(json_object_get_string(v));
+                        if (sig <= 0)
+                                return rbad(err, key, "\"%.32s\" is not a signal", json_object_get_string(v));
+                        rep.signal = sig;
+                        have_signal = true;
+                } else if (strcmp(key, "oom_killed") == 0) {
+                        if (get_boolean(err, key, v, &rep.oom_killed) < 0)
+                                return -1;
+                } else if (strcmp(key, "timed_out") == 0) {
+                        if (get_boolean(err, key, v, &rep.timed_out) < 0)
+                                return -1;
+                } else if (strcmp(key, "wall_time_us") == 0) {
+                        if (get_uint(err, key, v, UINT64_MAX, &rep.wall_time_us) < 0)
+                                return -1;
+                } else if (strcmp(key, "cpu_usage_us") == 0) {
+                        if (get_uint(err, key, v, UINT64_MAX, &rep.cpu_usage_us) < 0)
+                                return -1;
+                } else if (strcmp(key, "memory_peak_bytes") == 0) {
+                        if (get_uint(err, key, v, UINT64_MAX, &rep.memory_peak_bytes) < 0)
+                                return -1;
+                } else if (strcmp(key, "pids_peak") == 0) {
+                        if (json_object_is_type(v, json_type_null))
+                                continue;
+                        if (get_uint(err, key, v, INT64_MAX, &u) < 0)
+                                return -1;
+                        rep.pids_peak = (int64_t) u;
+                }
+                /* other keys: written by a newer jailer, ignored */
+        }
+
+        if (!have_jail)
+                return rbad(err, "jail", "is missing");
+        /* A program either exited or was killed by a signal. */
+        if (have_exit == have_signal)
+                return rbad(err, "exit_code", "exactly one of exit_code and signal must be given");
+
+        *r = rep;
+        return 0;
+}
+
+int jailer_report_status(const jailer_report *r)
+{
+        if (!r)
+                return -1;
+        if (r->signal > 0)
+                return 128 + r->signal;
+        return r->exit_code;
+}
