@@ -237,11 +237,21 @@ static int child_run(const jailer_config *c, const struct jl_rootfs *rootfs, con
         if (!argv || !envp)
                 return jl_error(err, JAILER_STEP_EXEC, ENOMEM, NULL, "argv/envp");
 
+        /* Last: the filter may deny what the steps above needed. */
+        if (jl_seccomp_apply_child(c, err) < 0)
+                return -1;
+
         if (send_msg(sock, MSG_EXEC, NULL) < 0)
                 return jl_error(err, JAILER_STEP_EXEC, errno, NULL, "sync");
         /* From the fd opened and checked before any namespace existed: the
          * path is never resolved again (and need not exist in the jail). */
         syscall(SYS_execveat, exec_fd, "", argv, envp, AT_EMPTY_PATH);
+        if (errno == ENOENT)
+                /* The file was there: its ELF interpreter is not, in the jail. */
+                return jl_error(err, JAILER_STEP_EXEC, errno, "exec_path",
+                                "exec_path: execve %s (its ELF interpreter or a library is missing in the jail; "
+                                "bind it, or use a static program)",
+                                c->exec_path);
         return jl_error(err, JAILER_STEP_EXEC, errno, "exec_path", "exec_path: execve %s", c->exec_path);
 }
 

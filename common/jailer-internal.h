@@ -82,6 +82,10 @@ struct jailer_config {
         size_t n_devices;
         jailer_cgroup_version cgroup_version;
         char *cgroup_parent;            /* relative to the hierarchy root; NULL = "jailer" */
+        char *seccomp;                  /* NULL/"default": the baseline; "none"; or an OCI profile path */
+        bool seccomp_kill;              /* deny by killing the process instead of EPERM */
+        char **seccomp_allow;           /* syscalls the baseline should let through, e.g. io_uring_setup */
+        size_t n_seccomp_allow;
 };
 
 extern const char *const jl_namespace_names[JAILER_NS_COUNT]; /* "user", "pid", ... */
@@ -179,6 +183,12 @@ int jl_userns_write_maps(pid_t pid, uid_t uid, gid_t gid, jailer_error *err);
  * namespace), and RLIMIT_NPROC (after it, see rlimit.c for why). */
 int jl_rlimits_apply_child(const jailer_config *c, jailer_error *err);
 int jl_rlimit_nproc_apply_child(const jailer_config *c, jailer_error *err);
+
+/* seccomp.c: the filter (baseline or an OCI profile), installed last. */
+int jl_seccomp_apply_child(const jailer_config *c, jailer_error *err);
+typedef void *scmp_filter_ctx_t;
+int jl_seccomp_parse_oci(const char *json, size_t len, const char *path, scmp_filter_ctx_t *out, jailer_error *err);
+int jl_seccomp_load_oci(const char *path, scmp_filter_ctx_t *out, jailer_error *err);
 
 /* caps.c: switch to the jail's uid/gid and drop every capability from all
  * five sets; then no_new_privs. */
