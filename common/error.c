@@ -13,10 +13,11 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Copy src into dst
- * (size dstsz, always NUL-terminated), writing "\n", "\t", "\xNN" for
- * bytes < 0x20 and 0x7f.  Bytes >= 0x80 are kept so that UTF-8 paths stay
- * readable.  Truncation never splits an escape sequence. */
+/* Copy src into dst (size dstsz, always NUL-terminated), writing "\n",
+ * "\t", "\xNN" for bytes < 0x20 and 0x7f, and for the UTF-8 encodings of
+ * the C1 controls (U+0080..U+009F, e.g. the 8-bit CSI a terminal may obey).
+ * Other bytes >= 0x80 are kept so that UTF-8 paths stay readable.
+ * Truncation never splits an escape sequence. */
 static void sanitize(char *dst, size_t dstsz, const char *src)
 {
         size_t o = 0;
@@ -25,10 +26,13 @@ static void sanitize(char *dst, size_t dstsz, const char *src)
                 return;
 
         for (const unsigned char *p = (const unsigned char *) src; *p; p++) {
-                char esc[5];
+                char esc[9];
                 size_t n;
 
-                if (*p == '\n')
+                if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+                        n = (size_t) snprintf(esc, sizeof(esc), "\\xc2\\x%02x", p[1]);
+                        p++;
+                } else if (*p == '\n')
                         n = (size_t) snprintf(esc, sizeof(esc), "\\n");
                 else if (*p == '\t')
                         n = (size_t) snprintf(esc, sizeof(esc), "\\t");

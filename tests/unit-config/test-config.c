@@ -720,6 +720,10 @@ static void test_errors(void)
         jl_error(&err, JAILER_STEP_CGROUP, 0, NULL, "a\nb\x1b[31m\t");
         report(strcmp(err.message, "a\\nb\\x1b[31m\\t") == 0 && err.field[0] == '\0',
                "error: control characters escaped", "\"%s\"", err.message);
+        jl_error(&err, JAILER_STEP_CONFIG, 0, "id", "\"a\xc2\x9b" "31mb caf\xc3\xa9\"");
+        report(strcmp(err.message, "id: \"a\\xc2\\x9b31mb caf\xc3\xa9\"") == 0, "error: C1 control escaped, UTF-8 kept",
+               "\"%s\"", err.message);
+        jl_error(&err, JAILER_STEP_CGROUP, 0, NULL, "a\nb\x1b[31m\t");
         jl_error_prefix(&err, "/etc/x.json");
         report(strcmp(err.message, "/etc/x.json: a\\nb\\x1b[31m\\t") == 0, "error: prefix", "\"%s\"", err.message);
         report(jl_error(NULL, JAILER_STEP_CONFIG, EPERM, NULL, "x") == -1 && errno == EPERM,
