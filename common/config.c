@@ -133,6 +133,10 @@ void jailer_config_free(jailer_config *c)
                 free(c->devices[i]);
         free(c->devices);
         free(c->cgroup_parent);
+        free(c->seccomp);
+        for (size_t i = 0; i < c->n_seccomp_allow; i++)
+                free(c->seccomp_allow[i]);
+        free(c->seccomp_allow);
         free(c);
 }
 
