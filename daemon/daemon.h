@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * jailerd's internals: one sd-event loop holding
+ *
+ *   the listening socket      server.c    accept, SO_PEERCRED/SO_PEERGROUPS
+ *   clients                   server.c    framing, dispatch, bounded output
+ *   jails                     jails.c     spawn a supervisor per jail, its
+ *                                         start channel and pidfd, control
+ *                                         requests, reports, retention,
+ *                                         reattach and clean-up at start
+ *   cgroup placement          cgroups.c   delegation (leaf for ourselves,
+ *                                         jails/ beside it) or a plain parent
+ *   policy                    policy.c    who may do what, which configs an
+ *                                         unprivileged peer may ask for
+ *
+ * Nothing here blocks on a client or a supervisor: every socket is
+ * non-blocking, every wait is an event source.
+ */
+#ifndef JAILERD_DAEMON_H
+#define JAILERD_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <systemd/sd-event.h>
+
+#include "jd-internal.h"
+#include "protocol.h"
+
+#define JD_CLIENT_OUTBUF_MAX (4u * 1024 * 1024) /* a client that reads nothing more is dropped */
+#define JD_CONTROL_TIMEOUT_US (5u * 1000 * 1000)  /* a supervisor that does not answer */
+
+typedef struct jd_daemon jd_daemon;
+typedef struct jd_client jd_client;
+typedef struct jd_jail jd_jail;
+
+typedef struct jd_options {
+        const char *socket_path;        /* NULL: <state_dir>/jailerd.sock */
+        const char *state_dir;
+        const char *jails_dir;
+        const char *cgroup_parent;      /* NULL: decided by cgroups.c */
+        const char *supervisor;
+        const char *group;
+        uint64_t retention_us;
+        uint64_t kill_grace_ms;
+        unsigned max_jails;
+        unsigned max_clients;
+        bool stop_jails_on_exit;
+        bool verbose;
+} jd_options;
+
+/* What SO_PEERCRED/SO_PEERGROUPS said when the client connected. */
+typedef struct jd_peer {
+        uid_t uid;
+        gid_t gid;
+        pid_t pid;
+        gid_t *groups;
+        size_t n_groups;
+        bool root;                      /* uid 0: may do everything */
+        bool member;                    /* in the socket's group: own jails only */
+} jd_peer;
+
+/* A request waiting for something (a jail to start or end, a supervisor
+ * to answer), to be answered on its client when it comes. */
+typedef struct jd_pending {
+        jd_client *client;              /* NULL once the client has gone */
+        json_object *id;
+        jl_method method;
+        struct jd_pending *next;
+} jd_pending;
+
+struct jd_client {
+        jd_daemon *daemon;
+        jd_client *prev, *next;
+        unsigned refs;
+        int fd;
+        sd_event_source *src;
+        jl_framer *framer;
+        jl_outbuf *out;
+        jd_peer peer;
+        unsigned n_pending;             /* requests not yet answered */
+        bool subscribed;
+        bool read_eof;                  /* half-closed: answer what is pending, then close */
+        bool dead;
+};
+
+typedef enum jd_jail_state {
+        JD_JAIL_STARTING,               /* supervisor spawned, program not yet exec'd */
+        JD_JAIL_RUNNING,
+        JD_JAIL_EXITED,                 /* report kept until retention ends */
+} jd_jail_state;
+
+struct jd_jail {
+        jd_daemon *daemon;
+        jd_jail *prev, *next;
+        char id[JAILER_ID_MAX + 1];
+        jd_jail_state state;
+        uid_t owner_uid;
+        pid_t owner_pid;
+        pid_t pid;                      /* the jailed program, 0 while starting */
+        uint64_t started_at_us;
+        char *state_dir;                /* <state_dir>/jails/<id> */
+        char *jail_dir;                 /* a jail root we made, or NULL */
+        char *cgroup_path;
+
+        pid_t supervisor_pid;
+        int supervisor_pidfd;
+        sd_event_source *supervisor_src;
+        int notify_fd;                  /* start channel, -1 once done */
+        sd_event_source *notify_src;
+
+        jd_pending *create;             /* the create request, answered at start */
+        jd_pending *waiters;            /* wait requests, answered at exit */
+        bool start_failed;
+        jl_rpc_error start_error;
+
+        jailer_report report;
+        char *lost;                     /* the supervisor died without a report: why */
+        sd_event_source *retention_src;
+};
+
+struct jd_daemon {
+        sd_event *event;
+        jd_options opt;
+
+        int listen_fd;
+        bool listen_passed;             /* socket activation: never unlink, never shutdown */
+        char *bound_path;               /* the socket we bound and will remove */
+        sd_event_source *listen_src;
+        gid_t group;                    /* the socket's group */
+        bool have_group;
+
+        int state_dirfd;                /* locked: one jailerd per state directory */
+        char *jails_state_dir;          /* <state_dir>/jails */
+
+        char *cgroup_parent;            /* relative to the hierarchy root */
+        char *cgroup_parent_abs;        /* when it is ours alone (delegation): stale clean-up */
+        const char *cgroup_version;     /* "v1"/"v2"/NULL */
+
+        jd_client *clients;
+        unsigned n_clients;
+        jd_jail *jails;
+        unsigned n_starting, n_running, n_exited;
+
+        struct jd_control *controls;    /* outstanding supervisor requests */
+
+        bool shutting_down;
+        sd_event_source *shutdown_timer;
+};
+
+/* jailerd.c */
+void jd_update_status(jd_daemon *d);
+void jd_maybe_finish_shutdown(jd_daemon *d);
+
+/* server.c */
+int jd_server_listen(jd_daemon *d);
+void jd_server_stop_listening(jd_daemon *d);
+void jd_client_send(jd_client *c, json_object *msg);              /* takes msg */
+void jd_client_reply(jd_client *c, json_object *id, json_object *result);
+void jd_client_reply_error(jd_client *c, json_object *id, const jl_rpc_error *e);
+void jd_client_ref(jd_client *c);
+void jd_client_unref(jd_client *c);
+void jd_client_disconnect(jd_client *c);
+/* A pending request is done: answer nothing more, maybe close a half-closed client. */
+void jd_client_pending_done(jd_client *c);
+void jd_broadcast(jd_daemon *d, const jd_jail *j, const char *method, json_object *params); /* takes params */
+void jd_clients_shutdown(jd_daemon *d);
+
+/* jails.c */
+jd_jail *jd_jail_find(jd_daemon *d, const char *id);
+bool jd_jail_visible(const jd_jail *j, const jd_peer *p);
+json_object *jd_jail_info(const jd_jail *j, const jailer_usage *usage);
+json_object *jd_jail_report_json(const jd_jail *j);
+/* create: config checked and allowed; takes c and the fds (-1 when none). */
+int jd_jail_create(jd_daemon *d, jd_client *client, json_object *id, jailer_config *c, bool made_root,
+                   int fds[3], jl_rpc_error *err);
+void jd_jail_add_waiter(jd_jail *j, jd_client *c, json_object *id);
+/* kill/status of a running jail: asks its supervisor, answers later. */
+int jd_jail_control(jd_jail *j, jd_client *c, json_object *id, jl_method method, int sig, jl_rpc_error *err);
+void jd_jails_forget_client(jd_daemon *d, jd_client *c);
+int jd_jails_recover(jd_daemon *d);
+void jd_jails_stop_all(jd_daemon *d);
+void jd_jails_free(jd_daemon *d);
+jd_pending *jd_pending_new(jd_client *c, json_object *id, jl_method method);
+void jd_pending_free(jd_pending *p);
+
+/* cgroups.c */
+int jd_cgroups_setup(jd_daemon *d);
+void jd_cgroups_clean_stale(jd_daemon *d);
+
+/* policy.c */
+int jd_peer_read(int fd, jd_daemon *d, jd_peer *p);
+void jd_peer_done(jd_peer *p);
+bool jd_peer_allowed(const jd_peer *p);
+/* Refuse configs an unprivileged peer may not ask for (-1, err filled). */
+int jd_policy_check_config(const jd_daemon *d, const jd_peer *p, const jailer_config *c, bool root_given,
+                           jl_rpc_error *err);
+
+#endif

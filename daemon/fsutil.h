@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/* Files, processes and cgroups: small helpers jailerd and the supervisor share. */
+#ifndef JAILERD_FSUTIL_H
+#define JAILERD_FSUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "jd-internal.h"
+
+uint64_t jd_now_realtime_us(void);
+uint64_t jd_now_monotonic_us(void);
+
+/* Read a whole (small) file into a NUL-terminated malloc'd buffer; at most
+ * max bytes (-EFBIG beyond).  0 or -errno. */
+int jd_read_file_at(int dirfd, const char *path, size_t max, char **out, size_t *len);
+
+/* Write data to dirfd/name atomically: a temporary file beside it, fsync,
+ * rename over name, fsync of the directory.  0 or -errno. */
+int jd_write_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode);
+
+/* Process start time (field 22 of /proc/PID/stat, in clock ticks since
+ * boot): with the pid, it names one process for good.  0 or -errno
+ * (-ESRCH when there is no such process). */
+int jd_proc_starttime(pid_t pid, uint64_t *out);
+
+/* Remove dirfd/name and everything below it without following symlinks and
+ * without leaving the file system it is on (a mount point left inside is an
+ * error, -EBUSY, and stays).  -ENOENT is not an error. */
+int jd_rm_rf_at(int dirfd, const char *name);
+/* The same for an absolute path. */
+int jd_rm_rf(const char *path);
+
+/* Kill every process of a cgroup directory (SIGKILL, cgroup.kill on v2 when
+ * there is one), wait (bounded) for it to empty, then rmdir it and its
+ * sub-cgroups.  path is absolute (/sys/fs/cgroup/...).  Returns the number
+ * of processes that were found (>= 0), -ENOENT when the cgroup does not
+ * exist, or another -errno. */
+int jd_cgroup_kill_remove(const char *path);
+
+/* Every hierarchy directory of a jail's cgroup: on v2 just path, on v1 the
+ * same relative path under every mounted hierarchy that has it.  path is
+ * what jailer_jail_cgroup_path() returned.  NULL-terminated, malloc'd
+ * (free with jd_strv_free), NULL on ENOMEM. */
+char **jd_cgroup_all_paths(const char *path);
+void jd_strv_free(char **v);
+
+/* Is the peer (uid, its gids) allowed to read (or write) the file at path
+ * by its mode bits?  Follows symlinks like open() would.  0, or -errno
+ * (-EACCES: not allowed). */
+int jd_peer_may_access(const char *path, uid_t uid, const gid_t *gids, size_t n_gids, bool write);
+
+/* Set or clear O_NONBLOCK. */
+int jd_fd_nonblock(int fd, bool nonblock);
+
+/* Move fd to a number >= 3 (so that dup2() onto 0-2 cannot clobber it). */
+int jd_fd_move_above_stdio(int fd);
+
+#endif

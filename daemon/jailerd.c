@@ -1,0 +1,513 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * jailerd — runs jails for clients of a Unix socket (protocol/PROTOCOL.md).
+ *
+ * One sd-event loop, no threads.  Each jail is held by its own supervisor
+ * process (jailer-supervisor), so that jails and their exit reports survive
+ * a restart or a crash of jailerd; see jails.c.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+
+#include "daemon.h"
+#include "fsutil.h"
+#include "log.h"
+
+#ifndef JAILER_LIBEXECDIR
+#error "JAILER_LIBEXECDIR must be defined by the build system"
+#endif
+
+#define DEFAULT_STATE_DIR "/run/jailer"
+#define DEFAULT_JAILS_DIR "/var/lib/jailer/jails"
+#define DEFAULT_GROUP "jailer"
+#define DEFAULT_RETENTION_SEC 300
+#define DEFAULT_KILL_GRACE_SEC 10
+#define DEFAULT_MAX_JAILS 4096
+#define DEFAULT_MAX_CLIENTS 4096
+#define SUPERVISOR_NAME "jailer-supervisor"
+
+static void help(void)
+{
+        printf("Usage: jailerd [OPTIONS]\n"
+               "\n"
+               "Run jails for clients of a Unix socket (JSON-RPC 2.0, one object per line;\n"
+               "see PROTOCOL.md).  Must run as root.  Each jail is held by its own\n"
+               "jailer-supervisor process: jails keep running, and their exit reports are\n"
+               "kept, when jailerd stops, restarts or crashes.\n"
+               "\n"
+               "Options:\n"
+               "  --socket PATH         listen on PATH (default: STATE_DIR/jailerd.sock, i.e.\n"
+               "                        " JL_PROTOCOL_DEFAULT_SOCKET "); ignored when the service\n"
+               "                        manager passes a socket (socket activation)\n"
+               "  --state-dir DIR       per-jail state: DIR/jails/ID/ (default " DEFAULT_STATE_DIR ")\n"
+               "  --jails-dir DIR       where jail roots go when a create has no jail_root,\n"
+               "                        one directory per jail, removed when it ends\n"
+               "                        (default " DEFAULT_JAILS_DIR ")\n"
+               "  --cgroup-parent REL   cgroup parent of the jails, relative to the hierarchy\n"
+               "                        root (default: under systemd delegation SERVICE/jails,\n"
+               "                        with jailerd itself in SERVICE/supervisor; else \"jailer\")\n"
+               "  --retention SEC       how long an exited jail's report is kept (default %d)\n"
+               "  --kill-grace SEC      after a kill with another signal, SIGKILL a jail still\n"
+               "                        running after SEC seconds; 0 never (default %d)\n"
+               "  --max-jails N         running jails at most, 0 = no limit (default %d)\n"
+               "  --max-clients N       connected clients at most, 0 = no limit (default %d)\n"
+               "  --stop-jails-on-exit  on SIGTERM, stop every jail and wait for it (default:\n"
+               "                        leave jails running)\n"
+               "  --supervisor PATH     the supervisor executable (default\n"
+               "                        " JAILER_LIBEXECDIR "/" SUPERVISOR_NAME ", else the one\n"
+               "                        beside jailerd's own executable)\n"
+               "  --group NAME          members may create jails and see their own (default\n"
+               "                        \"" DEFAULT_GROUP "\"; a passed socket's group wins when not root)\n"
+               "  -v, --verbose         debug messages\n"
+               "  -h, --help            this text\n"
+               "      --version         the version\n"
+               "\n"
+               "Signals: SIGTERM, SIGINT stop (socket closed, clients told, jails left\n"
+               "running unless --stop-jails-on-exit); SIGHUP is reserved.\n"
+               "Logs go to journald (fields JAIL_ID=, JAIL_PID=, PEER_UID=, MESSAGE_ID=...)\n"
+               "when its socket exists, else to stderr.\n",
+               DEFAULT_RETENTION_SEC, DEFAULT_KILL_GRACE_SEC, DEFAULT_MAX_JAILS, DEFAULT_MAX_CLIENTS);
+}
+
+static int parse_seconds(const char *s, uint64_t *usec)
+{
+        char *end;
+        double v;
+
+        errno = 0;
+        v = strtod(s, &end);
+        if (errno || end == s || *end || !isfinite(v) || v < 0 || v > 1e9)
+                return -EINVAL;
+        *usec = (uint64_t) llround(v * 1e6);
+        return 0;
+}
+
+static int parse_unsigned(const char *s, unsigned *out)
+{
+        uint64_t v;
+
+        if (jl_parse_u64(s, &v) < 0 || v > UINT_MAX)
+                return -EINVAL;
+        *out = (unsigned) v;
+        return 0;
+}
+
+static char *default_supervisor(void)
+{
+        char self[PATH_MAX];
+        ssize_t n;
+        char *slash, *p;
+
+        if (access(JAILER_LIBEXECDIR "/" SUPERVISOR_NAME, X_OK) == 0)
+                return strdup(JAILER_LIBEXECDIR "/" SUPERVISOR_NAME);
+        /* Not installed: the one built beside us (a build tree). */
+        n = readlink("/proc/self/exe", self, sizeof self - 1);
+        if (n > 0) {
+                self[n] = '\0';
+                slash = strrchr(self, '/');
+                if (slash) {
+                        *slash = '\0';
+                        if (asprintf(&p, "%s/" SUPERVISOR_NAME, self) >= 0) {
+                                if (access(p, X_OK) == 0)
+                                        return p;
+                                free(p);
+                        }
+                }
+        }
+        return strdup(JAILER_LIBEXECDIR "/" SUPERVISOR_NAME);
+}
+
+static int parse_args(int argc, char **argv, jd_options *o, char **socket_alloc, char **supervisor_alloc)
+{
+        enum {
+                OPT_SOCKET = 0x100, OPT_STATE_DIR, OPT_JAILS_DIR, OPT_CGROUP_PARENT, OPT_RETENTION,
+                OPT_KILL_GRACE, OPT_MAX_JAILS, OPT_MAX_CLIENTS, OPT_STOP_JAILS, OPT_SUPERVISOR, OPT_GROUP,
+                OPT_VERSION,
+        };
+        static const struct option opts[] = {
+                { "socket", required_argument, NULL, OPT_SOCKET },
+                { "state-dir", required_argument, NULL, OPT_STATE_DIR },
+                { "jails-dir", required_argument, NULL, OPT_JAILS_DIR },
+                { "cgroup-parent", required_argument, NULL, OPT_CGROUP_PARENT },
+                { "retention", required_argument, NULL, OPT_RETENTION },
+                { "kill-grace", required_argument, NULL, OPT_KILL_GRACE },
+                { "max-jails", required_argument, NULL, OPT_MAX_JAILS },
+                { "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
+                { "stop-jails-on-exit", no_argument, NULL, OPT_STOP_JAILS },
+                { "supervisor", required_argument, NULL, OPT_SUPERVISOR },
+                { "group", required_argument, NULL, OPT_GROUP },
+                { "verbose", no_argument, NULL, 'v' },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, OPT_VERSION },
+                {}
+        };
+        uint64_t us;
+        int c;
+
+        *o = (jd_options) {
+                .state_dir = DEFAULT_STATE_DIR,
+                .jails_dir = DEFAULT_JAILS_DIR,
+                .group = DEFAULT_GROUP,
+                .retention_us = DEFAULT_RETENTION_SEC * 1000000ull,
+                .kill_grace_ms = DEFAULT_KILL_GRACE_SEC * 1000ull,
+                .max_jails = DEFAULT_MAX_JAILS,
+                .max_clients = DEFAULT_MAX_CLIENTS,
+        };
+
+        while ((c = getopt_long(argc, argv, "vh", opts, NULL)) >= 0)
+                switch (c) {
+                case OPT_SOCKET:
+                        o->socket_path = optarg;
+                        break;
+                case OPT_STATE_DIR:
+                        o->state_dir = optarg;
+                        break;
+                case OPT_JAILS_DIR:
+                        o->jails_dir = optarg;
+                        break;
+                case OPT_CGROUP_PARENT:
+                        o->cgroup_parent = optarg;
+                        break;
+                case OPT_RETENTION:
+                        if (parse_seconds(optarg, &o->retention_us) < 0) {
+                                fprintf(stderr, "jailerd: --retention: %s is not a number of seconds\n", optarg);
+                                return -EINVAL;
+                        }
+                        break;
+                case OPT_KILL_GRACE:
+                        if (parse_seconds(optarg, &us) < 0) {
+                                fprintf(stderr, "jailerd: --kill-grace: %s is not a number of seconds\n", optarg);
+                                return -EINVAL;
+                        }
+                        o->kill_grace_ms = (us + 999) / 1000;
+                        break;
+                case OPT_MAX_JAILS:
+                case OPT_MAX_CLIENTS:
+                        if (parse_unsigned(optarg, c == OPT_MAX_JAILS ? &o->max_jails : &o->max_clients) < 0) {
+                                fprintf(stderr, "jailerd: %s: %s is not a count\n",
+                                        c == OPT_MAX_JAILS ? "--max-jails" : "--max-clients", optarg);
+                                return -EINVAL;
+                        }
+                        break;
+                case OPT_STOP_JAILS:
+                        o->stop_jails_on_exit = true;
+                        break;
+                case OPT_SUPERVISOR:
+                        o->supervisor = optarg;
+                        break;
+                case OPT_GROUP:
+                        o->group = optarg;
+                        break;
+                case 'v':
+                        o->verbose = true;
+                        break;
+                case 'h':
+                        help();
+                        exit(0);
+                case OPT_VERSION:
+                        printf("jailerd %s\n", jailer_version());
+                        exit(0);
+                default:
+                        return -EINVAL;
+                }
+        if (optind < argc) {
+                fprintf(stderr, "jailerd: unexpected argument %s\n", argv[optind]);
+                return -EINVAL;
+        }
+        for (const char **p = (const char *[]) { o->state_dir, o->jails_dir, NULL }; *p; p++)
+                if ((*p)[0] != '/') {
+                        fprintf(stderr, "jailerd: %s: directories must be absolute paths\n", *p);
+                        return -EINVAL;
+                }
+        if (!o->socket_path) {
+                if (asprintf(socket_alloc, "%s/jailerd.sock", o->state_dir) < 0)
+                        return -ENOMEM;
+                o->socket_path = *socket_alloc;
+        }
+        if (!o->supervisor) {
+                *supervisor_alloc = default_supervisor();
+                if (!*supervisor_alloc)
+                        return -ENOMEM;
+                o->supervisor = *supervisor_alloc;
+        }
+        return 0;
+}
+
+/* ------------------------------------------------------------------ status, shutdown */
+
+void jd_update_status(jd_daemon *d)
+{
+        (void) sd_notifyf(false, "STATUS=%s%u jails running, %u starting, %u exited (kept); %u clients",
+                          d->shutting_down ? "Stopping: " : "", d->n_running, d->n_starting, d->n_exited,
+                          d->n_clients);
+}
+
+static void finish_shutdown(jd_daemon *d)
+{
+        jl_rpc_error e;
+
+        d->shutdown_timer = sd_event_source_disable_unref(d->shutdown_timer);
+        /* Pending creates and waits are told, then every client goes. */
+        jl_rpc_error_set(&e, JL_RPC_SHUTTING_DOWN, NULL, NULL, "jailerd is stopping");
+        for (jd_jail *j = d->jails; j; j = j->next) {
+                if (j->create) {
+                        jd_pending *p = TAKE_PTR(j->create);
+
+                        if (p->client) {
+                                jd_client_reply_error(p->client, p->id, &e);
+                                p->client->n_pending--;
+                        }
+                        jd_pending_free(p);
+                }
+                while (j->waiters) {
+                        jd_pending *p = j->waiters;
+
+                        j->waiters = p->next;
+                        if (p->client) {
+                                jd_client_reply_error(p->client, p->id, &e);
+                                p->client->n_pending--;
+                        }
+                        jd_pending_free(p);
+                }
+        }
+        jd_clients_shutdown(d);
+        sd_event_exit(d->event, 0);
+}
+
+void jd_maybe_finish_shutdown(jd_daemon *d)
+{
+        if (!d->shutting_down || !d->opt.stop_jails_on_exit || !d->shutdown_timer)
+                return;
+        if (d->n_running + d->n_starting == 0)
+                finish_shutdown(d);
+}
+
+static int on_shutdown_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        jd_daemon *d = userdata;
+
+        log_warning("%u jails did not stop in time; leaving them to their supervisors",
+                    d->n_running + d->n_starting);
+        finish_shutdown(d);
+        return 0;
+}
+
+static int on_stop(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+        jd_daemon *d = userdata;
+        jd_entry e = JD_ENTRY_INIT;
+        int r;
+
+        if (d->shutting_down) {
+                log_notice("second stop signal: exiting now");
+                finish_shutdown(d);
+                return 0;
+        }
+        d->shutting_down = true;
+        (void) sd_notify(false, "STOPPING=1");
+        jd_update_status(d);
+        jd_server_stop_listening(d);
+
+        jd_entry_add(&e, "JAIL_COUNT=%u", d->n_running + d->n_starting);
+        jd_entry_submit(&e, JD_EV_DAEMON, LOG_INFO, "jailerd stopping (%s): %u jails %s",
+                        jailer_signal_name((int) si->ssi_signo) ?: "signal", d->n_running + d->n_starting,
+                        d->opt.stop_jails_on_exit ? "to stop" : "left running");
+
+        if (d->opt.stop_jails_on_exit && d->n_running + d->n_starting > 0) {
+                uint64_t limit = (d->opt.kill_grace_ms ? d->opt.kill_grace_ms * 1000 : 10 * 1000 * 1000) +
+                                 5 * 1000 * 1000;
+
+                jd_jails_stop_all(d);
+                r = sd_event_add_time_relative(d->event, &d->shutdown_timer, CLOCK_MONOTONIC, limit, 100 * 1000,
+                                               on_shutdown_timeout, d);
+                if (r >= 0)
+                        return 0;
+        }
+        finish_shutdown(d);
+        return 0;
+}
+
+static int on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+        log_notice("SIGHUP: nothing to reload yet");
+        return 0;
+}
+
+/* ------------------------------------------------------------------ start-up */
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+        _cleanup_free_ char *p = strdup(path);
+
+        if (!p)
+                return -ENOMEM;
+        for (char *s = strchr(p + 1, '/');; s = strchr(s + 1, '/')) {
+                if (s)
+                        *s = '\0';
+                if (mkdir(p, mode) < 0 && errno != EEXIST)
+                        return -errno;
+                if (!s)
+                        break;
+                *s = '/';
+        }
+        return 0;
+}
+
+static int setup_dirs(jd_daemon *d)
+{
+        struct stat st;
+        int r;
+
+        r = mkdir_p(d->opt.state_dir, 0755);
+        if (r < 0) {
+                log_error("cannot create %s: %s", d->opt.state_dir, strerror(-r));
+                return r;
+        }
+        d->state_dirfd = open(d->opt.state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (d->state_dirfd < 0) {
+                r = -errno;
+                log_error("cannot open %s: %s", d->opt.state_dir, strerror(-r));
+                return r;
+        }
+        /* Two daemons on one state directory would clean up each other's
+         * jails. */
+        if (flock(d->state_dirfd, LOCK_EX | LOCK_NB) < 0) {
+                r = -errno;
+                log_error("another jailerd uses %s", d->opt.state_dir);
+                return r;
+        }
+        if (asprintf(&d->jails_state_dir, "%s/jails", d->opt.state_dir) < 0)
+                return -ENOMEM;
+        if (mkdir(d->jails_state_dir, 0700) < 0 && errno != EEXIST) {
+                r = -errno;
+                log_error("cannot create %s: %s", d->jails_state_dir, strerror(-r));
+                return r;
+        }
+        if (stat(d->jails_state_dir, &st) == 0 && (st.st_mode & 077))
+                (void) chmod(d->jails_state_dir, 0700);
+
+        /* The jails' uids must get through to their roots (they are not
+         * root on the host, not even in their user namespace). */
+        r = mkdir_p(d->opt.jails_dir, 0711);
+        if (r < 0) {
+                log_error("cannot create %s: %s", d->opt.jails_dir, strerror(-r));
+                return r;
+        }
+        return 0;
+}
+
+static void raise_nofile(void)
+{
+        struct rlimit rl;
+
+        /* One fd per client, a few per jail. */
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+                rl.rlim_cur = rl.rlim_max;
+                (void) setrlimit(RLIMIT_NOFILE, &rl);
+        }
+}
+
+int main(int argc, char **argv)
+{
+        _cleanup_free_ char *socket_alloc = NULL, *supervisor_alloc = NULL;
+        jd_daemon d = { .listen_fd = -1, .state_dirfd = -1 };
+        jd_entry e = JD_ENTRY_INIT;
+        sigset_t mask;
+        int r;
+
+        if (parse_args(argc, argv, &d.opt, &socket_alloc, &supervisor_alloc) < 0)
+                return 2;
+        jd_log_open("jailerd");
+        if (d.opt.verbose)
+                jd_log_set_max_priority(LOG_DEBUG);
+        if (geteuid() != 0) {
+                log_error("jailerd must run as root");
+                return 1;
+        }
+        if (access(d.opt.supervisor, X_OK) < 0) {
+                log_error("supervisor %s: %m", d.opt.supervisor);
+                return 1;
+        }
+
+        umask(0022);
+        raise_nofile();
+        (void) signal(SIGPIPE, SIG_IGN);
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        sigaddset(&mask, SIGCHLD);
+        (void) sigprocmask(SIG_BLOCK, &mask, NULL);
+
+        r = setup_dirs(&d);
+        if (r < 0)
+                goto out;
+        r = sd_event_default(&d.event);
+        if (r < 0)
+                goto out;
+        (void) sd_event_set_watchdog(d.event, true);
+        if ((r = sd_event_add_signal(d.event, NULL, SIGTERM, on_stop, &d)) < 0 ||
+            (r = sd_event_add_signal(d.event, NULL, SIGINT, on_stop, &d)) < 0 ||
+            (r = sd_event_add_signal(d.event, NULL, SIGHUP, on_hup, &d)) < 0) {
+                log_error("cannot watch signals: %s", strerror(-r));
+                goto out;
+        }
+
+        r = jd_cgroups_setup(&d);
+        if (r < 0) {
+                log_error("cgroup set-up failed: %s", strerror(-r));
+                goto out;
+        }
+        r = jd_jails_recover(&d);
+        if (r < 0)
+                log_warning("cannot read %s: %s", d.jails_state_dir, strerror(-r));
+
+        r = jd_server_listen(&d);
+        if (r < 0)
+                goto out;
+
+        jd_entry_add(&e, "JAILER_SOCKET=%s", d.listen_passed ? "(passed by the service manager)" : d.opt.socket_path);
+        jd_entry_add(&e, "JAILER_CGROUP_PARENT=%s", d.cgroup_parent);
+        jd_entry_add(&e, "JAIL_COUNT=%u", d.n_running);
+        jd_entry_submit(&e, JD_EV_DAEMON, LOG_INFO, "jailerd %s ready on %s: cgroup %s parent %s, %u jails running",
+                        jailer_version(), d.listen_passed ? "a passed socket" : d.opt.socket_path,
+                        d.cgroup_version ?: "(none)", d.cgroup_parent, d.n_running);
+        (void) sd_notify(false, "READY=1");
+        jd_update_status(&d);
+
+        r = sd_event_loop(d.event);
+        if (r < 0)
+                log_error("event loop: %s", strerror(-r));
+
+out:
+        jd_clients_shutdown(&d);
+        jd_server_stop_listening(&d);
+        jd_jails_free(&d);
+        while (d.controls) {
+                /* Only our own shutdown kills can be left: nobody to answer. */
+                struct jd_control *c = d.controls;
+
+                d.controls = NULL;
+                (void) c;
+        }
+        sd_event_unref(d.event);
+        free(d.jails_state_dir);
+        free(d.cgroup_parent);
+        free(d.cgroup_parent_abs);
+        free(d.bound_path);
+        if (d.state_dirfd >= 0)
+                close(d.state_dirfd);
+        if (r >= 0)
+                log_info("jailerd stopped");
+        return r < 0 ? 1 : 0;
+}

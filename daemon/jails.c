@@ -1,0 +1,1195 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The jail table.  Each jail is held by its supervisor (supervisor.c), a
+ * separate process jailerd execs per jail; jailerd only keeps a record that
+ * it can always rebuild from the state directory:
+ *
+ *   create    mkdir <state>/jails/<id> (0700), write config.json, exec the
+ *             supervisor with a SOCK_SEQPACKET start channel on fd 3 (and the
+ *             client's stdio on 4-6), watch its pidfd
+ *   started   the start channel says "started" (or the error): answer the
+ *             create, log, tell subscribers
+ *   control   kill and status go to the supervisor's control.sock, answered
+ *             when it replies (never waited for in place)
+ *   exited    the supervisor's pidfd fires: read report.json, answer
+ *             waiters, log, tell subscribers, keep the report for
+ *             --retention, then remove the state directory
+ *   restart   jails_recover(): a directory whose flock is held has a live
+ *             supervisor (reattach by pidfd_open + start-time check); one
+ *             with a report ended while we were away; one with neither
+ *             crashed: kill what is left in its cgroup, remove it all
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "daemon.h"
+#include "fsutil.h"
+#include "log.h"
+#include "state.h"
+#include "svctl.h"
+
+typedef struct jd_control {
+        jd_daemon *daemon;
+        jd_jail *jail;
+        jd_pending *req;                /* NULL: our own request (stop on shutdown) */
+        int fd;
+        sd_event_source *src;
+        sd_event_source *timer;
+        struct jd_control *prev, *next;
+} jd_control;
+
+static int pidfd_open_(pid_t pid)
+{
+        return (int) syscall(SYS_pidfd_open, pid, 0);
+}
+
+/* ------------------------------------------------------------------ pending requests */
+
+jd_pending *jd_pending_new(jd_client *c, json_object *id, jl_method method)
+{
+        jd_pending *p = calloc(1, sizeof *p);
+
+        if (!p)
+                return NULL;
+        p->client = c;
+        p->id = json_object_get(id);
+        p->method = method;
+        if (c)
+                c->n_pending++;
+        return p;
+}
+
+void jd_pending_free(jd_pending *p)
+{
+        if (!p)
+                return;
+        json_object_put(p->id);
+        free(p);
+}
+
+/* Answer and free. */
+static void pending_reply(jd_pending *p, json_object *result)
+{
+        jd_client *c = p->client;
+
+        if (c) {
+                jd_client_ref(c);
+                jd_client_reply(c, p->id, result);
+                jd_client_pending_done(c);
+                jd_client_unref(c);
+        } else
+                json_object_put(result);
+        jd_pending_free(p);
+}
+
+static void pending_error(jd_pending *p, const jl_rpc_error *e)
+{
+        jd_client *c = p->client;
+
+        if (c) {
+                jd_client_ref(c);
+                jd_client_reply_error(c, p->id, e);
+                jd_client_pending_done(c);
+                jd_client_unref(c);
+        }
+        jd_pending_free(p);
+}
+
+/* ------------------------------------------------------------------ the table */
+
+jd_jail *jd_jail_find(jd_daemon *d, const char *id)
+{
+        for (jd_jail *j = d->jails; j; j = j->next)
+                if (strcmp(j->id, id) == 0)
+                        return j;
+        return NULL;
+}
+
+bool jd_jail_visible(const jd_jail *j, const jd_peer *p)
+{
+        return p->root || j->owner_uid == p->uid;
+}
+
+json_object *jd_jail_report_json(const jd_jail *j)
+{
+        json_object *o = jl_report_to_json(&j->report);
+
+        /* A report we had to make up ourselves says so. */
+        if (o && j->lost)
+                json_object_object_add(o, "error", json_object_new_string(j->lost));
+        return o;
+}
+
+json_object *jd_jail_info(const jd_jail *j, const jailer_usage *usage)
+{
+        jl_jail_info i = {
+                .pid = j->pid,
+                .state = j->state == JD_JAIL_EXITED ? JL_JAIL_EXITED : JL_JAIL_RUNNING,
+                .started_at_us = j->started_at_us,
+                .uid = j->owner_uid,
+        };
+        json_object *o;
+
+        snprintf(i.jail, sizeof i.jail, "%s", j->id);
+        if (usage) {
+                i.has_usage = true;
+                i.usage = *usage;
+        }
+        if (j->state == JD_JAIL_EXITED) {
+                i.has_report = true;
+                i.report = j->report;
+        }
+        o = jl_jail_info_to_json(&i);
+        if (o && j->lost) {
+                json_object *r;
+
+                if (json_object_object_get_ex(o, "report", &r))
+                        json_object_object_add(r, "error", json_object_new_string(j->lost));
+        }
+        return o;
+}
+
+static void count(jd_daemon *d, jd_jail_state s, int delta)
+{
+        unsigned *n = s == JD_JAIL_STARTING ? &d->n_starting : s == JD_JAIL_RUNNING ? &d->n_running : &d->n_exited;
+
+        *n = (unsigned) ((int) *n + delta);
+}
+
+static void set_state(jd_jail *j, jd_jail_state s)
+{
+        count(j->daemon, j->state, -1);
+        j->state = s;
+        count(j->daemon, s, +1);
+        jd_update_status(j->daemon);
+}
+
+static jd_jail *jail_new(jd_daemon *d, const char *id, jd_jail_state state)
+{
+        jd_jail *j = calloc(1, sizeof *j);
+
+        if (!j)
+                return NULL;
+        j->daemon = d;
+        snprintf(j->id, sizeof j->id, "%s", id);
+        j->state = state;
+        j->supervisor_pidfd = -1;
+        j->notify_fd = -1;
+        if (asprintf(&j->state_dir, "%s/%s", d->jails_state_dir, id) < 0) {
+                free(j);
+                return NULL;
+        }
+        j->next = d->jails;
+        if (d->jails)
+                d->jails->prev = j;
+        d->jails = j;
+        count(d, state, +1);
+        return j;
+}
+
+static void control_finish(jd_control *ctl, json_object *result, const jl_rpc_error *e);
+
+/* Drop a jail from the table; with remove_state, its state directory too. */
+static void jail_free(jd_jail *j, bool remove_state)
+{
+        jd_daemon *d = j->daemon;
+        jl_rpc_error e;
+        int r;
+
+        for (jd_control *ctl = d->controls, *next; ctl; ctl = next) {
+                next = ctl->next;
+                if (ctl->jail == j) {
+                        jl_rpc_error_set(&e, JL_RPC_NOT_RUNNING, NULL, NULL, "jail %s is not running", j->id);
+                        control_finish(ctl, NULL, &e);
+                }
+        }
+        jl_rpc_error_set(&e, JL_RPC_SHUTTING_DOWN, NULL, NULL, "jailerd is stopping");
+        if (j->create)
+                pending_error(TAKE_PTR(j->create), &e);
+        while (j->waiters) {
+                jd_pending *p = j->waiters;
+
+                j->waiters = p->next;
+                pending_error(p, &e);
+        }
+
+        if (j->prev)
+                j->prev->next = j->next;
+        else
+                d->jails = j->next;
+        if (j->next)
+                j->next->prev = j->prev;
+        count(d, j->state, -1);
+
+        j->supervisor_src = sd_event_source_disable_unref(j->supervisor_src);
+        if (j->supervisor_pidfd >= 0)
+                close(j->supervisor_pidfd);
+        j->notify_src = sd_event_source_disable_unref(j->notify_src);
+        if (j->notify_fd >= 0)
+                close(j->notify_fd);
+        j->retention_src = sd_event_source_disable_unref(j->retention_src);
+
+        if (remove_state) {
+                r = jd_rm_rf(j->state_dir);
+                if (r < 0)
+                        log_warning("cannot remove %s: %s", j->state_dir, strerror(-r));
+        }
+        free(j->state_dir);
+        free(j->jail_dir);
+        free(j->cgroup_path);
+        free(j->lost);
+        free(j);
+        jd_update_status(d);
+}
+
+void jd_jails_free(jd_daemon *d)
+{
+        while (d->jails)
+                jail_free(d->jails, false);
+}
+
+void jd_jails_forget_client(jd_daemon *d, jd_client *c)
+{
+        for (jd_jail *j = d->jails; j; j = j->next) {
+                if (j->create && j->create->client == c)
+                        j->create->client = NULL;
+                for (jd_pending **p = &j->waiters; *p;) {
+                        if ((*p)->client == c) {
+                                jd_pending *gone = *p;
+
+                                *p = gone->next;
+                                jd_pending_free(gone);
+                        } else
+                                p = &(*p)->next;
+                }
+        }
+        for (jd_control *ctl = d->controls; ctl; ctl = ctl->next)
+                if (ctl->req && ctl->req->client == c)
+                        ctl->req->client = NULL;
+}
+
+void jd_jail_add_waiter(jd_jail *j, jd_client *c, json_object *id)
+{
+        jd_pending *p = jd_pending_new(c, id, JL_METHOD_WAIT);
+
+        if (!p)
+                return;
+        p->next = j->waiters;
+        j->waiters = p;
+}
+
+/* ------------------------------------------------------------------ logging */
+
+static void log_exited(jd_jail *j, bool while_away)
+{
+        const jailer_report *r = &j->report;
+        jd_entry e = JD_ENTRY_INIT;
+        const char *sig = r->signal ? jailer_signal_name(r->signal) : NULL;
+
+        jd_entry_add(&e, "JAIL_ID=%s", j->id);
+        jd_entry_add(&e, "JAIL_PID=%d", (int) r->pid);
+        if (r->exit_code >= 0)
+                jd_entry_add(&e, "JAIL_EXIT_CODE=%d", r->exit_code);
+        if (sig)
+                jd_entry_add(&e, "JAIL_SIGNAL=%s", sig);
+        jd_entry_add(&e, "JAIL_OOM=%d", r->oom_killed ? 1 : 0);
+        jd_entry_add(&e, "JAIL_TIMED_OUT=%d", r->timed_out ? 1 : 0);
+        jd_entry_add(&e, "JAIL_WALL_TIME_US=%llu", (unsigned long long) r->wall_time_us);
+        jd_entry_add(&e, "JAIL_CPU_USAGE_US=%llu", (unsigned long long) r->cpu_usage_us);
+        jd_entry_add(&e, "JAIL_MEMORY_PEAK_BYTES=%llu", (unsigned long long) r->memory_peak_bytes);
+        jd_entry_add(&e, "JAIL_OWNER_UID=%u", (unsigned) j->owner_uid);
+        if (j->lost)
+                jd_entry_add(&e, "JAILER_ERROR=%s", j->lost);
+        if (r->exit_code >= 0)
+                jd_entry_submit(&e, JD_EV_EXITED, LOG_INFO, "Jail %s exited with status %d%s%s%s", j->id,
+                                r->exit_code, r->oom_killed ? " (OOM kill)" : "",
+                                r->timed_out ? " (time limit)" : "",
+                                while_away ? ", while jailerd was not running" : "");
+        else
+                jd_entry_submit(&e, JD_EV_EXITED, LOG_INFO, "Jail %s was killed by %s%s%s%s", j->id,
+                                sig ?: "a signal", r->oom_killed ? " (OOM kill)" : "",
+                                r->timed_out ? " (time limit)" : "",
+                                while_away ? ", while jailerd was not running" : "");
+}
+
+/* ------------------------------------------------------------------ retention */
+
+static int on_retention(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        jd_jail *j = userdata;
+
+        log_debug("jail %s: report no longer kept", j->id);
+        jail_free(j, true);
+        return 0;
+}
+
+static void start_retention(jd_jail *j)
+{
+        jd_daemon *d = j->daemon;
+        int r;
+
+        r = sd_event_add_time_relative(d->event, &j->retention_src, CLOCK_MONOTONIC, d->opt.retention_us,
+                                       1000 * 1000, on_retention, j);
+        if (r < 0)
+                log_warning("jail %s: no retention timer: %s", j->id, strerror(-r));
+}
+
+/* ------------------------------------------------------------------ crash clean-up */
+
+/* Remove what a jail without a supervisor left: processes and cgroup, the
+ * jail directory we made, and (when asked) the state directory. */
+static void cleanup_leftovers(jd_daemon *d, const char *id, const char *cgroup_path, const char *jail_dir,
+                              const char *state_dir, const char *why)
+{
+        _cleanup_free_ char *derived = NULL;
+        jd_entry e = JD_ENTRY_INIT;
+        char **paths = NULL;
+        int killed = 0, failures = 0, r;
+
+        /* No state.json to name the cgroup: where it would be. */
+        if (!cgroup_path && d->cgroup_parent) {
+                const char *v = d->cgroup_version;
+
+                if (v && strcmp(v, "v1") == 0)
+                        r = asprintf(&derived, "/sys/fs/cgroup/memory/%s/%s", d->cgroup_parent, id);
+                else
+                        r = asprintf(&derived, "/sys/fs/cgroup/%s/%s", d->cgroup_parent, id);
+                if (r >= 0)
+                        cgroup_path = derived;
+        }
+        if (cgroup_path)
+                paths = jd_cgroup_all_paths(cgroup_path);
+        for (char **p = paths; p && *p; p++) {
+                r = jd_cgroup_kill_remove(*p);
+                if (r > 0)
+                        killed += r;
+                else if (r < 0 && r != -ENOENT) {
+                        failures++;
+                        log_warning("jail %s: cannot remove cgroup %s: %s", id, *p, strerror(-r));
+                }
+        }
+        jd_strv_free(paths);
+        if (jail_dir && (r = jd_rm_rf(jail_dir)) < 0) {
+                failures++;
+                log_warning("jail %s: cannot remove %s: %s", id, jail_dir, strerror(-r));
+        }
+        if (state_dir && (r = jd_rm_rf(state_dir)) < 0) {
+                failures++;
+                log_warning("jail %s: cannot remove %s: %s", id, state_dir, strerror(-r));
+        }
+
+        jd_entry_add(&e, "JAIL_ID=%s", id);
+        if (cgroup_path)
+                jd_entry_add(&e, "JAIL_CGROUP=%s", cgroup_path);
+        jd_entry_add(&e, "JAIL_KILLED_PROCESSES=%d", killed);
+        jd_entry_submit(&e, JD_EV_CLEANUP, failures ? LOG_WARNING : LOG_NOTICE,
+                        "Cleaned up jail %s (%s): %d processes killed%s", id, why, killed,
+                        failures ? ", some leftovers could not be removed" : "");
+}
+
+/* ------------------------------------------------------------------ supervisor events */
+
+static jailer_step step_from_name(const char *name)
+{
+        for (int s = JAILER_STEP_NONE; s <= JAILER_STEP_WAIT; s++)
+                if (name && jailer_step_name((jailer_step) s) && strcmp(jailer_step_name((jailer_step) s), name) == 0)
+                        return (jailer_step) s;
+        return JAILER_STEP_NONE;
+}
+
+static const char *json_str(json_object *o, const char *k)
+{
+        json_object *m;
+
+        if (!json_object_object_get_ex(o, k, &m) || !json_object_is_type(m, json_type_string))
+                return NULL;
+        return json_object_get_string(m);
+}
+
+static int64_t json_int(json_object *o, const char *k)
+{
+        json_object *m;
+
+        if (!json_object_object_get_ex(o, k, &m))
+                return 0;
+        return json_object_get_int64(m);
+}
+
+static void jail_started(jd_jail *j)
+{
+        jd_daemon *d = j->daemon;
+        jd_entry e = JD_ENTRY_INIT;
+
+        set_state(j, JD_JAIL_RUNNING);
+        jd_entry_add(&e, "JAIL_ID=%s", j->id);
+        jd_entry_add(&e, "JAIL_PID=%d", (int) j->pid);
+        jd_entry_add(&e, "JAIL_SUPERVISOR_PID=%d", (int) j->supervisor_pid);
+        if (j->cgroup_path)
+                jd_entry_add(&e, "JAIL_CGROUP=%s", j->cgroup_path);
+        jd_entry_add(&e, "PEER_UID=%u", (unsigned) j->owner_uid);
+        jd_entry_add(&e, "PEER_PID=%d", (int) j->owner_pid);
+        jd_entry_submit(&e, JD_EV_STARTED, LOG_INFO, "Jail %s started, pid %d", j->id, (int) j->pid);
+
+        if (j->create)
+                pending_reply(TAKE_PTR(j->create), jl_create_result(j->id, j->pid));
+        jd_broadcast(d, j, JL_NOTIFY_STARTED, jd_jail_info(j, NULL));
+
+        /* Stopping with --stop-jails-on-exit: this one came too late to be
+         * told with the others. */
+        if (d->shutting_down && d->opt.stop_jails_on_exit)
+                (void) jd_jail_control(j, NULL, NULL, JL_METHOD_KILL, SIGTERM, NULL);
+}
+
+/* One message on the start channel (or its end). */
+static void read_notify(jd_jail *j)
+{
+        char buf[JD_SVCTL_MAX_MSG + 1];
+        json_object *o = NULL, *m;
+        ssize_t n;
+
+        if (j->notify_fd < 0)
+                return;
+        n = recv(j->notify_fd, buf, sizeof buf - 1, MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return;
+        j->notify_src = sd_event_source_disable_unref(j->notify_src);
+        close(j->notify_fd);
+        j->notify_fd = -1;
+        if (n <= 0)
+                return;         /* no word: the pidfd will tell */
+        buf[n] = '\0';
+        o = json_tokener_parse(buf);
+        if (!o)
+                return;
+
+        if (json_object_object_get_ex(o, "started", &m) && j->state == JD_JAIL_STARTING) {
+                const char *cg = json_str(m, "cgroup");
+
+                j->pid = (pid_t) json_int(m, "pid");
+                j->started_at_us = (uint64_t) json_int(m, "started_at_us");
+                if (cg)
+                        j->cgroup_path = strdup(cg);
+                jail_started(j);
+        } else if (json_object_object_get_ex(o, "error", &m)) {
+                jailer_error je = { 0 };
+                const char *s;
+
+                je.step = step_from_name(json_str(m, "step"));
+                je.code = (int) json_int(m, "code");
+                if ((s = json_str(m, "field")))
+                        snprintf(je.field, sizeof je.field, "%s", s);
+                if ((s = json_str(m, "message")))
+                        snprintf(je.message, sizeof je.message, "%s", s);
+                if (je.step == JAILER_STEP_NONE)
+                        jl_rpc_error_set(&j->start_error, JL_RPC_INTERNAL, NULL, NULL, "%s", je.message);
+                else
+                        jl_rpc_error_from_jailer(&j->start_error, &je);
+                j->start_failed = true;
+        }
+        json_object_put(o);
+}
+
+static int on_notify(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        read_notify(userdata);
+        return 0;
+}
+
+static void jail_start_failed(jd_jail *j, const char *how)
+{
+        jd_daemon *d = j->daemon;
+        jd_entry e = JD_ENTRY_INIT;
+
+        if (!j->start_failed)
+                jl_rpc_error_set(&j->start_error, JL_RPC_INTERNAL, NULL, NULL,
+                                 "the supervisor of jail %s %s before the jail started", j->id, how);
+        jd_entry_add(&e, "JAIL_ID=%s", j->id);
+        jd_entry_add(&e, "PEER_UID=%u", (unsigned) j->owner_uid);
+        jd_entry_add(&e, "PEER_PID=%d", (int) j->owner_pid);
+        jd_entry_add(&e, "JAILER_ERROR=%s", j->start_error.reason);
+        if (j->start_error.step[0])
+                jd_entry_add(&e, "JAILER_STEP=%s", j->start_error.step);
+        if (j->start_error.field[0])
+                jd_entry_add(&e, "JAILER_FIELD=%s", j->start_error.field);
+        jd_entry_submit(&e, JD_EV_FAILED, LOG_WARNING, "Jail %s could not be started: %s", j->id,
+                        j->start_error.message);
+
+        /* The supervisor removes what it made when the jail fails to start;
+         * if it died instead, do it for it.  Either way the reply goes out
+         * only when nothing of the jail is left. */
+        if (!j->start_failed)
+                cleanup_leftovers(d, j->id, NULL, j->jail_dir, j->state_dir, "its supervisor died while starting it");
+        else {
+                if (j->jail_dir)
+                        (void) jd_rm_rf(j->jail_dir);
+                (void) jd_rm_rf(j->state_dir);
+        }
+        if (j->create)
+                pending_error(TAKE_PTR(j->create), &j->start_error);
+        jail_free(j, false);
+}
+
+static void supervisor_gone(jd_jail *j, const char *how)
+{
+        jd_daemon *d = j->daemon;
+        _cleanup_free_ char *path = NULL, *buf = NULL;
+        jailer_error je = { 0 };
+        int r;
+
+        j->supervisor_src = sd_event_source_disable_unref(j->supervisor_src);
+        if (j->supervisor_pidfd >= 0) {
+                close(j->supervisor_pidfd);
+                j->supervisor_pidfd = -1;
+        }
+        /* The start channel and the pidfd race: read what it says first. */
+        read_notify(j);
+
+        if (j->state == JD_JAIL_STARTING) {
+                jail_start_failed(j, how);
+                jd_maybe_finish_shutdown(d);
+                return;
+        }
+        if (j->state == JD_JAIL_EXITED)
+                return;
+
+        if (asprintf(&path, "%s/%s", j->state_dir, JD_REPORT_FILE) < 0)
+                r = -ENOMEM;
+        else
+                r = jd_read_file_at(AT_FDCWD, path, 64 * 1024, &buf, NULL);
+        if (r >= 0 && jailer_report_from_json(buf, &j->report, &je) < 0)
+                r = -EBADMSG;
+        if (r < 0) {
+                jd_state st;
+                _cleanup_close_ int dfd = open(j->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+                if (asprintf(&j->lost, "the supervisor %s without writing the exit report", how) < 0)
+                        j->lost = NULL;
+                if (dfd >= 0 && jd_state_read(dfd, &st) == 0) {
+                        if (!j->cgroup_path && st.cgroup_path)
+                                j->cgroup_path = strdup(st.cgroup_path);
+                        jd_state_done(&st);
+                }
+                cleanup_leftovers(d, j->id, j->cgroup_path, j->jail_dir, NULL, "its supervisor died");
+                j->report = (jailer_report) { .pid = j->pid, .exit_code = -1, .signal = SIGKILL, .pids_peak = -1 };
+                snprintf(j->report.id, sizeof j->report.id, "%s", j->id);
+        }
+
+        set_state(j, JD_JAIL_EXITED);
+        log_exited(j, false);
+        while (j->waiters) {
+                jd_pending *p = j->waiters;
+
+                j->waiters = p->next;
+                pending_reply(p, jd_jail_report_json(j));
+        }
+        jd_broadcast(d, j, JL_NOTIFY_EXITED, jd_jail_info(j, NULL));
+        start_retention(j);
+        jd_maybe_finish_shutdown(d);
+}
+
+static int on_supervisor_child(sd_event_source *s, const siginfo_t *si, void *userdata)
+{
+        jd_jail *j = userdata;
+        char how[64];
+
+        if (si->si_code == CLD_EXITED)
+                snprintf(how, sizeof how, "exited with status %d", si->si_status);
+        else
+                snprintf(how, sizeof how, "was killed by %s", jailer_signal_name(si->si_status) ?: "a signal");
+        /* The pidfd belongs to the source: let it go with it. */
+        j->supervisor_pidfd = -1;
+        supervisor_gone(j, how);
+        return 0;
+}
+
+static int on_supervisor_pidfd(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        /* Not our child (we were restarted): its parent reaps it. */
+        supervisor_gone(userdata, "ended");
+        return 0;
+}
+
+/* ------------------------------------------------------------------ create */
+
+static int dup_high(int fd)
+{
+        return fd < 0 ? -1 : fcntl(fd, F_DUPFD_CLOEXEC, 10);
+}
+
+static const char *supervisor_path(jd_daemon *d)
+{
+        return d->opt.supervisor;
+}
+
+static int spawn_supervisor(jd_jail *j, bool own_stdio, int fds[3], pid_t *ret_pid, int *ret_notify)
+{
+        jd_daemon *d = j->daemon;
+        posix_spawn_file_actions_t fa;
+        posix_spawnattr_t attr;
+        sigset_t none, all;
+        char uid[16], ppid[16];
+        char *argv[16];
+        char *envp[] = { (char *) "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+        int sp[2] = { -1, -1 }, high[4] = { -1, -1, -1, -1 };
+        size_t n = 0;
+        pid_t pid;
+        int r;
+
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+                return -errno;
+        /* Every source fd above the targets 3-6, so that no dup2() of the
+         * file actions clobbers another's source. */
+        high[0] = dup_high(sp[1]);
+        for (int i = 0; own_stdio && i < 3; i++)
+                high[i + 1] = dup_high(fds[i]);
+        close(sp[1]);
+
+        snprintf(uid, sizeof uid, "%u", (unsigned) j->owner_uid);
+        snprintf(ppid, sizeof ppid, "%d", (int) j->owner_pid);
+        argv[n++] = (char *) "jailer-supervisor";
+        argv[n++] = (char *) "--state-dir";
+        argv[n++] = j->state_dir;
+        argv[n++] = (char *) "--owner-uid";
+        argv[n++] = uid;
+        argv[n++] = (char *) "--owner-pid";
+        argv[n++] = ppid;
+        if (j->jail_dir) {
+                argv[n++] = (char *) "--jail-dir";
+                argv[n++] = j->jail_dir;
+        }
+        if (own_stdio)
+                argv[n++] = (char *) "--stdio";
+        argv[n] = NULL;
+
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_adddup2(&fa, high[0], JD_SUPERVISOR_NOTIFY_FD);
+        for (int i = 0; own_stdio && i < 3; i++)
+                posix_spawn_file_actions_adddup2(&fa, high[i + 1], JD_SUPERVISOR_STDIO_FD + i);
+        posix_spawnattr_init(&attr);
+        sigemptyset(&none);
+        sigfillset(&all);
+        /* Our blocked signals and ignored SIGPIPE are not the supervisor's. */
+        posix_spawnattr_setsigmask(&attr, &none);
+        posix_spawnattr_setsigdefault(&attr, &all);
+        posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+
+        r = posix_spawn(&pid, supervisor_path(d), &fa, &attr, argv, envp);
+        posix_spawn_file_actions_destroy(&fa);
+        posix_spawnattr_destroy(&attr);
+        for (int i = 0; i < 4; i++)
+                if (high[i] >= 0)
+                        close(high[i]);
+        if (r != 0) {
+                close(sp[0]);
+                return -r;
+        }
+        *ret_pid = pid;
+        *ret_notify = sp[0];
+        return 0;
+}
+
+int jd_jail_create(jd_daemon *d, jd_client *client, json_object *id, jailer_config *c, bool made_root,
+                   int fds[3], jl_rpc_error *err)
+{
+        _cleanup_free_ char *json = NULL;
+        _cleanup_close_ int dfd = -1;
+        const char *jid = jailer_config_get_id(c);
+        bool own_stdio = fds[0] >= 0;
+        jd_jail *j, *old;
+        int r;
+
+        old = jd_jail_find(d, jid);
+        if (old && old->state != JD_JAIL_EXITED) {
+                r = jl_rpc_error_set(err, JL_RPC_EXISTS, NULL, "id", "jail %s exists", jid);
+                goto fail_config;
+        }
+        if (d->opt.max_jails && d->n_starting + d->n_running >= d->opt.max_jails) {
+                r = jl_rpc_error_set(err, JL_RPC_LIMIT_REACHED, NULL, NULL, "%u jails are running, the limit",
+                                     d->opt.max_jails);
+                goto fail_config;
+        }
+        /* A kept report of an earlier jail with this id gives way. */
+        if (old)
+                jail_free(old, true);
+
+        j = jail_new(d, jid, JD_JAIL_STARTING);
+        if (!j) {
+                r = jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "out of memory");
+                goto fail_config;
+        }
+        j->owner_uid = client ? client->peer.uid : 0;
+        j->owner_pid = client ? client->peer.pid : 0;
+
+        if (mkdir(j->state_dir, 0700) < 0) {
+                if (errno == EEXIST)
+                        jl_rpc_error_set(err, JL_RPC_EXISTS, NULL, "id",
+                                         "jail %s: its state directory %s exists", jid, j->state_dir);
+                else
+                        jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "%s: %s", j->state_dir, strerror(errno));
+                jail_free(j, false);
+                goto fail_config;
+        }
+        if (made_root) {
+                j->jail_dir = strdup(c->jail_root);
+                /* A leftover that is empty is harmless; anything else is not ours to reuse. */
+                if (!j->jail_dir || ((mkdir(j->jail_dir, 0755) < 0 &&
+                                      (errno != EEXIST || rmdir(j->jail_dir) < 0 || mkdir(j->jail_dir, 0755) < 0)))) {
+                        jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "jail directory %s: %s",
+                                         c->jail_root, strerror(errno));
+                        free(j->jail_dir);
+                        j->jail_dir = NULL;
+                        goto fail_dir;
+                }
+        }
+
+        json = jailer_config_to_json(c);
+        dfd = open(j->state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (!json || dfd < 0) {
+                jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "%s: %s", j->state_dir,
+                                 json ? strerror(errno) : "out of memory");
+                goto fail_dir;
+        }
+        r = jd_write_atomic_at(dfd, JD_CONFIG_FILE, json, strlen(json), 0600);
+        if (r < 0) {
+                jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "%s/%s: %s", j->state_dir, JD_CONFIG_FILE,
+                                 strerror(-r));
+                goto fail_dir;
+        }
+
+        r = spawn_supervisor(j, own_stdio, fds, &j->supervisor_pid, &j->notify_fd);
+        if (r < 0) {
+                jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "cannot start %s: %s", supervisor_path(d),
+                                 strerror(-r));
+                goto fail_dir;
+        }
+        for (int i = 0; i < 3; i++)
+                if (fds[i] >= 0) {
+                        close(fds[i]);
+                        fds[i] = -1;
+                }
+        jailer_config_free(c);
+
+        j->supervisor_pidfd = pidfd_open_(j->supervisor_pid);
+        if (j->supervisor_pidfd >= 0)
+                r = sd_event_add_child_pidfd(d->event, &j->supervisor_src, j->supervisor_pidfd, WEXITED,
+                                             on_supervisor_child, j);
+        else
+                r = -errno;
+        if (r >= 0) {
+                (void) sd_event_source_set_child_pidfd_own(j->supervisor_src, true);
+                r = sd_event_add_io(d->event, &j->notify_src, j->notify_fd, EPOLLIN, on_notify, j);
+        }
+        if (r < 0) {
+                /* Cannot watch it: stop it; its own clean-up runs. */
+                log_error("jail %s: cannot watch supervisor %d: %s", j->id, (int) j->supervisor_pid, strerror(-r));
+                (void) kill(j->supervisor_pid, SIGKILL);
+                (void) waitpid(j->supervisor_pid, NULL, 0);
+                cleanup_leftovers(d, j->id, NULL, j->jail_dir, j->state_dir, "it could not be watched");
+                jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "cannot watch the supervisor: %s", strerror(-r));
+                jail_free(j, false);
+                return -1;
+        }
+        j->create = jd_pending_new(client, id, JL_METHOD_CREATE);
+        log_debug("jail %s: supervisor %d started", j->id, (int) j->supervisor_pid);
+        return 0;
+
+fail_dir:
+        if (j->jail_dir)
+                (void) rmdir(j->jail_dir);
+        (void) jd_rm_rf(j->state_dir);
+        jail_free(j, false);
+fail_config:
+        for (int i = 0; i < 3; i++)
+                if (fds[i] >= 0) {
+                        close(fds[i]);
+                        fds[i] = -1;
+                }
+        jailer_config_free(c);
+        return -1;
+}
+
+/* ------------------------------------------------------------------ control requests */
+
+static void control_free(jd_control *ctl)
+{
+        jd_daemon *d = ctl->daemon;
+
+        if (ctl->prev)
+                ctl->prev->next = ctl->next;
+        else
+                d->controls = ctl->next;
+        if (ctl->next)
+                ctl->next->prev = ctl->prev;
+        ctl->src = sd_event_source_disable_unref(ctl->src);
+        ctl->timer = sd_event_source_disable_unref(ctl->timer);
+        if (ctl->fd >= 0)
+                close(ctl->fd);
+        free(ctl);
+}
+
+static void control_finish(jd_control *ctl, json_object *result, const jl_rpc_error *e)
+{
+        jd_pending *p = TAKE_PTR(ctl->req);
+
+        control_free(ctl);
+        if (!p) {
+                json_object_put(result);
+                return;
+        }
+        if (e)
+                pending_error(p, e);
+        else
+                pending_reply(p, result);
+}
+
+/* The supervisor cannot be asked (it is finishing): answer from what we know. */
+static void control_answer_gone(jd_control *ctl)
+{
+        jl_rpc_error e;
+
+        if (ctl->req && ctl->req->method == JL_METHOD_STATUS) {
+                control_finish(ctl, jd_jail_info(ctl->jail, NULL), NULL);
+                return;
+        }
+        jl_rpc_error_set(&e, JL_RPC_NOT_RUNNING, NULL, NULL, "jail %s is not running", ctl->jail->id);
+        control_finish(ctl, NULL, &e);
+}
+
+static int on_control_reply(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        jd_control *ctl = userdata;
+        char buf[JD_SVCTL_MAX_MSG + 1];
+        json_object *o, *ok, *u;
+        jl_rpc_error e;
+        const char *reason;
+        ssize_t n;
+
+        n = recv(fd, buf, sizeof buf - 1, MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return 0;
+        if (n <= 0) {
+                control_answer_gone(ctl);
+                return 0;
+        }
+        buf[n] = '\0';
+        o = json_tokener_parse(buf);
+        if (!o || !json_object_object_get_ex(o, "ok", &ok)) {
+                json_object_put(o);
+                jl_rpc_error_set(&e, JL_RPC_INTERNAL, NULL, NULL, "jail %s: unreadable reply from its supervisor",
+                                 ctl->jail->id);
+                control_finish(ctl, NULL, &e);
+                return 0;
+        }
+        if (json_object_get_boolean(ok)) {
+                if (ctl->req && ctl->req->method == JL_METHOD_STATUS &&
+                    json_object_object_get_ex(o, "usage", &u)) {
+                        jailer_usage usage = {
+                                .cpu_usage_us = (uint64_t) json_int(u, "cpu_usage_us"),
+                                .memory_current_bytes = (uint64_t) json_int(u, "memory_current_bytes"),
+                                .memory_peak_bytes = (uint64_t) json_int(u, "memory_peak_bytes"),
+                                .pids_current = (uint64_t) json_int(u, "pids_current"),
+                        };
+
+                        control_finish(ctl, jd_jail_info(ctl->jail, &usage), NULL);
+                } else
+                        control_finish(ctl, NULL, NULL);
+                json_object_put(o);
+                return 0;
+        }
+        reason = json_str(o, "reason");
+        if (reason && strcmp(reason, "not_running") == 0)
+                control_answer_gone(ctl);
+        else {
+                jl_rpc_error_set(&e, JL_RPC_INTERNAL, NULL, NULL, "jail %s: %s", ctl->jail->id,
+                                 json_str(o, "message") ?: "its supervisor refused");
+                control_finish(ctl, NULL, &e);
+        }
+        json_object_put(o);
+        return 0;
+}
+
+static int on_control_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        jd_control *ctl = userdata;
+        jl_rpc_error e;
+
+        jl_rpc_error_set(&e, JL_RPC_INTERNAL, NULL, NULL, "jail %s: its supervisor does not answer", ctl->jail->id);
+        control_finish(ctl, NULL, &e);
+        return 0;
+}
+
+int jd_jail_control(jd_jail *j, jd_client *c, json_object *id, jl_method method, int sig, jl_rpc_error *err)
+{
+        jd_daemon *d = j->daemon;
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        jd_control *ctl;
+        char msg[128];
+        int r;
+
+        ctl = calloc(1, sizeof *ctl);
+        if (!ctl)
+                return jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "out of memory");
+        ctl->daemon = d;
+        ctl->jail = j;
+        ctl->fd = -1;
+        ctl->next = d->controls;
+        if (d->controls)
+                d->controls->prev = ctl;
+        d->controls = ctl;
+        if (c) {
+                ctl->req = jd_pending_new(c, id, method);
+                if (!ctl->req) {
+                        control_free(ctl);
+                        return jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "out of memory");
+                }
+        }
+
+        if (method == JL_METHOD_KILL)
+                snprintf(msg, sizeof msg, "{\"op\":\"kill\",\"signal\":%d,\"grace_ms\":%llu}", sig,
+                         (unsigned long long) d->opt.kill_grace_ms);
+        else
+                snprintf(msg, sizeof msg, "{\"op\":\"status\"}");
+
+        snprintf(sa.sun_path, sizeof sa.sun_path, "%s/%s", j->state_dir, JD_CONTROL_SOCKET);
+        ctl->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (ctl->fd < 0)
+                goto fail_errno;
+        if (connect(ctl->fd, (struct sockaddr *) &sa, sizeof sa) < 0) {
+                if (errno == ENOENT || errno == ECONNREFUSED) {
+                        /* Between the jail's end and the supervisor's. */
+                        control_answer_gone(ctl);
+                        return 0;
+                }
+                goto fail_errno;
+        }
+        if (send(ctl->fd, msg, strlen(msg), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+                if (errno == EPIPE || errno == ECONNRESET) {
+                        control_answer_gone(ctl);
+                        return 0;
+                }
+                goto fail_errno;
+        }
+        r = sd_event_add_io(d->event, &ctl->src, ctl->fd, EPOLLIN, on_control_reply, ctl);
+        if (r >= 0)
+                r = sd_event_add_time_relative(d->event, &ctl->timer, CLOCK_MONOTONIC, JD_CONTROL_TIMEOUT_US,
+                                               100 * 1000, on_control_timeout, ctl);
+        if (r < 0) {
+                errno = -r;
+                goto fail_errno;
+        }
+        if (method == JL_METHOD_KILL) {
+                jd_entry e = JD_ENTRY_INIT;
+
+                jd_entry_add(&e, "JAIL_ID=%s", j->id);
+                jd_entry_add(&e, "JAIL_PID=%d", (int) j->pid);
+                jd_entry_add(&e, "JAIL_SIGNAL=%s", jailer_signal_name(sig) ?: "?");
+                if (c) {
+                        jd_entry_add(&e, "PEER_UID=%u", (unsigned) c->peer.uid);
+                        jd_entry_add(&e, "PEER_PID=%d", (int) c->peer.pid);
+                }
+                jd_entry_submit(&e, JD_EV_KILL, LOG_INFO, "Sending %s to jail %s%s", jailer_signal_name(sig) ?: "a signal",
+                                j->id, c ? "" : " (jailerd is stopping)");
+        }
+        return 0;
+
+fail_errno:
+        r = errno;
+        if (ctl->req) {
+                /* The caller answers with err; this pending must not count. */
+                if (ctl->req->client)
+                        ctl->req->client->n_pending--;
+                jd_pending_free(TAKE_PTR(ctl->req));
+        }
+        control_free(ctl);
+        return jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "jail %s: cannot reach its supervisor: %s", j->id,
+                                strerror(r));
+}
+
+void jd_jails_stop_all(jd_daemon *d)
+{
+        for (jd_jail *j = d->jails; j; j = j->next)
+                if (j->state == JD_JAIL_RUNNING)
+                        (void) jd_jail_control(j, NULL, NULL, JL_METHOD_KILL, SIGTERM, NULL);
+}
+
+/* ------------------------------------------------------------------ recovery */
+
+static bool dir_locked(int dfd)
+{
+        if (flock(dfd, LOCK_SH | LOCK_NB) == 0) {
+                (void) flock(dfd, LOCK_UN);
+                return false;
+        }
+        return errno == EWOULDBLOCK;
+}
+
+static void recover_one(jd_daemon *d, const char *id)
+{
+        _cleanup_free_ char *dir = NULL, *rpath = NULL, *buf = NULL;
+        _cleanup_close_ int dfd = -1;
+        jd_state st = { 0 };
+        jailer_error je = { 0 };
+        jd_jail *j;
+        int r = -ENOENT;
+
+        if (asprintf(&dir, "%s/%s", d->jails_state_dir, id) < 0)
+                return;
+        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dfd < 0)
+                return;
+
+        if (dir_locked(dfd)) {
+                /* A live supervisor.  It may be between its start and its
+                 * "running" state.json: give it a moment. */
+                for (int i = 0; i < 100; i++) {
+                        r = jd_state_read(dfd, &st);
+                        if (r == 0 && st.phase == JD_PHASE_RUNNING)
+                                break;
+                        if (r == 0)
+                                jd_state_done(&st);
+                        if (!dir_locked(dfd))
+                                break;
+                        (void) nanosleep(&(struct timespec) { .tv_nsec = 20 * 1000 * 1000 }, NULL);
+                }
+                if (r == 0 && st.phase == JD_PHASE_RUNNING) {
+                        int pidfd = pidfd_open_(st.supervisor_pid);
+
+                        /* Checked after pidfd_open(): the pidfd now pins
+                         * the process the start time names. */
+                        if (pidfd >= 0 && jd_state_supervisor_alive(&st)) {
+                                jd_entry e = JD_ENTRY_INIT;
+
+                                j = jail_new(d, id, JD_JAIL_RUNNING);
+                                if (!j) {
+                                        close(pidfd);
+                                        jd_state_done(&st);
+                                        return;
+                                }
+                                j->owner_uid = st.owner_uid;
+                                j->owner_pid = st.owner_pid;
+                                j->pid = st.jail_pid;
+                                j->started_at_us = st.started_at_us;
+                                j->supervisor_pid = st.supervisor_pid;
+                                j->supervisor_pidfd = pidfd;
+                                j->cgroup_path = TAKE_PTR(st.cgroup_path);
+                                j->jail_dir = TAKE_PTR(st.jail_dir);
+                                r = sd_event_add_io(d->event, &j->supervisor_src, pidfd, EPOLLIN,
+                                                    on_supervisor_pidfd, j);
+                                if (r < 0)
+                                        log_error("jail %s: cannot watch supervisor %d: %s", id,
+                                                  (int) st.supervisor_pid, strerror(-r));
+                                jd_entry_add(&e, "JAIL_ID=%s", id);
+                                jd_entry_add(&e, "JAIL_PID=%d", (int) j->pid);
+                                jd_entry_add(&e, "JAIL_SUPERVISOR_PID=%d", (int) j->supervisor_pid);
+                                jd_entry_submit(&e, JD_EV_REATTACHED, LOG_INFO,
+                                                "Jail %s (pid %d) still runs: reattached to its supervisor %d", id,
+                                                (int) j->pid, (int) j->supervisor_pid);
+                                jd_state_done(&st);
+                                return;
+                        }
+                        if (pidfd >= 0)
+                                close(pidfd);
+                }
+                if (r == 0)
+                        jd_state_done(&st);
+                if (dir_locked(dfd)) {
+                        log_warning("jail %s: its supervisor holds %s but cannot be reattached; leaving it", id, dir);
+                        return;
+                }
+        }
+
+        /* No supervisor.  Did the jail end with a report? */
+        (void) jd_state_read(dfd, &st);
+        r = jd_read_file_at(dfd, JD_REPORT_FILE, 64 * 1024, &buf, NULL);
+        if (r == 0) {
+                j = jail_new(d, id, JD_JAIL_EXITED);
+                if (!j) {
+                        jd_state_done(&st);
+                        return;
+                }
+                if (jailer_report_from_json(buf, &j->report, &je) < 0) {
+                        if (asprintf(&j->lost, "unreadable exit report: %s", je.message) < 0)
+                                j->lost = NULL;
+                        j->report = (jailer_report) { .exit_code = -1, .pids_peak = -1 };
+                        snprintf(j->report.id, sizeof j->report.id, "%s", id);
+                }
+                j->owner_uid = st.owner_uid;
+                j->owner_pid = st.owner_pid;
+                j->pid = st.jail_pid ? st.jail_pid : j->report.pid;
+                j->started_at_us = st.started_at_us;
+                log_exited(j, true);
+                start_retention(j);
+                jd_state_done(&st);
+                return;
+        }
+
+        cleanup_leftovers(d, id, st.cgroup_path, st.jail_dir, dir,
+                          st.supervisor_pid ? "its supervisor is gone and left no report" :
+                                              "it never got a supervisor");
+        jd_state_done(&st);
+}
+
+static void clean_jails_dir(jd_daemon *d)
+{
+        DIR *dir = opendir(d->opt.jails_dir);
+        struct dirent *de;
+
+        if (!dir)
+                return;
+        while ((de = readdir(dir))) {
+                _cleanup_free_ char *path = NULL;
+                jd_entry e = JD_ENTRY_INIT;
+                jd_jail *j;
+                int r;
+
+                if (de->d_name[0] == '.' || !jl_jail_id_valid(de->d_name))
+                        continue;
+                j = jd_jail_find(d, de->d_name);
+                if (j)
+                        continue;
+                if (asprintf(&path, "%s/%s", d->opt.jails_dir, de->d_name) < 0)
+                        continue;
+                r = jd_rm_rf(path);
+                jd_entry_add(&e, "JAIL_ID=%s", de->d_name);
+                jd_entry_add(&e, "JAIL_DIR=%s", path);
+                if (r < 0)
+                        jd_entry_submit(&e, JD_EV_CLEANUP, LOG_WARNING,
+                                        "Stale jail directory %s could not be removed: %s", path, strerror(-r));
+                else
+                        jd_entry_submit(&e, JD_EV_CLEANUP, LOG_NOTICE, "Removed stale jail directory %s", path);
+        }
+        closedir(dir);
+}
+
+int jd_jails_recover(jd_daemon *d)
+{
+        DIR *dir = opendir(d->jails_state_dir);
+        struct dirent *de;
+
+        if (!dir)
+                return errno == ENOENT ? 0 : -errno;
+        while ((de = readdir(dir))) {
+                if (de->d_name[0] == '.')
+                        continue;
+                if (!jl_jail_id_valid(de->d_name)) {
+                        log_warning("%s/%s: not a jail id, left alone", d->jails_state_dir, de->d_name);
+                        continue;
+                }
+                recover_one(d, de->d_name);
+        }
+        closedir(dir);
+        clean_jails_dir(d);
+        jd_cgroups_clean_stale(d);
+        jd_update_status(d);
+        return 0;
+}

@@ -1,0 +1,681 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The listening socket and the clients.  Every client socket is
+ * non-blocking; each has its own input framer (lines of at most 1 MiB) and
+ * output queue, capped at JD_CLIENT_OUTBUF_MAX: a client that stops reading
+ * is dropped when its queue is full, so it never holds the daemon up.
+ */
+#include <fcntl.h>
+#include <grp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/param.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <systemd/sd-daemon.h>
+
+#include "daemon.h"
+#include "fsutil.h"
+#include "log.h"
+
+#define READS_PER_WAKEUP 16     /* then let other clients have a turn */
+#define ACCEPTS_PER_WAKEUP 64
+
+static int on_client_io(sd_event_source *src, int fd, uint32_t revents, void *userdata);
+
+/* ------------------------------------------------------------------ clients */
+
+void jd_client_ref(jd_client *c)
+{
+        c->refs++;
+}
+
+void jd_client_unref(jd_client *c)
+{
+        if (!c || --c->refs > 0)
+                return;
+        jd_peer_done(&c->peer);
+        free(c);
+}
+
+void jd_client_disconnect(jd_client *c)
+{
+        jd_daemon *d = c->daemon;
+
+        if (c->dead)
+                return;
+        c->dead = true;
+        if (c->prev)
+                c->prev->next = c->next;
+        else
+                d->clients = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        c->prev = c->next = NULL;
+        d->n_clients--;
+
+        c->src = sd_event_source_disable_unref(c->src);
+        close(c->fd);
+        c->fd = -1;
+        jl_framer_free(c->framer);
+        c->framer = NULL;
+        jl_outbuf_free(c->out);
+        c->out = NULL;
+        jd_jails_forget_client(d, c);
+        log_debug("client uid %u pid %d disconnected", (unsigned) c->peer.uid, (int) c->peer.pid);
+        jd_update_status(d);
+        jd_maybe_finish_shutdown(d);
+        jd_client_unref(c);     /* the list's reference */
+}
+
+static void client_update_events(jd_client *c)
+{
+        uint32_t ev = 0;
+
+        if (c->dead)
+                return;
+        if (!c->read_eof)
+                ev |= EPOLLIN;
+        if (jl_outbuf_pending(c->out) > 0)
+                ev |= EPOLLOUT;
+        (void) sd_event_source_set_io_events(c->src, ev);
+}
+
+static bool client_finished(const jd_client *c)
+{
+        return c->read_eof && c->n_pending == 0 && jl_outbuf_pending(c->out) == 0;
+}
+
+static void client_flush(jd_client *c)
+{
+        int r;
+
+        if (c->dead)
+                return;
+        r = jl_outbuf_flush(c->out, c->fd);
+        if (r < 0 && r != -EAGAIN) {
+                jd_client_disconnect(c);
+                return;
+        }
+        if (client_finished(c)) {
+                jd_client_disconnect(c);
+                return;
+        }
+        client_update_events(c);
+}
+
+void jd_client_send(jd_client *c, json_object *msg)
+{
+        if (!msg)
+                return;
+        if (!c || c->dead) {
+                json_object_put(msg);
+                return;
+        }
+        if (jl_outbuf_append(c->out, msg) < 0) {
+                json_object_put(msg);
+                jd_client_disconnect(c);
+                return;
+        }
+        json_object_put(msg);
+        if (jl_outbuf_pending(c->out) > JD_CLIENT_OUTBUF_MAX) {
+                log_warning("client uid %u pid %d does not read its replies (%zu bytes queued): disconnected",
+                            (unsigned) c->peer.uid, (int) c->peer.pid, jl_outbuf_pending(c->out));
+                jd_client_disconnect(c);
+                return;
+        }
+        client_flush(c);
+}
+
+void jd_client_reply(jd_client *c, json_object *id, json_object *result)
+{
+        if (!c || c->dead) {
+                json_object_put(result);
+                return;
+        }
+        jd_client_send(c, jl_reply_result(id, result));
+}
+
+void jd_client_reply_error(jd_client *c, json_object *id, const jl_rpc_error *e)
+{
+        if (!c || c->dead)
+                return;
+        jd_client_send(c, jl_reply_error(id, e));
+}
+
+void jd_client_pending_done(jd_client *c)
+{
+        if (!c)
+                return;
+        if (c->n_pending > 0)
+                c->n_pending--;
+        if (!c->dead && client_finished(c))
+                jd_client_disconnect(c);
+}
+
+void jd_broadcast(jd_daemon *d, const jd_jail *j, const char *method, json_object *params)
+{
+        for (jd_client *c = d->clients, *next; c; c = next) {
+                next = c->next;
+                if (!c->subscribed || c->dead || !jd_jail_visible(j, &c->peer))
+                        continue;
+                jd_client_send(c, jl_notification(method, json_object_get(params)));
+        }
+        json_object_put(params);
+}
+
+/* ------------------------------------------------------------------ requests */
+
+static void log_request(jd_client *c, const char *method, const char *jail)
+{
+        jd_entry e = JD_ENTRY_INIT;
+
+        jd_entry_add(&e, "PEER_UID=%u", (unsigned) c->peer.uid);
+        jd_entry_add(&e, "PEER_GID=%u", (unsigned) c->peer.gid);
+        jd_entry_add(&e, "PEER_PID=%d", (int) c->peer.pid);
+        jd_entry_add(&e, "JAILER_METHOD=%s", method);
+        if (jail)
+                jd_entry_add(&e, "JAIL_ID=%s", jail);
+        jd_entry_submit(&e, JD_EV_REQUEST, LOG_INFO, "Request %s%s%s from uid %u pid %d", method,
+                        jail ? " " : "", jail ?: "", (unsigned) c->peer.uid, (int) c->peer.pid);
+}
+
+static void refuse(jd_client *c, json_object *id, const char *method, const char *jail, const jl_rpc_error *e)
+{
+        jd_entry en = JD_ENTRY_INIT;
+
+        jd_entry_add(&en, "PEER_UID=%u", (unsigned) c->peer.uid);
+        jd_entry_add(&en, "PEER_PID=%d", (int) c->peer.pid);
+        if (method)
+                jd_entry_add(&en, "JAILER_METHOD=%s", method);
+        if (jail)
+                jd_entry_add(&en, "JAIL_ID=%s", jail);
+        jd_entry_add(&en, "JAILER_ERROR=%s", e->reason);
+        if (e->field[0])
+                jd_entry_add(&en, "JAILER_FIELD=%s", e->field);
+        jd_entry_submit(&en, JD_EV_REFUSED, LOG_NOTICE, "Refused %s%s%s from uid %u pid %d: %s",
+                        method ?: "request", jail ? " of " : "", jail ?: "", (unsigned) c->peer.uid,
+                        (int) c->peer.pid, e->message);
+        jd_client_reply_error(c, id, e);
+}
+
+static jd_jail *lookup(jd_client *c, json_object *id, const char *method, const char *jail)
+{
+        jd_jail *j = jd_jail_find(c->daemon, jail);
+        jl_rpc_error e;
+
+        if (!j || (j->state == JD_JAIL_STARTING && !c->peer.root && j->owner_uid != c->peer.uid)) {
+                jl_rpc_error_set(&e, JL_RPC_NOT_FOUND, NULL, "jail", "no jail %s", jail);
+                refuse(c, id, method, jail, &e);
+                return NULL;
+        }
+        if (!jd_jail_visible(j, &c->peer)) {
+                jl_rpc_error_set(&e, JL_RPC_PERMISSION_DENIED, NULL, "jail",
+                                 "jail %s belongs to another user", jail);
+                refuse(c, id, method, jail, &e);
+                return NULL;
+        }
+        return j;
+}
+
+static void do_create(jd_client *c, jl_request *req)
+{
+        jd_daemon *d = c->daemon;
+        jailer_config *cfg = NULL;
+        jl_rpc_error e;
+        bool root_given = false;
+        const char *id;
+        char jail_id[JAILER_ID_MAX + 1] = "";
+        int fds[3] = { -1, -1, -1 };
+
+        if (d->shutting_down) {
+                jl_rpc_error_set(&e, JL_RPC_SHUTTING_DOWN, NULL, NULL, "jailerd is stopping");
+                goto refused;
+        }
+        if (jl_create_params_parse(req->params, &cfg, &root_given, &e) < 0)
+                goto refused;
+
+        id = jailer_config_get_id(cfg);
+        if (id && jl_jail_id_valid(id))
+                snprintf(jail_id, sizeof jail_id, "%s", id);
+        log_request(c, "create", jail_id[0] ? jail_id : NULL);
+
+        if (!root_given) {
+                /* Our own directory for this jail; with a bad id the
+                 * validator below names the id as the culprit. */
+                _cleanup_free_ char *root = NULL;
+
+                if (asprintf(&root, "%s/%s", d->opt.jails_dir, jail_id[0] ? jail_id : "_") < 0 ||
+                    jailer_config_set_jail_root(cfg, root) < 0) {
+                        jl_rpc_error_set(&e, JL_RPC_INTERNAL, NULL, NULL, "out of memory");
+                        goto refused;
+                }
+        }
+        if (jl_create_params_validate(cfg, &e) < 0)
+                goto refused;
+        if (jd_policy_check_config(d, &c->peer, cfg, root_given, &e) < 0)
+                goto refused;
+        if (!cfg->cgroup_parent && jailer_config_set_cgroup_parent(cfg, d->cgroup_parent) < 0) {
+                jl_rpc_error_set(&e, JL_RPC_INTERNAL, NULL, NULL, "out of memory");
+                goto refused;
+        }
+
+        if (req->n_fds == 3)
+                for (size_t i = 0; i < 3; i++) {
+                        fds[i] = req->fds[i];
+                        req->fds[i] = -1;
+                }
+        if (jd_jail_create(d, c, req->id, TAKE_PTR(cfg), !root_given, fds, &e) < 0)
+                goto refused;
+        return;
+
+refused:
+        if (!jail_id[0])
+                log_request(c, "create", NULL);
+        jailer_config_free(cfg);
+        refuse(c, req->id, "create", jail_id[0] ? jail_id : NULL, &e);
+}
+
+static void do_request(jd_client *c, jl_request *req)
+{
+        jd_daemon *d = c->daemon;
+        const char *method = jl_method_to_string(req->method);
+        const char *jail = NULL;
+        jl_rpc_error e;
+        jd_jail *j;
+        int sig;
+
+        if (!jd_peer_allowed(&c->peer)) {
+                log_request(c, method, NULL);
+                jl_rpc_error_set(&e, JL_RPC_PERMISSION_DENIED, NULL, NULL,
+                                 "uid %u is neither root nor in the jailer group", (unsigned) c->peer.uid);
+                refuse(c, req->id, method, NULL, &e);
+                return;
+        }
+
+        switch (req->method) {
+        case JL_METHOD_CREATE:
+                do_create(c, req);
+                return;
+
+        case JL_METHOD_VERSION:
+        case JL_METHOD_LIST:
+        case JL_METHOD_SUBSCRIBE:
+                log_request(c, method, NULL);
+                if (jl_empty_params_decode(req->params, &e) < 0) {
+                        refuse(c, req->id, method, NULL, &e);
+                        return;
+                }
+                if (req->method == JL_METHOD_VERSION)
+                        jd_client_reply(c, req->id, jl_version_result(jailer_version(), d->cgroup_version));
+                else if (req->method == JL_METHOD_SUBSCRIBE) {
+                        c->subscribed = true;
+                        jd_client_reply(c, req->id, NULL);
+                } else {
+                        json_object *list = jl_list_result_new();
+
+                        for (j = d->jails; j; j = j->next)
+                                if (j->state != JD_JAIL_STARTING && jd_jail_visible(j, &c->peer))
+                                        (void) jl_list_result_add(list, jd_jail_info(j, NULL));
+                        jd_client_reply(c, req->id, list);
+                }
+                return;
+
+        case JL_METHOD_WAIT:
+        case JL_METHOD_STATUS:
+                if (jl_jail_params_decode(req->params, &jail, &e) < 0) {
+                        log_request(c, method, NULL);
+                        refuse(c, req->id, method, NULL, &e);
+                        return;
+                }
+                log_request(c, method, jail);
+                j = lookup(c, req->id, method, jail);
+                if (!j)
+                        return;
+                if (req->method == JL_METHOD_WAIT) {
+                        if (j->state == JD_JAIL_EXITED)
+                                jd_client_reply(c, req->id, jd_jail_report_json(j));
+                        else
+                                jd_jail_add_waiter(j, c, req->id);
+                        return;
+                }
+                if (j->state != JD_JAIL_RUNNING) {
+                        jd_client_reply(c, req->id, jd_jail_info(j, NULL));
+                        return;
+                }
+                if (jd_jail_control(j, c, req->id, JL_METHOD_STATUS, 0, &e) < 0)
+                        refuse(c, req->id, method, jail, &e);
+                return;
+
+        case JL_METHOD_KILL:
+                if (jl_kill_params_decode(req->params, &jail, &sig, &e) < 0) {
+                        log_request(c, method, NULL);
+                        refuse(c, req->id, method, NULL, &e);
+                        return;
+                }
+                log_request(c, method, jail);
+                j = lookup(c, req->id, method, jail);
+                if (!j)
+                        return;
+                if (j->state != JD_JAIL_RUNNING) {
+                        jl_rpc_error_set(&e, JL_RPC_NOT_RUNNING, NULL, NULL, "jail %s is %s", jail,
+                                         j->state == JD_JAIL_EXITED ? "not running" : "still starting");
+                        refuse(c, req->id, method, jail, &e);
+                        return;
+                }
+                if (jd_jail_control(j, c, req->id, JL_METHOD_KILL, sig, &e) < 0)
+                        refuse(c, req->id, method, jail, &e);
+                return;
+
+        case _JL_METHOD_MAX:
+        case _JL_METHOD_INVALID:
+        default:
+                jl_rpc_error_set(&e, JL_RPC_METHOD_NOT_FOUND, NULL, "method", "unknown method");
+                refuse(c, req->id, method, NULL, &e);
+                return;
+        }
+}
+
+static void handle_line(jd_client *c, jl_line *line)
+{
+        jl_request req = { 0 };
+        json_object *id = NULL;
+        jl_rpc_error e;
+
+        if (jl_request_decode(line, &req, &id, &e) < 0) {
+                refuse(c, id, NULL, NULL, &e);
+                json_object_put(id);
+                return;
+        }
+        do_request(c, &req);
+        jl_request_done(&req);
+}
+
+static int on_client_io(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+{
+        jd_client *c = userdata;
+
+        jd_client_ref(c);
+        if (revents & EPOLLOUT)
+                client_flush(c);
+
+        if (!c->dead && !c->read_eof && (revents & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+                for (int i = 0; i < READS_PER_WAKEUP && !c->dead; i++) {
+                        ssize_t n = jl_framer_read(c->framer, c->fd);
+                        jl_line *line;
+
+                        if (n == -EAGAIN)
+                                break;
+                        if (n < 0) {
+                                jd_client_disconnect(c);
+                                break;
+                        }
+                        while (!c->dead && jl_framer_next(c->framer, &line) > 0) {
+                                handle_line(c, line);
+                                jl_line_free(line);
+                        }
+                        if (n == 0) {
+                                /* Half-closed: what is pending still gets
+                                 * its answer, then the connection goes. */
+                                c->read_eof = true;
+                                break;
+                        }
+                }
+        }
+
+        if (!c->dead) {
+                if (c->read_eof && (revents & (EPOLLHUP | EPOLLERR)) && !(revents & EPOLLOUT) &&
+                    jl_outbuf_pending(c->out) == 0 && c->n_pending == 0)
+                        jd_client_disconnect(c);
+                else
+                        client_flush(c);
+        }
+        jd_client_unref(c);
+        return 0;
+}
+
+/* ------------------------------------------------------------------ listening */
+
+static void new_client(jd_daemon *d, int fd)
+{
+        jd_client *c;
+        jl_rpc_error e;
+        int r;
+
+        c = calloc(1, sizeof *c);
+        if (!c) {
+                close(fd);
+                return;
+        }
+        c->daemon = d;
+        c->refs = 1;
+        c->fd = fd;
+        r = jd_peer_read(fd, d, &c->peer);
+        c->framer = jl_framer_new();
+        c->out = jl_outbuf_new();
+        if (r < 0 || !c->framer || !c->out ||
+            sd_event_add_io(d->event, &c->src, fd, EPOLLIN, on_client_io, c) < 0) {
+                jl_framer_free(c->framer);
+                jl_outbuf_free(c->out);
+                jd_peer_done(&c->peer);
+                free(c);
+                close(fd);
+                return;
+        }
+        c->next = d->clients;
+        if (d->clients)
+                d->clients->prev = c;
+        d->clients = c;
+        d->n_clients++;
+
+        if (d->opt.max_clients && d->n_clients > d->opt.max_clients) {
+                jl_rpc_error_set(&e, JL_RPC_LIMIT_REACHED, NULL, NULL, "too many clients (%u)", d->opt.max_clients);
+                jd_client_send(c, jl_reply_error(NULL, &e));
+                jd_client_disconnect(c);
+                return;
+        }
+        log_debug("client uid %u pid %d connected", (unsigned) c->peer.uid, (int) c->peer.pid);
+        jd_update_status(d);
+}
+
+static int on_listen(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+{
+        jd_daemon *d = userdata;
+
+        for (int i = 0; i < ACCEPTS_PER_WAKEUP; i++) {
+                int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+                if (cfd < 0) {
+                        if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
+                                break;
+                        log_warning("accept: %m");
+                        break;
+                }
+                new_client(d, cfd);
+        }
+        return 0;
+}
+
+static void resolve_group(jd_daemon *d, gid_t socket_gid)
+{
+        struct group grp, *res = NULL;
+        char buf[4096];
+
+        /* A passed socket's group is what systemd made it (SocketGroup=). */
+        if (socket_gid != 0 && socket_gid != (gid_t) -1) {
+                d->group = socket_gid;
+                d->have_group = true;
+                return;
+        }
+        if (getgrnam_r(d->opt.group, &grp, buf, sizeof buf, &res) == 0 && res) {
+                d->group = res->gr_gid;
+                d->have_group = true;
+        }
+}
+
+static int socket_gid_of(int fd, gid_t *gid)
+{
+        struct sockaddr_un sa;
+        socklen_t len = sizeof sa;
+        struct stat st;
+
+        if (getsockname(fd, (struct sockaddr *) &sa, &len) < 0)
+                return -errno;
+        if (len <= offsetof(struct sockaddr_un, sun_path) || sa.sun_path[0] != '/')
+                return -EINVAL;
+        sa.sun_path[MIN(len - offsetof(struct sockaddr_un, sun_path), sizeof sa.sun_path - 1)] = '\0';
+        if (stat(sa.sun_path, &st) < 0)
+                return -errno;
+        *gid = st.st_gid;
+        return 0;
+}
+
+static int mkdir_parents(const char *path, mode_t mode)
+{
+        _cleanup_free_ char *p = strdup(path);
+
+        if (!p)
+                return -ENOMEM;
+        for (char *s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
+                *s = '\0';
+                if (mkdir(p, mode) < 0 && errno != EEXIST)
+                        return -errno;
+                *s = '/';
+        }
+        return 0;
+}
+
+static int bind_own(jd_daemon *d, const char *path)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+        mode_t old;
+        int r;
+
+        if (strlen(path) >= sizeof sa.sun_path) {
+                log_error("socket path %s is too long", path);
+                return -ENAMETOOLONG;
+        }
+        strcpy(sa.sun_path, path);
+
+        r = mkdir_parents(path, 0755);
+        if (r < 0) {
+                log_error("cannot create the directory of %s: %s", path, strerror(-r));
+                return r;
+        }
+
+        if (lstat(path, &st) == 0) {
+                _cleanup_close_ int probe = -1;
+
+                if (!S_ISSOCK(st.st_mode)) {
+                        log_error("%s exists and is not a socket", path);
+                        return -EEXIST;
+                }
+                probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+                if (probe >= 0 && connect(probe, (struct sockaddr *) &sa, sizeof sa) == 0) {
+                        log_error("another daemon listens on %s", path);
+                        return -EADDRINUSE;
+                }
+                (void) unlink(path);    /* stale: its daemon is gone */
+        }
+
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return -errno;
+        old = umask(0177);
+        r = bind(fd, (struct sockaddr *) &sa, sizeof sa);
+        umask(old);
+        if (r < 0) {
+                r = -errno;
+                log_error("cannot bind %s: %s", path, strerror(-r));
+                return r;
+        }
+        d->bound_path = strdup(path);
+
+        resolve_group(d, (gid_t) -1);
+        if (d->have_group) {
+                if (chown(path, 0, d->group) < 0 || chmod(path, 0660) < 0)
+                        log_warning("cannot give %s to group %s: %m", path, d->opt.group);
+        } else
+                log_warning("group %s does not exist: %s is root's only (0600)", d->opt.group, path);
+
+        if (listen(fd, SOMAXCONN) < 0)
+                return -errno;
+        d->listen_fd = TAKE_FD(fd);
+        return 0;
+}
+
+int jd_server_listen(jd_daemon *d)
+{
+        int n, r;
+
+        n = sd_listen_fds(true);
+        if (n < 0) {
+                log_error("sd_listen_fds: %s", strerror(-n));
+                return n;
+        }
+        if (n > 1) {
+                log_error("got %d sockets from the service manager, expected one", n);
+                return -EINVAL;
+        }
+        if (n == 1) {
+                int fd = SD_LISTEN_FDS_START;
+                gid_t gid = (gid_t) -1;
+
+                if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) <= 0) {
+                        log_error("the passed fd %d is not a listening Unix stream socket", fd);
+                        return -EINVAL;
+                }
+                /* Passed without O_CLOEXEC: supervisors must not inherit it. */
+                (void) fcntl(fd, F_SETFD, FD_CLOEXEC);
+                (void) jd_fd_nonblock(fd, true);
+                d->listen_fd = fd;
+                d->listen_passed = true;
+                (void) socket_gid_of(fd, &gid);
+                resolve_group(d, gid);
+                if (!d->have_group)
+                        log_warning("the socket's group is root and group %s does not exist: only root may use it",
+                                    d->opt.group);
+        } else {
+                r = bind_own(d, d->opt.socket_path);
+                if (r < 0)
+                        return r;
+        }
+
+        r = sd_event_add_io(d->event, &d->listen_src, d->listen_fd, EPOLLIN, on_listen, d);
+        if (r < 0)
+                return r;
+        return 0;
+}
+
+void jd_server_stop_listening(jd_daemon *d)
+{
+        struct stat st;
+
+        d->listen_src = sd_event_source_disable_unref(d->listen_src);
+        if (d->listen_fd < 0)
+                return;
+        /* A socket systemd passed is systemd's: it keeps listening (and
+         * queueing connections that will start us again); only close our
+         * copy.  Our own socket we remove. */
+        if (!d->listen_passed && d->bound_path && lstat(d->bound_path, &st) == 0 && S_ISSOCK(st.st_mode))
+                (void) unlink(d->bound_path);
+        close(d->listen_fd);
+        d->listen_fd = -1;
+}
+
+void jd_clients_shutdown(jd_daemon *d)
+{
+        /* Whatever can still be written goes out now; then every client is
+         * dropped. */
+        for (jd_client *c = d->clients, *next; c; c = next) {
+                next = c->next;
+                jd_client_ref(c);
+                if (!c->dead)
+                        (void) jl_outbuf_flush(c->out, c->fd);
+                jd_client_disconnect(c);
+                jd_client_unref(c);
+        }
+}

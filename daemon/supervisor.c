@@ -1,0 +1,745 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * jailer-supervisor — holds one jail for jailerd, and outlives it.
+ *
+ * jailerd execs one supervisor per jail (exec rather than fork keeps the
+ * daemon's memory out of every jail's supervisor) with the jail's state
+ * directory, in which it has written config.json.  The supervisor
+ *
+ *   1. takes an exclusive flock on the state directory for its whole life
+ *      (a restarted jailerd tells a live supervisor from a dead one by it)
+ *      and writes state.json ("starting");
+ *   2. starts the jail with jailer_spawn(): the client's stdio when jailerd
+ *      passed it, else /dev/null and pipes whose lines go to journald
+ *      (JAIL_ID=) and to console.log;
+ *   3. writes state.json ("running"), opens control.sock, and tells jailerd
+ *      "started" (or the error, after removing everything it made);
+ *   4. runs an event loop: the jail's pidfd, its output, the control socket
+ *      (kill with escalation to SIGKILL, status), the wall-clock deadline;
+ *   5. when the jail's program ends: jailer_jail_wait() (kill what is left,
+ *      collect usage, remove the cgroup), report.json written atomically,
+ *      the jail directory removed, exit.
+ *
+ * jailerd watches the supervisor's pidfd; the exit status of the jail is
+ * in report.json whether or not jailerd was there to see it.
+ */
+#include <fcntl.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <systemd/sd-event.h>
+#include <systemd/sd-journal.h>
+
+#include "fsutil.h"
+#include "jd-internal.h"
+#include "log.h"
+#include "state.h"
+#include "svctl.h"
+
+#define OUTPUT_LINE_MAX 8192            /* longer lines are split */
+#define DEFAULT_GRACE_MS 10000          /* SIGTERM to the supervisor itself */
+
+typedef struct supervisor supervisor;
+
+typedef struct stream {
+        supervisor *sv;
+        const char *name;
+        int prio;
+        int fd;
+        sd_event_source *src;
+        size_t len;
+        char buf[OUTPUT_LINE_MAX];
+} stream;
+
+struct supervisor {
+        sd_event *event;
+        const char *state_dir;
+        int dirfd;
+        int notify_fd;
+        bool own_stdio;
+        jailer_config *config;
+        jailer_jail *jail;
+        jd_state state;
+
+        int console_fd;
+        uint64_t console_written;
+        bool console_full;
+        stream out, err;
+
+        int control_fd;
+        sd_event_source *control_src;
+        sd_event_source *pidfd_src;
+        sd_event_source *deadline_src;
+        sd_event_source *grace_src;
+        bool ended;
+};
+
+/* ------------------------------------------------------------------ output */
+
+static void console_write(supervisor *sv, const char *stream_name, const char *line, size_t len)
+{
+        char prefix[16];
+        struct iovec iov[3];
+        ssize_t n;
+        int plen;
+
+        if (sv->console_fd < 0 || sv->console_full)
+                return;
+        plen = snprintf(prefix, sizeof prefix, "%s: ", stream_name);
+        if (sv->console_written + (uint64_t) plen + len + 1 > JD_CONSOLE_LOG_MAX) {
+                static const char note[] = "[console.log reached its size limit; further output only in the journal]\n";
+
+                sv->console_full = true;
+                if (write(sv->console_fd, note, sizeof note - 1) < 0)
+                        sv->console_written = JD_CONSOLE_LOG_MAX;
+                return;
+        }
+        iov[0] = (struct iovec) { prefix, (size_t) plen };
+        iov[1] = (struct iovec) { (void *) line, len };
+        iov[2] = (struct iovec) { (void *) "\n", 1 };
+        n = writev(sv->console_fd, iov, 3);
+        if (n > 0)
+                sv->console_written += (uint64_t) n;
+}
+
+static void emit_line(stream *s, const char *line, size_t len)
+{
+        supervisor *sv = s->sv;
+
+        if (len > 0 && line[len - 1] == '\r')
+                len--;
+        console_write(sv, s->name, line, len);
+
+        if (jd_log_to_journal()) {
+                if (sd_journal_send("MESSAGE=%.*s", (int) len, line,
+                                    "PRIORITY=%d", s->prio,
+                                    "SYSLOG_IDENTIFIER=jailer-supervisor",
+                                    "MESSAGE_ID=%s", jd_event_message_id(JD_EV_OUTPUT),
+                                    "JAILER_EVENT=%s", jd_event_name(JD_EV_OUTPUT),
+                                    "JAIL_ID=%s", sv->state.id,
+                                    "JAIL_PID=%d", (int) sv->state.jail_pid,
+                                    "JAIL_STREAM=%s", s->name,
+                                    NULL) >= 0)
+                        return;
+        }
+        fprintf(stderr, "jail %s %s: %.*s\n", sv->state.id, s->name, (int) len, line);
+}
+
+/* Read what is there; emit complete lines (and full buffers).  Returns 0
+ * at end of stream, 1 when more may come. */
+static int stream_read(stream *s)
+{
+        for (;;) {
+                ssize_t n = read(s->fd, s->buf + s->len, sizeof s->buf - s->len);
+                size_t start = 0;
+
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return errno == EAGAIN ? 1 : 0;
+                }
+                if (n == 0)
+                        return 0;
+                s->len += (size_t) n;
+                for (size_t i = 0; i < s->len; i++)
+                        if (s->buf[i] == '\n') {
+                                emit_line(s, s->buf + start, i - start);
+                                start = i + 1;
+                        }
+                if (start == 0 && s->len == sizeof s->buf) {
+                        emit_line(s, s->buf, s->len);
+                        start = s->len;
+                }
+                memmove(s->buf, s->buf + start, s->len - start);
+                s->len -= start;
+        }
+}
+
+static void stream_close(stream *s)
+{
+        if (s->len > 0) {
+                emit_line(s, s->buf, s->len);
+                s->len = 0;
+        }
+        s->src = sd_event_source_disable_unref(s->src);
+        if (s->fd >= 0)
+                close(s->fd);
+        s->fd = -1;
+}
+
+static int on_stream(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+{
+        stream *s = userdata;
+
+        if (stream_read(s) == 0)
+                stream_close(s);
+        return 0;
+}
+
+/* ------------------------------------------------------------------ kill, deadline */
+
+static int on_grace(sd_event_source *src, uint64_t usec, void *userdata)
+{
+        supervisor *sv = userdata;
+        jd_entry e = JD_ENTRY_INIT;
+
+        if (sv->ended)
+                return 0;
+        jd_entry_add(&e, "JAIL_ID=%s", sv->state.id);
+        jd_entry_add(&e, "JAIL_PID=%d", (int) sv->state.jail_pid);
+        jd_entry_add(&e, "JAIL_SIGNAL=SIGKILL");
+        jd_entry_submit(&e, JD_EV_KILL, LOG_NOTICE,
+                        "Jail %s still runs after the grace period, sending SIGKILL", sv->state.id);
+        (void) jailer_jail_kill(sv->jail, SIGKILL);
+        return 0;
+}
+
+static int jail_signal(supervisor *sv, int sig, uint64_t grace_ms)
+{
+        int r;
+
+        if (sv->ended)
+                return -ESRCH;
+        if (jailer_jail_kill(sv->jail, sig) < 0)
+                return errno == ESRCH ? -ESRCH : -errno;
+        if (sig == SIGKILL || grace_ms == 0)
+                return 0;
+
+        /* PID 1 of a pid namespace ignores every signal it has no handler
+         * for, SIGTERM included: without this a "kill" could do nothing. */
+        if (sv->grace_src) {
+                r = sd_event_source_set_time_relative(sv->grace_src, grace_ms * 1000);
+                if (r >= 0)
+                        r = sd_event_source_set_enabled(sv->grace_src, SD_EVENT_ONESHOT);
+        } else
+                r = sd_event_add_time_relative(sv->event, &sv->grace_src, CLOCK_MONOTONIC,
+                                               grace_ms * 1000, 10 * 1000, on_grace, sv);
+        return r < 0 ? r : 0;
+}
+
+static int on_deadline(sd_event_source *src, uint64_t usec, void *userdata)
+{
+        supervisor *sv = userdata;
+        jd_entry e = JD_ENTRY_INIT;
+
+        if (sv->ended)
+                return 0;
+        jd_entry_add(&e, "JAIL_ID=%s", sv->state.id);
+        jd_entry_add(&e, "JAIL_PID=%d", (int) sv->state.jail_pid);
+        jd_entry_add(&e, "JAIL_SIGNAL=SIGKILL");
+        jd_entry_add(&e, "JAIL_TIMED_OUT=1");
+        jd_entry_submit(&e, JD_EV_KILL, LOG_NOTICE, "Jail %s reached its time limit, killing it", sv->state.id);
+        (void) jailer_jail_expire(sv->jail);
+        return 0;
+}
+
+static int on_term(sd_event_source *src, const struct signalfd_siginfo *si, void *userdata)
+{
+        supervisor *sv = userdata;
+
+        /* Someone stops the supervisor itself: stop the jail the polite
+         * way; the report is written when it has ended. */
+        log_notice("jail %s: supervisor got %s, stopping the jail", sv->state.id,
+                   jailer_signal_name((int) si->ssi_signo) ?: "a signal");
+        (void) jail_signal(sv, SIGTERM, DEFAULT_GRACE_MS);
+        return 0;
+}
+
+/* ------------------------------------------------------------------ control socket */
+
+static json_object *reply_error(const char *reason, const char *fmt, ...) _printf_(2, 3);
+static json_object *reply_error(const char *reason, const char *fmt, ...)
+{
+        json_object *o = json_object_new_object();
+        char msg[512];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        json_object_object_add(o, "ok", json_object_new_boolean(false));
+        json_object_object_add(o, "reason", json_object_new_string(reason));
+        json_object_object_add(o, "message", json_object_new_string(msg));
+        return o;
+}
+
+static json_object *handle_control(supervisor *sv, json_object *req)
+{
+        json_object *op, *m, *o;
+        const char *ops;
+
+        if (!json_object_is_type(req, json_type_object) || !json_object_object_get_ex(req, "op", &op) ||
+            !json_object_is_type(op, json_type_string))
+                return reply_error("invalid", "request without \"op\"");
+        ops = json_object_get_string(op);
+
+        if (strcmp(ops, "kill") == 0) {
+                int64_t sig = SIGTERM, grace = 0;
+                int r;
+
+                if (json_object_object_get_ex(req, "signal", &m))
+                        sig = json_object_get_int64(m);
+                if (json_object_object_get_ex(req, "grace_ms", &m))
+                        grace = json_object_get_int64(m);
+                if (sig < 1 || sig > 64 || grace < 0)
+                        return reply_error("invalid", "bad signal or grace_ms");
+                r = jail_signal(sv, (int) sig, (uint64_t) grace);
+                if (r == -ESRCH)
+                        return reply_error("not_running", "jail %s is not running", sv->state.id);
+                if (r < 0)
+                        return reply_error("internal", "kill: %s", strerror(-r));
+                {
+                        jd_entry e = JD_ENTRY_INIT;
+
+                        jd_entry_add(&e, "JAIL_ID=%s", sv->state.id);
+                        jd_entry_add(&e, "JAIL_PID=%d", (int) sv->state.jail_pid);
+                        jd_entry_add(&e, "JAIL_SIGNAL=%s", jailer_signal_name((int) sig) ?: "?");
+                        jd_entry_submit(&e, JD_EV_KILL, LOG_INFO, "Sent %s to jail %s",
+                                        jailer_signal_name((int) sig) ?: "a signal", sv->state.id);
+                }
+                o = json_object_new_object();
+                json_object_object_add(o, "ok", json_object_new_boolean(true));
+                return o;
+        }
+
+        if (strcmp(ops, "status") == 0) {
+                jailer_usage u = { 0 };
+                jailer_error err = { 0 };
+                json_object *uo;
+
+                if (sv->ended)
+                        return reply_error("not_running", "jail %s is not running", sv->state.id);
+                if (jailer_jail_usage(sv->jail, &u, &err) < 0)
+                        return reply_error("internal", "%s", err.message);
+                o = json_object_new_object();
+                uo = json_object_new_object();
+                json_object_object_add(uo, "cpu_usage_us", json_object_new_uint64(u.cpu_usage_us));
+                json_object_object_add(uo, "memory_current_bytes", json_object_new_uint64(u.memory_current_bytes));
+                json_object_object_add(uo, "memory_peak_bytes", json_object_new_uint64(u.memory_peak_bytes));
+                json_object_object_add(uo, "pids_current", json_object_new_uint64(u.pids_current));
+                json_object_object_add(o, "ok", json_object_new_boolean(true));
+                json_object_object_add(o, "pid", json_object_new_int(sv->state.jail_pid));
+                json_object_object_add(o, "usage", uo);
+                return o;
+        }
+
+        return reply_error("invalid", "unknown op \"%s\"", ops);
+}
+
+static int on_control_conn(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+{
+        supervisor *sv = userdata;
+        char buf[JD_SVCTL_MAX_MSG + 1];
+        json_object *req, *reply;
+        const char *txt;
+        ssize_t n;
+
+        n = recv(fd, buf, sizeof buf - 1, MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return 0;
+        if (n <= 0) {
+                sd_event_source_disable_unref(src);  /* owns and closes fd */
+                return 0;
+        }
+        buf[n] = '\0';
+        req = json_tokener_parse(buf);
+        reply = req ? handle_control(sv, req) : reply_error("invalid", "not JSON");
+        json_object_put(req);
+        txt = json_object_to_json_string_ext(reply, JSON_C_TO_STRING_PLAIN);
+        (void) send(fd, txt, strlen(txt), MSG_DONTWAIT | MSG_NOSIGNAL);
+        json_object_put(reply);
+        return 0;
+}
+
+static int on_control_accept(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+{
+        supervisor *sv = userdata;
+        sd_event_source *cs = NULL;
+        struct ucred cred;
+        socklen_t len = sizeof cred;
+        int cfd;
+
+        cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (cfd < 0)
+                return 0;
+        /* The directory is root's and 0700; check anyway. */
+        if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.uid != 0) {
+                close(cfd);
+                return 0;
+        }
+        if (sd_event_add_io(sv->event, &cs, cfd, EPOLLIN, on_control_conn, sv) < 0) {
+                close(cfd);
+                return 0;
+        }
+        (void) sd_event_source_set_io_fd_own(cs, true);
+        (void) sd_event_source_set_floating(cs, true);
+        sd_event_source_unref(cs);
+        return 0;
+}
+
+static int control_open(supervisor *sv)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_close_ int fd = -1;
+        int r;
+
+        r = snprintf(sa.sun_path, sizeof sa.sun_path, "%s/%s", sv->state_dir, JD_CONTROL_SOCKET);
+        if (r < 0 || (size_t) r >= sizeof sa.sun_path)
+                return -ENAMETOOLONG;
+        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return -errno;
+        (void) unlinkat(sv->dirfd, JD_CONTROL_SOCKET, 0);
+        if (bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0)
+                return -errno;
+        if (fchmodat(sv->dirfd, JD_CONTROL_SOCKET, 0600, 0) < 0)
+                return -errno;
+        if (listen(fd, 16) < 0)
+                return -errno;
+        r = sd_event_add_io(sv->event, &sv->control_src, fd, EPOLLIN, on_control_accept, sv);
+        if (r < 0)
+                return r;
+        sv->control_fd = TAKE_FD(fd);
+        return 0;
+}
+
+/* ------------------------------------------------------------------ start and end */
+
+static void notify_daemon(supervisor *sv, json_object *msg)
+{
+        const char *txt;
+
+        if (sv->notify_fd < 0)
+                return;
+        txt = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        /* The daemon may be gone (restarted): then nobody is waiting. */
+        (void) send(sv->notify_fd, txt, strlen(txt), MSG_NOSIGNAL);
+        close(sv->notify_fd);
+        sv->notify_fd = -1;
+}
+
+static void notify_error(supervisor *sv, const jailer_error *err)
+{
+        json_object *o = json_object_new_object(), *e = json_object_new_object();
+
+        json_object_object_add(e, "step", json_object_new_string(jailer_step_name(err->step)));
+        json_object_object_add(e, "code", json_object_new_int(err->code));
+        json_object_object_add(e, "field", json_object_new_string(err->field));
+        json_object_object_add(e, "message", json_object_new_string(err->message));
+        json_object_object_add(o, "error", e);
+        notify_daemon(sv, o);
+        json_object_put(o);
+}
+
+static void notify_started(supervisor *sv)
+{
+        json_object *o = json_object_new_object(), *s = json_object_new_object();
+
+        json_object_object_add(s, "pid", json_object_new_int(sv->state.jail_pid));
+        json_object_object_add(s, "started_at_us", json_object_new_uint64(sv->state.started_at_us));
+        if (sv->state.cgroup_path)
+                json_object_object_add(s, "cgroup", json_object_new_string(sv->state.cgroup_path));
+        json_object_object_add(o, "started", s);
+        notify_daemon(sv, o);
+        json_object_put(o);
+}
+
+static void remove_jail_dir(supervisor *sv)
+{
+        int r;
+
+        if (!sv->state.jail_dir)
+                return;
+        r = jd_rm_rf(sv->state.jail_dir);
+        if (r < 0)
+                log_warning("jail %s: could not remove %s: %s", sv->state.id, sv->state.jail_dir, strerror(-r));
+}
+
+static int on_jail_exit(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+{
+        supervisor *sv = userdata;
+        jailer_report rep = { 0 };
+        jailer_error err = { 0 };
+        _cleanup_free_ char *json = NULL;
+        int r;
+
+        sv->ended = true;
+        sv->pidfd_src = sd_event_source_disable_unref(sv->pidfd_src);
+        sv->deadline_src = sd_event_source_disable_unref(sv->deadline_src);
+        sv->grace_src = sd_event_source_disable_unref(sv->grace_src);
+
+        /* Reaps PID 1, kills whatever is left in the cgroup, collects the
+         * figures, removes the cgroup, frees the jail. */
+        r = jailer_jail_wait(TAKE_PTR(sv->jail), &rep, &err);
+        if (r < 0)
+                log_error("jail %s: %s", sv->state.id, err.message);
+        if (!rep.id[0])
+                snprintf(rep.id, sizeof rep.id, "%s", sv->state.id);
+        if (rep.pid == 0)
+                rep.pid = sv->state.jail_pid;
+
+        /* Every writer of the pipes is gone now: read them to the end. */
+        if (sv->out.fd >= 0) {
+                (void) stream_read(&sv->out);
+                stream_close(&sv->out);
+        }
+        if (sv->err.fd >= 0) {
+                (void) stream_read(&sv->err);
+                stream_close(&sv->err);
+        }
+
+        json = jailer_report_to_json(&rep);
+        if (!json)
+                r = -ENOMEM;
+        else
+                r = jd_write_atomic_at(sv->dirfd, JD_REPORT_FILE, json, strlen(json), 0600);
+        if (r < 0)
+                log_error("jail %s: could not write %s: %s", sv->state.id, JD_REPORT_FILE, strerror(-r));
+
+        remove_jail_dir(sv);
+        sd_event_exit(sv->event, r < 0 ? 1 : 0);
+        return 0;
+}
+
+static int stdio_setup(supervisor *sv, jailer_spawn_opts *opts, int pipe_out[2], int pipe_err[2])
+{
+        if (sv->own_stdio) {
+                opts->stdin_fd = JD_SUPERVISOR_STDIO_FD;
+                opts->stdout_fd = JD_SUPERVISOR_STDIO_FD + 1;
+                opts->stderr_fd = JD_SUPERVISOR_STDIO_FD + 2;
+                return 0;
+        }
+        opts->stdin_fd = open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (opts->stdin_fd < 0)
+                return -errno;
+        if (pipe2(pipe_out, O_CLOEXEC) < 0 || pipe2(pipe_err, O_CLOEXEC) < 0)
+                return -errno;
+        opts->stdout_fd = pipe_out[1];
+        opts->stderr_fd = pipe_err[1];
+        sv->console_fd = openat(sv->dirfd, JD_CONSOLE_LOG,
+                                O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+        return 0;
+}
+
+static int stream_start(supervisor *sv, stream *s, const char *name, int prio, int fd)
+{
+        s->sv = sv;
+        s->name = name;
+        s->prio = prio;
+        s->fd = fd;
+        (void) jd_fd_nonblock(fd, true);
+        return sd_event_add_io(sv->event, &s->src, fd, EPOLLIN, on_stream, s);
+}
+
+static void fail_cleanup(supervisor *sv)
+{
+        /* A jail that did not start leaves nothing: no jail directory, no
+         * state directory (jailerd has the error from the start channel). */
+        remove_jail_dir(sv);
+        (void) jd_rm_rf(sv->state_dir);
+}
+
+static _Noreturn void usage(int status)
+{
+        fprintf(status ? stderr : stdout,
+                "Usage: jailer-supervisor --state-dir DIR --owner-uid UID [--owner-pid PID]\n"
+                "                         [--jail-dir DIR] [--stdio]\n"
+                "Runs one jail for jailerd; not meant to be started by hand.\n"
+                "DIR holds config.json; fd %d carries the start result to jailerd;\n"
+                "with --stdio, fds %d-%d are the jail's stdin, stdout and stderr.\n",
+                JD_SUPERVISOR_NOTIFY_FD, JD_SUPERVISOR_STDIO_FD, JD_SUPERVISOR_STDIO_FD + 2);
+        exit(status);
+}
+
+int main(int argc, char **argv)
+{
+        static const struct option opts[] = {
+                { "state-dir", required_argument, NULL, 's' },
+                { "owner-uid", required_argument, NULL, 'u' },
+                { "owner-pid", required_argument, NULL, 'p' },
+                { "jail-dir", required_argument, NULL, 'j' },
+                { "stdio", no_argument, NULL, 'S' },
+                { "help", no_argument, NULL, 'h' },
+                {}
+        };
+        supervisor sv = {
+                .dirfd = -1, .notify_fd = -1, .console_fd = -1, .control_fd = -1,
+                .out = { .fd = -1 }, .err = { .fd = -1 },
+        };
+        jailer_spawn_opts sopts = JAILER_SPAWN_OPTS_INIT;
+        jailer_error err = { 0 };
+        int pipe_out[2] = { -1, -1 }, pipe_err[2] = { -1, -1 };
+        char path[4096];
+        uint64_t v, deadline;
+        sigset_t mask;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) >= 0)
+                switch (c) {
+                case 's':
+                        sv.state_dir = optarg;
+                        break;
+                case 'u':
+                        if (jl_parse_u64(optarg, &v) < 0 || v > UINT32_MAX)
+                                usage(2);
+                        sv.state.owner_uid = (uid_t) v;
+                        break;
+                case 'p':
+                        if (jl_parse_u64(optarg, &v) < 0 || v > INT32_MAX)
+                                usage(2);
+                        sv.state.owner_pid = (pid_t) v;
+                        break;
+                case 'j':
+                        sv.state.jail_dir = strdup(optarg);
+                        break;
+                case 'S':
+                        sv.own_stdio = true;
+                        break;
+                case 'h':
+                        usage(0);
+                default:
+                        usage(2);
+                }
+        if (!sv.state_dir || optind != argc)
+                usage(2);
+
+        /* Root, holding a jail's secrets: no core dumps, no ptrace by
+         * anyone but root with CAP_SYS_PTRACE. */
+        (void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+        /* Our own session: no terminal signals from jailerd's, and the
+         * jail gets none either (TIOCSTI). */
+        (void) setsid();
+        jd_log_open("jailer-supervisor");
+
+        if (fcntl(JD_SUPERVISOR_NOTIFY_FD, F_GETFD) >= 0) {
+                sv.notify_fd = JD_SUPERVISOR_NOTIFY_FD;
+                (void) fcntl(sv.notify_fd, F_SETFD, FD_CLOEXEC);
+        }
+        if (sv.own_stdio)
+                for (int fd = JD_SUPERVISOR_STDIO_FD; fd < JD_SUPERVISOR_STDIO_FD + 3; fd++)
+                        if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+                                log_error("--stdio given but fd %d is not open", fd);
+                                return 1;
+                        }
+
+        sv.dirfd = open(sv.state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sv.dirfd < 0) {
+                jl_error(&err, JAILER_STEP_NONE, errno, NULL, "state directory %s", sv.state_dir);
+                notify_error(&sv, &err);
+                return 1;
+        }
+        /* Held until we exit: jailerd's proof that this jail has a keeper. */
+        if (flock(sv.dirfd, LOCK_EX | LOCK_NB) < 0) {
+                jl_error(&err, JAILER_STEP_NONE, errno, NULL, "state directory %s is locked", sv.state_dir);
+                notify_error(&sv, &err);
+                return 1;
+        }
+
+        snprintf(path, sizeof path, "%s/%s", sv.state_dir, JD_CONFIG_FILE);
+        if (jailer_config_from_file(path, &sv.config, &err) < 0 ||
+            jailer_config_validate(sv.config, &err) < 0) {
+                notify_error(&sv, &err);
+                fail_cleanup(&sv);
+                return 1;
+        }
+        snprintf(sv.state.id, sizeof sv.state.id, "%s", jailer_config_get_id(sv.config));
+        sv.state.phase = JD_PHASE_STARTING;
+        sv.state.supervisor_pid = getpid();
+        (void) jd_proc_starttime(getpid(), &sv.state.supervisor_starttime);
+        sv.state.created_at_us = jd_now_realtime_us();
+        sv.state.own_stdio = sv.own_stdio;
+        r = jd_state_write(sv.dirfd, &sv.state);
+        if (r < 0) {
+                jl_error(&err, JAILER_STEP_NONE, -r, NULL, "%s/%s", sv.state_dir, JD_STATE_FILE);
+                notify_error(&sv, &err);
+                fail_cleanup(&sv);
+                return 1;
+        }
+
+        r = sd_event_new(&sv.event);
+        if (r < 0 || (r = stdio_setup(&sv, &sopts, pipe_out, pipe_err)) < 0) {
+                jl_error(&err, JAILER_STEP_NONE, -r, NULL, "supervisor set-up");
+                notify_error(&sv, &err);
+                fail_cleanup(&sv);
+                return 1;
+        }
+        /* The jail dies with us (PR_SET_PDEATHSIG): a jail whose supervisor
+         * is gone has nobody to record its end, and the next jailerd
+         * cleans it up as a crash. */
+        sopts.die_with_parent = true;
+
+        /* Signal dispositions and the mask are inherited by the jail: keep
+         * them default until it runs. */
+        if (jailer_spawn(sv.config, &sopts, &sv.jail, &err) < 0) {
+                notify_error(&sv, &err);
+                fail_cleanup(&sv);
+                return 1;
+        }
+        if (!sv.own_stdio) {
+                close(sopts.stdin_fd);
+                close(pipe_out[1]);
+                close(pipe_err[1]);
+        } else
+                for (int fd = JD_SUPERVISOR_STDIO_FD; fd < JD_SUPERVISOR_STDIO_FD + 3; fd++)
+                        close(fd);
+
+        sv.state.phase = JD_PHASE_RUNNING;
+        sv.state.jail_pid = jailer_jail_pid(sv.jail);
+        sv.state.started_at_us = jd_now_realtime_us();
+        if (jailer_jail_cgroup_path(sv.jail))
+                sv.state.cgroup_path = strdup(jailer_jail_cgroup_path(sv.jail));
+        r = jd_state_write(sv.dirfd, &sv.state);
+        if (r < 0)
+                log_error("jail %s: could not write %s: %s", sv.state.id, JD_STATE_FILE, strerror(-r));
+
+        (void) signal(SIGPIPE, SIG_IGN);
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        (void) sigprocmask(SIG_BLOCK, &mask, NULL);
+        (void) sd_event_add_signal(sv.event, NULL, SIGTERM, on_term, &sv);
+        (void) sd_event_add_signal(sv.event, NULL, SIGINT, on_term, &sv);
+        (void) signal(SIGHUP, SIG_IGN);
+
+        if (!sv.own_stdio) {
+                (void) stream_start(&sv, &sv.out, "stdout", LOG_INFO, pipe_out[0]);
+                (void) stream_start(&sv, &sv.err, "stderr", LOG_NOTICE, pipe_err[0]);
+        }
+        r = sd_event_add_io(sv.event, &sv.pidfd_src, jailer_jail_pidfd(sv.jail), EPOLLIN, on_jail_exit, &sv);
+        if (r < 0) {
+                log_error("jail %s: cannot watch the jail's pidfd: %s", sv.state.id, strerror(-r));
+                (void) jailer_jail_kill(sv.jail, SIGKILL);
+        }
+        deadline = jailer_jail_deadline_us(sv.jail);
+        if (deadline > 0)
+                (void) sd_event_add_time(sv.event, &sv.deadline_src, CLOCK_MONOTONIC, deadline, 1000,
+                                         on_deadline, &sv);
+        r = control_open(&sv);
+        if (r < 0)
+                log_error("jail %s: no control socket: %s", sv.state.id, strerror(-r));
+
+        notify_started(&sv);
+
+        r = sd_event_loop(sv.event);
+
+        if (sv.control_fd >= 0) {
+                sv.control_src = sd_event_source_disable_unref(sv.control_src);
+                close(sv.control_fd);
+                (void) unlinkat(sv.dirfd, JD_CONTROL_SOCKET, 0);
+        }
+        if (sv.console_fd >= 0)
+                close(sv.console_fd);
+        jailer_config_free(sv.config);
+        jd_state_done(&sv.state);
+        sd_event_unref(sv.event);
+        close(sv.dirfd);
+        return r < 0 ? 1 : r;
+}
