@@ -19,6 +19,12 @@
 #include <sys/stat.h>
 
 #define CONFIG_MAX_BYTES (1024 * 1024)
+/* The same maxima jailer_config_validate() applies; checked here too so that
+ * a 1 MiB text of tiny entries cannot make parsing quadratic. */
+#define MAX_ARGS 4096
+#define MAX_ENV 4096
+#define MAX_BINDS 256
+#define MAX_DEVICES 64
 #define QUOTE_MAX 200
 #define FIELD_MAX 96 /* sizeof(jailer_error.field) */
 
@@ -543,8 +549,15 @@ static int set_failed(jailer_error *err, const char *field)
         return enomem(err, field);
 }
 
+static int check_count(jailer_error *err, const char *field, size_t n, size_t max)
+{
+        if (n > max)
+                return json_bad(err, field, "%zu entries, at most %zu are allowed", n, max);
+        return 0;
+}
+
 static int parse_string_array(jailer_error *err, const char *field, json_object *v, jailer_config *c,
-                              int (*add)(jailer_config *, const char *))
+                              size_t max, int (*add)(jailer_config *, const char *))
 {
         size_t n;
 
@@ -552,6 +565,8 @@ static int parse_string_array(jailer_error *err, const char *field, json_object 
                 return type_error(err, field, "an array of strings", v);
 
         n = json_object_array_length(v);
+        if (check_count(err, field, n, max) < 0)
+                return -1;
         for (size_t i = 0; i < n; i++) {
                 char f[FIELD_MAX];
                 const char *s;
@@ -677,6 +692,8 @@ static int parse_binds(jailer_error *err, json_object *arr, jailer_config *c)
                 return type_error(err, "bind_mounts", "an array", arr);
 
         n = json_object_array_length(arr);
+        if (check_count(err, "bind_mounts", n, MAX_BINDS) < 0)
+                return -1;
         for (size_t i = 0; i < n; i++) {
                 char f[FIELD_MAX];
 
@@ -695,6 +712,8 @@ static int parse_env(jailer_error *err, json_object *arr, jailer_config *c)
                 return type_error(err, "env", "an array of [name, value] pairs", arr);
 
         n = json_object_array_length(arr);
+        if (check_count(err, "env", n, MAX_ENV) < 0)
+                return -1;
         for (size_t i = 0; i < n; i++) {
                 json_object *pair = json_object_array_get_idx(arr, i);
                 const char *k, *v;
@@ -777,7 +796,7 @@ static int parse_root(jailer_error *err, json_object *root, jailer_config *c)
                                 r = parse_string_field(err, key, v, c, jailer_config_set_exec_path);
                 } else if (strcmp(key, "exec_args") == 0) {
                         if (!null)
-                                r = parse_string_array(err, key, v, c, jailer_config_add_arg);
+                                r = parse_string_array(err, key, v, c, MAX_ARGS, jailer_config_add_arg);
                 } else if (strcmp(key, "jail_root") == 0) {
                         if (!null)
                                 r = parse_string_field(err, key, v, c, jailer_config_set_jail_root);
@@ -807,7 +826,7 @@ static int parse_root(jailer_error *err, json_object *root, jailer_config *c)
                                 r = parse_string_field(err, key, v, c, jailer_config_set_hostname);
                 } else if (strcmp(key, "devices") == 0) {
                         if (!null)
-                                r = parse_string_array(err, key, v, c, jailer_config_add_device);
+                                r = parse_string_array(err, key, v, c, MAX_DEVICES, jailer_config_add_device);
                 } else if (strcmp(key, "cgroup_version") == 0) {
                         if (!null)
                                 r = parse_cgroup_version(err, v, c);

@@ -558,6 +558,58 @@ static void test_counts(void)
                 }
 }
 
+/* The same maxima hold for JSON, checked while parsing. */
+static void test_json_counts(void)
+{
+        static const struct {
+                const char *key, *item, *field;
+                int max;
+        } t[] = {
+                { "exec_args", "\"a\"", "exec_args", 4096 },
+                { "env", NULL, "env", 4096 },
+                { "bind_mounts", NULL, "bind_mounts", 256 },
+                { "devices", NULL, "devices", 64 },
+        };
+
+        for (size_t k = 0; k < ELEMENTSOF(t); k++)
+                for (int pass = 0; pass < 2; pass++) {
+                        int n = t[k].max + pass;
+                        size_t size = 128 + (size_t) n * 40;
+                        _cleanup_free_ char *json = malloc(size);
+                        size_t o = 0;
+                        jailer_config *c = NULL;
+                        jailer_error err = { 0 };
+                        char name[96];
+                        int r;
+
+                        o += (size_t) snprintf(json + o, size - o, "{\"%s\":[", t[k].key);
+                        for (int i = 0; i < n; i++) {
+                                const char *sep = i ? "," : "";
+
+                                if (k == 0)
+                                        o += (size_t) snprintf(json + o, size - o, "%s%s", sep, t[k].item);
+                                else if (k == 1)
+                                        o += (size_t) snprintf(json + o, size - o, "%s[\"V%d\",\"x\"]", sep, i);
+                                else if (k == 2)
+                                        o += (size_t) snprintf(json + o, size - o,
+                                                               "%s{\"source\":\"/s\",\"dest\":\"/m/%d\"}", sep, i);
+                                else
+                                        o += (size_t) snprintf(json + o, size - o, "%s\"/dev/d%d\"", sep, i);
+                        }
+                        snprintf(json + o, size - o, "]}");
+
+                        r = jailer_config_from_json(json, strlen(json), &c, &err);
+                        jailer_config_free(c);
+                        snprintf(name, sizeof(name), "json count: %s %d %s", t[k].key, n,
+                                 pass == 0 ? "parsed" : "refused");
+                        if (pass == 0)
+                                report(r == 0, name, "%s", err.message);
+                        else
+                                report(r < 0 && strcmp(err.field, t[k].field) == 0 && strstr(err.message, "at most"),
+                                       name, "field %s: %s", err.field, err.message);
+                }
+}
+
 /* ------------------------------------------------------------ parsers */
 
 static void test_sizes(void)
@@ -1273,6 +1325,7 @@ int main(void)
         test_defaults();
         test_setters();
         test_counts();
+        test_json_counts();
         test_sizes();
         test_u64();
         test_signals();
