@@ -1,0 +1,235 @@
+# SPDX-License-Identifier: MIT
+"""Who may use jailerd: root everything; members of the socket's group may
+run jails and see, wait for and kill their own only; anyone else cannot
+connect (socket 0660 root:group) or, should they reach the socket, is
+refused with permission_denied.  Users and groups are made for the module
+under unique names and deleted at the end; clients run through
+setpriv --reuid/--regid/--init-groups."""
+import grp
+import json
+import os
+import pwd
+import stat
+import subprocess
+import time
+import uuid
+
+import pytest
+
+import jailtest
+import test_daemon_e2e as dt
+from jailtest import PROBE, unique_id
+
+
+def _sh(*argv):
+    subprocess.run(list(argv), check=True, capture_output=True, text=True)
+
+
+class Accounts:
+    """A group and three users: alice and bob in the group, mallory not."""
+
+    def __init__(self):
+        tag = uuid.uuid4().hex[:6]
+        self.group = f"jlt{tag}"
+        self.names = {k: f"jlt{tag}{k[0]}" for k in ("alice", "bob", "mallory")}
+        self.made_group = False
+        self.made_users = []
+
+    def create(self):
+        _sh("groupadd", "--system", self.group)
+        self.made_group = True
+        for who, name in self.names.items():
+            argv = ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", "--user-group"]
+            if who != "mallory":
+                argv += ["--groups", self.group]
+            _sh(*argv, name)
+            self.made_users.append(name)
+        return self
+
+    def ids(self, who):
+        pw = pwd.getpwnam(self.names[who])
+        return pw.pw_uid, pw.pw_gid
+
+    def delete(self):
+        for name in self.made_users:
+            subprocess.run(["userdel", name], capture_output=True)
+        if self.made_group:
+            subprocess.run(["groupdel", self.group], capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def accounts():
+    dt.daemon_ready()
+    for tool in ("useradd", "groupadd", "setpriv"):
+        if subprocess.run(["which", tool], capture_output=True).returncode != 0:
+            pytest.skip(f"{tool} is not installed")
+    a = Accounts()
+    try:
+        a.create()
+        yield a
+    finally:
+        a.delete()
+
+
+@pytest.fixture(scope="module")
+def daemon(accounts):
+    d = dt.Daemon("perms", group=accounts.group)
+    if not d.offers("--group"):
+        pytest.fail("jailerd has no --group option to name the socket's group", pytrace=False)
+    d.start()
+    yield d
+    try:
+        assert d.alive(), f"jailerd died during the tests:\n{d.log_text()}"
+    finally:
+        d.cleanup()
+
+
+def ctl(daemon, accounts, who, *args, **kw):
+    return dt.run_ctl(daemon, *args, user=accounts.ids(who), **kw)
+
+
+def ctl_json(daemon, accounts, who, *args):
+    p = ctl(daemon, accounts, who, "--json", *args)
+    assert p.returncode == 0, p
+    return json.loads(p.stdout)
+
+
+def start_jail(daemon, accounts, who, *probe_args):
+    jid = unique_id(f"{who}")
+    p = ctl(daemon, accounts, who, "create", "--id", jid, "--exec", PROBE, "--", *probe_args)
+    assert p.returncode == 0, (p, daemon.log_text())
+    return jid
+
+
+def test_socket_mode_and_group(daemon, accounts):
+    st = os.stat(daemon.socket)
+    assert stat.S_ISSOCK(st.st_mode)
+    assert stat.S_IMODE(st.st_mode) == 0o660, oct(st.st_mode)
+    assert st.st_uid == 0
+    assert st.st_gid == grp.getgrnam(accounts.group).gr_gid
+
+
+def test_outsider_cannot_connect(daemon, accounts):
+    p = ctl(daemon, accounts, "mallory", "version")
+    assert p.returncode != 0, p
+    assert "Permission denied" in p.stderr, p.stderr
+
+
+def test_outsider_refused_even_when_reaching_the_socket(daemon, accounts):
+    """With the socket opened up by mistake, SO_PEERCRED still refuses."""
+    mode = stat.S_IMODE(os.stat(daemon.socket).st_mode)
+    os.chmod(daemon.socket, 0o666)
+    try:
+        p = ctl(daemon, accounts, "mallory", "version")
+        assert p.returncode == 1 and "permission_denied" in p.stderr, p
+        jid = unique_id("mallory")
+        p = ctl(daemon, accounts, "mallory", "run", "--id", jid, "--exec", PROBE, "--", "exit", "0")
+        assert p.returncode == 125 and "permission_denied" in p.stderr, p
+        daemon.assert_nothing_left(jid)
+    finally:
+        os.chmod(daemon.socket, mode)
+
+
+def test_member_runs_a_jail(daemon, accounts):
+    jid = unique_id("alice-run")
+    p = ctl(daemon, accounts, "alice", "run", "--id", jid, "--exec", PROBE, "--", "report")
+    assert p.returncode == 0, (p, daemon.log_text())
+    lines = dt.json_lines(p.stdout)
+    assert lines and lines[0].get("probe") == "report"
+    # it ran as nobody, not as root and not as alice's privileges
+    seen = lines[0]
+    uid = seen.get("uid", seen.get("ids", {}).get("uid") if isinstance(seen.get("ids"), dict) else None)
+    if isinstance(uid, list):
+        uid = uid[0]
+    if uid is not None:
+        assert uid == 65534, seen
+    rep = dt.wait_report(daemon, jid)
+    assert rep["exit_code"] == 0
+
+
+def test_member_sees_and_kills_only_its_own(daemon, accounts):
+    alice_uid = accounts.ids("alice")[0]
+    jid = start_jail(daemon, accounts, "alice", "sleep", "60")
+    try:
+        # alice sees it, with her uid as owner
+        mine = [e for e in ctl_json(daemon, accounts, "alice", "list")["jails"] if e["jail"] == jid]
+        assert len(mine) == 1 and mine[0]["uid"] == alice_uid, mine
+        assert ctl_json(daemon, accounts, "alice", "status", jid)["uid"] == alice_uid
+
+        # bob neither sees it nor may touch it
+        assert all(e["jail"] != jid for e in ctl_json(daemon, accounts, "bob", "list")["jails"])
+        for args in (("kill", jid), ("kill", jid, "KILL"), ("status", jid)):
+            p = ctl(daemon, accounts, "bob", *args)
+            assert p.returncode == 1 and "permission_denied" in p.stderr, (args, p)
+        p = ctl(daemon, accounts, "bob", "wait", jid, timeout=30)
+        assert p.returncode == 125 and "permission_denied" in p.stderr, p
+
+        # root sees everything
+        with daemon.conn() as c:
+            assert any(e["jail"] == jid and e["uid"] == alice_uid for e in c.call("list")["jails"])
+
+        # alice kills her own
+        p = ctl(daemon, accounts, "alice", "kill", jid, "SIGKILL")
+        assert p.returncode == 0, p
+        p = ctl(daemon, accounts, "alice", "wait", jid)
+        assert p.returncode == 128 + 9, p
+    finally:
+        with daemon.conn() as c:
+            try:
+                c.call("kill", {"jail": jid, "signal": "SIGKILL"})
+            except dt.RpcError:
+                pass
+
+
+def test_member_events_only_its_own(daemon, accounts):
+    """A member's subscription shows its own jails, not other users'."""
+    ev = subprocess.Popen(["setpriv", f"--reuid={accounts.ids('bob')[0]}", f"--regid={accounts.ids('bob')[1]}",
+                           "--init-groups", str(dt.JAILERCTL), "--socket", str(daemon.socket), "--json", "events"],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(0.5)
+        alice_jid = unique_id("alice-ev")
+        p = ctl(daemon, accounts, "alice", "run", "--id", alice_jid, "--exec", PROBE, "--", "exit", "0")
+        assert p.returncode == 0, p
+        bob_jid = unique_id("bob-ev")
+        p = ctl(daemon, accounts, "bob", "run", "--id", bob_jid, "--exec", PROBE, "--", "exit", "0")
+        assert p.returncode == 0, p
+        time.sleep(1.0)
+    finally:
+        ev.terminate()
+        out, _ = ev.communicate(timeout=10)
+    jails = [json.loads(line)["params"]["jail"] for line in out.splitlines() if line.startswith("{")]
+    assert bob_jid in jails, out
+    assert alice_jid not in jails, out
+
+
+def test_member_cannot_ask_for_root(daemon, accounts):
+    jid = unique_id("alice-root")
+    p = ctl(daemon, accounts, "alice", "run", "--id", jid, "--exec", PROBE, "--uid", "0", "--", "exit", "0")
+    assert p.returncode == 125 and "permission_denied" in p.stderr and "uid" in p.stderr, p
+    daemon.assert_nothing_left(jid)
+
+
+def test_member_cannot_choose_cgroup_parent(daemon, accounts):
+    jid = unique_id("alice-cg")
+    p = ctl(daemon, accounts, "alice", "run", "--id", jid, "--exec", PROBE, "--cgroup-parent", "elsewhere",
+            "--", "exit", "0")
+    assert p.returncode == 125 and "permission_denied" in p.stderr, p
+    daemon.assert_nothing_left(jid)
+
+
+def test_peer_uid_in_log(daemon, accounts):
+    """The request of an unprivileged peer is logged with its uid."""
+    alice_uid = accounts.ids("alice")[0]
+    jid = unique_id("alice-log")
+    p = ctl(daemon, accounts, "alice", "run", "--id", jid, "--exec", PROBE, "--", "exit", "0")
+    assert p.returncode == 0, p
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        log = daemon.log_path.read_text(errors="replace")
+        lines = [l for l in log.splitlines() if jid in l]
+        if any(str(alice_uid) in l for l in lines):
+            return
+        time.sleep(0.1)
+    pytest.fail(f"no log line of {jid} names uid {alice_uid} (journald may have taken the log):\n"
+                f"{daemon.log_text()}")

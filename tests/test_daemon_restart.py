@@ -1,0 +1,132 @@
+# SPDX-License-Identifier: MIT
+"""Jails outlive jailerd: SIGKILL the daemon (by pid) while a jail runs,
+start it again on the same state directory: the jail still runs, is
+listed, and its exit report arrives to a wait on the new daemon, even when
+it ended while no daemon was there."""
+import signal
+import subprocess
+import time
+
+import pytest
+
+import jailtest
+import test_daemon_e2e as dt
+from jailtest import PROBE, unique_id
+
+
+@pytest.fixture
+def daemon():
+    d = dt.make_daemon("restart")
+    yield d
+    d.cleanup()
+
+
+def test_jail_survives_sigkill_of_daemon(daemon):
+    jid = unique_id("survivor")
+    with daemon.conn() as c:
+        res = c.call("create", dt.jail_config(jid, "sleep", "4"))
+    pid = res["pid"]
+    started = time.monotonic()
+
+    daemon.kill9()
+    assert jailtest.pid_alive(pid), "the jail died with the daemon"
+    daemon.start()
+
+    with daemon.conn() as c:
+        mine = [e for e in c.call("list")["jails"] if e["jail"] == jid]
+        assert len(mine) == 1, (mine, daemon.log_text())
+        dt.assert_jail_entry(mine[0], jid)
+        assert mine[0]["pid"] == pid
+        if time.monotonic() - started < 3:
+            assert mine[0]["state"] == "running", mine
+        rep = c.call("wait", {"jail": jid}, timeout=60)
+    jailtest.assert_report_shape(rep, jid)
+    assert rep["exit_code"] == 0 and rep["pid"] == pid, rep
+    daemon.assert_nothing_left(jid, state_too=False)
+
+
+def test_exit_while_daemon_is_down(daemon):
+    jid = unique_id("orphan")
+    with daemon.conn() as c:
+        res = c.call("create", dt.jail_config(jid, "exit", "0"))  # ends at once
+        c.call("create", dt.jail_config(jid + "-b", "sleep", "0.5"))
+    daemon.kill9()
+    time.sleep(1.5)  # both exit with no daemon
+    daemon.start()
+    for j, pid in ((jid, res["pid"]), (jid + "-b", None)):
+        rep = dt.wait_report(daemon, j, timeout=30)
+        jailtest.assert_report_shape(rep, j)
+        assert rep["exit_code"] == 0, rep
+        if pid:
+            assert rep["pid"] == pid
+        daemon.assert_nothing_left(j, state_too=False)
+
+
+def test_kill_after_restart(daemon):
+    jid = unique_id("killafter")
+    with daemon.conn() as c:
+        c.call("create", dt.jail_config(jid, "sleep", "60"))
+    daemon.kill9()
+    daemon.start()
+    with daemon.conn() as c:
+        st = c.call("status", {"jail": jid})
+        assert st["state"] == "running" and st["usage"]["pids_current"] >= 1, st
+        c.call("kill", {"jail": jid, "signal": "SIGKILL"})
+        rep = c.call("wait", {"jail": jid}, timeout=60)
+    assert rep["signal"] == "SIGKILL", rep
+    daemon.assert_nothing_left(jid, state_too=False)
+
+
+def test_jailerctl_run_rides_out_a_restart(daemon):
+    """jailerctl run waiting for a report reconnects to the new daemon."""
+    jid = unique_id("ctlrestart")
+    p = subprocess.Popen([str(dt.JAILERCTL), "--socket", str(daemon.socket), "run", "--id", jid,
+                          "--exec", str(PROBE), "--", "sleep", "3"],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with daemon.conn() as c:
+                if any(e["jail"] == jid for e in c.call("list")["jails"]):
+                    break
+            time.sleep(0.1)
+        daemon.kill9()
+        time.sleep(0.5)
+        daemon.start()
+        out, err = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.send_signal(signal.SIGKILL)
+            p.wait()
+    assert p.returncode == 0, (p.returncode, err, daemon.log_text())
+    assert "reconnecting" in err, err
+
+
+def test_stale_state_cleaned(daemon):
+    """A state directory whose supervisor is gone and left no report is not
+    listed as running forever."""
+    jid = unique_id("stale")
+    with daemon.conn() as c:
+        res = c.call("create", dt.jail_config(jid, "sleep", "60"))
+    daemon.kill9()
+    # kill the jail and its supervisor behind the daemon's back, by pid
+    sup = None
+    try:
+        with open(f"/proc/{res['pid']}/status") as f:
+            for line in f:
+                if line.startswith("PPid:"):
+                    sup = int(line.split()[1])
+    except OSError:
+        pass
+    if sup:
+        jailtest.kill_pids([sup])
+    jailtest.kill_pids([res["pid"]])
+    time.sleep(0.5)
+    daemon.start()
+    with daemon.conn() as c:
+        entries = [e for e in c.call("list")["jails"] if e["jail"] == jid]
+        assert all(e["state"] == "exited" for e in entries), entries
+        if entries:
+            m = c.reply(c.send("wait", {"jail": jid}), timeout=30)
+            assert "result" in m or m["error"]["data"]["reason"] in ("not_found", "internal"), m
+    daemon.assert_nothing_left(jid, state_too=False)
