@@ -539,6 +539,27 @@ static void jail_start_failed(jd_jail *j, const char *how)
         jail_free(j, false);
 }
 
+/* report.json: the library's report, plus "error" when jailerd had to
+ * make it up (the supervisor died). */
+static int report_parse(const char *buf, jailer_report *r, char **lost, jailer_error *je)
+{
+        json_object *o = json_tokener_parse(buf), *m;
+        int ret;
+
+        if (!o || !json_object_is_type(o, json_type_object)) {
+                json_object_put(o);
+                return jl_error(je, JAILER_STEP_NONE, 0, NULL, "not a JSON object");
+        }
+        if (json_object_object_get_ex(o, "error", &m)) {
+                if (json_object_is_type(m, json_type_string) && !*lost)
+                        *lost = strdup(json_object_get_string(m));
+                json_object_object_del(o, "error");
+        }
+        ret = jailer_report_from_json(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN), r, je);
+        json_object_put(o);
+        return ret;
+}
+
 static void supervisor_gone(jd_jail *j, const char *how)
 {
         jd_daemon *d = j->daemon;
@@ -566,7 +587,7 @@ static void supervisor_gone(jd_jail *j, const char *how)
                 r = -ENOMEM;
         else
                 r = jd_read_file_at(AT_FDCWD, path, 64 * 1024, &buf, NULL);
-        if (r >= 0 && jailer_report_from_json(buf, &j->report, &je) < 0)
+        if (r >= 0 && report_parse(buf, &j->report, &j->lost, &je) < 0)
                 r = -EBADMSG;
         if (r < 0) {
                 jd_state st;
@@ -582,6 +603,16 @@ static void supervisor_gone(jd_jail *j, const char *how)
                 cleanup_leftovers(d, j->id, j->cgroup_path, j->jail_dir, NULL, "its supervisor died");
                 j->report = (jailer_report) { .pid = j->pid, .exit_code = -1, .signal = SIGKILL, .pids_peak = -1 };
                 snprintf(j->report.id, sizeof j->report.id, "%s", j->id);
+                /* Kept on disk like a real one, so that a restart does not
+                 * take the jail for a fresh crash. */
+                if (dfd >= 0) {
+                        json_object *o = jd_jail_report_json(j);
+                        const char *txt = o ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN) : NULL;
+
+                        if (txt)
+                                (void) jd_write_atomic_at(dfd, JD_REPORT_FILE, txt, strlen(txt), 0600);
+                        json_object_put(o);
+                }
         }
 
         set_state(j, JD_JAIL_EXITED);
@@ -1117,7 +1148,7 @@ static void recover_one(jd_daemon *d, const char *id)
                         jd_state_done(&st);
                         return;
                 }
-                if (jailer_report_from_json(buf, &j->report, &je) < 0) {
+                if (report_parse(buf, &j->report, &j->lost, &je) < 0) {
                         if (asprintf(&j->lost, "unreadable exit report: %s", je.message) < 0)
                                 j->lost = NULL;
                         j->report = (jailer_report) { .exit_code = -1, .pids_peak = -1 };
