@@ -188,7 +188,7 @@ class Daemon:
                   ("--jails-dir", str(self.jails_dir)),
                   ("--cgroup-parent", self.cgroup_parent),
                   ("--supervisor", str(SUPERVISOR)),
-                  ("--kill-grace", f"{self.grace_ms}ms" if self.grace_ms else None),
+                  ("--kill-grace", f"{self.grace_ms / 1000:g}" if self.grace_ms else None),
                   ("--group", self.group or None),
                   ("--max-jails", str(self.max_jails) if self.max_jails else None)]
         for opt, val in wanted:

@@ -136,13 +136,10 @@ def test_member_runs_a_jail(daemon, accounts):
     assert p.returncode == 0, (p, daemon.log_text())
     lines = dt.json_lines(p.stdout)
     assert lines and lines[0].get("probe") == "report"
-    # it ran as nobody, not as root and not as alice's privileges
+    # it ran as nobody (the default), with no groups of alice's
     seen = lines[0]
-    uid = seen.get("uid", seen.get("ids", {}).get("uid") if isinstance(seen.get("ids"), dict) else None)
-    if isinstance(uid, list):
-        uid = uid[0]
-    if uid is not None:
-        assert uid == 65534, seen
+    assert (seen["uid"], seen["euid"], seen["gid"], seen["egid"]) == (65534,) * 4, seen
+    assert seen["groups"] == [], seen
     rep = dt.wait_report(daemon, jid)
     assert rep["exit_code"] == 0
 
@@ -203,11 +200,24 @@ def test_member_events_only_its_own(daemon, accounts):
     assert alice_jid not in jails, out
 
 
-def test_member_cannot_ask_for_root(daemon, accounts):
+def test_member_cannot_run_as_another_user(daemon, accounts):
+    """A member's jail runs as itself or nobody, never as someone else
+    (uid 0 is refused for everyone, by validation)."""
+    bob_uid, bob_gid = accounts.ids("bob")
+    for flags, field in ((("--uid", bob_uid), "uid"), (("--gid", bob_gid), "gid")):
+        jid = unique_id("alice-as-bob")
+        p = ctl(daemon, accounts, "alice", "run", "--id", jid, "--exec", PROBE, *flags, "--", "exit", "0")
+        assert p.returncode == 125 and "permission_denied" in p.stderr and f"field {field}" in p.stderr, p
+        daemon.assert_nothing_left(jid)
     jid = unique_id("alice-root")
     p = ctl(daemon, accounts, "alice", "run", "--id", jid, "--exec", PROBE, "--uid", "0", "--", "exit", "0")
-    assert p.returncode == 125 and "permission_denied" in p.stderr and "uid" in p.stderr, p
+    assert p.returncode == 125 and "field uid" in p.stderr, p
     daemon.assert_nothing_left(jid)
+    # her own uid is fine
+    alice_uid, alice_gid = accounts.ids("alice")
+    p = ctl(daemon, accounts, "alice", "run", "--id", unique_id("alice-self"), "--exec", PROBE,
+            "--uid", alice_uid, "--gid", alice_gid, "--", "exit", "0")
+    assert p.returncode == 0, p
 
 
 def test_member_cannot_choose_cgroup_parent(daemon, accounts):
