@@ -137,7 +137,6 @@ int main(int argc, char **argv)
                 if (o.help || o.version)
                         goto info;
                 fprintf(stderr, "jailer: %s: %s\n", jailer_step_name(JAILER_STEP_CONFIG), err.message);
-                fprintf(stderr, "Try 'jailer --help'.\n");
                 return EXIT_JAILER;
         }
 info:

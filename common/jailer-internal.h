@@ -128,7 +128,6 @@ const char *jl_cgroup_path(const struct jl_cgroup *cg);
 /* "v1"/"v2" or NULL: what AUTO resolves to on this host. */
 const char *jl_cgroup_detect(void);
 
-#endif
 
 /* ------------------------------------------------------------ the jail's steps
  *
@@ -193,3 +192,5 @@ int jl_seccomp_load_oci(const char *path, scmp_filter_ctx_t *out, jailer_error *
 /* caps.c: switch to the jail's uid/gid and drop every capability from all
  * five sets; then no_new_privs. */
 int jl_privs_drop_child(const jailer_config *c, jailer_error *err);
+
+#endif
