@@ -319,17 +319,18 @@ static int wait_report(jl_client **cp, const char *jail, bool forward, json_obje
 
 static void run_usage(const char *cmd)
 {
-        printf("Usage: jailerctl [--socket PATH] [--json] %s [FLAGS] [-- ARGS...]\n"
-               "       jailerctl %s --config FILE [FLAGS]\n\n"
-               "%s"
-               "\n%s\n",
-               cmd, cmd,
-               strcmp(cmd, "run") == 0 ?
-                       "Create a jail whose stdin, stdout and stderr are ours, wait for it,\n"
-                       "print its exit report and exit with its status.\n" :
-                       "Create a jail and print its id and host pid.  Its output goes to\n"
-                       "jailerd's log unless --stdio is given.\n",
-               jl_cli_usage());
+        bool run = strcmp(cmd, "run") == 0;
+
+        printf("Usage: jailerctl [--socket PATH] [--json] %s [FLAGS] [-- ARGS...]\n", cmd);
+        printf("       jailerctl %s --config FILE [FLAGS]\n\n", cmd);
+        fputs(run ? "Create a jail whose stdin, stdout and stderr are ours, wait for it,\n"
+                    "print its exit report and exit with its status.\n" :
+                    "Create a jail and print its id and host pid.  Its output goes to\n"
+                    "jailerd's log unless --stdio is given.\n",
+              stdout);
+        fputs("\n", stdout);
+        fputs(jl_cli_usage(), stdout);
+        fputs("\n", stdout);
         if (strcmp(cmd, "run") == 0)
                 printf("  --report FILE|-         write the JSON exit report to FILE (or stdout)\n"
                        "  --json                  print the JSON exit report on stdout instead of\n"
