@@ -324,9 +324,13 @@ def test_killed_jail(story):
     pj, ids, res = story
     jid = ids["killed"]
     entries = pj.entries(f"JAIL_ID={jid}")
-    kill = one(entries, "kill", jid)
+    # jailerd logs who asked; the supervisor logs that it sent the signal.
+    kill = one([e for e in entries if field(e, "SYSLOG_IDENTIFIER") == "jailerd"], "kill", jid)
     assert field(kill, "JAIL_SIGNAL") == "SIGKILL"
     assert field(kill, "PEER_UID") == "0"
+    assert field(kill, "PEER_PID") == str(os.getpid())
+    sent = one([e for e in entries if field(e, "SYSLOG_IDENTIFIER") == "jailer-supervisor"], "kill", jid)
+    assert field(sent, "JAIL_PID") == str(res["killed"]["pid"])
     exited = one(entries, "exited", jid)
     assert field(exited, "JAIL_SIGNAL") == "SIGKILL"
     assert "JAIL_EXIT_CODE" not in exited
