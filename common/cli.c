@@ -43,6 +43,9 @@ enum opt_id {
         OPT_NO_NS,
         OPT_CGROUP_VERSION,
         OPT_CGROUP_PARENT,
+        OPT_SECCOMP,
+        OPT_SECCOMP_KILL,
+        OPT_SECCOMP_ALLOW,
 };
 
 struct opt {
@@ -82,6 +85,9 @@ static const struct opt options[] = {
         { "no-cgroup-ns", false, OPT_NO_NS, JAILER_NS_CGROUP },
         { "cgroup-version", true, OPT_CGROUP_VERSION, 0 },
         { "cgroup-parent", true, OPT_CGROUP_PARENT, 0 },
+        { "seccomp", true, OPT_SECCOMP, 0 },
+        { "seccomp-kill", false, OPT_SECCOMP_KILL, 0 },
+        { "seccomp-allow", true, OPT_SECCOMP_ALLOW, 0 },
 };
 
 const char *jl_cli_usage(void)
@@ -112,6 +118,11 @@ const char *jl_cli_usage(void)
                "  --cgroup-version auto|v1|v2\n"
                "                           cgroup backend (default auto)\n"
                "  --cgroup-parent REL      parent cgroup, relative to the hierarchy root\n"
+               "  --seccomp default|none|PROFILE\n"
+               "                           seccomp filter: the baseline (default), none, or\n"
+               "                           an OCI runtime-spec profile (JSON file)\n"
+               "  --seccomp-kill           a denied syscall kills the process (default: EPERM)\n"
+               "  --seccomp-allow NAME     let one syscall of the baseline through (repeatable)\n"
                "  -- ARGS...               arguments of the jailed program\n";
 }
 
@@ -370,6 +381,15 @@ static int apply(jailer_error *err, const struct flag *f, jailer_config *c, stru
         case OPT_CGROUP_PARENT:
                 set_str = jailer_config_set_cgroup_parent;
                 break;
+        case OPT_SECCOMP:
+                set_str = jailer_config_set_seccomp;
+                break;
+        case OPT_SECCOMP_ALLOW:
+                set_str = jailer_config_add_seccomp_allow;
+                break;
+        case OPT_SECCOMP_KILL:
+                c->seccomp_kill = true;
+                return 0;
         case OPT_MEMORY:
                 if (parse_size_value(err, f, &v) < 0)
                         return -1;

@@ -25,6 +25,7 @@
 #define MAX_ENV 4096
 #define MAX_BINDS 256
 #define MAX_DEVICES 64
+#define MAX_SECCOMP_ALLOW 64
 #define QUOTE_MAX 200
 #define FIELD_MAX 96 /* sizeof(jailer_error.field) */
 
@@ -833,6 +834,16 @@ static int parse_root(jailer_error *err, json_object *root, jailer_config *c)
                 } else if (strcmp(key, "cgroup_parent") == 0) {
                         if (!null)
                                 r = parse_string_field(err, key, v, c, jailer_config_set_cgroup_parent);
+                } else if (strcmp(key, "seccomp") == 0) {
+                        if (!null)
+                                r = parse_string_field(err, key, v, c, jailer_config_set_seccomp);
+                } else if (strcmp(key, "seccomp_kill") == 0) {
+                        if (!null)
+                                r = get_bool(err, key, v, &c->seccomp_kill);
+                } else if (strcmp(key, "seccomp_allow") == 0) {
+                        if (!null)
+                                r = parse_string_array(err, key, v, c, MAX_SECCOMP_ALLOW,
+                                                       jailer_config_add_seccomp_allow);
                 } else
                         r = json_bad(err, key, "unknown key");
 
@@ -979,7 +990,7 @@ static const char *cgroup_version_name(jailer_cgroup_version v)
 char *jailer_config_to_json(const jailer_config *c)
 {
         _cleanup_json_ json_object *root = NULL;
-        json_object *args, *limits, *ns, *binds, *env, *devices;
+        json_object *args, *limits, *ns, *binds, *env, *devices, *seccomp_allow;
         bool ok = true;
         char *s;
 
@@ -1049,6 +1060,11 @@ char *jailer_config_to_json(const jailer_config *c)
                 append(devices, json_object_new_string(c->devices[i]), &ok);
         add(root, "cgroup_version", json_object_new_string(cgroup_version_name(c->cgroup_version)), &ok);
         add_str(root, "cgroup_parent", c->cgroup_parent, &ok);
+        add(root, "seccomp", json_object_new_string(c->seccomp ? c->seccomp : "default"), &ok);
+        add(root, "seccomp_kill", json_object_new_boolean(c->seccomp_kill), &ok);
+        add(root, "seccomp_allow", seccomp_allow = json_object_new_array(), &ok);
+        for (size_t i = 0; seccomp_allow && i < c->n_seccomp_allow; i++)
+                append(seccomp_allow, json_object_new_string(c->seccomp_allow[i]), &ok);
 
         if (!ok) {
                 errno = ENOMEM;

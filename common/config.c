@@ -401,6 +401,38 @@ int jailer_config_set_cgroup_parent(jailer_config *c, const char *relpath)
         return set_str(&c->cgroup_parent, relpath);
 }
 
+/* NULL restores the default ("default"). */
+int jailer_config_set_seccomp(jailer_config *c, const char *mode)
+{
+        CHECK_CONFIG(c);
+        return set_str(&c->seccomp, mode);
+}
+
+int jailer_config_set_seccomp_kill(jailer_config *c, bool kill)
+{
+        CHECK_CONFIG(c);
+        c->seccomp_kill = kill;
+        return 0;
+}
+
+int jailer_config_add_seccomp_allow(jailer_config *c, const char *syscall_name)
+{
+        char *copy;
+
+        CHECK_CONFIG(c);
+        if (!syscall_name) {
+                errno = EINVAL;
+                return -1;
+        }
+        if (grow((void **) &c->seccomp_allow, c->n_seccomp_allow, 1, sizeof(char *)) < 0)
+                return -1;
+        copy = strdup(syscall_name);
+        if (!copy)
+                return -1;
+        c->seccomp_allow[c->n_seccomp_allow++] = copy;
+        return 0;
+}
+
 const char *jailer_config_get_id(const jailer_config *c)
 {
         return c ? c->id : NULL;
@@ -743,6 +775,30 @@ static int check_mount_ns(const jailer_config *c, jailer_error *err)
         return 0;
 }
 
+#define MAX_SECCOMP_ALLOW 64
+
+static int check_seccomp(const jailer_config *c, jailer_error *err)
+{
+        if (c->seccomp && strcmp(c->seccomp, "default") != 0 && strcmp(c->seccomp, "none") != 0) {
+                if (c->seccomp[0] != '/')
+                        return bad(err, "seccomp", "\"%.*s%s\" is not \"default\", \"none\" or an absolute path",
+                                   Q(c->seccomp));
+                if (check_path(err, "seccomp", c->seccomp, PATH_NOT_ROOT) < 0)
+                        return -1;
+        }
+        if (c->n_seccomp_allow > MAX_SECCOMP_ALLOW)
+                return bad(err, "seccomp_allow", "has %zu entries, more than %d", c->n_seccomp_allow,
+                           MAX_SECCOMP_ALLOW);
+        for (size_t i = 0; i < c->n_seccomp_allow; i++) {
+                char field[48];
+                snprintf(field, sizeof(field), "seccomp_allow[%zu]", i);
+                if (!jl_seccomp_allowable(c->seccomp_allow[i]))
+                        return bad(err, field, "\"%.*s%s\" is not a syscall the default filter denies",
+                                   Q(c->seccomp_allow[i]));
+        }
+        return 0;
+}
+
 int jailer_config_validate(const jailer_config *c, jailer_error *err)
 {
         if (!c)
@@ -775,6 +831,8 @@ int jailer_config_validate(const jailer_config *c, jailer_error *err)
         if (check_cgroup(c, err) < 0)
                 return -1;
         if (check_mount_ns(c, err) < 0)
+                return -1;
+        if (check_seccomp(c, err) < 0)
                 return -1;
 
         return 0;

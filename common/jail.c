@@ -62,6 +62,7 @@ struct jailer_jail {
         uint64_t start_us;
         uint64_t deadline_us;
         bool timed_out;
+        bool seccomp_kill; /* the filter kills: SIGSYS means a seccomp kill */
 };
 
 enum msg_type {
@@ -172,7 +173,7 @@ static char **build_argv(const jailer_config *c)
 }
 
 static int child_run(const jailer_config *c, const struct jl_rootfs *rootfs, const jailer_spawn_opts *o, int sock,
-                     int exec_fd, jailer_error *err)
+                     int exec_fd, scmp_filter_ctx_t filter, jailer_error *err)
 {
         /* Not traceable or dumpable while privileged. */
         if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
@@ -238,7 +239,7 @@ static int child_run(const jailer_config *c, const struct jl_rootfs *rootfs, con
                 return jl_error(err, JAILER_STEP_EXEC, ENOMEM, NULL, "argv/envp");
 
         /* Last: the filter may deny what the steps above needed. */
-        if (jl_seccomp_apply_child(c, err) < 0)
+        if (jl_seccomp_apply_child(filter, err) < 0)
                 return -1;
 
         if (send_msg(sock, MSG_EXEC, NULL) < 0)
@@ -256,10 +257,10 @@ static int child_run(const jailer_config *c, const struct jl_rootfs *rootfs, con
 }
 
 _Noreturn static void child_main(const jailer_config *c, const struct jl_rootfs *rootfs, const jailer_spawn_opts *o,
-                                 int sock, int exec_fd)
+                                 int sock, int exec_fd, scmp_filter_ctx_t filter)
 {
         jailer_error err = { 0 };
-        (void) child_run(c, rootfs, o, sock, exec_fd, &err);
+        (void) child_run(c, rootfs, o, sock, exec_fd, filter, &err);
         (void) send_msg(sock, MSG_ERROR, &err);
         _exit(125);
 }
@@ -335,8 +336,10 @@ int jailer_spawn(const jailer_config *c, const jailer_spawn_opts *opts, jailer_j
         j->rootfs.root_fd = -1;
         j->rootfs.root_tree = -1;
         snprintf(j->id, sizeof(j->id), "%s", c->id);
+        j->seccomp_kill = c->seccomp_kill && !(c->seccomp && strcmp(c->seccomp, "none") == 0);
 
         _cleanup_close_ int exec_fd = -1;
+        scmp_filter_ctx_t filter = NULL;
         int sv[2] = { -1, -1 };
         uint64_t flags = 0;
 
@@ -345,6 +348,8 @@ int jailer_spawn(const jailer_config *c, const jailer_spawn_opts *opts, jailer_j
                 goto fail;
         exec_fd = open_exec(c, err);
         if (exec_fd < 0)
+                goto fail;
+        if (jl_seccomp_prepare(c, &filter, err) < 0)
                 goto fail;
 
         /* 2. the cgroup, limits written before anything runs in it */
@@ -384,7 +389,7 @@ int jailer_spawn(const jailer_config *c, const jailer_spawn_opts *opts, jailer_j
         }
         if (pid == 0) {
                 close(sv[0]);
-                child_main(c, &j->rootfs, opts, sv[1], exec_fd);
+                child_main(c, &j->rootfs, opts, sv[1], exec_fd, filter);
         }
         j->pid = pid;
         close(sv[1]);
@@ -440,6 +445,7 @@ int jailer_spawn(const jailer_config *c, const jailer_spawn_opts *opts, jailer_j
         }
 
         close(sv[0]);
+        jl_seccomp_release(filter);
         if (c->limits.timeout_ms > 0)
                 j->deadline_us = j->start_us + c->limits.timeout_ms * 1000u;
         *out = j;
@@ -448,6 +454,7 @@ int jailer_spawn(const jailer_config *c, const jailer_spawn_opts *opts, jailer_j
 fail_child:
         abort_child(j);
 fail:
+        jl_seccomp_release(filter);
         if (sv[0] >= 0)
                 close(sv[0]);
         if (sv[1] >= 0)
@@ -548,6 +555,7 @@ int jailer_jail_wait(jailer_jail *j, jailer_report *r, jailer_error *err)
                 .signal = si.si_code == CLD_EXITED ? 0 : si.si_status,
                 .oom_killed = st.oom_killed,
                 .timed_out = j->timed_out,
+                .seccomp_killed = j->seccomp_kill && si.si_code != CLD_EXITED && si.si_status == SIGSYS,
                 .wall_time_us = end - j->start_us,
                 .cpu_usage_us = st.cpu_usage_us,
                 .memory_peak_bytes = st.memory_peak_bytes,

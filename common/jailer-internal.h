@@ -184,8 +184,14 @@ int jl_rlimits_apply_child(const jailer_config *c, jailer_error *err);
 int jl_rlimit_nproc_apply_child(const jailer_config *c, jailer_error *err);
 
 /* seccomp.c: the filter (baseline or an OCI profile), installed last. */
-int jl_seccomp_apply_child(const jailer_config *c, jailer_error *err);
+/* Is name a syscall the baseline denies (and so one seccomp_allow may name)? */
+bool jl_seccomp_allowable(const char *name);
 typedef void *scmp_filter_ctx_t;
+/* Parent: build the filter the config asks for (NULL for "none"). */
+int jl_seccomp_prepare(const jailer_config *c, scmp_filter_ctx_t *out, jailer_error *err);
+void jl_seccomp_release(scmp_filter_ctx_t ctx);
+/* Child: load it. */
+int jl_seccomp_apply_child(scmp_filter_ctx_t ctx, jailer_error *err);
 int jl_seccomp_parse_oci(const char *json, size_t len, const char *path, scmp_filter_ctx_t *out, jailer_error *err);
 int jl_seccomp_load_oci(const char *path, scmp_filter_ctx_t *out, jailer_error *err);
 

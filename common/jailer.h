@@ -136,6 +136,14 @@ int jailer_config_set_hostname(jailer_config *c, const char *hostname);
 int jailer_config_add_device(jailer_config *c, const char *path);       /* e.g. "/dev/net/tun" */
 int jailer_config_set_cgroup_version(jailer_config *c, jailer_cgroup_version v);
 int jailer_config_set_cgroup_parent(jailer_config *c, const char *relpath);
+/* Seccomp: "default" (the baseline filter, the default), "none", or the
+ * absolute path of a profile in the OCI runtime-spec format. */
+int jailer_config_set_seccomp(jailer_config *c, const char *mode);
+/* Deny by killing the process (the report then says seccomp_killed) instead
+ * of failing the call with EPERM. */
+int jailer_config_set_seccomp_kill(jailer_config *c, bool kill);
+/* Let one syscall of the baseline's deny list through, e.g. "io_uring_setup". */
+int jailer_config_add_seccomp_allow(jailer_config *c, const char *syscall_name);
 
 const char *jailer_config_get_id(const jailer_config *c);
 
@@ -148,6 +156,7 @@ typedef struct jailer_report {
         int signal;                 /* terminating signal number, 0 if none */
         bool oom_killed;            /* the cgroup's OOM killer killed a process */
         bool timed_out;             /* limits.timeout_ms expired and the jail was killed */
+        bool seccomp_killed;        /* killed by SIGSYS from a seccomp filter's kill action */
         uint64_t wall_time_us;      /* from spawn to exit */
         uint64_t cpu_usage_us;      /* user+system CPU of the whole cgroup */
         uint64_t memory_peak_bytes; /* peak memory of the cgroup */
@@ -156,7 +165,7 @@ typedef struct jailer_report {
 
 /* The exit report as JSON:
  * {"jail":"id","pid":N,"exit_code":N|null,"signal":"SIGKILL"|null,
- *  "oom_killed":b,"timed_out":b,"wall_time_us":N,"cpu_usage_us":N,
+ *  "oom_killed":b,"timed_out":b,"seccomp_killed":b,"wall_time_us":N,"cpu_usage_us":N,
  *  "memory_peak_bytes":N,"pids_peak":N|null}
  * malloc'd, NULL on ENOMEM. */
 char *jailer_report_to_json(const jailer_report *r);

@@ -2,7 +2,7 @@
 /*
  * The exit report and its JSON form, one line:
  * {"jail":"id","pid":N,"exit_code":N|null,"signal":"SIGKILL"|null,
- *  "oom_killed":b,"timed_out":b,"wall_time_us":N,"cpu_usage_us":N,
+ *  "oom_killed":b,"timed_out":b,"seccomp_killed":b,"wall_time_us":N,"cpu_usage_us":N,
  *  "memory_peak_bytes":N,"pids_peak":N|null}
  *
  * The reader checks types strictly but ignores keys it does not know, so
@@ -79,6 +79,7 @@ char *jailer_report_to_json(const jailer_report *r)
 
         add(o, "oom_killed", json_object_new_boolean(r->oom_killed), &ok);
         add(o, "timed_out", json_object_new_boolean(r->timed_out), &ok);
+        add(o, "seccomp_killed", json_object_new_boolean(r->seccomp_killed), &ok);
         add(o, "wall_time_us", json_object_new_uint64(r->wall_time_us), &ok);
         add(o, "cpu_usage_us", json_object_new_uint64(r->cpu_usage_us), &ok);
         add(o, "memory_peak_bytes", json_object_new_uint64(r->memory_peak_bytes), &ok);
@@ -209,6 +210,9 @@ int jailer_report_from_json(const char *json, jailer_report *r, jailer_error *er
                                 return -1;
                 } else if (strcmp(key, "timed_out") == 0) {
                         if (get_boolean(err, key, v, &rep.timed_out) < 0)
+                                return -1;
+                } else if (strcmp(key, "seccomp_killed") == 0) {
+                        if (get_boolean(err, key, v, &rep.seccomp_killed) < 0)
                                 return -1;
                 } else if (strcmp(key, "wall_time_us") == 0) {
                         if (get_uint(err, key, v, UINT64_MAX, &rep.wall_time_us) < 0)

@@ -56,6 +56,18 @@ static const char *const baseline_deny[] = {
         "mknod", "mknodat",
 };
 
+bool jl_seccomp_allowable(const char *name)
+{
+        static const char *const extra[] = { "clone3", "personality", "ioctl_tiocsti", "clone_newns" };
+        for (size_t i = 0; i < ELEMENTSOF(baseline_deny); i++)
+                if (strcmp(baseline_deny[i], name) == 0)
+                        return true;
+        for (size_t i = 0; i < ELEMENTSOF(extra); i++)
+                if (strcmp(extra[i], name) == 0)
+                        return true;
+        return false;
+}
+
 static bool allowed_by_config(const jailer_config *c, const char *name)
 {
         for (size_t i = 0; i < c->n_seccomp_allow; i++)
@@ -128,34 +140,44 @@ static int baseline(const jailer_config *c, scmp_filter_ctx ctx, uint32_t deny, 
         return 0;
 }
 
-int jl_seccomp_apply_child(const jailer_config *c, jailer_error *err)
+int jl_seccomp_prepare(const jailer_config *c, scmp_filter_ctx_t *out, jailer_error *err)
 {
+        *out = NULL;
         const char *mode = c->seccomp ? c->seccomp : "default";
         if (strcmp(mode, "none") == 0)
                 return 0;
 
+        /* A profile is read here, in the host's namespaces, where its path
+         * means what the operator meant; the child only loads the result. */
+        if (strcmp(mode, "default") != 0)
+                return jl_seccomp_load_oci(mode, out, err);
+
         uint32_t deny = c->seccomp_kill ? SCMP_ACT_KILL_PROCESS : SCMP_ACT_ERRNO(EPERM);
-        scmp_filter_ctx ctx = NULL;
-        int r;
-
-        if (strcmp(mode, "default") == 0) {
-                ctx = seccomp_init(SCMP_ACT_ALLOW);
-                if (!ctx)
-                        return jl_error(err, JAILER_STEP_SECCOMP, ENOMEM, "seccomp", "seccomp_init");
-                if (baseline(c, ctx, deny, err) < 0) {
-                        seccomp_release(ctx);
-                        return -1;
-                }
-        } else {
-                if (jl_seccomp_load_oci(mode, &ctx, err) < 0)
-                        return -1;
+        scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+        if (!ctx)
+                return jl_error(err, JAILER_STEP_SECCOMP, ENOMEM, "seccomp", "seccomp_init");
+        if (baseline(c, ctx, deny, err) < 0) {
+                seccomp_release(ctx);
+                return -1;
         }
+        *out = ctx;
+        return 0;
+}
 
+void jl_seccomp_release(scmp_filter_ctx_t ctx)
+{
+        if (ctx)
+                seccomp_release(ctx);
+}
+
+int jl_seccomp_apply_child(scmp_filter_ctx_t ctx, jailer_error *err)
+{
+        if (!ctx)
+                return 0;
         /* The filter applies to every thread, and no_new_privs is already
          * set, so no privilege is needed to install it. */
         (void) seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
-        r = seccomp_load(ctx);
-        seccomp_release(ctx);
+        int r = seccomp_load(ctx);
         if (r < 0)
                 return jl_error(err, JAILER_STEP_SECCOMP, -r, "seccomp", "seccomp: load the filter");
         return 0;

@@ -969,7 +969,7 @@ static void test_report(void)
         snprintf(r.id, sizeof(r.id), "benchmark-123");
         j = jailer_report_to_json(&r);
         report(j && strcmp(j, "{\"jail\":\"benchmark-123\",\"pid\":4242,\"exit_code\":null,\"signal\":\"SIGKILL\","
-                              "\"oom_killed\":true,\"timed_out\":false,\"wall_time_us\":1234567,\"cpu_usage_us\":890,"
+                              "\"oom_killed\":true,\"timed_out\":false,\"seccomp_killed\":false,\"wall_time_us\":1234567,\"cpu_usage_us\":890,"
                               "\"memory_peak_bytes\":536870912,\"pids_peak\":null}") == 0,
                "report: exact JSON when signaled", "%s", j ?: "NULL");
         report(j && jailer_report_from_json(j, &back, &err) == 0 && memcmp(&r, &back, sizeof(r)) == 0,

@@ -611,7 +611,7 @@ static int t_build_notification(void)
                            "{\"jsonrpc\":\"2.0\",\"method\":\"exited\",\"params\":{\"jail\":\"web-1\",\"pid\":10,"
                            "\"state\":\"exited\",\"started_at\":\"2026-11-30T18:31:00.123456Z\",\"uid\":1000,"
                            "\"report\":{\"jail\":\"web-1\",\"pid\":10,\"exit_code\":null,\"signal\":\"SIGKILL\","
-                           "\"oom_killed\":true,\"timed_out\":false,\"wall_time_us\":5,\"cpu_usage_us\":6,"
+                           "\"oom_killed\":true,\"timed_out\":false,\"seccomp_killed\":false,\"wall_time_us\":5,\"cpu_usage_us\":6,"
                            "\"memory_peak_bytes\":7,\"pids_peak\":null}}}");
 }
 
