@@ -965,7 +965,7 @@ int jd_jail_control(jd_jail *j, jd_client *c, json_object *id, jl_method method,
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         jd_control *ctl;
         char msg[128];
-        int r;
+        int r, dfd;
 
         ctl = calloc(1, sizeof *ctl);
         if (!ctl)
@@ -991,11 +991,29 @@ int jd_jail_control(jd_jail *j, jd_client *c, json_object *id, jl_method method,
         else
                 snprintf(msg, sizeof msg, "{\"op\":\"status\"}");
 
-        snprintf(sa.sun_path, sizeof sa.sun_path, "%s/%s", j->state_dir, JD_CONTROL_SOCKET);
         ctl->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (ctl->fd < 0)
                 goto fail_errno;
-        if (connect(ctl->fd, (struct sockaddr *) &sa, sizeof sa) < 0) {
+        /* Through a directory fd: the state directory's path may be longer
+         * than sun_path allows. */
+        dfd = open(j->state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0) {
+                if (errno == ENOENT) {
+                        control_answer_gone(ctl);
+                        return 0;
+                }
+                goto fail_errno;
+        }
+        snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/%s", dfd, JD_CONTROL_SOCKET);
+        r = connect(ctl->fd, (struct sockaddr *) &sa, sizeof sa);
+        if (r < 0) {
+                int saved = errno;
+
+                close(dfd);
+                errno = saved;
+        } else
+                close(dfd);
+        if (r < 0) {
                 if (errno == ENOENT || errno == ECONNREFUSED) {
                         /* Between the jail's end and the supervisor's. */
                         control_answer_gone(ctl);

@@ -390,7 +390,9 @@ static int control_open(supervisor *sv)
         _cleanup_close_ int fd = -1;
         int r;
 
-        r = snprintf(sa.sun_path, sizeof sa.sun_path, "%s/%s", sv->state_dir, JD_CONTROL_SOCKET);
+        /* Through our directory fd: the state directory's path may be
+         * longer than sun_path allows. */
+        r = snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/%s", sv->dirfd, JD_CONTROL_SOCKET);
         if (r < 0 || (size_t) r >= sizeof sa.sun_path)
                 return -ENAMETOOLONG;
         fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
