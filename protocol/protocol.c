@@ -417,6 +417,8 @@ int jl_request_decode(jl_line *line, jl_request *out, json_object **id_out, jl_r
         }
         out->n_fds = line->n_fds;
         line->n_fds = 0;
+        /* *id_out is for error replies only; the request holds the id now. */
+        json_object_put(TAKE_PTR(*id_out));
         return 0;
 }
 

@@ -181,8 +181,8 @@ typedef struct jl_request {
  * (-32602 invalid_fds).  The method's params are not checked here (see
  * jl_*_params_decode()).  An oversized line gives -32600 "oversized".
  *
- * On success returns 0, fills *out (release with jl_request_done()) and moves
- * the line's fds into it.  On failure returns -1, fills *err and sets *id_out
+ * On success returns 0, fills *out (release with jl_request_done()), moves
+ * the line's fds into it and leaves *id_out NULL (the id is out->id).  On failure returns -1, fills *err and sets *id_out
  * to the request's id when one could be read (a new reference, to echo in
  * the error reply), else NULL (reply with "id":null).  The line's fds are
  * left in the line, to be closed by jl_line_free(). */

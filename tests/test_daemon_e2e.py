@@ -7,6 +7,8 @@ helpers here (Daemon, Conn, run_ctl, ...) are shared by the other
 test_daemon_*.py modules, which import this module.
 
 Run as root from the repository root:  /usr/bin/pytest-3 tests/test_daemon_e2e.py
+(JAILER_BUILD names the build directory; JAILER_TEST_KEEP_LOGS=DIR keeps each
+jailerd's log there.)
 """
 import array
 import json
@@ -25,7 +27,7 @@ from pathlib import Path
 import pytest
 
 import jailtest
-from jailtest import BUILD, PROBE, assert_report_shape, unique_id
+from jailtest import BUILD, PROBE, unique_id
 
 JAILERD = BUILD / "daemon" / "jailerd"
 SUPERVISOR = BUILD / "daemon" / "jailer-supervisor"
@@ -296,11 +298,39 @@ class Daemon:
                 raise AssertionError(f"{jail_id} left behind: {'; '.join(left)}\n{self.log_text()}")
             time.sleep(0.1)
 
+    def sanitizer_reports(self):
+        """Lines of AddressSanitizer/UBSan/LeakSanitizer reports in the log
+        (a sanitizer build of jailerd writes them to stderr)."""
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return []
+        return [l for l in text.splitlines() if "Sanitizer" in l or "runtime error:" in l]
+
     def cleanup(self):
-        self.stop()
+        """Stop jailerd, remove what the tests left; then fail if jailerd did
+        not stop cleanly or a sanitizer complained."""
+        rc = self.stop()
+        reports = self.sanitizer_reports()
+        log = self.log_text()
         for d in jailtest.cgroup_parent_dirs(self.cgroup_parent):
             jailtest.remove_cgroup_tree(d)
+        keep = os.environ.get("JAILER_TEST_KEEP_LOGS")
+        if keep and self.log_path.exists():
+            os.makedirs(keep, exist_ok=True)
+            shutil.copy(self.log_path, Path(keep) / f"{self.top.name}.log")
         shutil.rmtree(self.top, ignore_errors=True)
+        assert not reports, f"sanitizer reports from jailerd or its supervisors:\n{log}"
+        assert rc in (None, 0), f"jailerd exited with {rc} on SIGTERM:\n{log}"
+
+
+def assert_report_shape(rep, jail_id=None):
+    """The exit report has at least the documented fields, with sane types;
+    more may come (clients ignore unknown members, PROTOCOL.md)."""
+    assert isinstance(rep, dict), rep
+    missing = jailtest.REPORT_KEYS - set(rep)
+    assert not missing, f"report lacks {sorted(missing)}: {rep}"
+    jailtest.assert_report_shape({k: rep[k] for k in jailtest.REPORT_KEYS}, jail_id)
 
 
 def daemon_ready():

@@ -61,7 +61,7 @@ def test_200_concurrent_clients(daemon):
 
     pids = set()
     for i, (_, res, rep, _) in enumerate(results):
-        jailtest.assert_report_shape(rep, ids[i])
+        dt.assert_report_shape(rep, ids[i])
         assert rep["exit_code"] == i % 200, (ids[i], rep)
         assert rep["pid"] == res["pid"]
         pids.add(res["pid"])

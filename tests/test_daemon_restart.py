@@ -40,7 +40,7 @@ def test_jail_survives_sigkill_of_daemon(daemon):
         if time.monotonic() - started < 3:
             assert mine[0]["state"] == "running", mine
         rep = c.call("wait", {"jail": jid}, timeout=60)
-    jailtest.assert_report_shape(rep, jid)
+    dt.assert_report_shape(rep, jid)
     assert rep["exit_code"] == 0 and rep["pid"] == pid, rep
     daemon.assert_nothing_left(jid, state_too=False)
 
@@ -55,7 +55,7 @@ def test_exit_while_daemon_is_down(daemon):
     daemon.start()
     for j, pid in ((jid, res["pid"]), (jid + "-b", None)):
         rep = dt.wait_report(daemon, j, timeout=30)
-        jailtest.assert_report_shape(rep, j)
+        dt.assert_report_shape(rep, j)
         assert rep["exit_code"] == 0, rep
         if pid:
             assert rep["pid"] == pid

@@ -230,8 +230,10 @@ static int decode_one(const struct decode_case *c)
         json_object_put(id);
 
         if (c->code == 0) {
+                bool has_req_id = req.id != NULL;
                 jl_request_done(&req);
                 CHECK(r == 0, "expected success, got %d %s field=%s: %s", e.code, e.reason, e.field, e.message);
+                CHECK(!had_id && has_req_id, "on success the id belongs to the request only");
                 return 0;
         }
         jl_request_done(&req);
