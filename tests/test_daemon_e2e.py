@@ -369,6 +369,60 @@ def run_ctl(daemon, *args, user=None, timeout=CALL_TIMEOUT, stdin=subprocess.DEV
     return p
 
 
+class Events:
+    """`jailerctl --json events` running in the background (as user, when
+    given), its notifications read by a thread."""
+
+    def __init__(self, daemon, user=None):
+        argv = [str(JAILERCTL), "--socket", str(daemon.socket), "--json", "events"]
+        if user is not None:
+            argv = ["setpriv", f"--reuid={user[0]}", f"--regid={user[1]}", "--init-groups"] + argv
+        self.daemon = daemon
+        self.user = user
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True)
+        self.lines = []
+        self.cond = threading.Condition()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        for line in self.proc.stdout:
+            with self.cond:
+                self.lines.append(json.loads(line))
+                self.cond.notify_all()
+
+    def wait_for(self, pred, timeout=30):
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while not any(pred(m) for m in self.lines):
+                left = deadline - time.monotonic()
+                if left <= 0 or self.proc.poll() is not None:
+                    return False
+                self.cond.wait(left)
+            return True
+
+    def of(self, jail_id):
+        with self.cond:
+            return [m["method"] for m in self.lines if m["params"].get("jail") == jail_id]
+
+    def subscribed(self, run_jail):
+        """Wait until the subscription is live: run canary jails (with
+        run_jail(id)) until one shows up."""
+        for _ in range(50):
+            canary = unique_id("canary")
+            run_jail(canary)
+            if self.wait_for(lambda m: m["params"].get("jail") == canary and m["method"] == "exited", 2):
+                return
+        raise AssertionError(f"jailerctl events never showed a jail: {self.proc.stderr}")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        self.proc.wait(10)
+        self.thread.join(10)
+
+
 def json_lines(text):
     out = []
     for line in text.splitlines():
@@ -775,25 +829,14 @@ def test_jailerctl_socket_from_environment(daemon):
 
 
 def test_jailerctl_events(daemon):
-    jid = unique_id("ctlevents")
-    ev = subprocess.Popen([str(JAILERCTL), "--socket", str(daemon.socket), "--json", "events"],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    lines = []
+    ev = Events(daemon)
     try:
-        time.sleep(0.5)  # let it subscribe
+        ev.subscribed(lambda canary: create_and_wait(daemon, canary, "exit", 0))
+        jid = unique_id("ctlevents")
         create_and_wait(daemon, jid, "exit", 0)
-
-        def reader():
-            for line in ev.stdout:
-                lines.append(json.loads(line))
-                if sum(1 for m in lines if m["params"].get("jail") == jid) >= 2:
-                    return
-
-        t = threading.Thread(target=reader, daemon=True)
-        t.start()
-        t.join(30)
+        assert ev.wait_for(lambda m: m["params"].get("jail") == jid and m["method"] == "exited")
+        assert ev.of(jid) == ["started", "exited"], ev.lines
+        exited = [m for m in ev.lines if m["params"].get("jail") == jid][1]
+        assert exited["params"]["report"]["exit_code"] == 0
     finally:
-        ev.terminate()
-        ev.wait(10)
-    mine = [m["method"] for m in lines if m["params"].get("jail") == jid]
-    assert mine == ["started", "exited"], lines
+        ev.stop()

@@ -180,24 +180,24 @@ def test_member_sees_and_kills_only_its_own(daemon, accounts):
 
 def test_member_events_only_its_own(daemon, accounts):
     """A member's subscription shows its own jails, not other users'."""
-    ev = subprocess.Popen(["setpriv", f"--reuid={accounts.ids('bob')[0]}", f"--regid={accounts.ids('bob')[1]}",
-                           "--init-groups", str(dt.JAILERCTL), "--socket", str(daemon.socket), "--json", "events"],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    def bob_runs(jid):
+        p = ctl(daemon, accounts, "bob", "run", "--id", jid, "--exec", PROBE, "--", "exit", "0")
+        assert p.returncode == 0, p
+
+    ev = dt.Events(daemon, user=accounts.ids("bob"))
     try:
-        time.sleep(0.5)
+        ev.subscribed(bob_runs)
         alice_jid = unique_id("alice-ev")
         p = ctl(daemon, accounts, "alice", "run", "--id", alice_jid, "--exec", PROBE, "--", "exit", "0")
         assert p.returncode == 0, p
+        # bob's next jail comes after alice's on the same stream
         bob_jid = unique_id("bob-ev")
-        p = ctl(daemon, accounts, "bob", "run", "--id", bob_jid, "--exec", PROBE, "--", "exit", "0")
-        assert p.returncode == 0, p
-        time.sleep(1.0)
+        bob_runs(bob_jid)
+        assert ev.wait_for(lambda m: m["params"].get("jail") == bob_jid and m["method"] == "exited")
+        assert ev.of(alice_jid) == [], ev.lines
+        assert ev.of(bob_jid) == ["started", "exited"]
     finally:
-        ev.terminate()
-        out, _ = ev.communicate(timeout=10)
-    jails = [json.loads(line)["params"]["jail"] for line in out.splitlines() if line.startswith("{")]
-    assert bob_jid in jails, out
-    assert alice_jid not in jails, out
+        ev.stop()
 
 
 def test_member_cannot_run_as_another_user(daemon, accounts):
