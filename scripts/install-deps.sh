@@ -1,0 +1,54 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# install-deps.sh — install everything the build and every test tier need, on
+# Debian 12, non-interactively, as root.  Does nothing (and needs no network)
+# when all of it is already installed.
+set -euo pipefail
+
+PACKAGES=(
+  # build
+  build-essential meson ninja-build pkg-config
+  libcap-dev libjson-c-dev libseccomp-dev libsystemd-dev
+  # sanitizer and fuzzing builds
+  clang libclang-rt-14-dev
+  # system tests (Debian's python3 and pytest; the static probe needs libc.a,
+  # which build-essential's libc6-dev carries)
+  python3 python3-pytest util-linux procps iproute2
+  # daemon tests: socket activation, a private journald, a plain socket client
+  systemd socat
+  # the cgroup v2 tier in a QEMU guest (tests/vm/run-in-vm.sh)
+  qemu-system-x86 qemu-system-data busybox-static cpio kmod xz-utils zstd file
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [ "$status" = "install ok installed" ] || missing+=("$p")
+done
+
+# The VM tier fetches Debian's kernel with `apt-get download`: that needs
+# package lists.
+need_lists=0
+policy=$(apt-cache policy linux-image-amd64 2>/dev/null || true)
+if ! grep -q 'Candidate: [0-9]' <<< "$policy"; then
+  need_lists=1
+fi
+
+if [ ${#missing[@]} -eq 0 ] && [ $need_lists -eq 0 ]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages are installed"
+  exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+  echo "install-deps: missing ${missing[*]:-package lists}; run as root" >&2
+  exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+echo "install-deps: apt-get update"
+apt-get update -q
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+echo "install-deps: done"

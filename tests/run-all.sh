@@ -1,0 +1,188 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# run-all.sh — every test tier, as root, on Debian 12:
+#
+#   1. install the dependencies (scripts/install-deps.sh)
+#   2. a clean build with warnings as errors (build-ci/)
+#   3. the unit tests (meson test)
+#   4. the system tests (pytest, as root: isolation, enforcement, CLI,
+#      clean-up, config errors, daemon)
+#   5. the same build, unit and system tests under ASan+UBSan (build-asan/)
+#   6. the cgroup v2 tier in a QEMU guest (tests/vm/cgroup-v2-tier.sh)
+#
+# Prints a summary; exits non-zero if anything failed.  A tier that cannot
+# run here is reported as skipped, with the reason.
+#
+# Environment:
+#   JAILER_SKIP_DEPS=1    do not run scripts/install-deps.sh
+#   JAILER_SKIP_ASAN=1    leave out the sanitizer tier
+#   JAILER_SKIP_VM=1      leave out the VM tier
+#   PYTEST_ARGS="..."     extra pytest arguments (e.g. "-x -k isolation")
+set -u
+set -o pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$REPO" || exit 1
+LOGDIR=$REPO/build-logs
+rm -rf "$LOGDIR"
+mkdir -p "$LOGDIR"
+PYTEST=/usr/bin/pytest-3
+T_START=$(date +%s)
+
+export ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1:print_summary=1
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:print_summary=1
+
+# Per step: name, status (pass/fail/skip), seconds, counts, note.
+STEPS=()
+TOTAL_PASSED=0
+TOTAL_FAILED=0
+TOTAL_SKIPPED=0
+
+banner() { printf '\n======== %s ========\n' "$*"; }
+
+# counts LOG: "passed failed skipped" from a pytest, meson or plain
+# "N passed, N failed" closing line in LOG (the last one found).
+counts() {
+  /usr/bin/python3 - "$1" <<'EOF'
+import re, sys
+text = re.sub(r"\x1b\[[0-9;]*m", "", open(sys.argv[1], errors="replace").read())
+p = f = s = 0
+pytest_lines = [l for l in text.splitlines()
+                if re.search(r"\b(passed|failed|error|errors|no tests ran)\b.* in [0-9.]+s", l)]
+meson = re.findall(r"^(Ok|Fail|Skipped|Timeout|Unexpected Pass|Expected Fail):\s+(\d+)", text, re.M)
+plain = re.findall(r"^(?:[\w-]+: )?(\d+) passed, (\d+) failed(?:, (\d+) skipped)?\s*$", text, re.M)
+if pytest_lines:
+    # every pytest session in the log (the VM tier has one plus a unit binary)
+    for l in pytest_lines:
+        for n, what in re.findall(r"(\d+) (passed|failed|skipped|errors?|xfailed|xpassed)", l):
+            n = int(n)
+            if what == "passed" or what == "xfailed":
+                p += n
+            elif what == "skipped":
+                s += n
+            else:
+                f += n
+    for m in re.finditer(r"^(\d+) passed, (\d+) failed$", text, re.M):   # unit binaries
+        p += int(m.group(1)); f += int(m.group(2))
+elif meson:
+    for k, n in meson:
+        n = int(n)
+        if k in ("Ok", "Expected Fail"):
+            p += n
+        elif k == "Skipped":
+            s += n
+        else:
+            f += n
+elif plain:
+    a, b, c = plain[-1]
+    p, f, s = int(a), int(b), int(c or 0)
+print(p, f, s)
+EOF
+}
+
+# step NAME COUNTED COMMAND...: run, log, time, record.  COUNTED=1 adds the
+# test counts found in the output to the totals.
+step() {
+  local name=$1 counted=$2
+  shift 2
+  local log="$LOGDIR/${name// /-}.log" t0 t1 rc p f s status note=""
+  banner "$name"
+  t0=$(date +%s)
+  "$@" 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  t1=$(date +%s)
+  read -r p f s < <(counts "$log")
+  if [ "$rc" = 0 ]; then
+    status=pass
+  elif [ "$rc" = 77 ]; then
+    status=skip
+    note=$(grep -E 'cannot run|skip' "$log" | tail -1)
+  else
+    status=fail
+    [ "$f" = 0 ] && f=1   # a failure without a test count (build, crash) still counts
+  fi
+  if [ "$counted" = 1 ]; then
+    TOTAL_PASSED=$((TOTAL_PASSED + p))
+    TOTAL_FAILED=$((TOTAL_FAILED + f))
+    TOTAL_SKIPPED=$((TOTAL_SKIPPED + s))
+  elif [ "$status" = fail ]; then
+    TOTAL_FAILED=$((TOTAL_FAILED + 1))
+  fi
+  [ "$status" = skip ] && [ "$counted" = 1 ] && [ "$p$f$s" = 000 ] && TOTAL_SKIPPED=$((TOTAL_SKIPPED + 1))
+  STEPS+=("$(printf '%-22s %-5s %5ss  %s' "$name" "$status" $((t1 - t0)) \
+            "$([ "$counted" = 1 ] && echo "$p passed, $f failed, $s skipped") ${note:+($note)}")")
+  return "$rc"
+}
+
+skip_step() {  # NAME REASON
+  banner "$1"
+  echo "skipped: $2"
+  STEPS+=("$(printf '%-22s %-5s %5ss  %s' "$1" skip 0 "($2)")")
+}
+
+pytest_suite() {  # BUILD_DIR
+  JAILER_BUILD=$1 "$PYTEST" -p no:cacheprovider -rfEs ${PYTEST_ARGS:-} tests/
+  local rc=$?
+  [ $rc = 5 ] && echo "pytest collected no tests"
+  return $rc
+}
+
+build() {  # DIR MESON-ARGS...
+  local dir=$1
+  shift
+  rm -rf "$dir"
+  meson setup "$dir" --werror "$@" && ninja -C "$dir"
+}
+
+# ------------------------------------------------------------------ 0. root
+if [ "$(id -u)" != 0 ]; then
+  echo "run-all: the tests jail programs and create cgroups: run as root (sudo $0)" >&2
+  exit 1
+fi
+
+# ------------------------------------------------------------------ 1. dependencies
+if [ "${JAILER_SKIP_DEPS:-0}" = 1 ]; then
+  skip_step deps "JAILER_SKIP_DEPS=1"
+elif ! step deps 0 scripts/install-deps.sh; then
+  echo "run-all: cannot install the dependencies; stopping" >&2
+  exit 1
+fi
+
+# ------------------------------------------------------------------ 2-4. build and test
+if step build 0 build build-ci; then
+  step "unit tests" 1 meson test -C build-ci --print-errorlogs
+  step "system tests" 1 pytest_suite build-ci
+  BUILT=1
+else
+  BUILT=0
+  skip_step "unit tests" "the build failed"
+  skip_step "system tests" "the build failed"
+fi
+
+# ------------------------------------------------------------------ 5. sanitizers
+if [ "${JAILER_SKIP_ASAN:-0}" = 1 ]; then
+  skip_step "asan+ubsan" "JAILER_SKIP_ASAN=1"
+elif step "asan+ubsan build" 0 build build-asan -Db_sanitize=address,undefined -Db_lundef=false; then
+  step "asan+ubsan unit" 1 meson test -C build-asan --print-errorlogs
+  step "asan+ubsan system" 1 pytest_suite build-asan
+else
+  skip_step "asan+ubsan tests" "the sanitizer build failed"
+fi
+
+# ------------------------------------------------------------------ 6. cgroup v2 in a VM
+if [ "${JAILER_SKIP_VM:-0}" = 1 ]; then
+  skip_step "cgroup v2 (VM)" "JAILER_SKIP_VM=1"
+elif [ "$BUILT" = 1 ]; then
+  step "cgroup v2 (VM)" 1 tests/vm/cgroup-v2-tier.sh build-ci
+else
+  skip_step "cgroup v2 (VM)" "the build failed"
+fi
+
+# ------------------------------------------------------------------ summary
+T_END=$(date +%s)
+banner "summary ($((T_END - T_START)) s; logs in build-logs/)"
+printf '%s\n' "${STEPS[@]}"
+echo
+echo "run-all: $TOTAL_PASSED passed, $TOTAL_FAILED failed, $TOTAL_SKIPPED skipped"
+[ "$TOTAL_FAILED" = 0 ]
