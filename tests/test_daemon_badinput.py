@@ -318,3 +318,24 @@ def test_nothing_left_after_all(daemon):
             assert "refused" not in e["jail"] and "nobind" not in e["jail"] and "noexec" not in e["jail"], e
     for m in daemon.mounts_under_dirs():
         raise AssertionError(f"a mount is left under the daemon's directories: {m}")
+
+
+def test_limit_reached():
+    """With --max-jails 1, a second running jail is refused with
+    limit_reached and leaves nothing; once the first ends, a create works."""
+    d = dt.make_daemon("limit", max_jails=1)
+    try:
+        if not d.offers("--max-jails"):
+            pytest.skip("this jailerd has no --max-jails")
+        first, second = unique_id("limit1"), unique_id("limit2")
+        with d.conn() as c:
+            c.call("create", dt.jail_config(first, "sleep", "30"))
+            e = c.error("create", dt.jail_config(second, "exit", "0"))
+            assert (e.code, e.reason) == (-32004, "limit_reached"), e
+            d.assert_nothing_left(second)
+            c.call("kill", {"jail": first, "signal": "SIGKILL"})
+            c.call("wait", {"jail": first})
+            c.call("create", dt.jail_config(second, "exit", "0"))
+            assert c.call("wait", {"jail": second})["exit_code"] == 0
+    finally:
+        d.cleanup()
