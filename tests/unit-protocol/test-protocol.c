@@ -985,6 +985,63 @@ static int t_client_matching(void)
         return 0;
 }
 
+static volatile sig_atomic_t got_alarm;
+static void on_alarm(int sig)
+{
+        (void) sig;
+        got_alarm = 1;
+}
+
+/* A signal blocked outside the client's waits interrupts a wait (and only
+ * the wait) when the client was given a mask; the wait can be resumed. */
+static int t_client_interrupted(void)
+{
+        char dir[] = "/tmp/jl-proto-XXXXXX";
+        char path[128];
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        jl_client *c = NULL;
+        jl_rpc_error e = {};
+        json_object *res = NULL;
+        int64_t id;
+        sigset_t block, old, empty;
+
+        CHECK(mkdtemp(dir), "mkdtemp");
+        snprintf(path, sizeof(path), "%s/s", dir);
+        strcpy(sa.sun_path, path);
+        int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        CHECK(bind(lfd, (struct sockaddr *) &sa, sizeof(sa)) == 0 && listen(lfd, 4) == 0, "bind");
+
+        sigemptyset(&block);
+        sigaddset(&block, SIGALRM);
+        sigemptyset(&empty);
+        sigprocmask(SIG_BLOCK, &block, &old);
+        struct sigaction sa_alarm = { .sa_handler = on_alarm }, sa_old;
+        sigaction(SIGALRM, &sa_alarm, &sa_old);
+
+        int r = jl_client_connect(path, &c, &e);
+        CHECK(r == 0, "connect: %s", e.message);
+        jl_client_set_sigmask(c, &empty);
+        CHECK(jl_client_send(c, "version", NULL, NULL, 0, &id, &e) == 0, "send");
+        got_alarm = 0;
+        alarm(1);
+        r = jl_client_recv_reply(c, id, 10000, &res, &e);
+        bool interrupted = r < 0 && strcmp(e.reason, "interrupted") == 0 && got_alarm;
+
+        /* resumable: the (silent) daemon now times out instead */
+        r = jl_client_recv_reply(c, id, 100, &res, &e);
+        bool timed_out = r < 0 && strcmp(e.reason, "timeout") == 0;
+
+        jl_client_free(c);
+        close(lfd);
+        unlink(path);
+        rmdir(dir);
+        sigaction(SIGALRM, &sa_old, NULL);
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        CHECK(interrupted, "wait not interrupted by SIGALRM (reason %s)", e.reason);
+        CHECK(timed_out, "resumed wait did not time out");
+        return 0;
+}
+
 static int t_client_socket_path(void)
 {
         unsetenv("JAILER_SOCKET");
@@ -1051,6 +1108,7 @@ int main(void)
         report("fds: with an oversized line, closed", t_fds_oversized_closed());
         report("outbuf: queue, partial writes, EPIPE", t_outbuf());
         report("client: replies matched by id, notifications kept", t_client_matching());
+        report("client: interrupted by a signal, then resumable", t_client_interrupted());
         report("client: socket path", t_client_socket_path());
         report("client: connect error names the path", t_client_connect_error());
 
