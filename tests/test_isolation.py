@@ -91,10 +91,17 @@ def test_all_capability_sets_empty(jail):
     assert r["caps"] == {k: ZERO_CAPS for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")}
 
 
-def test_no_new_privs(jail):
-    r = jail.probe_report()
+@pytest.mark.parametrize("seccomp", ["default", "none"])
+def test_no_new_privs(jail, seccomp):
+    """Set by jailer itself, not only as a side effect of a seccomp filter."""
+    r = jail.probe_report(flags=["--seccomp", seccomp])
     assert r["no_new_privs"] == 1
     assert r["no_new_privs_prctl"] == 1
+
+
+def test_seccomp_mode(jail):
+    assert jail.probe_report()["seccomp"] == 2                       # a filter by default
+    assert jail.probe_report(flags=["--seccomp", "none"])["seccomp"] == 0
 
 
 # ------------------------------------------------------------------ process
