@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lat: run a command line many times and time it from outside, the same way
+ * for every contender.
+ *
+ *   lat --reps N [--warmup W] -- CMD [ARGS]
+ *       runs CMD W+N times, one after the other, with stdout on a pipe;
+ *       for each of the N measured runs prints
+ *           lat TO_STAMP_US TO_EXIT_US STATUS TAIL_US
+ *       TO_STAMP_US: from just before posix_spawn() of CMD to the jailed
+ *       stamp's main() (its line on stdout, bench/stamp.c), -1 if none;
+ *       TO_EXIT_US: to CMD reaped.  STATUS: its exit status (128+N: signal).
+ *       TAIL_US: from the stamp's last instant (just before it exits) to CMD
+ *       reaped: what tearing the jail down costs the caller; -1 if none.
+ *
+ *   lat --workers C --duration S -- CMD [ARGS]
+ *       C processes run CMD in a loop for S seconds (stdout to /dev/null);
+ *       prints "throughput C RUNS SECONDS FAILED".
+ *
+ * In CMD's arguments, %N becomes a token unique to the run and %W the
+ * worker's number (0 with --reps): jail ids, container ids and per-worker
+ * bundles that concurrent runs must not share.
+ *
+ * stderr of CMD is ours, or --stderr FILE (appended).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static int64_t now_ns(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static char **cmd;
+static int err_fd = -1;
+static int worker;
+static long run_no;
+
+/* arg with %N and %W replaced (malloc'd), or arg itself. */
+static char *subst(char *arg)
+{
+        if (!strchr(arg, '%'))
+                return arg;
+        char out[4096];
+        size_t o = 0;
+        for (const char *p = arg; *p && o < sizeof(out) - 64; p++) {
+                if (p[0] == '%' && p[1] == 'N') {
+                        o += (size_t) snprintf(out + o, sizeof(out) - o, "%d-%d-%ld", (int) getpid(), worker, run_no);
+                        p++;
+                } else if (p[0] == '%' && p[1] == 'W') {
+                        o += (size_t) snprintf(out + o, sizeof(out) - o, "%d", worker);
+                        p++;
+                } else {
+                        out[o++] = *p;
+                }
+        }
+        out[o] = '\0';
+        return strdup(out);
+}
+
+/* Spawn cmd with stdout on out_fd; returns the pid. */
+static pid_t spawn(int out_fd)
+{
+        posix_spawn_file_actions_t fa;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+        if (err_fd >= 0)
+                posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
+        size_t n = 0;
+        while (cmd[n])
+                n++;
+        char *argv[n + 1];
+        for (size_t i = 0; i <= n; i++)
+                argv[i] = cmd[i] ? subst(cmd[i]) : NULL;
+        run_no++;
+        pid_t pid;
+        int r = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+        posix_spawn_file_actions_destroy(&fa);
+        for (size_t i = 0; i < n; i++)
+                if (argv[i] != cmd[i])
+                        free(argv[i]);
+        if (r != 0) {
+                fprintf(stderr, "lat: %s: %s\n", cmd[0], strerror(r));
+                exit(125);
+        }
+        return pid;
+}
+
+static int reap(pid_t pid)
+{
+        int st;
+        while (waitpid(pid, &st, 0) < 0)
+                if (errno != EINTR)
+                        return -1;
+        return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static int one_run(bool print)
+{
+        int p[2];
+        if (pipe2(p, O_CLOEXEC) < 0) {
+                perror("lat: pipe");
+                exit(125);
+        }
+        int64_t t0 = now_ns();
+        pid_t pid = spawn(p[1]);
+        close(p[1]);
+        char buf[4096];
+        size_t len = 0;
+        for (;;) {
+                ssize_t n = read(p[0], buf + len, sizeof(buf) - 1 - len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        break;
+                len += (size_t) n;
+                if (len >= sizeof(buf) - 1)
+                        len = 0; /* keep reading; only the stamp line matters */
+        }
+        buf[len] = '\0';
+        close(p[0]);
+        int st = reap(pid);
+        int64_t t1 = now_ns();
+        long long stamp = -1, stamp_end = -1;
+        const char *s = strstr(buf, "stamp ");
+        if (!s || sscanf(s, "stamp %lld %lld", &stamp, &stamp_end) != 2)
+                stamp = stamp_end = -1;
+        if (print)
+                printf("lat %.1f %.1f %d %.1f\n", stamp < 0 ? -1.0 : (double) (stamp - t0) / 1000.0,
+                       (double) (t1 - t0) / 1000.0, st,
+                       stamp_end < 0 ? -1.0 : (double) (t1 - stamp_end) / 1000.0);
+        return st;
+}
+
+int main(int argc, char **argv)
+{
+        int reps = 0, warmup = 0, workers = 0;
+        double duration = 0;
+        int i;
+        for (i = 1; i < argc; i++) {
+                const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+                if (strcmp(a, "--") == 0) {
+                        i++;
+                        break;
+                } else if (strcmp(a, "--reps") == 0 && v) {
+                        reps = atoi(v), i++;
+                } else if (strcmp(a, "--warmup") == 0 && v) {
+                        warmup = atoi(v), i++;
+                } else if (strcmp(a, "--workers") == 0 && v) {
+                        workers = atoi(v), i++;
+                } else if (strcmp(a, "--duration") == 0 && v) {
+                        duration = atof(v), i++;
+                } else if (strcmp(a, "--stderr") == 0 && v) {
+                        err_fd = open(v, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+                        if (err_fd < 0) {
+                                perror(v);
+                                return 125;
+                        }
+                        i++;
+                } else {
+                        break;
+                }
+        }
+        if (i >= argc || (reps <= 0 && workers <= 0) || (workers > 0 && duration <= 0)) {
+                fprintf(stderr, "usage: lat --reps N [--warmup W] [--stderr FILE] -- CMD [ARGS]\n"
+                                "       lat --workers C --duration S [--stderr FILE] -- CMD [ARGS]\n");
+                return 2;
+        }
+        cmd = argv + i;
+
+        if (workers <= 0) {
+                for (int w = 0; w < warmup; w++)
+                        (void) one_run(false);
+                int bad = 0;
+                for (int r = 0; r < reps; r++) {
+                        bad |= one_run(true) != 0;
+                        fflush(stdout);
+                }
+                return bad;
+        }
+
+        int res[2];
+        if (pipe(res) < 0)
+                return 125;
+        int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        int64_t start = now_ns(), end = start + (int64_t) (duration * 1e9);
+        pid_t kids[1024];
+        if (workers > 1024)
+                workers = 1024;
+        for (int w = 0; w < workers; w++) {
+                kids[w] = fork();
+                if (kids[w] == 0) {
+                        worker = w;
+                        long r[2] = { 0, 0 };
+                        while (now_ns() < end) {
+                                if (reap(spawn(devnull)) == 0)
+                                        r[0]++;
+                                else
+                                        r[1]++;
+                        }
+                        _exit(write(res[1], r, sizeof(r)) == sizeof(r) ? 0 : 1);
+                }
+        }
+        close(res[1]);
+        long total = 0, failed = 0, r[2];
+        while (read(res[0], r, sizeof(r)) == sizeof(r)) {
+                total += r[0];
+                failed += r[1];
+        }
+        for (int w = 0; w < workers; w++)
+                (void) reap(kids[w]);
+        printf("throughput %d %ld %.3f %ld\n", workers, total, (double) (now_ns() - start) / 1e9, failed);
+        return failed != 0;
+}
