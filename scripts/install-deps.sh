@@ -17,8 +17,9 @@ PACKAGES=(
   python3 python3-pytest util-linux procps iproute2
   # daemon tests: socket activation, a private journald, a plain socket client
   systemd socat
-  # the cgroup v2 tier in a QEMU guest (tests/vm/run-in-vm.sh)
-  qemu-system-x86 qemu-system-data busybox-static cpio kmod xz-utils zstd file
+  # the QEMU guest tiers (tests/vm/): Debian's kernel in a busybox initramfs,
+  # and a debootstrapped Debian with systemd as PID 1
+  qemu-system-x86 qemu-system-data busybox-static cpio kmod xz-utils zstd file debootstrap
 )
 
 missing=()

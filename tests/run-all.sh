@@ -10,6 +10,7 @@
 #      clean-up, config errors, daemon)
 #   5. the same build, unit and system tests under ASan+UBSan (build-asan/)
 #   6. the cgroup v2 tier in a QEMU guest (tests/vm/cgroup-v2-tier.sh)
+#   7. jailerd under real systemd in a QEMU guest (tests/vm/systemd-tier.sh)
 #
 # Prints a summary; exits non-zero if anything failed.  A tier that cannot
 # run here is reported as skipped, with the reason.
@@ -17,7 +18,7 @@
 # Environment:
 #   JAILER_SKIP_DEPS=1    do not run scripts/install-deps.sh
 #   JAILER_SKIP_ASAN=1    leave out the sanitizer tier
-#   JAILER_SKIP_VM=1      leave out the VM tier
+#   JAILER_SKIP_VM=1      leave out the VM tiers
 #   PYTEST_ARGS="..."     extra pytest arguments (e.g. "-x -k isolation")
 set -u
 set -o pipefail
@@ -177,6 +178,17 @@ elif [ "$BUILT" = 1 ]; then
   step "cgroup v2 (VM)" 1 tests/vm/cgroup-v2-tier.sh build-ci
 else
   skip_step "cgroup v2 (VM)" "the build failed"
+fi
+
+# ------------------------------------------------------------------ 7. systemd in a VM
+if [ -x tests/vm/systemd-tier.sh ]; then
+  if [ "${JAILER_SKIP_VM:-0}" = 1 ]; then
+    skip_step "systemd (VM)" "JAILER_SKIP_VM=1"
+  elif [ "$BUILT" = 1 ]; then
+    step "systemd (VM)" 1 tests/vm/systemd-tier.sh build-ci
+  else
+    skip_step "systemd (VM)" "the build failed"
+  fi
 fi
 
 # ------------------------------------------------------------------ summary
