@@ -73,6 +73,7 @@
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -1165,6 +1166,40 @@ static void a_exec_file_caps(const struct opts *o, struct result *r)
         check_ids_output(r, o->fcaps, "the file-capabilities binary");
 }
 
+static void a_set_file_caps(const struct opts *o, struct result *r)
+{
+        /* Give a file of our own every capability, for the host (or a later
+         * jail) to run: needs CAP_SETFCAP. */
+        char path[PATH_MAX];
+        snprintf(path, sizeof(path), "%s/escape-fcaps", o->rw_dir ? o->rw_dir : "");
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0755);
+        if (fd < 0) {
+                blocked(r, "create %s: %s", path, errname(errno));
+                return;
+        }
+        close(fd);
+        uint32_t caps[5] = { 0x02000001u /* revision 2, effective */, 0xffffffffu, 0, 0x1ffu, 0 };
+        int ret = setxattr(path, "security.capability", caps, sizeof(caps), 0);
+        int e = errno;
+        unlink(path);
+        if (ret == 0)
+                escaped(r, "set security.capability on %s", path);
+        else
+                blocked(r, "%s", errname(e));
+}
+
+static void a_prctl_set_mm(const struct opts *o, struct result *r)
+{
+        (void) o;
+        /* Rewrite what /proc/self/exe and the memory map say: CAP_SYS_RESOURCE. */
+        int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        long ret = prctl(PR_SET_MM, PR_SET_MM_EXE_FILE, fd, 0, 0);
+        int e = errno;
+        if (fd >= 0)
+                close(fd);
+        expect_fail(r, ret, e, "PR_SET_MM_EXE_FILE");
+}
+
 static void a_capset_raise(const struct opts *o, struct result *r)
 {
         (void) o;
@@ -1804,6 +1839,8 @@ static const struct attempt attempts[] = {
         /* privileges */
         { "exec_setuid_root", a_exec_setuid_root, false },
         { "exec_file_caps", a_exec_file_caps, false },
+        { "set_file_caps", a_set_file_caps, false },
+        { "prctl_set_mm_exe", a_prctl_set_mm, false },
         { "capset_raise", a_capset_raise, false },
         { "capset_inheritable", a_capset_inheritable, false },
         { "ambient_raise", a_ambient_raise, false },
