@@ -464,3 +464,33 @@ def test_exec_file_writable_by_the_jail_user(escape_built, tmp_path):
     assert refused or after == before, (
         f"the jail rewrote its program's file on the host ({vmm}, owned by uid {JAIL_UID}): "
         f"rc={rc} out={out.strip()!r} err={err.strip()[-500:]!r}")
+
+
+def test_symlink_planted_by_a_jail_redirects_no_later_bind(escape_built, tmp_path):
+    """A jail writes a symbolic link into its writable bind, pointing at a
+    host directory it could never reach.  A later jail of the same workload
+    binds that path (a VM's state directory, then a file in it): the link
+    must not bring the host directory into the later jail.  Issue 4: "every
+    path from a request ... is resolved without following symlinks planted
+    by a user".  jailer may refuse the bind; it must not follow the link."""
+    state = tmp_path / "state"
+    state.mkdir()
+    state.chmod(0o777)
+    secret_dir = tmp_path / "host-only"
+    secret_dir.mkdir()
+    (secret_dir / "secret").write_text("host-only data\n")
+
+    plant = jailer_argv(jailtest.unique_id("escape-plant"), tmp_path / "root1",
+                        ["symlink", str(secret_dir), "/state/disk"], binds=[f"{state}:/state:rw"])
+    rc, out, err, _ = jailtest.run_command(plant, timeout=RUN_TIMEOUT)
+    assert rc == 0 and out.startswith("SYMLINK ok"), (rc, out, err)
+    link = state / "disk"
+    assert link.is_symlink() and os.lstat(link).st_uid == JAIL_UID, os.lstat(link)
+
+    later = jailer_argv(jailtest.unique_id("escape-later"), tmp_path / "root2",
+                        ["read", "/disk/secret"], binds=[f"{link}:/disk"])
+    rc, out, err, _ = jailtest.run_command(later, timeout=RUN_TIMEOUT)
+    refused = rc == 125 and "READ" not in out
+    assert refused or "READ ok" not in out, (
+        f"a symlink planted by one jail ({link} -> {secret_dir}) brought a host directory into "
+        f"the next jail: rc={rc} out={out.strip()!r} err={err.strip()[-300:]!r}")

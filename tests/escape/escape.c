@@ -25,6 +25,8 @@
  *   escape forks N             fork N sleeping children, report how many
  *   escape overwrite-exe       as PID 1: re-exec from memory, then try to
  *                              write the program's own host file
+ *   escape symlink TARGET LINK plant a symbolic link (for a later jail)
+ *   escape read PATH           print the first line of PATH
  *
  * Exit status: 0 nothing escaped, 1 something escaped, 2 usage error.
  *
@@ -1938,7 +1940,8 @@ static void usage(FILE *f)
                    "                  [--unix-path PATH] [--abstract NAME] [--host-file PATH]\n"
                    "                  [--other-file PATH] [--handle TYPE:HEX] [--suid PATH]\n"
                    "                  [--fcaps PATH] [--ro-dir DIR] [--rw-dir DIR] [--sysv-key KEY]\n"
-                   "       escape ids | sleep SECONDS | alloc MIB | forks N | overwrite-exe\n");
+                   "       escape ids | sleep SECONDS | alloc MIB | forks N | overwrite-exe\n"
+                   "       escape symlink TARGET LINK | read PATH\n");
 }
 
 static bool parse_long(const char *s, long *out)
@@ -2123,6 +2126,30 @@ static int mode_stage2(const char *fdarg, bool write_it)
         return 1;
 }
 
+/* Plant a symbolic link (in a writable bind, for a later jail's bind). */
+static int mode_symlink(const char *target, const char *link)
+{
+        if (symlink(target, link) < 0) {
+                printf("SYMLINK %s\n", errname(errno));
+                return 1;
+        }
+        printf("SYMLINK ok %s -> %s\n", link, target);
+        return 0;
+}
+
+/* Read the start of a file and say what came out. */
+static int mode_read(const char *path)
+{
+        char buf[128];
+        if (read_file(path, buf, sizeof(buf)) < 0) {
+                printf("READ %s\n", errname(errno));
+                return 1;
+        }
+        buf[strcspn(buf, "\n")] = '\0';
+        printf("READ ok %s\n", buf);
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         /* Before anything of ours is open: which fds did we inherit? */
@@ -2144,6 +2171,10 @@ int main(int argc, char **argv)
                 return mode_stage2(argv[2], true);
         if (strcmp(argv[1], "exe-stage2") == 0 && argc == 3)
                 return mode_stage2(argv[2], false);
+        if (strcmp(argv[1], "symlink") == 0 && argc == 4)
+                return mode_symlink(argv[2], argv[3]);
+        if (strcmp(argv[1], "read") == 0 && argc == 3)
+                return mode_read(argv[2]);
         if (strcmp(argv[1], "ids") == 0 && argc == 2)
                 return mode_ids();
         if (strcmp(argv[1], "sleep") == 0 && argc == 3 && parse_long(argv[2], &n) && n >= 0) {
