@@ -305,11 +305,14 @@ static void abort_child(struct jailer_jail *j)
 
 static int open_exec(const jailer_config *c, jailer_error *err)
 {
-        /* Follows symlinks: the operator named this path.  What gets
-         * executed is this very inode, through the fd. */
-        _cleanup_close_ int fd = open(c->exec_path, O_PATH | O_CLOEXEC);
+        /* What gets executed is this very inode, through the fd: the path
+         * is never resolved again (CVE-2019-5736 overwrote a runtime through
+         * a path it re-opened). */
+        char why[256] = "";
+        _cleanup_close_ int fd = jl_open_trusted(c->exec_path, O_PATH, why, sizeof(why));
         if (fd < 0)
-                return jl_error(err, JAILER_STEP_EXEC, errno, "exec_path", "exec_path: %s", c->exec_path);
+                return jl_error(err, JAILER_STEP_EXEC, errno, "exec_path", "exec_path: %s%s%s", c->exec_path,
+                                why[0] ? ": " : "", why);
         struct stat st;
         if (fstat(fd, &st) < 0)
                 return jl_error(err, JAILER_STEP_EXEC, errno, "exec_path", "exec_path: %s", c->exec_path);
@@ -319,6 +322,15 @@ static int open_exec(const jailer_config *c, jailer_error *err)
         if (!(st.st_mode & 0111))
                 return jl_error(err, JAILER_STEP_EXEC, EACCES, "exec_path", "exec_path: %s is not executable",
                                 c->exec_path);
+        /* The jailed user must not be able to change the program it runs:
+         * through /proc/self/exe it could rewrite it for whoever runs it next,
+         * on the host. */
+        if (st.st_uid == c->uid || (st.st_mode & S_IWOTH) || ((st.st_mode & S_IWGRP) && st.st_gid == c->gid))
+                return jl_error(err, JAILER_STEP_EXEC, EACCES, "exec_path",
+                                "exec_path: %s is writable by the jail's uid %u or gid %u (owner %u, mode %04o); "
+                                "the program a jail runs must not be changeable from inside it",
+                                c->exec_path, (unsigned) c->uid, (unsigned) c->gid, (unsigned) st.st_uid,
+                                (unsigned) (st.st_mode & 07777));
         return TAKE_FD(fd);
 }
 
@@ -335,6 +347,7 @@ int jailer_spawn(const jailer_config *c, const jailer_spawn_opts *opts, jailer_j
         j->pidfd = -1;
         j->rootfs.root_fd = -1;
         j->rootfs.root_tree = -1;
+        j->rootfs.root_parent_fd = -1;
         snprintf(j->id, sizeof(j->id), "%s", c->id);
         j->seccomp_kill = c->seccomp_kill && !(c->seccomp && strcmp(c->seccomp, "none") == 0);
 

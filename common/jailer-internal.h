@@ -95,6 +95,13 @@ int jl_parse_size(const char *s, uint64_t *out);
 /* Parse a decimal uint64 strictly (no sign, no junk, no overflow). */
 int jl_parse_u64(const char *s, uint64_t *out);
 
+/* ------------------------------------------------------------ host paths */
+
+/* Open an absolute host path as root without following any symlink that
+ * root does not own (path.c).  On ELOOP from such a link, *why (if given)
+ * says which one.  flags are openat() flags; O_CLOEXEC is added. */
+int jl_open_trusted(const char *path, int flags, char *why, size_t why_size);
+
 /* ------------------------------------------------------------ cgroups */
 
 /* One jail's cgroup, whichever backend.  Created before the child exists,
@@ -148,6 +155,8 @@ struct jl_rootfs {
         int root_fd;            /* O_PATH|O_DIRECTORY of the jail root */
         int root_tree;          /* detached nosuid,nodev clone of it (open_tree) */
         char *root_path;
+        int root_parent_fd;     /* its parent directory, and its name there */
+        char *root_leaf;
         bool created_root;      /* we made the jail root directory: remove it */
         int *bind_src_fds;      /* detached mount tree of each bind source */
         size_t n_binds;

@@ -222,8 +222,11 @@ static int prepare_devices(const jailer_config *c, struct jl_rootfs *r, jailer_e
         for (size_t i = 0; i < c->n_devices; i++) {
                 char field[32];
                 snprintf(field, sizeof(field), "devices[%zu]", i);
-                if (stat(c->devices[i], &st) < 0)
-                        return jl_error(err, JAILER_STEP_ROOTFS, errno, field, "%s: %s", field, c->devices[i]);
+                char why[256] = "";
+                _cleanup_close_ int fd = jl_open_trusted(c->devices[i], O_PATH, why, sizeof(why));
+                if (fd < 0 || fstat(fd, &st) < 0)
+                        return jl_error(err, JAILER_STEP_ROOTFS, errno, field, "%s: %s%s%s", field, c->devices[i],
+                                        why[0] ? ": " : "", why);
                 if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
                         return jl_error(err, JAILER_STEP_ROOTFS, 0, field, "%s: %s is not a device node", field,
                                         c->devices[i]);
@@ -235,7 +238,7 @@ static int prepare_devices(const jailer_config *c, struct jl_rootfs *r, jailer_e
 
 int jl_rootfs_prepare(const jailer_config *c, struct jl_rootfs *r, jailer_error *err)
 {
-        *r = (struct jl_rootfs) { .root_fd = -1, .root_tree = -1 };
+        *r = (struct jl_rootfs) { .root_fd = -1, .root_tree = -1, .root_parent_fd = -1 };
 
         if (!c->ns[JAILER_NS_MOUNT])
                 return 0; /* no mount namespace: no jail filesystem (validation refused binds) */
@@ -244,14 +247,39 @@ int jl_rootfs_prepare(const jailer_config *c, struct jl_rootfs *r, jailer_error 
         if (!r->root_path)
                 return jl_error(err, JAILER_STEP_ROOTFS, ENOMEM, "jail_root", "jail_root");
 
-        r->root_fd = open(c->jail_root, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        /* The parent is opened without following users' symlinks; the leaf
+         * is created there if missing (only the leaf: a missing parent is a
+         * mistake worth reporting) and opened relative to it. */
+        char why[256] = "";
+        _cleanup_free_ char *parent = strdup(c->jail_root);
+        if (!parent)
+                return jl_error(err, JAILER_STEP_ROOTFS, ENOMEM, "jail_root", "jail_root");
+        char *slash = strrchr(parent, '/');
+        while (slash && slash > parent && slash[1] == '\0') { /* trailing slashes */
+                *slash = '\0';
+                slash = strrchr(parent, '/');
+        }
+        const char *leaf = slash ? slash + 1 : parent;
+        _cleanup_free_ char *leafname = strdup(leaf);
+        if (!leafname)
+                return jl_error(err, JAILER_STEP_ROOTFS, ENOMEM, "jail_root", "jail_root");
+        if (slash == parent)
+                parent[1] = '\0';
+        else if (slash)
+                *slash = '\0';
+        r->root_parent_fd = jl_open_trusted(parent, O_PATH | O_DIRECTORY, why, sizeof(why));
+        if (r->root_parent_fd < 0)
+                return jl_error(err, JAILER_STEP_ROOTFS, errno, "jail_root", "jail_root: %s%s%s", c->jail_root,
+                                why[0] ? ": " : "", why);
+        r->root_leaf = TAKE_PTR(leafname);
+
+        r->root_fd = openat(r->root_parent_fd, r->root_leaf, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (r->root_fd < 0 && errno == ENOENT) {
-                /* Create the leaf only: a missing parent is a mistake worth reporting. */
-                if (mkdir(c->jail_root, 0755) < 0)
+                if (mkdirat(r->root_parent_fd, r->root_leaf, 0755) < 0)
                         return jl_error(err, JAILER_STEP_ROOTFS, errno, "jail_root", "jail_root: cannot create %s",
                                         c->jail_root);
                 r->created_root = true;
-                r->root_fd = open(c->jail_root, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                r->root_fd = openat(r->root_parent_fd, r->root_leaf, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         }
         if (r->root_fd < 0)
                 return jl_error(err, JAILER_STEP_ROOTFS, errno, "jail_root", "jail_root: %s", c->jail_root);
@@ -289,9 +317,11 @@ int jl_rootfs_prepare(const jailer_config *c, struct jl_rootfs *r, jailer_error 
                 char field[48];
                 snprintf(field, sizeof(field), "bind_mounts[%zu].source", i);
 
-                _cleanup_close_ int src = open(b->source, O_PATH | O_CLOEXEC);
+                why[0] = '\0';
+                _cleanup_close_ int src = jl_open_trusted(b->source, O_PATH, why, sizeof(why));
                 if (src < 0)
-                        return jl_error(err, JAILER_STEP_ROOTFS, errno, field, "%s: %s", field, b->source);
+                        return jl_error(err, JAILER_STEP_ROOTFS, errno, field, "%s: %s%s%s", field, b->source,
+                                        why[0] ? ": " : "", why);
                 if (fstat(src, &st) < 0)
                         return jl_error(err, JAILER_STEP_ROOTFS, errno, field, "%s: %s", field, b->source);
 
@@ -368,8 +398,14 @@ void jl_rootfs_cleanup(struct jl_rootfs *r)
                 close(r->root_fd);
                 r->root_fd = -1;
         }
-        if (r->created_root && r->root_path)
-                (void) rmdir(r->root_path);
+        if (r->created_root && r->root_parent_fd >= 0 && r->root_leaf)
+                (void) unlinkat(r->root_parent_fd, r->root_leaf, AT_REMOVEDIR);
+        if (r->root_parent_fd >= 0) {
+                close(r->root_parent_fd);
+                r->root_parent_fd = -1;
+        }
+        free(r->root_leaf);
+        r->root_leaf = NULL;
         free(r->root_path);
         r->root_path = NULL;
         for (size_t i = 0; i < r->n_devs; i++)
@@ -450,7 +486,7 @@ static int setup_proc(const jailer_config *c, int rootfd, jailer_error *err)
 
         /* Kernel knobs stay read-only even for a process that somehow
          * regained privilege inside its namespaces. */
-        static const char *const ro_paths[] = { "proc/sys", "proc/sysrq-trigger" };
+        static const char *const ro_paths[] = { "proc/sys" };
         for (size_t i = 0; i < ELEMENTSOF(ro_paths); i++) {
                 _cleanup_close_ int src = openat2_beneath(rootfd, ro_paths[i], O_PATH);
                 if (src < 0)
@@ -462,6 +498,27 @@ static int setup_proc(const jailer_config *c, int rootfd, jailer_error *err)
                         return jl_error(err, JAILER_STEP_ROOTFS, errno, NULL, "/%s: read-only", ro_paths[i]);
                 if (attach_at(tree, rootfd, ro_paths[i], "proc", err) < 0)
                         return -1;
+        }
+
+        /* Files that tell a jail about the host kernel, whether or not the
+         * host's sysctls (kptr_restrict, perf_event_paranoid) hide them:
+         * /dev/null goes on top.  The child still sees the host's /dev here,
+         * before pivot_root. */
+        static const char *const masked[] = { "proc/kallsyms", "proc/kcore", "proc/keys", "proc/key-users",
+                                               "proc/timer_list", "proc/sched_debug", "proc/latency_stats",
+                                               "proc/sysrq-trigger" };
+        _cleanup_close_ int null = open_tree(AT_FDCWD, "/dev/null", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+        if (null < 0)
+                return jl_error(err, JAILER_STEP_ROOTFS, errno, NULL, "/proc: clone /dev/null to mask files");
+        for (size_t i = 0; i < ELEMENTSOF(masked); i++) {
+                _cleanup_close_ int target = openat2_beneath(rootfd, masked[i], O_PATH);
+                if (target < 0)
+                        continue; /* this kernel does not have it */
+                _cleanup_close_ int tree = open_tree(null, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+                struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC };
+                if (tree < 0 || mount_setattr(tree, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0 ||
+                    move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                        return jl_error(err, JAILER_STEP_ROOTFS, errno, NULL, "/%s: mask", masked[i]);
         }
         (void) c;
         return 0;
@@ -481,7 +538,7 @@ int jl_mount_setup_child(const jailer_config *c, const struct jl_rootfs *r, jail
         /* pivot_root needs the new root to be a mount in our namespace: put
          * it on top of the jail root directory (re-opened here, in our own
          * namespace, and checked to be the very directory the parent opened). */
-        _cleanup_close_ int here = open(r->root_path, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_close_ int here = jl_open_trusted(r->root_path, O_PATH | O_DIRECTORY, NULL, 0);
         struct stat a, b;
         if (here < 0 || fstat(here, &a) < 0 || fstat(r->root_fd, &b) < 0)
                 return jl_error(err, JAILER_STEP_ROOTFS, errno, "jail_root", "jail_root: %s", r->root_path);

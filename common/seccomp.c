@@ -58,7 +58,7 @@ static const char *const baseline_deny[] = {
 
 bool jl_seccomp_allowable(const char *name)
 {
-        static const char *const extra[] = { "clone3", "personality", "ioctl_tiocsti", "clone_newns" };
+        static const char *const extra[] = { "clone3", "personality", "socket_vsock" };
         for (size_t i = 0; i < ELEMENTSOF(baseline_deny); i++)
                 if (strcmp(baseline_deny[i], name) == 0)
                         return true;
@@ -127,6 +127,16 @@ static int baseline(const jailer_config *c, scmp_filter_ctx ctx, uint32_t deny, 
                                 return jl_error(err, JAILER_STEP_SECCOMP, -r, "seccomp",
                                                 "seccomp: personality rule");
                 }
+        }
+
+        /* AF_VSOCK ignores network namespaces (before Linux 7.0, and after
+         * unless the host opts in): a jail on a VM host could reach other
+         * guests' vsock services.  VMMs reach vsock through /dev/vhost-vsock
+         * or a Unix socket, never through AF_VSOCK sockets of their own. */
+        if (!allowed_by_config(c, "socket_vsock")) {
+                int r = seccomp_rule_add(ctx, deny, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, 40 /* AF_VSOCK */));
+                if (r < 0)
+                        return jl_error(err, JAILER_STEP_SECCOMP, -r, "seccomp", "seccomp: socket rule");
         }
 
         /* Pushing input into a terminal (CVE-2017-5226) or its console. */
