@@ -1,0 +1,395 @@
+# SPDX-License-Identifier: MIT
+"""A real VMM in the jail: QEMU boots Debian's kernel with a tiny initramfs
+(tests/vmm/make-initramfs.sh) under the config of examples/qemu.json.
+
+Proven here, with the one-shot `jailer` and through jailerd (`jailerctl run`):
+  - the guest boots: its marker line reaches the jail's stdout, exit 0;
+  - QMP from the host: the socket QEMU creates inside the jail at
+    /run/qmp.sock is <jail_root>/run/qmp.sock on the host; qmp_capabilities,
+    query-status (running) and quit (the jail then ends) work;
+  - a memory limit below what QEMU needs gets it OOM-killed and the exit
+    report says so;
+  - stopping a running VM (a signal to jailer, `jailerctl kill`) leaves
+    nothing behind: no cgroup, no mount, the jail root as it was, no process;
+  - what the running QEMU process is, seen from the host through /proc:
+    no capabilities in any set, NoNewPrivs 1, Seccomp 2 (filter mode), the
+    configured uid/gid, the jail's cgroup.
+
+Run as root from the repository root: /usr/bin/pytest-3 tests/test_vmm.py
+(JAILER_BUILD names the build directory, default "build"; the guest is
+prepared once in $JAILER_BUILD/vmm-guest).  JAILER_VMM_ACCEL=kvm|tcg forces
+the accelerator (default: KVM when it boots the guest here, else TCG).
+"""
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import jailtest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "vmm"))
+import vmm  # noqa: E402
+
+BOOT_TIMEOUT = float(os.environ.get("JAILER_VMM_TIMEOUT", "180"))
+JAILERCTL = jailtest.BUILD / "client" / "jailerctl"
+JAILERD = jailtest.BUILD / "daemon" / "jailerd"
+# Too small for QEMU itself (its binary, libraries and guest RAM as soon as
+# the kernel is loaded): the jail must be OOM-killed, not fail to start.
+OOM_LIMIT = 24 * 1024 * 1024
+
+
+# ------------------------------------------------------------------ fixtures
+
+@pytest.fixture(scope="session")
+def guest(built):
+    """The guest directory (kernel, initramfs), prepared once per build dir."""
+    try:
+        return vmm.prepare_guest(jailtest.BUILD / "vmm-guest")
+    except vmm.Unavailable as e:
+        pytest.skip(f"no VMM guest on this machine: {e}")
+
+
+@pytest.fixture(scope="session")
+def accel_name(guest):
+    return vmm.accel(guest)
+
+
+def unused_uid():
+    """A uid no process here has: any process of it after a run is the VM's."""
+    while True:
+        uid = random.randint(200_000, 2_000_000)
+        if not jailtest.processes_of_uid(uid):
+            return uid
+
+
+class VM:
+    """One jailed QEMU: its config (examples/qemu.json adapted to this
+    machine), its jail root with run/ for the QMP socket, the way it is
+    started (one-shot jailer or jailerctl run) and what it leaves behind."""
+
+    def __init__(self, tmp, front, guest, accel_name, name):
+        self.tmp = Path(tmp)
+        self.front = front
+        self.guest = guest
+        self.accel = accel_name
+        self.id = jailtest.unique_id(f"vmm-{name}")
+        self.root = self.tmp / "root"
+        self.uid = self.gid = unused_uid()
+        self.cgroup_parent = jailtest.SESSION_CGROUP_PARENT
+        self.created = vmm.make_jail_root(self.root, self.uid, self.gid)
+        self.qmp_path = self.root / "run" / "qmp.sock"
+        self.report_path = self.tmp / "report.json"
+        self.proc = None
+        self.out = self.err = ""
+        # The host before the VM: compared with after it by assert_clean().
+        self.mounts = jailtest.mount_keys()
+        self.root_snap = jailtest.tree_snapshot(self.root)
+        self.cgroups = jailtest.cgroup_tree(self.cgroup_parent)
+
+    def config(self, mode="marker", memory=None, sandbox=True):
+        c = vmm.jail_config(guest=self.guest, jail_root=self.root, accel_name=self.accel,
+                            mode=mode, jail_id=self.id, memory=memory,
+                            cgroup_parent=self.cgroup_parent, sandbox=sandbox)
+        c["uid"], c["gid"] = self.uid, self.gid
+        if jailtest.CGROUP_VERSION:
+            c["cgroup_version"] = jailtest.CGROUP_VERSION
+        return c
+
+    def start(self, mode="marker", memory=None, sandbox=True):
+        path = self.tmp / "qemu.json"
+        path.write_text(json.dumps(self.config(mode, memory, sandbox), indent=2))
+        self.proc = self.front.start(self, path)
+        # Read the console as it comes, to know when the guest is up.
+        self._lines = {"out": [], "err": []}
+        self._cond = threading.Condition()
+        self._readers = [threading.Thread(target=self._read, args=(f, k), daemon=True)
+                         for f, k in ((self.proc.stdout, "out"), (self.proc.stderr, "err"))]
+        for t in self._readers:
+            t.start()
+        return self.proc
+
+    def _read(self, f, key):
+        for line in f:
+            with self._cond:
+                self._lines[key].append(line)
+                self._cond.notify_all()
+        with self._cond:
+            self._lines[key].append(None)   # end of stream
+            self._cond.notify_all()
+
+    def _collect(self):
+        with self._cond:
+            self.out = "".join(x for x in self._lines["out"] if x is not None)
+            self.err = "".join(x for x in self._lines["err"] if x is not None)
+
+    def wait_marker(self, timeout=BOOT_TIMEOUT):
+        """Wait until the guest has printed its marker (it is up and running)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                lines = self._lines["out"]
+                if any(x is not None and x.startswith(vmm.MARKER) for x in lines):
+                    return
+                left = deadline - time.monotonic()
+                if None in lines or left <= 0:
+                    break
+                self._cond.wait(left)
+        if self.alive():
+            self.proc.kill()
+        self.wait(timeout=30)
+        raise AssertionError(f"no guest marker within {timeout}s\n{self.describe()}")
+
+    def wait(self, timeout=BOOT_TIMEOUT):
+        """Wait for the front end to exit; returns its exit status."""
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            for t in self._readers:
+                t.join()
+            self._collect()
+            raise AssertionError(f"the VM did not end within {timeout}s\n{self.describe()}")
+        for t in self._readers:
+            t.join()
+        self._collect()
+        return self.proc.returncode
+
+    def run(self, mode="marker", memory=None, timeout=BOOT_TIMEOUT):
+        self.start(mode, memory)
+        return self.wait(timeout)
+
+    def report(self):
+        return self.front.report(self)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def wait_qmp(self, timeout=BOOT_TIMEOUT):
+        ok = vmm.wait_for_socket(self.qmp_path, timeout, self.alive)
+        if not ok:
+            if self.alive():
+                self.proc.kill()
+            self.wait(timeout=30)
+            raise AssertionError(f"no QMP socket at {self.qmp_path}\n{self.describe()}")
+
+    def qemu_pid(self):
+        return self.front.qemu_pid(self)
+
+    def describe(self):
+        return (f"front end: {self.front.name}, rc={self.proc.returncode if self.proc else None}\n"
+                f"stdout: {self.out[-3000:]}\nstderr: {self.err[-3000:]}")
+
+    def assert_clean(self, killed_vmm=False):
+        """Nothing of the VM is left on the host.  killed_vmm: the VMM was
+        SIGKILLed, so its control socket, which only it can remove, may stay
+        in run/ (the operator's directory: removed with it)."""
+        problems = []
+        new_mounts = jailtest.mounts_touching(jailtest.mount_keys() - self.mounts, [self.tmp])
+        if new_mounts:
+            problems.append(f"new host mounts: {new_mounts}")
+        after = jailtest.tree_snapshot(self.root)
+        if killed_vmm and after:
+            after.pop("./run/" + self.qmp_path.name, None)
+        if after != self.root_snap:
+            diff = sorted(k for k in set(self.root_snap) | set(after or {})
+                          if self.root_snap.get(k) != (after or {}).get(k))
+            problems.append(f"jail root changed: {diff}")
+        leaves = jailtest.cgroup_dirs_named(self.cgroup_parent, self.id)
+        if leaves:
+            problems.append(f"cgroup left: {leaves}")
+        live = [p for p in jailtest.processes_of_uid(self.uid) if jailtest.pid_alive(p)]
+        if live:
+            jailtest.kill_pids(live)   # the VM's own: this uid was unused before
+            problems.append(f"processes left running: {live}")
+        assert not problems, "\n".join(problems) + "\n" + self.describe()
+
+    def cleanup(self):
+        if self.alive():
+            self.proc.kill()
+            self.proc.wait()
+        for d in jailtest.cgroup_dirs_named(self.cgroup_parent, self.id):
+            jailtest.remove_cgroup_tree(d)
+        jailtest.kill_pids([p for p in jailtest.processes_of_uid(self.uid)])
+        vmm.remove_jail_root(self.created)
+
+
+def children_of(pid):
+    kids = []
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                kids += [int(x) for x in f.read().split()]
+    except OSError:
+        pass
+    return kids
+
+
+class OneShot:
+    """The one-shot CLI: jailer --config FILE --report FILE."""
+    name = "jailer"
+
+    def start(self, vm, config_path):
+        argv = [str(jailtest.JAILER), "--config", str(config_path), "--report", str(vm.report_path)]
+        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, errors="replace")
+
+    def report(self, vm):
+        if not vm.report_path.exists() or not vm.report_path.stat().st_size:
+            return None
+        return json.loads(vm.report_path.read_text())
+
+    def qemu_pid(self, vm, timeout=30):
+        """The jailed process is jailer's child (PID 1 of the jail)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for kid in children_of(vm.proc.pid):
+                try:
+                    if os.readlink(f"/proc/{kid}/exe") == vmm.QEMU:
+                        return kid
+                except OSError:
+                    pass
+            time.sleep(0.05)
+        raise AssertionError(f"no QEMU child of jailer {vm.proc.pid}")
+
+    def stop(self, vm):
+        """What an operator does: a signal to jailer, which passes it on."""
+        vm.proc.send_signal(signal.SIGTERM)
+
+
+FRONTS = {"jailer": OneShot()}
+
+
+@pytest.fixture(params=sorted(FRONTS))
+def front(request):
+    return FRONTS[request.param]
+
+
+@pytest.fixture
+def vm(front, guest, accel_name, tmp_path, request):
+    v = VM(tmp_path, front, guest, accel_name, request.node.originalname.replace("test_", ""))
+    yield v
+    v.cleanup()
+
+
+# ------------------------------------------------------------------ tests
+
+def test_boot_marker(vm):
+    rc = vm.run()
+    assert rc == 0, vm.describe()
+    assert any(line.startswith(vmm.MARKER) for line in vm.out.splitlines()), vm.describe()
+    rep = vm.report()
+    assert rep is not None, vm.describe()
+    assert rep["exit_code"] == 0 and rep["signal"] is None and not rep["oom_killed"], rep
+    assert rep["wall_time_us"] > 0 and rep["cpu_usage_us"] > 0 and rep["memory_peak_bytes"] > 0, rep
+    vm.assert_clean()
+
+
+def test_qmp_roundtrip_from_host(vm):
+    vm.start(mode="wait")
+    vm.wait_marker()
+    vm.wait_qmp()
+    # The socket QEMU made inside the jail, seen on the host under the jail root.
+    st = os.stat(vm.qmp_path)
+    assert st.st_uid == vm.uid, f"{vm.qmp_path} owned by {st.st_uid}, expected the jail's {vm.uid}"
+    qmp = vmm.QMP(vm.qmp_path)
+    try:
+        assert "QMP" in qmp.greeting, qmp.greeting
+        assert qmp.command("qmp_capabilities") == {"return": {}}
+        status = qmp.command("query-status")
+        assert status["return"]["status"] == "running" and status["return"]["running"] is True, status
+        assert qmp.command("quit") == {"return": {}}
+    finally:
+        qmp.close()
+    rc = vm.wait(timeout=60)
+    assert rc == 0, vm.describe()
+    assert any(line.startswith(vmm.MARKER) for line in vm.out.splitlines()), vm.describe()
+    vm.assert_clean()
+
+
+def test_oom_with_too_small_memory_limit(vm):
+    rc = vm.run(memory=OOM_LIMIT)
+    rep = vm.report()
+    assert rep is not None, vm.describe()
+    assert rep["oom_killed"] is True, f"report: {rep}\n{vm.describe()}"
+    assert rep["signal"] == "SIGKILL" and rc == 128 + signal.SIGKILL, f"rc={rc} report: {rep}"
+    assert not any(line.startswith(vmm.MARKER) for line in vm.out.splitlines())
+    vm.assert_clean(killed_vmm=True)
+
+
+def test_kill_running_vm_cleans_up(vm, front):
+    vm.start(mode="wait")
+    # A running VM (the guest is up): QEMU, PID 1 of the jail, has its
+    # SIGTERM handler by then; before it does, the kernel drops a SIGTERM
+    # sent to a namespace's init from outside.
+    vm.wait_marker()
+    pid = vm.qemu_pid()
+    front.stop(vm)
+    rc = vm.wait(timeout=60)
+    # QEMU ends on SIGTERM by itself ("terminating on signal 15"), status 0.
+    assert rc in (0, 128 + signal.SIGTERM), vm.describe()
+    assert not jailtest.pid_alive(pid)
+    vm.assert_clean()
+    assert not vm.qmp_path.exists()
+
+
+def status_fields(pid):
+    out = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            out[k] = v.strip()
+    return out
+
+
+def test_running_qemu_seen_from_host(vm):
+    # Without QEMU's own seccomp filter (-sandbox): the filter seen must be
+    # the jail's.
+    vm.start(mode="wait", sandbox=False)
+    vm.wait_marker()
+    vm.wait_qmp()
+    pid = vm.qemu_pid()
+    st = status_fields(pid)
+    cgroups = Path(f"/proc/{pid}/cgroup").read_text()
+    qmp = vmm.QMP(vm.qmp_path)
+    try:
+        qmp.command("qmp_capabilities")
+        qmp.command("quit")
+    finally:
+        qmp.close()
+    assert vm.wait(timeout=60) == 0, vm.describe()
+
+    problems = []
+    for cap in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"):
+        if int(st[cap], 16) != 0:
+            problems.append(f"{cap} {st[cap]}")
+    if st.get("NoNewPrivs") != "1":
+        problems.append(f"NoNewPrivs {st.get('NoNewPrivs')}")
+    if st["Uid"].split() != [str(vm.uid)] * 4:
+        problems.append(f"Uid {st['Uid']} (configured {vm.uid})")
+    if st["Gid"].split() != [str(vm.gid)] * 4:
+        problems.append(f"Gid {st['Gid']} (configured {vm.gid})")
+    if st.get("Groups", "") != "":
+        problems.append(f"Groups {st['Groups']}")
+    # The jail's cgroup in every hierarchy that has the limits (v1), or the
+    # unified one (v2): a path ending in the jail's id.
+    wanted = {"memory", "pids", "cpu"} if jailtest.effective_cgroup_version() == "v1" else {""}
+    for line in cgroups.splitlines():
+        _, ctrls, path = line.split(":", 2)
+        if set(ctrls.split(",")) & wanted or (ctrls == "" and "" in wanted):
+            if not path.rstrip("/").endswith("/" + vm.id):
+                problems.append(f"cgroup {line!r} is not the jail's")
+    # The jail's seccomp baseline (filter mode).
+    if st.get("Seccomp") != "2":
+        problems.append(f"Seccomp {st.get('Seccomp')} (expected 2: the jail's seccomp filter)")
+    if "Seccomp_filters" in st and int(st["Seccomp_filters"]) < 1:
+        problems.append(f"Seccomp_filters {st['Seccomp_filters']}")
+    assert not problems, f"QEMU pid {pid}: " + "; ".join(problems) + f"\n{cgroups}"
+    vm.assert_clean()

@@ -1,0 +1,60 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# accel.sh — which QEMU accelerator boots the test guest on this machine:
+# prints "kvm" or "tcg".
+#
+#   tests/vmm/accel.sh GUESTDIR        (GUESTDIR as made by make-initramfs.sh)
+#
+# JAILER_VMM_ACCEL=kvm|tcg forces the answer; auto (the default) answers kvm
+# only when a real boot of the guest under KVM reaches its marker line.
+# Opening /dev/kvm, or even creating a VM, is not proof: on some hosts KVM
+# is there but cannot run a stock kernel (nested set-ups such as PVM, the
+# "pagetable-based virtual machine", accept KVM_CREATE_VM and only boot guest
+# kernels built for them; Debian's hangs in early boot).  The probe runs
+# once per host boot and kernel, unjailed, as the caller (root): a jail gives
+# /dev/kvm to its uid whenever the host has it, so what works here works in
+# the jail.  Its verdict is cached in GUESTDIR/accel.probe.
+set -u
+
+[ $# -eq 1 ] || { echo "usage: $0 GUESTDIR" >&2; exit 2; }
+GUEST=$1
+say() { echo "accel: $*" >&2; }
+
+case ${JAILER_VMM_ACCEL:-auto} in
+  kvm|tcg) echo "$JAILER_VMM_ACCEL"; exit 0 ;;
+  auto) ;;
+  *) echo "JAILER_VMM_ACCEL must be auto, kvm or tcg" >&2; exit 2 ;;
+esac
+
+if [ ! -c /dev/kvm ]; then
+  echo tcg
+  exit 0
+fi
+
+key="$(cat /proc/sys/kernel/random/boot_id) $(cat "$GUEST/kernel.version" 2>/dev/null) $(cat "$GUEST/initramfs.stamp" 2>/dev/null)"
+if [ -r "$GUEST/accel.probe" ]; then
+  read -r cached_key_and_answer < "$GUEST/accel.probe"
+  if [ "${cached_key_and_answer% *}" = "$key" ]; then
+    echo "${cached_key_and_answer##* }"
+    exit 0
+  fi
+fi
+
+KERNEL=$GUEST/vmlinux BIOS=(-bios /usr/share/qemu/qboot.rom)
+[ -f /usr/share/qemu/qboot.rom ] && [ -s "$KERNEL" ] || { KERNEL=$GUEST/vmlinuz BIOS=(); }
+# A working KVM reaches the marker in about a second; give it plenty.
+out=$(timeout -k 5 20 qemu-system-x86_64 -accel kvm -m 128M -smp 1 -nodefaults -no-user-config \
+        -display none -no-reboot "${BIOS[@]}" -kernel "$KERNEL" -initrd "$GUEST/initramfs.cpio.gz" \
+        -append "console=ttyS0 quiet panic=-1 jailer.guest=marker" -serial stdio -nic none \
+        </dev/null 2>&1)
+rc=$?
+if grep -q '^JAILER-GUEST-MARKER ok' <<< "$out"; then
+  answer=kvm
+else
+  answer=tcg
+  [ $rc = 124 ] && why="no marker within 20 s" || why="exit status $rc"
+  say "/dev/kvm exists but the guest does not boot with it ($why: $(tail -c 200 <<< "$out" | tr '\n' ' ')); using TCG"
+fi
+echo "$key $answer" > "$GUEST/accel.probe.tmp" && mv "$GUEST/accel.probe.tmp" "$GUEST/accel.probe"
+echo "$answer"
