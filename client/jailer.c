@@ -93,21 +93,44 @@ static uint64_t mono_us(void)
         return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
 }
 
+#define KILL_GRACE_US (10 * 1000000ull)
+
+static uint64_t earliest(uint64_t a, uint64_t b)
+{
+        if (!a)
+                return b;
+        if (!b)
+                return a;
+        return a < b ? a : b;
+}
+
 /* Wait for the jail while forwarding the signals an operator sends to us:
  * the jail has its own session, so a terminal's ^C reaches only the jailer,
- * which passes it on and still cleans up afterwards. */
+ * which passes it on and still cleans up afterwards.  The jailed program is
+ * PID 1 of its namespace, and the kernel drops signals it has no handler
+ * for: if it is still running KILL_GRACE_US after the first signal, or when
+ * a second one comes, it gets SIGKILL. */
 static int supervise(jailer_jail *j, jailer_report *r, jailer_error *err, int sfd)
 {
+        uint64_t kill_at = 0;
+        unsigned signals = 0;
+
         for (;;) {
                 int timeout = -1;
-                uint64_t deadline = jailer_jail_deadline_us(j);
-                if (deadline) {
+                uint64_t timeout_at = jailer_jail_deadline_us(j);
+                uint64_t wake = earliest(timeout_at, kill_at);
+                if (wake) {
                         uint64_t now = mono_us();
-                        if (now >= deadline) {
+                        if (timeout_at && now >= timeout_at) {
                                 (void) jailer_jail_expire(j);
                                 break;
                         }
-                        timeout = (int) ((deadline - now + 999) / 1000);
+                        if (kill_at && now >= kill_at) {
+                                (void) jailer_jail_kill(j, SIGKILL);
+                                kill_at = 0;
+                                continue;
+                        }
+                        timeout = (int) ((wake - now + 999) / 1000);
                 }
                 struct pollfd p[2] = {
                         { .fd = jailer_jail_pidfd(j), .events = POLLIN },
@@ -120,8 +143,14 @@ static int supervise(jailer_jail *j, jailer_report *r, jailer_error *err, int sf
                         break;
                 if (n > 0 && (p[1].revents & POLLIN)) {
                         struct signalfd_siginfo si;
-                        if (read(sfd, &si, sizeof(si)) == (ssize_t) sizeof(si))
-                                (void) jailer_jail_kill(j, (int) si.ssi_signo);
+                        if (read(sfd, &si, sizeof(si)) != (ssize_t) sizeof(si))
+                                continue;
+                        if (++signals > 1) {
+                                (void) jailer_jail_kill(j, SIGKILL);
+                                continue;
+                        }
+                        (void) jailer_jail_kill(j, (int) si.ssi_signo);
+                        kill_at = mono_us() + KILL_GRACE_US;
                 }
         }
         return jailer_jail_wait(j, r, err);

@@ -224,7 +224,7 @@ static int child_run(const jailer_config *c, const struct jl_rootfs *rootfs, con
 
         /* As the jailed user, so that permissions apply. */
         if (chdir(c->workdir ? c->workdir : "/") < 0)
-                return jl_error(err, JAILER_STEP_EXEC, errno, "workdir", "workdir: %s", c->workdir);
+                return jl_error(err, JAILER_STEP_ROOTFS, errno, "workdir", "workdir: %s", c->workdir);
 
         /* Everything but 0-2 closes on exec: the sync socket stays usable to
          * report an execve failure, and nothing else reaches the jail. */

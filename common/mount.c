@@ -507,14 +507,13 @@ static int setup_proc(const jailer_config *c, int rootfd, jailer_error *err)
         static const char *const masked[] = { "proc/kallsyms", "proc/kcore", "proc/keys", "proc/key-users",
                                                "proc/timer_list", "proc/sched_debug", "proc/latency_stats",
                                                "proc/sysrq-trigger" };
-        _cleanup_close_ int null = open_tree(AT_FDCWD, "/dev/null", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-        if (null < 0)
-                return jl_error(err, JAILER_STEP_ROOTFS, errno, NULL, "/proc: clone /dev/null to mask files");
         for (size_t i = 0; i < ELEMENTSOF(masked); i++) {
                 _cleanup_close_ int target = openat2_beneath(rootfd, masked[i], O_PATH);
                 if (target < 0)
                         continue; /* this kernel does not have it */
-                _cleanup_close_ int tree = open_tree(null, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+                /* A fresh clone each time: kernels before 6.15 refuse to
+                 * clone a detached clone. */
+                _cleanup_close_ int tree = open_tree(AT_FDCWD, "/dev/null", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
                 struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC };
                 if (tree < 0 || mount_setattr(tree, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0 ||
                     move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
