@@ -11,7 +11,7 @@ PACKAGES=(
   build-essential meson ninja-build pkg-config
   libcap-dev libjson-c-dev libseccomp-dev libsystemd-dev
   # sanitizer and fuzzing builds
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev libfuzzer-14-dev
   # system tests (Debian's python3 and pytest; the static probe needs libc.a,
   # which build-essential's libc6-dev carries)
   python3 python3-pytest util-linux procps iproute2

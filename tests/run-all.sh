@@ -9,6 +9,7 @@
 #   4. the system tests (pytest, as root: isolation, enforcement, CLI,
 #      clean-up, config errors, daemon)
 #   5. the same build, unit and system tests under ASan+UBSan (build-asan/)
+#   5b. the libFuzzer harnesses, a bounded time each (tests/fuzz/run.sh)
 #   6. the cgroup v2 tier in a QEMU guest (tests/vm/cgroup-v2-tier.sh)
 #   7. jailerd under real systemd in a QEMU guest (tests/vm/systemd-tier.sh)
 #
@@ -19,6 +20,7 @@
 #   JAILER_SKIP_DEPS=1    do not run scripts/install-deps.sh
 #   JAILER_SKIP_ASAN=1    leave out the sanitizer tier
 #   JAILER_SKIP_VM=1      leave out the VM tiers
+#   JAILER_SKIP_FUZZ=1    leave out the fuzzers; JAILER_FUZZ_SECONDS=N each (60)
 #   PYTEST_ARGS="..."     extra pytest arguments (e.g. "-x -k isolation")
 set -u
 set -o pipefail
@@ -169,6 +171,16 @@ elif step "asan+ubsan build" 0 build build-asan -Db_sanitize=address,undefined -
   step "asan+ubsan system" 1 pytest_suite build-asan
 else
   skip_step "asan+ubsan tests" "the sanitizer build failed"
+fi
+
+# ------------------------------------------------------------------ 5b. fuzzing
+# The config, request and seccomp-profile parsers under libFuzzer with
+# ASan+UBSan, a bounded time each (tests/fuzz/run.sh says how to run longer).
+if [ "${JAILER_SKIP_FUZZ:-0}" = 1 ]; then
+  skip_step "fuzz" "JAILER_SKIP_FUZZ=1"
+else
+  rm -rf build-fuzz
+  step "fuzz" 1 env FUZZ_BUILD=build-fuzz tests/fuzz/run.sh "${JAILER_FUZZ_SECONDS:-60}"
 fi
 
 # ------------------------------------------------------------------ 6. cgroup v2 in a VM

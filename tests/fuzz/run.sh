@@ -26,8 +26,9 @@ for name in config request seccomp; do
                 rate=$(awk '/stat::average_exec_per_sec/{print $2}' "$log")
                 echo "fuzz-$name: ok, ${execs:-?} executions in ${secs}s (${rate:-?}/s), corpus $(ls "$work" | wc -l) inputs"
         else
-                echo "fuzz-$name: FAILED"; tail -40 "$log"; fail=1
+                echo "fuzz-$name: FAILED"; tail -40 "$log"; fail=$((fail + 1))
         fi
         rm -rf "$work" "$log"
 done
+echo "$((3 - fail)) passed, $fail failed"
 exit $fail
