@@ -23,6 +23,7 @@ the accelerator (default: KVM when it boots the guest here, else TCG).
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -93,18 +94,19 @@ class VM:
         self.root_snap = jailtest.tree_snapshot(self.root)
         self.cgroups = jailtest.cgroup_tree(self.cgroup_parent)
 
-    def config(self, mode="marker", memory=None, sandbox=True):
+    def config(self, mode="marker", memory=None, sandbox=True, devices=()):
         c = vmm.jail_config(guest=self.guest, jail_root=self.root, accel_name=self.accel,
                             mode=mode, jail_id=self.id, memory=memory,
                             cgroup_parent=self.cgroup_parent, sandbox=sandbox)
         c["uid"], c["gid"] = self.uid, self.gid
+        c["devices"] = c.get("devices", []) + list(devices)
         if jailtest.CGROUP_VERSION:
             c["cgroup_version"] = jailtest.CGROUP_VERSION
         return c
 
-    def start(self, mode="marker", memory=None, sandbox=True):
+    def start(self, mode="marker", memory=None, sandbox=True, devices=()):
         path = self.tmp / "qemu.json"
-        path.write_text(json.dumps(self.config(mode, memory, sandbox), indent=2))
+        path.write_text(json.dumps(self.config(mode, memory, sandbox, devices), indent=2))
         self.proc = self.front.start(self, path)
         # Read the console as it comes, to know when the guest is up.
         self._lines = {"out": [], "err": []}
@@ -489,3 +491,56 @@ def test_kill_during_startup_ends_the_jail(vm, front):
     assert rep is not None, vm.describe()
     assert rc in (0, 128 + signal.SIGTERM, 128 + signal.SIGKILL), vm.describe()
     vm.assert_clean(killed_vmm=rep["signal"] == "SIGKILL")
+
+
+def test_network_is_lo_only_until_the_operator_adds_a_tap(vm):
+    """The jail's network namespace has only lo.  The documented way to give
+    a VM a network (examples/README.md): root on the host creates a tap owned
+    by the jail's uid inside that namespace, and the jailed, unprivileged
+    QEMU attaches it through QMP (netdev_add + device_add)."""
+    ip = shutil.which("ip") or "/usr/sbin/ip"
+    nsenter = shutil.which("nsenter") or "/usr/bin/nsenter"
+    if not (os.access(ip, os.X_OK) and os.access(nsenter, os.X_OK) and os.path.exists("/dev/net/tun")):
+        pytest.skip("needs ip (iproute2), nsenter (util-linux) and /dev/net/tun")
+    vm.start(mode="wait", devices=["/dev/net/tun"])
+    vm.wait_marker()
+    vm.wait_qmp()
+    pid = vm.qemu_pid()
+    assert os.readlink(f"/proc/{pid}/ns/net") != os.readlink("/proc/self/ns/net")
+
+    def in_netns(*args):
+        p = subprocess.run([nsenter, f"--net=/proc/{pid}/ns/net", ip, *args], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, timeout=30)
+        assert p.returncode == 0, f"ip {' '.join(args)}: {p.stdout}"
+        return p.stdout
+
+    links = [line.split()[0] for line in in_netns("-br", "link").splitlines() if line.strip()]
+    assert links == ["lo"], f"the jail's network namespace has {links}"
+    in_netns("tuntap", "add", "tap0", "mode", "tap", "user", str(vm.uid), "group", str(vm.gid))
+    in_netns("link", "set", "tap0", "up")
+    qmp = vmm.QMP(vm.qmp_path)
+    try:
+        assert qmp.command("qmp_capabilities") == {"return": {}}
+        r = qmp.command("netdev_add", type="tap", id="net0", ifname="tap0", script="no", downscript="no")
+        assert r == {"return": {}}, f"QEMU (uid {vm.uid}, no capabilities) cannot open tap0: {r}"
+        r = qmp.command("device_add", driver="virtio-net-pci", netdev="net0", id="nic0")
+        assert r == {"return": {}}, r
+        assert qmp.command("quit") == {"return": {}}
+    finally:
+        qmp.close()
+    assert vm.wait(timeout=60) == 0, vm.describe()
+    vm.assert_clean()
+
+
+@pytest.mark.parametrize("name", ["qemu.json", "firecracker.json", "cloud-hypervisor.json"])
+def test_example_config_validates(built, name):
+    """Every example passes config validation: jailer stops later (the jail
+    root or the VMM binary is not on this machine), never at the config."""
+    p = subprocess.run([str(jailtest.JAILER), "--config", str(vmm.REPO / "examples" / name),
+                        "--cgroup-parent", jailtest.SESSION_CGROUP_PARENT, "--timeout", "1"],
+                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True, timeout=60)
+    assert not p.stderr.startswith("jailer: config:"), p.stderr
+    if p.returncode in (125, 126, 127):
+        # A failed start names its step: rootfs (no jail root here) or exec.
+        assert p.stderr.startswith(("jailer: rootfs:", "jailer: exec:")), p.stderr

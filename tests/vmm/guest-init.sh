@@ -10,15 +10,21 @@
 #   jailer.guest=wait     print the marker, then wait until the VMM is told to
 #                         stop (QMP "quit", a signal): for tests that look at
 #                         the running VMM from the host
+#   jailer.off=poweroff   (default) end with an ACPI power-off (QEMU, Cloud
+#                         Hypervisor)
+#   jailer.off=reboot     end with a reboot instead: Firecracker has no ACPI
+#                         and exits when the guest resets (with reboot=k);
+#                         QEMU with -no-reboot exits too
 export PATH=/bin
 /bin/busybox mount -t devtmpfs devtmpfs /dev 2>/dev/null
 exec </dev/console >/dev/console 2>&1
 /bin/busybox mount -t proc proc /proc
 
-mode=marker
+mode=marker off=poweroff
 for arg in $(/bin/busybox cat /proc/cmdline); do
   case $arg in
     jailer.guest=*) mode=${arg#jailer.guest=} ;;
+    jailer.off=*) off=${arg#jailer.off=} ;;
   esac
 done
 
@@ -29,4 +35,7 @@ case $mode in
   wait)
     while :; do /bin/busybox sleep 3600; done ;;
 esac
-/bin/busybox poweroff -f
+case $off in
+  reboot) /bin/busybox reboot -f ;;
+  *) /bin/busybox poweroff -f ;;
+esac
