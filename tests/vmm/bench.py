@@ -8,7 +8,9 @@ Runs, interleaved so that the machine's noise hits every variant alike:
   jailer          the one-shot jailer with examples/qemu.json (1 CPU, 512 MiB)
   jailer-nocpu    the same without the CPU limit (what the limit costs)
   jailerctl       jailerctl run through a private jailerd (when built)
-Each run is timed from just before the command is started to the moment the
+Each run is timed from just before the command is started to the moment
+QEMU's QMP socket appears ("QMP up": QEMU has been exec'd, loaded and set
+its devices up: where the jail's own start-up cost shows), to the moment the
 guest's marker line arrives on its stdout ("boot"), and to the command's
 exit ("exit").  Prints the machine and a Markdown table (p50, p90, min, max).
 Needs root.  Cleans up what it creates (jail roots, the daemon, its cgroup
@@ -24,6 +26,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -38,17 +41,33 @@ def percentile(xs, p):
     return xs[lo] + (xs[hi] - xs[lo]) * (k - lo)
 
 
-def timed(argv):
-    """(seconds to the marker line or None, seconds to exit, exit status)."""
+def timed(argv, qmp_path):
+    """(seconds to the QMP socket, to the marker line (None if never), to
+    exit; exit status)."""
+    seen = {}
+    stop = threading.Event()
+
+    def watch():
+        while not stop.is_set():
+            if os.path.exists(qmp_path):
+                seen["qmp"] = time.monotonic() - t0
+                return
+            time.sleep(0.001)
+
     t0 = time.monotonic()
     p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.DEVNULL, text=True, errors="replace")
+    w = threading.Thread(target=watch, daemon=True)
+    w.start()
     marker = None
     for line in p.stdout:
         if marker is None and line.startswith(vmm.MARKER):
             marker = time.monotonic() - t0
     rc = p.wait()
-    return marker, time.monotonic() - t0, rc
+    total = time.monotonic() - t0
+    stop.set()
+    w.join()
+    return seen.get("qmp"), marker, total, rc
 
 
 def machine(accel_name):
@@ -101,7 +120,7 @@ def main():
     try:
         variants = {}
         variants["unjailed"] = lambda i: vmm.unjailed_argv(guest=guest, accel_name=accel_name,
-                                                           qmp_path=tmp / f"qmp-{i}.sock")
+                                                           qmp_path=tmp / f"root-{i}" / "run" / "qmp.sock")
 
         def jailed_config(i, nocpu=False):
             root = tmp / f"root-{i}"
@@ -128,35 +147,44 @@ def main():
                 variants["jailerctl"] = lambda i: [str(jailerctl), "--socket", str(sock), "run",
                                                    "--config", str(jailed_config(i))]
 
-        results = {k: {"boot": [], "exit": []} for k in variants}
+        results = {k: {"qmp": [], "boot": [], "exit": []} for k in variants}
         n = 0
         # One warm-up run of each (page cache, first exec), not counted.
         for rnd in range(o.runs + 1):
             for name, make in variants.items():
                 n += 1
+                root = tmp / f"root-{n}"
+                if name == "unjailed":
+                    vmm.make_jail_root(root, 0, 0)   # only a place for its socket
                 argv = make(n)
-                marker, total, rc = timed(argv)
-                if marker is None or rc != 0:
+                qmp, marker, total, rc = timed(argv, root / "run" / "qmp.sock")
+                if marker is None or qmp is None or rc != 0:
                     raise SystemExit(f"bench.py: {name} run failed (rc={rc}, marker={marker}): {argv}")
                 if rnd > 0:
+                    results[name]["qmp"].append(qmp)
                     results[name]["boot"].append(marker)
                     results[name]["exit"].append(total)
-                root = tmp / f"root-{n}"
-                if root.exists():
-                    vmm.remove_jail_root([root, root / "run"])
+                vmm.remove_jail_root([root, root / "run"])
 
         print(f"Machine: {machine(accel_name)}")
         print(f"Runs: {o.runs} per variant, interleaved (after one warm-up each)\n")
-        base = statistics.median(results["unjailed"]["boot"])
-        print("| variant | boot-to-marker p50 | p90 | min | max | to exit p50 | p50 vs unjailed |")
-        print("|---|---|---|---|---|---|---|")
+        base = {k: statistics.median(results["unjailed"][k]) for k in ("qmp", "boot")}
+
+        def vs(name, key, p50):
+            if name == "unjailed":
+                return "—"
+            return f"{(p50 - base[key]) * 1000:+.0f} ms ({p50 / base[key]:.2f}x)"
+
+        print("| variant | QMP up p50 | p90 | vs unjailed | boot-to-marker p50 | p90 | min | max "
+              "| vs unjailed | to exit p50 |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        ms = lambda x: f"{x * 1000:.0f} ms"
         for name, r in results.items():
-            b, e = r["boot"], r["exit"]
-            p50 = statistics.median(b)
-            print(f"| {name} | {p50 * 1000:.0f} ms | {percentile(b, 90) * 1000:.0f} ms | "
-                  f"{min(b) * 1000:.0f} ms | {max(b) * 1000:.0f} ms | "
-                  f"{statistics.median(e) * 1000:.0f} ms | "
-                  f"{'—' if name == 'unjailed' else f'{(p50 - base) * 1000:+.0f} ms ({p50 / base:.2f}x)'} |")
+            q, b, e = r["qmp"], r["boot"], r["exit"]
+            q50, b50 = statistics.median(q), statistics.median(b)
+            print(f"| {name} | {ms(q50)} | {ms(percentile(q, 90))} | {vs(name, 'qmp', q50)} "
+                  f"| {ms(b50)} | {ms(percentile(b, 90))} | {ms(min(b))} | {ms(max(b))} "
+                  f"| {vs(name, 'boot', b50)} | {ms(statistics.median(e))} |")
         return 0
     finally:
         if daemon is not None and daemon.poll() is None:
