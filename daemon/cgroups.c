@@ -1,22 +1,39 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Where jails' cgroups go.
+ * Where jails' cgroups go, in this order:
  *
- * Under systemd with Delegate=yes (cgroup v2; systemd marks the delegated
- * cgroup with the trusted.delegate xattr) the service's cgroup is ours, but
- * systemd put jailerd in it, and a cgroup v2 node with processes cannot
- * give controllers to children.  So jailerd moves itself into a leaf
+ * 1. --cgroup-parent, as given.
  *
- *     <service cgroup>/supervisor/    jailerd and every jail's supervisor
- *     <service cgroup>/jails/<id>/    one leaf per jail (libjailer makes it)
+ * 2. Under systemd (cgroup v2), the delegated cgroup of jailerd-jails.service,
+ *    a sibling of our own unit that holds nothing but a keeper process:
  *
- * enables cpu, memory and pids down to jails/, and is the only user of
- * jails/: any leaf in it that no jail of ours claims is stale.
+ *        .../jailerd.service/              jailerd and the supervisors
+ *        .../jailerd-jails.service/keeper/ the keeper (jailer-supervisor --keep-cgroup)
+ *        .../jailerd-jails.service/jails/<id>/   one leaf per jail
  *
- * Standalone (no delegation), and on cgroup v1 or hybrid hosts, jails go
- * under "jailer" (--cgroup-parent changes it), a parent the one-shot jailer
- * uses too: nothing there is removed unless a state directory of ours
- * names it.
+ *    Why not jails inside jailerd.service (3.): a cgroup that gives
+ *    controllers to children may hold no process, so jailerd.service would
+ *    become an inner node, and systemd before 254 (no DelegateSubgroup=)
+ *    starts a service's new main process in the service's own cgroup: with
+ *    jails running, `systemctl restart jailerd` then fails with EBUSY.  Here
+ *    jailerd.service never gets children, and the jails' unit is never
+ *    restarted (RefuseManualStop=yes).
+ *
+ * 3. Our own cgroup, when systemd delegated it to us (Delegate=yes, marked
+ *    with the trusted.delegate xattr): we move into a leaf and put jails
+ *    beside it,
+ *
+ *        <own>/supervisor/   jailerd and every jail's supervisor
+ *        <own>/jails/<id>/   one leaf per jail
+ *
+ *    (restart-safe with systemd >= 254 and DelegateSubgroup=supervisor).
+ *
+ * 4. Otherwise (standalone, cgroup v1 or hybrid hosts): "jailer", a parent
+ *    the one-shot jailer uses too: nothing there is removed unless a state
+ *    directory of ours names it.
+ *
+ * In 2. and 3. the jails/ parent is ours alone: a leaf in it that no jail of
+ * ours claims is stale and is removed at start.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -24,7 +41,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
-#include <sys/xattr.h>
 #include <linux/magic.h>
 
 #include "daemon.h"
@@ -32,86 +48,60 @@
 #include "log.h"
 
 #define CGROUP_ROOT "/sys/fs/cgroup"
+#define JAILS_UNIT "jailerd-jails.service"
 
-static int write_file(const char *path, const char *s)
+/* base: a delegated cgroup ("/system.slice/x.service"), jails go in base/jails. */
+static int use_jails_of(jd_daemon *d, const char *base)
 {
-        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+        _cleanup_free_ char *base_abs = NULL, *jails = NULL;
+        int r;
 
-        if (fd < 0)
-                return -errno;
-        if (write(fd, s, strlen(s)) < 0)
-                return -errno;
-        return 0;
-}
-
-/* Our cgroup v2 path ("/system.slice/jailerd.service"), or NULL. */
-static char *own_cgroup_v2(void)
-{
-        _cleanup_free_ char *buf = NULL;
-        char *line, *save = NULL;
-
-        if (jd_read_file_at(AT_FDCWD, "/proc/self/cgroup", 64 * 1024, &buf, NULL) < 0)
-                return NULL;
-        for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-                if (strncmp(line, "0::", 3) == 0)
-                        return strdup(line + 3);
-        return NULL;
-}
-
-static bool is_delegated(const char *abs)
-{
-        char v[8] = "";
-
-        if (getxattr(abs, "trusted.delegate", v, sizeof v - 1) > 0 && v[0] == '1')
-                return true;
-        if (getxattr(abs, "user.delegate", v, sizeof v - 1) > 0 && v[0] == '1')
-                return true;
-        return false;
-}
-
-static bool has_word(const char *list, const char *word)
-{
-        size_t n = strlen(word);
-
-        for (const char *p = list; (p = strstr(p, word)); p += n)
-                if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\n' || p[n] == '\0'))
-                        return true;
-        return false;
-}
-
-/* Give the controllers jails need (of those the node has) to its children. */
-static int enable_controllers(const char *abs)
-{
-        static const char *const wanted[] = { "cpu", "memory", "pids" };
-        _cleanup_free_ char *avail = NULL;
-        char path[4096], ctl[64];
-        int r, ret = 0;
-
-        snprintf(path, sizeof path, "%s/cgroup.controllers", abs);
-        r = jd_read_file_at(AT_FDCWD, path, 4096, &avail, NULL);
-        if (r < 0)
+        if (asprintf(&base_abs, CGROUP_ROOT "%s", base) < 0 || asprintf(&jails, "%s/jails", base_abs) < 0)
+                return -ENOMEM;
+        if (mkdir(jails, 0755) < 0 && errno != EEXIST) {
+                r = -errno;
+                log_error("cannot create %s: %s", jails, strerror(-r));
                 return r;
-        snprintf(path, sizeof path, "%s/cgroup.subtree_control", abs);
-        for (size_t i = 0; i < ELEMENTSOF(wanted); i++) {
-                if (!has_word(avail, wanted[i])) {
-                        log_warning("cgroup %s lacks the %s controller: jails get no %s limits", abs, wanted[i],
-                                    wanted[i]);
-                        continue;
-                }
-                snprintf(ctl, sizeof ctl, "+%s", wanted[i]);
-                r = write_file(path, ctl);
-                if (r < 0) {
-                        log_warning("cannot enable %s in %s: %s", wanted[i], path, strerror(-r));
-                        ret = ret ?: r;
-                }
         }
-        return ret;
+        (void) jd_cgroup_enable_controllers(base_abs);
+        (void) jd_cgroup_enable_controllers(jails);
+        /* libjailer wants the parent relative to the hierarchy root. */
+        if (asprintf(&d->cgroup_parent, "%s/jails", base + (base[0] == '/')) < 0)
+                return -ENOMEM;
+        d->cgroup_parent_abs = TAKE_PTR(jails);
+        return 1;
 }
 
+/* 2.: jailerd-jails.service beside our unit. */
+static int setup_jails_unit(jd_daemon *d, const char *own)
+{
+        _cleanup_free_ char *unit = NULL, *sibling = NULL, *abs = NULL;
+        const char *slash;
+        struct stat st;
+
+        /* Our unit's cgroup: own, or its parent when we sit in a leaf. */
+        unit = strdup(own);
+        if (!unit)
+                return -ENOMEM;
+        slash = strrchr(unit, '/');
+        if (slash && strcmp(slash, "/supervisor") == 0)
+                unit[slash - unit] = '\0';
+        slash = strrchr(unit, '/');
+        if (!slash || slash == unit)
+                return 0;
+        if (asprintf(&sibling, "%.*s/" JAILS_UNIT, (int) (slash - unit), unit) < 0 ||
+            asprintf(&abs, CGROUP_ROOT "%s", sibling) < 0)
+                return -ENOMEM;
+        if (stat(abs, &st) < 0 || !S_ISDIR(st.st_mode) || !jd_cgroup_is_delegated(abs))
+                return 0;
+        log_info("jails go to %s/jails, delegated to " JAILS_UNIT, sibling);
+        return use_jails_of(d, sibling);
+}
+
+/* 3.: our own delegated cgroup. */
 static int setup_delegated(jd_daemon *d, const char *own)
 {
-        _cleanup_free_ char *base = NULL, *base_abs = NULL, *leaf = NULL, *jails = NULL;
-        char procs[4096];
+        _cleanup_free_ char *base = NULL, *base_abs = NULL;
         size_t n = strlen(own);
         int r;
 
@@ -123,38 +113,18 @@ static int setup_delegated(jd_daemon *d, const char *own)
                 base = strdup(own);
         if (!base)
                 return -ENOMEM;
-        if (asprintf(&base_abs, CGROUP_ROOT "%s", base) < 0 ||
-            asprintf(&leaf, "%s/supervisor", base_abs) < 0 ||
-            asprintf(&jails, "%s/jails", base_abs) < 0)
+        if (asprintf(&base_abs, CGROUP_ROOT "%s", base) < 0)
                 return -ENOMEM;
-        if (!is_delegated(base_abs))
+        if (!jd_cgroup_is_delegated(base_abs))
                 return 0;
 
-        if (mkdir(leaf, 0755) < 0 && errno != EEXIST) {
-                r = -errno;
-                log_error("cannot create %s: %s", leaf, strerror(-r));
-                return r;
-        }
-        snprintf(procs, sizeof procs, "%s/cgroup.procs", leaf);
-        r = write_file(procs, "0");
+        r = jd_cgroup_move_self(base_abs, "supervisor");
         if (r < 0) {
-                log_error("cannot move into %s: %s", leaf, strerror(-r));
+                log_error("cannot move into %s/supervisor: %s", base_abs, strerror(-r));
                 return r;
         }
-        if (mkdir(jails, 0755) < 0 && errno != EEXIST) {
-                r = -errno;
-                log_error("cannot create %s: %s", jails, strerror(-r));
-                return r;
-        }
-        (void) enable_controllers(base_abs);
-        (void) enable_controllers(jails);
-
-        /* libjailer wants the parent relative to the hierarchy root. */
-        if (asprintf(&d->cgroup_parent, "%s/jails", base + (base[0] == '/')) < 0)
-                return -ENOMEM;
-        d->cgroup_parent_abs = TAKE_PTR(jails);
         log_info("delegated cgroup %s: jailerd in supervisor/, jails in jails/", base);
-        return 1;
+        return use_jails_of(d, base);
 }
 
 int jd_cgroups_setup(jd_daemon *d)
@@ -170,14 +140,15 @@ int jd_cgroups_setup(jd_daemon *d)
         }
 
         if (statfs(CGROUP_ROOT, &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC) {
-                _cleanup_free_ char *own = own_cgroup_v2();
+                _cleanup_free_ char *own = jd_cgroup_own_v2();
 
                 if (own && strcmp(own, "/") != 0) {
+                        r = setup_jails_unit(d, own);
+                        if (r != 0)
+                                return r < 0 ? r : 0;
                         r = setup_delegated(d, own);
-                        if (r < 0)
-                                return r;
-                        if (r > 0)
-                                return 0;
+                        if (r != 0)
+                                return r < 0 ? r : 0;
                 }
         }
 

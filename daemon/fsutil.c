@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "fsutil.h"
+#include "log.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <linux/magic.h>
 
@@ -465,6 +467,92 @@ char **jd_cgroup_all_paths(const char *path)
         }
         closedir(d);
         return v;
+}
+
+static int write_file_at_path(const char *path, const char *s)
+{
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+
+        if (fd < 0)
+                return -errno;
+        if (write(fd, s, strlen(s)) < 0)
+                return -errno;
+        return 0;
+}
+
+/* Our cgroup v2 path ("/system.slice/jailerd.service"), or NULL. */
+char *jd_cgroup_own_v2(void)
+{
+        _cleanup_free_ char *buf = NULL;
+        char *line, *save = NULL;
+
+        if (jd_read_file_at(AT_FDCWD, "/proc/self/cgroup", 64 * 1024, &buf, NULL) < 0)
+                return NULL;
+        for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+                if (strncmp(line, "0::", 3) == 0)
+                        return strdup(line + 3);
+        return NULL;
+}
+
+bool jd_cgroup_is_delegated(const char *abs)
+{
+        char v[8] = "";
+
+        if (getxattr(abs, "trusted.delegate", v, sizeof v - 1) > 0 && v[0] == '1')
+                return true;
+        if (getxattr(abs, "user.delegate", v, sizeof v - 1) > 0 && v[0] == '1')
+                return true;
+        return false;
+}
+
+static bool has_word(const char *list, const char *word)
+{
+        size_t n = strlen(word);
+
+        for (const char *p = list; (p = strstr(p, word)); p += n)
+                if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\n' || p[n] == '\0'))
+                        return true;
+        return false;
+}
+
+/* Give the controllers jails need (of those the node has) to its children. */
+int jd_cgroup_enable_controllers(const char *abs)
+{
+        static const char *const wanted[] = { "cpu", "memory", "pids" };
+        _cleanup_free_ char *avail = NULL;
+        char path[4096], ctl[64];
+        int r, ret = 0;
+
+        snprintf(path, sizeof path, "%s/cgroup.controllers", abs);
+        r = jd_read_file_at(AT_FDCWD, path, 4096, &avail, NULL);
+        if (r < 0)
+                return r;
+        snprintf(path, sizeof path, "%s/cgroup.subtree_control", abs);
+        for (size_t i = 0; i < ELEMENTSOF(wanted); i++) {
+                if (!has_word(avail, wanted[i])) {
+                        log_warning("cgroup %s lacks the %s controller: jails get no %s limits", abs, wanted[i],
+                                    wanted[i]);
+                        continue;
+                }
+                snprintf(ctl, sizeof ctl, "+%s", wanted[i]);
+                r = write_file_at_path(path, ctl);
+                if (r < 0) {
+                        log_warning("cannot enable %s in %s: %s", wanted[i], path, strerror(-r));
+                        ret = ret ?: r;
+                }
+        }
+        return ret;
+}
+
+int jd_cgroup_move_self(const char *abs, const char *leaf)
+{
+        char path[4096];
+
+        snprintf(path, sizeof path, "%s/%s", abs, leaf);
+        if (mkdir(path, 0755) < 0 && errno != EEXIST)
+                return -errno;
+        snprintf(path, sizeof path, "%s/%s/cgroup.procs", abs, leaf);
+        return write_file_at_path(path, "0");
 }
 
 int jd_peer_may_access(const char *path, uid_t uid, const gid_t *gids, size_t n_gids, bool write)

@@ -47,6 +47,17 @@ int jd_cgroup_kill_remove(const char *path);
 char **jd_cgroup_all_paths(const char *path);
 void jd_strv_free(char **v);
 
+/* Our cgroup v2 path ("/system.slice/jailerd.service"), malloc'd, or NULL
+ * (no cgroup v2 line in /proc/self/cgroup). */
+char *jd_cgroup_own_v2(void);
+/* Has systemd delegated the cgroup directory abs (the trusted.delegate or
+ * user.delegate xattr)? */
+bool jd_cgroup_is_delegated(const char *abs);
+/* Enable cpu, memory and pids (those abs has) for abs's children. */
+int jd_cgroup_enable_controllers(const char *abs);
+/* Move ourselves into abs/leaf (made if needed). */
+int jd_cgroup_move_self(const char *abs, const char *leaf);
+
 /* Is the peer (uid, its gids) allowed to read (or write) the file at path
  * by its mode bits?  Follows symlinks like open() would.  0, or -errno
  * (-EACCES: not allowed). */

@@ -34,6 +34,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 #include <systemd/sd-journal.h>
 
@@ -548,12 +549,64 @@ static void fail_cleanup(supervisor *sv)
         (void) jd_rm_rf(sv->state_dir);
 }
 
+/* --keep-cgroup: the main process of jailerd-jails.service, whose delegated
+ * cgroup holds the jails (see cgroups.c).  It only moves itself into a leaf
+ * (a cgroup that gives controllers to children may hold no process), makes
+ * jails/ with cpu, memory and pids, and waits to be stopped. */
+static int keep_cgroup(void)
+{
+        _cleanup_free_ char *own = jd_cgroup_own_v2(), *abs = NULL, *jails = NULL;
+        sigset_t mask;
+        size_t n;
+        int r, sig;
+
+        jd_log_open("jailer-supervisor");
+        if (!own || strcmp(own, "/") == 0) {
+                log_error("--keep-cgroup: not in a cgroup v2 cgroup of our own");
+                return 1;
+        }
+        n = strlen(own);
+        /* DelegateSubgroup=keeper (systemd >= 254) put us in the leaf already. */
+        if (n > strlen("/keeper") && strcmp(own + n - strlen("/keeper"), "/keeper") == 0)
+                own[n - strlen("/keeper")] = '\0';
+        if (asprintf(&abs, "/sys/fs/cgroup%s", own) < 0 || asprintf(&jails, "%s/jails", abs) < 0)
+                return 1;
+        if (!jd_cgroup_is_delegated(abs))
+                log_warning("%s is not delegated to us (Delegate=yes missing?)", abs);
+        r = jd_cgroup_move_self(abs, "keeper");
+        if (r < 0) {
+                log_error("cannot move into %s/keeper: %s", abs, strerror(-r));
+                return 1;
+        }
+        if (mkdir(jails, 0755) < 0 && errno != EEXIST) {
+                log_error("cannot create %s: %m", jails);
+                return 1;
+        }
+        (void) jd_cgroup_enable_controllers(abs);
+        (void) jd_cgroup_enable_controllers(jails);
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        (void) sigprocmask(SIG_BLOCK, &mask, NULL);
+        (void) sd_notifyf(false, "READY=1\nSTATUS=Holding %s for jailerd's jails", jails);
+        do
+                r = sigwait(&mask, &sig);
+        while (r == 0 && sig == SIGHUP);
+        (void) sd_notify(false, "STOPPING=1");
+        return 0;
+}
+
 static _Noreturn void usage(int status)
 {
         fprintf(status ? stderr : stdout,
                 "Usage: jailer-supervisor --state-dir DIR --owner-uid UID [--owner-pid PID]\n"
                 "                         [--jail-dir DIR] [--stdio]\n"
+                "       jailer-supervisor --keep-cgroup\n"
                 "Runs one jail for jailerd; not meant to be started by hand.\n"
+                "With --keep-cgroup: the main process of jailerd-jails.service, whose\n"
+                "delegated cgroup holds the jails.\n"
                 "DIR holds config.json; fd %d carries the start result to jailerd;\n"
                 "with --stdio, fds %d-%d are the jail's stdin, stdout and stderr.\n",
                 JD_SUPERVISOR_NOTIFY_FD, JD_SUPERVISOR_STDIO_FD, JD_SUPERVISOR_STDIO_FD + 2);
@@ -568,6 +621,7 @@ int main(int argc, char **argv)
                 { "owner-pid", required_argument, NULL, 'p' },
                 { "jail-dir", required_argument, NULL, 'j' },
                 { "stdio", no_argument, NULL, 'S' },
+                { "keep-cgroup", no_argument, NULL, 'K' },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
@@ -604,6 +658,8 @@ int main(int argc, char **argv)
                 case 'S':
                         sv.own_stdio = true;
                         break;
+                case 'K':
+                        return keep_cgroup();
                 case 'h':
                         usage(0);
                 default:

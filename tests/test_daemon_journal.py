@@ -197,7 +197,8 @@ class PrivateJournal:
         self.proc.stdout.close()
 
     def entries(self, *matches):
-        out = subprocess.run([JOURNALCTL, "-D", str(self.journal_dir), "--no-pager", "-o", "json", *matches],
+        # --all: -o json gives null for fields over 4 KiB (a probe report line)
+        out = subprocess.run([JOURNALCTL, "-D", str(self.journal_dir), "--no-pager", "--all", "-o", "json", *matches],
                              capture_output=True, text=True, timeout=60)
         assert out.returncode == 0, out.stderr
         return [json.loads(line) for line in out.stdout.splitlines() if line.strip()]

@@ -21,7 +21,8 @@
 # jailerd; the cgroup layout under delegation; journalctl JAIL_ID=... tells
 # the jail's story (also with -u jailerd); an unprivileged member of the
 # jailer group runs a jail, a non-member is refused; a running jail survives
-# `systemctl restart jailerd` and its report reaches the new daemon.
+# `systemctl restart jailerd` and a crash of jailerd, and its report reaches
+# the daemon that runs then.
 #
 # Exit status: 0 all passed; 1 something failed; 77 the tier cannot run here
 # (reason printed); 125 the VM failed.
@@ -78,28 +79,34 @@ note "jailerctl run: rc=$rc: $(echo "$out" | tail -2 | tr '\n' ' ')"
 check "a jailerctl call activates jailerd and runs a jail (exit 3)" test $rc = 3
 check "jailerd.service is active" systemctl -q is-active jailerd.service
 
-# delegation: jailerd in a leaf, jails beside it
+# cgroups: jailerd alone in its unit, jails in jailerd-jails.service's
 main=$(systemctl show -P MainPID jailerd.service)
-svc=/sys/fs/cgroup$(systemctl show -P ControlGroup jailerd.service)
-note "MainPID $main in $(cut -d: -f3 /proc/$main/cgroup); service cgroup $svc: $(ls $svc | grep -v '\.' | tr '\n' ' ')"
-check "jailerd moved itself into <service>/supervisor" \
-  test "$(cut -d: -f3 /proc/$main/cgroup)" = "$(systemctl show -P ControlGroup jailerd.service)/supervisor"
+own=$(systemctl show -P ControlGroup jailerd.service)
+jcg=/sys/fs/cgroup$(systemctl show -P ControlGroup jailerd-jails.service)
+note "jailerd $main in $(cut -d: -f3 /proc/$main/cgroup); $jcg: $(ls $jcg | grep -v '\.' | tr '\n' ' ')"
+check "jailerd-jails.service is active" systemctl -q is-active jailerd-jails.service
+check "jailerd stays in its unit's cgroup, which has no controllers for children" \
+  sh -c "test \"\$(cut -d: -f3 /proc/$main/cgroup)\" = $own && test -z \"\$(cat /sys/fs/cgroup$own/cgroup.subtree_control)\""
+check "the keeper sits in jailerd-jails.service/keeper" \
+  grep -qx "$(systemctl show -P MainPID jailerd-jails.service)" $jcg/keeper/cgroup.procs
 check "jails/ has cpu, memory and pids" \
-  sh -c "grep -qw memory $svc/jails/cgroup.controllers && grep -qw pids $svc/jails/cgroup.controllers && grep -qw cpu $svc/jails/cgroup.controllers"
+  sh -c "grep -qw memory $jcg/jails/cgroup.controllers && grep -qw pids $jcg/jails/cgroup.controllers && grep -qw cpu $jcg/jails/cgroup.controllers"
+systemctl stop jailerd-jails.service 2>/dev/null
+check "jailerd-jails.service refuses a manual stop" systemctl -q is-active jailerd-jails.service
 
 # the journal tells the jail's story, with the unit attached
 out=$($CTL create --id sd-out --exec "$PROBE" -- report 2>&1); note "create sd-out: $out"
 $CTL wait sd-out > /dev/null 2>&1
 journalctl --sync 2>/dev/null
-j=$(journalctl JAIL_ID=sd-run -o json --no-pager)
+j=$(journalctl --all JAIL_ID=sd-run -o json --no-pager)
 check "journal: sd-run started (MESSAGE_ID)" grep -q '"MESSAGE_ID":"191432ec9359491ebf22c7931eb96f38"' <<< "$j"
 check "journal: sd-run exited with JAIL_EXIT_CODE=3" \
   sh -c 'grep "d4b88583c77d4ce184dad29392eae860" | grep -q "\"JAIL_EXIT_CODE\":\"3\""' <<< "$j"
 check "journal: PEER_UID on sd-run's request" grep -q '"PEER_UID":"0"' <<< "$j"
-j=$(journalctl -u jailerd JAIL_ID=sd-out -o json --no-pager)
+j=$(journalctl --all -u jailerd JAIL_ID=sd-out -o json --no-pager)
 check "journal -u jailerd: sd-out's stdout line with JAIL_ID" \
   sh -c 'grep "\"JAIL_STREAM\":\"stdout\"" | grep -q "probe"' <<< "$j"
-j=$(journalctl -u jailerd JAIL_ID=sd-run -o json --no-pager)
+j=$(journalctl --all -u jailerd JAIL_ID=sd-run -o json --no-pager)
 check "journal -u jailerd: sd-run's started entry" grep -q '"MESSAGE_ID":"191432ec9359491ebf22c7931eb96f38"' <<< "$j"
 note "journalctl -u jailerd JAIL_ID=sd-out:"
 journalctl -u jailerd JAIL_ID=sd-out --no-pager -o short | cut -c1-160 | sed 's/^/systemd-tier:     /'
@@ -115,14 +122,25 @@ check "a non-member is refused (rc=$rc: $(echo "$out" | head -1))" test $rc != 0
 out=$($CTL --json create --id sd-long --memory 64M --exec "$PROBE" -- sleep 600 2>&1)
 pid=$(echo "$out" | sed -n 's/.*"pid":\([0-9]*\).*/\1/p')
 note "create sd-long: $out"
-check "sd-long is in its own leaf under jails/" grep -qx "$pid" $svc/jails/sd-long/cgroup.procs
-check "sd-long's memory.max is 64M" test "$(cat $svc/jails/sd-long/memory.max)" = 67108864
+check "sd-long is in its own leaf under jails/" grep -qx "$pid" $jcg/jails/sd-long/cgroup.procs
+check "sd-long's memory.max is 64M" test "$(cat $jcg/jails/sd-long/memory.max)" = 67108864
 systemctl restart jailerd.service; rc=$?
 sleep 1
 check "the jail still runs after systemctl restart jailerd" kill -0 "$pid"
 if [ $rc = 0 ] && systemctl -q is-active jailerd.service; then
   pass "jailerd restarted with a jail running"
   check "the new jailerd lists sd-long as running" sh -c "$CTL list | grep sd-long | grep -q running"
+  # A crash: systemd restarts jailerd (Restart=on-failure), the jail stays.
+  old=$(systemctl show -P MainPID jailerd.service)
+  systemctl kill --kill-who=main -s SIGKILL jailerd.service
+  for i in $(seq 100); do
+    new=$(systemctl show -P MainPID jailerd.service)
+    [ "$new" != 0 ] && [ "$new" != "$old" ] && systemctl -q is-active jailerd.service && break
+    sleep 0.1
+  done
+  check "systemd restarts a SIGKILLed jailerd ($old -> $new)" sh -c "[ $new != $old ] && systemctl -q is-active jailerd.service"
+  check "the jail still runs after jailerd's crash" kill -0 "$pid"
+  check "the restarted jailerd lists sd-long as running" sh -c "$CTL list | grep sd-long | grep -q running"
   $CTL kill sd-long SIGKILL > /dev/null
 else
   # systemd < 254 puts the new main process into the service's cgroup,
