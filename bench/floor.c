@@ -58,7 +58,10 @@
  * root in the parent, fsopen/fsmount/move_mount in the child) instead of
  * mount(2); --overlap lets the child build its mounts while the parent
  * attaches it to the v1 cgroups, and waits for "go" only before the cgroup
- * and user namespaces (nothing of the jailed program runs before either).  --cgroup-parent NAME (default jailer-bench-floor-PID)
+ * and user namespaces (nothing of the jailed program runs before either).
+ * --no-clone-into attaches by pid on v2 too, as v1 must.  --gap MS sleeps
+ * between the jails of --reps: a jail asked for after a quiet spell, as a
+ * service sees them, rather than back to back.  --cgroup-parent NAME (default jailer-bench-floor-PID)
  * is created in every hierarchy unless it exists, and then removed at the
  * end; the leaves (f<pid>-<n>) always are.  Several floors may share a
  * parent.
@@ -137,6 +140,8 @@ struct opts {
         double duration;
         bool overlap;
         bool new_api;
+        bool no_clone_into;
+        int gap_ms;
 };
 
 static struct opts O = { .uid = 65534, .gid = 65534 };
@@ -548,7 +553,7 @@ static int one_jail(const char *leaf, int out_fd, int64_t *t0_out)
         flags |= (O.skip & SKIP_NET) ? 0 : CLONE_NEWNET;
         flags |= (O.skip & SKIP_UTS) ? 0 : CLONE_NEWUTS;
         flags |= (O.skip & SKIP_IPC) ? 0 : CLONE_NEWIPC;
-        bool into = CG.v2 && !(O.skip & SKIP_CGROUP);
+        bool into = CG.v2 && !(O.skip & SKIP_CGROUP) && !O.no_clone_into;
         int pidfd = -1;
         struct clone_args args = {
                 .flags = flags | (into ? CLONE_INTO_CGROUP : 0),
@@ -628,6 +633,11 @@ static int mode_reps(void)
 {
         char leaf[64];
         for (int r = 0; r < O.reps; r++) {
+                if (r > 0 && O.gap_ms > 0) {
+                        struct timespec gap = { O.gap_ms / 1000, (O.gap_ms % 1000) * 1000000L };
+                        while (nanosleep(&gap, &gap) < 0 && errno == EINTR)
+                                ;
+                }
                 snprintf(leaf, sizeof(leaf), "f%d-%d", (int) getpid(), r);
                 int out[2];
                 if (pipe2(out, O_CLOEXEC) < 0)
@@ -706,7 +716,8 @@ static int mode_workers(void)
 static void usage(void)
 {
         fprintf(stderr, "usage: floor --root DIR [--reps N | --workers C --duration S] [--skip LIST]\n"
-                        "             [--mount-api old|new] [--overlap] [--cgroup-parent NAME]\n"
+                        "             [--mount-api old|new] [--overlap] [--no-clone-into] [--gap MS]\n"
+                        "             [--cgroup-parent NAME]\n"
                         "             [--uid N] [--gid N] -- PROG [ARGS]\n");
         exit(2);
 }
@@ -733,6 +744,10 @@ int main(int argc, char **argv)
                         O.uid = (uid_t) atoi(v), i++;
                 } else if (strcmp(a, "--gid") == 0 && v) {
                         O.gid = (gid_t) atoi(v), i++;
+                } else if (strcmp(a, "--gap") == 0 && v) {
+                        O.gap_ms = atoi(v), i++;
+                } else if (strcmp(a, "--no-clone-into") == 0) {
+                        O.no_clone_into = true;
                 } else if (strcmp(a, "--overlap") == 0) {
                         O.overlap = true;
                 } else if (strcmp(a, "--mount-api") == 0 && v) {

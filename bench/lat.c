@@ -3,8 +3,9 @@
  * lat: run a command line many times and time it from outside, the same way
  * for every contender.
  *
- *   lat --reps N [--warmup W] -- CMD [ARGS]
- *       runs CMD W+N times, one after the other, with stdout on a pipe;
+ *   lat --reps N [--warmup W] [--gap MS] -- CMD [ARGS]
+ *       runs CMD W+N times, one after the other (MS milliseconds apart
+ *       with --gap), with stdout on a pipe;
  *       for each of the N measured runs prints
  *           lat TO_STAMP_US TO_EXIT_US STATUS TAIL_US
  *       TO_STAMP_US: from just before posix_spawn() of CMD to the jailed
@@ -148,7 +149,7 @@ static int one_run(bool print)
 
 int main(int argc, char **argv)
 {
-        int reps = 0, warmup = 0, workers = 0;
+        int reps = 0, warmup = 0, workers = 0, gap_ms = 0;
         double duration = 0;
         int i;
         for (i = 1; i < argc; i++) {
@@ -160,6 +161,8 @@ int main(int argc, char **argv)
                         reps = atoi(v), i++;
                 } else if (strcmp(a, "--warmup") == 0 && v) {
                         warmup = atoi(v), i++;
+                } else if (strcmp(a, "--gap") == 0 && v) {
+                        gap_ms = atoi(v), i++;
                 } else if (strcmp(a, "--workers") == 0 && v) {
                         workers = atoi(v), i++;
                 } else if (strcmp(a, "--duration") == 0 && v) {
@@ -176,7 +179,7 @@ int main(int argc, char **argv)
                 }
         }
         if (i >= argc || (reps <= 0 && workers <= 0) || (workers > 0 && duration <= 0)) {
-                fprintf(stderr, "usage: lat --reps N [--warmup W] [--stderr FILE] -- CMD [ARGS]\n"
+                fprintf(stderr, "usage: lat --reps N [--warmup W] [--gap MS] [--stderr FILE] -- CMD [ARGS]\n"
                                 "       lat --workers C --duration S [--stderr FILE] -- CMD [ARGS]\n");
                 return 2;
         }
@@ -187,6 +190,8 @@ int main(int argc, char **argv)
                         (void) one_run(false);
                 int bad = 0;
                 for (int r = 0; r < reps; r++) {
+                        if (gap_ms > 0)
+                                usleep((useconds_t) gap_ms * 1000);
                         bad |= one_run(true) != 0;
                         fflush(stdout);
                 }

@@ -448,13 +448,15 @@ def read_stamp(fd, timeout=30):
     return int(m.group(1)), int(m.group(2))
 
 
-def daemon_latency(env, reps, warmup, tag):
+def daemon_latency(env, reps, warmup, tag, gap_ms=0):
     """create written -> stamp; -> create reply; -> wait reply (exit report)."""
     cl = Client(env.daemon.sock)
     devnull = os.open("/dev/null", os.O_RDWR)
     out = {"to_stamp": [], "to_reply": [], "to_report": [], "notify": []}
     try:
         for i in range(warmup + reps):
+            if gap_ms and i:
+                time.sleep(gap_ms / 1000)
             r, w = os.pipe()
             jid = f"jd-{PID}-{tag}-{i}"
             t0 = time.monotonic_ns()
@@ -536,8 +538,8 @@ def stderr_log(env, argv):
     return env.logs / (Path(argv[0]).name + ".stderr")
 
 
-def run_lat(env, argv, reps, warmup):
-    r = subprocess.run([str(env.lat), "--reps", str(reps), "--warmup", str(warmup), "--stderr",
+def run_lat(env, argv, reps, warmup, gap_ms=0):
+    r = subprocess.run([str(env.lat), "--reps", str(reps), "--warmup", str(warmup), "--gap", str(gap_ms), "--stderr",
                         str(stderr_log(env, argv)), "--", *argv],
                        capture_output=True, text=True, timeout=600)
     if r.returncode not in (0, 1):
@@ -637,6 +639,36 @@ def latency(env, cmds, res):
                 hf[name] = {"median_ms": d["median"] * 1e3, "mean_ms": d["mean"] * 1e3,
                             "stddev_ms": (d.get("stddev") or 0) * 1e3}
         res["hyperfine"] = hf
+
+
+def spaced(env, cmds, res):
+    """Jails asked for one at a time after a quiet spell, as a service sees
+    them: on cgroup v1 the first cgroup.procs write after a pause waits for
+    an RCU grace period (cgroup_threadgroup_rwsem), which back-to-back runs
+    never see."""
+    a = env.args
+    names = ["floor, in process"] + (["jailerd create (socket)"] if env.daemon else []) + \
+        [n for n in ("floor", "jailer", "jailerctl run", "bwrap", "runc") if n in cmds]
+    out = {n: {"to_stamp": [], "attach": []} for n in names}
+    rounds = a.spaced_rounds
+    per = max(1, a.spaced_reps // rounds)
+    say(f"spaced: {rounds} rounds × {per} jails of each, {a.gap} ms apart")
+    for rnd in range(rounds):
+        order = names[:]
+        random.Random(1000 + rnd).shuffle(order)
+        for name in order:
+            if name == "floor, in process":
+                for row in run_floor_reps(env, per, extra=["--gap", str(a.gap)]):
+                    out[name]["to_stamp"].append(row[9])
+                    out[name]["attach"].append(row[2] - row[1])
+            elif name == "jailerd create (socket)":
+                out[name]["to_stamp"] += daemon_latency(env, per, 0, f"s{rnd}", gap_ms=a.gap)["to_stamp"]
+            else:
+                for s_, e, st, tail in run_lat(env, cmds[name][0], per, 0, gap_ms=a.gap):
+                    if st == 0 and s_ >= 0:
+                        out[name]["to_stamp"].append(s_)
+            time.sleep(a.gap / 1000)
+    res["spaced"] = out
 
 
 # ------------------------------------------------------------------ throughput
@@ -1225,6 +1257,29 @@ def render(env, res):
     for name, why in env.skipped.items():
         w(f"- *{name}*: {why}")
     w("")
+    SP = res.get("spaced")
+    if SP:
+        w(f"### Spaced out: one jail at a time, {env.args.gap} ms apart\n")
+        w("As a service sees its requests: after a quiet spell, rather than back to back. "
+          f"{env.args.spaced_reps} jails each, interleaved.\n")
+        w("| contender | to main() p50 | p90 | p99 | back to back p50 | spaced / back to back |")
+        w("|---|---:|---:|---:|---:|---:|")
+        for name, d in SP.items():
+            xs = d["to_stamp"]
+            if not xs:
+                continue
+            b2b = L.get(name, {}).get("to_stamp", [])
+            rel = f"{pct(xs, 50) / pct(b2b, 50):.2f}×" if b2b else "–"
+            w(f"| {name} | {ms(pct(xs, 50))} | {ms(pct(xs, 90))} | {ms(pct(xs, 99))} | "
+              f"{ms(pct(b2b, 50)) if b2b else '–'} | {rel} |")
+        fa = SP.get("floor, in process", {}).get("attach", [])
+        steps = L.get("floor, in process", {}).get("steps", [])
+        if fa and steps:
+            b = [r[2] - r[1] for r in steps]
+            w(f"\nThe floor's step *child released* (on v1: the pid written into each hierarchy's "
+              f"`cgroup.procs`): p50 {ms(pct(fa, 50))} ms spaced out vs {ms(pct(b, 50))} ms back to back "
+              f"(p90 {ms(pct(fa, 90))} vs {ms(pct(b, 90))}).")
+        w("")
     T = res.get("throughput")
     if T:
         w("### Throughput (jails started and reaped per second)\n")
@@ -1396,7 +1451,8 @@ def plot(env, res, path):
     ax.set_ylabel("jails started and reaped per second")
     ax.set_title("Throughput")
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
+    if T:
+        ax.legend(fontsize=8)
     m = res["machine"]
     fig.suptitle(f"jailer benchmarks — {m['nproc']} CPUs, {m['mem_gib']} GiB, Linux {m['kernel']}, "
                  f"cgroup {m['cgroup'].split(' ')[0]}, {res['date']}", fontsize=10)
@@ -1435,6 +1491,9 @@ def main():
     ap.add_argument("--duration", type=float, help="seconds per throughput point, over all rounds")
     ap.add_argument("--tput-rounds", type=int, help="rounds the throughput points are split into")
     ap.add_argument("--concurrency", default="1,2,8,32")
+    ap.add_argument("--gap", type=int, help="ms between the spaced-out jails (0: skip that part)")
+    ap.add_argument("--spaced-reps", type=int)
+    ap.add_argument("--spaced-rounds", type=int)
     ap.add_argument("--scale", type=int, help="sleeping jails for the footprint test (default 1000)")
     ap.add_argument("--probes", type=int, help="short jails timed for exit notification")
     ap.add_argument("--settle", type=float, help="seconds of pause between throughput points")
@@ -1451,8 +1510,9 @@ def main():
     a = ap.parse_args()
     q = a.quick
     defaults = dict(rounds=(1 if q else 10), reps_per_round=(8 if q else 50), warmup=(2 if q else 5),
-                    duration=(0.4 if q else 6.0), tput_rounds=(1 if q else 3), scale=(16 if q else 1000), probes=(5 if q else 30),
-                    settle=(0.2 if q else 1.0), profile_reps=(10 if q else 100))
+                    duration=(0.4 if q else 6.0), tput_rounds=(1 if q else 5), scale=(16 if q else 1000), probes=(5 if q else 30),
+                    settle=(0.2 if q else 1.0), profile_reps=(10 if q else 300),
+                    gap=(50 if q else 250), spaced_reps=(2 if q else 40), spaced_rounds=(1 if q else 4))
     for k, v in defaults.items():
         if getattr(a, k) is None:
             setattr(a, k, v)
@@ -1464,19 +1524,21 @@ def main():
     if os.geteuid() != 0:
         print("bench: skipped: needs root (namespaces, cgroups, jailerd)", file=sys.stderr)
         return 0
-    if a.wait_quiet:
-        t_end = time.monotonic() + a.wait_quiet
-        while os.getloadavg()[0] >= a.quiet_load and time.monotonic() < t_end:
-            time.sleep(10)
-        print(f"bench: load average {os.getloadavg()[0]:.2f} "
-              f"({'quiet enough' if os.getloadavg()[0] < a.quiet_load else 'gave up waiting'})", flush=True)
-    env = Env(a)
-    res = {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "args": vars(a)}
-
     def on_signal(signum, frame):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_signal)
+    if a.wait_quiet:
+        t_end = time.monotonic() + a.wait_quiet
+        try:
+            while os.getloadavg()[0] >= a.quiet_load and time.monotonic() < t_end:
+                time.sleep(10)
+        except KeyboardInterrupt:
+            return 130
+        print(f"bench: load average {os.getloadavg()[0]:.2f} "
+              f"({'quiet enough' if os.getloadavg()[0] < a.quiet_load else 'gave up waiting'})", flush=True)
+    env = Env(a)
+    res = {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "args": vars(a)}
     try:
         res["machine"] = machine()
         say(f"bench: work directory {env.work}; {res['machine']['nproc']} CPUs, kernel "
@@ -1513,6 +1575,8 @@ def main():
             latency(env, cmds, res)
         else:
             res["latency"] = {}
+        if "latency" in parts and a.gap > 0:
+            spaced(env, cmds, res)
         if "throughput" in parts:
             throughput(env, cmds, res)
         if "scale" in parts:
