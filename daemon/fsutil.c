@@ -415,6 +415,7 @@ char **jd_cgroup_all_paths(const char *path)
         const char *rel;
         char **v;
         size_t n = 0, alloc = 16;
+        int slashes = 0;
         DIR *d;
         struct dirent *de;
 
@@ -434,7 +435,10 @@ char **jd_cgroup_all_paths(const char *path)
         }
 
         /* v1: path is /sys/fs/cgroup/<hierarchy>/<rel>. */
-        rel = strchr(path + strlen(root), '/');
+        rel = NULL;
+        for (const char *p = path; *p && !rel; p++)
+                if (*p == '/' && ++slashes == 5)
+                        rel = p;
         if (!rel || rel[1] == '\0') {
                 v[0] = strdup(path);
                 return v[0] ? v : (free(v), NULL);

@@ -635,7 +635,7 @@ int main(int argc, char **argv)
         char path[4096];
         uint64_t v, deadline;
         sigset_t mask;
-        int c, r;
+        int c, r, ret = 1;
 
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) >= 0)
                 switch (c) {
@@ -684,20 +684,20 @@ int main(int argc, char **argv)
                 for (int fd = JD_SUPERVISOR_STDIO_FD; fd < JD_SUPERVISOR_STDIO_FD + 3; fd++)
                         if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
                                 log_error("--stdio given but fd %d is not open", fd);
-                                return 1;
+                                goto out;
                         }
 
         sv.dirfd = open(sv.state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (sv.dirfd < 0) {
                 jl_error(&err, JAILER_STEP_NONE, errno, NULL, "state directory %s", sv.state_dir);
                 notify_error(&sv, &err);
-                return 1;
+                goto out;
         }
         /* Held until we exit: jailerd's proof that this jail has a keeper. */
         if (flock(sv.dirfd, LOCK_EX | LOCK_NB) < 0) {
                 jl_error(&err, JAILER_STEP_NONE, errno, NULL, "state directory %s is locked", sv.state_dir);
                 notify_error(&sv, &err);
-                return 1;
+                goto out;
         }
 
         snprintf(path, sizeof path, "%s/%s", sv.state_dir, JD_CONFIG_FILE);
@@ -705,7 +705,7 @@ int main(int argc, char **argv)
             jailer_config_validate(sv.config, &err) < 0) {
                 notify_error(&sv, &err);
                 fail_cleanup(&sv);
-                return 1;
+                goto out;
         }
         snprintf(sv.state.id, sizeof sv.state.id, "%s", jailer_config_get_id(sv.config));
         sv.state.phase = JD_PHASE_STARTING;
@@ -718,7 +718,7 @@ int main(int argc, char **argv)
                 jl_error(&err, JAILER_STEP_NONE, -r, NULL, "%s/%s", sv.state_dir, JD_STATE_FILE);
                 notify_error(&sv, &err);
                 fail_cleanup(&sv);
-                return 1;
+                goto out;
         }
 
         r = sd_event_new(&sv.event);
@@ -726,7 +726,7 @@ int main(int argc, char **argv)
                 jl_error(&err, JAILER_STEP_NONE, -r, NULL, "supervisor set-up");
                 notify_error(&sv, &err);
                 fail_cleanup(&sv);
-                return 1;
+                goto out;
         }
         /* The jail dies with us (PR_SET_PDEATHSIG): a jail whose supervisor
          * is gone has nobody to record its end, and the next jailerd
@@ -738,7 +738,7 @@ int main(int argc, char **argv)
         if (jailer_spawn(sv.config, &sopts, &sv.jail, &err) < 0) {
                 notify_error(&sv, &err);
                 fail_cleanup(&sv);
-                return 1;
+                goto out;
         }
         if (!sv.own_stdio) {
                 close(sopts.stdin_fd);
@@ -786,8 +786,10 @@ int main(int argc, char **argv)
 
         notify_started(&sv);
 
-        r = sd_event_loop(sv.event);
+        ret = sd_event_loop(sv.event);
+        ret = ret < 0 ? 1 : ret;
 
+out:
         if (sv.control_fd >= 0) {
                 sv.control_src = sd_event_source_disable_unref(sv.control_src);
                 close(sv.control_fd);
@@ -798,6 +800,9 @@ int main(int argc, char **argv)
         jailer_config_free(sv.config);
         jd_state_done(&sv.state);
         sd_event_unref(sv.event);
-        close(sv.dirfd);
-        return r < 0 ? 1 : r;
+        if (sv.dirfd >= 0)
+                close(sv.dirfd);
+        if (sv.notify_fd >= 0)
+                close(sv.notify_fd);
+        return ret;
 }
