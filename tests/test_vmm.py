@@ -23,7 +23,8 @@ Proven here, with the one-shot `jailer` and through jailerd (`jailerctl run`):
 
 Run as root from the repository root: /usr/bin/pytest-3 tests/test_vmm.py
 (JAILER_BUILD names the build directory, default "build"; the guest is
-prepared once in $JAILER_BUILD/vmm-guest).  JAILER_VMM_ACCEL=kvm|tcg forces
+prepared once in $JAILER_BUILD/vmm-guest, or in $JAILER_VMM_GUEST to share
+one between build directories).  JAILER_VMM_ACCEL=kvm|tcg forces
 the accelerator (default: KVM when it boots the guest here, else TCG).
 """
 import json
@@ -58,7 +59,7 @@ OOM_LIMIT = 24 * 1024 * 1024
 def guest(built):
     """The guest directory (kernel, initramfs), prepared once per build dir."""
     try:
-        return vmm.prepare_guest(jailtest.BUILD / "vmm-guest")
+        return vmm.prepare_guest(os.environ.get("JAILER_VMM_GUEST") or jailtest.BUILD / "vmm-guest")
     except vmm.Unavailable as e:
         pytest.skip(f"no VMM guest on this machine: {e}")
 

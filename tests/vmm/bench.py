@@ -109,7 +109,7 @@ def main():
     jailerctl = build / "client" / "jailerctl"
     jailerd = build / "daemon" / "jailerd"
     try:
-        guest = vmm.prepare_guest(build / "vmm-guest")
+        guest = vmm.prepare_guest(os.environ.get("JAILER_VMM_GUEST") or build / "vmm-guest")
     except vmm.Unavailable as e:
         print(f"bench.py: skipped: {e}")
         return 77
