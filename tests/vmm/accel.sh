@@ -41,8 +41,11 @@ if [ -r "$GUEST/accel.probe" ]; then
   fi
 fi
 
-KERNEL=$GUEST/vmlinux BIOS=(-bios /usr/share/qemu/qboot.rom)
-[ -f /usr/share/qemu/qboot.rom ] && [ -s "$KERNEL" ] || { KERNEL=$GUEST/vmlinuz BIOS=(); }
+if [ -f /usr/share/qemu/qboot.rom ] && [ -s "$GUEST/vmlinux" ]; then
+  KERNEL=$GUEST/vmlinux BIOS=(-bios /usr/share/qemu/qboot.rom)
+else
+  KERNEL=$GUEST/vmlinuz BIOS=()
+fi
 # A working KVM reaches the marker in about a second; give it plenty.
 out=$(timeout -k 5 20 qemu-system-x86_64 -accel kvm -m 128M -smp 1 -nodefaults -no-user-config \
         -display none -no-reboot "${BIOS[@]}" -kernel "$KERNEL" -initrd "$GUEST/initramfs.cpio.gz" \

@@ -1,4 +1,5 @@
 #!/bin/busybox sh
+# shellcheck shell=dash
 # SPDX-License-Identifier: MIT
 #
 # PID 1 of the tiny guest that the VMM examples and tests boot (packed into
