@@ -10,8 +10,9 @@
  *                                         reattach and clean-up at start
  *   cgroup placement          cgroups.c   delegation (leaf for ourselves,
  *                                         jails/ beside it) or a plain parent
- *   policy                    policy.c    who may do what, which configs an
- *                                         unprivileged peer may ask for
+ *   policy                    policy.c    who may do what, which configs a
+ *                                         client may ask for; policy-load.c
+ *                                         reads the policy file
  *
  * Nothing here blocks on a client or a supervisor: every socket is
  * non-blocking, every wait is an event source.
@@ -41,6 +42,8 @@ typedef struct jd_options {
         const char *cgroup_parent;      /* NULL: decided by cgroups.c */
         const char *supervisor;
         const char *group;
+        const char *config_path;        /* the policy file (policy.h) */
+        bool config_given;              /* --config: the file must exist */
         uint64_t retention_us;
         uint64_t kill_grace_ms;
         unsigned max_jails;
@@ -97,6 +100,9 @@ struct jd_jail {
         jd_jail_state state;
         uid_t owner_uid;
         pid_t owner_pid;
+        bool has_ids;                   /* uid/gid known (config.json was readable) */
+        uid_t uid;                      /* the host uid/gid the jail runs as */
+        gid_t gid;
         pid_t pid;                      /* the jailed program, 0 while starting */
         uint64_t started_at_us;
         char *state_dir;                /* <state_dir>/jails/<id> */
@@ -129,6 +135,8 @@ struct jd_daemon {
         sd_event_source *listen_src;
         gid_t group;                    /* the socket's group */
         bool have_group;
+        struct jd_policy *policy;       /* never NULL once started; replaced on SIGHUP */
+        uint32_t next_uid;              /* where uid allocation looks first */
 
         int state_dirfd;                /* locked: one jailerd per state directory */
         char *jails_state_dir;          /* <state_dir>/jails */
@@ -188,12 +196,8 @@ void jd_pending_free(jd_pending *p);
 int jd_cgroups_setup(jd_daemon *d);
 void jd_cgroups_clean_stale(jd_daemon *d);
 
-/* policy.c */
+/* policy.c (the policy itself: policy.h) */
 int jd_peer_read(int fd, jd_daemon *d, jd_peer *p);
 void jd_peer_done(jd_peer *p);
-bool jd_peer_allowed(const jd_peer *p);
-/* Refuse configs an unprivileged peer may not ask for (-1, err filled). */
-int jd_policy_check_config(const jd_daemon *d, const jd_peer *p, const jailer_config *c, bool root_given,
-                           jl_rpc_error *err);
 
 #endif

@@ -22,6 +22,7 @@
 #include "daemon.h"
 #include "fsutil.h"
 #include "log.h"
+#include "policy.h"
 
 #ifndef JAILER_LIBEXECDIR
 #error "JAILER_LIBEXECDIR must be defined by the build system"
@@ -68,14 +69,20 @@ static void help(void)
                "  --supervisor PATH     the supervisor executable (default\n"
                "                        " JAILER_LIBEXECDIR "/" SUPERVISOR_NAME ", else the one\n"
                "                        beside jailerd's own executable)\n"
-               "  --group NAME          members may create jails and see their own (default\n"
+               "  --group NAME          the socket's group: without a policy file, its members\n"
+               "                        may create jails and see and kill their own (default\n"
                "                        \"" DEFAULT_GROUP "\"; a passed socket's group wins when not root)\n"
+               "  --config PATH         the policy: who may connect and what they may ask for\n"
+               "                        (default " JD_POLICY_DEFAULT_PATH "; when that does not\n"
+               "                        exist, the built-in default).  See docs/policy.md\n"
+               "  --check-config        read and check the policy file, say what is wrong, exit\n"
                "  -v, --verbose         debug messages\n"
                "  -h, --help            this text\n"
                "      --version         the version\n"
                "\n"
                "Signals: SIGTERM, SIGINT stop (socket closed, clients told, jails left\n"
-               "running unless --stop-jails-on-exit); SIGHUP is reserved.\n"
+               "running unless --stop-jails-on-exit); SIGHUP reads the policy file again\n"
+               "(running jails are not touched; a bad file keeps the policy in force).\n"
                "Logs go to journald (fields JAIL_ID=, JAIL_PID=, PEER_UID=, MESSAGE_ID=...)\n"
                "when its socket exists, else to stderr.\n",
                DEFAULT_RETENTION_SEC, DEFAULT_KILL_GRACE_SEC, DEFAULT_MAX_JAILS, DEFAULT_MAX_CLIENTS);
@@ -129,12 +136,13 @@ static char *default_supervisor(void)
         return strdup(JAILER_LIBEXECDIR "/" SUPERVISOR_NAME);
 }
 
-static int parse_args(int argc, char **argv, jd_options *o, char **socket_alloc, char **supervisor_alloc)
+static int parse_args(int argc, char **argv, jd_options *o, char **socket_alloc, char **supervisor_alloc,
+                      bool *check_config)
 {
         enum {
                 OPT_SOCKET = 0x100, OPT_STATE_DIR, OPT_JAILS_DIR, OPT_CGROUP_PARENT, OPT_RETENTION,
                 OPT_KILL_GRACE, OPT_MAX_JAILS, OPT_MAX_CLIENTS, OPT_STOP_JAILS, OPT_SUPERVISOR, OPT_GROUP,
-                OPT_VERSION,
+                OPT_CONFIG, OPT_CHECK_CONFIG, OPT_VERSION,
         };
         static const struct option opts[] = {
                 { "socket", required_argument, NULL, OPT_SOCKET },
@@ -148,6 +156,8 @@ static int parse_args(int argc, char **argv, jd_options *o, char **socket_alloc,
                 { "stop-jails-on-exit", no_argument, NULL, OPT_STOP_JAILS },
                 { "supervisor", required_argument, NULL, OPT_SUPERVISOR },
                 { "group", required_argument, NULL, OPT_GROUP },
+                { "config", required_argument, NULL, OPT_CONFIG },
+                { "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
                 { "verbose", no_argument, NULL, 'v' },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, OPT_VERSION },
@@ -160,6 +170,7 @@ static int parse_args(int argc, char **argv, jd_options *o, char **socket_alloc,
                 .state_dir = DEFAULT_STATE_DIR,
                 .jails_dir = DEFAULT_JAILS_DIR,
                 .group = DEFAULT_GROUP,
+                .config_path = JD_POLICY_DEFAULT_PATH,
                 .retention_us = DEFAULT_RETENTION_SEC * 1000000ull,
                 .kill_grace_ms = DEFAULT_KILL_GRACE_SEC * 1000ull,
                 .max_jails = DEFAULT_MAX_JAILS,
@@ -210,6 +221,13 @@ static int parse_args(int argc, char **argv, jd_options *o, char **socket_alloc,
                 case OPT_GROUP:
                         o->group = optarg;
                         break;
+                case OPT_CONFIG:
+                        o->config_path = optarg;
+                        o->config_given = true;
+                        break;
+                case OPT_CHECK_CONFIG:
+                        *check_config = true;
+                        break;
                 case 'v':
                         o->verbose = true;
                         break;
@@ -226,9 +244,10 @@ static int parse_args(int argc, char **argv, jd_options *o, char **socket_alloc,
                 fprintf(stderr, "jailerd: unexpected argument %s\n", argv[optind]);
                 return -EINVAL;
         }
-        for (const char **p = (const char *[]) { o->state_dir, o->jails_dir, NULL }; *p; p++)
+        for (const char **p = (const char *[]) { o->state_dir, o->jails_dir, o->config_path, NULL }; *p; p++)
                 if ((*p)[0] != '/') {
-                        fprintf(stderr, "jailerd: %s: directories must be absolute paths\n", *p);
+                        fprintf(stderr, "jailerd: %s: directories and the policy file must be absolute paths\n",
+                                *p);
                         return -EINVAL;
                 }
         if (!o->socket_path) {
@@ -339,9 +358,57 @@ static int on_stop(sd_event_source *s, const struct signalfd_siginfo *si, void *
         return 0;
 }
 
+/* The policy file, or the built-in default when the default path does not
+ * exist.  A file named with --config must exist.  0, or -errno with the
+ * reason in err. */
+static int policy_read(const jd_options *o, jd_policy **out, char *err, size_t err_size)
+{
+        int r = jd_policy_load(o->config_path, out, err, err_size);
+
+        if (r == -ENOENT && !o->config_given) {
+                *out = jd_policy_new_default();
+                return *out ? 0 : -ENOMEM;
+        }
+        if (r == -ENOENT)
+                snprintf(err, err_size, "%s: %s", o->config_path, strerror(ENOENT));
+        return r;
+}
+
+static void log_policy(const jd_daemon *d, const char *what)
+{
+        jd_entry e = JD_ENTRY_INIT;
+        char summary[512];
+
+        jd_policy_describe(d->policy, summary, sizeof summary);
+        jd_entry_add(&e, "JAILER_POLICY=%s", jd_policy_source(d->policy));
+        jd_entry_submit(&e, JD_EV_DAEMON, LOG_INFO, "%s policy %s: %s", what, jd_policy_source(d->policy), summary);
+}
+
+/* SIGHUP (systemctl reload): read the policy again.  Running jails keep
+ * what they were given; a bad file changes nothing. */
 static int on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
-        log_notice("SIGHUP: nothing to reload yet");
+        jd_daemon *d = userdata;
+        jd_policy *p = NULL;
+        char err[1024];
+        int r;
+
+        (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long) jd_now_monotonic_us());
+        r = policy_read(&d->opt, &p, err, sizeof err);
+        if (r < 0) {
+                jd_entry e = JD_ENTRY_INIT;
+
+                jd_entry_add(&e, "JAILER_POLICY=%s", d->opt.config_path);
+                jd_entry_add(&e, "JAILER_ERROR=%s", err);
+                jd_entry_submit(&e, JD_EV_DAEMON, LOG_ERR, "Policy not reloaded, the one in force stays (%s): %s",
+                                jd_policy_source(d->policy), err);
+        } else {
+                jd_policy_free(d->policy);
+                d->policy = p;
+                log_policy(d, "Reloaded");
+        }
+        (void) sd_notify(false, "READY=1");
+        jd_update_status(d);
         return 0;
 }
 
@@ -424,20 +491,43 @@ int main(int argc, char **argv)
         _cleanup_free_ char *socket_alloc = NULL, *supervisor_alloc = NULL;
         jd_daemon d = { .listen_fd = -1, .state_dirfd = -1 };
         jd_entry e = JD_ENTRY_INIT;
+        bool check_config = false;
+        char err[1024];
         sigset_t mask;
         int r;
 
-        if (parse_args(argc, argv, &d.opt, &socket_alloc, &supervisor_alloc) < 0)
+        if (parse_args(argc, argv, &d.opt, &socket_alloc, &supervisor_alloc, &check_config) < 0)
                 return 2;
         jd_log_open("jailerd");
         if (d.opt.verbose)
                 jd_log_set_max_priority(LOG_DEBUG);
+
+        /* A bad policy stops the start: better no daemon than one that
+         * lets clients do what its operator meant to forbid. */
+        r = policy_read(&d.opt, &d.policy, err, sizeof err);
+        if (r < 0) {
+                if (!check_config)
+                        log_error("bad policy, not starting: %s", err);
+                if (jd_log_to_journal() || check_config)
+                        fprintf(stderr, "jailerd: %s\n", err);
+                return 1;
+        }
+        if (check_config) {
+                char summary[512];
+
+                jd_policy_describe(d.policy, summary, sizeof summary);
+                printf("%s: ok: %s\n", jd_policy_source(d.policy), summary);
+                jd_policy_free(d.policy);
+                return 0;
+        }
         if (geteuid() != 0) {
                 log_error("jailerd must run as root");
+                jd_policy_free(d.policy);
                 return 1;
         }
         if (access(d.opt.supervisor, X_OK) < 0) {
                 log_error("supervisor %s: %m", d.opt.supervisor);
+                jd_policy_free(d.policy);
                 return 1;
         }
 
@@ -484,6 +574,7 @@ int main(int argc, char **argv)
         jd_entry_submit(&e, JD_EV_DAEMON, LOG_INFO, "jailerd %s ready on %s: cgroup %s parent %s, %u jails running",
                         jailer_version(), d.listen_passed ? "a passed socket" : d.opt.socket_path,
                         d.cgroup_version ?: "(none)", d.cgroup_parent, d.n_running);
+        log_policy(&d, "Using");
         (void) sd_notify(false, "READY=1");
         jd_update_status(&d);
 
@@ -507,6 +598,7 @@ out:
         free(d.cgroup_parent);
         free(d.cgroup_parent_abs);
         free(d.bound_path);
+        jd_policy_free(d.policy);
         if (d.state_dirfd >= 0)
                 close(d.state_dirfd);
         if (r >= 0)

@@ -35,6 +35,7 @@
 #include "daemon.h"
 #include "fsutil.h"
 #include "log.h"
+#include "policy.h"
 #include "state.h"
 #include "svctl.h"
 
@@ -117,7 +118,29 @@ jd_jail *jd_jail_find(jd_daemon *d, const char *id)
 
 bool jd_jail_visible(const jd_jail *j, const jd_peer *p)
 {
-        return p->root || j->owner_uid == p->uid;
+        return jd_policy_may_see(j->daemon, p, j->owner_uid);
+}
+
+/* The uid and gid a jail runs as, from the config.json jailerd wrote for
+ * it: a restarted jailerd knows which uids running jails hold (uid
+ * allocation must not hand them out again). */
+static void read_jail_ids(jd_jail *j, int dfd)
+{
+        _cleanup_free_ char *buf = NULL;
+        jailer_config *c = NULL;
+        jailer_error je = { 0 };
+        size_t len;
+
+        if (jd_read_file_at(dfd, JD_CONFIG_FILE, 4 * 1024 * 1024, &buf, &len) < 0 ||
+            jailer_config_from_json(buf, len, &c, &je) < 0) {
+                log_warning("jail %s: cannot read its uid from %s/%s%s%s", j->id, j->state_dir, JD_CONFIG_FILE,
+                            je.message[0] ? ": " : "", je.message);
+                return;
+        }
+        j->uid = c->uid;
+        j->gid = c->gid;
+        j->has_ids = true;
+        jailer_config_free(c);
 }
 
 json_object *jd_jail_report_json(const jd_jail *j)
@@ -760,6 +783,9 @@ int jd_jail_create(jd_daemon *d, jd_client *client, json_object *id, jailer_conf
         }
         j->owner_uid = client ? client->peer.uid : 0;
         j->owner_pid = client ? client->peer.pid : 0;
+        j->uid = c->uid;
+        j->gid = c->gid;
+        j->has_ids = true;
 
         if (mkdir(j->state_dir, 0700) < 0) {
                 if (errno == EEXIST)
@@ -1132,6 +1158,7 @@ static void recover_one(jd_daemon *d, const char *id)
                                 j->supervisor_pidfd = pidfd;
                                 j->cgroup_path = TAKE_PTR(st.cgroup_path);
                                 j->jail_dir = TAKE_PTR(st.jail_dir);
+                                read_jail_ids(j, dfd);
                                 r = sd_event_add_io(d->event, &j->supervisor_src, pidfd, EPOLLIN,
                                                     on_supervisor_pidfd, j);
                                 if (r < 0)

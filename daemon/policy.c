@@ -1,25 +1,40 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Who may do what.  The socket's group is the whole admission policy (as
- * with Docker's socket): root may do everything, members of the group may
- * run jails and see, wait for and kill their own, anyone else is refused.
+ * Who may do what, and what a client may ask for (policy.h; the file's
+ * keys are read by policy-load.c and documented in docs/policy.md).
  *
- * A member must not gain through a jail what it does not have on the host,
- * even though the jail runs unprivileged: so its jails run as itself or as
- * nobody, see only host files it could read itself (write only where it
- * could write), get only device nodes it could open itself, and live in a
- * jail root of its own or one the daemon makes.
+ * A client must not gain through a jail what it does not have on the host,
+ * even though the jail runs unprivileged: so, whatever the policy file
+ * says, a client's jail sees only host files the client could read itself
+ * (write only where it could write), never runs a program the client could
+ * change, lives in a jail root of the client's own (or one the daemon
+ * makes), and never picks its cgroup.  The policy file narrows that
+ * further: which programs, bind sources, devices, jail roots, uids,
+ * limits and how many jails.
+ *
+ * Every path is resolved here as libjailer will resolve it when it opens
+ * it (jl_open_trusted(): a symlink is followed only when root owns it) and
+ * judged by the real path of the fd that gives, never by the string the
+ * client sent.
  */
+#include <endian.h>
+#include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 
 #include "daemon.h"
 #include "fsutil.h"
+#include "policy.h"
 
 #define NOBODY 65534
+
+/* ------------------------------------------------------------------ peers */
 
 int jd_peer_read(int fd, jd_daemon *d, jd_peer *p)
 {
@@ -72,11 +87,6 @@ void jd_peer_done(jd_peer *p)
         p->n_groups = 0;
 }
 
-bool jd_peer_allowed(const jd_peer *p)
-{
-        return p->root || p->member;
-}
-
 static bool peer_has_gid(const jd_peer *p, gid_t g)
 {
         if (p->gid == g)
@@ -87,88 +97,707 @@ static bool peer_has_gid(const jd_peer *p, gid_t g)
         return false;
 }
 
-/* The peer's gids as one array for jd_peer_may_access(). */
-static int access_check(const jd_peer *p, const char *path, bool write)
-{
-        gid_t gids[p->n_groups + 1];
+/* ------------------------------------------------------------------ rights */
 
-        gids[0] = p->gid;
-        memcpy(gids + 1, p->groups, p->n_groups * sizeof(gid_t));
-        return jd_peer_may_access(path, p->uid, gids, p->n_groups + 1, write);
+static bool rule_matches(const jd_client_rule *r, const jd_peer *p)
+{
+        if (r->match_uid && r->uid != p->uid)
+                return false;
+        if (r->match_gid && !peer_has_gid(p, r->gid))
+                return false;
+        if (r->socket_group && !p->member)
+                return false;
+        return true;
 }
 
-static int deny(jl_rpc_error *err, const char *field, const char *fmt, ...) _printf_(3, 4);
-static int deny(jl_rpc_error *err, const char *field, const char *fmt, ...)
+unsigned jd_policy_rights(const jd_daemon *d, const jd_peer *p)
 {
-        char msg[sizeof err->message];
+        unsigned rights = 0;
+
+        if (p->root)
+                return JD_RIGHTS_ALL;
+        for (size_t i = 0; d->policy && i < d->policy->n_clients; i++)
+                if (rule_matches(&d->policy->clients[i], p))
+                        rights |= d->policy->clients[i].rights;
+        return rights;
+}
+
+bool jd_policy_may_see(const jd_daemon *d, const jd_peer *p, uid_t owner)
+{
+        unsigned r = jd_policy_rights(d, p);
+
+        return (r & JD_RIGHT_SEE_ALL) || ((r & JD_RIGHT_SEE_OWN) && owner == p->uid);
+}
+
+bool jd_policy_may_kill(const jd_daemon *d, const jd_peer *p, uid_t owner)
+{
+        unsigned r = jd_policy_rights(d, p);
+
+        return (r & JD_RIGHT_KILL_ALL) || ((r & JD_RIGHT_KILL_OWN) && owner == p->uid);
+}
+
+unsigned jd_policy_max_jails(const jd_daemon *d)
+{
+        unsigned opt = d->opt.max_jails, pol = d->policy ? d->policy->totals.jails : 0;
+
+        if (opt && pol)
+                return opt < pol ? opt : pol;
+        return opt ?: pol;
+}
+
+/* ------------------------------------------------------------------ files and the peer */
+
+int jd_fd_real_path(int fd, char **out)
+{
+        char link[64], buf[PATH_MAX];
+        struct stat st;
+        ssize_t n;
+
+        snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+        n = readlink(link, buf, sizeof buf - 1);
+        if (n < 0)
+                return -errno;
+        if ((size_t) n >= sizeof buf - 1)
+                return -ENAMETOOLONG;
+        buf[n] = '\0';
+        /* A file unlinked since it was opened reads "... (deleted)". */
+        if (buf[0] != '/' || (fstat(fd, &st) == 0 && st.st_nlink == 0 && !S_ISDIR(st.st_mode)))
+                return -ENOENT;
+        *out = strdup(buf);
+        return *out ? 0 : -ENOMEM;
+}
+
+/* Is path (a real path) entry, or below it? */
+static bool path_is_or_under(const char *path, const char *entry)
+{
+        size_t n = strlen(entry);
+
+        if (strcmp(entry, "/") == 0)
+                return true;
+        return strncmp(path, entry, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+static bool list_allows(const jd_path_list *l, const char *real)
+{
+        for (size_t i = 0; i < l->n; i++)
+                if (path_is_or_under(real, l->paths[i]))
+                        return true;
+        return false;
+}
+
+static bool list_has(const jd_path_list *l, const char *real)
+{
+        for (size_t i = 0; i < l->n; i++)
+                if (strcmp(real, l->paths[i]) == 0)
+                        return true;
+        return false;
+}
+
+/* POSIX.1e access ACLs as Linux stores them (system.posix_acl_access):
+ * a version word, then little-endian {tag, perm, id} entries. */
+#define ACL_XATTR_VERSION 2
+enum {
+        ACL_TAG_USER_OBJ = 0x01,
+        ACL_TAG_USER = 0x02,
+        ACL_TAG_GROUP_OBJ = 0x04,
+        ACL_TAG_GROUP = 0x08,
+        ACL_TAG_MASK = 0x10,
+        ACL_TAG_OTHER = 0x20,
+};
+
+struct acl_xattr_entry {
+        uint16_t tag;
+        uint16_t perm;
+        uint32_t id;
+} __attribute__((packed));
+
+/* May the peer do all of want (4 read, 2 write, 1 execute/search) to the
+ * file whose stat is st, by its mode bits and its access ACL?  xattr_path
+ * names the file for getxattr (a /proc/self/fd/N link does). */
+static bool peer_may(const jd_peer *p, const char *xattr_path, const struct stat *st, unsigned want)
+{
+        unsigned char buf[4 + 64 * sizeof(struct acl_xattr_entry)];
+        const struct acl_xattr_entry *e;
+        unsigned mask = 7, perm;
+        bool group_matched = false;
+        ssize_t n;
+        size_t count;
+
+        if (p->root)
+                return true;
+        n = xattr_path ? getxattr(xattr_path, "system.posix_acl_access", buf, sizeof buf) : -1;
+        if (n < 4 || le32toh(*(const uint32_t *) (const void *) buf) != ACL_XATTR_VERSION ||
+            (n - 4) % sizeof *e != 0) {
+                /* No ACL (or one we cannot read, bigger than 64 entries:
+                 * then the mode's group bits are its mask, and the check
+                 * below is the stricter one for group members). */
+                if (st->st_uid == p->uid)
+                        perm = (st->st_mode >> 6) & 7;
+                else if (peer_has_gid(p, st->st_gid))
+                        perm = (st->st_mode >> 3) & 7;
+                else
+                        perm = st->st_mode & 7;
+                return (perm & want) == want;
+        }
+
+        e = (const struct acl_xattr_entry *) (const void *) (buf + 4);
+        count = (size_t) (n - 4) / sizeof *e;
+        for (size_t i = 0; i < count; i++)
+                if (le16toh(e[i].tag) == ACL_TAG_MASK)
+                        mask = le16toh(e[i].perm) & 7;
+        if (st->st_uid == p->uid)
+                return (((st->st_mode >> 6) & 7) & want) == want;
+        for (size_t i = 0; i < count; i++)
+                if (le16toh(e[i].tag) == ACL_TAG_USER && le32toh(e[i].id) == p->uid)
+                        return ((le16toh(e[i].perm) & mask) & want) == want;
+        for (size_t i = 0; i < count; i++) {
+                unsigned tag = le16toh(e[i].tag);
+                gid_t g = tag == ACL_TAG_GROUP_OBJ ? st->st_gid : (gid_t) le32toh(e[i].id);
+
+                if ((tag != ACL_TAG_GROUP_OBJ && tag != ACL_TAG_GROUP) || !peer_has_gid(p, g))
+                        continue;
+                group_matched = true;
+                if (((le16toh(e[i].perm) & mask) & want) == want)
+                        return true;
+        }
+        if (group_matched)
+                return false;
+        for (size_t i = 0; i < count; i++)
+                if (le16toh(e[i].tag) == ACL_TAG_OTHER)
+                        return ((le16toh(e[i].perm) & 7) & want) == want;
+        return false;
+}
+
+/* Could the peer change the file (or directory) st: write it, or chmod it
+ * to writable because it owns it? */
+static bool peer_may_change(const jd_peer *p, const char *xattr_path, const struct stat *st)
+{
+        return !p->root && (st->st_uid == p->uid || peer_may(p, xattr_path, st, 2));
+}
+
+/* Could the peer replace the entry child of the directory dir (stat st):
+ * it owns dir (and may chmod it), or may write and search it, unless the
+ * sticky bit protects an entry it does not own. */
+static bool peer_may_replace_in(const jd_peer *p, const char *dir, const struct stat *st, const char *child)
+{
+        struct stat cst;
+
+        if (p->root)
+                return false;
+        if (st->st_uid == p->uid)
+                return true;
+        if (!peer_may(p, dir, st, 3))
+                return false;
+        if ((st->st_mode & S_ISVTX) && lstat(child, &cst) == 0 && cst.st_uid != p->uid)
+                return false;
+        return true;
+}
+
+/* Walk the directories above real (a real path: absolute, no symlinks, no
+ * "." or ".."): each must be searchable by the peer, else *denied names
+ * the first that is not.  With replaceable, *writable names the first in
+ * which the peer could replace what comes next on the path. */
+static int check_ancestors(const jd_peer *p, const char *real, bool replaceable, char **denied, char **writable)
+{
+        size_t len = strlen(real);
+
+        for (size_t i = 0; i < len; i++) {
+                _cleanup_free_ char *dir = NULL, *child = NULL;
+                struct stat st;
+                size_t end;
+
+                if (real[i] != '/')
+                        continue;
+                for (end = i + 1; end < len && real[end] != '/'; end++)
+                        ;
+                if (end == i + 1)
+                        break;  /* "/" alone, or a trailing slash */
+                dir = i == 0 ? strdup("/") : strndup(real, i);
+                child = strndup(real, end);
+                if (!dir || !child)
+                        return -ENOMEM;
+                if (lstat(dir, &st) < 0)
+                        return -errno;
+                if (!S_ISDIR(st.st_mode) || !peer_may(p, dir, &st, 1)) {
+                        *denied = TAKE_PTR(dir);
+                        return 0;
+                }
+                if (replaceable && !*writable && peer_may_replace_in(p, dir, &st, child))
+                        *writable = TAKE_PTR(dir);
+        }
+        return 0;
+}
+
+/* ------------------------------------------------------------------ refusals */
+
+typedef struct check {
+        jd_daemon *d;
+        const jd_policy *pol;
+        const jd_peer *peer;
+        jl_rpc_error *err;
+        const char **rule;
+} check;
+
+static int deny(check *k, int code, const char *rule, const char *field, const char *fmt, ...) _printf_(5, 6);
+static int deny(check *k, int code, const char *rule, const char *field, const char *fmt, ...)
+{
+        char msg[sizeof k->err->message];
         va_list ap;
 
         va_start(ap, fmt);
         vsnprintf(msg, sizeof msg, fmt, ap);
         va_end(ap);
-        return jl_rpc_error_set(err, JL_RPC_PERMISSION_DENIED, NULL, field, "%s", msg);
+        *k->rule = rule;
+        return jl_rpc_error_set(k->err, code, NULL, field, "%s (policy rule %s)", msg, rule);
 }
 
-int jd_policy_check_config(const jd_daemon *d, const jd_peer *p, const jailer_config *c, bool root_given,
-                           jl_rpc_error *err)
+#define refuse(k, rule, field, ...) deny((k), JL_RPC_PERMISSION_DENIED, (rule), (field), __VA_ARGS__)
+
+/* " (really /usr/bin/x)" when the real path differs from what was asked. */
+static const char *really(const char *asked, const char *real, char *buf, size_t size)
 {
-        char field[96];
+        if (strcmp(asked, real) == 0)
+                return "";
+        snprintf(buf, size, " (really %s)", real);
+        return buf;
+}
+
+/* Open a requested path as libjailer will: the fd, or -1 with a refusal. */
+static int open_requested(check *k, const char *rule, const char *field, const char *path, int flags)
+{
+        char why[256] = "";
+        int fd = jl_open_trusted(path, flags, why, sizeof why);
+
+        if (fd < 0)
+                return refuse(k, rule, field, "%s: %s: %s", field, path, why[0] ? why : strerror(errno));
+        return fd;
+}
+
+/* ------------------------------------------------------------------ the request's parts */
+
+static int check_rights(check *k)
+{
+        if (!(jd_policy_rights(k->d, k->peer) & JD_RIGHT_CREATE))
+                return refuse(k, "clients", NULL, "uid %u may not create jails: no rule of the policy gives it "
+                                                  "the right \"create\"",
+                              (unsigned) k->peer->uid);
+        return 0;
+}
+
+static int check_totals(check *k)
+{
+        jd_daemon *d = k->d;
+        unsigned max = jd_policy_max_jails(d), mine = 0;
+
+        if (max && d->n_starting + d->n_running >= max)
+                return deny(k, JL_RPC_LIMIT_REACHED, max == k->pol->totals.jails ? "totals.jails" : "--max-jails",
+                            NULL, "%u jails are running, the limit; try again later", max);
+        if (k->peer->root || !k->pol->totals.jails_per_client)
+                return 0;
+        for (jd_jail *j = d->jails; j; j = j->next)
+                if (j->state != JD_JAIL_EXITED && j->owner_uid == k->peer->uid)
+                        mine++;
+        if (mine >= k->pol->totals.jails_per_client)
+                return deny(k, JL_RPC_LIMIT_REACHED, "totals.jails_per_client", NULL,
+                            "uid %u has %u jails running, the limit per client; try again later",
+                            (unsigned) k->peer->uid, mine);
+        return 0;
+}
+
+static int check_ids(check *k, const jailer_config *c)
+{
+        const jd_policy *pol = k->pol;
+        const jd_peer *p = k->peer;
+
+        if (pol->allocate_uid) {
+                /* The default (nobody) means "allocate one". */
+                if (c->uid != NOBODY)
+                        return refuse(k, "allocate_uid", "uid",
+                                      "uid: %u: jailerd allocates each jail's uid from %u-%u; leave uid out",
+                                      (unsigned) c->uid, (unsigned) pol->uid_min, (unsigned) pol->uid_max);
+                if (c->gid != NOBODY)
+                        return refuse(k, "allocate_uid", "gid",
+                                      "gid: %u: jailerd allocates each jail's gid with its uid; leave gid out",
+                                      (unsigned) c->gid);
+                return 0;
+        }
+        if (pol->has_uid_range) {
+                if (c->uid < pol->uid_min || c->uid > pol->uid_max)
+                        return refuse(k, "uid_range", "uid", "uid: %u is outside the uid range %u-%u",
+                                      (unsigned) c->uid, (unsigned) pol->uid_min, (unsigned) pol->uid_max);
+        } else if (c->uid != p->uid && c->uid != NOBODY)
+                return refuse(k, "uid_range", "uid", "uid: %u is neither your own uid (%u) nor nobody (%u)",
+                              (unsigned) c->uid, (unsigned) p->uid, NOBODY);
+        if (pol->has_gid_range) {
+                if (c->gid < pol->gid_min || c->gid > pol->gid_max)
+                        return refuse(k, "gid_range", "gid", "gid: %u is outside the gid range %u-%u",
+                                      (unsigned) c->gid, (unsigned) pol->gid_min, (unsigned) pol->gid_max);
+        } else if (!peer_has_gid(p, c->gid) && c->gid != NOBODY)
+                return refuse(k, "gid_range", "gid", "gid: %u is neither one of your groups nor nogroup (%u)",
+                              (unsigned) c->gid, NOBODY);
+        return 0;
+}
+
+static int check_exec(check *k, const char *path)
+{
+        const char *list_rule = k->pol->exec_paths.set ? "exec_paths" : "host_access";
+        _cleanup_free_ char *real = NULL, *denied = NULL, *writable = NULL;
+        _cleanup_close_ int fd = -1;
+        char link[64], buf[PATH_MAX + 16];
         struct stat st;
         int r;
 
-        if (p->root)
-                return 0;
+        fd = open_requested(k, list_rule, "exec_path", path, O_PATH);
+        if (fd < 0)
+                return -1;
+        r = jd_fd_real_path(fd, &real);
+        if (r < 0 || fstat(fd, &st) < 0)
+                return refuse(k, list_rule, "exec_path", "exec_path: %s: %s", path, strerror(r < 0 ? -r : errno));
+        if (k->pol->exec_paths.set && !list_allows(&k->pol->exec_paths, real))
+                return refuse(k, "exec_paths", "exec_path", "exec_path: %s%s is not one of the programs the policy "
+                                                            "allows (exec_paths)",
+                              path, really(path, real, buf, sizeof buf));
+        if (!S_ISREG(st.st_mode))
+                return refuse(k, "host_access", "exec_path", "exec_path: %s is not a regular file", path);
 
-        if (c->uid != p->uid && c->uid != NOBODY)
-                return deny(err, "uid", "uid: %u is neither your own uid (%u) nor nobody (%u)",
-                            (unsigned) c->uid, (unsigned) p->uid, NOBODY);
-        if (!peer_has_gid(p, c->gid) && c->gid != NOBODY)
-                return deny(err, "gid", "gid: %u is neither one of your groups nor nogroup (%u)",
-                            (unsigned) c->gid, NOBODY);
-        if (c->cgroup_parent)
-                return deny(err, "cgroup_parent", "cgroup_parent: only root may choose where a jail's cgroup goes");
-
-        r = access_check(p, c->exec_path, false);
+        r = check_ancestors(k->peer, real, true, &denied, &writable);
         if (r < 0)
-                return deny(err, "exec_path", "exec_path: %s: %s", c->exec_path,
-                            r == -EACCES ? "you may not read it" : strerror(-r));
+                return refuse(k, "host_access", "exec_path", "exec_path: %s: %s", path, strerror(-r));
+        if (denied)
+                return refuse(k, "host_access", "exec_path", "exec_path: %s: you may not search %s", path, denied);
+        snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+        if (!peer_may(k->peer, link, &st, 1))
+                return refuse(k, "host_access", "exec_path", "exec_path: %s: you may not execute it", path);
+
+        /* The program a client's jail runs must not be the client's to
+         * change: not the file, nor a directory it could swap it in. */
+        if (peer_may_change(k->peer, link, &st))
+                return refuse(k, "exec_writable", "exec_path",
+                              "exec_path: %s%s is writable by you (uid %u; owner %u, mode %04o): a client's "
+                              "jail may only run a program the client cannot change",
+                              path, really(path, real, buf, sizeof buf), (unsigned) k->peer->uid,
+                              (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777));
+        if (writable)
+                return refuse(k, "exec_writable", "exec_path",
+                              "exec_path: %s: you may write to the directory %s, and so replace the program "
+                              "after this check",
+                              path, writable);
+        return 0;
+}
+
+static int check_binds(check *k, const jailer_config *c)
+{
+        const char *list_rule = k->pol->bind_sources.set ? "bind_sources" : "host_access";
 
         for (size_t i = 0; i < c->n_binds; i++) {
+                const struct jl_bind *b = &c->binds[i];
+                _cleanup_free_ char *real = NULL, *denied = NULL, *unused = NULL;
+                _cleanup_close_ int fd = -1;
+                char field[96], link[64], buf[PATH_MAX + 16];
+                struct stat st;
+                int r;
+
                 snprintf(field, sizeof field, "bind_mounts[%zu].source", i);
-                r = access_check(p, c->binds[i].source, !c->binds[i].read_only);
+                fd = open_requested(k, list_rule, field, b->source, O_PATH);
+                if (fd < 0)
+                        return -1;
+                r = jd_fd_real_path(fd, &real);
+                if (r < 0 || fstat(fd, &st) < 0)
+                        return refuse(k, list_rule, field, "%s: %s: %s", field, b->source,
+                                      strerror(r < 0 ? -r : errno));
+                if (k->pol->bind_sources.set && !list_allows(&k->pol->bind_sources, real))
+                        return refuse(k, "bind_sources", field, "%s: %s%s is not under any of the policy's "
+                                                                "bind_sources",
+                                      field, b->source, really(b->source, real, buf, sizeof buf));
+                if (!b->read_only && !k->pol->read_write_binds) {
+                        snprintf(field, sizeof field, "bind_mounts[%zu].read_only", i);
+                        return refuse(k, "read_write_binds", field,
+                                      "%s: false: the policy allows read-only binds only", field);
+                }
+                r = check_ancestors(k->peer, real, false, &denied, &unused);
                 if (r < 0)
-                        return deny(err, field, "%s: %s: %s", field, c->binds[i].source,
-                                    r != -EACCES ? strerror(-r) :
-                                    c->binds[i].read_only ? "you may not read it" : "you may not write it");
+                        return refuse(k, "host_access", field, "%s: %s: %s", field, b->source, strerror(-r));
+                if (denied)
+                        return refuse(k, "host_access", field, "%s: %s: you may not search %s", field, b->source,
+                                      denied);
+                snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+                if (!peer_may(k->peer, link, &st, b->read_only ? 4 : 6))
+                        return refuse(k, "host_access", field, "%s: %s: you may not %s it", field, b->source,
+                                      b->read_only ? "read" : "write");
         }
+        return 0;
+}
+
+static int check_devices(check *k, const jailer_config *c)
+{
+        const char *list_rule = k->pol->devices.set ? "devices" : "host_access";
 
         for (size_t i = 0; i < c->n_devices; i++) {
+                _cleanup_free_ char *real = NULL;
+                _cleanup_close_ int fd = -1;
+                char field[32], link[64];
+                struct stat st;
+                int r;
+
                 snprintf(field, sizeof field, "devices[%zu]", i);
-                r = access_check(p, c->devices[i], true);
-                if (r < 0)
-                        return deny(err, field, "%s: %s: %s", field, c->devices[i],
-                                    r == -EACCES ? "you may not open it read-write" : strerror(-r));
+                fd = open_requested(k, list_rule, field, c->devices[i], O_PATH);
+                if (fd < 0)
+                        return -1;
+                r = jd_fd_real_path(fd, &real);
+                if (r < 0 || fstat(fd, &st) < 0)
+                        return refuse(k, list_rule, field, "%s: %s: %s", field, c->devices[i],
+                                      strerror(r < 0 ? -r : errno));
+                /* The operator's list is the grant: the client need not be
+                 * able to open the node itself. */
+                if (k->pol->devices.set) {
+                        if (!list_has(&k->pol->devices, real))
+                                return refuse(k, "devices", field, "%s: %s is not one of the devices the policy "
+                                                                   "allows",
+                                              field, c->devices[i]);
+                        continue;
+                }
+                snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+                if (!peer_may(k->peer, link, &st, 6))
+                        return refuse(k, "host_access", field, "%s: %s: you may not open it read-write", field,
+                                      c->devices[i]);
         }
+        return 0;
+}
 
-        /* The jail root is where the jail's mount points get made, as root:
-         * only in a directory of the peer's own. */
-        if (root_given) {
-                if (stat(c->jail_root, &st) == 0 && (st.st_uid != p->uid || !S_ISDIR(st.st_mode)))
-                        return deny(err, "jail_root", "jail_root: %s is not a directory of yours", c->jail_root);
-                if (stat(c->jail_root, &st) < 0) {
-                        _cleanup_free_ char *parent = strdup(c->jail_root);
-                        char *slash;
+/* The jail root is where libjailer makes mount points, as root: only in a
+ * directory of the client's own, and under jail_root_base when there is
+ * one.  Resolved as libjailer does: the parent through jl_open_trusted(),
+ * the last component without following a link. */
+static int check_jail_root(check *k, const char *jail_root)
+{
+        const char *base = k->pol->jail_root_base;
+        const char *rule = base ? "jail_root_base" : "jail_root_owner";
+        _cleanup_free_ char *parent = strdup(jail_root), *preal = NULL, *real = NULL;
+        _cleanup_close_ int pfd = -1, lfd = -1;
+        struct stat st;
+        char *slash, *leaf;
+        int r;
 
-                        if (!parent)
-                                return jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "out of memory");
-                        slash = strrchr(parent, '/');
-                        if (slash)
-                                *(slash == parent ? slash + 1 : slash) = '\0';
-                        if (stat(parent, &st) < 0 || st.st_uid != p->uid)
-                                return deny(err, "jail_root",
-                                            "jail_root: %s does not exist and %s is not a directory of yours",
-                                            c->jail_root, parent);
+        if (!parent)
+                return jl_rpc_error_set(k->err, JL_RPC_INTERNAL, NULL, NULL, "out of memory");
+        for (size_t n = strlen(parent); n > 1 && parent[n - 1] == '/'; n--)
+                parent[n - 1] = '\0';
+        slash = strrchr(parent, '/');
+        if (!slash || slash[1] == '\0')
+                return refuse(k, rule, "jail_root", "jail_root: %s is not a directory you may use", jail_root);
+        leaf = slash + 1;
+        *slash = '\0';
+
+        pfd = open_requested(k, rule, "jail_root", parent[0] ? parent : "/", O_PATH | O_DIRECTORY);
+        if (pfd < 0)
+                return -1;
+        r = jd_fd_real_path(pfd, &preal);
+        if (r < 0)
+                return refuse(k, rule, "jail_root", "jail_root: %s: %s", jail_root, strerror(-r));
+
+        lfd = openat(pfd, leaf, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (lfd >= 0) {
+                r = jd_fd_real_path(lfd, &real);
+                if (r < 0 || fstat(lfd, &st) < 0)
+                        return refuse(k, rule, "jail_root", "jail_root: %s: %s", jail_root,
+                                      strerror(r < 0 ? -r : errno));
+        } else if (errno == ENOENT) {
+                if (asprintf(&real, "%s/%s", strcmp(preal, "/") == 0 ? "" : preal, leaf) < 0)
+                        return jl_rpc_error_set(k->err, JL_RPC_INTERNAL, NULL, NULL, "out of memory");
+                if (fstat(pfd, &st) < 0)
+                        return refuse(k, rule, "jail_root", "jail_root: %s: %s", jail_root, strerror(errno));
+        } else
+                return refuse(k, rule, "jail_root", "jail_root: %s is %s", jail_root,
+                              errno == ENOTDIR || errno == ELOOP ? "a symlink or not a directory" : strerror(errno));
+
+        if (base && (!path_is_or_under(real, base) || strcmp(real, base) == 0))
+                return refuse(k, "jail_root_base", "jail_root", "jail_root: %s%s is not inside %s, the policy's "
+                                                                "jail_root_base",
+                              jail_root, strcmp(real, jail_root) == 0 ? "" : " (resolved)", base);
+        if (st.st_uid != k->peer->uid)
+                return refuse(k, "jail_root_owner", "jail_root",
+                              lfd >= 0 ? "jail_root: %s is not a directory of yours"
+                                       : "jail_root: %s does not exist and its parent is not a directory of yours",
+                              jail_root);
+        return 0;
+}
+
+static int check_namespaces(check *k, const jailer_config *c)
+{
+        for (size_t i = 0; i < JAILER_NS_COUNT; i++)
+                if (!c->ns[i] && !k->pol->ns_may_disable[i]) {
+                        char field[48];
+
+                        snprintf(field, sizeof field, "namespaces.%s", jl_namespace_names[i]);
+                        return refuse(k, "may_disable_namespaces", field,
+                                      "%s: false: the policy does not let clients turn off the %s namespace", field,
+                                      jl_namespace_names[i]);
+                }
+        return 0;
+}
+
+static int check_seccomp(check *k, const jailer_config *c)
+{
+        const typeof(k->pol->seccomp) *s = &k->pol->seccomp;
+        const char *mode = c->seccomp;
+
+        if (mode && strcmp(mode, "none") == 0) {
+                if (s->set && !s->allow_none)
+                        return refuse(k, "seccomp.allow_none", "seccomp",
+                                      "seccomp: \"none\": the policy does not let clients turn the filter off");
+        } else if (mode && strcmp(mode, "default") != 0) {
+                /* A profile file, which root will read: one the client may
+                 * read itself, and one of the policy's when it lists them. */
+                _cleanup_free_ char *real = NULL, *denied = NULL, *unused = NULL;
+                _cleanup_close_ int fd = -1;
+                char link[64];
+                struct stat st;
+                int r;
+
+                fd = open_requested(k, s->set ? "seccomp.profiles" : "host_access", "seccomp", mode, O_PATH);
+                if (fd < 0)
+                        return -1;
+                r = jd_fd_real_path(fd, &real);
+                if (r < 0 || fstat(fd, &st) < 0)
+                        return refuse(k, "host_access", "seccomp", "seccomp: %s: %s", mode,
+                                      strerror(r < 0 ? -r : errno));
+                if (s->set && !list_allows(&s->profiles, real))
+                        return refuse(k, "seccomp.profiles", "seccomp",
+                                      "seccomp: %s is not one of the profiles the policy allows", mode);
+                r = check_ancestors(k->peer, real, false, &denied, &unused);
+                snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+                if (r < 0 || denied || !peer_may(k->peer, link, &st, 4))
+                        return refuse(k, "host_access", "seccomp", "seccomp: %s: you may not read it", mode);
+        }
+        for (size_t i = 0; s->set && i < c->n_seccomp_allow; i++) {
+                bool ok = false;
+
+                for (size_t j = 0; j < s->n_syscalls; j++)
+                        ok |= strcmp(s->syscalls[j], c->seccomp_allow[i]) == 0;
+                if (!ok) {
+                        char field[48];
+
+                        snprintf(field, sizeof field, "seccomp_allow[%zu]", i);
+                        return refuse(k, "seccomp.allow_syscalls", field,
+                                      "%s: \"%s\": the policy does not let clients allow it", field,
+                                      c->seccomp_allow[i]);
                 }
         }
+        return 0;
+}
+
+/* One limit against its ceiling: above is refused; not given (unset, or
+ * for max_fds/max_procs, which always have a value, libjailer's default)
+ * becomes the ceiling.  name is the key in both "limits" and "ceilings". */
+#define CEILING(k, name, ceil, value, unset) \
+        ceiling((k), "limits." name, "ceilings." name, (ceil), (value), (unset))
+
+static int ceiling(check *k, const char *field, const char *rule, uint64_t ceil, uint64_t *value, uint64_t unset)
+{
+        if (!ceil)
+                return 0;
+        if (*value == unset) {
+                *value = ceil;
+                return 0;
+        }
+        if (*value <= ceil)
+                return 0;
+        return refuse(k, rule, field, "%s: %llu is above the policy's ceiling of %llu", field,
+                      (unsigned long long) *value, (unsigned long long) ceil);
+}
+
+static int check_ceilings(check *k, jailer_config *c)
+{
+        const typeof(k->pol->ceilings) *cl = &k->pol->ceilings;
+        jailer_config *defaults = jailer_config_new(NULL, NULL, NULL);
+        uint64_t max_fds_default, max_procs_default;
+
+        if (!defaults)
+                return jl_rpc_error_set(k->err, JL_RPC_INTERNAL, NULL, NULL, "out of memory");
+        max_fds_default = defaults->limits.max_fds;
+        max_procs_default = defaults->limits.max_procs;
+        jailer_config_free(defaults);
+
+        if (CEILING(k, "memory_bytes", cl->memory_bytes, &c->limits.memory_bytes, JL_UNSET) < 0 ||
+            CEILING(k, "pids", cl->pids, &c->limits.pids, JL_UNSET) < 0 ||
+            CEILING(k, "max_fds", cl->max_fds, &c->limits.max_fds, max_fds_default) < 0 ||
+            CEILING(k, "max_procs", cl->max_procs, &c->limits.max_procs, max_procs_default) < 0 ||
+            CEILING(k, "max_file_size", cl->max_file_size, &c->limits.max_file_size, JL_UNSET) < 0 ||
+            CEILING(k, "timeout_ms", cl->timeout_ms, &c->limits.timeout_ms, 0) < 0)
+                return -1;
+
+        if (cl->cpus > 0) {
+                uint64_t max_quota = (uint64_t) llround(cl->cpus * (double) c->limits.cpu_period_us);
+
+                if (c->limits.cpu_quota_us == JL_UNSET)
+                        c->limits.cpu_quota_us = max_quota;
+                else if (c->limits.cpu_quota_us > max_quota)
+                        return refuse(k, "ceilings.cpus", "limits.cpu_quota_us",
+                                      "limits.cpu_quota_us: %llu µs per %llu µs is %.3g CPUs, above the policy's "
+                                      "ceiling of %g",
+                                      (unsigned long long) c->limits.cpu_quota_us,
+                                      (unsigned long long) c->limits.cpu_period_us,
+                                      (double) c->limits.cpu_quota_us / (double) c->limits.cpu_period_us, cl->cpus);
+        }
+        return 0;
+}
+
+/* ------------------------------------------------------------------ uid allocation */
+
+static bool uid_in_use(const jd_daemon *d, uint32_t id)
+{
+        for (const jd_jail *j = d->jails; j; j = j->next)
+                if (j->state != JD_JAIL_EXITED && j->has_ids && (j->uid == id || j->gid == id))
+                        return true;
+        return false;
+}
+
+/* A uid (and gid = uid) that no running jail has, taken round-robin from
+ * the range so that a uid is reused as late as possible. */
+static int allocate(check *k, jailer_config *c)
+{
+        const jd_policy *pol = k->pol;
+        uint64_t size = (uint64_t) pol->uid_max - pol->uid_min + 1;
+        uint32_t cand = k->d->next_uid;
+
+        for (uint64_t i = 0; i < size; i++, cand++) {
+                if (cand < pol->uid_min || cand > pol->uid_max)
+                        cand = pol->uid_min;
+                if (cand == NOBODY || uid_in_use(k->d, cand))
+                        continue;
+                c->uid = cand;
+                if (c->gid == NOBODY)
+                        c->gid = cand;
+                k->d->next_uid = cand + 1;
+                return 0;
+        }
+        return deny(k, JL_RPC_LIMIT_REACHED, "allocate_uid", "uid",
+                    "every uid of the range %u-%u is taken by a running jail; try again later",
+                    (unsigned) pol->uid_min, (unsigned) pol->uid_max);
+}
+
+/* ------------------------------------------------------------------ create */
+
+int jd_policy_check_create(jd_daemon *d, const jd_peer *p, jailer_config *c, bool root_given, jl_rpc_error *err,
+                           const char **rule)
+{
+        check k = { .d = d, .pol = d->policy, .peer = p, .err = err, .rule = rule };
+
+        *rule = NULL;
+        if (check_rights(&k) < 0 || check_totals(&k) < 0)
+                return -1;
+        if (!p->root) {
+                if (c->cgroup_parent)
+                        return refuse(&k, "cgroup_parent", "cgroup_parent",
+                                      "cgroup_parent: only root may choose where a jail's cgroup goes");
+                if (check_namespaces(&k, c) < 0 || check_seccomp(&k, c) < 0 || check_ids(&k, c) < 0 ||
+                    check_exec(&k, c->exec_path) < 0 || check_binds(&k, c) < 0 || check_devices(&k, c) < 0 ||
+                    (root_given && check_jail_root(&k, c->jail_root) < 0) || check_ceilings(&k, c) < 0)
+                        return -1;
+        }
+        /* Root's own choice of uid stands; its default is allocated too, so
+         * that no two running jails share a uid. */
+        if (k.pol->allocate_uid && c->uid == NOBODY && allocate(&k, c) < 0)
+                return -1;
         return 0;
 }

@@ -18,6 +18,7 @@
 #include "daemon.h"
 #include "fsutil.h"
 #include "log.h"
+#include "policy.h"
 
 #define READS_PER_WAKEUP 16     /* then let other clients have a turn */
 #define ACCEPTS_PER_WAKEUP 64
@@ -181,9 +182,13 @@ static void log_request(jd_client *c, const char *method, const char *jail)
                         jail ? " " : "", jail ?: "", (unsigned) c->peer.uid, (int) c->peer.pid);
 }
 
-static void refuse(jd_client *c, json_object *id, const char *method, const char *jail, const jl_rpc_error *e)
+/* Answer with an error and log the refusal; rule names the policy rule
+ * that refused (data.rule, JAILER_RULE=), or is NULL. */
+static void refuse_rule(jd_client *c, json_object *id, const char *method, const char *jail, const jl_rpc_error *e,
+                        const char *rule)
 {
         jd_entry en = JD_ENTRY_INIT;
+        json_object *msg, *error, *data;
 
         jd_entry_add(&en, "PEER_UID=%u", (unsigned) c->peer.uid);
         jd_entry_add(&en, "PEER_PID=%d", (int) c->peer.pid);
@@ -194,26 +199,53 @@ static void refuse(jd_client *c, json_object *id, const char *method, const char
         jd_entry_add(&en, "JAILER_ERROR=%s", e->reason);
         if (e->field[0])
                 jd_entry_add(&en, "JAILER_FIELD=%s", e->field);
+        if (rule)
+                jd_entry_add(&en, "JAILER_RULE=%s", rule);
         jd_entry_submit(&en, JD_EV_REFUSED, LOG_NOTICE, "Refused %s%s%s from uid %u pid %d: %s",
                         method ?: "request", jail ? " of " : "", jail ?: "", (unsigned) c->peer.uid,
                         (int) c->peer.pid, e->message);
-        jd_client_reply_error(c, id, e);
+        if (!rule) {
+                jd_client_reply_error(c, id, e);
+                return;
+        }
+        msg = jl_reply_error(id, e);
+        if (msg && json_object_object_get_ex(msg, "error", &error) && json_object_object_get_ex(error, "data", &data))
+                json_object_object_add(data, "rule", json_object_new_string(rule));
+        jd_client_send(c, msg);
 }
 
-static jd_jail *lookup(jd_client *c, json_object *id, const char *method, const char *jail)
+static void refuse(jd_client *c, json_object *id, const char *method, const char *jail, const jl_rpc_error *e)
 {
+        refuse_rule(c, id, method, jail, e, NULL);
+}
+
+/* The jail a wait, status or kill names, if the peer may see it (kill:
+ * may kill it). */
+static jd_jail *lookup(jd_client *c, json_object *id, jl_method method, const char *jail)
+{
+        const char *name = jl_method_to_string(method);
         jd_jail *j = jd_jail_find(c->daemon, jail);
         jl_rpc_error e;
+        bool allowed;
 
         if (!j || (j->state == JD_JAIL_STARTING && !c->peer.root && j->owner_uid != c->peer.uid)) {
                 jl_rpc_error_set(&e, JL_RPC_NOT_FOUND, NULL, "jail", "no jail %s", jail);
-                refuse(c, id, method, jail, &e);
+                refuse(c, id, name, jail, &e);
                 return NULL;
         }
-        if (!jd_jail_visible(j, &c->peer)) {
-                jl_rpc_error_set(&e, JL_RPC_PERMISSION_DENIED, NULL, "jail",
-                                 "jail %s belongs to another user", jail);
-                refuse(c, id, method, jail, &e);
+        if (method == JL_METHOD_KILL)
+                allowed = jd_policy_may_kill(c->daemon, &c->peer, j->owner_uid);
+        else
+                allowed = jd_jail_visible(j, &c->peer);
+        if (!allowed) {
+                if (j->owner_uid == c->peer.uid)
+                        jl_rpc_error_set(&e, JL_RPC_PERMISSION_DENIED, NULL, "jail",
+                                         "jail %s: the policy does not let uid %u %s its own jails", jail,
+                                         (unsigned) c->peer.uid, method == JL_METHOD_KILL ? "kill" : "see");
+                else
+                        jl_rpc_error_set(&e, JL_RPC_PERMISSION_DENIED, NULL, "jail",
+                                         "jail %s belongs to another user", jail);
+                refuse_rule(c, id, name, jail, &e, "clients");
                 return NULL;
         }
         return j;
@@ -225,7 +257,7 @@ static void do_create(jd_client *c, jl_request *req)
         jailer_config *cfg = NULL;
         jl_rpc_error e;
         bool root_given = false;
-        const char *id;
+        const char *id, *rule = NULL;
         char jail_id[JAILER_ID_MAX + 1] = "";
         int fds[3] = { -1, -1, -1 };
 
@@ -254,7 +286,10 @@ static void do_create(jd_client *c, jl_request *req)
         }
         if (jl_create_params_validate(cfg, &e) < 0)
                 goto refused;
-        if (jd_policy_check_config(d, &c->peer, cfg, root_given, &e) < 0)
+        if (jd_policy_check_create(d, &c->peer, cfg, root_given, &e, &rule) < 0)
+                goto refused;
+        /* The policy may have filled in limits and ids: still a valid jail? */
+        if (jl_create_params_validate(cfg, &e) < 0)
                 goto refused;
         if (!cfg->cgroup_parent && jailer_config_set_cgroup_parent(cfg, d->cgroup_parent) < 0) {
                 jl_rpc_error_set(&e, JL_RPC_INTERNAL, NULL, NULL, "out of memory");
@@ -274,7 +309,7 @@ refused:
         if (!jail_id[0])
                 log_request(c, "create", NULL);
         jailer_config_free(cfg);
-        refuse(c, req->id, "create", jail_id[0] ? jail_id : NULL, &e);
+        refuse_rule(c, req->id, "create", jail_id[0] ? jail_id : NULL, &e, rule);
 }
 
 static void do_request(jd_client *c, jl_request *req)
@@ -286,11 +321,12 @@ static void do_request(jd_client *c, jl_request *req)
         jd_jail *j;
         int sig;
 
-        if (!jd_peer_allowed(&c->peer)) {
+        if (!jd_policy_rights(d, &c->peer)) {
                 log_request(c, method, NULL);
                 jl_rpc_error_set(&e, JL_RPC_PERMISSION_DENIED, NULL, NULL,
-                                 "uid %u is neither root nor in the jailer group", (unsigned) c->peer.uid);
-                refuse(c, req->id, method, NULL, &e);
+                                 "uid %u is neither root nor given any right by the policy (%s)",
+                                 (unsigned) c->peer.uid, jd_policy_source(d->policy));
+                refuse_rule(c, req->id, method, NULL, &e, "clients");
                 return;
         }
 
@@ -309,7 +345,14 @@ static void do_request(jd_client *c, jl_request *req)
                 }
                 if (req->method == JL_METHOD_VERSION)
                         jd_client_reply(c, req->id, jl_version_result(jailer_version(), d->cgroup_version));
-                else if (req->method == JL_METHOD_SUBSCRIBE) {
+                else if (req->method == JL_METHOD_SUBSCRIBE &&
+                         !(jd_policy_rights(d, &c->peer) & (JD_RIGHT_SEE_OWN | JD_RIGHT_SEE_ALL))) {
+                        jl_rpc_error_set(&e, JL_RPC_PERMISSION_DENIED, NULL, NULL,
+                                         "uid %u may not see jails: no rule of the policy gives it see_own or "
+                                         "see_all",
+                                         (unsigned) c->peer.uid);
+                        refuse_rule(c, req->id, method, NULL, &e, "clients");
+                } else if (req->method == JL_METHOD_SUBSCRIBE) {
                         c->subscribed = true;
                         jd_client_reply(c, req->id, NULL);
                 } else {
@@ -330,7 +373,7 @@ static void do_request(jd_client *c, jl_request *req)
                         return;
                 }
                 log_request(c, method, jail);
-                j = lookup(c, req->id, method, jail);
+                j = lookup(c, req->id, req->method, jail);
                 if (!j)
                         return;
                 if (req->method == JL_METHOD_WAIT) {
@@ -355,7 +398,7 @@ static void do_request(jd_client *c, jl_request *req)
                         return;
                 }
                 log_request(c, method, jail);
-                j = lookup(c, req->id, method, jail);
+                j = lookup(c, req->id, req->method, jail);
                 if (!j)
                         return;
                 if (j->state != JD_JAIL_RUNNING) {
