@@ -5,8 +5,8 @@
  * Strict, like the jail config reader: unknown keys, duplicate keys, wrong
  * types, fractions where a count is due and values out of range are errors
  * that name the key path and the value, and the daemon does not start with
- * them (or, on SIGHUP, keeps the policy it has).  "_comment" keys are
- * allowed in every object and ignored: JSON has no comments.
+ * them (or, on SIGHUP, keeps the policy it has).  Keys that start with
+ * "_comment" are allowed in every object and ignored: JSON has no comments.
  *
  * Paths in allow-lists are resolved here, once per load, the way requests
  * are resolved later (jl_open_trusted(): only root's symlinks are
@@ -331,12 +331,14 @@ static int parse_text(load_ctx *x, const char *text, size_t len, json_object **o
 
 /* ------------------------------------------------------------------ typed getters */
 
+/* "_comment", or "_comment..." ("_comment_uid_range"): one object may
+ * carry several, one beside each key it explains. */
 static bool is_comment(const char *key)
 {
-        return strcmp(key, "_comment") == 0;
+        return strncmp(key, "_comment", strlen("_comment")) == 0;
 }
 
-/* "_comment": a string or an array of strings, ignored. */
+/* A comment: a string or an array of strings, ignored. */
 static int check_comment(load_ctx *x, const char *field, json_object *v)
 {
         if (json_object_is_type(v, json_type_string))
