@@ -30,6 +30,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -137,6 +138,41 @@ static int record_created(struct jl_rootfs *r, const char *rel, size_t len, bool
         return 0;
 }
 
+/* Act as the owner of the directory we are about to change.  In a tree that
+ * belongs to a user, that user can move directories around while we work:
+ * a directory we just opened may be renamed out of the jail root before we
+ * create something in it.  Done with the owner's fsuid/fsgid, such a create
+ * (or a removal at clean-up) can only do what the owner could have done
+ * anyway: root's privilege never reaches outside the jail root. */
+struct fsids {
+        bool switched;
+};
+
+static int become_owner_of(int dirfd, struct fsids *s)
+{
+        struct stat st;
+        s->switched = false;
+        if (fstat(dirfd, &st) < 0)
+                return -1;
+        if (st.st_uid == 0 && st.st_gid == 0)
+                return 0;
+        (void) setfsgid(st.st_gid);
+        (void) setfsuid(st.st_uid);
+        s->switched = true;
+        return 0;
+}
+
+static void become_root_again(struct fsids *s)
+{
+        if (!s->switched)
+                return;
+        int saved = errno;
+        (void) setfsuid(0);
+        (void) setfsgid(0);
+        errno = saved;
+        s->switched = false;
+}
+
 /* Make sure rel (relative to the jail root) exists as a directory (is_dir)
  * or a non-directory; create what is missing as root, mode 0755 / 0644, and
  * record it.  Never follows a symlink. */
@@ -166,8 +202,14 @@ static int ensure_mountpoint(struct jl_rootfs *r, const char *rel, bool is_dir, 
                         if (errno != ENOENT)
                                 return jl_error(err, JAILER_STEP_ROOTFS, errno, field, "%s: /%.*s in jail root %s",
                                                 field, (int) end, rel, r->root_path);
+                        struct fsids ids;
+                        if (become_owner_of(dfd, &ids) < 0)
+                                return jl_error(err, JAILER_STEP_ROOTFS, errno, field, "%s: stat /%.*s", field,
+                                                (int) pos, rel);
                         if (!last || is_dir) {
-                                if (mkdirat(dfd, comp, 0755) < 0)
+                                int made = mkdirat(dfd, comp, 0755);
+                                become_root_again(&ids);
+                                if (made < 0)
                                         return jl_error(err, JAILER_STEP_ROOTFS, errno, field,
                                                         "%s: cannot create mountpoint /%.*s in jail root %s", field,
                                                         (int) end, rel, r->root_path);
@@ -175,6 +217,7 @@ static int ensure_mountpoint(struct jl_rootfs *r, const char *rel, bool is_dir, 
                                         return jl_error(err, JAILER_STEP_ROOTFS, ENOMEM, field, "record");
                         } else {
                                 int fd = openat(dfd, comp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+                                become_root_again(&ids);
                                 if (fd < 0)
                                         return jl_error(err, JAILER_STEP_ROOTFS, errno, field,
                                                         "%s: cannot create mountpoint /%.*s in jail root %s", field,
@@ -424,7 +467,8 @@ void jl_rootfs_cleanup(struct jl_rootfs *r)
                         const char *base = slash ? slash + 1 : e->relpath;
                         _cleanup_close_ int pfd = parent ? openat2_beneath(r->root_fd, parent, O_PATH | O_DIRECTORY)
                                                          : -1;
-                        if (pfd >= 0) {
+                        struct fsids ids;
+                        if (pfd >= 0 && become_owner_of(pfd, &ids) == 0) {
                                 /* The jail's mount namespace may take a moment to go away. */
                                 for (int tries = 0; tries < 50; tries++) {
                                         if (unlinkat(pfd, base, e->is_dir ? AT_REMOVEDIR : 0) == 0 ||
@@ -432,6 +476,7 @@ void jl_rootfs_cleanup(struct jl_rootfs *r)
                                                 break;
                                         usleep(2000);
                                 }
+                                become_root_again(&ids);
                         }
                 }
                 free(e->relpath);

@@ -1475,8 +1475,13 @@ static void a_ptrace_attach_jail_init(const struct opts *o, struct result *r)
         (void) o;
         long ret = syscall(SYS_ptrace, 16 /* PTRACE_ATTACH */, 1, NULL, NULL);
         int e = errno;
-        if (ret == 0)
+        if (ret == 0) {
+                /* Wait for the attach stop before detaching: detaching too
+                 * early leaves PID 1 stopped for good. */
+                int st;
+                (void) waitpid(1, &st, __WALL);
                 syscall(SYS_ptrace, 17 /* PTRACE_DETACH */, 1, NULL, NULL);
+        }
         expect_fail(r, ret, e, "PTRACE_ATTACH(1)");
 }
 
