@@ -954,14 +954,23 @@ def profile(env, cmds, res):
                 "new mount API": ["--mount-api", "new"], "attach overlapped": ["--overlap"],
                 "new mount API + overlapped": ["--mount-api", "new", "--overlap"]}
     rows_of = {k: [] for k in variants}
+    round_p50 = {k: [] for k in variants}
     rounds = max(1, reps // 20)
     for rnd in range(rounds):
-        for k, extra in variants.items():
-            rows_of[k] += run_floor_reps(env, max(1, reps // rounds), extra=extra)
+        order = list(variants.items())
+        random.Random(2000 + rnd).shuffle(order)
+        for k, extra in order:
+            rows = run_floor_reps(env, max(1, reps // rounds), extra=extra)
+            rows_of[k] += rows
+            round_p50[k].append((pct([r[9] for r in rows], 50), pct([r[11] for r in rows], 50)))
     abl = {}
     for k, rows in rows_of.items():
+        # "saves": the median over rounds of (full - variant), each pair measured minutes
+        # apart at most, which cancels the machine's slow drifts.
+        d_main = statistics.median(f[0] - v[0] for f, v in zip(round_p50["full"], round_p50[k]))
+        d_done = statistics.median(f[1] - v[1] for f, v in zip(round_p50["full"], round_p50[k]))
         abl[k] = (pct([r[9] for r in rows], 50), pct([r[11] for r in rows], 50),
-                  pct([r[9] for r in rows], 90))
+                  pct([r[9] for r in rows], 90), d_main, d_done)
     out["floor_full"] = abl.pop("full")
     out["floor_ablation"] = abl
     say("profile: floor steps and ablation done")
@@ -1195,7 +1204,10 @@ def render(env, res):
     out = []
     w = out.append
     w(f"Run of {res['date']} ({'quick' if env.args.quick else 'full'}), `bench/run.py "
-      f"{' '.join(sys.argv[1:])}`.\n")
+      f"{' '.join(res.get('argv', sys.argv[1:]))}`.\n")
+    if res.get("updated"):
+        w(f"(This run measured {', '.join(res['updated'])}; the rest is from the run of "
+          f"{res.get('first_date', '?')}.)\n")
     w("### The machine\n")
     w(f"- {m['nproc']} CPUs ({m['cpu']}), {m['mem_gib']} GiB, kernel {m['kernel']}, Debian {m['debian']}")
     w(f"- cgroups: {m['cgroup']}; /dev/kvm: {'yes' if m['kvm'] else 'no'}")
@@ -1345,11 +1357,15 @@ def render(env, res):
         w("")
         full = P["floor_full"]
         w(f"The floor without one step, and two variants (p50 to main() / to cgroups removed, µs; "
-          f"full floor {full[0]:.0f} / {full[1]:.0f}, p90 to main() {full[2]:.0f}; interleaved rounds):\n")
+          f"full floor {full[0]:.0f} / {full[1]:.0f}, p90 to main() {full[2]:.0f}). *saves*: the median "
+          f"over {max(1, env.args.profile_reps // 20)} interleaved rounds of the full floor's p50 minus "
+          "the variant's, in the same round:\n")
         w("| floor | to main() p50 | saves | p90 | to removed p50 | saves |")
         w("|---|---:|---:|---:|---:|---:|")
-        for k, (a, b, c) in P["floor_ablation"].items():
-            w(f"| {k} | {a:.0f} | {full[0] - a:.0f} | {c:.0f} | {b:.0f} | {full[1] - b:.0f} |")
+        for k, v in P["floor_ablation"].items():
+            a_, b_, c_ = v[:3]
+            sm, sd = (v[3], v[4]) if len(v) > 3 else (full[0] - a_, full[1] - b_)
+            w(f"| {k} | {a_:.0f} | {sm:.0f} | {c_:.0f} | {b_:.0f} | {sd:.0f} |")
         w("")
         if P.get("strace_c"):
             w("`strace -c -f` of jailer runs (the jailer and its child, all syscalls, sorted by time):\n")
@@ -1412,7 +1428,8 @@ def plot(env, res, path):
         return dict(color=color.get(n), linewidth=2.4 if n in ours else 1.2,
                     linestyle="--" if n.startswith("floor") else "-")
 
-    fig, axes = plt.subplots(1, 3, figsize=(18, 6))
+    fig, grid = plt.subplots(2, 2, figsize=(16, 11))
+    axes = [grid[0][0], grid[0][1], grid[1][1], grid[1][0]]
     ax = axes[0]
     names = [n for n in order if n in L and L[n]["to_stamp"]]
     for name in names:
@@ -1422,9 +1439,25 @@ def plot(env, res, path):
     ax.set_xscale("log")
     ax.set_xlabel("start → jailed program's main() (ms, log scale)")
     ax.set_ylabel("fraction of runs (ECDF)")
-    ax.set_title("Start latency")
+    ax.set_title("Start latency, back to back")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
+
+    ax = axes[3]
+    SP = res.get("spaced", {})
+    for name in order:
+        xs = sorted(x / 1000 for x in SP.get(name, {}).get("to_stamp", []))
+        if not xs:
+            continue
+        ys = [(i + 1) / len(xs) for i in range(len(xs))]
+        ax.step(xs, ys, where="post", label=name, **style(name))
+    ax.set_xscale("log")
+    ax.set_xlabel("start → jailed program's main() (ms, log scale)")
+    ax.set_ylabel("fraction of runs (ECDF)")
+    ax.set_title(f"Start latency, one jail every {env.args.gap} ms (cgroup v1 attach after a pause)")
+    ax.grid(True, which="both", alpha=0.3)
+    if SP:
+        ax.legend(fontsize=8, loc="lower right")
 
     ax = axes[1]
     names = [n for n in reversed(order) if n in L and L[n]["to_exit"]]
@@ -1500,10 +1533,13 @@ def main():
     ap.add_argument("--profile", action="store_true", help="profile even with --quick")
     ap.add_argument("--no-profile", action="store_true")
     ap.add_argument("--profile-reps", type=int)
-    ap.add_argument("--only", help="comma-separated: latency,throughput,scale,profile")
+    ap.add_argument("--only", help="comma-separated: latency,throughput,scale,profile; or 'report' to "
+                    "measure nothing and rewrite the page and the plot from bench/results.json")
     ap.add_argument("--daemon-state-on-disk", action="store_true",
                     help="keep jailerd's state on this host's /tmp file system instead of a tmpfs")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (logs, profiles)")
+    ap.add_argument("--update", action="store_true", help="with --only: keep the other parts from "
+                    "bench/results.json and rewrite the page with both")
     ap.add_argument("--wait-quiet", type=float, default=0, metavar="SECS",
                     help="first wait up to SECS for the 1-minute load average to fall below --quiet-load")
     ap.add_argument("--quiet-load", type=float, default=1.0)
@@ -1521,6 +1557,18 @@ def main():
     if (q and not a.profile) or a.no_profile:
         parts.discard("profile")
 
+    if parts == {"report"}:
+        # Measure nothing: rewrite the page and the plot from bench/results.json.
+        res = json.loads((HERE / "results.json").read_text())
+        for k in ("throughput", "throughput_samples"):
+            if k in res:
+                res[k] = {n: {int(c): v for c, v in row.items()} for n, row in res[k].items()}
+        env = argparse.Namespace(args=a, skipped=res.get("skipped", {}))
+        out = Path(a.out) if a.out else REPO / "docs"
+        write_doc(out / "benchmarks.md", render(env, res))
+        plot(env, res, out / "benchmarks.png")
+        print(f"bench: rewrote {out / 'benchmarks.md'} and {out / 'benchmarks.png'} from {HERE / 'results.json'}")
+        return 0
     if os.geteuid() != 0:
         print("bench: skipped: needs root (namespaces, cgroups, jailerd)", file=sys.stderr)
         return 0
@@ -1538,7 +1586,7 @@ def main():
         print(f"bench: load average {os.getloadavg()[0]:.2f} "
               f"({'quiet enough' if os.getloadavg()[0] < a.quiet_load else 'gave up waiting'})", flush=True)
     env = Env(a)
-    res = {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "args": vars(a)}
+    res = {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "args": vars(a), "argv": sys.argv[1:]}
     try:
         res["machine"] = machine()
         say(f"bench: work directory {env.work}; {res['machine']['nproc']} CPUs, kernel "
@@ -1571,18 +1619,32 @@ def main():
                 del cmds[name]
         res["contenders"] = {n: {"argv": v[0], "note": v[1]} for n, v in cmds.items()}
         res["latency_reps"] = a.rounds * a.reps_per_round
+        if a.update:
+            # Keep what this run does not measure from the last full run.
+            old = json.loads((HERE / "results.json").read_text())
+            res["first_date"] = old.get("first_date", old["date"])
+            for k in ("throughput", "throughput_samples"):  # JSON made the concurrency keys strings
+                if k in old:
+                    old[k] = {n: {int(c): v for c, v in row.items()} for n, row in old[k].items()}
+            for k, v in old.items():
+                if k not in res or (k == "latency_reps" and "latency" not in parts):
+                    res[k] = v
+            res["updated"] = sorted(parts)
+        # Order matters: a thousand jails, or a throughput run, leave the kernel
+        # destroying their network namespaces for seconds afterwards.
         if "latency" in parts:
             latency(env, cmds, res)
-        else:
+        elif "latency" not in res:
             res["latency"] = {}
         if "latency" in parts and a.gap > 0:
             spaced(env, cmds, res)
+        if "profile" in parts:
+            profile(env, cmds, res)
         if "throughput" in parts:
             throughput(env, cmds, res)
         if "scale" in parts:
+            time.sleep(a.settle * 5)
             scale(env, res)
-        if "profile" in parts:
-            profile(env, cmds, res)
         res["loadavg_end"] = os.getloadavg()
         res["skipped"] = env.skipped
 
