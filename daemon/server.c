@@ -240,11 +240,13 @@ static jd_jail *lookup(jd_client *c, json_object *id, jl_method method, const ch
         if (!allowed) {
                 if (j->owner_uid == c->peer.uid)
                         jl_rpc_error_set(&e, JL_RPC_PERMISSION_DENIED, NULL, "jail",
-                                         "jail %s: the policy does not let uid %u %s its own jails", jail,
+                                         "jail %s: the policy does not let uid %u %s its own jails (policy rule "
+                                         "clients)",
+                                         jail,
                                          (unsigned) c->peer.uid, method == JL_METHOD_KILL ? "kill" : "see");
                 else
                         jl_rpc_error_set(&e, JL_RPC_PERMISSION_DENIED, NULL, "jail",
-                                         "jail %s belongs to another user", jail);
+                                         "jail %s belongs to another user (policy rule clients)", jail);
                 refuse_rule(c, id, name, jail, &e, "clients");
                 return NULL;
         }
@@ -324,7 +326,7 @@ static void do_request(jd_client *c, jl_request *req)
         if (!jd_policy_rights(d, &c->peer)) {
                 log_request(c, method, NULL);
                 jl_rpc_error_set(&e, JL_RPC_PERMISSION_DENIED, NULL, NULL,
-                                 "uid %u is neither root nor given any right by the policy (%s)",
+                                 "uid %u is neither root nor given any right by the policy %s (policy rule clients)",
                                  (unsigned) c->peer.uid, jd_policy_source(d->policy));
                 refuse_rule(c, req->id, method, NULL, &e, "clients");
                 return;
@@ -349,7 +351,7 @@ static void do_request(jd_client *c, jl_request *req)
                          !(jd_policy_rights(d, &c->peer) & (JD_RIGHT_SEE_OWN | JD_RIGHT_SEE_ALL))) {
                         jl_rpc_error_set(&e, JL_RPC_PERMISSION_DENIED, NULL, NULL,
                                          "uid %u may not see jails: no rule of the policy gives it see_own or "
-                                         "see_all",
+                                         "see_all (policy rule clients)",
                                          (unsigned) c->peer.uid);
                         refuse_rule(c, req->id, method, NULL, &e, "clients");
                 } else if (req->method == JL_METHOD_SUBSCRIBE) {
