@@ -1028,8 +1028,12 @@ fail:
 
 void jd_policy_describe(const jd_policy *p, char *buf, size_t size)
 {
-        FILE *f = fmemopen(buf, size, "w");
+        FILE *f;
 
+        if (size == 0)
+                return;
+        buf[0] = '\0';
+        f = fmemopen(buf, size, "w");
         if (!f) {
                 snprintf(buf, size, "%s", jd_policy_source(p));
                 return;
@@ -1052,4 +1056,5 @@ void jd_policy_describe(const jd_policy *p, char *buf, size_t size)
         if (p->totals.jails_per_client)
                 fprintf(f, ", %u per client", p->totals.jails_per_client);
         fclose(f);
+        buf[size - 1] = '\0';     /* fmemopen() leaves no NUL when the text filled it */
 }
