@@ -364,11 +364,15 @@ def test_missing_or_unsafe_file_refuses_to_start(accounts):
         d.cleanup()
 
 
-def test_shipped_example_is_valid():
+def test_shipped_example_is_valid(tmp_path):
     """units/jailerd.json.example, the file installed beside /etc/jailer,
-    passes --check-config (paths it names need not exist here)."""
+    passes --check-config (paths it names need not exist here).  Checked
+    from a root-owned copy: the checkout may belong to anyone."""
     dt.daemon_ready()
-    p = subprocess.run([str(dt.JAILERD), "--config", str(EXAMPLE), "--check-config"],
+    copy = tmp_path / "jailerd.json"
+    shutil.copy(EXAMPLE, copy)
+    copy.chmod(0o644)
+    p = subprocess.run([str(dt.JAILERD), "--config", str(copy), "--check-config"],
                        capture_output=True, text=True, timeout=20)
     assert p.returncode == 0 and ": ok:" in p.stdout, p
 
@@ -650,6 +654,49 @@ def test_refusal_is_logged_with_peer_and_rule(strict, accounts):
         time.sleep(0.1)
     pytest.fail(f"no refused entry for {jid} with PEER_UID={uid} JAILER_RULE=exec_paths "
                 f"(journald may have the log):\n{strict.log_text()}")
+
+
+def test_rights_by_group_name_and_user_name(accounts):
+    """Rules name a group and a user by name.  The group may create and see
+    its own but not kill them; bob, by name, may also kill every jail."""
+    policy = {"clients": [{"group": accounts.group, "rights": ["create", "see_own"]},
+                          {"user": accounts.names["bob"], "rights": ["kill_all"]}]}
+    d = PolicyDaemon("rights", accounts, policy)
+    d.start()
+    try:
+        jid = unique_id("rights")
+        started(d, create_as(d, accounts, "alice", dt.jail_config(jid, "sleep", "30")))
+        (listing, kill), _ = call_as(d, accounts, "alice", ("list", {}), ("kill", {"jail": jid}))
+        assert [e["jail"] for e in listing["result"]["jails"]] == [jid], listing
+        refused(kill, "clients", "jail")
+        # bob sees only his own (none), but may kill alice's
+        (bl, bk), _ = call_as(d, accounts, "bob", ("list", {}), ("kill", {"jail": jid, "signal": "SIGKILL"}))
+        assert bl["result"]["jails"] == [] and bk.get("result") == {}, (bl, bk)
+        assert dt.wait_report(d, jid)["signal"] == "SIGKILL"
+    finally:
+        kill_all(d)
+        d.cleanup()
+
+
+def test_total_jails_holds_root_too(accounts):
+    """totals.jails counts every jail, root's included; limit_reached, and
+    a create works again once one has ended."""
+    d = PolicyDaemon("totals", accounts, {"totals": {"jails": 1}})
+    d.start()
+    try:
+        first, second = unique_id("total1"), unique_id("total2")
+        started(d, create_as(d, accounts, None, dt.jail_config(first, "sleep", "30")))
+        for who in (None, "alice"):
+            refused(create_as(d, accounts, who, dt.jail_config(second, "exit", "0")), "totals.jails",
+                    code=LIMIT_REACHED)
+            d.assert_nothing_left(second)
+        with d.conn() as c:
+            c.call("kill", {"jail": first, "signal": "SIGKILL"})
+            c.call("wait", {"jail": first})
+        started(d, create_as(d, accounts, "alice", dt.jail_config(second, "exit", "0")))
+    finally:
+        kill_all(d)
+        d.cleanup()
 
 
 # --------------------------------------------------------------- uid allocation
