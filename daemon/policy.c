@@ -211,26 +211,49 @@ struct acl_xattr_entry {
         uint32_t id;
 } __attribute__((packed));
 
+/* The file's access ACL (malloc'd), or NULL when it has none. */
+static void *read_acl(const char *xattr_path, size_t *size)
+{
+        _cleanup_free_ void *buf = NULL;
+
+        for (int tries = 0; xattr_path && tries < 3; tries++) {
+                ssize_t n = getxattr(xattr_path, "system.posix_acl_access", NULL, 0);
+                void *nb;
+
+                if (n <= 0)
+                        return NULL;
+                nb = realloc(buf, (size_t) n);
+                if (!nb)
+                        return NULL;
+                buf = nb;
+                n = getxattr(xattr_path, "system.posix_acl_access", buf, (size_t) n);
+                if (n >= 0) {
+                        *size = (size_t) n;
+                        return TAKE_PTR(buf);
+                }
+                if (errno != ERANGE)    /* ERANGE: it grew meanwhile */
+                        return NULL;
+        }
+        return NULL;
+}
+
 /* May the peer do all of want (4 read, 2 write, 1 execute/search) to the
  * file whose stat is st, by its mode bits and its access ACL?  xattr_path
  * names the file for getxattr (a /proc/self/fd/N link does). */
 static bool peer_may(const jd_peer *p, const char *xattr_path, const struct stat *st, unsigned want)
 {
-        unsigned char buf[4 + 64 * sizeof(struct acl_xattr_entry)];
+        _cleanup_free_ unsigned char *buf = NULL;
         const struct acl_xattr_entry *e;
         unsigned mask = 7, perm;
         bool group_matched = false;
-        ssize_t n;
-        size_t count;
+        size_t n = 0, count;
 
         if (p->root)
                 return true;
-        n = xattr_path ? getxattr(xattr_path, "system.posix_acl_access", buf, sizeof buf) : -1;
-        if (n < 4 || le32toh(*(const uint32_t *) (const void *) buf) != ACL_XATTR_VERSION ||
+        buf = read_acl(xattr_path, &n);
+        if (!buf || n < 4 || le32toh(*(const uint32_t *) (const void *) buf) != ACL_XATTR_VERSION ||
             (n - 4) % sizeof *e != 0) {
-                /* No ACL (or one we cannot read, bigger than 64 entries:
-                 * then the mode's group bits are its mask, and the check
-                 * below is the stricter one for group members). */
+                /* No ACL: the mode bits. */
                 if (st->st_uid == p->uid)
                         perm = (st->st_mode >> 6) & 7;
                 else if (peer_has_gid(p, st->st_gid))
@@ -241,7 +264,7 @@ static bool peer_may(const jd_peer *p, const char *xattr_path, const struct stat
         }
 
         e = (const struct acl_xattr_entry *) (const void *) (buf + 4);
-        count = (size_t) (n - 4) / sizeof *e;
+        count = (n - 4) / sizeof *e;
         for (size_t i = 0; i < count; i++)
                 if (le16toh(e[i].tag) == ACL_TAG_MASK)
                         mask = le16toh(e[i].perm) & 7;
