@@ -188,11 +188,21 @@ class VgDaemon(dt.Daemon):
         return self.proc.returncode
 
 
+def sanitized(binary):
+    """True when binary is built with a sanitizer (whose runtime cannot run
+    under valgrind)."""
+    data = Path(binary).read_bytes()
+    return any(s in data for s in (b"__asan_init", b"__tsan_init", b"__msan_init"))
+
+
 def valgrind_ready():
     dt.daemon_ready()
     if not VALGRIND or not os.access(VALGRIND, os.X_OK):
         pytest.fail("valgrind is not installed (apt-get install valgrind), or JAILER_VALGRIND does not "
                     "name it", pytrace=False)
+    if sanitized(dt.JAILERD) or sanitized(dt.SUPERVISOR):
+        pytest.skip(f"{dt.JAILERD.parent} is a sanitizer build: its runtime cannot run under valgrind "
+                    f"(this build's own leak checker covers it; memcheck runs on the plain build)")
 
 
 def valgrind_version():
