@@ -176,6 +176,9 @@ def scenario_bind_source(ar):
 
 def scenario_mountpoints(ar):
     return {
+        # Every run meets all three attacks (/proc and /dev are always made):
+        # a longer honest spell between attacks lets enough runs through.
+        "racer_opts": ["--honest-us", "1000"],
         "attacks": ["exchange", ar.a("root/mnt"), ar.host,
                     "swap", ar.a("root/proc"), ar.host,
                     "exchange", ar.a("root/dev"), ar.host],
@@ -221,10 +224,10 @@ class Racer:
     """tests/race/racer in the background (as uid, when given), its JSON
     lines in a file; stopped by pid."""
 
-    def __init__(self, tmpdir, name, args, uid=None):
+    def __init__(self, tmpdir, name, args, uid=None, opts=()):
         self.out_path = Path(tmpdir) / f"racer-{name}.out"
         self.err_path = Path(tmpdir) / f"racer-{name}.err"
-        argv = [str(RACER), "--seconds", str(int(BUDGET_S * 3 + 120))] + [str(a) for a in args]
+        argv = [str(RACER), "--seconds", str(int(BUDGET_S * 3 + 120)), *opts] + [str(a) for a in args]
         if uid is not None:
             argv = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"] + argv
         with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
@@ -391,7 +394,7 @@ def test_path_race(scenario, frontend, arena, request, tmp_path):
                     + (["mounts", daemon.top.name] if daemon else []))
     attacker = None
     try:
-        attacker = Racer(tmp_path, "attacker", sc["attacks"], uid=ATTACKER)
+        attacker = Racer(tmp_path, "attacker", sc["attacks"], uid=ATTACKER, opts=sc.get("racer_opts", ()))
         ok, refused, kinds, wrong, unexpected = 0, 0, Counter(), [], []
         t0 = time.monotonic()
         runs = 0

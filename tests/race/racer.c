@@ -2,7 +2,7 @@
 /*
  * racer — the attacker and the witness of tests/test_path_race.py.
  *
- *   racer [--seconds N] ACTION ARGS [ACTION ARGS]...
+ *   racer [--seconds N] [--honest-us N] ACTION ARGS [ACTION ARGS]...
  *
  * Attacks (run them as the unprivileged user who owns the paths):
  *   exchange PATH TARGET  swap the directory PATH with a symlink to TARGET,
@@ -35,7 +35,7 @@
  *   {"racer":"ready"}                              every thread is set up
  *   {"racer":"violation","action":...,...}         as soon as one is seen
  *   {"racer":"outside","action":"moveout",...}     made or removed outside the
- *                                                  jail root, as the racer's uid
+ *                                                  jail root, not root's
  *   {"racer":"done","action":...,"path":...,"rounds":N,"errors":N}
  * and exits 0 after SIGTERM/SIGINT or --seconds, having put every PATH back
  * the way it found it (a directory at PATH, nothing left beside it).
@@ -160,16 +160,20 @@ static void hold(uint32_t *s)
         }
 }
 
-/* How long the honest state is held between attacks: up to about 250 us,
- * so that some jails get through untouched and their view can be checked,
- * while every step of the victim still meets thousands of attacks a second. */
+/* How long the honest state is held between attacks: up to honest_us
+ * (--honest-us, default 250), so that some jails get through untouched and
+ * their view can be checked, while every step of the victim still meets
+ * hundreds to thousands of attacks a second. */
+static long honest_us = 250;
+
 static void hold_honest(uint32_t *s)
 {
         uint32_t r = next_rand(s);
+        long ns = (long) ((r >> 8) % (uint32_t) (honest_us * 1000 + 1));
         if (r & 1)
-                nanosleep(&(struct timespec) { .tv_nsec = (long) (r >> 8) % 200000 }, NULL);
+                nanosleep(&(struct timespec) { .tv_sec = ns / 1000000000L, .tv_nsec = ns % 1000000000L }, NULL);
         else
-                for (volatile uint32_t i = 0; i < ((r >> 8) & 0xffff); i++)
+                for (volatile long i = 0; i < ns / 4; i++)
                         ;
 }
 
@@ -565,7 +569,7 @@ static void *run_mounts(void *arg)
 
 static void usage(void)
 {
-        fputs("usage: racer [--seconds N] ACTION ARGS [ACTION ARGS]...\n"
+        fputs("usage: racer [--seconds N] [--honest-us N] ACTION ARGS [ACTION ARGS]...\n"
               "  exchange PATH TARGET | swap PATH TARGET | moveout PATH OUTSIDE_DIR |\n"
               "  watch DIR | mounts TOKEN\n",
               stderr);
@@ -607,9 +611,13 @@ int main(int argc, char **argv)
 {
         double seconds = 0;
         int i = 1;
-        if (i + 1 < argc && !strcmp(argv[i], "--seconds")) {
-                seconds = strtod(argv[i + 1], NULL);
-                i += 2;
+        for (; i + 1 < argc && !strncmp(argv[i], "--", 2); i += 2) {
+                if (!strcmp(argv[i], "--seconds"))
+                        seconds = strtod(argv[i + 1], NULL);
+                else if (!strcmp(argv[i], "--honest-us") && (honest_us = strtol(argv[i + 1], NULL, 10)) >= 0)
+                        ;
+                else
+                        usage();
         }
         struct action actions[64];
         size_t n = 0;
