@@ -17,6 +17,8 @@ PACKAGES=(
   python3 python3-pytest util-linux procps iproute2
   # daemon tests: socket activation, a private journald, a plain socket client
   systemd socat
+  # the benchmark harness's peers and plot (bench/run.py)
+  bubblewrap runc hyperfine python3-matplotlib strace
   # the QEMU guest tiers (tests/vm/): Debian's kernel in a busybox initramfs,
   # and a debootstrapped Debian with systemd as PID 1
   qemu-system-x86 qemu-system-data busybox-static cpio kmod xz-utils zstd file debootstrap

@@ -20,6 +20,7 @@
 #   JAILER_SKIP_DEPS=1    do not run scripts/install-deps.sh
 #   JAILER_SKIP_ASAN=1    leave out the sanitizer tier
 #   JAILER_SKIP_VM=1      leave out the VM tiers
+#   JAILER_SKIP_BENCH=1   leave out the benchmark harness's --quick run
 #   JAILER_SKIP_FUZZ=1    leave out the fuzzers; JAILER_FUZZ_SECONDS=N each (60)
 #   PYTEST_ARGS="..."     extra pytest arguments (e.g. "-x -k isolation")
 set -u
@@ -181,6 +182,17 @@ if [ "${JAILER_SKIP_FUZZ:-0}" = 1 ]; then
 else
   rm -rf build-fuzz
   step "fuzz" 1 env FUZZ_BUILD=build-fuzz tests/fuzz/run.sh "${JAILER_FUZZ_SECONDS:-60}"
+fi
+
+# ------------------------------------------------------------------ 5c. benchmarks, quick
+# Keeps the harness working; asserts no timing (docs/benchmarks.md has the
+# figures of a full run).
+if [ "${JAILER_SKIP_BENCH:-0}" = 1 ]; then
+  skip_step "bench --quick" "JAILER_SKIP_BENCH=1"
+elif [ "$BUILT" = 1 ]; then
+  step "bench --quick" 0 /usr/bin/python3 bench/run.py --quick --build build-ci
+else
+  skip_step "bench --quick" "the build failed"
 fi
 
 # ------------------------------------------------------------------ 6. cgroup v2 in a VM
