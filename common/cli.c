@@ -44,6 +44,7 @@ enum opt_id {
         OPT_CGROUP_VERSION,
         OPT_CGROUP_PARENT,
         OPT_SECCOMP,
+        OPT_NO_KVM,
         OPT_SECCOMP_KILL,
         OPT_SECCOMP_ALLOW,
 };
@@ -86,6 +87,7 @@ static const struct opt options[] = {
         { "cgroup-version", true, OPT_CGROUP_VERSION, 0 },
         { "cgroup-parent", true, OPT_CGROUP_PARENT, 0 },
         { "seccomp", true, OPT_SECCOMP, 0 },
+        { "no-kvm", false, OPT_NO_KVM, 0 },
         { "seccomp-kill", false, OPT_SECCOMP_KILL, 0 },
         { "seccomp-allow", true, OPT_SECCOMP_ALLOW, 0 },
 };
@@ -112,6 +114,7 @@ const char *jl_cli_usage(void)
                "  --workdir DIR            working directory inside the jail (default /)\n"
                "  --hostname NAME          hostname inside the jail (default: the id)\n"
                "  --device PATH            extra device node, e.g. /dev/net/tun (repeatable)\n"
+               "  --no-kvm                 no /dev/kvm, even when the host has it\n"
                "  --no-user-ns, --no-pid-ns, --no-mount-ns, --no-net-ns, --no-uts-ns,\n"
                "  --no-ipc-ns, --no-cgroup-ns\n"
                "                           leave out one namespace\n"
@@ -389,6 +392,9 @@ static int apply(jailer_error *err, const struct flag *f, jailer_config *c, stru
                 break;
         case OPT_SECCOMP_KILL:
                 c->seccomp_kill = true;
+                return 0;
+        case OPT_NO_KVM:
+                c->kvm = false;
                 return 0;
         case OPT_MEMORY:
                 if (parse_size_value(err, f, &v) < 0)

@@ -837,6 +837,9 @@ static int parse_root(jailer_error *err, json_object *root, jailer_config *c)
                 } else if (strcmp(key, "seccomp") == 0) {
                         if (!null)
                                 r = parse_string_field(err, key, v, c, jailer_config_set_seccomp);
+                } else if (strcmp(key, "kvm") == 0) {
+                        if (!null)
+                                r = get_bool(err, key, v, &c->kvm);
                 } else if (strcmp(key, "seccomp_kill") == 0) {
                         if (!null)
                                 r = get_bool(err, key, v, &c->seccomp_kill);
@@ -1060,6 +1063,7 @@ char *jailer_config_to_json(const jailer_config *c)
                 append(devices, json_object_new_string(c->devices[i]), &ok);
         add(root, "cgroup_version", json_object_new_string(cgroup_version_name(c->cgroup_version)), &ok);
         add_str(root, "cgroup_parent", c->cgroup_parent, &ok);
+        add(root, "kvm", json_object_new_boolean(c->kvm), &ok);
         add(root, "seccomp", json_object_new_string(c->seccomp ? c->seccomp : "default"), &ok);
         add(root, "seccomp_kill", json_object_new_boolean(c->seccomp_kill), &ok);
         add(root, "seccomp_allow", seccomp_allow = json_object_new_array(), &ok);

@@ -91,6 +91,7 @@ jailer_config *jailer_config_new(const char *id, const char *exec_path, const ch
         for (size_t i = 0; i < JAILER_NS_COUNT; i++)
                 c->ns[i] = true;
         c->cgroup_version = JAILER_CGROUP_AUTO;
+        c->kvm = true;
 
         /* exec_args is always a valid NULL-terminated array. */
         c->exec_args = calloc(1, sizeof(char *));
@@ -406,6 +407,13 @@ int jailer_config_set_seccomp(jailer_config *c, const char *mode)
 {
         CHECK_CONFIG(c);
         return set_str(&c->seccomp, mode);
+}
+
+int jailer_config_set_kvm(jailer_config *c, bool kvm)
+{
+        CHECK_CONFIG(c);
+        c->kvm = kvm;
+        return 0;
 }
 
 int jailer_config_set_seccomp_kill(jailer_config *c, bool kill)

@@ -78,6 +78,7 @@ struct jailer_config {
         struct jl_env *env;
         size_t n_env;
         char *hostname;                 /* NULL: the jail id */
+        bool kvm;                       /* /dev/kvm when the host has it (default true) */
         char **devices;                 /* extra device nodes, e.g. "/dev/net/tun" */
         size_t n_devices;
         jailer_cgroup_version cgroup_version;

@@ -134,6 +134,8 @@ int jailer_config_add_env(jailer_config *c, const char *key, const char *value);
 int jailer_config_set_workdir(jailer_config *c, const char *path);
 int jailer_config_set_hostname(jailer_config *c, const char *hostname);
 int jailer_config_add_device(jailer_config *c, const char *path);       /* e.g. "/dev/net/tun" */
+/* Give the jail /dev/kvm when the host has it (the default), or not. */
+int jailer_config_set_kvm(jailer_config *c, bool kvm);
 int jailer_config_set_cgroup_version(jailer_config *c, jailer_cgroup_version v);
 int jailer_config_set_cgroup_parent(jailer_config *c, const char *relpath);
 /* Seccomp: "default" (the baseline filter, the default), "none", or the

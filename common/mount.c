@@ -305,7 +305,7 @@ static int prepare_devices(const jailer_config *c, struct jl_rootfs *r, jailer_e
 
         /* /dev/kvm when the host has it: the reason a VMM is jailed at all. */
         struct stat st;
-        if (stat("/dev/kvm", &st) == 0 && S_ISCHR(st.st_mode)) {
+        if (c->kvm && stat("/dev/kvm", &st) == 0 && S_ISCHR(st.st_mode)) {
                 bool asked = false;
                 for (size_t i = 0; i < c->n_devices; i++)
                         asked |= strcmp(c->devices[i], "/dev/kvm") == 0;

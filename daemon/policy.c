@@ -818,6 +818,10 @@ int jd_policy_check_create(jd_daemon *d, const jd_peer *p, jailer_config *c, boo
                     (root_given && check_jail_root(&k, c->jail_root) < 0) || check_ceilings(&k, c) < 0)
                         return -1;
         }
+        /* /dev/kvm comes with every jail on a host that has it, unless the
+         * policy lists devices and leaves it out. */
+        if (!p->root && k.pol->devices.set && !list_has(&k.pol->devices, "/dev/kvm"))
+                c->kvm = false;
         /* Root's own choice of uid stands; its default is allocated too, so
          * that no two running jails share a uid. */
         if (k.pol->allocate_uid && c->uid == NOBODY && allocate(&k, c) < 0)
