@@ -840,10 +840,16 @@ int jd_jail_create(jd_daemon *d, jd_client *client, json_object *id, jailer_conf
         if (j->supervisor_pidfd >= 0)
                 r = sd_event_add_child_pidfd(d->event, &j->supervisor_src, j->supervisor_pidfd, WEXITED,
                                              on_supervisor_child, j);
+        else if (errno == ENOSYS)
+                /* No pidfd_open (an old kernel, or valgrind before 3.22): the
+                 * supervisor is our child, so a plain SIGCHLD watch works. */
+                r = sd_event_add_child(d->event, &j->supervisor_src, j->supervisor_pid, WEXITED,
+                                       on_supervisor_child, j);
         else
                 r = -errno;
         if (r >= 0) {
-                (void) sd_event_source_set_child_pidfd_own(j->supervisor_src, true);
+                if (j->supervisor_pidfd >= 0)
+                        (void) sd_event_source_set_child_pidfd_own(j->supervisor_src, true);
                 r = sd_event_add_io(d->event, &j->notify_src, j->notify_fd, EPOLLIN, on_notify, j);
         }
         if (r < 0) {

@@ -738,6 +738,17 @@ int main(int argc, char **argv)
         if (jailer_spawn(sv.config, &sopts, &sv.jail, &err) < 0) {
                 notify_error(&sv, &err);
                 fail_cleanup(&sv);
+                if (!sv.own_stdio) {
+                        /* Nothing will read or write them now. */
+                        if (sopts.stdin_fd >= 0)
+                                close(sopts.stdin_fd);
+                        for (int i = 0; i < 2; i++) {
+                                if (pipe_out[i] >= 0)
+                                        close(pipe_out[i]);
+                                if (pipe_err[i] >= 0)
+                                        close(pipe_err[i]);
+                        }
+                }
                 goto out;
         }
         if (!sv.own_stdio) {
