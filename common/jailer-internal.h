@@ -102,6 +102,9 @@ int jl_parse_u64(const char *s, uint64_t *out);
  * root does not own (path.c).  On ELOOP from such a link, *why (if given)
  * says which one.  flags are openat() flags; O_CLOEXEC is added. */
 int jl_open_trusted(const char *path, int flags, char *why, size_t why_size);
+/* Open rel beneath dirfd refusing every symlink and "..": the fallback for
+ * openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS). */
+int jl_open_beneath_nofollow(int dirfd, const char *rel, int flags);
 
 /* ------------------------------------------------------------ cgroups */
 

@@ -36,53 +36,6 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 
-/* Without openat2 (before 5.6, or hidden by a seccomp filter such as
- * systemd's RestrictSUIDSGID=): the same walk by hand, one O_NOFOLLOW step at
- * a time.  Config paths never contain "..", so staying beneath is a matter of
- * refusing symlinks. */
-static int open_beneath_walk(int dirfd, const char *rel, int flags)
-{
-        _cleanup_close_ int dir = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
-        if (dir < 0)
-                return -1;
-        const char *p = rel;
-        for (;;) {
-                while (*p == '/')
-                        p++;
-                size_t n = strcspn(p, "/");
-                const char *next = p + n;
-                while (*next == '/')
-                        next++;
-                if (n == 0 || (n == 2 && p[0] == '.' && p[1] == '.')) {
-                        errno = n == 0 ? ENOENT : EXDEV;
-                        return -1;
-                }
-                char comp[NAME_MAX + 1];
-                if (n > NAME_MAX) {
-                        errno = ENAMETOOLONG;
-                        return -1;
-                }
-                memcpy(comp, p, n);
-                comp[n] = '\0';
-                if (*next == '\0') {
-                        int fd = openat(dir, comp, flags | O_NOFOLLOW | O_CLOEXEC);
-                        struct stat st;
-                        if (fd >= 0 && fstat(fd, &st) == 0 && S_ISLNK(st.st_mode)) {
-                                close(fd);
-                                errno = ELOOP;
-                                return -1;
-                        }
-                        return fd;
-                }
-                int nfd = openat(dir, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (nfd < 0)
-                        return -1;
-                close(dir);
-                dir = nfd;
-                p = next;
-        }
-}
-
 static int openat2_beneath(int dirfd, const char *rel, int flags)
 {
         struct open_how how = {
@@ -93,8 +46,10 @@ static int openat2_beneath(int dirfd, const char *rel, int flags)
                 rel = ".";
         int fd = (int) syscall(SYS_openat2, dirfd, rel, &how, sizeof(how));
         if (fd < 0 && errno == ENOSYS)
-                return strcmp(rel, ".") == 0 ? openat(dirfd, ".", flags | O_CLOEXEC)
-                                             : open_beneath_walk(dirfd, rel, flags);
+                /* Without openat2 (before 5.6, or hidden by a seccomp
+                 * filter such as systemd's RestrictSUIDSGID=): the same
+                 * walk by hand, one O_NOFOLLOW step at a time. */
+                return jl_open_beneath_nofollow(dirfd, rel, flags);
         return fd;
 }
 

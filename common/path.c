@@ -26,13 +26,11 @@
 
 #define MAX_LINKS 40
 
-int jl_open_trusted(const char *path, int flags, char *why, size_t why_size)
+/* The walk both callers share.  follow_root_links: follow symlinks that
+ * root owns (host paths, from "/"); otherwise refuse every symlink and every
+ * ".." (paths inside a jail root, which must stay beneath dirfd). */
+static int walk(int dirfd, const char *path, int flags, bool follow_root_links, char *why, size_t why_size)
 {
-        if (!path || path[0] != '/') {
-                errno = EINVAL;
-                return -1;
-        }
-
         /* The remaining path, rewritten when a link is followed. */
         char rest[PATH_MAX * 2];
         if (snprintf(rest, sizeof(rest), "%s", path) >= (int) sizeof(rest)) {
@@ -40,7 +38,7 @@ int jl_open_trusted(const char *path, int flags, char *why, size_t why_size)
                 return -1;
         }
 
-        _cleanup_close_ int dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        _cleanup_close_ int dir = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
         if (dir < 0)
                 return -1;
         unsigned links = 0;
@@ -66,13 +64,18 @@ int jl_open_trusted(const char *path, int flags, char *why, size_t why_size)
                         p++;
                 bool last = *p == '\0';
 
+                if (!follow_root_links && strcmp(comp, "..") == 0) {
+                        errno = EXDEV;
+                        return -1;
+                }
+
                 struct stat st;
                 if (fstatat(dir, comp, &st, AT_SYMLINK_NOFOLLOW) < 0)
                         return -1;
 
                 if (S_ISLNK(st.st_mode)) {
-                        if (st.st_uid != 0) {
-                                if (why)
+                        if (!follow_root_links || st.st_uid != 0) {
+                                if (why && follow_root_links)
                                         snprintf(why, why_size,
                                                  "refusing to follow the symlink \"%s\" owned by uid %u "
                                                  "(only root's symlinks are followed)",
@@ -126,4 +129,21 @@ int jl_open_trusted(const char *path, int flags, char *why, size_t why_size)
                 close(dir);
                 dir = next;
         }
+}
+
+int jl_open_trusted(const char *path, int flags, char *why, size_t why_size)
+{
+        if (!path || path[0] != '/') {
+                errno = EINVAL;
+                return -1;
+        }
+        _cleanup_close_ int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root < 0)
+                return -1;
+        return walk(root, path, flags, true, why, why_size);
+}
+
+int jl_open_beneath_nofollow(int dirfd, const char *rel, int flags)
+{
+        return walk(dirfd, rel, flags, false, NULL, 0);
 }
