@@ -11,6 +11,7 @@
  * Values are not range-checked here: that is jailer_config_validate()'s job.
  */
 #include "jailer-internal.h"
+#include "json-util.h"
 
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -29,18 +30,6 @@
 #define QUOTE_MAX 200
 #define FIELD_MAX 96 /* sizeof(jailer_error.field) */
 
-static void json_putp(json_object **o)
-{
-        if (*o)
-                json_object_put(*o);
-}
-#define _cleanup_json_ _cleanup_(json_putp)
-
-static void tokener_freep(json_tokener **t)
-{
-        if (*t)
-                json_tokener_free(*t);
-}
 
 static void config_freep(jailer_config **c)
 {

@@ -9,17 +9,13 @@
  * that an older client can read the report of a newer jailer.
  */
 #include "jailer-internal.h"
+#include "json-util.h"
 
 #include <json-c/json.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
-static void json_putp(json_object **o)
-{
-        if (*o)
-                json_object_put(*o);
-}
 
 static void add(json_object *obj, const char *key, json_object *v, bool *ok)
 {

@@ -28,6 +28,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "policy.h"
+#include "json-util.h"
 
 #define MAX_LIST 1024           /* entries in any one list */
 #define QUOTE_MAX 120
@@ -38,18 +39,6 @@ typedef struct load_ctx {
         size_t err_size;
 } load_ctx;
 
-static void json_putp(json_object **o)
-{
-        if (*o)
-                json_object_put(*o);
-}
-#define _cleanup_json_ _cleanup_(json_putp)
-
-static void tokener_freep(json_tokener **t)
-{
-        if (*t)
-                json_tokener_free(*t);
-}
 
 static void policy_freep(jd_policy **p)
 {

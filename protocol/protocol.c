@@ -16,13 +16,9 @@
 
 #include "jailer-internal.h"
 #include "protocol.h"
+#include "json-util.h"
 
-static inline void json_object_putp(json_object **o)
-{
-        if (*o)
-                json_object_put(*o);
-}
-#define _cleanup_json_ _cleanup_(json_object_putp)
+
 
 /* ------------------------------------------------------------------ errors */
 
@@ -426,8 +422,8 @@ void jl_request_done(jl_request *r)
 {
         if (!r)
                 return;
-        json_object_putp(&r->id);
-        json_object_putp(&r->params);
+        json_putp(&r->id);
+        json_putp(&r->params);
         r->id = r->params = NULL;
         close_fds(r->fds, r->n_fds);
         r->n_fds = 0;
