@@ -47,7 +47,8 @@ check() {  # check DESCRIPTION COMMAND...
   if "$@"; then pass "$what"; else fail "$what"; fi
 }
 finish() {
-  note "$passed passed, $failed failed, $xfailed expected failures"
+  note "expected failures: $xfailed"
+  note "$passed passed, $failed failed"
   echo "passed=$passed failed=$failed xfailed=$xfailed" > "$RESULT"
   sync
   systemctl poweroff --no-block
