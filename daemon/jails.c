@@ -463,8 +463,15 @@ static void jail_started(jd_jail *j)
         jd_entry_add(&e, "PEER_PID=%d", (int) j->owner_pid);
         jd_entry_submit(&e, JD_EV_STARTED, LOG_INFO, "Jail %s started, pid %d", j->id, (int) j->pid);
 
-        if (j->create)
-                pending_reply(TAKE_PTR(j->create), jl_create_result(j->id, j->pid));
+        if (j->create) {
+                json_object *res = jl_create_result(j->id, j->pid);
+                /* A root the daemon chose: say where it is on the host (the
+                 * jail's control sockets are under it).  Additive: clients
+                 * ignore members they do not know. */
+                if (res && j->jail_dir)
+                        (void) json_object_object_add(res, "jail_root", json_object_new_string(j->jail_dir));
+                pending_reply(TAKE_PTR(j->create), res);
+        }
         jd_broadcast(d, j, JL_NOTIFY_STARTED, jd_jail_info(j, NULL));
 
         /* Stopping with --stop-jails-on-exit: this one came too late to be
@@ -805,6 +812,16 @@ int jd_jail_create(jd_daemon *d, jd_client *client, json_object *id, jailer_conf
                                          c->jail_root, strerror(errno));
                         free(j->jail_dir);
                         j->jail_dir = NULL;
+                        goto fail_dir;
+                }
+                /* The one place in a root of ours the jail may write: where a
+                 * VMM puts its control socket (QMP, --api-sock), reachable
+                 * from the host at <jail_root>/run.  Removed with the rest. */
+                _cleanup_close_ int rfd = open(j->jail_dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (rfd < 0 || mkdirat(rfd, "run", 0700) < 0 ||
+                    fchownat(rfd, "run", c->uid, c->gid, AT_SYMLINK_NOFOLLOW) < 0) {
+                        jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "jail directory %s/run: %s",
+                                         c->jail_root, strerror(errno));
                         goto fail_dir;
                 }
         }

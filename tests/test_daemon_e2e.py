@@ -17,6 +17,7 @@ import re
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import tempfile
 import threading
@@ -840,3 +841,26 @@ def test_jailerctl_events(daemon):
         assert exited["params"]["report"]["exit_code"] == 0
     finally:
         ev.stop()
+
+
+def test_daemon_made_root_has_a_run_dir_for_control_sockets(daemon):
+    """Without jail_root the daemon makes one, says where (create's
+    jail_root), and gives the jail one writable place, run/, owned by its
+    uid: where a VMM puts its QMP or API socket for the host to reach."""
+    jid = unique_id("rundir")
+    c = daemon.conn()
+    res = c.call("create", jail_config(jid, "write", "/run/sock-placeholder"))
+    root = res.get("jail_root")
+    assert root, res
+    run = os.path.join(root, "run")
+    st = os.stat(run)
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (jailtest.NOBODY, jailtest.NOBODY, 0o700)
+    rep = c.call("wait", {"jail": jid}, timeout=30)
+    assert rep["exit_code"] == 0, rep
+    # Nothing of it is left once the jail has ended.
+    deadline = time.monotonic() + 10
+    while os.path.exists(root) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not os.path.exists(root)
+    c.close()
+    daemon.assert_nothing_left(jid, state_too=False)  # the report is kept a while
