@@ -917,41 +917,22 @@ int jailer_config_from_file(const char *path, jailer_config **out, jailer_error 
 
 /* ------------------------------------------------------------ writing */
 
-/* In json-c, JSON null is the NULL object; a failed allocation is NULL too.
- * So nulls are added explicitly, and any other NULL value is a failure. */
-static void add(json_object *obj, const char *key, json_object *v, bool *ok)
-{
-        if (!v) {
-                *ok = false;
-                return;
-        }
-        if (json_object_object_add(obj, key, v) < 0) {
-                json_object_put(v);
-                *ok = false;
-        }
-}
-
-static void add_null(json_object *obj, const char *key, bool *ok)
-{
-        if (json_object_object_add(obj, key, NULL) < 0)
-                *ok = false;
-}
 
 static void add_str(json_object *obj, const char *key, const char *s, bool *ok)
 {
         if (s)
-                add(obj, key, json_object_new_string(s), ok);
+                json_add(obj, key, json_object_new_string(s), ok);
         else
-                add_null(obj, key, ok);
+                json_add_null(obj, key, ok);
 }
 
 /* JL_UNSET ("no limit") is written as null. */
 static void add_limit(json_object *obj, const char *key, uint64_t v, bool *ok)
 {
         if (v == JL_UNSET)
-                add_null(obj, key, ok);
+                json_add_null(obj, key, ok);
         else
-                add(obj, key, json_object_new_uint64(v), ok);
+                json_add(obj, key, json_object_new_uint64(v), ok);
 }
 
 static void append(json_object *arr, json_object *v, bool *ok)
@@ -998,30 +979,30 @@ char *jailer_config_to_json(const jailer_config *c)
         /* The spec's keys, in the spec's order, then ours. */
         add_str(root, "id", c->id, &ok);
         add_str(root, "exec_path", c->exec_path, &ok);
-        add(root, "exec_args", args = json_object_new_array(), &ok);
+        json_add(root, "exec_args", args = json_object_new_array(), &ok);
         for (size_t i = 0; args && i < c->n_exec_args; i++)
                 append(args, json_object_new_string(c->exec_args[i]), &ok);
         add_str(root, "jail_root", c->jail_root, &ok);
-        add(root, "uid", json_object_new_uint64(c->uid), &ok);
-        add(root, "gid", json_object_new_uint64(c->gid), &ok);
+        json_add(root, "uid", json_object_new_uint64(c->uid), &ok);
+        json_add(root, "gid", json_object_new_uint64(c->gid), &ok);
 
-        add(root, "limits", limits = json_object_new_object(), &ok);
+        json_add(root, "limits", limits = json_object_new_object(), &ok);
         if (limits) {
                 add_limit(limits, "cpu_quota_us", c->limits.cpu_quota_us, &ok);
-                add(limits, "cpu_period_us", json_object_new_uint64(c->limits.cpu_period_us), &ok);
+                json_add(limits, "cpu_period_us", json_object_new_uint64(c->limits.cpu_period_us), &ok);
                 add_limit(limits, "memory_bytes", c->limits.memory_bytes, &ok);
-                add(limits, "max_fds", json_object_new_uint64(c->limits.max_fds), &ok);
-                add(limits, "max_procs", json_object_new_uint64(c->limits.max_procs), &ok);
+                json_add(limits, "max_fds", json_object_new_uint64(c->limits.max_fds), &ok);
+                json_add(limits, "max_procs", json_object_new_uint64(c->limits.max_procs), &ok);
                 add_limit(limits, "max_file_size", c->limits.max_file_size, &ok);
                 add_limit(limits, "pids", c->limits.pids, &ok);
-                add(limits, "timeout_ms", json_object_new_uint64(c->limits.timeout_ms), &ok);
+                json_add(limits, "timeout_ms", json_object_new_uint64(c->limits.timeout_ms), &ok);
         }
 
-        add(root, "namespaces", ns = json_object_new_object(), &ok);
+        json_add(root, "namespaces", ns = json_object_new_object(), &ok);
         for (size_t i = 0; ns && i < JAILER_NS_COUNT; i++)
-                add(ns, jl_namespace_names[i], json_object_new_boolean(c->ns[i]), &ok);
+                json_add(ns, jl_namespace_names[i], json_object_new_boolean(c->ns[i]), &ok);
 
-        add(root, "bind_mounts", binds = json_object_new_array(), &ok);
+        json_add(root, "bind_mounts", binds = json_object_new_array(), &ok);
         for (size_t i = 0; binds && i < c->n_binds; i++) {
                 json_object *b = json_object_new_object();
 
@@ -1030,12 +1011,12 @@ char *jailer_config_to_json(const jailer_config *c)
                         break;
                 add_str(b, "source", c->binds[i].source, &ok);
                 add_str(b, "dest", c->binds[i].dest, &ok);
-                add(b, "read_only", json_object_new_boolean(c->binds[i].read_only), &ok);
+                json_add(b, "read_only", json_object_new_boolean(c->binds[i].read_only), &ok);
         }
 
         add_str(root, "workdir", c->workdir, &ok);
 
-        add(root, "env", env = json_object_new_array(), &ok);
+        json_add(root, "env", env = json_object_new_array(), &ok);
         for (size_t i = 0; env && i < c->n_env; i++) {
                 json_object *pair = json_object_new_array();
 
@@ -1047,15 +1028,15 @@ char *jailer_config_to_json(const jailer_config *c)
         }
 
         add_str(root, "hostname", c->hostname, &ok);
-        add(root, "devices", devices = json_object_new_array(), &ok);
+        json_add(root, "devices", devices = json_object_new_array(), &ok);
         for (size_t i = 0; devices && i < c->n_devices; i++)
                 append(devices, json_object_new_string(c->devices[i]), &ok);
-        add(root, "cgroup_version", json_object_new_string(cgroup_version_name(c->cgroup_version)), &ok);
+        json_add(root, "cgroup_version", json_object_new_string(cgroup_version_name(c->cgroup_version)), &ok);
         add_str(root, "cgroup_parent", c->cgroup_parent, &ok);
-        add(root, "kvm", json_object_new_boolean(c->kvm), &ok);
-        add(root, "seccomp", json_object_new_string(c->seccomp ? c->seccomp : "default"), &ok);
-        add(root, "seccomp_kill", json_object_new_boolean(c->seccomp_kill), &ok);
-        add(root, "seccomp_allow", seccomp_allow = json_object_new_array(), &ok);
+        json_add(root, "kvm", json_object_new_boolean(c->kvm), &ok);
+        json_add(root, "seccomp", json_object_new_string(c->seccomp ? c->seccomp : "default"), &ok);
+        json_add(root, "seccomp_kill", json_object_new_boolean(c->seccomp_kill), &ok);
+        json_add(root, "seccomp_allow", seccomp_allow = json_object_new_array(), &ok);
         for (size_t i = 0; seccomp_allow && i < c->n_seccomp_allow; i++)
                 append(seccomp_allow, json_object_new_string(c->seccomp_allow[i]), &ok);
 

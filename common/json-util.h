@@ -22,4 +22,26 @@ static inline void tokener_freep(json_tokener **t)
                 json_tokener_free(*t);
 }
 
+/* Building objects with one "ok" flag for the whole construction.  In
+ * json-c, JSON null is the NULL object and a failed allocation is NULL too:
+ * nulls are added with json_add_null(), and any other NULL value is a
+ * failure. */
+static inline void json_add(json_object *obj, const char *key, json_object *v, bool *ok)
+{
+        if (!v) {
+                *ok = false;
+                return;
+        }
+        if (json_object_object_add(obj, key, v) < 0) {
+                json_object_put(v);
+                *ok = false;
+        }
+}
+
+static inline void json_add_null(json_object *obj, const char *key, bool *ok)
+{
+        if (json_object_object_add(obj, key, NULL) < 0)
+                *ok = false;
+}
+
 #endif

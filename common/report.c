@@ -17,24 +17,6 @@
 #include <string.h>
 
 
-static void add(json_object *obj, const char *key, json_object *v, bool *ok)
-{
-        if (!v) {
-                *ok = false;
-                return;
-        }
-        if (json_object_object_add(obj, key, v) < 0) {
-                json_object_put(v);
-                *ok = false;
-        }
-}
-
-static void add_null(json_object *obj, const char *key, bool *ok)
-{
-        if (json_object_object_add(obj, key, NULL) < 0)
-                *ok = false;
-}
-
 char *jailer_report_to_json(const jailer_report *r)
 {
         _cleanup_(json_putp) json_object *o = NULL;
@@ -53,8 +35,8 @@ char *jailer_report_to_json(const jailer_report *r)
 
         /* r->id may come from anywhere: never read past its array. */
         snprintf(id, sizeof(id), "%.*s", JAILER_ID_MAX, r->id);
-        add(o, "jail", json_object_new_string(id), &ok);
-        add(o, "pid", json_object_new_int64(r->pid), &ok);
+        json_add(o, "jail", json_object_new_string(id), &ok);
+        json_add(o, "pid", json_object_new_int64(r->pid), &ok);
 
         if (r->signal > 0) {
                 const char *name = jailer_signal_name(r->signal);
@@ -66,23 +48,23 @@ char *jailer_report_to_json(const jailer_report *r)
                         snprintf(num, sizeof(num), "%d", r->signal);
                         name = num;
                 }
-                add_null(o, "exit_code", &ok);
-                add(o, "signal", json_object_new_string(name), &ok);
+                json_add_null(o, "exit_code", &ok);
+                json_add(o, "signal", json_object_new_string(name), &ok);
         } else {
-                add(o, "exit_code", json_object_new_int64(r->exit_code), &ok);
-                add_null(o, "signal", &ok);
+                json_add(o, "exit_code", json_object_new_int64(r->exit_code), &ok);
+                json_add_null(o, "signal", &ok);
         }
 
-        add(o, "oom_killed", json_object_new_boolean(r->oom_killed), &ok);
-        add(o, "timed_out", json_object_new_boolean(r->timed_out), &ok);
-        add(o, "seccomp_killed", json_object_new_boolean(r->seccomp_killed), &ok);
-        add(o, "wall_time_us", json_object_new_uint64(r->wall_time_us), &ok);
-        add(o, "cpu_usage_us", json_object_new_uint64(r->cpu_usage_us), &ok);
-        add(o, "memory_peak_bytes", json_object_new_uint64(r->memory_peak_bytes), &ok);
+        json_add(o, "oom_killed", json_object_new_boolean(r->oom_killed), &ok);
+        json_add(o, "timed_out", json_object_new_boolean(r->timed_out), &ok);
+        json_add(o, "seccomp_killed", json_object_new_boolean(r->seccomp_killed), &ok);
+        json_add(o, "wall_time_us", json_object_new_uint64(r->wall_time_us), &ok);
+        json_add(o, "cpu_usage_us", json_object_new_uint64(r->cpu_usage_us), &ok);
+        json_add(o, "memory_peak_bytes", json_object_new_uint64(r->memory_peak_bytes), &ok);
         if (r->pids_peak < 0)
-                add_null(o, "pids_peak", &ok);
+                json_add_null(o, "pids_peak", &ok);
         else
-                add(o, "pids_peak", json_object_new_int64(r->pids_peak), &ok);
+                json_add(o, "pids_peak", json_object_new_int64(r->pids_peak), &ok);
 
         if (!ok) {
                 errno = ENOMEM;
