@@ -282,10 +282,9 @@ static void jail_free(struct jailer_jail *j)
 {
         if (!j)
                 return;
-        if (j->cg) {
-                (void) jl_cgroup_kill_all(j->cg);
+        /* destroy kills whatever is still inside before removing. */
+        if (j->cg)
                 (void) jl_cgroup_destroy(j->cg);
-        }
         jl_rootfs_cleanup(&j->rootfs);
         if (j->pidfd >= 0)
                 close(j->pidfd);
