@@ -23,6 +23,10 @@
 #   JAILER_SKIP_BENCH=1   leave out the benchmark harness's --quick run
 #   JAILER_SKIP_FUZZ=1    leave out the fuzzers; JAILER_FUZZ_SECONDS=N each (60)
 #   PYTEST_ARGS="..."     extra pytest arguments (e.g. "-x -k isolation")
+#   JAILER_CI_BUDGET=S    the whole run's bound in seconds (5000); each tier
+#                         also has its own (TIER_BOUND below).  A tier past
+#                         its bound is killed with everything it started and
+#                         counted as failed, so the run always ends.
 set -u
 set -o pipefail
 
@@ -33,6 +37,17 @@ rm -rf "$LOGDIR"
 mkdir -p "$LOGDIR"
 PYTEST=/usr/bin/pytest-3
 T_START=$(date +%s)
+BUDGET=${JAILER_CI_BUDGET:-5000}
+# shellcheck source=tests/lib/bounded.sh
+. "$REPO/tests/lib/bounded.sh"
+
+# Each tier's bound in seconds: several times what it takes here, well
+# inside the whole run's budget.
+declare -A TIER_BOUND=(
+  [deps]=1200 [build]=600 ["unit tests"]=600 ["system tests"]=1800
+  ["asan+ubsan build"]=600 ["asan+ubsan unit"]=900 ["asan+ubsan system"]=2400
+  [fuzz]=900 ["bench --quick"]=900 ["cgroup v2 (VM)"]=1800 ["systemd (VM)"]=1800
+)
 
 export ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1:print_summary=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:print_summary=1
@@ -93,9 +108,17 @@ step() {
   local log="$LOGDIR/${name// /-}.log" t0 t1 rc p f s status note=""
   banner "$name"
   t0=$(date +%s)
-  "$@" 2>&1 | tee "$log"
-  rc=${PIPESTATUS[0]}
+  local bound=${TIER_BOUND[$name]:-600} left=$((BUDGET - (t0 - T_START)))
+  [ "$left" -lt "$bound" ] && bound=$left
+  if [ "$bound" -le 0 ]; then
+    echo "run-all: the run's budget of ${BUDGET}s is spent; $name not started" | tee "$log"
+    rc=124
+  else
+    run_tier "$log" "$bound" "$@"
+    rc=$?
+  fi
   t1=$(date +%s)
+  [ "$rc" = 124 ] && note="killed at its bound of ${bound}s"
   read -r p f s < <(counts "$log")
   if [ "$rc" = 0 ]; then
     status=pass
@@ -148,7 +171,7 @@ fi
 # ------------------------------------------------------------------ 1. dependencies
 if [ "${JAILER_SKIP_DEPS:-0}" = 1 ]; then
   skip_step deps "JAILER_SKIP_DEPS=1"
-elif ! step deps 0 scripts/install-deps.sh; then
+elif ! TIER_SWEEP=0 step deps 0 scripts/install-deps.sh; then
   echo "run-all: cannot install the dependencies; stopping" >&2
   exit 1
 fi

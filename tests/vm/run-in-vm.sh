@@ -31,12 +31,17 @@
 # itself failed (boot failure, timeout: the guest console is printed).
 #
 # Environment: JAILER_VM_CACHE (cache directory, default tests/.vm),
-# JAILER_VM_ACCEL (auto|kvm|tcg; auto = KVM when /dev/kvm works, else TCG).
+# JAILER_VM_ACCEL (auto|kvm|tcg; auto = KVM when /dev/kvm works, else TCG),
+# JAILER_VM_KVM_GRACE (seconds a KVM boot may take to show a sign of life
+# before TCG is used instead; 20).  For the harness's own tests only:
+# JAILER_VM_TEST_KVM_USABLE=1 treats /dev/kvm as usable without asking it.
 set -u
 set -o pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
+# shellcheck source=tests/lib/bounded.sh
+. "$REPO/tests/lib/bounded.sh"
 CACHE=${JAILER_VM_CACHE:-$REPO/tests/.vm}
 ACCEL=${JAILER_VM_ACCEL:-auto}
 TIMEOUT=1200
@@ -205,10 +210,11 @@ prepare_kernel
 # Some hosts (nested virtualisation) offer a /dev/kvm that creates VMs but
 # never runs the guest: a KVM boot that shows no sign of life within
 # KVM_GRACE seconds is abandoned for TCG, and that is remembered in the cache.
-KVM_GRACE=20
+KVM_GRACE=${JAILER_VM_KVM_GRACE:-20}
 KVM_BROKEN=$CACHE/kvm-does-not-boot.$(uname -r)
 FALLBACK=0
 kvm_usable() {
+  [ "${JAILER_VM_TEST_KVM_USABLE:-0}" = 1 ] && return 0
   [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] || return 1
   /usr/bin/python3 -c '
 import fcntl, os
@@ -230,8 +236,8 @@ RUN=$(mktemp -d "$CACHE/run.XXXXXX") || vm_failed "mktemp"
 QEMU_PID=
 TAIL_PID=
 cleanup() {
-  [ -n "$QEMU_PID" ] && kill -9 "$QEMU_PID" 2>/dev/null
-  [ -n "$TAIL_PID" ] && kill "$TAIL_PID" 2>/dev/null
+  bg_stop "$QEMU_PID"
+  bg_stop "$TAIL_PID"
   rm -rf "$RUN"
 }
 trap cleanup EXIT
@@ -280,8 +286,10 @@ boot() {
     TAIL_PID=$!
   fi
   # ttyS0: the guest console, to a log (shown on failure or with --verbose);
-  # ttyS1: the command's output, to our stdout.
-  timeout -k 10 "$TIMEOUT" qemu-system-x86_64 \
+  # ttyS1: the command's output, to our stdout.  QEMU is started directly,
+  # so that QEMU_PID is QEMU's and killing it leaves nothing behind.
+  local t0=$SECONDS
+  qemu-system-x86_64 \
     "${args[@]}" -smp "$CPUS" -m "$MEM" -machine pc \
     -nodefaults -no-user-config -display none -no-reboot "${BIOS[@]}" \
     -kernel "$KERNEL" -initrd "$KDIR/initramfs.img" \
@@ -294,8 +302,7 @@ boot() {
     local waited=0
     until grep -q 'guest-init: started' "$RUN/console.log"; do
       if [ $waited -ge $((KVM_GRACE * 10)) ] || ! kill -0 "$QEMU_PID" 2>/dev/null; then
-        kill -9 "$QEMU_PID" 2>/dev/null
-        wait "$QEMU_PID" 2>/dev/null
+        bg_stop "$QEMU_PID"
         QEMU_PID=
         stop_tail
         return 3
@@ -304,7 +311,7 @@ boot() {
       waited=$((waited + 1))
     done
   fi
-  wait "$QEMU_PID"
+  bg_wait "$QEMU_PID" $((TIMEOUT - (SECONDS - t0)))
   QRC=$?
   QEMU_PID=
   stop_tail

@@ -168,6 +168,8 @@ finish
 fi
 
 # ================================================================== on the host
+# shellcheck source=tests/lib/bounded.sh
+. "$REPO/tests/lib/bounded.sh"
 say() { echo "systemd-tier: $*" >&2; }
 cannot_run() { say "cannot run here: $*"; exit 77; }
 BUILD=${1:-${JAILER_BUILD:-build}}
@@ -248,7 +250,7 @@ RUN=$(mktemp -d "$CACHE/systemd-run.XXXXXX")
 MERGED=$RUN/root
 QEMU_PID=
 cleanup() {
-  [ -n "$QEMU_PID" ] && kill -9 "$QEMU_PID" 2>/dev/null
+  bg_stop "$QEMU_PID"
   umount "$MERGED" 2>/dev/null
   rm -rf "$RUN"
 }
@@ -282,7 +284,8 @@ rm -f "$MERGED$RESULT" "$MERGED$LOG"
 ACCEL=(-accel tcg,thread=multi -cpu max)
 say "booting Debian bookworm with systemd ($(basename "$KDIR"), TCG); this takes a few minutes"
 T0=$(date +%s)
-timeout -k 10 "${JAILER_VM_TIMEOUT:-1500}" qemu-system-x86_64 "${ACCEL[@]}" -smp 2 -m 2048 -machine pc \
+# QEMU is started directly, so that QEMU_PID is QEMU's own pid.
+qemu-system-x86_64 "${ACCEL[@]}" -smp 2 -m 2048 -machine pc \
   -nodefaults -no-user-config -display none -no-reboot "${BIOS[@]}" \
   -kernel "$KERNEL" -initrd "$INITRD" \
   -append "console=ttyS0 loglevel=4 panic=-1 rdinit=/init mitigations=off systemd.show_status=0" \
@@ -290,7 +293,7 @@ timeout -k 10 "${JAILER_VM_TIMEOUT:-1500}" qemu-system-x86_64 "${ACCEL[@]}" -smp
   -virtfs "local,path=$MERGED,mount_tag=sysroot,security_model=passthrough,multidevs=remap" \
   -nic none < /dev/null 2> "$RUN/qemu.err" &
 QEMU_PID=$!
-wait $QEMU_PID
+bg_wait "$QEMU_PID" "${JAILER_VM_TIMEOUT:-1500}"
 qrc=$?
 QEMU_PID=
 say "guest ran $(( $(date +%s) - T0 ))s (qemu rc=$qrc)"
