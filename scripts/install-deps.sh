@@ -19,6 +19,8 @@ PACKAGES=(
   systemd socat
   # the benchmark harness's peers and plot (bench/run.py)
   bubblewrap runc hyperfine python3-matplotlib strace
+  # jailerd and its supervisors under memcheck (tests/test_daemon_valgrind.py)
+  valgrind
   # the QEMU guest tiers (tests/vm/): Debian's kernel in a busybox initramfs,
   # and a debootstrapped Debian with systemd as PID 1
   qemu-system-x86 qemu-system-data busybox-static cpio kmod xz-utils zstd file debootstrap

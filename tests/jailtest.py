@@ -11,15 +11,18 @@ Environment:
                                jail (the VM tier sets v2)
   JAILER_TEST_TIMEOUT          seconds one jailer run may take (default 60)
 """
+import atexit
 import errno
 import itertools
 import json
 import os
 import re
 import signal
+import shutil
 import socket
 import stat
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -28,6 +31,32 @@ _build = Path(os.environ.get("JAILER_BUILD", "build"))
 BUILD = _build if _build.is_absolute() else REPO / _build
 JAILER = BUILD / "client" / "jailer"
 PROBE = BUILD / "tests" / "probe" / "probe"
+
+# What other uids run or read — the probe as a member's jail's program,
+# jailerctl as a group member, the race attacker — is copied into one
+# directory per session that every uid can reach (mode 0755 under /tmp,
+# removed at exit): the checkout itself may be in a private home (0700).
+_SHARED = None
+
+
+def for_others(path):
+    """A copy of path (a build output or test file) that any uid may read
+    and execute; the same copy for the whole session."""
+    global _SHARED
+    if _SHARED is None:
+        _SHARED = Path(tempfile.mkdtemp(prefix="jailer-tests-", dir="/tmp"))
+        os.chmod(_SHARED, 0o755)
+        atexit.register(shutil.rmtree, _SHARED, True)
+    path = Path(path)
+    if not path.exists():
+        return path          # not built: the caller's check says so
+    rel = path.relative_to(BUILD) if path.is_relative_to(BUILD) else Path(path.name)
+    copy = _SHARED / str(rel).replace("/", "_")
+    if not copy.exists():
+        shutil.copy(path, copy)
+        os.chmod(copy, 0o755)
+    return copy
+
 
 CGROUP_VERSION = os.environ.get("JAILER_TEST_CGROUP_VERSION") or None
 DEFAULT_TIMEOUT = float(os.environ.get("JAILER_TEST_TIMEOUT", "60"))

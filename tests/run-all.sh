@@ -155,11 +155,15 @@ pytest_suite() {  # BUILD_DIR
   return $rc
 }
 
+# The build directory is made private (0700), as a checkout in root's home
+# is: whatever a test hands to another uid must then be copied somewhere
+# that uid can reach (jailtest.for_others), and a test that forgets fails
+# here rather than on a newcomer's machine.
 build() {  # DIR MESON-ARGS...
   local dir=$1
   shift
   rm -rf "$dir"
-  meson setup "$dir" --werror "$@" && ninja -C "$dir"
+  mkdir -m 0700 "$dir" && meson setup "$dir" --werror "$@" && ninja -C "$dir"
 }
 
 # ------------------------------------------------------------------ 0. root

@@ -353,8 +353,9 @@ def make_daemon(name, **kw):
 
 
 def jail_config(jail_id, *args, **extra):
-    """A create request's params: the probe with args, no jail_root."""
-    cfg = {"id": jail_id, "exec_path": str(PROBE), "exec_args": [str(a) for a in args]}
+    """A create request's params: the probe with args, no jail_root.  The
+    probe is the copy every uid can reach: members send these too."""
+    cfg = {"id": jail_id, "exec_path": str(jailtest.for_others(PROBE)), "exec_args": [str(a) for a in args]}
     if jailtest.CGROUP_VERSION:
         cfg["cgroup_version"] = jailtest.CGROUP_VERSION
     cfg.update(extra)
@@ -365,6 +366,7 @@ def run_ctl(daemon, *args, user=None, timeout=CALL_TIMEOUT, stdin=subprocess.DEV
     """Run jailerctl --socket S ARGS (as user: (uid, gid) with its groups)."""
     argv = [str(JAILERCTL), "--socket", str(daemon.socket)] + [str(a) for a in args]
     if user is not None:
+        argv[0] = str(jailtest.for_others(JAILERCTL))
         argv = ["setpriv", f"--reuid={user[0]}", f"--regid={user[1]}", "--init-groups"] + argv
     p = subprocess.run(argv, stdin=stdin, capture_output=True, text=True, timeout=timeout, env=env)
     return p
@@ -377,6 +379,7 @@ class Events:
     def __init__(self, daemon, user=None):
         argv = [str(JAILERCTL), "--socket", str(daemon.socket), "--json", "events"]
         if user is not None:
+            argv[0] = str(jailtest.for_others(JAILERCTL))
             argv = ["setpriv", f"--reuid={user[0]}", f"--regid={user[1]}", "--init-groups"] + argv
         self.daemon = daemon
         self.user = user

@@ -229,6 +229,7 @@ class Racer:
         self.err_path = Path(tmpdir) / f"racer-{name}.err"
         argv = [str(RACER), "--seconds", str(int(BUDGET_S * 3 + 120)), *opts] + [str(a) for a in args]
         if uid is not None:
+            argv[0] = str(jailtest.for_others(RACER))
             argv = ["setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups"] + argv
         with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err)
@@ -268,7 +269,7 @@ class Racer:
 # --------------------------------------------------------------- front ends
 
 def jail_argv(frontend, jail_id, jail_root, binds, paths, daemon, arena):
-    flags = ["--id", jail_id, "--exec", str(REPORTER)]
+    flags = ["--id", jail_id, "--exec", str(jailtest.for_others(REPORTER))]
     if jail_root is not None:
         flags += ["--jail-root", str(jail_root)]
     elif frontend.startswith("cli"):
@@ -284,6 +285,7 @@ def jail_argv(frontend, jail_id, jail_root, binds, paths, daemon, arena):
     else:
         argv = [str(dt.JAILERCTL), "--socket", str(daemon.socket), "run"] + flags
         if frontend == "daemon-member":
+            argv[0] = str(jailtest.for_others(dt.JAILERCTL))
             argv = ["setpriv", f"--reuid={ATTACKER}", f"--regid={ATTACKER}",
                     f"--groups={daemon.race_gid}"] + argv
     return argv + ["--"] + list(paths)
