@@ -11,6 +11,7 @@
  * Values are not range-checked here: that is jailer_config_validate()'s job.
  */
 #include "jailer-internal.h"
+#include "json-strict.h"
 #include "json-util.h"
 
 #include <fcntl.h>
@@ -51,63 +52,11 @@ static int json_bad(jailer_error *err, const char *field, const char *fmt, ...)
         return jl_error(err, JAILER_STEP_CONFIG, 0, field, "%s", msg);
 }
 
-/* "string \"abc\"", "number 1.5", "boolean true", "null", "an array", ... */
-static const char *describe(json_object *v, char *buf, size_t size)
-{
-        switch (json_object_get_type(v)) {
-        case json_type_null:
-                return "null";
-        case json_type_boolean:
-                return json_object_get_boolean(v) ? "boolean true" : "boolean false";
-        case json_type_int:
-        case json_type_double:
-                snprintf(buf, size, "number %.64s", json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
-                return buf;
-        case json_type_string: {
-                const char *s = json_object_get_string(v);
-                int len = json_object_get_string_len(v);
-
-                snprintf(buf, size, "string \"%.*s%s\"", QUOTE_MAX, s, len > QUOTE_MAX ? "..." : "");
-                return buf;
-        }
-        case json_type_array:
-                return "an array";
-        case json_type_object:
-                return "an object";
-        default:
-                return "an unknown JSON type";
-        }
-}
-
 static int type_error(jailer_error *err, const char *field, const char *expected, json_object *v)
 {
         char buf[QUOTE_MAX + 64];
 
-        return json_bad(err, field, "expected %s, got %s", expected, describe(v, buf, sizeof(buf)));
-}
-
-/* A field path too long for its buffer ends in "..." rather than lying. */
-static void mark_truncated(char *out, size_t size, int n)
-{
-        if (n >= 0 && (size_t) n >= size && size > 4)
-                memcpy(out + size - 4, "...", 4);
-}
-
-/* field = parent + "." + key, or parent + "[i]". */
-static void field_key(char *out, size_t size, const char *parent, const char *key)
-{
-        int n;
-
-        if (parent && parent[0])
-                n = snprintf(out, size, "%s.%s", parent, key);
-        else
-                n = snprintf(out, size, "%s", key);
-        mark_truncated(out, size, n);
-}
-
-static void field_index(char *out, size_t size, const char *parent, size_t i)
-{
-        mark_truncated(out, size, snprintf(out, size, "%s[%zu]", parent, i));
+        return json_bad(err, field, "expected %s, got %s", expected, jl_json_describe(v, buf, sizeof(buf), QUOTE_MAX));
 }
 
 /* ------------------------------------------------------------ typed getters */
@@ -162,370 +111,23 @@ static int enomem(jailer_error *err, const char *field)
         return jl_error(err, JAILER_STEP_CONFIG, ENOMEM, field, "cannot store the value");
 }
 
-/* ------------------------------------------------------------ duplicate keys */
-
-/*
- * json-c keeps the last of duplicate keys without a word, so
- * {"namespaces": {"network": true, "network": false}} would quietly mean
- * the second.  This scanner walks the text json-c has already accepted and
- * refuses duplicate keys (compared after unescaping), keys with NUL bytes,
- * and single-quoted strings (which json-c accepts even in strict mode).
- */
-struct scanner {
-        const char *s;
-        size_t len;
-        size_t pos;
-        jailer_error *err;
-};
-
-struct key {
-        char *s;
-        size_t len;
-};
-
-static void position(const char *s, size_t off, size_t *line, size_t *col)
-{
-        *line = 1;
-        *col = 1;
-        for (size_t i = 0; i < off; i++) {
-                if (s[i] == '\n') {
-                        (*line)++;
-                        *col = 1;
-                } else
-                        (*col)++;
-        }
-}
-
-static int syntax_error(jailer_error *err, const char *s, size_t off, const char *reason)
-{
-        size_t line, col;
-
-        position(s, off, &line, &col);
-        return json_bad(err, NULL, "invalid JSON at line %zu, column %zu (byte %zu): %s", line, col, off, reason);
-}
-
-static void skip_ws(struct scanner *sc)
-{
-        while (sc->pos < sc->len && strchr(" \t\r\n", sc->s[sc->pos]) && sc->s[sc->pos])
-                sc->pos++;
-}
-
-static int hex4(const char *p, unsigned *out)
-{
-        unsigned v = 0;
-
-        for (int i = 0; i < 4; i++) {
-                char ch = p[i];
-
-                v <<= 4;
-                if (ch >= '0' && ch <= '9')
-                        v |= (unsigned) (ch - '0');
-                else if (ch >= 'a' && ch <= 'f')
-                        v |= (unsigned) (ch - 'a' + 10);
-                else if (ch >= 'A' && ch <= 'F')
-                        v |= (unsigned) (ch - 'A' + 10);
-                else
-                        return -1;
-        }
-        *out = v;
-        return 0;
-}
-
-static size_t put_utf8(char *o, unsigned cp)
-{
-        if (cp < 0x80) {
-                o[0] = (char) cp;
-                return 1;
-        }
-        if (cp < 0x800) {
-                o[0] = (char) (0xc0 | (cp >> 6));
-                o[1] = (char) (0x80 | (cp & 0x3f));
-                return 2;
-        }
-        if (cp < 0x10000) {
-                o[0] = (char) (0xe0 | (cp >> 12));
-                o[1] = (char) (0x80 | ((cp >> 6) & 0x3f));
-                o[2] = (char) (0x80 | (cp & 0x3f));
-                return 3;
-        }
-        o[0] = (char) (0xf0 | (cp >> 18));
-        o[1] = (char) (0x80 | ((cp >> 12) & 0x3f));
-        o[2] = (char) (0x80 | ((cp >> 6) & 0x3f));
-        o[3] = (char) (0x80 | (cp & 0x3f));
-        return 4;
-}
-
-/* Consume a double-quoted string at sc->pos; when out is not NULL, store
- * its unescaped bytes there (malloc'd, NUL-terminated, *outlen bytes). */
-static int scan_string(struct scanner *sc, char **out, size_t *outlen)
-{
-        size_t start = sc->pos, o = 0;
-        _cleanup_free_ char *buf = NULL;
-
-        sc->pos++; /* the opening quote */
-        if (out) {
-                /* Unescaping never makes a string longer than its source. */
-                buf = malloc(sc->len - start + 1);
-                if (!buf)
-                        return enomem(sc->err, NULL);
-        }
-
-        while (sc->pos < sc->len) {
-                char ch = sc->s[sc->pos];
-
-                if (ch == '"') {
-                        sc->pos++;
-                        if (out) {
-                                buf[o] = '\0';
-                                *outlen = o;
-                                *out = TAKE_PTR(buf);
-                        }
-                        return 0;
-                }
-                if (ch != '\\') {
-                        if (buf)
-                                buf[o++] = ch;
-                        sc->pos++;
-                        continue;
-                }
-
-                if (sc->pos + 1 >= sc->len)
-                        break;
-                ch = sc->s[sc->pos + 1];
-                if (ch == 'u') {
-                        unsigned cp, lo;
-
-                        if (sc->pos + 6 > sc->len || hex4(sc->s + sc->pos + 2, &cp) < 0)
-                                break;
-                        sc->pos += 6;
-                        if (cp >= 0xd800 && cp < 0xdc00 && sc->pos + 6 <= sc->len && sc->s[sc->pos] == '\\' &&
-                            sc->s[sc->pos + 1] == 'u' && hex4(sc->s + sc->pos + 2, &lo) == 0 && lo >= 0xdc00 &&
-                            lo < 0xe000) {
-                                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-                                sc->pos += 6;
-                        }
-                        if (buf)
-                                o += put_utf8(buf + o, cp);
-                        continue;
-                }
-
-                if (buf) {
-                        static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
-                        const char *p = strchr(from, ch);
-
-                        if (!p || !ch)
-                                break;
-                        buf[o++] = to[p - from];
-                }
-                sc->pos += 2;
-        }
-
-        return syntax_error(sc->err, sc->s, start, "unterminated or malformed string");
-}
-
-static int key_cmp(const void *a, const void *b)
-{
-        const struct key *x = a, *y = b;
-        size_t n = x->len < y->len ? x->len : y->len;
-        int r = memcmp(x->s, y->s, n);
-
-        if (r != 0)
-                return r;
-        return (x->len > y->len) - (x->len < y->len);
-}
-
-static void keys_free(struct key *keys, size_t n)
-{
-        for (size_t i = 0; i < n; i++)
-                free(keys[i].s);
-        free(keys);
-}
-
-static int scan_value(struct scanner *sc, const char *path, unsigned depth);
-
-static int scan_object(struct scanner *sc, const char *path, unsigned depth)
-{
-        struct key *keys = NULL;
-        size_t n = 0, cap = 0;
-        int r = -1;
-
-        sc->pos++; /* '{' */
-        skip_ws(sc);
-        if (sc->pos < sc->len && sc->s[sc->pos] == '}') {
-                sc->pos++;
-                return 0;
-        }
-
-        for (;;) {
-                char child[FIELD_MAX * 2];
-                struct key k = { 0 };
-
-                skip_ws(sc);
-                if (sc->pos >= sc->len || sc->s[sc->pos] != '"') {
-                        syntax_error(sc->err, sc->s, sc->pos,
-                                     sc->pos < sc->len && sc->s[sc->pos] == '\'' ?
-                                             "single-quoted strings are not JSON" :
-                                             "expected a double-quoted key");
-                        goto out;
-                }
-                if (scan_string(sc, &k.s, &k.len) < 0)
-                        goto out;
-                if (n == cap) {
-                        struct key *p = realloc(keys, (cap ? cap * 2 : 16) * sizeof(*keys));
-
-                        if (!p) {
-                                free(k.s);
-                                enomem(sc->err, path);
-                                goto out;
-                        }
-                        keys = p;
-                        cap = cap ? cap * 2 : 16;
-                }
-                keys[n++] = k;
-                field_key(child, sizeof(child), path, k.s);
-                if (strlen(k.s) != k.len) {
-                        json_bad(sc->err, path[0] ? path : NULL, "key \"%.*s\\0...\" contains a NUL byte", QUOTE_MAX,
-                                 k.s);
-                        goto out;
-                }
-
-                skip_ws(sc);
-                if (sc->pos >= sc->len || sc->s[sc->pos] != ':') {
-                        syntax_error(sc->err, sc->s, sc->pos, "expected ':'");
-                        goto out;
-                }
-                sc->pos++;
-                if (scan_value(sc, child, depth + 1) < 0)
-                        goto out;
-                skip_ws(sc);
-                if (sc->pos < sc->len && sc->s[sc->pos] == ',') {
-                        sc->pos++;
-                        continue;
-                }
-                if (sc->pos < sc->len && sc->s[sc->pos] == '}') {
-                        sc->pos++;
-                        break;
-                }
-                syntax_error(sc->err, sc->s, sc->pos, "expected ',' or '}'");
-                goto out;
-        }
-
-        qsort(keys, n, sizeof(*keys), key_cmp);
-        for (size_t i = 1; i < n; i++)
-                if (key_cmp(&keys[i - 1], &keys[i]) == 0) {
-                        char child[FIELD_MAX * 2];
-
-                        field_key(child, sizeof(child), path, keys[i].s);
-                        json_bad(sc->err, child, "duplicate key");
-                        goto out;
-                }
-        r = 0;
-out:
-        keys_free(keys, n);
-        return r;
-}
-
-static int scan_array(struct scanner *sc, const char *path, unsigned depth)
-{
-        sc->pos++; /* '[' */
-        skip_ws(sc);
-        if (sc->pos < sc->len && sc->s[sc->pos] == ']') {
-                sc->pos++;
-                return 0;
-        }
-
-        for (size_t i = 0;; i++) {
-                char child[FIELD_MAX * 2];
-
-                field_index(child, sizeof(child), path, i);
-                if (scan_value(sc, child, depth + 1) < 0)
-                        return -1;
-                skip_ws(sc);
-                if (sc->pos < sc->len && sc->s[sc->pos] == ',') {
-                        sc->pos++;
-                        continue;
-                }
-                if (sc->pos < sc->len && sc->s[sc->pos] == ']') {
-                        sc->pos++;
-                        return 0;
-                }
-                return syntax_error(sc->err, sc->s, sc->pos, "expected ',' or ']'");
-        }
-}
-
-static int scan_value(struct scanner *sc, const char *path, unsigned depth)
-{
-        if (depth > JSON_TOKENER_DEFAULT_DEPTH)
-                return syntax_error(sc->err, sc->s, sc->pos, "nested too deeply");
-
-        skip_ws(sc);
-        if (sc->pos >= sc->len)
-                return syntax_error(sc->err, sc->s, sc->pos, "unexpected end of input");
-
-        switch (sc->s[sc->pos]) {
-        case '{':
-                return scan_object(sc, path, depth);
-        case '[':
-                return scan_array(sc, path, depth);
-        case '"':
-                return scan_string(sc, NULL, NULL);
-        case '\'':
-                return syntax_error(sc->err, sc->s, sc->pos, "single-quoted strings are not JSON");
-        default:
-                /* number, true, false, null: json-c has checked them */
-                while (sc->pos < sc->len && !strchr(",]} \t\r\n", sc->s[sc->pos]))
-                        sc->pos++;
-                return 0;
-        }
-}
-
 /* ------------------------------------------------------------ parsing */
 
 static int parse_json(const char *json, size_t len, json_object **out, jailer_error *err)
 {
-        _cleanup_(tokener_freep) json_tokener *tok = NULL;
+        static const jl_json_limits limits = { .max_bytes = CONFIG_MAX_BYTES, .max_depth = 16 };
         _cleanup_json_ json_object *root = NULL;
-        struct scanner sc = { .s = json, .len = len, .err = err };
-        const char *nul;
+        jl_json_error e;
 
-        if (!json)
-                return jl_error(err, JAILER_STEP_CONFIG, EINVAL, NULL, "no JSON text");
-        if (len > CONFIG_MAX_BYTES)
-                return json_bad(err, NULL, "the config is %zu bytes, more than the 1 MiB allowed", len);
-        nul = memchr(json, '\0', len);
-        if (nul)
-                return syntax_error(err, json, (size_t) (nul - json), "NUL byte in the text");
-
-        tok = json_tokener_new();
-        if (!tok)
-                return enomem(err, NULL);
-        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-
-        root = json_tokener_parse_ex(tok, json, (int) len);
-        if (!root) {
-                enum json_tokener_error e = json_tokener_get_error(tok);
-                size_t end = json_tokener_get_parse_end(tok);
-
-                /* A top-level literal ("null", "123") is only complete once
-                 * the tokener sees the end of input, which a NUL byte marks.
-                 * json-c's JSON null is a NULL object parsed successfully. */
-                if (e == json_tokener_continue) {
-                        root = json_tokener_parse_ex(tok, "", 1);
-                        e = json_tokener_get_error(tok);
-                        if (!root && e != json_tokener_success)
-                                return syntax_error(err, json, end, "unexpected end of input");
-                }
-                if (!root && e == json_tokener_success)
-                        return type_error(err, NULL, "a JSON object at the top level", NULL);
-                if (!root)
-                        return syntax_error(err, json, end, json_tokener_error_desc(e));
+        if (jl_json_parse(json, len, &limits, &root, &e) < 0) {
+                if (e.fault == JL_JSON_NO_MEMORY)
+                        return enomem(err, e.path[0] ? e.path : NULL);
+                if (e.fault == JL_JSON_TOO_LARGE)
+                        return json_bad(err, NULL, "the config is %zu bytes, more than the 1 MiB allowed", len);
+                return json_bad(err, e.path[0] ? e.path : NULL, "%s", e.message);
         }
-
         if (!json_object_is_type(root, json_type_object))
                 return type_error(err, NULL, "a JSON object at the top level", root);
-
-        if (scan_value(&sc, "", 0) < 0)
-                return -1;
 
         *out = TAKE_PTR(root);
         return 0;
@@ -561,7 +163,7 @@ static int parse_string_array(jailer_error *err, const char *field, json_object 
                 char f[FIELD_MAX];
                 const char *s;
 
-                field_index(f, sizeof(f), field, i);
+                jl_json_path_index(f, sizeof(f), field, i);
                 if (get_string(err, f, json_object_array_get_idx(v, i), &s) < 0)
                         return -1;
                 if (add(c, s) < 0)
@@ -593,7 +195,7 @@ static int parse_limits(jailer_error *err, json_object *obj, jailer_config *c)
                 char f[FIELD_MAX];
                 size_t i;
 
-                field_key(f, sizeof(f), "limits", key);
+                jl_json_path_key(f, sizeof(f), "limits", key);
                 for (i = 0; i < ELEMENTSOF(fields); i++)
                         if (strcmp(key, fields[i].name) == 0)
                                 break;
@@ -616,7 +218,7 @@ static int parse_namespaces(jailer_error *err, json_object *obj, jailer_config *
                 char f[FIELD_MAX];
                 size_t i;
 
-                field_key(f, sizeof(f), "namespaces", key);
+                jl_json_path_key(f, sizeof(f), "namespaces", key);
                 for (i = 0; i < JAILER_NS_COUNT; i++)
                         if (strcmp(key, jl_namespace_names[i]) == 0)
                                 break;
@@ -641,7 +243,7 @@ static int parse_bind(jailer_error *err, const char *field, json_object *obj, ja
         json_object_object_foreach(obj, key, v) {
                 char f[FIELD_MAX];
 
-                field_key(f, sizeof(f), field, key);
+                jl_json_path_key(f, sizeof(f), field, key);
                 if (strcmp(key, "source") == 0) {
                         if (get_string(err, f, v, &source) < 0)
                                 return -1;
@@ -660,13 +262,13 @@ static int parse_bind(jailer_error *err, const char *field, json_object *obj, ja
         if (!source) {
                 char f[FIELD_MAX];
 
-                field_key(f, sizeof(f), field, "source");
+                jl_json_path_key(f, sizeof(f), field, "source");
                 return json_bad(err, f, "is required");
         }
         if (!dest) {
                 char f[FIELD_MAX];
 
-                field_key(f, sizeof(f), field, "dest");
+                jl_json_path_key(f, sizeof(f), field, "dest");
                 return json_bad(err, f, "is required");
         }
         if (jailer_config_add_bind_mount(c, source, dest, read_only) < 0)
@@ -687,7 +289,7 @@ static int parse_binds(jailer_error *err, json_object *arr, jailer_config *c)
         for (size_t i = 0; i < n; i++) {
                 char f[FIELD_MAX];
 
-                field_index(f, sizeof(f), "bind_mounts", i);
+                jl_json_path_index(f, sizeof(f), "bind_mounts", i);
                 if (parse_bind(err, f, json_object_array_get_idx(arr, i), c) < 0)
                         return -1;
         }
@@ -709,11 +311,11 @@ static int parse_env(jailer_error *err, json_object *arr, jailer_config *c)
                 const char *k, *v;
                 char f[FIELD_MAX], fk[FIELD_MAX], fv[FIELD_MAX];
 
-                field_index(f, sizeof(f), "env", i);
+                jl_json_path_index(f, sizeof(f), "env", i);
                 if (!json_object_is_type(pair, json_type_array) || json_object_array_length(pair) != 2)
                         return type_error(err, f, "a [name, value] pair of strings", pair);
-                field_index(fk, sizeof(fk), f, 0);
-                field_index(fv, sizeof(fv), f, 1);
+                jl_json_path_index(fk, sizeof(fk), f, 0);
+                jl_json_path_index(fv, sizeof(fv), f, 1);
                 if (get_string(err, fk, json_object_array_get_idx(pair, 0), &k) < 0 ||
                     get_string(err, fv, json_object_array_get_idx(pair, 1), &v) < 0)
                         return -1;

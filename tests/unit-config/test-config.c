@@ -130,7 +130,7 @@ static const struct bad_case bad_cases[] = {
           "out of range" },
         { "range: memory uint64 max", L("'memory_bytes':18446744073709551615"), "limits.memory_bytes",
           "out of range" },
-        { "range: negative beyond int64", L("'pids':-99999999999999999999"), "limits.pids", "non-negative" },
+        { "range: negative beyond int64", L("'pids':-99999999999999999999"), "limits.pids", "is out of range" },
         { "type: quota string", L("'cpu_quota_us':'100000'"), "limits.cpu_quota_us", "got string \"100000\"" },
         { "type: memory float", L("'memory_bytes':5.5e8"), "limits.memory_bytes", "got number 5.5e8" },
         { "type: id number", "{'id':5}", "id", "expected a string, got number 5" },
