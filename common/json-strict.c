@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #define DEFAULT_DEPTH 32
 #define MIN_SIZE(a, b) ((a) < (b) ? (a) : (b))
@@ -497,6 +498,48 @@ static int scan_value(struct scanner *sc, const char *path, unsigned depth)
 
 /* ------------------------------------------------------------ the reader */
 
+/* Offset of the first invalid UTF-8 sequence, or -1 (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF). */
+static ssize_t utf8_invalid_at(const unsigned char *s, size_t len)
+{
+        size_t i = 0;
+
+        while (i < len) {
+                unsigned char c = s[i];
+                size_t n;
+                uint32_t cp;
+
+                if (c < 0x80) {
+                        i++;
+                        continue;
+                } else if (c >= 0xc2 && c <= 0xdf) {
+                        n = 1;
+                        cp = c & 0x1f;
+                } else if (c >= 0xe0 && c <= 0xef) {
+                        n = 2;
+                        cp = c & 0x0f;
+                } else if (c >= 0xf0 && c <= 0xf4) {
+                        n = 3;
+                        cp = c & 0x07;
+                } else
+                        return (ssize_t) i;
+
+                if (len - i <= n)
+                        return (ssize_t) i;
+                for (size_t k = 1; k <= n; k++) {
+                        if ((s[i + k] & 0xc0) != 0x80)
+                                return (ssize_t) i;
+                        cp = (cp << 6) | (s[i + k] & 0x3f);
+                }
+                if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+                    (cp >= 0xd800 && cp <= 0xdfff))
+                        return (ssize_t) i;
+                i += n + 1;
+        }
+        return -1;
+}
+
+
 int jl_json_parse(const char *text, size_t len, const jl_json_limits *lim, json_object **out, jl_json_error *e)
 {
         jl_json_limits none = { 0 };
@@ -517,6 +560,9 @@ int jl_json_parse(const char *text, size_t len, const jl_json_limits *lim, json_
         nul = memchr(text, '\0', len);
         if (nul)
                 return syntax(&sc, (size_t) (nul - text), "NUL byte in the text");
+        ssize_t bad = utf8_invalid_at((const unsigned char *) text, len);
+        if (bad >= 0)
+                return syntax(&sc, (size_t) bad, "invalid UTF-8");
 
         /* Our scanner first: it bounds the depth before json-c recurses,
          * and its errors name the field. */

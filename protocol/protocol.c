@@ -16,6 +16,7 @@
 
 #include "jailer-internal.h"
 #include "protocol.h"
+#include "json-strict.h"
 #include "json-util.h"
 
 
@@ -151,47 +152,6 @@ jl_jail_state jl_jail_state_from_string(const char *s)
 
 /* ------------------------------------------------------------------ decoding */
 
-/* Offset of the first invalid UTF-8 sequence, or -1 (RFC 3629: no overlong
- * forms, no surrogates, nothing above U+10FFFF). */
-static ssize_t utf8_invalid_at(const unsigned char *s, size_t len)
-{
-        size_t i = 0;
-
-        while (i < len) {
-                unsigned char c = s[i];
-                size_t n;
-                uint32_t cp;
-
-                if (c < 0x80) {
-                        i++;
-                        continue;
-                } else if (c >= 0xc2 && c <= 0xdf) {
-                        n = 1;
-                        cp = c & 0x1f;
-                } else if (c >= 0xe0 && c <= 0xef) {
-                        n = 2;
-                        cp = c & 0x0f;
-                } else if (c >= 0xf0 && c <= 0xf4) {
-                        n = 3;
-                        cp = c & 0x07;
-                } else
-                        return (ssize_t) i;
-
-                if (len - i <= n)
-                        return (ssize_t) i;
-                for (size_t k = 1; k <= n; k++) {
-                        if ((s[i + k] & 0xc0) != 0x80)
-                                return (ssize_t) i;
-                        cp = (cp << 6) | (s[i + k] & 0x3f);
-                }
-                if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-                    (cp >= 0xd800 && cp <= 0xdfff))
-                        return (ssize_t) i;
-                i += n + 1;
-        }
-        return -1;
-}
-
 /* Find a string (or key) holding a NUL (from a "\u0000" escape) anywhere in
  * o; fill path with where. */
 static bool json_has_nul(json_object *o, char *path, size_t size)
@@ -255,59 +215,38 @@ static const char *json_type_label(json_object *o)
         }
 }
 
-/* Parse one complete JSON text (strict, UTF-8 checked, nothing after it but
- * whitespace); data[len] must be NUL.  NULL with *err filled on failure. */
-static json_object *parse_json(const char *data, size_t len, jl_rpc_error *err)
+/* Parse one request line with the strict reader every input goes through
+ * (json-strict.h).  Not JSON: parse error; JSON against the reader's rules
+ * (a duplicate key, an integer beyond 64 bits, too deep): invalid request,
+ * naming the field.  NULL with *err filled on failure; *is_null tells JSON
+ * null (valid JSON that is not a request) apart. */
+static json_object *parse_json(const char *data, size_t len, bool *is_null, jl_rpc_error *err)
 {
-        struct json_tokener *tok;
-        json_object *o;
+        static const jl_json_limits limits = { .max_bytes = JL_PROTOCOL_MAX_LINE, .max_depth = 16 };
+        json_object *o = NULL;
+        jl_json_error e;
 
-        if (len > INT32_MAX) {
-                jl_rpc_error_set(err, JL_RPC_INVALID_REQUEST, JL_REASON_OVERSIZED, NULL, "line too long");
-                return NULL;
-        }
-        const char *nul = memchr(data, 0, len);
-        if (nul) {
-                jl_rpc_error_set(err, JL_RPC_PARSE_ERROR, NULL, NULL, "NUL byte at byte %zu", (size_t) (nul - data));
-                return NULL;
-        }
-        ssize_t bad = utf8_invalid_at((const unsigned char *) data, len);
-        if (bad >= 0) {
-                jl_rpc_error_set(err, JL_RPC_PARSE_ERROR, NULL, NULL, "invalid UTF-8 at byte %zd", bad);
-                return NULL;
-        }
-
-        tok = json_tokener_new();
-        if (!tok) {
-                jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "out of memory");
-                return NULL;
-        }
-        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-        /* data[len] is a NUL: passing it ends a number at the end of the
-         * line ("42") instead of waiting for more digits. */
-        o = json_tokener_parse_ex(tok, data, (int) len + 1);
-        enum json_tokener_error jerr = json_tokener_get_error(tok);
-        size_t off = json_tokener_get_parse_end(tok);
-        json_tokener_free(tok);
-
-        if (jerr == json_tokener_continue) {
-                json_object_put(o);
-                jl_rpc_error_set(err, JL_RPC_PARSE_ERROR, NULL, NULL, "invalid JSON: unexpected end of line");
-                return NULL;
-        }
-        if (jerr != json_tokener_success || !o) {
-                json_object_put(o);
-                jl_rpc_error_set(err, JL_RPC_PARSE_ERROR, NULL, NULL, "invalid JSON at byte %zu: %s", off,
-                                 jerr != json_tokener_success ? json_tokener_error_desc(jerr) : "no value");
-                return NULL;
-        }
-        for (size_t i = off; i < len; i++)
-                if (!strchr(" \t\r", data[i])) {
-                        json_object_put(o);
-                        jl_rpc_error_set(err, JL_RPC_PARSE_ERROR, NULL, NULL,
-                                         "invalid JSON at byte %zu: text after the JSON value", i);
-                        return NULL;
+        *is_null = false;
+        if (jl_json_parse(data, len, &limits, &o, &e) < 0) {
+                switch (e.fault) {
+                case JL_JSON_SYNTAX:
+                        jl_rpc_error_set(err, JL_RPC_PARSE_ERROR, NULL, NULL, "%s", e.message);
+                        break;
+                case JL_JSON_TOO_LARGE:
+                        jl_rpc_error_set(err, JL_RPC_INVALID_REQUEST, JL_REASON_OVERSIZED, NULL, "line too long");
+                        break;
+                case JL_JSON_NO_MEMORY:
+                        jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "out of memory");
+                        break;
+                case JL_JSON_REFUSED:
+                default:
+                        jl_rpc_error_set(err, JL_RPC_INVALID_REQUEST, NULL, e.path[0] ? e.path : NULL, "%s%s%s",
+                                         e.path, e.path[0] ? ": " : "", e.message);
+                        break;
                 }
+                return NULL;
+        }
+        *is_null = !o;
         return o;
 }
 
@@ -333,7 +272,11 @@ int jl_request_decode(jl_line *line, jl_request *out, json_object **id_out, jl_r
                 return jl_rpc_error_set(err, JL_RPC_INVALID_REQUEST, JL_REASON_OVERSIZED, NULL,
                                         "line longer than %d bytes", JL_PROTOCOL_MAX_LINE);
 
-        msg = parse_json(line->data, line->len, err);
+        bool is_null;
+        msg = parse_json(line->data, line->len, &is_null, err);
+        if (!msg && is_null)
+                return jl_rpc_error_set(err, JL_RPC_INVALID_REQUEST, NULL, NULL,
+                                        "a request must be a JSON object, not null");
         if (!msg)
                 return -1;
 

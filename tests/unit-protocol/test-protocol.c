@@ -311,6 +311,25 @@ static const struct decode_case decode_cases[] = {
           0, JL_RPC_INVALID_PARAMS, "invalid_config", "exec_args[1]", true },
         { "decode: too deep", "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"list\",\"params\":{\"a\":"
           "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}}", 0,
+          JL_RPC_INVALID_REQUEST, "invalid_request", NULL, false },
+        /* The strict reader's rules, the same as for config and policy files. */
+        { "decode: a duplicate method", "{\"jsonrpc\":\"2.0\",\"id\":\"dup\",\"method\":\"nosuch\",\"method\":\"version\"}",
+          0, JL_RPC_INVALID_REQUEST, "invalid_request", "method", false },
+        { "decode: a duplicate key in create's config",
+          "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"create\",\"params\":{\"id\":\"a\",\"limits\":"
+          "{\"max_fds\":1,\"max_fds\":100000000}}}", 0, JL_RPC_INVALID_REQUEST, "invalid_request",
+          "params.limits.max_fds", false },
+        { "decode: a duplicate key spelled with an escape",
+          "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"list\",\"\\u006dethod\":\"version\"}", 0,
+          JL_RPC_INVALID_REQUEST, "invalid_request", "method", false },
+        { "decode: an id beyond 64 bits", "{\"jsonrpc\":\"2.0\",\"id\":18446744073709551617,\"method\":\"version\"}",
+          0, JL_RPC_INVALID_REQUEST, "invalid_request", "id", false },
+        { "decode: null", "null", 0, JL_RPC_INVALID_REQUEST, "invalid_request", "", false },
+        { "decode: a raw control byte in a string", "{\"jsonrpc\":\"2.0\",\"id\":\"a\x01\",\"method\":\"list\"}", 0,
+          JL_RPC_PARSE_ERROR, "parse_error", "", false },
+        { "decode: NaN", "{\"jsonrpc\":\"2.0\",\"id\":NaN,\"method\":\"list\"}", 0, JL_RPC_PARSE_ERROR,
+          "parse_error", "", false },
+        { "decode: Infinity", "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"list\",\"params\":{\"x\":Infinity}}", 0,
           JL_RPC_PARSE_ERROR, "parse_error", "", false },
 };
 
