@@ -28,6 +28,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "policy.h"
+#include "json-strict.h"
 #include "json-util.h"
 
 #define MAX_LIST 1024           /* entries in any one list */
@@ -134,35 +135,11 @@ static int fail(load_ctx *x, const char *field, const char *fmt, ...)
         return -EINVAL;
 }
 
-static const char *describe(json_object *v, char *buf, size_t size)
-{
-        switch (json_object_get_type(v)) {
-        case json_type_null:
-                return "null";
-        case json_type_boolean:
-                return json_object_get_boolean(v) ? "true" : "false";
-        case json_type_int:
-        case json_type_double:
-                snprintf(buf, size, "%.64s", json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
-                return buf;
-        case json_type_string:
-                snprintf(buf, size, "\"%.*s%s\"", QUOTE_MAX, json_object_get_string(v),
-                         json_object_get_string_len(v) > QUOTE_MAX ? "..." : "");
-                return buf;
-        case json_type_array:
-                return "an array";
-        case json_type_object:
-                return "an object";
-        default:
-                return "an unknown JSON type";
-        }
-}
-
 static int type_error(load_ctx *x, const char *field, const char *expected, json_object *v)
 {
         char buf[QUOTE_MAX + 16];
 
-        return fail(x, field, "expected %s, got %s", expected, describe(v, buf, sizeof buf));
+        return fail(x, field, "expected %s, got %s", expected, jl_json_describe(v, buf, sizeof buf, QUOTE_MAX));
 }
 
 static void field_key(char *out, size_t size, const char *parent, const char *key)
@@ -175,145 +152,22 @@ static void field_key(char *out, size_t size, const char *parent, const char *ke
 
 /* ------------------------------------------------------------------ syntax */
 
-/* json-c keeps the last of two equal keys without a word; a policy whose
- * second "exec_paths" silently wins is not what its author reviewed.  The
- * text is valid JSON by now (json-c said so): walk it and compare the raw
- * key strings of each object. */
-typedef struct scanner {
-        const char *s;
-        size_t len, pos;
-} scanner;
-
-static void sc_ws(scanner *sc)
-{
-        while (sc->pos < sc->len && strchr(" \t\r\n", sc->s[sc->pos]))
-                sc->pos++;
-}
-
-/* At a '"': past the closing quote; *start and *n the raw content. */
-static void sc_string(scanner *sc, size_t *start, size_t *n)
-{
-        size_t b = ++sc->pos;
-
-        while (sc->pos < sc->len && sc->s[sc->pos] != '"')
-                sc->pos += sc->s[sc->pos] == '\\' ? 2 : 1;
-        if (start)
-                *start = b;
-        if (n)
-                *n = sc->pos - b;
-        sc->pos++;
-}
-
-static int sc_value(scanner *sc, load_ctx *x, unsigned depth)
-{
-        sc_ws(sc);
-        if (sc->pos >= sc->len)
-                return 0;
-        if (depth > 64)
-                return fail(x, NULL, "nested more than 64 levels deep");
-        switch (sc->s[sc->pos]) {
-        case '{': {
-                size_t *keys = NULL, n_keys = 0;
-                int r = 0;
-
-                sc->pos++;
-                for (;;) {
-                        size_t ks, kn;
-                        size_t *nk;
-
-                        sc_ws(sc);
-                        if (sc->pos >= sc->len || sc->s[sc->pos] == '}') {
-                                sc->pos++;
-                                break;
-                        }
-                        if (sc->s[sc->pos] == ',') {
-                                sc->pos++;
-                                continue;
-                        }
-                        sc_string(sc, &ks, &kn);
-                        for (size_t i = 0; i < n_keys; i++)
-                                if (keys[2 * i + 1] == kn && memcmp(sc->s + keys[2 * i], sc->s + ks, kn) == 0) {
-                                        r = fail(x, NULL, "the key \"%.*s\" appears twice in one object (at byte %zu)",
-                                                 (int) (kn > QUOTE_MAX ? QUOTE_MAX : kn), sc->s + ks, ks);
-                                        goto done;
-                                }
-                        nk = realloc(keys, (n_keys + 1) * 2 * sizeof *keys);
-                        if (!nk) {
-                                r = -ENOMEM;
-                                goto done;
-                        }
-                        keys = nk;
-                        keys[2 * n_keys] = ks;
-                        keys[2 * n_keys + 1] = kn;
-                        n_keys++;
-                        sc_ws(sc);
-                        sc->pos++; /* ':' */
-                        r = sc_value(sc, x, depth + 1);
-                        if (r < 0)
-                                goto done;
-                }
-        done:
-                free(keys);
-                return r;
-        }
-        case '[':
-                sc->pos++;
-                for (;;) {
-                        int r;
-
-                        sc_ws(sc);
-                        if (sc->pos >= sc->len || sc->s[sc->pos] == ']') {
-                                sc->pos++;
-                                return 0;
-                        }
-                        if (sc->s[sc->pos] == ',') {
-                                sc->pos++;
-                                continue;
-                        }
-                        r = sc_value(sc, x, depth + 1);
-                        if (r < 0)
-                                return r;
-                }
-        case '"':
-                sc_string(sc, NULL, NULL);
-                return 0;
-        default:
-                while (sc->pos < sc->len && !strchr(",]} \t\r\n", sc->s[sc->pos]))
-                        sc->pos++;
-                return 0;
-        }
-}
-
+/* The strict reader every input goes through (json-strict.h): a policy
+ * whose second "exec_paths" silently won, or whose "read_write\u005fbinds"
+ * sat beside "read_write_binds", is not what its author reviewed. */
 static int parse_text(load_ctx *x, const char *text, size_t len, json_object **out)
 {
-        _cleanup_(tokener_freep) json_tokener *tok = NULL;
+        static const jl_json_limits limits = { .max_depth = 16 };
         _cleanup_json_ json_object *root = NULL;
-        scanner sc = { .s = text, .len = len };
-        int r;
+        jl_json_error e;
 
-        if (memchr(text, '\0', len))
-                return fail(x, NULL, "NUL byte at byte %zu", (size_t) ((const char *) memchr(text, '\0', len) - text));
-        tok = json_tokener_new();
-        if (!tok)
-                return -ENOMEM;
-        json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-        root = json_tokener_parse_ex(tok, text, (int) len);
-        if (!root) {
-                enum json_tokener_error e = json_tokener_get_error(tok);
-
-                if (e == json_tokener_continue)
-                        return fail(x, NULL, "unexpected end of the file");
-                return fail(x, NULL, "invalid JSON at byte %zu: %s", json_tokener_get_parse_end(tok),
-                            json_tokener_error_desc(e));
+        if (jl_json_parse(text, len, &limits, &root, &e) < 0) {
+                if (e.fault == JL_JSON_NO_MEMORY)
+                        return -ENOMEM;
+                return fail(x, e.path, "%s", e.message);
         }
-        for (size_t i = json_tokener_get_parse_end(tok); i < len; i++)
-                if (!strchr(" \t\r\n", text[i]))
-                        return fail(x, NULL, "text after the JSON object, at byte %zu", i);
         if (!json_object_is_type(root, json_type_object))
                 return type_error(x, NULL, "a JSON object at the top level", root);
-        r = sc_value(&sc, x, 0);
-        if (r < 0)
-                return r;
         *out = TAKE_PTR(root);
         return 0;
 }
