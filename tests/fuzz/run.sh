@@ -15,11 +15,12 @@ if [ ! -f "$bdir/build.ninja" ]; then
         CC=clang meson setup "$bdir" -Dfuzzing=true -Db_sanitize=address,undefined -Db_lundef=false \
                 -Dbuildtype=debugoptimized -Dc_args=-fsanitize=fuzzer-no-link >/dev/null
 fi
-ninja -C "$bdir" tests/fuzz/fuzz-config tests/fuzz/fuzz-request tests/fuzz/fuzz-seccomp >/dev/null
+ninja -C "$bdir" tests/fuzz/fuzz-config tests/fuzz/fuzz-request tests/fuzz/fuzz-seccomp tests/fuzz/fuzz-json >/dev/null
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 fail=0
-for name in config request seccomp; do
+names=(config request seccomp json)
+for name in "${names[@]}"; do
         work=$(mktemp -d)
         cp tests/fuzz/corpus/$name/* "$work/"
         log=$(mktemp)
@@ -33,5 +34,5 @@ for name in config request seccomp; do
         fi
         rm -rf "$work" "$log"
 done
-echo "$((3 - fail)) passed, $fail failed"
+echo "$((${#names[@]} - fail)) passed, $fail failed"
 exit $fail
