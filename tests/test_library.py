@@ -1,0 +1,147 @@
+# SPDX-License-Identifier: MIT
+"""libjailer as a package installs it: a program outside the tree builds
+against the installed library with `pkg-config --cflags --libs jailer` alone
+and runs a jail through it; the shared library exports jailer.h's API and
+nothing else; and the library, jailer and jailerctl build without libsystemd
+(-Ddaemon=false)."""
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+import jailtest
+
+CONSUMER = r"""
+#include <jailer.h>   /* pkg-config adds include/jailer */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int main(int argc, char **argv)
+{
+        if (argc != 5)
+                return 2;
+        jailer_error err = {0};
+        jailer_config *c = jailer_config_new("libtest", argv[1], argv[2]);
+        jailer_config_add_arg(c, "exit");
+        jailer_config_add_arg(c, "7");
+        jailer_config_set_cgroup_parent(c, argv[3]);
+        if (strcmp(argv[4], "v2") == 0)
+                jailer_config_set_cgroup_version(c, JAILER_CGROUP_V2);
+        else if (strcmp(argv[4], "v1") == 0)
+                jailer_config_set_cgroup_version(c, JAILER_CGROUP_V1);
+        jailer_report rep;
+        if (jailer_run(c, NULL, &rep, &err) < 0) {
+                fprintf(stderr, "consumer: %s\n", err.message);
+                return 3;
+        }
+        printf("exit %d %s\n", rep.exit_code, jailer_version());
+        jailer_config_free(c);
+        return 0;
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def installed():
+    """`meson install` of the build under test into a private DESTDIR."""
+    if shutil.which("pkg-config") is None or shutil.which("cc") is None:
+        pytest.fail("pkg-config and cc are needed (scripts/install-deps.sh installs them)", pytrace=False)
+    dest = Path(tempfile.mkdtemp(prefix="jailer-install-", dir="/tmp"))
+    try:
+        p = subprocess.run(["meson", "install", "-C", str(jailtest.BUILD), "--no-rebuild", "--quiet",
+                            "--destdir", str(dest)], capture_output=True, text=True)
+        assert p.returncode == 0, p.stdout + p.stderr
+        yield dest
+    finally:
+        shutil.rmtree(dest, ignore_errors=True)
+
+
+def pc_dir(dest):
+    found = list(dest.rglob("pkgconfig/jailer.pc"))
+    assert len(found) == 1, f"jailer.pc installed {len(found)} times: {found}"
+    return found[0].parent
+
+
+def test_installed_files(installed):
+    libs = sorted(p.name for p in installed.rglob("libjailer.so*"))
+    assert libs == ["libjailer.so", "libjailer.so.0", "libjailer.so.0.1.0"], libs
+    headers = list(installed.rglob("include/jailer/jailer.h"))
+    assert len(headers) == 1, "the header is not installed under include/jailer/"
+    assert not list(installed.rglob("libjailer.a")), "the internal static library is installed"
+    so = next(installed.rglob("libjailer.so.0.1.0"))
+    soname = subprocess.run(["readelf", "-d", str(so)], capture_output=True, text=True).stdout
+    assert "Library soname: [libjailer.so.0]" in soname
+
+
+def test_only_the_public_api_is_exported(installed):
+    so = next(installed.rglob("libjailer.so.0.1.0"))
+    out = subprocess.run(["nm", "-D", "--defined-only", str(so)], capture_output=True, text=True).stdout
+    names = [l.split()[-1] for l in out.splitlines() if l.strip()]
+    names = [n.split("@")[0] for n in names if n != "JAILER_0"]
+    assert names, "nothing exported"
+    assert all(n.startswith("jailer_") for n in names), [n for n in names if not n.startswith("jailer_")]
+    header = (jailtest.REPO / "common" / "jailer.h").read_text()
+    missing = [n for n in names if n not in header]
+    assert not missing, f"exported but not in jailer.h: {missing}"
+
+
+def test_a_program_outside_the_tree_builds_with_pkg_config_and_runs_a_jail(installed, tmp_path):
+    env = dict(os.environ, PKG_CONFIG_PATH=str(pc_dir(installed)), PKG_CONFIG_SYSROOT_DIR=str(installed))
+    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "jailer"], env=env,
+                           capture_output=True, text=True)
+    assert flags.returncode == 0, flags.stderr
+    src = tmp_path / "consumer.c"
+    src.write_text(CONSUMER)
+    exe = tmp_path / "consumer"
+    cc = subprocess.run(["cc", "-Wall", "-Werror", "-o", str(exe), str(src), *flags.stdout.split()],
+                        capture_output=True, text=True)
+    assert cc.returncode == 0, cc.stderr
+    libdir = next(installed.rglob("libjailer.so.0")).parent
+    root = Path(tempfile.mkdtemp(prefix="jailer-lib-", dir="/tmp")) / "root"
+    try:
+        run = subprocess.run([str(exe), str(jailtest.for_others(jailtest.PROBE)), str(root),
+                              jailtest.SESSION_CGROUP_PARENT, jailtest.CGROUP_VERSION or "auto"],
+                             env=dict(os.environ, LD_LIBRARY_PATH=str(libdir)),
+                             capture_output=True, text=True, timeout=60)
+    finally:
+        shutil.rmtree(root.parent, ignore_errors=True)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.splitlines()[-1].startswith("exit 7 "), run.stdout
+    assert '"pid":1' in run.stdout, "the program did not run as pid 1 of its own namespace"
+    ldd = subprocess.run(["ldd", str(exe)], env=dict(os.environ, LD_LIBRARY_PATH=str(libdir)),
+                         capture_output=True, text=True).stdout
+    assert str(libdir) in ldd, "the program did not use the installed shared library"
+
+
+def test_the_library_builds_without_libsystemd(tmp_path):
+    """With libsystemd hidden from pkg-config, -Ddaemon=false configures and
+    builds libjailer, jailer and jailerctl; the default configuration
+    refuses, naming libsystemd."""
+    if shutil.which("meson") is None:
+        pytest.fail("meson is needed", pytrace=False)
+    hidden = tmp_path / "pkgconfig"
+    hidden.mkdir()
+    dirs = subprocess.run(["pkg-config", "--variable", "pc_path", "pkg-config"],
+                          capture_output=True, text=True).stdout.strip().split(":")
+    for d in dirs:
+        for pc in Path(d).glob("*.pc") if Path(d).is_dir() else []:
+            if pc.name != "libsystemd.pc" and not (hidden / pc.name).exists():
+                (hidden / pc.name).symlink_to(pc)
+    env = dict(os.environ, PKG_CONFIG_LIBDIR=str(hidden))
+    env.pop("PKG_CONFIG_PATH", None)
+    with_daemon = subprocess.run(["meson", "setup", str(tmp_path / "b1")], cwd=jailtest.REPO, env=env,
+                                 capture_output=True, text=True)
+    assert with_daemon.returncode != 0 and "libsystemd" in with_daemon.stdout + with_daemon.stderr
+    b = tmp_path / "b2"
+    p = subprocess.run(["meson", "setup", str(b), "-Ddaemon=false"], cwd=jailtest.REPO, env=env,
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr
+    p = subprocess.run(["ninja", "-C", str(b), "common/libjailer.so.0.1.0", "client/jailer", "client/jailerctl"],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout[-2000:]
+    for f in ("common/libjailer.so", "client/jailer", "client/jailerctl"):
+        assert (b / f).exists()
