@@ -16,9 +16,13 @@
  *
  * Exit status: run and wait exit with the jail's status (its exit code, or
  * 128+N when signal N killed it), 126/127 when its program could not be
- * executed or found, and 125 when jailerd or jailerctl failed.  The other
- * commands exit 0 on success, 1 when jailerd refused or failed, 2 on a usage
- * error.  Errors go to stderr with jailerd's message.
+ * executed or found, and 125 when jailerd or jailerctl failed.  run, create
+ * and wait exit 77 when jailerd refused the request (permission_denied: the
+ * policy or the jail's owner says no) and 75 when it cannot take it now
+ * (limit_reached, shutting_down): try again later.  The other commands exit
+ * 0 on success, 1 when jailerd refused or failed, 2 on a usage error.
+ * Errors go to stderr with jailerd's message (with --json, run and create
+ * print them as a JSON object on stdout too).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +43,8 @@
 #define EXIT_NOT_FOUND 127
 #define EXIT_REFUSED 1
 #define EXIT_USAGE 2
+#define EXIT_NOPERM 77   /* sysexits' EX_NOPERM: jailerd refused the request */
+#define EXIT_TEMPFAIL 75 /* sysexits' EX_TEMPFAIL: jailerd cannot take it now */
 
 /* How long run/wait keep trying to reach a restarting jailerd. */
 #define RECONNECT_TIMEOUT_MS (30 * 1000)
@@ -63,8 +69,18 @@ static struct {
 
 static const char *cmd_name = "jailerctl";
 
+/* The last error logged, for the exit status; run and create with --json
+ * also print errors as JSON on stdout. */
+static jl_rpc_error last_error;
+static bool json_errors;
+
+static void print_error_json(const jl_rpc_error *e);
+
 static void log_rpc_error(const char *what, const jl_rpc_error *e)
 {
+        last_error = *e;
+        if (json_errors)
+                print_error_json(e);
         if (e->code == 0) {
                 fprintf(stderr, "jailerctl: %s: %s\n", what, e->message);
                 return;
@@ -73,6 +89,40 @@ static void log_rpc_error(const char *what, const jl_rpc_error *e)
         if (e->step[0])
                 fprintf(stderr, " (step %s)", e->step);
         fprintf(stderr, " [%s%s%s]\n", e->reason, e->field[0] ? ", field " : "", e->field);
+}
+
+/* The exit status of run, create and wait for a request jailerd refused or
+ * could not take, or `otherwise`. */
+static int exit_for_refusal(const jl_rpc_error *e, int otherwise)
+{
+        if (e->code == JL_RPC_PERMISSION_DENIED)
+                return EXIT_NOPERM;
+        if (e->code == JL_RPC_LIMIT_REACHED || e->code == JL_RPC_SHUTTING_DOWN)
+                return EXIT_TEMPFAIL;
+        return otherwise;
+}
+
+/* An error as the JSON-RPC error object, on stdout (--json). */
+static void print_error_json(const jl_rpc_error *e)
+{
+        _cleanup_(json_object_putp) json_object *o = json_object_new_object(), *err = json_object_new_object(),
+                                               *data = json_object_new_object();
+
+        if (!o || !err || !data)
+                return;
+        json_object_object_add(err, "code", json_object_new_int(e->code));
+        json_object_object_add(err, "message", json_object_new_string(e->message));
+        json_object_object_add(data, "reason", json_object_new_string(e->reason[0] ? e->reason : "connection"));
+        if (e->field[0])
+                json_object_object_add(data, "field", json_object_new_string(e->field));
+        if (e->step[0])
+                json_object_object_add(data, "step", json_object_new_string(e->step));
+        if (e->errno_name[0])
+                json_object_object_add(data, "errno", json_object_new_string(e->errno_name));
+        json_object_object_add(err, "data", TAKE_PTR(data));
+        json_object_object_add(o, "error", TAKE_PTR(err));
+        fprintf(stdout, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+        fflush(stdout);
 }
 
 static int client_open(jl_client **c, jl_rpc_error *e)
@@ -346,6 +396,7 @@ static void run_usage(const char *cmd)
 static int cmd_run_or_create(int argc, char **argv, bool run)
 {
         struct run_opts o = { .stdio = run, .json = arg.json };
+        json_errors = arg.json;
         jailer_error jerr = {};
         jailer_config *c = NULL;
         _cleanup_client_ jl_client *client = NULL;
@@ -371,6 +422,7 @@ static int cmd_run_or_create(int argc, char **argv, bool run)
                 run_usage(argv[0]);
                 return 0;
         }
+        json_errors = o.json;
 
         if (!jailer_config_get_id(c)) {
                 uint64_t rnd;
@@ -441,7 +493,7 @@ static int cmd_run_or_create(int argc, char **argv, bool run)
                 ; /* a signal during create: handled once we know the jail */
         if (r < 0) {
                 log_rpc_error("create", &e);
-                ret = run ? exit_for_spawn_error(&e) : EXIT_REFUSED;
+                ret = exit_for_refusal(&e, run ? exit_for_spawn_error(&e) : EXIT_REFUSED);
                 goto out;
         }
         if (jl_create_result_parse(res, jail, &pid, &e) < 0) {
@@ -462,8 +514,10 @@ static int cmd_run_or_create(int argc, char **argv, bool run)
 
         if (n_signals > 0)
                 kill_jail(jail, forward_signal());
-        if (wait_report(&client, jail, true, &report) < 0)
+        if (wait_report(&client, jail, true, &report) < 0) {
+                ret = exit_for_refusal(&last_error, EXIT_RUN_FAILED);
                 goto out;
+        }
 
         jailer_report rep;
         if (jl_report_from_json(report, &rep, &e) < 0) {
@@ -493,7 +547,7 @@ static int cmd_wait(int argc, char **argv)
                 return EXIT_USAGE;
         }
         if (wait_report(&c, argv[1], false, &report) < 0)
-                return EXIT_RUN_FAILED;
+                return exit_for_refusal(&last_error, EXIT_RUN_FAILED);
         if (arg.json) {
                 print_json(stdout, report);
         } else {
@@ -512,23 +566,77 @@ static int cmd_wait(int argc, char **argv)
 
 /* ------------------------------------------------------------------ the others */
 
+static json_object *signal_param(const char *sig)
+{
+        uint64_t n;
+
+        if (jl_parse_u64(sig, &n) == 0 && n <= 64)
+                return json_object_new_int((int) n);
+        return json_object_new_string(sig);
+}
+
+/* kill --all [SIGNAL]: every jail the caller may see that has not exited. */
+static int kill_all(const char *sig)
+{
+        _cleanup_json_ json_object *res = NULL;
+        json_object *jails;
+        jl_rpc_error e = {};
+        unsigned sent = 0, failed = 0;
+
+        if (call_once("list", NULL, &res) < 0)
+                return EXIT_REFUSED;
+        if (!json_object_object_get_ex(res, "jails", &jails) || !json_object_is_type(jails, json_type_array)) {
+                fprintf(stderr, "jailerctl: list: jailerd sent no \"jails\" array\n");
+                return EXIT_REFUSED;
+        }
+        for (size_t i = 0; i < json_object_array_length(jails); i++) {
+                _cleanup_json_ json_object *r = NULL;
+                jl_jail_info info;
+                json_object *p;
+
+                if (jl_jail_info_from_json(json_object_array_get_idx(jails, i), &info, &e) < 0) {
+                        log_rpc_error("list", &e);
+                        return EXIT_REFUSED;
+                }
+                if (info.has_report)
+                        continue; /* exited; only its report is kept */
+                p = jail_params(info.jail);
+                if (sig)
+                        json_object_object_add(p, "signal", signal_param(sig));
+                if (call_once("kill", p, &r) < 0) {
+                        /* It may have exited since the list: not a failure. */
+                        if (last_error.code != JL_RPC_NOT_RUNNING && last_error.code != JL_RPC_NOT_FOUND)
+                                failed++;
+                        continue;
+                }
+                sent++;
+        }
+        if (!arg.json)
+                printf("signalled %u jail%s\n", sent, sent == 1 ? "" : "s");
+        else
+                printf("{\"signalled\":%u,\"failed\":%u}\n", sent, failed);
+        return failed ? EXIT_REFUSED : 0;
+}
+
 static int cmd_kill(int argc, char **argv)
 {
         _cleanup_json_ json_object *res = NULL;
         json_object *p;
 
+        if (argc >= 2 && strcmp(argv[1], "--all") == 0) {
+                if (argc > 3) {
+                        fprintf(stderr, "Usage: jailerctl kill --all [SIGNAL]\n");
+                        return EXIT_USAGE;
+                }
+                return kill_all(argc == 3 ? argv[2] : NULL);
+        }
         if (argc < 2 || argc > 3 || argv[1][0] == '-') {
-                fprintf(stderr, "Usage: jailerctl kill ID [SIGNAL]\n");
+                fprintf(stderr, "Usage: jailerctl kill ID [SIGNAL]\n       jailerctl kill --all [SIGNAL]\n");
                 return EXIT_USAGE;
         }
         p = jail_params(argv[1]);
-        if (argc == 3) {
-                uint64_t n;
-                if (jl_parse_u64(argv[2], &n) == 0 && n <= 64)
-                        json_object_object_add(p, "signal", json_object_new_int((int) n));
-                else
-                        json_object_object_add(p, "signal", json_object_new_string(argv[2]));
-        }
+        if (argc == 3)
+                json_object_object_add(p, "signal", signal_param(argv[2]));
         if (call_once("kill", p, &res) < 0)
                 return EXIT_REFUSED;
         if (arg.json)
@@ -695,6 +803,7 @@ static void usage(FILE *f)
                 "  create [JAIL FLAGS] [-- ARGS]  create a jail, print its id and pid\n"
                 "  wait ID                        wait for a jail's exit report\n"
                 "  kill ID [SIGNAL]               send a signal (default SIGTERM)\n"
+                "  kill --all [SIGNAL]            signal every running jail you may see\n"
                 "  list                           list jails\n"
                 "  status ID                      show a jail's state and usage\n"
                 "  events                         print jails starting and exiting\n"
@@ -702,7 +811,10 @@ static void usage(FILE *f)
                 "Options:\n"
                 "  --socket PATH   jailerd's socket (default $%s, else %s)\n"
                 "  --json          machine-readable output\n"
-                "  --help          this help; 'jailerctl run --help' lists the jail flags\n",
+                "  --help          this help; 'jailerctl COMMAND --help' tells more of one\n"
+                "                  ('jailerctl run --help' lists the jail flags)\n\n"
+                "Exit status: run and wait exit with the jail's; 125 jailerd or jailerctl\n"
+                "failed; 77 jailerd refused (policy or owner); 75 jailerd cannot take it now.\n",
                 JL_PROTOCOL_SOCKET_ENV, JL_PROTOCOL_DEFAULT_SOCKET);
 }
 
@@ -711,9 +823,30 @@ int main(int argc, char **argv)
         static const struct {
                 const char *name;
                 int (*fn)(int argc, char **argv);
+                const char *usage;
+                const char *help;
         } commands[] = {
-                { "wait", cmd_wait },     { "kill", cmd_kill },     { "list", cmd_list },
-                { "status", cmd_status }, { "events", cmd_events }, { "version", cmd_version },
+                { "wait", cmd_wait, "ID",
+                  "Wait for a jail's exit report, print it, and exit with the jail's status\n"
+                  "(its exit code, or 128+N when signal N killed it).  Reconnects while jailerd\n"
+                  "restarts.  Exit 125 when jailerd failed, 77 when it refused (another user's\n"
+                  "jail).  With --json the report is printed as JSON." },
+                { "kill", cmd_kill, "ID [SIGNAL]\n       jailerctl kill --all [SIGNAL]",
+                  "Send SIGNAL (a name such as KILL or SIGKILL, or a number; default TERM) to a\n"
+                  "jail's program.  --all signals every jail you may see that is still running\n"
+                  "(root: every jail of this jailerd) and says how many.  A jail that does not\n"
+                  "end on TERM is killed by jailerd after its grace period." },
+                { "list", cmd_list, "",
+                  "List the jails you may see (root: all), running and exited ones whose report\n"
+                  "is kept: id, pid, state, start time, uid." },
+                { "status", cmd_status, "ID",
+                  "Show a jail's state, pid, uid, start time, live cpu, memory and pids usage,\n"
+                  "and its exit report once it has exited." },
+                { "events", cmd_events, "",
+                  "Print jails starting and exiting, one line each, as they happen (only your\n"
+                  "own jails unless you are root); --json prints the notifications as JSON." },
+                { "version", cmd_version, "",
+                  "Show the versions of jailerctl and jailerd, the protocol and the cgroup mode." },
         };
         int i;
 
@@ -753,22 +886,23 @@ int main(int argc, char **argv)
         if (strcmp(cmd_name, "create") == 0)
                 return cmd_run_or_create(cargc, cargv, false);
 
-        /* The other commands also take --json after the command name. */
-        int k = 1;
-        for (int j = 1; j < cargc; j++) {
-                if (strcmp(cargv[j], "--json") == 0)
-                        arg.json = true;
-                else if (strcmp(cargv[j], "--help") == 0) {
-                        usage(stdout);
-                        return 0;
-                } else
-                        cargv[k++] = cargv[j];
+        for (size_t c = 0; c < ELEMENTSOF(commands); c++) {
+                if (strcmp(commands[c].name, cmd_name) != 0)
+                        continue;
+                /* The other commands also take --json after the command name. */
+                int k = 1;
+                for (int j = 1; j < cargc; j++) {
+                        if (strcmp(cargv[j], "--json") == 0)
+                                arg.json = true;
+                        else if (strcmp(cargv[j], "--help") == 0 || strcmp(cargv[j], "-h") == 0) {
+                                printf("Usage: jailerctl [--socket PATH] [--json] %s%s%s\n\n%s\n", cmd_name,
+                                       commands[c].usage[0] ? " " : "", commands[c].usage, commands[c].help);
+                                return 0;
+                        } else
+                                cargv[k++] = cargv[j];
+                }
+                return commands[c].fn(k, cargv);
         }
-        cargc = k;
-
-        for (size_t c = 0; c < ELEMENTSOF(commands); c++)
-                if (strcmp(commands[c].name, cmd_name) == 0)
-                        return commands[c].fn(cargc, cargv);
 
         fprintf(stderr, "jailerctl: unknown command \"%s\"\n", cmd_name);
         usage(stderr);

@@ -5,11 +5,13 @@
  * arrive while waiting for something else are kept for later.
  */
 #include <errno.h>
+#include <grp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,6 +42,40 @@ const char *jl_client_socket_path(const char *explicit_path)
         return JL_PROTOCOL_DEFAULT_SOCKET;
 }
 
+/* A failed connect, with what a person should check next. */
+static int connect_error(const char *path, int e, jl_rpc_error *err)
+{
+        struct stat st;
+        char group[64] = "";
+
+        if (e == EACCES || e == EPERM) {
+                if (stat(path, &st) == 0) {
+                        struct group *g = getgrgid(st.st_gid);
+
+                        if (g)
+                                snprintf(group, sizeof(group), "%s", g->gr_name);
+                        else
+                                snprintf(group, sizeof(group), "%u", (unsigned) st.st_gid);
+                }
+                return jl_rpc_error_set(err, 0, JL_REASON_CONNECTION, NULL,
+                                        "connect to %s: %s: only root and members of the socket's group%s%s may "
+                                        "use jailerd (see `id`; an administrator adds you with `usermod -aG %s "
+                                        "USER`, then log in again)",
+                                        path, strerror(e), group[0] ? ", " : "", group, group[0] ? group : "GROUP");
+        }
+        if (e == ENOENT)
+                return jl_rpc_error_set(err, 0, JL_REASON_CONNECTION, NULL,
+                                        "connect to %s: %s: jailerd's socket is not there (is jailerd.socket "
+                                        "running? `systemctl status jailerd.socket`; or give --socket or $%s)",
+                                        path, strerror(e), JL_PROTOCOL_SOCKET_ENV);
+        if (e == ECONNREFUSED)
+                return jl_rpc_error_set(err, 0, JL_REASON_CONNECTION, NULL,
+                                        "connect to %s: %s: nothing listens there (jailerd is not running: "
+                                        "`systemctl status jailerd`)",
+                                        path, strerror(e));
+        return jl_rpc_error_set(err, 0, JL_REASON_CONNECTION, NULL, "connect to %s: %s", path, strerror(e));
+}
+
 int jl_client_connect(const char *path, jl_client **out, jl_rpc_error *err)
 {
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -55,7 +91,7 @@ int jl_client_connect(const char *path, jl_client **out, jl_rpc_error *err)
         if (fd < 0)
                 return jl_rpc_error_set(err, 0, JL_REASON_CONNECTION, NULL, "socket: %m");
         if (connect(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0)
-                return jl_rpc_error_set(err, 0, JL_REASON_CONNECTION, NULL, "connect to %s: %m", path);
+                return connect_error(path, errno, err);
 
         c = calloc(1, sizeof(*c));
         if (!c)

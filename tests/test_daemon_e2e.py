@@ -867,3 +867,19 @@ def test_daemon_made_root_has_a_run_dir_for_control_sockets(daemon):
     assert not os.path.exists(root)
     c.close()
     daemon.assert_nothing_left(jid, state_too=False)  # the report is kept a while
+
+
+def test_jailerctl_says_when_the_socket_is_not_there(tmp_path):
+    p = subprocess.run([str(JAILERCTL), "--socket", str(tmp_path / "nope.sock"), "list"],
+                       capture_output=True, text=True, timeout=CALL_TIMEOUT)
+    assert p.returncode == 1 and "socket is not there" in p.stderr and "jailerd.socket" in p.stderr, p
+
+
+@pytest.mark.parametrize("cmd", ["wait", "kill", "list", "status", "events", "version"])
+def test_jailerctl_subcommand_help(cmd):
+    """`jailerctl CMD --help` explains that command, not the general help."""
+    p = subprocess.run([str(JAILERCTL), cmd, "--help"], capture_output=True, text=True, timeout=CALL_TIMEOUT)
+    assert p.returncode == 0, p
+    first = p.stdout.splitlines()[0]
+    assert first.startswith("Usage: jailerctl") and f" {cmd}" in first, p.stdout
+    assert "Commands:" not in p.stdout

@@ -127,7 +127,7 @@ def test_outsider_refused_even_when_reaching_the_socket(daemon, accounts):
         assert p.returncode == 1 and "permission_denied" in p.stderr, p
         jid = unique_id("mallory")
         p = ctl(daemon, accounts, "mallory", "run", "--id", jid, "--exec", PROBE, "--", "exit", "0")
-        assert p.returncode == 125 and "permission_denied" in p.stderr, p
+        assert p.returncode == 77 and "permission_denied" in p.stderr, p
         daemon.assert_nothing_left(jid)
     finally:
         os.chmod(daemon.socket, mode)
@@ -162,7 +162,7 @@ def test_member_sees_and_kills_only_its_own(daemon, accounts):
             p = ctl(daemon, accounts, "bob", *args)
             assert p.returncode == 1 and "permission_denied" in p.stderr, (args, p)
         p = ctl(daemon, accounts, "bob", "wait", jid, timeout=30)
-        assert p.returncode == 125 and "permission_denied" in p.stderr, p
+        assert p.returncode == 77 and "permission_denied" in p.stderr, p
 
         # root sees everything
         with daemon.conn() as c:
@@ -210,11 +210,11 @@ def test_member_cannot_run_as_another_user(daemon, accounts):
     for flags, field in ((("--uid", bob_uid), "uid"), (("--gid", bob_gid), "gid")):
         jid = unique_id("alice-as-bob")
         p = ctl(daemon, accounts, "alice", "run", "--id", jid, "--exec", PROBE, *flags, "--", "exit", "0")
-        assert p.returncode == 125 and "permission_denied" in p.stderr and f"field {field}" in p.stderr, p
+        assert p.returncode == 77 and "permission_denied" in p.stderr and f"field {field}" in p.stderr, p
         daemon.assert_nothing_left(jid)
     jid = unique_id("alice-root")
     p = ctl(daemon, accounts, "alice", "run", "--id", jid, "--exec", PROBE, "--uid", "0", "--", "exit", "0")
-    assert p.returncode == 125 and "field uid" in p.stderr, p
+    assert p.returncode == 125 and "field uid" in p.stderr, p   # invalid config, not a refusal
     daemon.assert_nothing_left(jid)
     # her own uid is fine
     alice_uid, alice_gid = accounts.ids("alice")
@@ -227,7 +227,7 @@ def test_member_cannot_choose_cgroup_parent(daemon, accounts):
     jid = unique_id("alice-cg")
     p = ctl(daemon, accounts, "alice", "run", "--id", jid, "--exec", PROBE, "--cgroup-parent", "elsewhere",
             "--", "exit", "0")
-    assert p.returncode == 125 and "permission_denied" in p.stderr, p
+    assert p.returncode == 77 and "permission_denied" in p.stderr, p
     daemon.assert_nothing_left(jid)
 
 
@@ -246,3 +246,40 @@ def test_peer_uid_in_log(daemon, accounts):
         time.sleep(0.1)
     pytest.fail(f"no log line of {jid} names uid {alice_uid} (journald may have taken the log):\n"
                 f"{daemon.log_text()}")
+
+
+def test_outsider_is_told_which_group_opens_the_socket(daemon, accounts):
+    """A user outside the socket's group gets EACCES from connect(); the
+    message names the group and how to join it, not just the errno."""
+    p = ctl(daemon, accounts, "mallory", "version")
+    assert p.returncode == 1, p
+    assert "Permission denied" in p.stderr and accounts.group in p.stderr and "usermod -aG" in p.stderr, p
+
+
+def test_kill_all_signals_only_what_the_caller_may_see(daemon, accounts):
+    """jailerctl kill --all: a member's kills her own running jails and
+    nothing else; root's kills every jail."""
+    a1 = start_jail(daemon, accounts, "alice", "sleep", "60")
+    a2 = start_jail(daemon, accounts, "alice", "sleep", "60")
+    b1 = start_jail(daemon, accounts, "bob", "sleep", "60")
+    p = ctl(daemon, accounts, "alice", "kill", "--all", "KILL")
+    assert p.returncode == 0 and "signalled 2 jails" in p.stdout, p
+    for jid in (a1, a2):
+        w = ctl(daemon, accounts, "alice", "wait", jid, timeout=30)
+        assert w.returncode == 128 + 9, w
+    assert ctl_json(daemon, accounts, "bob", "status", b1)["state"] == "running"
+    p = dt.run_ctl(daemon, "--json", "kill", "--all", "KILL")
+    assert p.returncode == 0 and json.loads(p.stdout)["signalled"] >= 1, p
+    w = ctl(daemon, accounts, "bob", "wait", b1, timeout=30)
+    assert w.returncode == 128 + 9, w
+
+
+def test_json_run_prints_a_refusal_as_json_and_exits_77(daemon, accounts):
+    bob_uid, _ = accounts.ids("bob")
+    jid = unique_id("alice-json")
+    p = ctl(daemon, accounts, "alice", "--json", "run", "--id", jid, "--exec", PROBE, "--uid", bob_uid,
+            "--", "exit", "0")
+    assert p.returncode == 77, p
+    err = json.loads(p.stdout.strip().splitlines()[-1])["error"]
+    assert err["code"] == -32001 and err["data"]["reason"] == "permission_denied" and err["data"]["field"] == "uid"
+    daemon.assert_nothing_left(jid)
