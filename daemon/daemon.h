@@ -153,6 +153,7 @@ struct jd_daemon {
         struct jd_control *controls;    /* outstanding supervisor requests */
 
         bool shutting_down;
+        bool status_final;      /* the last STATUS= is sent: keep it */
         sd_event_source *shutdown_timer;
 };
 

@@ -268,6 +268,8 @@ static int parse_args(int argc, char **argv, jd_options *o, char **socket_alloc,
 
 void jd_update_status(jd_daemon *d)
 {
+        if (d->status_final)
+                return; /* freeing the table at exit is not news */
         (void) sd_notifyf(false, "STATUS=%s%u jails running, %u starting, %u exited (kept); %u clients",
                           d->shutting_down ? "Stopping: " : "", d->n_running, d->n_starting, d->n_exited,
                           d->n_clients);
@@ -302,6 +304,13 @@ static void finish_shutdown(jd_daemon *d)
                 }
         }
         jd_clients_shutdown(d);
+        /* What `systemctl status` keeps showing after the stop. */
+        if (d->n_running + d->n_starting > 0)
+                (void) sd_notifyf(false, "STATUS=Stopped: %u jails left running under their supervisors",
+                                  d->n_running + d->n_starting);
+        else
+                (void) sd_notify(false, "STATUS=Stopped: no jail running");
+        d->status_final = true;
         sd_event_exit(d->event, 0);
 }
 
@@ -400,7 +409,7 @@ static int on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *u
 
                 jd_entry_add(&e, "JAILER_POLICY=%s", d->opt.config_path);
                 jd_entry_add(&e, "JAILER_ERROR=%s", err);
-                jd_entry_submit(&e, JD_EV_DAEMON, LOG_ERR, "Policy not reloaded, the one in force stays (%s): %s",
+                jd_entry_submit(&e, JD_EV_DAEMON, LOG_ERR, "Policy not reloaded, the one in force stays, %s: %s",
                                 jd_policy_source(d->policy), err);
         } else {
                 jd_policy_free(d->policy);

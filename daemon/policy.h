@@ -33,7 +33,10 @@
 #include "jd-internal.h"
 #include "protocol.h"
 
-#define JD_POLICY_DEFAULT_PATH "/etc/jailer/jailerd.json"
+#ifndef JAILER_SYSCONFDIR
+#error "JAILER_SYSCONFDIR must be defined by the build system"
+#endif
+#define JD_POLICY_DEFAULT_PATH JAILER_SYSCONFDIR "/jailer/jailerd.json"
 #define JD_POLICY_MAX_SIZE (1024 * 1024)
 
 typedef struct jd_daemon jd_daemon;

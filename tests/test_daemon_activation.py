@@ -273,3 +273,37 @@ def test_sd_notify(private):
         assert not sock.exists()
     finally:
         notify.close()
+
+
+def test_sd_notify_status_after_stop_counts_the_jails_left_running(private):
+    """After a stop that leaves jails running (the default), the last
+    STATUS= says how many were left, rather than a count of 0 that freeing
+    the table at exit would give."""
+    notify = Notify(private.top / "notify.sock")
+    env = dict(os.environ, NOTIFY_SOCKET=notify.path)
+    env.pop("WATCHDOG_USEC", None)
+    env.pop("WATCHDOG_PID", None)
+    sock = private.top / "jailerd.sock"
+    d = private.spawn([*private.jailerd_args(), "--socket", str(sock)], env=env)
+    jid = unique_id("left")
+    try:
+        notify.until(lambda m: "READY=1" in m.split("\n"))
+        r = call(sock, "create", {"id": jid, "exec_path": str(PROBE), "exec_args": ["sleep", "60"]})
+        assert "result" in r, r
+        notify.until(lambda m: "STATUS=" in m and "1 jails running" in m)
+        d.send_signal(signal.SIGTERM)
+        assert d.wait(timeout=20) == 0, private.log_text()
+        notify.read(0.5)
+        statuses = [m for m in notify.messages if "STATUS=" in m]
+        assert statuses and "Stopped: 1 jails left running" in statuses[-1], statuses
+    finally:
+        notify.close()
+        # The jail outlived jailerd, as it should: a new jailerd ends it.
+        d2 = private.spawn([*private.jailerd_args(), "--socket", str(sock)])
+        deadline = time.monotonic() + 20
+        while not sock.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        call(sock, "kill", {"jail": jid, "signal": "SIGKILL"})
+        call(sock, "wait", {"jail": jid})
+        d2.send_signal(signal.SIGTERM)
+        d2.wait(timeout=20)

@@ -119,6 +119,35 @@ check "a member of jailer runs a jail (rc=$rc)" test $rc = 0
 out=$(setpriv --reuid bob --regid bob --init-groups $CTL list 2>&1); rc=$?
 check "a non-member is refused (rc=$rc: $(echo "$out" | head -1))" test $rc != 0
 
+# reload: a bad policy file makes `systemctl reload` fail, the policy in
+# force stays and serves; with the file gone, the built-in default again
+pol=$(ls /usr/local/etc/jailer/jailerd.json.example /etc/jailer/jailerd.json.example 2>/dev/null | head -1)
+pol=${pol%.example}
+if [ -n "$pol" ]; then
+  echo '{"clients": [' > "$pol"
+  systemctl reload jailerd.service 2>/dev/null; rc=$?
+  check "systemctl reload fails on a bad policy file (rc=$rc)" test $rc != 0
+  check "jailerd is still active after the refused reload" systemctl -q is-active jailerd.service
+  out=$(setpriv --reuid alice --regid alice --init-groups $CTL run --id sd-after-bad-reload --exec "$PROBE" -- exit 0 2>&1); rc=$?
+  check "the policy in force still serves a member (rc=$rc)" test $rc = 0
+  rm -f "$pol"
+  systemctl reload jailerd.service; rc=$?
+  check "reload with no policy file succeeds (rc=$rc)" test $rc = 0
+else
+  fail "no jailerd.json.example installed under /usr/local/etc/jailer or /etc/jailer"
+fi
+
+# `systemctl stop jailerd` leaves jails running; its status says how many
+out=$($CTL --json create --id sd-keep --exec "$PROBE" -- sleep 600 2>&1)
+kpid=$(echo "$out" | sed -n 's/.*"pid":\([0-9]*\).*/\1/p')
+systemctl stop jailerd.service
+st=$(systemctl show -P StatusText jailerd.service)
+note "after stop: StatusText=$st"
+check "jailerd's status after a stop counts the jail left running" grep -q "1 jails left running" <<< "$st"
+check "the jail outlives systemctl stop jailerd" kill -0 "$kpid"
+$CTL kill sd-keep SIGKILL > /dev/null 2>&1
+$CTL wait sd-keep > /dev/null 2>&1
+
 # a running jail survives `systemctl restart jailerd`
 out=$($CTL --json create --id sd-long --memory 64M --exec "$PROBE" -- sleep 600 2>&1)
 pid=$(echo "$out" | sed -n 's/.*"pid":\([0-9]*\).*/\1/p')
