@@ -9,6 +9,8 @@ set -euo pipefail
 PACKAGES=(
   # build
   build-essential meson ninja-build pkg-config
+  # the Debian packages (debian/, tests/package/build-debs.sh)
+  debhelper dpkg-dev
   libcap-dev libjson-c-dev libseccomp-dev libsystemd-dev
   # sanitizer and fuzzing builds
   clang libclang-rt-14-dev libfuzzer-14-dev

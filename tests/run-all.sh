@@ -12,6 +12,7 @@
 #   5b. the libFuzzer harnesses, a bounded time each (tests/fuzz/run.sh)
 #   6. the cgroup v2 tier in a QEMU guest (tests/vm/cgroup-v2-tier.sh)
 #   7. jailerd under real systemd in a QEMU guest (tests/vm/systemd-tier.sh)
+#   8. the Debian packages installed, upgraded and purged in that guest
 #
 # Prints a summary; exits non-zero if anything failed.  A tier that cannot
 # run here is reported as skipped, with the reason.
@@ -46,7 +47,7 @@ BUDGET=${JAILER_CI_BUDGET:-5000}
 declare -A TIER_BOUND=(
   [deps]=1200 [build]=600 ["unit tests"]=600 ["system tests"]=1800
   ["asan+ubsan build"]=600 ["asan+ubsan unit"]=900 ["asan+ubsan system"]=2400
-  [fuzz]=900 ["bench --quick"]=900 ["cgroup v2 (VM)"]=1800 ["systemd (VM)"]=1800
+  [fuzz]=900 ["bench --quick"]=900 ["cgroup v2 (VM)"]=1800 ["systemd (VM)"]=1800 ["package (VM)"]=1800
 )
 
 export ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1:print_summary=1
@@ -240,6 +241,18 @@ if [ -x tests/vm/systemd-tier.sh ]; then
   else
     skip_step "systemd (VM)" "the build failed"
   fi
+fi
+
+# ------------------------------------------------------------------ 8. the .deb in a VM
+# The Debian packages built from the tree, installed on Debian 12 with
+# systemd as PID 1: socket enabled, group made, a member's run, an upgrade
+# with a jail running, a purge.
+if [ "${JAILER_SKIP_VM:-0}" = 1 ]; then
+  skip_step "package (VM)" "JAILER_SKIP_VM=1"
+elif [ "$BUILT" = 1 ]; then
+  step "package (VM)" 1 tests/vm/systemd-tier.sh --package build-ci
+else
+  skip_step "package (VM)" "the build failed"
 fi
 
 # ------------------------------------------------------------------ summary

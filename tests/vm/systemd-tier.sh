@@ -34,6 +34,70 @@ PROBE_DIR=/usr/local/libexec/jailer-tests
 RESULT=/var/tmp/jailer-systemd-tier.result
 LOG=/var/tmp/jailer-systemd-tier.log
 
+if [ "${1:-}" = --guest-package ]; then
+# ================================================================== in the guest: the .deb
+# The packages built from the tree (DEBS/v1) and the same with a bumped
+# version (DEBS/v2): install, use, upgrade with a jail running, purge.
+exec > >(tee -a "$LOG" > /dev/ttyS0) 2>&1
+passed=0 failed=0 xfailed=0
+note() { echo "systemd-tier: $*"; }
+pass() { passed=$((passed + 1)); note "PASS: $*"; }
+fail() { failed=$((failed + 1)); note "FAIL: $*"; }
+check() { local what=$1; shift; if "$@"; then pass "$what"; else fail "$what"; fi; }
+finish() {
+  note "$passed passed, $failed failed"
+  echo "passed=$passed failed=$failed xfailed=0" > "$RESULT"
+  sync
+  systemctl poweroff --no-block
+  exit 0
+}
+DEBS=/var/tmp/jailer-debs
+PROBE=$PROBE_DIR/probe
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+state=$(timeout 300 systemctl is-system-running --wait)
+case $state in running|degraded) pass "boot ($state)" ;; *) fail "boot: $state"; finish ;; esac
+
+out=$(dpkg -i "$DEBS"/v1/*.deb 2>&1); rc=$?
+note "dpkg -i v1: rc=$rc: $(echo "$out" | tail -3 | tr '\n' ' ')"
+check "the packages install (rc=$rc)" test $rc = 0
+check "the jailer group exists" getent group jailer
+check "jailerd.socket is enabled" test "$(systemctl is-enabled jailerd.socket)" = enabled
+check "jailerd.socket is listening" systemctl -q is-active jailerd.socket
+check "the socket is root:jailer 0660" test "$(stat -c '%a %U %G' /run/jailer/jailerd.sock)" = "660 root jailer"
+check "the example policy is a conffile" grep -qx /etc/jailer/jailerd.json.example /var/lib/dpkg/info/jailer.conffiles
+check "libjailer.so.0 is installed" test -e "/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)/libjailer.so.0"
+for m in jailer.1 jailerctl.1 jailerd.8 jailerd.json.5 libjailer.3; do
+  ls /usr/share/man/man*/"$m".gz > /dev/null 2>&1 && pass "man page $m" || note "no man page $m in the package"
+done
+useradd -m -G jailer alice 2>/dev/null
+out=$(setpriv --reuid alice --regid alice --init-groups jailerctl run --id pkg-alice --exec "$PROBE" -- exit 0 2>&1); rc=$?
+note "member's run: rc=$rc $(echo "$out" | tail -1)"
+check "a group member runs a jail with no other step (rc=$rc)" test $rc = 0
+
+out=$(jailerctl --json create --id pkg-long --exec "$PROBE" -- sleep 600 2>&1)
+pid=$(echo "$out" | sed -n 's/.*"pid":\([0-9]*\).*/\1/p')
+check "a long jail runs (pid $pid)" kill -0 "${pid:-0}"
+out=$(dpkg -i "$DEBS"/v2/*.deb 2>&1); rc=$?
+note "dpkg -i v2: rc=$rc: $(echo "$out" | tail -3 | tr '\n' ' ')"
+check "the upgrade installs (rc=$rc)" test $rc = 0
+check "the upgraded version is installed" test "$(dpkg-query -W -f '${Version}' jailer)" = "$(cat "$DEBS/v2/VERSION")"
+check "the jail survives the upgrade" kill -0 "${pid:-0}"
+check "the upgraded jailerd lists it as running" sh -c "jailerctl list | grep pkg-long | grep -q running"
+jailerctl kill pkg-long SIGKILL > /dev/null 2>&1
+out=$(jailerctl --json wait pkg-long 2>&1)
+check "its report arrives after the upgrade" grep -q '"signal":"SIGKILL"' <<< "$out"
+
+out=$(dpkg --purge jailer libjailer-dev libjailer0 2>&1); rc=$?
+note "dpkg --purge: rc=$rc: $(echo "$out" | tail -2 | tr '\n' ' ')"
+check "the packages purge (rc=$rc)" test $rc = 0
+check "no jailerd left" test ! -e /usr/sbin/jailerd
+check "no units left" sh -c '! ls /lib/systemd/system/jailerd* /etc/systemd/system/*/jailerd* 2>/dev/null | grep -q .'
+check "the socket is gone" test ! -e /run/jailer/jailerd.sock
+check "/etc/jailer is gone" test ! -e /etc/jailer
+check "/var/lib/jailer is gone (no jail was running)" test ! -e /var/lib/jailer
+finish
+fi
+
 if [ "${1:-}" = --guest ]; then
 # ================================================================== in the guest
 exec > >(tee -a "$LOG" > /dev/ttyS0) 2>&1
@@ -201,6 +265,11 @@ fi
 . "$REPO/tests/lib/bounded.sh"
 say() { echo "systemd-tier: $*" >&2; }
 cannot_run() { say "cannot run here: $*"; exit 77; }
+MODE=install
+if [ "${1:-}" = --package ]; then
+  MODE=package
+  shift
+fi
 BUILD=${1:-${JAILER_BUILD:-build}}
 case $BUILD in /*) ;; *) BUILD=$REPO/$BUILD ;; esac
 CACHE=${JAILER_VM_CACHE:-$REPO/tests/.vm}
@@ -288,8 +357,16 @@ trap 'exit 130' INT TERM
 mkdir -p "$RUN/upper" "$RUN/work" "$MERGED"
 mount -t overlay -o "lowerdir=$ROOTFS,upperdir=$RUN/upper,workdir=$RUN/work" overlay "$MERGED" ||
   cannot_run "cannot mount an overlay of $ROOTFS"
-meson install -C "$BUILD" --no-rebuild --quiet --destdir "$MERGED" > "$RUN/install.log" 2>&1 ||
-  { say "meson install failed: $(tail -3 "$RUN/install.log")"; exit 1; }
+if [ "$MODE" = package ]; then
+  # The .deb files, built from the tree, and a copy with a bumped version.
+  "$HERE/../package/build-debs.sh" "$MERGED/var/tmp/jailer-debs" > "$RUN/debs.log" 2>&1 ||
+    { say "building the packages failed: $(tail -5 "$RUN/debs.log")"; exit 1; }
+  GUEST_ARG=--guest-package
+else
+  meson install -C "$BUILD" --no-rebuild --quiet --destdir "$MERGED" > "$RUN/install.log" 2>&1 ||
+    { say "meson install failed: $(tail -3 "$RUN/install.log")"; exit 1; }
+  GUEST_ARG=--guest
+fi
 mkdir -p "$MERGED$PROBE_DIR"
 cp "$BUILD/tests/probe/probe" "$MERGED$PROBE_DIR/probe"
 cp "$0" "$MERGED$PROBE_DIR/systemd-tier.sh"
@@ -301,7 +378,7 @@ After=multi-user.target
 # simple, not oneshot: is-system-running --wait must not wait for us
 [Service]
 Type=simple
-ExecStart=/bin/bash $PROBE_DIR/systemd-tier.sh --guest
+ExecStart=/bin/bash $PROBE_DIR/systemd-tier.sh $GUEST_ARG
 [Install]
 WantedBy=multi-user.target
 EOF
