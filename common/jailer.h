@@ -40,6 +40,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#ifdef _WIN32
+/* Windows has no uid_t or gid_t; there, libjailer is a stub whose every
+ * call fails with "jailer: only Linux is supported". */
+typedef unsigned int uid_t;
+typedef unsigned int gid_t;
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif

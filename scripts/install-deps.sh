@@ -11,6 +11,9 @@ PACKAGES=(
   build-essential meson ninja-build pkg-config
   # the Debian packages (debian/, tests/package/build-debs.sh)
   debhelper dpkg-dev
+  # the stub build for other systems (tests/test_platform_stub.py): a Windows
+  # cross build, run under wine
+  gcc-mingw-w64-x86-64 wine64
   libcap-dev libjson-c-dev libseccomp-dev libsystemd-dev
   # sanitizer and fuzzing builds
   clang libclang-rt-14-dev libfuzzer-14-dev
