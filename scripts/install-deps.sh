@@ -10,6 +10,8 @@ PACKAGES=(
   # build
   build-essential meson ninja-build pkg-config
   libcap-dev libjson-c-dev libseccomp-dev libsystemd-dev
+  # the man pages (man/), and rendering them in tests/test_manpages.py
+  scdoc man-db groff-base
   # sanitizer and fuzzing builds
   clang libclang-rt-14-dev libfuzzer-14-dev
   # system tests (Debian's python3 and pytest; the static probe needs libc.a,
