@@ -15,6 +15,8 @@ PACKAGES=(
   # cross build, run under wine
   gcc-mingw-w64-x86-64 wine64
   libcap-dev libjson-c-dev libseccomp-dev libsystemd-dev
+  # the man pages (man/), and rendering them in tests/test_manpages.py
+  scdoc man-db groff-base
   # sanitizer and fuzzing builds
   clang libclang-rt-14-dev libfuzzer-14-dev
   # system tests (Debian's python3 and pytest; the static probe needs libc.a,
