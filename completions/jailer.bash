@@ -210,11 +210,15 @@ _jailerctl()
                         [[ ${COMP_WORDS[i]} == -* ]] || ((n += 1))
                 done
                 if [[ $cur == -* ]]; then
-                        _jailer_words '--json --help' "$cur"
+                        if [ "$cmd" = kill ] && ((n == 0)); then
+                                _jailer_words '--all --json --help' "$cur"
+                        else
+                                _jailer_words '--json --help' "$cur"
+                        fi
                 elif ((n == 0)); then
                         [ "$cmd" = kill ] && state=running
                         _jailer_words "$(_jailerctl_ids "$1" "$state" "$socket")" "$cur"
-                elif [ "$cmd" = kill ] && ((n == 1)); then
+                elif [ "$cmd" = kill ] && { ((n == 1)) || [[ " ${COMP_WORDS[*]:cmd_at+1:COMP_CWORD-cmd_at-1} " == *" --all "* ]]; }; then
                         _jailer_words 'SIGTERM SIGKILL SIGINT SIGHUP SIGQUIT SIGUSR1 SIGUSR2 SIGSTOP SIGCONT' "$cur"
                 else
                         COMPREPLY=()
