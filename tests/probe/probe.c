@@ -36,6 +36,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <net/if.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -425,6 +426,7 @@ static void report_privs(void)
         else
                 jw_null();
         jw_kv_int("dumpable", prctl(PR_GET_DUMPABLE, 0, 0, 0, 0));
+        jw_kv_int("securebits", prctl(PR_GET_SECUREBITS, 0, 0, 0, 0));
         mode_t m = umask(0);
         umask(m);
         jw_kv_int("umask", m);
@@ -472,6 +474,22 @@ static void report_process(void)
 
         jw_key("cgroup");
         jw_file_lines("/proc/self/cgroup");
+}
+
+/* Calls the seccomp baseline denies, made so that only the filter can be
+ * what refuses them: ioctl on fd -1 gets EBADF from the kernel, EPERM from
+ * the filter (which looks at the request number before the fd); unshare(0)
+ * is a no-op that always succeeds without a filter. */
+static void report_filtered(void)
+{
+        jw_key("filtered");
+        jw_obj();
+        errno = 0;
+        jw_kv_errno("tiocsti", ioctl(-1, TIOCSTI, "x") < 0 ? errno : 0);
+        char sub = 0; /* TIOCL_GETSHIFTSTATE-like subcode; never reaches a console */
+        jw_kv_errno("tioclinux", ioctl(-1, TIOCLINUX, &sub) < 0 ? errno : 0);
+        jw_kv_errno("unshare0", unshare(0) < 0 ? errno : 0);
+        jw_obj_end();
 }
 
 static void report_interfaces(void)
@@ -810,6 +828,7 @@ static int do_report(int argc, char **argv)
         report_ids();
         report_privs();
         report_process();
+        report_filtered();
         report_interfaces();
         report_mounts();
         report_dev();
