@@ -8,6 +8,7 @@ tree, rebuild, run the tests named to catch it, and say whether they did.
     sudo tests/mutants/run.py --sample 6            # a sample; the seed is today's date
     sudo tests/mutants/run.py --sample 6 --seed "$(git rev-parse HEAD)"
     sudo tests/mutants/run.py --only mount-kvm-0666 --only caps-no-securebits
+    sudo tests/mutants/run.py --only mount-no-proc-masking --test tests/test_escape.py
     tests/mutants/run.py --list
 
 One copy of the tree (tracked and untracked, not ignored files) is made in a
@@ -187,6 +188,8 @@ def main():
     g.add_argument("--only", action="append", metavar="NAME", help="this mutant (repeatable, or comma-separated)")
     g.add_argument("--list", action="store_true", help="list the mutants and exit")
     ap.add_argument("--seed", help="the sample's seed (default: today's date, so the sample rotates daily)")
+    ap.add_argument("--test", action="append", metavar="NODE",
+                    help="run this pytest node instead of the mutants' own (repeatable): does it catch them too?")
     ap.add_argument("--keep", action="store_true", help="keep the copy and the logs")
     ap.add_argument("--no-baseline", action="store_true", help="skip running the tests on the unchanged copy")
     args = ap.parse_args()
@@ -203,6 +206,9 @@ def main():
         sys.exit("mutants: the tests jail programs and create cgroups: run as root")
 
     chosen = choose(mutants, args)
+    if args.test:
+        for m in chosen:
+            m.tests = list(args.test)
     v2 = host_cgroup_v2()
     t_start = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="jailer-mutants-", dir="/tmp"))
