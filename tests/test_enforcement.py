@@ -90,7 +90,8 @@ def test_cpu_limit_throttles(jail):
     res = jail.run("spin", "3", flags=["--cpu", "0.2"])
     assert res.rc == 0, res
     s = res.line("spin")
-    assert 0.05 <= s["cpu_ratio"] <= 0.45, s
+    # An upper bound only: a loaded host can lower the share, never raise it.
+    assert 0 < s["cpu_us"] and s["cpu_ratio"] <= 0.45, s
     # The cgroup's accounting agrees with the probe's own (loosely).
     assert 0.5 * s["cpu_us"] <= res.report["cpu_usage_us"] <= 2 * s["cpu_us"] + 200000, \
         (s, res.report)
@@ -118,11 +119,11 @@ def _stat_key(path, key):
     return None
 
 
-def spin_watching_throttling(jail, flags, seconds="2"):
-    """Run `probe spin` and read the kernel's own count of throttled periods
-    (cpu.stat nr_throttled) while it runs; returns (result, last count,
-    the quota as the cgroup holds it)."""
-    argv = jail.argv(("spin", seconds), flags=flags)
+def spin_watching_throttling(jail, flags, action=("burn", "0.03")):
+    """Run a busy probe and read the kernel's own count of throttled periods
+    (cpu.stat nr_throttled) while it runs; returns (rc, stdout, stderr, the
+    last count seen, the quota as the cgroup holds it)."""
+    argv = jail.argv(action, flags=flags)
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     throttled, quota = None, None
@@ -149,9 +150,11 @@ def spin_watching_throttling(jail, flags, seconds="2"):
 
 
 def test_cpu_limit_throttles_by_the_kernels_count(jail):
-    """Enforcement as the scheduler counts it: a jail spinning under
-    --cpu 0.2 has periods in which it was throttled (no timing involved)."""
-    rc, out, err, throttled, quota = spin_watching_throttling(jail, ["--cpu", "0.2"])
+    """Enforcement as the scheduler counts it: a jail that must use 30 ms of
+    CPU under a quota of 1 ms per 100 ms period is throttled (no timing
+    involved: on a loaded host it takes longer, and is throttled all the
+    same as soon as it runs more than 1 ms in a period)."""
+    rc, out, err, throttled, quota = spin_watching_throttling(jail, ["--cpu", "0.01"])
     assert rc == 0, (out, err)
     assert throttled is not None, "never saw the jail's cpu.stat"
     assert throttled > 0, (throttled, quota)
@@ -161,7 +164,7 @@ def test_cpu_unlimited_spins_freely(jail):
     """The control for the tests above: the same spin without a limit is
     never throttled, and its cgroup has no quota.  (Proven by the kernel's
     counters, not by a CPU share, which depends on the load of the host.)"""
-    rc, out, err, throttled, quota = spin_watching_throttling(jail, [], seconds="1")
+    rc, out, err, throttled, quota = spin_watching_throttling(jail, [], action=("spin", "1"))
     assert rc == 0, (out, err)
     assert throttled == 0, (throttled, quota)
     assert quota in ("max", "-1"), quota
@@ -176,7 +179,11 @@ def test_oom_kills_the_whole_jail(jail):
                     "(the cgroup v2 VM tier runs this)")
     res = jail.run("--child", "alloc", "256", flags=["--memory", "32M"])
     assert res.rc == 128 + 9, res
-    assert res.report["oom_killed"] is True, res.report
+    rep = res.report
+    assert rep["oom_killed"] is True, rep
+    # Without the group, PID 1 would report its child's death and exit 137
+    # itself: the report tells the two apart.
+    assert rep["signal"] == "SIGKILL" and rep["exit_code"] is None, rep
     assert res.line("child") is None, "PID 1 outlived its OOM-killed child"
 
 
