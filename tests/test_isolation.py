@@ -355,7 +355,8 @@ def test_kvm_usable_by_the_jail_user(jail):
 def test_kvm_mode_0600_owned_by_the_jail_user(jail, uid):
     """/dev/kvm belongs to the jail's uid alone: mode 0600, not world-usable
     (another jail sharing a uid range, or a process that changed uid, must
-    not reach it)."""
+    not reach it).  Inside the user namespace an unmapped owner (root) shows
+    as 65534, so only the 1234 case can tell a root-owned node apart."""
     r = jail.probe_report(checks=[KVM[0]], flags=["--uid", str(uid), "--gid", str(uid)])
     c = check(r, KVM[0])
     assert c["exists"] and c["type"] == "c", c
