@@ -186,8 +186,10 @@ class Jail:
         return [str(a) for a in argv]
 
     def run(self, *probe_args, flags=(), exec_path=None, jail_id=None, jail_root=None,
-            report=True, timeout=None, defaults=True, env=None):
-        """Run the probe (default: `probe report`) in the jail."""
+            report=True, timeout=None, defaults=True, env=None, wrap=()):
+        """Run the probe (default: `probe report`) in the jail.  wrap is a
+        command prefix jailer runs under (e.g. setpriv giving the caller
+        supplementary groups)."""
         if not probe_args:
             probe_args = ("report",)
         report_path = None
@@ -197,6 +199,7 @@ class Jail:
                 report_path.unlink()
         argv = self.argv(probe_args, flags=flags, exec_path=exec_path, jail_id=jail_id,
                          jail_root=jail_root, report_path=report_path, defaults=defaults)
+        argv = [str(a) for a in wrap] + argv
         run_env = dict(os.environ if env is None else env)
         run_env["JAILER_TEST_CANARY"] = "this variable must not reach the jail"
         canary_fd = os.open(self._canary, os.O_RDONLY)

@@ -5,6 +5,8 @@ cgroup directory in any hierarchy, no process of the jail's uid."""
 import os
 import random
 import stat
+import subprocess
+import time
 
 import pytest
 
@@ -158,3 +160,57 @@ def test_sequential_jails_same_id(jail):
         res = jail.run("exit", "0")
         assert res.rc == 0, res
     assert not jailtest.cgroup_dirs_named(jail.cgroup_parent, jail.id)
+
+
+def _jail_pids(jail):
+    """The pids in the jail's cgroup (any hierarchy), as the host sees them."""
+    pids = set()
+    for d in jailtest.cgroup_dirs_named(jail.cgroup_parent, jail.id):
+        pids.update(jailtest.cgroup_procs(d))
+    return pids
+
+
+@pytest.mark.parametrize("pidns", ["pid-ns", "no-pid-ns"])
+def test_jail_dies_with_a_killed_jailer(jail, pidns):
+    """SIGKILL the jailer CLI itself (nothing of it runs any more, no clean-up
+    code): the jailed program must not run on as an orphan.  The
+    parent-death signal has to survive the jail's change of uid, which
+    clears it."""
+    flags = [] if pidns == "pid-ns" else ["--no-pid-ns"]
+    argv = jail.argv(("sleep", "300"), flags=flags)
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        pids = set()
+        while time.monotonic() < deadline:
+            pids = _jail_pids(jail)
+            # Under the filter: past the last step of set-up, after the
+            # death signal was re-armed.
+            if pids and all(_status_of(p, "Seccomp") == "2" for p in pids):
+                break
+            assert proc.poll() is None, f"jailer exited {proc.returncode} before the jail ran"
+            time.sleep(0.05)
+        assert pids, "the jail never showed up in its cgroup"
+        proc.kill()
+        proc.wait()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and any(jailtest.pid_alive(p) for p in pids):
+            time.sleep(0.05)
+        alive = [p for p in pids if jailtest.pid_alive(p)]
+        assert not alive, f"jailed processes {alive} outlived the SIGKILLed jailer"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def _status_of(pid, key):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return line.split()[1]
+    except OSError:
+        pass
+    return None

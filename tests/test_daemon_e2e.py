@@ -849,17 +849,22 @@ def test_jailerctl_events(daemon):
 def test_daemon_made_root_has_a_run_dir_for_control_sockets(daemon):
     """Without jail_root the daemon makes one, says where (create's
     jail_root), and gives the jail one writable place, run/, owned by its
-    uid: where a VMM puts its QMP or API socket for the host to reach."""
+    uid: where a VMM puts its QMP or API socket for the host to reach.
+    The jail sleeps until it is killed, so run/ is looked at while the jail
+    certainly runs (not racing its exit and clean-up)."""
     jid = unique_id("rundir")
     c = daemon.conn()
-    res = c.call("create", jail_config(jid, "write", "/run/sock-placeholder"))
-    root = res.get("jail_root")
-    assert root, res
-    run = os.path.join(root, "run")
-    st = os.stat(run)
-    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (jailtest.NOBODY, jailtest.NOBODY, 0o700)
+    res = c.call("create", jail_config(jid, "sleep", 300))
+    try:
+        root = res.get("jail_root")
+        assert root, res
+        run = os.path.join(root, "run")
+        st = os.stat(run)
+        assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (jailtest.NOBODY, jailtest.NOBODY, 0o700)
+    finally:
+        assert c.call("kill", {"jail": jid, "signal": "KILL"}) == {}
     rep = c.call("wait", {"jail": jid}, timeout=30)
-    assert rep["exit_code"] == 0, rep
+    assert rep["signal"] == "SIGKILL", rep
     # Nothing of it is left once the jail has ended.
     deadline = time.monotonic() + 10
     while os.path.exists(root) and time.monotonic() < deadline:

@@ -549,21 +549,40 @@ def test_ceiling(strict, accounts, name, limits, field):
 
 
 def test_ceilings_are_the_defaults(strict, accounts, jails):
-    """Limits a request leaves out get the ceiling; one at the ceiling runs."""
+    """Limits a request leaves out get the ceiling, and the jail really runs
+    into it: the rlimits as the kernel reports them for the process, an OOM
+    kill above the memory ceiling, a failed fork above the pids ceiling.
+    One at the ceiling runs."""
     jid = unique_id("ceil-default")
     pid = started(strict, create_as(strict, accounts, "alice", req(strict, jid, "sleep", "30")))
     assert proc_limit(pid, "Max open files") == "512"
     assert proc_limit(pid, "Max processes") == "128"
     assert proc_limit(pid, "Max file size") == str(1 << 30)
-    assert int(cgroup_value(strict, jid, "memory.max", "memory.limit_in_bytes")) == 256 << 20
-    assert cgroup_value(strict, jid, "pids.max") == "64"
+    # One CPU: a one-thread probe cannot show throttling at that quota, so
+    # this is the value the scheduler was given (test_enforcement.py proves
+    # that a quota throttles).
     quota = cgroup_value(strict, jid, "cpu.max", "cpu.cfs_quota_us").split()[0]
     assert quota == "100000", quota
+
+    oom = unique_id("ceil-memory")
+    started(strict, create_as(strict, accounts, "alice", req(strict, oom, "alloc", "300")))
+    rep = dt.wait_report(strict, oom)
+    assert rep["oom_killed"] is True and rep["signal"] == "SIGKILL", rep   # 300 MiB > the 256 MiB ceiling
 
     at = unique_id("ceil-at")
     started(strict, create_as(strict, accounts, "bob", req(strict, at, limits={"memory_bytes": 256 << 20,
                                                                                "max_fds": 512})))
     assert dt.wait_report(strict, at)["exit_code"] == 0
+
+    # 80 children: under max_procs' 128, over the pids ceiling of 64 (which
+    # counts the probe itself): a fork fails and the probe exits 1.
+    forks = unique_id("ceil-pids")
+    started(strict, create_as(strict, accounts, "bob", req(strict, forks, "forks", "80")))
+    rep = dt.wait_report(strict, forks)
+    assert rep["exit_code"] == 1, rep
+    fits = unique_id("ceil-pids-fit")
+    started(strict, create_as(strict, accounts, "bob", req(strict, fits, "forks", "40")))
+    assert dt.wait_report(strict, fits)["exit_code"] == 0
 
 
 def test_jails_per_client(strict, accounts, jails):

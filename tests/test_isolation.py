@@ -86,9 +86,49 @@ def test_no_supplementary_groups(jail):
     assert r["groups"] == []
 
 
+# Groups a caller run through sudo typically has (root in adm and sudo).
+CALLER_GROUPS = "4,27"
+
+
+@pytest.mark.parametrize("userns", ["user-ns", "no-user-ns"])
+def test_no_supplementary_groups_even_when_the_caller_has_some(jail, userns):
+    """The runner's root has no supplementary groups, so the test above
+    cannot tell whether jailer clears them: give jailer's caller some first.
+    With a user namespace an uncleared group would show as the overflow gid,
+    without one as itself."""
+    flags = [] if userns == "user-ns" else ["--no-user-ns"]
+    res = jail.run("report", flags=flags, wrap=["setpriv", "--groups", CALLER_GROUPS, "--"])
+    assert res.rc == 0, res
+    assert res.json["groups"] == [], res.json["groups"]
+
+
+def test_setgroups_denied_in_the_user_namespace(jail):
+    """setgroups is denied before gid_map is written: no process of the jail
+    can ever call setgroups(), whatever capability it regains inside."""
+    assert jail.probe_report()["setgroups"] == ["deny"]
+
+
 def test_all_capability_sets_empty(jail):
     r = jail.probe_report()
     assert r["caps"] == {k: ZERO_CAPS for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")}
+
+
+def test_capability_sets_empty_even_when_the_caller_has_inheritable_and_ambient(jail):
+    """Root's inheritable and ambient sets are usually empty, which would hide
+    a jailer that forgets them: give the caller some first."""
+    wrap = ["setpriv", "--inh-caps", "+net_raw,+sys_admin", "--ambient-caps", "+net_raw,+sys_admin", "--"]
+    res = jail.run("report", wrap=wrap)
+    assert res.rc == 0, res
+    assert res.json["caps"] == {k: ZERO_CAPS for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")}
+
+
+# SECBIT_NOROOT, _NOROOT_LOCKED, _NO_SETUID_FIXUP_LOCKED, _KEEP_CAPS_LOCKED,
+# _NO_CAP_AMBIENT_RAISE, _NO_CAP_AMBIENT_RAISE_LOCKED
+LOCKED_SECUREBITS = (1 << 0) | (1 << 1) | (1 << 3) | (1 << 5) | (1 << 6) | (1 << 7)
+
+
+def test_securebits_locked(jail):
+    assert jail.probe_report()["securebits"] == LOCKED_SECUREBITS
 
 
 @pytest.mark.parametrize("seccomp", ["default", "none"])
@@ -100,8 +140,28 @@ def test_no_new_privs(jail, seccomp):
 
 
 def test_seccomp_mode(jail):
-    assert jail.probe_report()["seccomp"] == 2                       # a filter by default
-    assert jail.probe_report(flags=["--seccomp", "none"])["seccomp"] == 0
+    """A filter by default, and one that denies: unshare(0), a no-op that
+    always succeeds without a filter, gets EPERM (an allow-all filter would
+    pass the mode check alone)."""
+    r = jail.probe_report()
+    assert r["seccomp"] == 2
+    assert r["filtered"]["unshare0"] == "EPERM", r["filtered"]
+    r = jail.probe_report(flags=["--seccomp", "none"])
+    assert r["seccomp"] == 0
+    assert r["filtered"]["unshare0"] is None, r["filtered"]
+
+
+def test_terminal_injection_ioctls_filtered(jail):
+    """TIOCSTI and TIOCLINUX are denied by the filter itself.  On fd -1 the
+    kernel answers EBADF; only the filter (which looks at the request before
+    the fd) answers EPERM.  (On a real terminal setsid() alone already makes
+    TIOCSTI fail with EPERM, which would hide a missing rule.)"""
+    r = jail.probe_report()
+    assert r["filtered"]["tiocsti"] == "EPERM", r["filtered"]
+    assert r["filtered"]["tioclinux"] == "EPERM", r["filtered"]
+    r = jail.probe_report(flags=["--seccomp", "none"])
+    assert r["filtered"]["tiocsti"] == "EBADF", r["filtered"]
+    assert r["filtered"]["tioclinux"] == "EBADF", r["filtered"]
 
 
 # ------------------------------------------------------------------ process
@@ -220,6 +280,41 @@ def test_mount_table_has_nothing_of_the_host(jail):
     assert {"nosuid", "noexec", "ro"} <= opts(dev), dev
 
 
+def test_root_mount_is_nosuid_nodev(jail):
+    """The jail root is mounted nosuid,nodev: a setuid file or a device node
+    someone put into the jail root gives nothing (no_new_privs would hide a
+    missing nosuid from an exec test, so the options are checked)."""
+    r = jail.probe_report()
+    root = mount_at(r, "/")
+    assert {"nosuid", "nodev"} <= opts(root), root
+
+
+def test_proc_sys_is_read_only(jail):
+    r = jail.probe_report()
+    m = mount_at(r, "/proc/sys")
+    assert m["fstype"] == "proc" and "ro" in opts(m), m
+
+
+# What jailer masks in the jail's /proc when the kernel has it (common/mount.c).
+MASKED_PROC = ("/proc/kallsyms", "/proc/kcore", "/proc/keys", "/proc/key-users", "/proc/timer_list",
+               "/proc/sched_debug", "/proc/latency_stats", "/proc/sysrq-trigger")
+
+
+def test_proc_kernel_files_masked_by_the_null_device(jail):
+    """Masked means the null device is mounted on top, read-only: the file
+    reads as empty and writes go nowhere, whatever the host's sysctls
+    (kptr_restrict, perf_event_paranoid) would have shown."""
+    present = [p for p in MASKED_PROC if os.path.exists(p)]
+    if not present:
+        pytest.skip("this kernel has none of the masked /proc files")
+    r = jail.probe_report(checks=present)
+    for p in present:
+        c = check(r, p)
+        assert c["exists"] and c["type"] == "c" and (c["major"], c["minor"]) == (1, 3), c
+        m = mount_at(r, p)
+        assert "ro" in opts(m), m
+
+
 def test_dev_contents_exact(jail):
     r = jail.probe_report()
     expected = dict(BASE_DEV)
@@ -253,6 +348,19 @@ def test_kvm_usable_by_the_jail_user(jail):
     c = check(r, KVM[0])
     assert c["exists"] and c["type"] == "c" and (c["major"], c["minor"]) == KVM[1], c
     assert c["readable"] and c["writable"], c
+
+
+@pytest.mark.skipif(not host_has(KVM[0]), reason="the host has no /dev/kvm")
+@pytest.mark.parametrize("uid", [NOBODY, 1234])
+def test_kvm_mode_0600_owned_by_the_jail_user(jail, uid):
+    """/dev/kvm belongs to the jail's uid alone: mode 0600, not world-usable
+    (another jail sharing a uid range, or a process that changed uid, must
+    not reach it).  Inside the user namespace an unmapped owner (root) shows
+    as 65534, so only the 1234 case can tell a root-owned node apart."""
+    r = jail.probe_report(checks=[KVM[0]], flags=["--uid", str(uid), "--gid", str(uid)])
+    c = check(r, KVM[0])
+    assert c["exists"] and c["type"] == "c", c
+    assert (c["mode"], c["uid"], c["gid"]) == (0o600, uid, uid), c
 
 
 @pytest.mark.skipif(not host_has(TUN[0]), reason="the host has no /dev/net/tun")

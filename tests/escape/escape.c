@@ -68,6 +68,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/time.h>
@@ -1498,56 +1499,61 @@ static void a_process_vm_readv_host(const struct opts *o, struct result *r)
 
 /* ------------------------------------------------- /proc and /sys */
 
-static void open_knob(struct result *r, const char *path)
+/* /proc/sys is a read-only mount: that is its layer, and the errno it gives
+ * is EROFS.  The jail's uid meets file permissions (EACCES) first, so the
+ * attempt checks the mount itself: refused by permissions alone, on a
+ * writable mount, is not blocked by this layer.  Opened for writing, never
+ * written. */
+static void ro_knob(struct result *r, const char *path)
 {
-        /* Opened for writing, never written. */
         int fd = open(path, O_WRONLY | O_CLOEXEC);
         if (fd >= 0) {
                 close(fd);
                 escaped(r, "%s opened for writing", path);
                 return;
         }
-        blocked(r, "%s", errname(errno));
-}
-
-static void a_proc_sys_hostname(const struct opts *o, struct result *r) { (void) o; open_knob(r, "/proc/sys/kernel/hostname"); }
-static void a_proc_sys_core_pattern(const struct opts *o, struct result *r) { (void) o; open_knob(r, "/proc/sys/kernel/core_pattern"); }
-static void a_proc_sysrq_trigger(const struct opts *o, struct result *r) { (void) o; open_knob(r, "/proc/sysrq-trigger"); }
-
-static void a_proc_kcore(const struct opts *o, struct result *r)
-{
-        (void) o;
-        int fd = open("/proc/kcore", O_RDONLY | O_CLOEXEC);
-        if (fd >= 0) {
-                close(fd);
-                escaped(r, "/proc/kcore opened");
+        int e = errno;
+        struct statvfs sv;
+        if (statvfs(path, &sv) < 0) {
+                escaped(r, "%s: %s, and statvfs: %s: cannot tell whether it is read-only", path, errname(e),
+                        errname(errno));
                 return;
         }
-        blocked(r, "%s", errname(errno));
+        if (sv.f_flag & ST_RDONLY)
+                blocked(r, "EROFS: on a read-only mount (open for writing: %s)", errname(e));
+        else
+                escaped(r, "%s: refused only by file permissions (%s); its mount is writable", path, errname(e));
 }
 
-static void a_proc_kallsyms(const struct opts *o, struct result *r)
+static void a_proc_sys_hostname(const struct opts *o, struct result *r) { (void) o; ro_knob(r, "/proc/sys/kernel/hostname"); }
+static void a_proc_sys_core_pattern(const struct opts *o, struct result *r) { (void) o; ro_knob(r, "/proc/sys/kernel/core_pattern"); }
+
+/* Masked files have the null device mounted on top (common/mount.c): that
+ * is what the layer gives, whatever the host's kptr_restrict,
+ * perf_event_paranoid or file modes would have refused.  ENOENT: this
+ * kernel has no such file.  Any other answer is the real file. */
+static void masked_file(struct result *r, const char *path, int flags)
 {
-        (void) o;
-        FILE *f = fopen("/proc/kallsyms", "re");
-        if (!f) {
-                blocked(r, "%s", errname(errno));
+        int fd = open(path, flags | O_CLOEXEC);
+        if (fd < 0) {
+                if (errno == ENOENT)
+                        blocked(r, "ENOENT (not in this kernel)");
+                else
+                        escaped(r, "%s: %s from the real file: it is not masked", path, errname(errno));
                 return;
         }
-        char line[256];
-        int n = 0;
-        while (n < 2000 && fgets(line, sizeof(line), f)) {
-                n++;
-                unsigned long long addr = strtoull(line, NULL, 16);
-                if (addr) {
-                        fclose(f);
-                        escaped(r, "kernel address visible: %.60s", line);
-                        return;
-                }
-        }
-        fclose(f);
-        blocked(r, "%d symbols, every address 0", n);
+        struct stat st;
+        bool null = fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3;
+        close(fd);
+        if (null)
+                blocked(r, "MASKED (the null device is mounted on it)");
+        else
+                escaped(r, "%s opened: the real file, not masked", path);
 }
+
+static void a_proc_sysrq_trigger(const struct opts *o, struct result *r) { (void) o; masked_file(r, "/proc/sysrq-trigger", O_WRONLY); }
+static void a_proc_kcore(const struct opts *o, struct result *r) { (void) o; masked_file(r, "/proc/kcore", O_RDONLY); }
+static void a_proc_kallsyms(const struct opts *o, struct result *r) { (void) o; masked_file(r, "/proc/kallsyms", O_RDONLY); }
 
 static void a_cgroup_ns_root(const struct opts *o, struct result *r)
 {
@@ -1732,14 +1738,29 @@ static void a_syslog(const struct opts *o, struct result *r)
 
 /* ------------------------------------------------- terminals */
 
+/* TIOCSTI's layer is the filter, which answers EPERM.  setsid() alone
+ * also makes TIOCSTI on the caller's terminal fail with EPERM, so the two
+ * are told apart on fd -1: the filter looks at the request before the fd
+ * (EPERM), the kernel finds no fd (EBADF). */
 static void a_tiocsti(const struct opts *o, struct result *r)
 {
         (void) o;
         bool tty = isatty(0);
+        char c = 'x';
+        if (ioctl(-1, TIOCSTI, &c) < 0 && errno == EPERM) {
+                if (ioctl(0, TIOCSTI, &c) < 0)
+                        blocked(r, "%s (the filter: fd -1 gets EPERM too)%s", errname(errno),
+                                tty ? "" : " (stdin is not a tty)");
+                else
+                        escaped(r, "pushed a byte into the terminal's input");
+                return;
+        }
+        int unfiltered = errno;
         static const char cmd[] = "echo ESCAPED\n";
         for (size_t i = 0; i < sizeof(cmd) - 1; i++) {
                 if (ioctl(0, TIOCSTI, &cmd[i]) < 0) {
-                        blocked(r, "%s%s", errname(errno), tty ? "" : " (stdin is not a tty)");
+                        escaped(r, "not filtered (fd -1: %s); only %s stopped the push%s", errname(unfiltered),
+                                errname(errno), tty ? "" : " (stdin is not a tty)");
                         return;
                 }
         }
@@ -1780,130 +1801,141 @@ struct attempt {
         const char *name;
         void (*fn)(const struct opts *, struct result *);
         bool dies_ok; /* a seccomp kill (SIGSYS) or a missing ABI counts as blocked */
+        /* The layer the attempt tests (the first named stops it in a default
+         * jail; "seccomp; caps": the filter, and without it the capabilities),
+         * and what that layer answers: errno names separated by "|" that the
+         * detail must start with, or NULL when the attempt checks the
+         * property itself and its detail says what it saw.  A failure with
+         * another errno was stopped by some other layer, and means this one
+         * may be missing: it counts as escaped.  Without a filter (the
+         * suite's second run) attempts whose layer starts with "seccomp" are
+         * not held to it. */
+        const char *layer;
+        const char *want;
 };
 
 static const struct attempt attempts[] = {
         /* host filesystem */
-        { "leaked_fds", a_leaked_fds, false },
-        { "cwd_is_jail_root", a_cwd_is_root, false },
-        { "host_file_by_path", a_host_file_by_path, false },
-        { "proc1_root", a_proc1_root, false },
-        { "dotdot_after_pivot", a_dotdot_after_pivot, false },
-        { "open_by_handle_host_file", a_open_by_handle_host_file, false },
-        { "open_by_handle_guess", a_open_by_handle_guess, false },
-        { "name_to_handle_at", a_name_to_handle_at, false },
-        { "proc_self_exe_write", a_proc_self_exe_write, false },
-        { "exe_overwrite_via_reexec", a_exe_overwrite_via_reexec, false },
-        { "write_jail_root", a_write_jail_root, false },
-        { "write_ro_bind", a_write_ro_bind, false },
-        { "write_dev", a_write_dev, false },
-        { "dev_host_nodes", a_dev_host_nodes, false },
-        { "sys_absent", a_sys_absent, false },
-        { "other_jail_files", a_other_jail_files, false },
+        { "leaked_fds", a_leaked_fds, false, "fds", "EBADF" },
+        { "cwd_is_jail_root", a_cwd_is_root, false, "pivot_root", NULL },
+        { "host_file_by_path", a_host_file_by_path, false, "mntns", "ENOENT" },
+        { "proc1_root", a_proc1_root, false, "pidns", "ENOENT" },
+        { "dotdot_after_pivot", a_dotdot_after_pivot, false, "pivot_root", "ENOENT" },
+        { "open_by_handle_host_file", a_open_by_handle_host_file, false, "seccomp; caps", "EPERM" },
+        { "open_by_handle_guess", a_open_by_handle_guess, false, "seccomp; caps", "EPERM" },
+        { "name_to_handle_at", a_name_to_handle_at, false, "seccomp", "EPERM" },
+        { "proc_self_exe_write", a_proc_self_exe_write, false, "DAC", "EACCES" },
+        { "exe_overwrite_via_reexec", a_exe_overwrite_via_reexec, false, "DAC", "EACCES" },
+        { "write_jail_root", a_write_jail_root, false, "DAC", "EACCES" },
+        { "write_ro_bind", a_write_ro_bind, false, "ro", "EROFS" },
+        { "write_dev", a_write_dev, false, "ro", "EROFS" },
+        { "dev_host_nodes", a_dev_host_nodes, false, "own /dev", "ENOENT" },
+        { "sys_absent", a_sys_absent, false, "mntns", "ENOENT" },
+        { "other_jail_files", a_other_jail_files, false, "mntns", "ENOENT" },
         /* sockets and network */
-        { "unix_system_sockets", a_unix_system_sockets, false },
-        { "unix_host_socket", a_unix_host_socket, false },
-        { "unix_abstract_host", a_unix_abstract_host, false },
-        { "net_host_loopback", a_net_host_loopback, false },
-        { "net_interfaces", a_net_interfaces, false },
-        { "net_raw_socket", a_net_raw_socket, false },
-        { "net_admin", a_net_admin, false },
-        { "sysv_ipc_host", a_sysv_ipc_host, false },
+        { "unix_system_sockets", a_unix_system_sockets, false, "mntns", "ENOENT" },
+        { "unix_host_socket", a_unix_host_socket, false, "mntns", "ENOENT" },
+        { "unix_abstract_host", a_unix_abstract_host, false, "netns", "ECONNREFUSED" },
+        { "net_host_loopback", a_net_host_loopback, false, "netns", "ECONNREFUSED" },
+        { "net_interfaces", a_net_interfaces, false, "netns", NULL },
+        { "net_raw_socket", a_net_raw_socket, false, "userns/caps", "EPERM" },
+        { "net_admin", a_net_admin, false, "userns/caps", "EPERM" },
+        { "sysv_ipc_host", a_sysv_ipc_host, false, "ipcns", "ENOENT" },
         /* namespaces */
-        { "unshare_user", a_unshare_user, false },
-        { "unshare_mnt", a_unshare_mnt, false },
-        { "unshare_net", a_unshare_net, false },
-        { "unshare_pid", a_unshare_pid, false },
-        { "unshare_uts", a_unshare_uts, false },
-        { "unshare_ipc", a_unshare_ipc, false },
-        { "unshare_cgroup", a_unshare_cgroup, false },
-        { "unshare_time", a_unshare_time, false },
-        { "clone_newuser", a_clone_newuser, false },
-        { "clone3_newuser", a_clone3_newuser, false },
-        { "compat_int80_unshare", a_compat_int80_unshare, true },
-        { "x32_unshare", a_x32_unshare, true },
-        { "setns_jail_mntns", a_setns_own_ns, false },
-        { "ns_get_parent_userns", a_ns_get_parent_userns, false },
-        { "ns_get_owner_of_mntns", a_ns_get_owner_of_mntns, false },
-        { "ns_get_parent_pidns", a_ns_get_parent_pidns, false },
+        { "unshare_user", a_unshare_user, false, "seccomp", "EPERM" },
+        { "unshare_mnt", a_unshare_mnt, false, "seccomp; userns/caps", "EPERM" },
+        { "unshare_net", a_unshare_net, false, "seccomp; userns/caps", "EPERM" },
+        { "unshare_pid", a_unshare_pid, false, "seccomp; userns/caps", "EPERM" },
+        { "unshare_uts", a_unshare_uts, false, "seccomp; userns/caps", "EPERM" },
+        { "unshare_ipc", a_unshare_ipc, false, "seccomp; userns/caps", "EPERM" },
+        { "unshare_cgroup", a_unshare_cgroup, false, "seccomp; userns/caps", "EPERM" },
+        { "unshare_time", a_unshare_time, false, "seccomp; userns/caps", "EPERM" },
+        { "clone_newuser", a_clone_newuser, false, "seccomp; userns/caps", "EPERM" },
+        { "clone3_newuser", a_clone3_newuser, false, "seccomp", "ENOSYS" },
+        { "compat_int80_unshare", a_compat_int80_unshare, true, "seccomp", NULL },
+        { "x32_unshare", a_x32_unshare, true, "seccomp", NULL },
+        { "setns_jail_mntns", a_setns_own_ns, false, "seccomp; caps", "EPERM" },
+        { "ns_get_parent_userns", a_ns_get_parent_userns, false, "userns", "EPERM" },
+        { "ns_get_owner_of_mntns", a_ns_get_owner_of_mntns, false, "userns", "EPERM" },
+        { "ns_get_parent_pidns", a_ns_get_parent_pidns, false, "pidns", "EPERM" },
         /* mounts */
-        { "mount_tmpfs", a_mount_tmpfs, false },
-        { "mount_proc", a_mount_proc, false },
-        { "mount_sysfs", a_mount_sysfs, false },
-        { "mount_bind_root", a_mount_bind_root, false },
-        { "mount_cgroup_release_agent", a_mount_cgroup_release_agent, false },
-        { "remount_proc_sys_rw", a_remount_proc_sys_rw, false },
-        { "umount_proc_sys", a_umount_proc_sys, false },
-        { "fsopen", a_fsopen, false },
-        { "open_tree", a_open_tree, false },
-        { "move_mount", a_move_mount, false },
-        { "chroot", a_chroot, false },
-        { "pivot_root", a_pivot_root, false },
+        { "mount_tmpfs", a_mount_tmpfs, false, "seccomp; userns/caps", "EPERM" },
+        { "mount_proc", a_mount_proc, false, "seccomp; userns/caps", "EPERM" },
+        { "mount_sysfs", a_mount_sysfs, false, "seccomp; userns/caps", "EPERM" },
+        { "mount_bind_root", a_mount_bind_root, false, "seccomp; userns/caps", "EPERM" },
+        { "mount_cgroup_release_agent", a_mount_cgroup_release_agent, false, "seccomp; userns/caps", "EPERM" },
+        { "remount_proc_sys_rw", a_remount_proc_sys_rw, false, "seccomp; userns/caps", "EPERM" },
+        { "umount_proc_sys", a_umount_proc_sys, false, "seccomp; userns/caps", "EPERM" },
+        { "fsopen", a_fsopen, false, "seccomp; userns/caps", "EPERM" },
+        { "open_tree", a_open_tree, false, "seccomp; userns/caps", "EPERM" },
+        { "move_mount", a_move_mount, false, "seccomp; userns/caps", "EPERM" },
+        { "chroot", a_chroot, false, "seccomp; userns/caps", "EPERM" },
+        { "pivot_root", a_pivot_root, false, "seccomp; userns/caps", "EPERM" },
         /* device nodes */
-        { "mknod_char_mem", a_mknod_char, false },
-        { "mknod_block_sda", a_mknod_block, false },
-        { "mknod_fifo", a_mknod_fifo, false },
+        { "mknod_char_mem", a_mknod_char, false, "seccomp; caps", "EPERM" },
+        { "mknod_block_sda", a_mknod_block, false, "seccomp; caps", "EPERM" },
+        { "mknod_fifo", a_mknod_fifo, false, "seccomp", "EPERM" },
         /* privileges */
-        { "exec_setuid_root", a_exec_setuid_root, false },
-        { "exec_file_caps", a_exec_file_caps, false },
-        { "set_file_caps", a_set_file_caps, false },
-        { "prctl_set_mm_exe", a_prctl_set_mm, false },
-        { "capset_raise", a_capset_raise, false },
-        { "capset_inheritable", a_capset_inheritable, false },
-        { "ambient_raise", a_ambient_raise, false },
-        { "securebits_unlock", a_securebits_unlock, false },
-        { "keepcaps", a_keepcaps, false },
-        { "caps_all_empty", a_caps_all_empty, false },
-        { "no_new_privs_unset", a_nnp_unset, false },
-        { "setuid_0", a_setuid_0, false },
-        { "setgid_0", a_setgid_0, false },
-        { "setgroups", a_setgroups, false },
-        { "uid_map_rewrite", a_uid_map_rewrite, false },
+        { "exec_setuid_root", a_exec_setuid_root, false, "nnp, nosuid", NULL },
+        { "exec_file_caps", a_exec_file_caps, false, "nnp, nosuid", NULL },
+        { "set_file_caps", a_set_file_caps, false, "caps", "EPERM" },
+        { "prctl_set_mm_exe", a_prctl_set_mm, false, "caps", "EPERM" },
+        { "capset_raise", a_capset_raise, false, "caps", "EPERM" },
+        { "capset_inheritable", a_capset_inheritable, false, "caps", "EPERM" },
+        { "ambient_raise", a_ambient_raise, false, "caps", "EPERM" },
+        { "securebits_unlock", a_securebits_unlock, false, "securebits", "EPERM" },
+        { "keepcaps", a_keepcaps, false, "securebits", "EPERM" },
+        { "caps_all_empty", a_caps_all_empty, false, "caps", NULL },
+        { "no_new_privs_unset", a_nnp_unset, false, "nnp", "EINVAL" },
+        { "setuid_0", a_setuid_0, false, "userns", "EINVAL" },
+        { "setgid_0", a_setgid_0, false, "userns", "EINVAL" },
+        { "setgroups", a_setgroups, false, "setgroups deny", "EPERM" },
+        { "uid_map_rewrite", a_uid_map_rewrite, false, "userns", "EPERM" },
         /* limits */
-        { "rlimit_nofile_raise", a_rlimit_nofile, false },
-        { "rlimit_nproc_raise", a_rlimit_nproc, false },
-        { "oom_score_adj_lower", a_oom_score_adj, false },
-        { "sched_fifo", a_sched_fifo, false },
-        { "nice_negative", a_nice_negative, false },
+        { "rlimit_nofile_raise", a_rlimit_nofile, false, "rlimit", "EPERM" },
+        { "rlimit_nproc_raise", a_rlimit_nproc, false, "rlimit", "EPERM" },
+        { "oom_score_adj_lower", a_oom_score_adj, false, "caps", "EACCES" },
+        { "sched_fifo", a_sched_fifo, false, "caps", "EPERM" },
+        { "nice_negative", a_nice_negative, false, "caps", "EACCES" },
         /* processes */
-        { "proc_only_jail_pids", a_proc_only_jail_pids, false },
-        { "kill_host_pid", a_kill_host_pid, false },
-        { "kill_other_jail", a_kill_other_jail, false },
-        { "kill_all", a_kill_all, false },
-        { "pidfd_open_host", a_pidfd_open_host, false },
-        { "ptrace_traceme", a_ptrace_traceme, false },
-        { "ptrace_attach_host", a_ptrace_attach_host, false },
-        { "ptrace_attach_jail_init", a_ptrace_attach_jail_init, false },
-        { "process_vm_readv_host", a_process_vm_readv_host, false },
+        { "proc_only_jail_pids", a_proc_only_jail_pids, false, "pidns", NULL },
+        { "kill_host_pid", a_kill_host_pid, false, "pidns", "ESRCH" },
+        { "kill_other_jail", a_kill_other_jail, false, "pidns", "ESRCH" },
+        { "kill_all", a_kill_all, false, "pidns", "ESRCH" },
+        { "pidfd_open_host", a_pidfd_open_host, false, "pidns", "ESRCH" },
+        { "ptrace_traceme", a_ptrace_traceme, false, "seccomp", "EPERM" },
+        { "ptrace_attach_host", a_ptrace_attach_host, false, "seccomp; pidns", "EPERM" },
+        { "ptrace_attach_jail_init", a_ptrace_attach_jail_init, false, "seccomp", "EPERM" },
+        { "process_vm_readv_host", a_process_vm_readv_host, false, "seccomp; pidns", "EPERM" },
         /* /proc and /sys */
-        { "proc_sys_hostname", a_proc_sys_hostname, false },
-        { "proc_sys_core_pattern", a_proc_sys_core_pattern, false },
-        { "proc_sysrq_trigger", a_proc_sysrq_trigger, false },
-        { "proc_kcore", a_proc_kcore, false },
-        { "proc_kallsyms", a_proc_kallsyms, false },
-        { "cgroup_ns_root", a_cgroup_ns_root, false },
+        { "proc_sys_hostname", a_proc_sys_hostname, false, "ro /proc/sys", "EROFS" },
+        { "proc_sys_core_pattern", a_proc_sys_core_pattern, false, "ro /proc/sys", "EROFS" },
+        { "proc_sysrq_trigger", a_proc_sysrq_trigger, false, "/proc mask", "MASKED|ENOENT" },
+        { "proc_kcore", a_proc_kcore, false, "/proc mask", "MASKED|ENOENT" },
+        { "proc_kallsyms", a_proc_kallsyms, false, "/proc mask", "MASKED|ENOENT" },
+        { "cgroup_ns_root", a_cgroup_ns_root, false, "cgroupns", NULL },
         /* the kernel */
-        { "init_module", a_init_module, false },
-        { "finit_module", a_finit_module, false },
-        { "bpf_prog_load", a_bpf_prog_load, false },
-        { "perf_event_open", a_perf_event_open, false },
-        { "keyctl", a_keyctl, false },
-        { "add_key", a_add_key, false },
-        { "kexec_load", a_kexec_load, false },
-        { "reboot", a_reboot, false },
-        { "swapon", a_swapon, false },
-        { "iopl", a_iopl, false },
-        { "ioperm", a_ioperm, false },
-        { "userfaultfd", a_userfaultfd, false },
-        { "io_uring_setup", a_io_uring_setup, false },
-        { "personality", a_personality, false },
-        { "set_clock", a_set_clock, false },
-        { "sethostname", a_sethostname, false },
-        { "syslog_read", a_syslog, false },
+        { "init_module", a_init_module, false, "seccomp; caps", "EPERM" },
+        { "finit_module", a_finit_module, false, "seccomp; caps", "EPERM" },
+        { "bpf_prog_load", a_bpf_prog_load, false, "seccomp", "EPERM" },
+        { "perf_event_open", a_perf_event_open, false, "seccomp", "EPERM" },
+        { "keyctl", a_keyctl, false, "seccomp", "EPERM" },
+        { "add_key", a_add_key, false, "seccomp", "EPERM" },
+        { "kexec_load", a_kexec_load, false, "seccomp; caps", "EPERM" },
+        { "reboot", a_reboot, false, "seccomp; caps", "EPERM" },
+        { "swapon", a_swapon, false, "seccomp; caps", "EPERM" },
+        { "iopl", a_iopl, false, "seccomp; caps", "EPERM" },
+        { "ioperm", a_ioperm, false, "seccomp; caps", "EPERM" },
+        { "userfaultfd", a_userfaultfd, false, "seccomp", "EPERM" },
+        { "io_uring_setup", a_io_uring_setup, false, "seccomp", "EPERM" },
+        { "personality", a_personality, false, "seccomp", "EPERM" },
+        { "set_clock", a_set_clock, false, "seccomp; caps", "EPERM" },
+        { "sethostname", a_sethostname, false, "seccomp; caps", "EPERM" },
+        { "syslog_read", a_syslog, false, "seccomp", "EPERM" },
         /* terminals */
-        { "tiocsti", a_tiocsti, false },
-        { "tiocsctty_steal", a_tiocsctty_steal, false },
-        { "tioccons", a_tioccons, false },
+        { "tiocsti", a_tiocsti, false, "seccomp", "EPERM" },
+        { "tiocsctty_steal", a_tiocsctty_steal, false, "setsid", "EPERM" },
+        { "tioccons", a_tioccons, false, "caps", "EPERM" },
 };
 
 /* ------------------------------------------------------------- modes */
@@ -1937,6 +1969,36 @@ static void run_one(const struct attempt *a, const struct opts *o, struct result
                 escaped(shared, "the attempt reported nothing (exit %d): check by hand",
                         WIFEXITED(status) ? WEXITSTATUS(status) : -1);
         }
+}
+
+/* Does detail start with one of want's "|"-separated words? */
+static bool starts_with_one_of(const char *detail, const char *want)
+{
+        size_t n = strcspn(detail, " :(");
+        for (const char *w = want; *w;) {
+                size_t m = strcspn(w, "|");
+                if (m == n && strncmp(detail, w, n) == 0)
+                        return true;
+                w += m;
+                if (*w == '|')
+                        w++;
+        }
+        return false;
+}
+
+/* A block counts only with the answer of the attempt's own layer. */
+static void hold_to_layer(const struct attempt *a, struct result *r, bool filtered)
+{
+        if (r->verdict != V_BLOCKED || !a->want)
+                return;
+        if (!filtered && strncmp(a->layer, "seccomp", 7) == 0)
+                return;
+        if (starts_with_one_of(r->detail, a->want))
+                return;
+        char was[DETAIL_MAX];
+        snprintf(was, sizeof(was), "%s", r->detail);
+        escaped(r, "stopped with %.100s, not %s of its layer (%s): that layer may be missing", was, a->want,
+                a->layer);
 }
 
 static void usage(FILE *f)
@@ -2012,17 +2074,25 @@ static int mode_run(int argc, char **argv)
                 return 2;
         }
 
+        /* Under the seccomp filter or not (the suite's second run). */
+        char status[8192], mode[16] = "0";
+        if (read_file("/proc/self/status", status, sizeof(status)) > 0)
+                status_field(status, "Seccomp", mode, sizeof(mode));
+        bool filtered = strcmp(mode, "0") != 0;
+
         int n_blocked = 0, n_escaped = 0, n_skipped = 0;
         size_t n = sizeof(attempts) / sizeof(attempts[0]);
         for (size_t i = 0; i < n; i++) {
                 run_one(&attempts[i], &o, shared);
+                hold_to_layer(&attempts[i], shared, filtered);
                 const char *v = shared->verdict == V_BLOCKED ? "BLOCKED"
                               : shared->verdict == V_SKIPPED ? "SKIPPED"
                                                              : "ESCAPED";
                 n_blocked += shared->verdict == V_BLOCKED;
                 n_skipped += shared->verdict == V_SKIPPED;
                 n_escaped += shared->verdict != V_BLOCKED && shared->verdict != V_SKIPPED;
-                printf("ATTEMPT %-28s %s %s\n", attempts[i].name, v, shared->detail);
+                printf("ATTEMPT %-28s %s %s  [layer: %s; gives %s]\n", attempts[i].name, v, shared->detail,
+                       attempts[i].layer, attempts[i].want ? attempts[i].want : "(checked directly)");
         }
         printf("SUMMARY attempts=%zu blocked=%d escaped=%d skipped=%d\n", n, n_blocked, n_escaped, n_skipped);
         fflush(stdout);

@@ -14,6 +14,7 @@
  *   probe openfds N                    open /dev/null N times
  *   probe fsize BYTES PATH             write BYTES bytes to PATH
  *   probe spin SEC                     busy-loop SEC seconds of wall time
+ *   probe burn SEC                     busy-loop until it has used SEC seconds of CPU
  *   probe write PATH                   create PATH and write to it
  *   probe --child ACTION ARGS...       run ACTION in a forked child, report
  *                                      how it ended, exit like a shell would
@@ -36,6 +37,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <net/if.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -223,7 +225,7 @@ static const char *signame(int sig, char *buf, size_t n)
 static int usage(void)
 {
         fputs("usage: probe report [--check-path P]... | exit N | kill SIG | fault KIND | sleep SEC |\n"
-              "       alloc MIB | forks N [--leave] | openfds N | fsize BYTES PATH | spin SEC |\n"
+              "       alloc MIB | forks N [--leave] | openfds N | fsize BYTES PATH | spin SEC | burn SEC |\n"
               "       write PATH | --child ACTION ARGS...\n",
               stderr);
         return 2;
@@ -425,6 +427,7 @@ static void report_privs(void)
         else
                 jw_null();
         jw_kv_int("dumpable", prctl(PR_GET_DUMPABLE, 0, 0, 0, 0));
+        jw_kv_int("securebits", prctl(PR_GET_SECUREBITS, 0, 0, 0, 0));
         mode_t m = umask(0);
         umask(m);
         jw_kv_int("umask", m);
@@ -472,6 +475,22 @@ static void report_process(void)
 
         jw_key("cgroup");
         jw_file_lines("/proc/self/cgroup");
+}
+
+/* Calls the seccomp baseline denies, made so that only the filter can be
+ * what refuses them: ioctl on fd -1 gets EBADF from the kernel, EPERM from
+ * the filter (which looks at the request number before the fd); unshare(0)
+ * is a no-op that always succeeds without a filter. */
+static void report_filtered(void)
+{
+        jw_key("filtered");
+        jw_obj();
+        errno = 0;
+        jw_kv_errno("tiocsti", ioctl(-1, TIOCSTI, "x") < 0 ? errno : 0);
+        char sub = 0; /* TIOCL_GETSHIFTSTATE-like subcode; never reaches a console */
+        jw_kv_errno("tioclinux", ioctl(-1, TIOCLINUX, &sub) < 0 ? errno : 0);
+        jw_kv_errno("unshare0", unshare(0) < 0 ? errno : 0);
+        jw_obj_end();
 }
 
 static void report_interfaces(void)
@@ -810,6 +829,7 @@ static int do_report(int argc, char **argv)
         report_ids();
         report_privs();
         report_process();
+        report_filtered();
         report_interfaces();
         report_mounts();
         report_dev();
@@ -1050,6 +1070,28 @@ static int do_spin(double sec)
         return result_end(0);
 }
 
+static uint64_t cpu_used_us(void)
+{
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        return (uint64_t) ru.ru_utime.tv_sec * 1000000u + (uint64_t) ru.ru_utime.tv_usec +
+               (uint64_t) ru.ru_stime.tv_sec * 1000000u + (uint64_t) ru.ru_stime.tv_usec;
+}
+
+/* A fixed amount of CPU work, however long the host makes it take. */
+static int do_burn(double sec)
+{
+        uint64_t start = now_us(), want = (uint64_t) (sec * 1e6);
+        volatile uint64_t x = 0;
+        while (cpu_used_us() < want)
+                for (int i = 0; i < 10000; i++)
+                        x += (uint64_t) i;
+        result_begin("burn");
+        jw_kv_int("wall_us", (long long) (now_us() - start));
+        jw_kv_int("cpu_us", (long long) cpu_used_us());
+        return result_end(0);
+}
+
 static int do_write(const char *path)
 {
         int err = 0;
@@ -1141,6 +1183,8 @@ static int run_action(int argc, char **argv)
                 return do_openfds(n);
         if (strcmp(a, "fsize") == 0 && argc == 3 && parse_ll(argv[1], &n) && n >= 0)
                 return do_fsize(n, argv[2]);
+        if (strcmp(a, "burn") == 0 && argc == 2 && parse_double(argv[1], &d) && d >= 0)
+                return do_burn(d);
         if (strcmp(a, "spin") == 0 && argc == 2 && parse_double(argv[1], &d))
                 return do_spin(d);
         if (strcmp(a, "write") == 0 && argc == 2)
