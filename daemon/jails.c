@@ -779,7 +779,14 @@ int jd_jail_create(jd_daemon *d, jd_client *client, json_object *id, jailer_conf
                                      d->opt.max_jails);
                 goto fail_config;
         }
-        /* A kept report of an earlier jail with this id gives way. */
+        /* A kept report of an earlier jail with this id gives way, to its
+         * owner or root only: anyone else would take the report from the
+         * owner's wait and status. */
+        if (old && client && !client->peer.root && old->owner_uid != client->peer.uid) {
+                r = jl_rpc_error_set(err, JL_RPC_EXISTS, NULL, "id",
+                                     "jail %s exists (ended; its report is kept for its owner)", jid);
+                goto fail_config;
+        }
         if (old)
                 jail_free(old, true);
 
