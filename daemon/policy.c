@@ -508,6 +508,67 @@ static int check_exec(check *k, const char *path)
         return 0;
 }
 
+/* Is one of the two real paths the other or inside it? */
+static bool paths_overlap(const char *a, const char *b)
+{
+        return path_is_or_under(a, b) || path_is_or_under(b, a);
+}
+
+/* The real path of a path as libjailer would resolve it (only root's
+ * symlinks followed), malloc'd; the path as it is when that fails: a link
+ * a client put in place of its own jail root then matches nothing but
+ * that path. */
+static char *trusted_real_path(const char *path)
+{
+        _cleanup_close_ int fd = -1;
+        char why[256], *real = NULL;
+
+        fd = jl_open_trusted(path, O_PATH, why, sizeof why);
+        if (fd < 0 || jd_fd_real_path(fd, &real) < 0)
+                return strdup(path);
+        return real;
+}
+
+/* Does the real path `real` overlap jailerd's own directories or the jail
+ * root of a jail the peer does not own?  *what says which. */
+static int touches_other_jails(check *k, const char *real, const char **what)
+{
+        const jd_daemon *d = k->d;
+        const char *const dirs[] = { d->opt.jails_dir, d->opt.state_dir, d->jails_state_dir };
+        const char *const names[] = { "jailerd's jails directory", "jailerd's state directory",
+                                      "jailerd's state directory" };
+
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+                _cleanup_free_ char *r = NULL;
+
+                if (!dirs[i])
+                        continue;
+                r = trusted_real_path(dirs[i]);
+                if (!r)
+                        return -ENOMEM;
+                if (paths_overlap(real, r)) {
+                        *what = names[i];
+                        return 1;
+                }
+        }
+        /* Roots jailerd made are in its jails directory; the others are
+         * where their clients chose. */
+        for (const jd_jail *j = d->jails; j; j = j->next) {
+                _cleanup_free_ char *r = NULL;
+
+                if (j->owner_uid == k->peer->uid || j->jail_dir || !j->jail_root)
+                        continue;
+                r = trusted_real_path(j->jail_root);
+                if (!r)
+                        return -ENOMEM;
+                if (paths_overlap(real, r)) {
+                        *what = "another client's jail root";
+                        return 1;
+                }
+        }
+        return 0;
+}
+
 static int check_binds(check *k, const jailer_config *c)
 {
         const char *list_rule = k->pol->bind_sources.set ? "bind_sources" : "host_access";
@@ -517,6 +578,7 @@ static int check_binds(check *k, const jailer_config *c)
                 _cleanup_free_ char *real = NULL, *denied = NULL, *unused = NULL;
                 _cleanup_close_ int fd = -1;
                 char field[96], link[64], buf[PATH_MAX + 16];
+                const char *what = NULL;
                 struct stat st;
                 int r;
 
@@ -547,6 +609,16 @@ static int check_binds(check *k, const jailer_config *c)
                 if (!peer_may(k->peer, link, &st, b->read_only ? 4 : 6))
                         return refuse(k, "host_access", field, "%s: %s: you may not %s it", field, b->source,
                                       b->read_only ? "read" : "write");
+                /* Whatever the list: no window onto other clients' jails
+                 * (their run/ holds their VMMs' sockets) or the daemon's
+                 * state, and so never "/".  Checked after the client's own
+                 * access, so that it learns nothing of paths it cannot see. */
+                r = touches_other_jails(k, real, &what);
+                if (r < 0)
+                        return jl_rpc_error_set(k->err, JL_RPC_INTERNAL, NULL, NULL, "out of memory");
+                if (r > 0)
+                        return refuse(k, "other_jails", field, "%s: %s%s is, contains or lies inside %s", field,
+                                      b->source, really(b->source, real, buf, sizeof buf), what);
         }
         return 0;
 }
