@@ -1243,6 +1243,8 @@ static void recover_one(jd_daemon *d, const char *id)
                 j->owner_pid = st.owner_pid;
                 j->pid = st.jail_pid ? st.jail_pid : j->report.pid;
                 j->started_at_us = st.started_at_us;
+                j->jail_dir = TAKE_PTR(st.jail_dir);
+                read_jail_ids(j, dfd);
                 log_exited(j, true);
                 start_retention(j);
                 jd_state_done(&st);

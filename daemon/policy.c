@@ -427,17 +427,33 @@ static int check_totals(check *k)
         return 0;
 }
 
+/* The host uid and gid a client's jail runs as.  By default jailerd
+ * allocates both (allocate() below): two jails never share a uid, so one
+ * jail, or its client, cannot signal, trace or open what another jail
+ * owns.  A client may still run its jail as itself (its own uid, one of
+ * its groups; allow_own_uid): that gives the jail nothing the client does
+ * not have, and nobody else anything, and lets the client reach its jail's
+ * run/.  With allocate_uid false the client names them:
+ * within uid_range/gid_range, or, without them, itself or nobody. */
 static int check_ids(check *k, const jailer_config *c)
 {
         const jd_policy *pol = k->pol;
         const jd_peer *p = k->peer;
 
+        if (pol->allocate_uid && pol->allow_own_uid && c->uid == p->uid) {
+                if (!peer_has_gid(p, c->gid) && c->gid != NOBODY)
+                        return refuse(k, "allocate_uid", "gid",
+                                      "gid: %u: a jail that runs as you has one of your groups (or nogroup, %u)",
+                                      (unsigned) c->gid, NOBODY);
+                return 0;
+        }
         if (pol->allocate_uid) {
                 /* The default (nobody) means "allocate one". */
                 if (c->uid != NOBODY)
                         return refuse(k, "allocate_uid", "uid",
-                                      "uid: %u: jailerd allocates each jail's uid from %u-%u; leave uid out",
-                                      (unsigned) c->uid, (unsigned) pol->uid_min, (unsigned) pol->uid_max);
+                                      "uid: %u: jailerd gives each jail a uid of its own from %u-%u; leave uid out%s",
+                                      (unsigned) c->uid, (unsigned) pol->uid_min, (unsigned) pol->uid_max,
+                                      pol->allow_own_uid ? " (or give your own)" : "");
                 if (c->gid != NOBODY)
                         return refuse(k, "allocate_uid", "gid",
                                       "gid: %u: jailerd allocates each jail's gid with its uid; leave gid out",
@@ -737,34 +753,39 @@ static int check_seccomp(check *k, const jailer_config *c)
         const char *mode = c->seccomp;
 
         if (mode && strcmp(mode, "none") == 0) {
-                if (s->set && !s->allow_none)
+                if (!s->allow_none)
                         return refuse(k, "seccomp.allow_none", "seccomp",
                                       "seccomp: \"none\": the policy does not let clients turn the filter off");
         } else if (mode && strcmp(mode, "default") != 0) {
-                /* A profile file, which root will read: one the client may
-                 * read itself, and one of the policy's when it lists them. */
+                /* A profile replaces the baseline filter, and whether one
+                 * with argument conditions is as strict as the baseline
+                 * cannot be told in general: only the operator's listed
+                 * profiles, and only one the client may read itself, since
+                 * root reads it. */
                 _cleanup_free_ char *real = NULL, *denied = NULL, *unused = NULL;
                 _cleanup_close_ int fd = -1;
                 char link[64];
                 struct stat st;
                 int r;
 
-                fd = open_requested(k, s->set ? "seccomp.profiles" : "host_access", "seccomp", mode, O_PATH);
+                fd = open_requested(k, "seccomp.profiles", "seccomp", mode, O_PATH);
                 if (fd < 0)
                         return -1;
                 r = jd_fd_real_path(fd, &real);
                 if (r < 0 || fstat(fd, &st) < 0)
                         return refuse(k, "host_access", "seccomp", "seccomp: %s: %s", mode,
                                       strerror(r < 0 ? -r : errno));
-                if (s->set && !list_allows(&s->profiles, real))
+                if (!list_allows(&s->profiles, real))
                         return refuse(k, "seccomp.profiles", "seccomp",
-                                      "seccomp: %s is not one of the profiles the policy allows", mode);
+                                      "seccomp: %s is not one of the profiles the policy allows: a profile replaces "
+                                      "the baseline filter",
+                                      mode);
                 r = check_ancestors(k->peer, real, false, &denied, &unused);
                 snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
                 if (r < 0 || denied || !peer_may(k->peer, link, &st, 4))
                         return refuse(k, "host_access", "seccomp", "seccomp: %s: you may not read it", mode);
         }
-        for (size_t i = 0; s->set && i < c->n_seccomp_allow; i++) {
+        for (size_t i = 0; i < c->n_seccomp_allow; i++) {
                 bool ok = false;
 
                 for (size_t j = 0; j < s->n_syscalls; j++)
@@ -839,10 +860,25 @@ static int check_ceilings(check *k, jailer_config *c)
 
 /* ------------------------------------------------------------------ uid allocation */
 
+/* A jail holds its uid from its create until it has ended and what it
+ * could have left behind as that uid, its jail root with run/, is gone:
+ * the supervisor removes it before it ends, and when that failed the uid
+ * stays taken while jailerd keeps the jail's record. */
+static bool jail_holds_uid(const jd_jail *j)
+{
+        struct stat st;
+
+        if (!j->has_ids)
+                return false;
+        if (j->state != JD_JAIL_EXITED)
+                return true;
+        return j->jail_dir && lstat(j->jail_dir, &st) == 0;
+}
+
 static bool uid_in_use(const jd_daemon *d, uint32_t id)
 {
         for (const jd_jail *j = d->jails; j; j = j->next)
-                if (j->state != JD_JAIL_EXITED && j->has_ids && (j->uid == id || j->gid == id))
+                if (jail_holds_uid(j) && (j->uid == id || j->gid == id))
                         return true;
         return false;
 }
@@ -890,13 +926,15 @@ int jd_policy_check_create(jd_daemon *d, const jd_peer *p, jailer_config *c, boo
                     (root_given && check_jail_root(&k, c->jail_root) < 0) || check_ceilings(&k, c) < 0)
                         return -1;
         }
-        /* /dev/kvm comes with every jail on a host that has it, unless the
-         * policy lists devices and leaves it out. */
-        if (!p->root && k.pol->devices.set && !list_has(&k.pol->devices, "/dev/kvm"))
+        /* /dev/kvm (libjailer gives it to every jail on a host that has
+         * it) is the policy's decision: the right "kvm", and a devices list
+         * that leaves it out takes it away too. */
+        if (!p->root && (!(jd_policy_rights(d, p) & JD_RIGHT_KVM) ||
+                         (k.pol->devices.set && !list_has(&k.pol->devices, "/dev/kvm"))))
                 c->kvm = false;
-        /* Root's own choice of uid stands; its default is allocated too, so
-         * that no two running jails share a uid. */
-        if (k.pol->allocate_uid && c->uid == NOBODY && allocate(&k, c) < 0)
+        /* A client's default uid is allocated.  Root's own choice of uid
+         * stands, and its default only when the file says allocate_uid. */
+        if (k.pol->allocate_uid && c->uid == NOBODY && (!p->root || k.pol->allocate_root) && allocate(&k, c) < 0)
                 return -1;
         return 0;
 }
