@@ -52,12 +52,14 @@ PYTHON = "/usr/bin/python3" if os.access("/usr/bin/python3", os.X_OK) else sys.e
 JAIL_UID_FIRST, JAIL_UID_LAST = 0x7F000000, 0x7F00FFFF
 
 # Requests one after the other, each answered before the next, as the user
-# this runs as; replies (and the jail's own output, when "stdio" passes our
-# stdin, stdout and stderr with a create) printed one per line.  "timed":
-# the reply line gets the seconds the call took from connect to reply.
+# this runs as; replies printed one per line, each with the seconds it took
+# from connect to reply ("_seconds").  With "stdio", a create passes our
+# stdin and stderr and, as stdout, a file of ours, printed at the end: the
+# jail's output, never mixed into a reply's line.
 CLIENT = r"""
-import array, json, socket, sys, time
+import array, json, socket, sys, tempfile, time
 timeout = float(sys.argv[2])
+jail_out = tempfile.TemporaryFile()
 t0 = time.monotonic()
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.settimeout(timeout)
@@ -68,7 +70,8 @@ for i, arg in enumerate(sys.argv[3:], 1):
     stdio = req.pop("stdio", False)
     line = json.dumps({"jsonrpc": "2.0", "id": i, **req}).encode() + b"\n"
     if stdio:
-        s.sendmsg([line], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [0, 1, 2]))])
+        fds = array.array("i", [0, jail_out.fileno(), 2])
+        s.sendmsg([line], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)])
     else:
         s.sendall(line)
     while True:
@@ -77,6 +80,8 @@ for i, arg in enumerate(sys.argv[3:], 1):
             m["_seconds"] = time.monotonic() - t0
             print(json.dumps(m), flush=True)
             break
+jail_out.seek(0)
+sys.stdout.write(jail_out.read().decode(errors="replace"))
 """
 
 
