@@ -585,6 +585,26 @@ static int touches_other_jails(check *k, const char *real, const char **what)
         return 0;
 }
 
+/* A jail root of the client's own must not hold, or lie in, jailerd's
+ * directories or another client's jail root either: the jail would see
+ * it.  (check_jail_root() has made sure it is the client's.) */
+static int check_root_apart(check *k, const char *jail_root)
+{
+        _cleanup_free_ char *real = trusted_real_path(jail_root);
+        const char *what = NULL;
+        int r;
+
+        if (!real)
+                return jl_rpc_error_set(k->err, JL_RPC_INTERNAL, NULL, NULL, "out of memory");
+        r = touches_other_jails(k, real, &what);
+        if (r < 0)
+                return jl_rpc_error_set(k->err, JL_RPC_INTERNAL, NULL, NULL, "out of memory");
+        if (r > 0)
+                return refuse(k, "other_jails", "jail_root", "jail_root: %s is, contains or lies inside %s",
+                              jail_root, what);
+        return 0;
+}
+
 static int check_binds(check *k, const jailer_config *c)
 {
         const char *list_rule = k->pol->bind_sources.set ? "bind_sources" : "host_access";
@@ -923,7 +943,8 @@ int jd_policy_check_create(jd_daemon *d, const jd_peer *p, jailer_config *c, boo
                                       "cgroup_parent: only root may choose where a jail's cgroup goes");
                 if (check_namespaces(&k, c) < 0 || check_seccomp(&k, c) < 0 || check_ids(&k, c) < 0 ||
                     check_exec(&k, c->exec_path) < 0 || check_binds(&k, c) < 0 || check_devices(&k, c) < 0 ||
-                    (root_given && check_jail_root(&k, c->jail_root) < 0) || check_ceilings(&k, c) < 0)
+                    (root_given && (check_jail_root(&k, c->jail_root) < 0 || check_root_apart(&k, c->jail_root) < 0)) ||
+                    check_ceilings(&k, c) < 0)
                         return -1;
         }
         /* /dev/kvm (libjailer gives it to every jail on a host that has

@@ -457,3 +457,31 @@ def test_kvm_is_the_policys_decision(daemon, accounts, work):
         seen[who] = any(e.get("path") == "/dev/kvm" for e in rep["dev"])
     expected = {"alice": True, "bob": True} if daemon.kind == "default" else {"alice": False, "bob": True}
     assert seen == expected, (seen, daemon.kind)
+
+
+def test_jail_root_holding_anothers_root(daemon, accounts, work):
+    """bob's jail root lies in a directory of alice's (she let him make it
+    there); alice asks for that directory as her own jail's root, where her
+    jail would see his."""
+    a_dir = work / unique_id("alice-dir")
+    a_dir.mkdir(mode=0o755)
+    os.chown(a_dir, *accounts.ids("alice"))
+    b_root = a_dir / "bob-root"
+    b_root.mkdir(mode=0o755)
+    os.chown(b_root, *accounts.ids("bob"))
+    bob = unique_id("bob-own-root")
+    cfg = dt.jail_config(bob, "sleep", "60", exec_path=str(work / "probe"), jail_root=str(b_root))
+    (reply,), _ = call(daemon, accounts, "bob", ("create", cfg))
+    assert "result" in reply, (reply, daemon.log_text())
+    try:
+        before = snapshot(b_root)
+        jid = unique_id("alice-around-bob")
+        created, out = attack(daemon, accounts, work, jid, "report", jail_root=str(a_dir))
+        refused_by(created, "other_jails", "jail_root")
+        assert snapshot(b_root) == before
+        (status,), _ = call(daemon, accounts, "bob", ("status", {"jail": bob}), timeout=1.0)
+        assert status["result"]["state"] == "running" and status["_seconds"] < 1.0, status
+    finally:
+        with daemon.conn() as c:
+            c.call("kill", {"jail": bob, "signal": "SIGKILL"})
+            c.call("wait", {"jail": bob})
