@@ -17,7 +17,10 @@ What the attacks try (each got through before the defaults changed):
 - "namespaces": {"pid": false}, then kill -STOP of B's VMM;
 - "uid": the uid of B's jail;
 - "seccomp": "none", or a profile weaker than the baseline;
-- a create with the id of B's ended jail, whose report jailerd keeps for B.
+- a create with the id of B's ended jail, whose report jailerd keeps for B;
+- a jail root of A's own that holds B's jail root.
+Under a lenient policy that lets the pid namespace go, the allocated uids
+still keep A's jail from signalling B's VMM.
 
 Users and a group are made for the module under unique names and deleted at
 the end; everything handed to them (the probe, profiles) lives in a
@@ -485,3 +488,27 @@ def test_jail_root_holding_anothers_root(daemon, accounts, work):
         with daemon.conn() as c:
             c.call("kill", {"jail": bob, "signal": "SIGKILL"})
             c.call("wait", {"jail": bob})
+
+
+def test_uids_hold_where_a_lenient_policy_lets_a_namespace_go(accounts, work):
+    """An operator lets members turn the pid namespace off; jailerd still
+    allocates uids: alice's jail then sees bob's VMM but may not signal it
+    (EPERM), which the shared uid of the old default allowed."""
+    d = tpol.PolicyDaemon("tenants-lenient", accounts, {"may_disable_namespaces": ["pid"]})
+    try:
+        d.start()
+        victim = Victim(d, accounts, work)
+        try:
+            jid = unique_id("alice-lenient")
+            created, out = attack(d, accounts, work, jid, "signal", str(victim.pid), "STOP",
+                                  namespaces={"pid": False})
+            assert "result" in created, created
+            (sig,) = [m for m in out if m.get("probe") == "signal"]
+            assert not sig["ok"] and sig["errno"] == "EPERM", sig
+            victim.assert_untouched()
+        finally:
+            victim.stop()
+    finally:
+        if d.alive():
+            tpol.kill_all(d)
+        d.cleanup()
