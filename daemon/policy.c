@@ -550,9 +550,9 @@ static char *trusted_real_path(const char *path)
 static int touches_other_jails(check *k, const char *real, const char **what)
 {
         const jd_daemon *d = k->d;
-        const char *const dirs[] = { d->opt.jails_dir, d->opt.state_dir, d->jails_state_dir };
-        const char *const names[] = { "jailerd's jails directory", "jailerd's state directory",
-                                      "jailerd's state directory" };
+        /* The jails' state lies in the state directory: it is covered. */
+        const char *const dirs[] = { d->opt.jails_dir, d->opt.state_dir };
+        const char *const names[] = { "jailerd's jails directory", "jailerd's state directory" };
 
         for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
                 _cleanup_free_ char *r = NULL;
