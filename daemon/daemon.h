@@ -107,6 +107,7 @@ struct jd_jail {
         uint64_t started_at_us;
         char *state_dir;                /* <state_dir>/jails/<id> */
         char *jail_dir;                 /* a jail root we made, or NULL */
+        char *jail_root;                /* its jail root, ours or the client's (NULL: unknown) */
         char *cgroup_path;
 
         pid_t supervisor_pid;

@@ -121,9 +121,10 @@ bool jd_jail_visible(const jd_jail *j, const jd_peer *p)
         return jd_policy_may_see(j->daemon, p, j->owner_uid);
 }
 
-/* The uid and gid a jail runs as, from the config.json jailerd wrote for
- * it: a restarted jailerd knows which uids running jails hold (uid
- * allocation must not hand them out again). */
+/* The uid and gid a jail runs as and its jail root, from the config.json
+ * jailerd wrote for it: a restarted jailerd knows which uids jails hold
+ * (uid allocation must not hand them out again) and where their roots are
+ * (no other client may bind them). */
 static void read_jail_ids(jd_jail *j, int dfd)
 {
         _cleanup_free_ char *buf = NULL;
@@ -140,6 +141,8 @@ static void read_jail_ids(jd_jail *j, int dfd)
         j->uid = c->uid;
         j->gid = c->gid;
         j->has_ids = true;
+        if (c->jail_root && !j->jail_root)
+                j->jail_root = strdup(c->jail_root);
         jailer_config_free(c);
 }
 
@@ -269,6 +272,7 @@ static void jail_free(jd_jail *j, bool remove_state)
         }
         free(j->state_dir);
         free(j->jail_dir);
+        free(j->jail_root);
         free(j->cgroup_path);
         free(j->lost);
         free(j);
@@ -779,7 +783,14 @@ int jd_jail_create(jd_daemon *d, jd_client *client, json_object *id, jailer_conf
                                      d->opt.max_jails);
                 goto fail_config;
         }
-        /* A kept report of an earlier jail with this id gives way. */
+        /* A kept report of an earlier jail with this id gives way, to its
+         * owner or root only: anyone else would take the report from the
+         * owner's wait and status. */
+        if (old && client && !client->peer.root && old->owner_uid != client->peer.uid) {
+                r = jl_rpc_error_set(err, JL_RPC_EXISTS, NULL, "id",
+                                     "jail %s exists (ended; its report is kept for its owner)", jid);
+                goto fail_config;
+        }
         if (old)
                 jail_free(old, true);
 
@@ -793,6 +804,12 @@ int jd_jail_create(jd_daemon *d, jd_client *client, json_object *id, jailer_conf
         j->uid = c->uid;
         j->gid = c->gid;
         j->has_ids = true;
+        j->jail_root = strdup(c->jail_root);
+        if (!j->jail_root) {
+                r = jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "out of memory");
+                jail_free(j, false);
+                goto fail_config;
+        }
 
         if (mkdir(j->state_dir, 0700) < 0) {
                 if (errno == EEXIST)
@@ -1226,6 +1243,8 @@ static void recover_one(jd_daemon *d, const char *id)
                 j->owner_pid = st.owner_pid;
                 j->pid = st.jail_pid ? st.jail_pid : j->report.pid;
                 j->started_at_us = st.started_at_us;
+                j->jail_dir = TAKE_PTR(st.jail_dir);
+                read_jail_ids(j, dfd);
                 log_exited(j, true);
                 start_retention(j);
                 jd_state_done(&st);

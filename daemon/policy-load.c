@@ -73,8 +73,8 @@ void jd_policy_free(jd_policy *p)
         free(p);
 }
 
-/* Today's behaviour for a daemon without a policy file: the socket's
- * group may create jails and see and kill its own. */
+/* Without a file, or a file without "clients": the socket's group may
+ * create jails with /dev/kvm, and see and kill its own. */
 static int add_default_clients(jd_policy *p)
 {
         p->clients = calloc(1, sizeof *p->clients);
@@ -82,7 +82,7 @@ static int add_default_clients(jd_policy *p)
                 return -ENOMEM;
         p->clients[0] = (jd_client_rule) {
                 .socket_group = true,
-                .rights = JD_RIGHT_CREATE | JD_RIGHT_SEE_OWN | JD_RIGHT_KILL_OWN,
+                .rights = JD_RIGHT_CREATE | JD_RIGHT_SEE_OWN | JD_RIGHT_KILL_OWN | JD_RIGHT_KVM,
         };
         snprintf(p->clients[0].label, sizeof p->clients[0].label, "clients (default)");
         p->n_clients = 1;
@@ -95,9 +95,15 @@ static jd_policy *policy_new(void)
 
         if (!p)
                 return NULL;
+        /* What a key left out means: each client's jails under a uid of
+         * their own, every namespace, the baseline seccomp filter (no
+         * "none", no profile, no exception), read-write binds of what the
+         * client may write itself. */
         p->read_write_binds = true;
-        for (size_t i = 0; i < JAILER_NS_COUNT; i++)
-                p->ns_may_disable[i] = true;
+        p->uid_min = p->gid_min = JD_JAIL_UID_FIRST;
+        p->uid_max = p->gid_max = JD_JAIL_UID_LAST;
+        p->allocate_uid = true;
+        p->allow_own_uid = true;
         return p;
 }
 
@@ -364,6 +370,7 @@ static const struct {
         { "kill_own", JD_RIGHT_KILL_OWN },
         { "see_all", JD_RIGHT_SEE_ALL },
         { "kill_all", JD_RIGHT_KILL_ALL },
+        { "kvm", JD_RIGHT_KVM },
 };
 
 const char *jd_right_name(unsigned right)
@@ -458,7 +465,7 @@ static int parse_client(load_ctx *x, const char *field, json_object *o, jd_clien
 
         field_key(f, sizeof f, field, "rights");
         if (!json_object_object_get_ex(o, "rights", &v))
-                return fail(x, f, "is required: a list of create, see_own, kill_own, see_all, kill_all");
+                return fail(x, f, "is required: a list of create, see_own, kill_own, see_all, kill_all, kvm");
         r = get_array(x, f, v);
         if (r < 0)
                 return r;
@@ -476,7 +483,8 @@ static int parse_client(load_ctx *x, const char *field, json_object *o, jd_clien
                                 found = true;
                         }
                 if (!found)
-                        return fail(x, fi, "\"%.*s\" is not a right (create, see_own, kill_own, see_all, kill_all)",
+                        return fail(x, fi, "\"%.*s\" is not a right (create, see_own, kill_own, see_all, kill_all, "
+                                           "kvm)",
                                     QUOTE_MAX, json_object_get_string(e));
         }
         if (!rule->rights)
@@ -648,7 +656,6 @@ static int parse_seccomp(load_ctx *x, json_object *o, jd_policy *p)
         r = check_keys(x, "seccomp", o, keys);
         if (r < 0)
                 return r;
-        p->seccomp.set = true;
         if (json_object_object_get_ex(o, "allow_none", &v) &&
             (r = get_bool(x, "seccomp.allow_none", v, &p->seccomp.allow_none)) < 0)
                 return r;
@@ -681,11 +688,25 @@ static int parse_seccomp(load_ctx *x, json_object *o, jd_policy *p)
         return 0;
 }
 
+/* Rules written before the "kvm" right give it to nobody: say so once,
+ * since a VMM without /dev/kvm fails only when it starts. */
+static void warn_no_kvm(load_ctx *x, const jd_policy *p)
+{
+        unsigned all = 0;
+
+        for (size_t i = 0; i < p->n_clients; i++)
+                all |= p->clients[i].rights;
+        if ((all & JD_RIGHT_CREATE) && !(all & JD_RIGHT_KVM))
+                log_notice("%s: no rule of \"clients\" gives the right \"kvm\": clients' jails get no /dev/kvm",
+                           x->path);
+}
+
 static int parse_policy(load_ctx *x, json_object *root, jd_policy *p)
 {
         static const char *const keys[] = {
                 "clients",   "exec_paths", "bind_sources", "read_write_binds",       "jail_root_base", "devices",
                 "ceilings",  "totals",     "uid_range",    "gid_range",              "allocate_uid",
+                "allow_own_uid",
                 "may_disable_namespaces",  "seccomp",      NULL,
         };
         json_object *v;
@@ -701,6 +722,7 @@ static int parse_policy(load_ctx *x, json_object *root, jd_policy *p)
                 r = add_default_clients(p);
         if (r < 0)
                 return r;
+        warn_no_kvm(x, p);
 
         if (json_object_object_get_ex(root, "exec_paths", &v) &&
             (r = get_path_list(x, "exec_paths", v, &p->exec_paths)) < 0)
@@ -752,18 +774,21 @@ static int parse_policy(load_ctx *x, json_object *root, jd_policy *p)
                         return r;
                 p->has_gid_range = true;
         }
-        if (json_object_object_get_ex(root, "allocate_uid", &v) &&
-            (r = get_bool(x, "allocate_uid", v, &p->allocate_uid)) < 0)
-                return r;
-        if (p->allocate_uid) {
-                if (!p->has_uid_range)
-                        return fail(x, "allocate_uid", "needs a uid_range to allocate from");
-                /* An allocated jail gets gid = uid. */
-                if (p->uid_min < p->gid_min || p->uid_max > p->gid_max)
-                        return fail(x, "gid_range", "[%u, %u] must contain uid_range [%u, %u]: an allocated jail "
-                                                    "runs with gid = uid",
-                                    p->gid_min, p->gid_max, p->uid_min, p->uid_max);
+        if (json_object_object_get_ex(root, "allocate_uid", &v)) {
+                r = get_bool(x, "allocate_uid", v, &p->allocate_uid);
+                if (r < 0)
+                        return r;
+                /* Said in so many words: root's default uid is allocated too. */
+                p->allocate_root = p->allocate_uid;
         }
+        if (json_object_object_get_ex(root, "allow_own_uid", &v) &&
+            (r = get_bool(x, "allow_own_uid", v, &p->allow_own_uid)) < 0)
+                return r;
+        /* An allocated jail gets gid = uid. */
+        if (p->allocate_uid && (p->uid_min < p->gid_min || p->uid_max > p->gid_max))
+                return fail(x, "gid_range", "[%u, %u] must contain the uid range [%u, %u]%s: an allocated jail runs "
+                                            "with gid = uid (or set allocate_uid to false)",
+                            p->gid_min, p->gid_max, p->uid_min, p->uid_max, p->has_uid_range ? "" : " (built-in)");
         if (json_object_object_get_ex(root, "may_disable_namespaces", &v) && (r = parse_namespaces(x, v, p)) < 0)
                 return r;
         if (json_object_object_get_ex(root, "seccomp", &v) && (r = parse_seccomp(x, v, p)) < 0)
@@ -892,8 +917,17 @@ void jd_policy_describe(const jd_policy *p, char *buf, size_t size)
                 fprintf(f, ", jail roots under %s", p->jail_root_base);
         if (p->devices.set)
                 fprintf(f, ", %zu device%s", p->devices.n, p->devices.n == 1 ? "" : "s");
-        if (p->has_uid_range)
-                fprintf(f, ", uids %u-%u%s", p->uid_min, p->uid_max, p->allocate_uid ? " allocated" : "");
+        if (p->allocate_uid)
+                fprintf(f, ", uids allocated from %u-%u", p->uid_min, p->uid_max);
+        else if (p->has_uid_range)
+                fprintf(f, ", uids %u-%u", p->uid_min, p->uid_max);
+        else
+                fprintf(f, ", uids chosen by clients");
+        for (size_t i = 0; i < JAILER_NS_COUNT; i++)
+                if (p->ns_may_disable[i])
+                        fprintf(f, ", %s namespace optional", jl_namespace_names[i]);
+        if (p->seccomp.allow_none)
+                fprintf(f, ", seccomp may be off");
         if (p->totals.jails)
                 fprintf(f, ", at most %u jails", p->totals.jails);
         if (p->totals.jails_per_client)

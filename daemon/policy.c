@@ -427,17 +427,33 @@ static int check_totals(check *k)
         return 0;
 }
 
+/* The host uid and gid a client's jail runs as.  By default jailerd
+ * allocates both (allocate() below): two jails never share a uid, so one
+ * jail, or its client, cannot signal, trace or open what another jail
+ * owns.  A client may still run its jail as itself (its own uid, one of
+ * its groups; allow_own_uid): that gives the jail nothing the client does
+ * not have, and nobody else anything, and lets the client reach its jail's
+ * run/.  With allocate_uid false the client names them:
+ * within uid_range/gid_range, or, without them, itself or nobody. */
 static int check_ids(check *k, const jailer_config *c)
 {
         const jd_policy *pol = k->pol;
         const jd_peer *p = k->peer;
 
+        if (pol->allocate_uid && pol->allow_own_uid && c->uid == p->uid) {
+                if (!peer_has_gid(p, c->gid) && c->gid != NOBODY)
+                        return refuse(k, "allocate_uid", "gid",
+                                      "gid: %u: a jail that runs as you has one of your groups (or nogroup, %u)",
+                                      (unsigned) c->gid, NOBODY);
+                return 0;
+        }
         if (pol->allocate_uid) {
                 /* The default (nobody) means "allocate one". */
                 if (c->uid != NOBODY)
                         return refuse(k, "allocate_uid", "uid",
-                                      "uid: %u: jailerd allocates each jail's uid from %u-%u; leave uid out",
-                                      (unsigned) c->uid, (unsigned) pol->uid_min, (unsigned) pol->uid_max);
+                                      "uid: %u: jailerd gives each jail a uid of its own from %u-%u; leave uid out%s",
+                                      (unsigned) c->uid, (unsigned) pol->uid_min, (unsigned) pol->uid_max,
+                                      pol->allow_own_uid ? " (or give your own)" : "");
                 if (c->gid != NOBODY)
                         return refuse(k, "allocate_uid", "gid",
                                       "gid: %u: jailerd allocates each jail's gid with its uid; leave gid out",
@@ -508,6 +524,87 @@ static int check_exec(check *k, const char *path)
         return 0;
 }
 
+/* Is one of the two real paths the other or inside it? */
+static bool paths_overlap(const char *a, const char *b)
+{
+        return path_is_or_under(a, b) || path_is_or_under(b, a);
+}
+
+/* The real path of a path as libjailer would resolve it (only root's
+ * symlinks followed), malloc'd; the path as it is when that fails: a link
+ * a client put in place of its own jail root then matches nothing but
+ * that path. */
+static char *trusted_real_path(const char *path)
+{
+        _cleanup_close_ int fd = -1;
+        char why[256], *real = NULL;
+
+        fd = jl_open_trusted(path, O_PATH, why, sizeof why);
+        if (fd < 0 || jd_fd_real_path(fd, &real) < 0)
+                return strdup(path);
+        return real;
+}
+
+/* Does the real path `real` overlap jailerd's own directories or the jail
+ * root of a jail the peer does not own?  *what says which. */
+static int touches_other_jails(check *k, const char *real, const char **what)
+{
+        const jd_daemon *d = k->d;
+        /* The jails' state lies in the state directory: it is covered. */
+        const char *const dirs[] = { d->opt.jails_dir, d->opt.state_dir };
+        const char *const names[] = { "jailerd's jails directory", "jailerd's state directory" };
+
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+                _cleanup_free_ char *r = NULL;
+
+                if (!dirs[i])
+                        continue;
+                r = trusted_real_path(dirs[i]);
+                if (!r)
+                        return -ENOMEM;
+                if (paths_overlap(real, r)) {
+                        *what = names[i];
+                        return 1;
+                }
+        }
+        /* Roots jailerd made are in its jails directory; the others are
+         * where their clients chose. */
+        for (const jd_jail *j = d->jails; j; j = j->next) {
+                _cleanup_free_ char *r = NULL;
+
+                if (j->owner_uid == k->peer->uid || j->jail_dir || !j->jail_root)
+                        continue;
+                r = trusted_real_path(j->jail_root);
+                if (!r)
+                        return -ENOMEM;
+                if (paths_overlap(real, r)) {
+                        *what = "another client's jail root";
+                        return 1;
+                }
+        }
+        return 0;
+}
+
+/* A jail root of the client's own must not hold, or lie in, jailerd's
+ * directories or another client's jail root either: the jail would see
+ * it.  (check_jail_root() has made sure it is the client's.) */
+static int check_root_apart(check *k, const char *jail_root)
+{
+        _cleanup_free_ char *real = trusted_real_path(jail_root);
+        const char *what = NULL;
+        int r;
+
+        if (!real)
+                return jl_rpc_error_set(k->err, JL_RPC_INTERNAL, NULL, NULL, "out of memory");
+        r = touches_other_jails(k, real, &what);
+        if (r < 0)
+                return jl_rpc_error_set(k->err, JL_RPC_INTERNAL, NULL, NULL, "out of memory");
+        if (r > 0)
+                return refuse(k, "other_jails", "jail_root", "jail_root: %s is, contains or lies inside %s",
+                              jail_root, what);
+        return 0;
+}
+
 static int check_binds(check *k, const jailer_config *c)
 {
         const char *list_rule = k->pol->bind_sources.set ? "bind_sources" : "host_access";
@@ -517,6 +614,7 @@ static int check_binds(check *k, const jailer_config *c)
                 _cleanup_free_ char *real = NULL, *denied = NULL, *unused = NULL;
                 _cleanup_close_ int fd = -1;
                 char field[96], link[64], buf[PATH_MAX + 16];
+                const char *what = NULL;
                 struct stat st;
                 int r;
 
@@ -547,6 +645,16 @@ static int check_binds(check *k, const jailer_config *c)
                 if (!peer_may(k->peer, link, &st, b->read_only ? 4 : 6))
                         return refuse(k, "host_access", field, "%s: %s: you may not %s it", field, b->source,
                                       b->read_only ? "read" : "write");
+                /* Whatever the list: no window onto other clients' jails
+                 * (their run/ holds their VMMs' sockets) or the daemon's
+                 * state, and so never "/".  Checked after the client's own
+                 * access, so that it learns nothing of paths it cannot see. */
+                r = touches_other_jails(k, real, &what);
+                if (r < 0)
+                        return jl_rpc_error_set(k->err, JL_RPC_INTERNAL, NULL, NULL, "out of memory");
+                if (r > 0)
+                        return refuse(k, "other_jails", field, "%s: %s%s is, contains or lies inside %s", field,
+                                      b->source, really(b->source, real, buf, sizeof buf), what);
         }
         return 0;
 }
@@ -665,34 +773,39 @@ static int check_seccomp(check *k, const jailer_config *c)
         const char *mode = c->seccomp;
 
         if (mode && strcmp(mode, "none") == 0) {
-                if (s->set && !s->allow_none)
+                if (!s->allow_none)
                         return refuse(k, "seccomp.allow_none", "seccomp",
                                       "seccomp: \"none\": the policy does not let clients turn the filter off");
         } else if (mode && strcmp(mode, "default") != 0) {
-                /* A profile file, which root will read: one the client may
-                 * read itself, and one of the policy's when it lists them. */
+                /* A profile replaces the baseline filter, and whether one
+                 * with argument conditions is as strict as the baseline
+                 * cannot be told in general: only the operator's listed
+                 * profiles, and only one the client may read itself, since
+                 * root reads it. */
                 _cleanup_free_ char *real = NULL, *denied = NULL, *unused = NULL;
                 _cleanup_close_ int fd = -1;
                 char link[64];
                 struct stat st;
                 int r;
 
-                fd = open_requested(k, s->set ? "seccomp.profiles" : "host_access", "seccomp", mode, O_PATH);
+                fd = open_requested(k, "seccomp.profiles", "seccomp", mode, O_PATH);
                 if (fd < 0)
                         return -1;
                 r = jd_fd_real_path(fd, &real);
                 if (r < 0 || fstat(fd, &st) < 0)
                         return refuse(k, "host_access", "seccomp", "seccomp: %s: %s", mode,
                                       strerror(r < 0 ? -r : errno));
-                if (s->set && !list_allows(&s->profiles, real))
+                if (!list_allows(&s->profiles, real))
                         return refuse(k, "seccomp.profiles", "seccomp",
-                                      "seccomp: %s is not one of the profiles the policy allows", mode);
+                                      "seccomp: %s is not one of the profiles the policy allows: a profile replaces "
+                                      "the baseline filter",
+                                      mode);
                 r = check_ancestors(k->peer, real, false, &denied, &unused);
                 snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
                 if (r < 0 || denied || !peer_may(k->peer, link, &st, 4))
                         return refuse(k, "host_access", "seccomp", "seccomp: %s: you may not read it", mode);
         }
-        for (size_t i = 0; s->set && i < c->n_seccomp_allow; i++) {
+        for (size_t i = 0; i < c->n_seccomp_allow; i++) {
                 bool ok = false;
 
                 for (size_t j = 0; j < s->n_syscalls; j++)
@@ -767,10 +880,25 @@ static int check_ceilings(check *k, jailer_config *c)
 
 /* ------------------------------------------------------------------ uid allocation */
 
+/* A jail holds its uid from its create until it has ended and what it
+ * could have left behind as that uid, its jail root with run/, is gone:
+ * the supervisor removes it before it ends, and when that failed the uid
+ * stays taken while jailerd keeps the jail's record. */
+static bool jail_holds_uid(const jd_jail *j)
+{
+        struct stat st;
+
+        if (!j->has_ids)
+                return false;
+        if (j->state != JD_JAIL_EXITED)
+                return true;
+        return j->jail_dir && lstat(j->jail_dir, &st) == 0;
+}
+
 static bool uid_in_use(const jd_daemon *d, uint32_t id)
 {
         for (const jd_jail *j = d->jails; j; j = j->next)
-                if (j->state != JD_JAIL_EXITED && j->has_ids && (j->uid == id || j->gid == id))
+                if (jail_holds_uid(j) && (j->uid == id || j->gid == id))
                         return true;
         return false;
 }
@@ -815,16 +943,19 @@ int jd_policy_check_create(jd_daemon *d, const jd_peer *p, jailer_config *c, boo
                                       "cgroup_parent: only root may choose where a jail's cgroup goes");
                 if (check_namespaces(&k, c) < 0 || check_seccomp(&k, c) < 0 || check_ids(&k, c) < 0 ||
                     check_exec(&k, c->exec_path) < 0 || check_binds(&k, c) < 0 || check_devices(&k, c) < 0 ||
-                    (root_given && check_jail_root(&k, c->jail_root) < 0) || check_ceilings(&k, c) < 0)
+                    (root_given && (check_jail_root(&k, c->jail_root) < 0 || check_root_apart(&k, c->jail_root) < 0)) ||
+                    check_ceilings(&k, c) < 0)
                         return -1;
         }
-        /* /dev/kvm comes with every jail on a host that has it, unless the
-         * policy lists devices and leaves it out. */
-        if (!p->root && k.pol->devices.set && !list_has(&k.pol->devices, "/dev/kvm"))
+        /* /dev/kvm (libjailer gives it to every jail on a host that has
+         * it) is the policy's decision: the right "kvm", and a devices list
+         * that leaves it out takes it away too. */
+        if (!p->root && (!(jd_policy_rights(d, p) & JD_RIGHT_KVM) ||
+                         (k.pol->devices.set && !list_has(&k.pol->devices, "/dev/kvm"))))
                 c->kvm = false;
-        /* Root's own choice of uid stands; its default is allocated too, so
-         * that no two running jails share a uid. */
-        if (k.pol->allocate_uid && c->uid == NOBODY && allocate(&k, c) < 0)
+        /* A client's default uid is allocated.  Root's own choice of uid
+         * stands, and its default only when the file says allocate_uid. */
+        if (k.pol->allocate_uid && c->uid == NOBODY && (!p->root || k.pol->allocate_root) && allocate(&k, c) < 0)
                 return -1;
         return 0;
 }

@@ -50,8 +50,18 @@ typedef enum jd_right {
         JD_RIGHT_KILL_OWN = 1u << 2,    /* kill its own jails */
         JD_RIGHT_SEE_ALL = 1u << 3,     /* ... every jail */
         JD_RIGHT_KILL_ALL = 1u << 4,
-        JD_RIGHTS_ALL = (1u << 5) - 1,
+        JD_RIGHT_KVM = 1u << 5,         /* its jails get /dev/kvm */
+        JD_RIGHTS_ALL = (1u << 6) - 1,
 } jd_right;
+
+/* Where jails' host uids (and gids, = uid) come from when the policy names
+ * no uid_range: a block of 65536 ids that no distribution gives to users,
+ * system accounts, subordinate ranges (/etc/login.defs' SUB_UID_MAX,
+ * 600100000) or systemd (DynamicUser= below 65520, nspawn containers below
+ * 0x70000000, its foreign range at 0x7FFE0000), and below 2^31, where tools
+ * that take a uid for a signed int go wrong.  docs/policy.md. */
+#define JD_JAIL_UID_FIRST 0x7F000000u   /* 2130706432 */
+#define JD_JAIL_UID_LAST 0x7F00FFFFu    /* 2130771967 */
 
 /* "create", "see_own", ... for one right. */
 const char *jd_right_name(unsigned right);
@@ -97,16 +107,17 @@ struct jd_policy {
                 unsigned jails;         /* 0: no limit of the policy's own */
                 unsigned jails_per_client;
         } totals;
-        bool has_uid_range;             /* else: the client's own uid, or nobody */
-        uid_t uid_min, uid_max;
-        bool has_gid_range;             /* else: one of the client's gids, or nogroup */
+        bool has_uid_range;             /* the file gave uid_range */
+        uid_t uid_min, uid_max;         /* else JD_JAIL_UID_FIRST..LAST */
+        bool has_gid_range;             /* the file gave gid_range (or uid_range) */
         gid_t gid_min, gid_max;
-        bool allocate_uid;
-        bool ns_may_disable[JAILER_NS_COUNT];
+        bool allocate_uid;              /* default: each client's jail gets its own uid */
+        bool allocate_root;             /* "allocate_uid": true given: root's default too */
+        bool allow_own_uid;             /* with allocation: a client may run its jail as itself */
+        bool ns_may_disable[JAILER_NS_COUNT];   /* default: none */
         struct {
-                bool set;               /* unset: any mode, profile and exception */
                 bool allow_none;
-                jd_path_list profiles;
+                jd_path_list profiles;  /* unset or empty: no profile of a client's */
                 char **syscalls;        /* baseline exceptions clients may ask for */
                 size_t n_syscalls;
         } seccomp;

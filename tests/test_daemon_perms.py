@@ -139,9 +139,11 @@ def test_member_runs_a_jail(daemon, accounts):
     assert p.returncode == 0, (p, daemon.log_text())
     lines = dt.json_lines(p.stdout)
     assert lines and lines[0].get("probe") == "report"
-    # it ran as nobody (the default), with no groups of alice's
+    # it ran as a uid of its own, allocated from the range reserved for
+    # jails (docs/policy.md), gid = uid, with no groups of alice's
     seen = lines[0]
-    assert (seen["uid"], seen["euid"], seen["gid"], seen["egid"]) == (65534,) * 4, seen
+    assert 0x7F000000 <= seen["uid"] <= 0x7F00FFFF, seen
+    assert (seen["euid"], seen["gid"], seen["egid"]) == (seen["uid"],) * 3, seen
     assert seen["groups"] == [], seen
     rep = dt.wait_report(daemon, jid)
     assert rep["exit_code"] == 0
@@ -204,7 +206,7 @@ def test_member_events_only_its_own(daemon, accounts):
 
 
 def test_member_cannot_run_as_another_user(daemon, accounts):
-    """A member's jail runs as itself or nobody, never as someone else
+    """A member's jail runs as an allocated uid or itself, never as someone else
     (uid 0 is refused for everyone, by validation)."""
     bob_uid, bob_gid = accounts.ids("bob")
     for flags, field in ((("--uid", bob_uid), "uid"), (("--gid", bob_gid), "gid")):

@@ -261,6 +261,8 @@ def strict_policy(accounts, lay):
                      "max_file_size": "1G", "timeout_ms": 600000},
         "totals": {"jails_per_client": 2},
         "uid_range": [UID_BASE, UID_BASE + 9],
+        "_comment_allocate_uid": "clients name their uid (of the range): what this module tests",
+        "allocate_uid": False,
         "may_disable_namespaces": ["network"],
         "seccomp": {"allow_none": False},
     }
@@ -313,7 +315,7 @@ BAD_POLICIES = [
     ("device outside /dev", '{"devices": ["/etc/passwd"]}', ["devices[0]", "/etc/passwd"]),
     ("range backwards", '{"uid_range": [200010, 200000]}', ["uid_range", "200010"]),
     ("range with root", '{"uid_range": [0, 10]}', ["uid_range", "root"]),
-    ("allocate without range", '{"allocate_uid": true}', ["allocate_uid", "uid_range"]),
+    ("gids without the allocated uids", '{"gid_range": [200000, 200009]}', ["gid_range", "allocate_uid"]),
     ("duplicate key", '{"read_write_binds": true, "read_write_binds": false}', ["read_write_binds", "duplicate key"]),
     ("duplicate key spelled with an escape", '{"read_write_binds": true, "read_write\\u005fbinds": false}',
      ["read_write_binds", "duplicate key"]),

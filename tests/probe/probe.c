@@ -16,6 +16,13 @@
  *   probe spin SEC                     busy-loop SEC seconds of wall time
  *   probe burn SEC                     busy-loop until it has used SEC seconds of CPU
  *   probe write PATH                   create PATH and write to it
+ *   probe serve PATH SEC               a VMM's control socket: listen on the
+ *                                      Unix socket PATH for SEC seconds, greet
+ *                                      each client with "vmm PATH\n"
+ *   probe connect PATH                 connect to the Unix socket PATH, read
+ *                                      what it says (up to 256 bytes)
+ *   probe read PATH                    read a file (up to 4096 bytes)
+ *   probe signal PID SIG               send SIG to another process
  *   probe --child ACTION ARGS...       run ACTION in a forked child, report
  *                                      how it ended, exit like a shell would
  *
@@ -54,6 +61,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 
@@ -225,8 +233,12 @@ static const char *signame(int sig, char *buf, size_t n)
 static int usage(void)
 {
         fputs("usage: probe report [--check-path P]... | exit N | kill SIG | fault KIND | sleep SEC |\n"
-              "       alloc MIB | forks N [--leave] | openfds N | fsize BYTES PATH | spin SEC | burn SEC |\n"
-              "       write PATH | --child ACTION ARGS...\n",
+              "       alloc MIB | forks N [--leave] | openfds N | fsize BYTES PATH | spin SEC | burn SEC |
+"
+              "       write PATH | serve PATH SEC | connect PATH | read PATH | signal PID SIG |
+"
+              "       --child ACTION ARGS...
+",
               stderr);
         return 2;
 }
@@ -1152,6 +1164,115 @@ static int do_child(int argc, char **argv)
         return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+/* ------------------------------------------------------------ another tenant's things */
+
+static int unix_addr(const char *path, struct sockaddr_un *sa)
+{
+        *sa = (struct sockaddr_un) { .sun_family = AF_UNIX };
+        if (strlen(path) >= sizeof sa->sun_path)
+                return ENAMETOOLONG;
+        memcpy(sa->sun_path, path, strlen(path) + 1);
+        return 0;
+}
+
+static int do_serve(const char *path, double sec)
+{
+        struct sockaddr_un sa;
+        int err = unix_addr(path, &sa), fd = -1, served = 0;
+
+        if (!err && (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+                err = errno;
+        if (!err && (bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0 || listen(fd, 16) < 0))
+                err = errno;
+        result_begin("serve");
+        jw_kv_str("path", path);
+        jw_kv_bool("ok", err == 0);
+        jw_kv_errno("errno", err);
+        if (err) {
+                if (fd >= 0)
+                        close(fd);
+                return result_end(1);
+        }
+        result_end(0);
+        uint64_t end = now_us() + (uint64_t) (sec * 1e6);
+        struct timeval tv = { .tv_sec = 0, .tv_usec = 200000 };
+        (void) setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        while (now_us() < end) {
+                int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+                char msg[PATH_MAX + 8];
+                if (c < 0)
+                        continue;
+                int n = snprintf(msg, sizeof msg, "vmm %s\n", path);
+                (void) !write(c, msg, (size_t) n);
+                close(c);
+                served++;
+        }
+        close(fd);
+        result_begin("served");
+        jw_kv_int("clients", served);
+        return result_end(0);
+}
+
+static int do_connect(const char *path)
+{
+        struct sockaddr_un sa;
+        char buf[256];
+        ssize_t n = 0;
+        int err = unix_addr(path, &sa), fd = -1;
+
+        if (!err && (fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+                err = errno;
+        if (!err && connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0)
+                err = errno;
+        if (!err && (n = read(fd, buf, sizeof buf)) < 0)
+                err = errno;
+        if (fd >= 0)
+                close(fd);
+        result_begin("connect");
+        jw_kv_str("path", path);
+        jw_kv_bool("ok", err == 0);
+        jw_kv_errno("errno", err);
+        jw_key("got");
+        if (err)
+                jw_null();
+        else
+                jw_strn(buf, (size_t) n);
+        return result_end(err ? 1 : 0);
+}
+
+static int do_read(const char *path)
+{
+        char buf[4096];
+        ssize_t n = 0;
+        int err = 0, fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+        if (fd < 0 || (n = read(fd, buf, sizeof buf)) < 0)
+                err = errno;
+        if (fd >= 0)
+                close(fd);
+        result_begin("read");
+        jw_kv_str("path", path);
+        jw_kv_bool("ok", err == 0);
+        jw_kv_errno("errno", err);
+        jw_key("data");
+        if (err)
+                jw_null();
+        else
+                jw_strn(buf, (size_t) n);
+        return result_end(err ? 1 : 0);
+}
+
+static int do_signal(long long pid, int sig)
+{
+        int err = kill((pid_t) pid, sig) < 0 ? errno : 0;
+
+        result_begin("signal");
+        jw_kv_int("target", pid);
+        jw_kv_bool("ok", err == 0);
+        jw_kv_errno("errno", err);
+        return result_end(err ? 1 : 0);
+}
+
 static int run_action(int argc, char **argv)
 {
         if (argc < 1)
@@ -1189,6 +1310,16 @@ static int run_action(int argc, char **argv)
                 return do_spin(d);
         if (strcmp(a, "write") == 0 && argc == 2)
                 return do_write(argv[1]);
+        if (strcmp(a, "serve") == 0 && argc == 3 && parse_double(argv[2], &d))
+                return do_serve(argv[1], d);
+        if (strcmp(a, "connect") == 0 && argc == 2)
+                return do_connect(argv[1]);
+        if (strcmp(a, "read") == 0 && argc == 2)
+                return do_read(argv[1]);
+        if (strcmp(a, "signal") == 0 && argc == 3 && parse_ll(argv[1], &n) && n > 0) {
+                int sig = parse_signal(argv[2]);
+                return sig > 0 ? do_signal(n, sig) : usage();
+        }
         return usage();
 }
 
