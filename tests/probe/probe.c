@@ -233,12 +233,9 @@ static const char *signame(int sig, char *buf, size_t n)
 static int usage(void)
 {
         fputs("usage: probe report [--check-path P]... | exit N | kill SIG | fault KIND | sleep SEC |\n"
-              "       alloc MIB | forks N [--leave] | openfds N | fsize BYTES PATH | spin SEC | burn SEC |
-"
-              "       write PATH | serve PATH SEC | connect PATH | read PATH | signal PID SIG |
-"
-              "       --child ACTION ARGS...
-",
+              "       alloc MIB | forks N [--leave] | openfds N | fsize BYTES PATH | spin SEC | burn SEC |\n"
+              "       write PATH | serve PATH SEC | connect PATH | read PATH | signal PID SIG |\n"
+              "       --child ACTION ARGS...\n",
               stderr);
         return 2;
 }
