@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -628,6 +629,12 @@ int main(int argc, char **argv)
 
         umask(0022);
         raise_nofile();
+        /* Buffers of a client's unfinished line can be a megabyte: keep
+         * them mmap()ed, so that they go back to the system when freed.
+         * Left to itself glibc raises the threshold after the first such
+         * free and keeps the next ones on the heap, where a client that has
+         * gone would leave the daemon its RSS. */
+        (void) mallopt(M_MMAP_THRESHOLD, 128 * 1024);
         (void) signal(SIGPIPE, SIG_IGN);
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);

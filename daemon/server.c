@@ -121,14 +121,14 @@ static void client_account(jd_client *c)
 {
         size_t now = 0;
 
+        if (!c->tenant)
+                return;         /* not counted (any more) */
         if (c->framer)
                 now += jl_framer_memory(c->framer);
         if (c->out)
                 now += jl_outbuf_memory(c->out);
-        if (c->tenant) {
-                c->tenant->buffered = c->tenant->buffered - c->accounted + now;
-                c->tenant->peak = MAX(c->tenant->peak, c->tenant->buffered);
-        }
+        c->tenant->buffered = c->tenant->buffered - c->accounted + now;
+        c->tenant->peak = MAX(c->tenant->peak, c->tenant->buffered);
         c->accounted = now;
 }
 
@@ -295,7 +295,8 @@ static bool client_over_buffer(jd_client *c)
 
         if (c->peer.root || !t || !d->opt.max_buffer_per_uid || t->buffered <= d->opt.max_buffer_per_uid)
                 return false;
-        /* The reply must not count again: stop accounting this client. */
+        /* Stop counting this client: it goes, and its last reply must not
+         * bring it here again. */
         t->buffered -= c->accounted;
         c->accounted = 0;
         c->tenant = NULL;
