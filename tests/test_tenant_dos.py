@@ -458,7 +458,8 @@ def test_fd_flood(make_daemon, accounts):
     finally:
         a.stop()
     victim_served(d, accounts, "after A went")
-    assert log_lines(d, "accept") <= 50, "accept errors flood the log"
+    n = log_lines(d, "accept")
+    assert n <= 50, f"{n} accept errors logged: they flood the log"
     assert_back_to_baseline(d, base)
 
 
@@ -474,8 +475,8 @@ def test_accept_backs_off_when_out_of_fds(make_daemon, accounts):
     try:
         a.result()
         time.sleep(2)
-        assert log_lines(d, "accept") <= 20, \
-            f"{log_lines(d, 'accept')} accept errors logged in 2 s:\n{d.log_text()[-2000:]}"
+        n = log_lines(d, "accept")
+        assert n <= 20, f"{n} accept errors logged in 2 s"
     finally:
         a.stop()
     victim_served(d, accounts, "after A went")
