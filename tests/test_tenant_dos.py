@@ -154,9 +154,14 @@ elif mode == "conns":
     open_ = set(conns)
     served, rules, other = 0, {}, []
     deadline = time.monotonic() + 5
+    poller = select.poll()
+    by_fd = {s.fileno(): s for s in conns}
+    for s in conns:
+        poller.register(s, select.POLLIN)
     while open_ and time.monotonic() < deadline:
-        ready, _, _ = select.select(list(open_), [], [], 0.2)
+        ready = [by_fd[fd] for fd, _ in poller.poll(200)]
         for s in ready:
+            poller.unregister(s)
             try:
                 chunk = s.recv(65536)
             except OSError:
