@@ -279,8 +279,8 @@ static void refuse_limit(jd_client *c, json_object *id, const char *method, int 
                         jd_entry_add(&en, "JAILER_METHOD=%s", method);
                 jd_entry_add(&en, "JAILER_ERROR=%s", e.reason);
                 jd_entry_add(&en, "JAILER_RULE=%s", rule);
-                jd_entry_submit(&en, JD_EV_REFUSED, LOG_NOTICE, "Refused %s from uid %u pid %d: %s%s", method ?: "request",
-                                (unsigned) c->peer.uid, (int) c->peer.pid, e.message,
+                jd_entry_submit(&en, JD_EV_REFUSED, LOG_NOTICE, "Refused %s from uid %u pid %d: %s%s",
+                                method ?: "request", (unsigned) c->peer.uid, (int) c->peer.pid, e.message,
                                 suppressed ? " (and more refusals by limits, not logged)" : "");
         }
         send_error_rule(c, id, &e, rule);
@@ -551,7 +551,8 @@ static bool over_pending(jd_client *c, const jl_request *req)
         if (n < d->opt.max_pending_per_uid)
                 return false;
         refuse_limit(c, req->id, jl_method_to_string(req->method), JL_RPC_LIMIT_REACHED, NULL, NULL,
-                     "--max-pending-per-uid", "uid %u has %u requests pending (waits, subscriptions, ...), the most one uid may have",
+                     "--max-pending-per-uid",
+                     "uid %u has %u requests pending (waits, subscriptions, ...), the most one uid may have",
                      (unsigned) c->peer.uid, n);
         return true;
 }
