@@ -719,7 +719,8 @@ static int on_client_idle(sd_event_source *src, uint64_t usec, void *userdata)
         refuse_limit(c, NULL, NULL, JL_RPC_LIMIT_REACHED, NULL, NULL, "--idle-timeout",
                      "connection idle for %" PRIu64 " s with nothing pending: closed",
                      d->opt.idle_timeout_us / 1000000);
-        (void) jl_outbuf_flush(c->out, c->fd);
+        if (!c->dead)
+                (void) jl_outbuf_flush(c->out, c->fd);
         jd_client_disconnect(c);
         jd_client_unref(c);
         return 0;
