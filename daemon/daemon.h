@@ -48,6 +48,15 @@ typedef struct jd_options {
         uint64_t kill_grace_ms;
         unsigned max_jails;
         unsigned max_clients;
+        /* What one uid other than root may hold (protocol/PROTOCOL.md,
+         * "Limits"); 0 = no limit.  Root is not counted against a full
+         * table up to root_reserve connections of its own. */
+        unsigned max_clients_per_uid;
+        unsigned max_pending_per_uid;   /* waits, subscriptions, creates, kill/status in flight */
+        uint64_t max_buffer_per_uid;    /* bytes of partial lines and unsent replies */
+        unsigned root_reserve;
+        unsigned max_id_length;         /* bytes of a string "id" */
+        uint64_t idle_timeout_us;       /* no pending request, nothing received */
         bool stop_jails_on_exit;
         bool verbose;
 } jd_options;
@@ -81,6 +90,9 @@ struct jd_client {
         jl_framer *framer;
         jl_outbuf *out;
         jd_peer peer;
+        struct jd_tenant *tenant;       /* what this peer's uid holds, over all its connections */
+        size_t accounted;               /* bytes of ours counted in tenant->buffered */
+        sd_event_source *idle_src;
         unsigned n_pending;             /* requests not yet answered */
         bool subscribed;
         bool read_eof;                  /* half-closed: answer what is pending, then close */
@@ -148,6 +160,8 @@ struct jd_daemon {
 
         jd_client *clients;
         unsigned n_clients;
+        struct jd_tenant *tenants;      /* per uid with a connection: server.c */
+        sd_event_source *accept_retry;  /* the listening socket rests after EMFILE */
         jd_jail *jails;
         unsigned n_starting, n_running, n_exited;
 

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -35,6 +36,14 @@
 #define DEFAULT_KILL_GRACE_SEC 10
 #define DEFAULT_MAX_JAILS 4096
 #define DEFAULT_MAX_CLIENTS 4096
+/* What one uid other than root may hold: a member cannot fill the table,
+ * the fd table or the memory that the others need (PROTOCOL.md, "Limits"). */
+#define DEFAULT_MAX_CLIENTS_PER_UID 128
+#define DEFAULT_ROOT_RESERVE 16
+#define DEFAULT_MAX_PENDING_PER_UID 1024
+#define DEFAULT_MAX_BUFFER_PER_UID_MIB 16
+#define DEFAULT_MAX_ID_LENGTH 128
+#define DEFAULT_IDLE_TIMEOUT_SEC 60
 #define SUPERVISOR_NAME "jailer-supervisor"
 
 static void help(void)
@@ -64,6 +73,23 @@ static void help(void)
                "                        running after SEC seconds; 0 never (default %d)\n"
                "  --max-jails N         running jails at most, 0 = no limit (default %d)\n"
                "  --max-clients N       connected clients at most, 0 = no limit (default %d)\n"
+               "  --root-reserve N      connections root may still open when the client table is\n"
+               "                        full (default %d)\n"
+               "  --max-clients-per-uid N\n"
+               "                        connections of one uid other than root at most, 0 = no\n"
+               "                        limit (default %d)\n"
+               "  --max-pending-per-uid N\n"
+               "                        requests of one uid (not root) held until something\n"
+               "                        happens (wait, subscribe, create, kill, status) at\n"
+               "                        most, 0 = no limit (default %d)\n"
+               "  --max-buffer-per-uid BYTES\n"
+               "                        unfinished request lines and unread replies of one uid\n"
+               "                        (not root) at most, over all its connections; past it\n"
+               "                        the connection is closed; K, M, G suffixes; 0 = no limit\n"
+               "                        (default %dM)\n"
+               "  --max-id-length N     longest string request id, in bytes (default %d)\n"
+               "  --idle-timeout SEC    close a connection that has nothing pending and sent\n"
+               "                        nothing for SEC seconds; 0 never (default %d)\n"
                "  --stop-jails-on-exit  on SIGTERM, stop every jail and wait for it (default:\n"
                "                        leave jails running)\n"
                "  --supervisor PATH     the supervisor executable (default\n"
@@ -85,7 +111,9 @@ static void help(void)
                "(running jails are not touched; a bad file keeps the policy in force).\n"
                "Logs go to journald (fields JAIL_ID=, JAIL_PID=, PEER_UID=, MESSAGE_ID=...)\n"
                "when its socket exists, else to stderr.\n",
-               DEFAULT_RETENTION_SEC, DEFAULT_KILL_GRACE_SEC, DEFAULT_MAX_JAILS, DEFAULT_MAX_CLIENTS);
+               DEFAULT_RETENTION_SEC, DEFAULT_KILL_GRACE_SEC, DEFAULT_MAX_JAILS, DEFAULT_MAX_CLIENTS,
+               DEFAULT_ROOT_RESERVE, DEFAULT_MAX_CLIENTS_PER_UID, DEFAULT_MAX_PENDING_PER_UID,
+               DEFAULT_MAX_BUFFER_PER_UID_MIB, DEFAULT_MAX_ID_LENGTH, DEFAULT_IDLE_TIMEOUT_SEC);
 }
 
 static int parse_seconds(const char *s, uint64_t *usec)
@@ -108,6 +136,26 @@ static int parse_unsigned(const char *s, unsigned *out)
         if (jl_parse_u64(s, &v) < 0 || v > UINT_MAX)
                 return -EINVAL;
         *out = (unsigned) v;
+        return 0;
+}
+
+/* A byte count: digits with an optional K, M or G (powers of 1024). */
+static int parse_bytes(const char *s, uint64_t *out)
+{
+        _cleanup_free_ char *digits = strdup(s);
+        size_t n = digits ? strlen(digits) : 0;
+        unsigned shift = 0;
+        uint64_t v;
+
+        if (!digits)
+                return -ENOMEM;
+        if (n > 1 && strchr("KMG", digits[n - 1])) {
+                shift = digits[n - 1] == 'K' ? 10 : digits[n - 1] == 'M' ? 20 : 30;
+                digits[n - 1] = '\0';
+        }
+        if (jl_parse_u64(digits, &v) < 0 || v > (UINT64_MAX >> shift))
+                return -EINVAL;
+        *out = v << shift;
         return 0;
 }
 
@@ -136,13 +184,22 @@ static char *default_supervisor(void)
         return strdup(JAILER_LIBEXECDIR "/" SUPERVISOR_NAME);
 }
 
+static const char *long_name(const struct option *opts, int val)
+{
+        for (; opts->name; opts++)
+                if (opts->val == val)
+                        return opts->name;
+        return "?";
+}
+
 static int parse_args(int argc, char **argv, jd_options *o, char **socket_alloc, char **supervisor_alloc,
                       bool *check_config)
 {
         enum {
                 OPT_SOCKET = 0x100, OPT_STATE_DIR, OPT_JAILS_DIR, OPT_CGROUP_PARENT, OPT_RETENTION,
                 OPT_KILL_GRACE, OPT_MAX_JAILS, OPT_MAX_CLIENTS, OPT_STOP_JAILS, OPT_SUPERVISOR, OPT_GROUP,
-                OPT_CONFIG, OPT_CHECK_CONFIG, OPT_VERSION,
+                OPT_CONFIG, OPT_CHECK_CONFIG, OPT_VERSION, OPT_ROOT_RESERVE, OPT_MAX_CLIENTS_PER_UID,
+                OPT_MAX_PENDING_PER_UID, OPT_MAX_BUFFER_PER_UID, OPT_MAX_ID_LENGTH, OPT_IDLE_TIMEOUT,
         };
         static const struct option opts[] = {
                 { "socket", required_argument, NULL, OPT_SOCKET },
@@ -158,6 +215,12 @@ static int parse_args(int argc, char **argv, jd_options *o, char **socket_alloc,
                 { "group", required_argument, NULL, OPT_GROUP },
                 { "config", required_argument, NULL, OPT_CONFIG },
                 { "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
+                { "root-reserve", required_argument, NULL, OPT_ROOT_RESERVE },
+                { "max-clients-per-uid", required_argument, NULL, OPT_MAX_CLIENTS_PER_UID },
+                { "max-pending-per-uid", required_argument, NULL, OPT_MAX_PENDING_PER_UID },
+                { "max-buffer-per-uid", required_argument, NULL, OPT_MAX_BUFFER_PER_UID },
+                { "max-id-length", required_argument, NULL, OPT_MAX_ID_LENGTH },
+                { "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
                 { "verbose", no_argument, NULL, 'v' },
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, OPT_VERSION },
@@ -175,6 +238,12 @@ static int parse_args(int argc, char **argv, jd_options *o, char **socket_alloc,
                 .kill_grace_ms = DEFAULT_KILL_GRACE_SEC * 1000ull,
                 .max_jails = DEFAULT_MAX_JAILS,
                 .max_clients = DEFAULT_MAX_CLIENTS,
+                .root_reserve = DEFAULT_ROOT_RESERVE,
+                .max_clients_per_uid = DEFAULT_MAX_CLIENTS_PER_UID,
+                .max_pending_per_uid = DEFAULT_MAX_PENDING_PER_UID,
+                .max_buffer_per_uid = DEFAULT_MAX_BUFFER_PER_UID_MIB * 1024ull * 1024,
+                .max_id_length = DEFAULT_MAX_ID_LENGTH,
+                .idle_timeout_us = DEFAULT_IDLE_TIMEOUT_SEC * 1000000ull,
         };
 
         while ((c = getopt_long(argc, argv, "vh", opts, NULL)) >= 0)
@@ -209,6 +278,33 @@ static int parse_args(int argc, char **argv, jd_options *o, char **socket_alloc,
                         if (parse_unsigned(optarg, c == OPT_MAX_JAILS ? &o->max_jails : &o->max_clients) < 0) {
                                 fprintf(stderr, "jailerd: %s: %s is not a count\n",
                                         c == OPT_MAX_JAILS ? "--max-jails" : "--max-clients", optarg);
+                                return -EINVAL;
+                        }
+                        break;
+                case OPT_ROOT_RESERVE:
+                case OPT_MAX_CLIENTS_PER_UID:
+                case OPT_MAX_PENDING_PER_UID:
+                case OPT_MAX_ID_LENGTH: {
+                        unsigned *v = c == OPT_ROOT_RESERVE          ? &o->root_reserve
+                                      : c == OPT_MAX_CLIENTS_PER_UID ? &o->max_clients_per_uid
+                                      : c == OPT_MAX_PENDING_PER_UID ? &o->max_pending_per_uid
+                                                                     : &o->max_id_length;
+
+                        if (parse_unsigned(optarg, v) < 0) {
+                                fprintf(stderr, "jailerd: --%s: %s is not a count\n", long_name(opts, c), optarg);
+                                return -EINVAL;
+                        }
+                        break;
+                }
+                case OPT_MAX_BUFFER_PER_UID:
+                        if (parse_bytes(optarg, &o->max_buffer_per_uid) < 0) {
+                                fprintf(stderr, "jailerd: --max-buffer-per-uid: %s is not a size in bytes\n", optarg);
+                                return -EINVAL;
+                        }
+                        break;
+                case OPT_IDLE_TIMEOUT:
+                        if (parse_seconds(optarg, &o->idle_timeout_us) < 0) {
+                                fprintf(stderr, "jailerd: --idle-timeout: %s is not a number of seconds\n", optarg);
                                 return -EINVAL;
                         }
                         break;
@@ -542,6 +638,12 @@ int main(int argc, char **argv)
 
         umask(0022);
         raise_nofile();
+        /* Buffers of a client's unfinished line can be a megabyte: keep
+         * them mmap()ed, so that they go back to the system when freed.
+         * Left to itself glibc raises the threshold after the first such
+         * free and keeps the next ones on the heap, where a client that has
+         * gone would leave the daemon its RSS. */
+        (void) mallopt(M_MMAP_THRESHOLD, 128 * 1024);
         (void) signal(SIGPIPE, SIG_IGN);
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);

@@ -4,9 +4,20 @@
  * non-blocking; each has its own input framer (lines of at most 1 MiB) and
  * output queue, capped at JD_CLIENT_OUTBUF_MAX: a client that stops reading
  * is dropped when its queue is full, so it never holds the daemon up.
+ *
+ * One uid must not be able to deny the daemon to another: what each uid
+ * other than root holds over all its connections is counted in its tenant
+ * (connections, bytes buffered) and capped (jd_options, PROTOCOL.md
+ * "Limits"); a full table still lets root in, up to a reserve of its own;
+ * a connection with nothing pending that sends nothing is closed after a
+ * while; when accept() runs out of fds the listening socket rests instead
+ * of spinning; and the messages an attacker can provoke are rate-limited.
  */
 #include <fcntl.h>
 #include <grp.h>
+#include <inttypes.h>
+#include <malloc.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/param.h>
@@ -17,13 +28,120 @@
 
 #include "daemon.h"
 #include "fsutil.h"
+#include "json-util.h"
 #include "log.h"
 #include "policy.h"
 
 #define READS_PER_WAKEUP 16     /* then let other clients have a turn */
 #define ACCEPTS_PER_WAKEUP 64
+#define ACCEPT_BACKOFF_US (100 * 1000)  /* rest after EMFILE, as systemd and nginx do */
+#define TRIM_ABOVE_BYTES (256 * 1024)   /* give memory back after a uid that held this much */
+#define LOG_INTERVAL_US (10 * 1000 * 1000)
+#define LOG_BURST 10
+
+/* What one uid holds over all its connections. */
+typedef struct jd_tenant {
+        uid_t uid;
+        unsigned n_clients;
+        size_t buffered;        /* framer and output queue memory of its clients */
+        size_t peak;            /* the most it held since it came */
+        struct jd_tenant *next;
+} jd_tenant;
 
 static int on_client_io(sd_event_source *src, int fd, uint32_t revents, void *userdata);
+
+/* ------------------------------------------------------------------ rate-limited messages */
+
+/* At most LOG_BURST messages of one kind per LOG_INTERVAL_US; the next one
+ * after that says how many were left out. */
+typedef struct ratelimit {
+        uint64_t begin;
+        unsigned n;
+        unsigned suppressed;
+} ratelimit;
+
+static bool ratelimit_pass(ratelimit *rl, unsigned *suppressed)
+{
+        uint64_t now = jd_now_monotonic_us();
+
+        *suppressed = 0;
+        if (rl->begin == 0 || now - rl->begin >= LOG_INTERVAL_US) {
+                *suppressed = rl->suppressed;
+                rl->begin = now;
+                rl->n = 0;
+                rl->suppressed = 0;
+        }
+        if (rl->n >= LOG_BURST) {
+                rl->suppressed++;
+                return false;
+        }
+        rl->n++;
+        return true;
+}
+
+/* ------------------------------------------------------------------ tenants */
+
+static jd_tenant *tenant_get(jd_daemon *d, uid_t uid)
+{
+        jd_tenant *t;
+
+        for (t = d->tenants; t; t = t->next)
+                if (t->uid == uid)
+                        return t;
+        t = calloc(1, sizeof *t);
+        if (!t)
+                return NULL;
+        t->uid = uid;
+        t->next = d->tenants;
+        d->tenants = t;
+        return t;
+}
+
+static void tenant_put(jd_daemon *d, jd_tenant *t)
+{
+        bool trim;
+
+        if (!t || --t->n_clients > 0)
+                return;
+        trim = t->peak >= TRIM_ABOVE_BYTES;
+        for (jd_tenant **p = &d->tenants; *p; p = &(*p)->next)
+                if (*p == t) {
+                        *p = t->next;
+                        break;
+                }
+        free(t);
+        /* glibc keeps freed memory for reuse; a uid that made us hold
+         * megabytes is gone, so hand them back. */
+        if (trim)
+                (void) malloc_trim(0);
+}
+
+/* Count what the client's buffers hold now against its uid. */
+static void client_account(jd_client *c)
+{
+        size_t now = 0;
+
+        if (!c->tenant)
+                return;         /* not counted (any more) */
+        if (c->framer)
+                now += jl_framer_memory(c->framer);
+        if (c->out)
+                now += jl_outbuf_memory(c->out);
+        c->tenant->buffered = c->tenant->buffered - c->accounted + now;
+        c->tenant->peak = MAX(c->tenant->peak, c->tenant->buffered);
+        c->accounted = now;
+}
+
+/* Requests of the client's uid that hold something until answered. */
+static unsigned tenant_pending(const jd_daemon *d, const jd_tenant *t)
+{
+        unsigned n = 0;
+
+        for (const jd_client *c = d->clients; c; c = c->next)
+                if (c->tenant == t)
+                        n += c->n_pending + (c->subscribed ? 1 : 0);
+        return n;
+}
 
 /* ------------------------------------------------------------------ clients */
 
@@ -57,6 +175,7 @@ void jd_client_disconnect(jd_client *c)
         d->n_clients--;
 
         c->src = sd_event_source_disable_unref(c->src);
+        c->idle_src = sd_event_source_disable_unref(c->idle_src);
         close(c->fd);
         c->fd = -1;
         jl_framer_free(c->framer);
@@ -64,6 +183,8 @@ void jd_client_disconnect(jd_client *c)
         jl_outbuf_free(c->out);
         c->out = NULL;
         jd_jails_forget_client(d, c);
+        client_account(c);
+        tenant_put(d, TAKE_PTR(c->tenant));
         log_debug("client uid %u pid %d disconnected", (unsigned) c->peer.uid, (int) c->peer.pid);
         jd_update_status(d);
         jd_maybe_finish_shutdown(d);
@@ -95,6 +216,7 @@ static void client_flush(jd_client *c)
         if (c->dead)
                 return;
         r = jl_outbuf_flush(c->out, c->fd);
+        client_account(c);
         if (r < 0 && r != -EAGAIN) {
                 jd_client_disconnect(c);
                 return;
@@ -104,6 +226,89 @@ static void client_flush(jd_client *c)
                 return;
         }
         client_update_events(c);
+}
+
+/* An error reply, with data.rule when rule is not NULL. */
+static json_object *error_with_rule(json_object *id, const jl_rpc_error *e, const char *rule)
+{
+        json_object *msg = jl_reply_error(id, e), *error, *data;
+
+        if (rule && msg && json_object_object_get_ex(msg, "error", &error) &&
+            json_object_object_get_ex(error, "data", &data))
+                json_object_object_add(data, "rule", json_object_new_string(rule));
+        return msg;
+}
+
+void jd_client_send(jd_client *c, json_object *msg);
+
+static void send_error_rule(jd_client *c, json_object *id, const jl_rpc_error *e, const char *rule)
+{
+        if (!c || c->dead)
+                return;
+        jd_client_send(c, error_with_rule(id, e, rule));
+}
+
+static bool client_over_buffer(jd_client *c);
+
+/* Answer with a limit_reached error naming the limit (data.rule, the
+ * jailerd option that sets it), and log it, rate-limited: a client that
+ * runs into a limit on purpose must not flood the journal either. */
+static void refuse_limit(jd_client *c, json_object *id, const char *method, int code, const char *reason,
+                         const char *field, const char *rule, const char *fmt, ...) _printf_(8, 9);
+
+static void refuse_limit(jd_client *c, json_object *id, const char *method, int code, const char *reason,
+                         const char *field, const char *rule, const char *fmt, ...)
+{
+        static ratelimit rl;
+        unsigned suppressed;
+        jl_rpc_error e;
+        char msg[512];
+        va_list ap;
+
+        va_start(ap, fmt);
+        (void) vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+        jl_rpc_error_set(&e, code, reason, field, "%s (jailerd %s)", msg, rule);
+
+        if (ratelimit_pass(&rl, &suppressed)) {
+                jd_entry en = JD_ENTRY_INIT;
+
+                jd_entry_add(&en, "PEER_UID=%u", (unsigned) c->peer.uid);
+                jd_entry_add(&en, "PEER_PID=%d", (int) c->peer.pid);
+                if (method)
+                        jd_entry_add(&en, "JAILER_METHOD=%s", method);
+                jd_entry_add(&en, "JAILER_ERROR=%s", e.reason);
+                jd_entry_add(&en, "JAILER_RULE=%s", rule);
+                jd_entry_submit(&en, JD_EV_REFUSED, LOG_NOTICE, "Refused %s from uid %u pid %d: %s%s",
+                                method ?: "request", (unsigned) c->peer.uid, (int) c->peer.pid, e.message,
+                                suppressed ? " (and more refusals by limits, not logged)" : "");
+        }
+        send_error_rule(c, id, &e, rule);
+}
+
+/* The client's uid holds more than --max-buffer-per-uid: say so, and the
+ * caller drops the connection, which frees what it held. */
+static bool client_over_buffer(jd_client *c)
+{
+        jd_daemon *d = c->daemon;
+        jd_tenant *t = c->tenant;
+
+        if (c->peer.root || !t || !d->opt.max_buffer_per_uid || t->buffered <= d->opt.max_buffer_per_uid)
+                return false;
+        /* Stop counting this client: it goes, and its last reply must not
+         * bring it here again. */
+        t->buffered -= c->accounted;
+        c->accounted = 0;
+        c->tenant = NULL;
+        refuse_limit(c, NULL, NULL, JL_RPC_LIMIT_REACHED, NULL, NULL, "--max-buffer-per-uid",
+                     "uid %u holds more than %" PRIu64 " bytes of unfinished requests and unread replies: "
+                     "connection closed",
+                     (unsigned) c->peer.uid, d->opt.max_buffer_per_uid);
+        if (c->dead)
+                tenant_put(d, t);
+        else
+                c->tenant = t;
+        return true;
 }
 
 void jd_client_send(jd_client *c, json_object *msg)
@@ -120,13 +325,22 @@ void jd_client_send(jd_client *c, json_object *msg)
                 return;
         }
         json_object_put(msg);
+        client_account(c);
         if (jl_outbuf_pending(c->out) > JD_CLIENT_OUTBUF_MAX) {
-                log_warning("client uid %u pid %d does not read its replies (%zu bytes queued): disconnected",
-                            (unsigned) c->peer.uid, (int) c->peer.pid, jl_outbuf_pending(c->out));
+                static ratelimit rl;
+                unsigned suppressed;
+
+                if (ratelimit_pass(&rl, &suppressed))
+                        log_warning("client uid %u pid %d does not read its replies (%zu bytes queued): "
+                                    "disconnected (%u such messages suppressed)",
+                                    (unsigned) c->peer.uid, (int) c->peer.pid, jl_outbuf_pending(c->out),
+                                    suppressed);
                 jd_client_disconnect(c);
                 return;
         }
         client_flush(c);
+        if (!c->dead && client_over_buffer(c))
+                jd_client_disconnect(c);
 }
 
 void jd_client_reply(jd_client *c, json_object *id, json_object *result)
@@ -188,7 +402,6 @@ static void refuse_rule(jd_client *c, json_object *id, const char *method, const
                         const char *rule)
 {
         jd_entry en = JD_ENTRY_INIT;
-        json_object *msg, *error, *data;
 
         jd_entry_add(&en, "PEER_UID=%u", (unsigned) c->peer.uid);
         jd_entry_add(&en, "PEER_PID=%d", (int) c->peer.pid);
@@ -204,14 +417,7 @@ static void refuse_rule(jd_client *c, json_object *id, const char *method, const
         jd_entry_submit(&en, JD_EV_REFUSED, LOG_NOTICE, "Refused %s%s%s from uid %u pid %d: %s",
                         method ?: "request", jail ? " of " : "", jail ?: "", (unsigned) c->peer.uid,
                         (int) c->peer.pid, e->message);
-        if (!rule) {
-                jd_client_reply_error(c, id, e);
-                return;
-        }
-        msg = jl_reply_error(id, e);
-        if (msg && json_object_object_get_ex(msg, "error", &error) && json_object_object_get_ex(error, "data", &data))
-                json_object_object_add(data, "rule", json_object_new_string(rule));
-        jd_client_send(c, msg);
+        send_error_rule(c, id, e, rule);
 }
 
 static void refuse(jd_client *c, json_object *id, const char *method, const char *jail, const jl_rpc_error *e)
@@ -314,6 +520,43 @@ refused:
         refuse_rule(c, req->id, "create", jail_id[0] ? jail_id : NULL, &e, rule);
 }
 
+/* A request that will be held until something happens (a jail starts or
+ * ends, a supervisor answers, notifications) counts against the uid's
+ * pending requests; refuse it when they are full. */
+static bool over_pending(jd_client *c, const jl_request *req)
+{
+        jd_daemon *d = c->daemon;
+        unsigned n;
+
+        if (c->peer.root || !d->opt.max_pending_per_uid || !c->tenant)
+                return false;
+        switch (req->method) {
+        case JL_METHOD_CREATE:
+        case JL_METHOD_WAIT:
+        case JL_METHOD_STATUS:
+        case JL_METHOD_KILL:
+                break;
+        case JL_METHOD_SUBSCRIBE:
+                if (c->subscribed)
+                        return false;
+                break;
+        case JL_METHOD_VERSION:
+        case JL_METHOD_LIST:
+        case _JL_METHOD_MAX:
+        case _JL_METHOD_INVALID:
+        default:
+                return false;
+        }
+        n = tenant_pending(d, c->tenant);
+        if (n < d->opt.max_pending_per_uid)
+                return false;
+        refuse_limit(c, req->id, jl_method_to_string(req->method), JL_RPC_LIMIT_REACHED, NULL, NULL,
+                     "--max-pending-per-uid",
+                     "uid %u has %u requests pending (waits, subscriptions, ...), the most one uid may have",
+                     (unsigned) c->peer.uid, n);
+        return true;
+}
+
 static void do_request(jd_client *c, jl_request *req)
 {
         jd_daemon *d = c->daemon;
@@ -331,6 +574,9 @@ static void do_request(jd_client *c, jl_request *req)
                 refuse_rule(c, req->id, method, NULL, &e, "clients");
                 return;
         }
+
+        if (over_pending(c, req))
+                return;
 
         switch (req->method) {
         case JL_METHOD_CREATE:
@@ -422,19 +668,81 @@ static void do_request(jd_client *c, jl_request *req)
         }
 }
 
+/* A string id longer than --max-id-length: the daemon would keep it as
+ * long as the request is pending, and echo it. */
+static bool id_too_long(const jd_daemon *d, json_object *id)
+{
+        return id && d->opt.max_id_length && json_object_is_type(id, json_type_string) &&
+               (size_t) json_object_get_string_len(id) > d->opt.max_id_length;
+}
+
 static void handle_line(jd_client *c, jl_line *line)
 {
+        jd_daemon *d = c->daemon;
         jl_request req = { 0 };
         json_object *id = NULL;
         jl_rpc_error e;
 
         if (jl_request_decode(line, &req, &id, &e) < 0) {
+                if (id_too_long(d, id))
+                        json_putp(&id);  /* answer with "id": null rather than echo it */
                 refuse(c, id, NULL, NULL, &e);
                 json_object_put(id);
                 return;
         }
+        if (id_too_long(d, req.id)) {
+                refuse_limit(c, NULL, jl_method_to_string(req.method), JL_RPC_INVALID_REQUEST, NULL, "id",
+                             "--max-id-length", "id: a string of %zu bytes, longer than the %u bytes allowed",
+                             (size_t) json_object_get_string_len(req.id), d->opt.max_id_length);
+                jl_request_done(&req);
+                return;
+        }
         do_request(c, &req);
         jl_request_done(&req);
+}
+
+/* ------------------------------------------------------------------ idle connections */
+
+/* A connection that has nothing pending and sends nothing for
+ * --idle-timeout is closed: idle connections must not fill the table. */
+static int on_client_idle(sd_event_source *src, uint64_t usec, void *userdata)
+{
+        jd_client *c = userdata;
+        jd_daemon *d = c->daemon;
+
+        if (c->n_pending > 0 || c->subscribed || jl_outbuf_pending(c->out) > 0) {
+                (void) sd_event_source_set_time_relative(src, d->opt.idle_timeout_us);
+                (void) sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
+                return 0;
+        }
+        jd_client_ref(c);
+        refuse_limit(c, NULL, NULL, JL_RPC_LIMIT_REACHED, NULL, NULL, "--idle-timeout",
+                     "connection idle for %" PRIu64 " s with nothing pending: closed",
+                     d->opt.idle_timeout_us / 1000000);
+        if (!c->dead)
+                (void) jl_outbuf_flush(c->out, c->fd);
+        jd_client_disconnect(c);
+        jd_client_unref(c);
+        return 0;
+}
+
+static int client_watch_idle(jd_client *c)
+{
+        jd_daemon *d = c->daemon;
+
+        if (!d->opt.idle_timeout_us)
+                return 0;
+        return sd_event_add_time_relative(d->event, &c->idle_src, CLOCK_MONOTONIC, d->opt.idle_timeout_us,
+                                          100 * 1000, on_client_idle, c);
+}
+
+/* The client sent something: its idle time starts again. */
+static void client_heard(jd_client *c)
+{
+        if (!c->idle_src)
+                return;
+        (void) sd_event_source_set_time_relative(c->idle_src, c->daemon->opt.idle_timeout_us);
+        (void) sd_event_source_set_enabled(c->idle_src, SD_EVENT_ONESHOT);
 }
 
 static int on_client_io(sd_event_source *src, int fd, uint32_t revents, void *userdata)
@@ -456,9 +764,17 @@ static int on_client_io(sd_event_source *src, int fd, uint32_t revents, void *us
                                 jd_client_disconnect(c);
                                 break;
                         }
+                        client_heard(c);
                         while (!c->dead && jl_framer_next(c->framer, &line) > 0) {
                                 handle_line(c, line);
                                 jl_line_free(line);
+                        }
+                        if (c->dead)
+                                break;
+                        client_account(c);
+                        if (client_over_buffer(c)) {
+                                jd_client_disconnect(c);
+                                break;
                         }
                         if (n == 0) {
                                 /* Half-closed: what is pending still gets
@@ -482,11 +798,78 @@ static int on_client_io(sd_event_source *src, int fd, uint32_t revents, void *us
 
 /* ------------------------------------------------------------------ listening */
 
+/* Refuse a connection before it costs anything: one line, best effort, and
+ * close. */
+static void refuse_connection(jd_daemon *d, int fd, const jd_peer *peer, const char *rule, const char *fmt, ...)
+        _printf_(5, 6);
+
+static void refuse_connection(jd_daemon *d, int fd, const jd_peer *peer, const char *rule, const char *fmt, ...)
+{
+        static ratelimit rl;
+        _cleanup_json_ json_object *msg = NULL;
+        _cleanup_free_ char *line = NULL;
+        unsigned suppressed;
+        jl_rpc_error e;
+        char text[256];
+        size_t len;
+        va_list ap;
+
+        va_start(ap, fmt);
+        (void) vsnprintf(text, sizeof text, fmt, ap);
+        va_end(ap);
+        jl_rpc_error_set(&e, JL_RPC_LIMIT_REACHED, NULL, NULL, "%s (jailerd %s)", text, rule);
+        msg = error_with_rule(NULL, &e, rule);
+        line = msg ? jl_message_serialize(msg, &len) : NULL;
+        if (line)
+                (void) send(fd, line, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+        close(fd);
+
+        if (ratelimit_pass(&rl, &suppressed)) {
+                jd_entry en = JD_ENTRY_INIT;
+
+                jd_entry_add(&en, "PEER_UID=%u", (unsigned) peer->uid);
+                jd_entry_add(&en, "PEER_PID=%d", (int) peer->pid);
+                jd_entry_add(&en, "JAILER_ERROR=%s", e.reason);
+                jd_entry_add(&en, "JAILER_RULE=%s", rule);
+                jd_entry_submit(&en, JD_EV_REFUSED, LOG_NOTICE, "Refused a connection from uid %u pid %d: %s%s",
+                                (unsigned) peer->uid, (int) peer->pid, e.message,
+                                suppressed ? " (and more refused connections, not logged)" : "");
+        }
+}
+
+/* May this peer have one more connection?  Root is not counted against a
+ * full table up to root_reserve connections more; nobody else may go past
+ * the table or its uid's share of it. */
+static bool admit(jd_daemon *d, int fd, const jd_peer *peer, const jd_tenant *t)
+{
+        const jd_options *o = &d->opt;
+
+        if (peer->root) {
+                if (o->max_clients && d->n_clients >= o->max_clients + o->root_reserve) {
+                        refuse_connection(d, fd, peer, "--max-clients",
+                                          "too many clients (%u, and root's reserve of %u is in use)",
+                                          o->max_clients, o->root_reserve);
+                        return false;
+                }
+                return true;
+        }
+        if (o->max_clients && d->n_clients >= o->max_clients) {
+                refuse_connection(d, fd, peer, "--max-clients", "too many clients (%u)", o->max_clients);
+                return false;
+        }
+        if (o->max_clients_per_uid && t->n_clients >= o->max_clients_per_uid) {
+                refuse_connection(d, fd, peer, "--max-clients-per-uid",
+                                  "uid %u has %u connections, the most one uid may have", (unsigned) peer->uid,
+                                  t->n_clients);
+                return false;
+        }
+        return true;
+}
+
 static void new_client(jd_daemon *d, int fd)
 {
         jd_client *c;
-        jl_rpc_error e;
-        int r;
+        jd_tenant *t;
 
         c = calloc(1, sizeof *c);
         if (!c) {
@@ -496,32 +879,72 @@ static void new_client(jd_daemon *d, int fd)
         c->daemon = d;
         c->refs = 1;
         c->fd = fd;
-        r = jd_peer_read(fd, d, &c->peer);
-        c->framer = jl_framer_new();
-        c->out = jl_outbuf_new();
-        if (r < 0 || !c->framer || !c->out ||
-            sd_event_add_io(d->event, &c->src, fd, EPOLLIN, on_client_io, c) < 0) {
-                jl_framer_free(c->framer);
-                jl_outbuf_free(c->out);
+        if (jd_peer_read(fd, d, &c->peer) < 0 || !(t = tenant_get(d, c->peer.uid))) {
                 jd_peer_done(&c->peer);
                 free(c);
                 close(fd);
                 return;
         }
+        if (!admit(d, fd, &c->peer, t)) {
+                t->n_clients++;
+                tenant_put(d, t);       /* frees it when it was new */
+                jd_peer_done(&c->peer);
+                free(c);
+                return;
+        }
+        c->tenant = t;
+        t->n_clients++;
+        c->framer = jl_framer_new();
+        c->out = jl_outbuf_new();
+        if (!c->framer || !c->out || sd_event_add_io(d->event, &c->src, fd, EPOLLIN, on_client_io, c) < 0 ||
+            client_watch_idle(c) < 0) {
+                c->src = sd_event_source_disable_unref(c->src);
+                jl_framer_free(c->framer);
+                jl_outbuf_free(c->out);
+                tenant_put(d, TAKE_PTR(c->tenant));
+                jd_peer_done(&c->peer);
+                free(c);
+                close(fd);
+                return;
+        }
+        client_account(c);
         c->next = d->clients;
         if (d->clients)
                 d->clients->prev = c;
         d->clients = c;
         d->n_clients++;
 
-        if (d->opt.max_clients && d->n_clients > d->opt.max_clients) {
-                jl_rpc_error_set(&e, JL_RPC_LIMIT_REACHED, NULL, NULL, "too many clients (%u)", d->opt.max_clients);
-                jd_client_send(c, jl_reply_error(NULL, &e));
-                jd_client_disconnect(c);
-                return;
-        }
         log_debug("client uid %u pid %d connected", (unsigned) c->peer.uid, (int) c->peer.pid);
         jd_update_status(d);
+}
+
+static int on_accept_retry(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        jd_daemon *d = userdata;
+
+        d->accept_retry = sd_event_source_disable_unref(d->accept_retry);
+        if (d->listen_src)
+                (void) sd_event_source_set_enabled(d->listen_src, SD_EVENT_ON);
+        return 0;
+}
+
+/* Out of fds (or memory): the connection stays in the backlog and the
+ * socket stays readable, so trying again at once would spin.  Rest the
+ * listening socket a little instead; clients that go free fds meanwhile. */
+static void accept_backoff(jd_daemon *d, int error)
+{
+        static ratelimit rl;
+        unsigned suppressed;
+
+        if (ratelimit_pass(&rl, &suppressed))
+                log_warning("accept: %s: not accepting connections for %d ms (%u such messages suppressed)",
+                            strerror(error), ACCEPT_BACKOFF_US / 1000, suppressed);
+        if (d->accept_retry)
+                return;
+        if (sd_event_add_time_relative(d->event, &d->accept_retry, CLOCK_MONOTONIC, ACCEPT_BACKOFF_US, 10 * 1000,
+                                       on_accept_retry, d) < 0)
+                return; /* cannot rest: keep trying */
+        (void) sd_event_source_set_enabled(d->listen_src, SD_EVENT_OFF);
 }
 
 static int on_listen(sd_event_source *src, int fd, uint32_t revents, void *userdata)
@@ -534,7 +957,15 @@ static int on_listen(sd_event_source *src, int fd, uint32_t revents, void *userd
                 if (cfd < 0) {
                         if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
                                 break;
-                        log_warning("accept: %m");
+                        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                                accept_backoff(d, errno);
+                                break;
+                        }
+                        static ratelimit rl;
+                        unsigned suppressed;
+
+                        if (ratelimit_pass(&rl, &suppressed))
+                                log_warning("accept: %m (%u such messages suppressed)", suppressed);
                         break;
                 }
                 new_client(d, cfd);
@@ -700,6 +1131,7 @@ void jd_server_stop_listening(jd_daemon *d)
         struct stat st;
 
         d->listen_src = sd_event_source_disable_unref(d->listen_src);
+        d->accept_retry = sd_event_source_disable_unref(d->accept_retry);
         if (d->listen_fd < 0)
                 return;
         /* A socket systemd passed is systemd's: it keeps listening (and

@@ -8,11 +8,20 @@
  * with that sendmsg()'s data: bytes of earlier sends may precede them in the
  * same read, later ones never follow.  A client sends a request line and its
  * fds with one sendmsg(), so the fds of a read belong to the last line that
- * starts in it (or, when none starts in it, to the line it continues).
+ * starts in it.
+ *
+ * What a peer can make us hold is bounded: fds are taken only when they come
+ * with the first bytes of a line, and only as many as one request may carry
+ * (JL_PROTOCOL_MAX_FDS).  Any other fds are closed at once and the line they
+ * came with is marked, so that its request is refused (fds_truncated): a
+ * line sent in a thousand pieces with fds each holds at most one set.  The
+ * buffer holds only the bytes of lines not yet taken (nothing at all between
+ * requests), at most one line plus one read.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/param.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -23,6 +32,9 @@
  * none is dropped silently and a sender of too many is told so. */
 #define JL_FRAMER_CMSG_FDS 253
 #define JL_FRAMER_READ_CHUNK (64 * 1024)
+/* Never more than this, unless fed more (jl_framer_feed): a line too long is
+ * known as soon as it has JL_PROTOCOL_MAX_LINE + 1 bytes. */
+#define JL_FRAMER_MAX_CAP (JL_PROTOCOL_MAX_LINE + 1 + JL_FRAMER_READ_CHUNK)
 
 struct jl_fdrec {
         uint64_t offset;        /* stream offset of the first byte read with these fds */
@@ -39,6 +51,7 @@ struct jl_framer {
         size_t scanned;         /* buf[start..scanned) holds no '\n' */
         uint64_t base;          /* stream offset of buf[0] */
         bool discarding;        /* inside an oversized line: drop up to the next '\n' */
+        bool mid_line;          /* the last byte received was not a '\n' */
         struct jl_fdrec *recs;
         size_t n_recs;
 };
@@ -100,6 +113,8 @@ static int framer_reserve(jl_framer *f, size_t n)
         size_t cap = f->cap ? f->cap : 4096;
         while (cap < want)
                 cap *= 2;
+        if (cap > JL_FRAMER_MAX_CAP)
+                cap = MAX(want, (size_t) JL_FRAMER_MAX_CAP);
         char *b = realloc(f->buf, cap);
         if (!b)
                 return -ENOMEM;
@@ -117,6 +132,10 @@ static void framer_consume(jl_framer *f, size_t end)
         if (f->start == f->len) {
                 f->base += f->len;
                 f->start = f->len = f->scanned = 0;
+                /* Between lines we hold no buffer: an idle peer costs nothing. */
+                free(f->buf);
+                f->buf = NULL;
+                f->cap = 0;
         }
 }
 
@@ -166,7 +185,8 @@ static void framer_claim_fds(jl_framer *f, uint64_t from, uint64_t to, jl_line *
         f->n_recs = k;
 }
 
-int jl_framer_feed(jl_framer *f, const void *buf, size_t len)
+/* Append bytes that have arrived. */
+static int framer_append(jl_framer *f, const void *buf, size_t len)
 {
         if (len == 0)
                 return 0;
@@ -174,15 +194,26 @@ int jl_framer_feed(jl_framer *f, const void *buf, size_t len)
                 return -ENOMEM;
         memcpy(f->buf + f->len, buf, len);
         f->len += len;
+        f->mid_line = ((const char *) buf)[len - 1] != '\n';
         return 0;
+}
+
+int jl_framer_feed(jl_framer *f, const void *buf, size_t len)
+{
+        return framer_append(f, buf, len);
+}
+
+static void close_all(const int *fds, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                close(fds[i]);
 }
 
 static int framer_add_rec(jl_framer *f, uint64_t offset, const int *fds, size_t n, bool truncated)
 {
         struct jl_fdrec *recs = reallocarray(f->recs, f->n_recs + 1, sizeof(*recs));
         if (!recs) {
-                for (size_t i = 0; i < n; i++)
-                        close(fds[i]);
+                close_all(fds, n);
                 return -ENOMEM;
         }
         f->recs = recs;
@@ -190,13 +221,36 @@ static int framer_add_rec(jl_framer *f, uint64_t offset, const int *fds, size_t 
         struct jl_fdrec *r = &f->recs[f->n_recs++];
         *r = (struct jl_fdrec) { .offset = offset, .truncated = truncated || n > JL_PROTOCOL_MAX_FDS };
         if (r->truncated) {
-                for (size_t i = 0; i < n; i++)
-                        close(fds[i]);
+                close_all(fds, n);
                 return 0;
         }
         memcpy(r->fds, fds, n * sizeof(int));
         r->n_fds = n;
         return 0;
+}
+
+/* Fds that came with later bytes of a line than its first: close them now
+ * and mark the line, so that its request is refused.  At most one record
+ * per line, however many pieces it comes in. */
+static int framer_refuse_fds(jl_framer *f, uint64_t offset, const int *fds, size_t n)
+{
+        close_all(fds, n);
+        if (f->discarding)
+                return 0;       /* an oversized line: already refused */
+
+        /* The line these bytes continue starts after the last '\n' we hold
+         * (buf[start..scanned) has none). */
+        const char *nl = f->len > f->scanned ? memrchr(f->buf + f->scanned, '\n', f->len - f->scanned) : NULL;
+        uint64_t line_start = f->base + (nl ? (size_t) (nl - f->buf) + 1 : f->start);
+
+        if (f->n_recs > 0 && f->recs[f->n_recs - 1].offset >= line_start) {
+                struct jl_fdrec *r = &f->recs[f->n_recs - 1];
+
+                fdrec_close(r);
+                r->truncated = true;
+                return 0;
+        }
+        return framer_add_rec(f, offset, NULL, 0, true);
 }
 
 ssize_t jl_framer_read(jl_framer *f, int fd)
@@ -205,14 +259,14 @@ ssize_t jl_framer_read(jl_framer *f, int fd)
                 struct cmsghdr align;
                 char buf[CMSG_SPACE(sizeof(int) * JL_FRAMER_CMSG_FDS)];
         } control;
+        char chunk[JL_FRAMER_READ_CHUNK];
         ssize_t n;
         int r;
 
-        r = framer_reserve(f, JL_FRAMER_READ_CHUNK);
-        if (r < 0)
-                return r;
-
-        struct iovec iov = { .iov_base = f->buf + f->len, .iov_len = f->cap - f->len };
+        /* Read into a chunk of our own and keep only what is not a whole
+         * line yet: the buffer is as large as the pending bytes, never as
+         * large as the socket's backlog. */
+        struct iovec iov = { .iov_base = chunk, .iov_len = sizeof(chunk) };
         struct msghdr mh = {
                 .msg_iov = &iov,
                 .msg_iovlen = 1,
@@ -226,14 +280,6 @@ ssize_t jl_framer_read(jl_framer *f, int fd)
         if (n < 0)
                 return -errno;
 
-        /* Where the last line starting in this read begins: after its last
-         * '\n' that is not its final byte. */
-        uint64_t offset = f->base + f->len;
-        if (n > 1) {
-                const char *nl = memrchr(f->buf + f->len, '\n', (size_t) n - 1);
-                if (nl)
-                        offset = f->base + (uint64_t) (nl - f->buf) + 1;
-        }
         int fds[JL_FRAMER_CMSG_FDS];
         size_t n_fds = 0;
         bool truncated = mh.msg_flags & MSG_CTRUNC;
@@ -256,19 +302,34 @@ ssize_t jl_framer_read(jl_framer *f, int fd)
         }
 
         if (n_fds > 0 || truncated) {
+                /* Where the last line starting in this read begins: after
+                 * its last '\n' that is not its final byte; or at its first
+                 * byte when that starts a line. */
+                const char *nl = n > 1 ? memrchr(chunk, '\n', (size_t) n - 1) : NULL;
+                uint64_t offset = f->base + f->len + (nl ? (size_t) (nl - chunk) + 1 : 0);
+                bool line_start = nl || !f->mid_line;
+
                 if (n == 0) {
                         /* fds with no byte to attach them to */
-                        for (size_t i = 0; i < n_fds; i++)
-                                close(fds[i]);
-                } else {
+                        close_all(fds, n_fds);
+                        r = 0;
+                } else if (line_start)
                         r = framer_add_rec(f, offset, fds, n_fds, truncated);
-                        if (r < 0)
-                                return r;
-                }
+                else
+                        r = framer_refuse_fds(f, offset, fds, n_fds);
+                if (r < 0)
+                        return r;
         }
 
-        f->len += (size_t) n;
+        r = framer_append(f, chunk, (size_t) n);
+        if (r < 0)
+                return r;
         return n;
+}
+
+size_t jl_framer_memory(const jl_framer *f)
+{
+        return sizeof(*f) + f->cap + f->n_recs * sizeof(struct jl_fdrec);
 }
 
 int jl_framer_next(jl_framer *f, jl_line **out)

@@ -335,7 +335,9 @@ int jl_request_decode(jl_line *line, jl_request *out, json_object **id_out, jl_r
 
         if (line->fds_truncated)
                 return jl_rpc_error_set(err, JL_RPC_INVALID_PARAMS, JL_REASON_INVALID_FDS, NULL,
-                                        "too many file descriptors passed (at most %d)", JL_PROTOCOL_MAX_FDS);
+                                        "file descriptors refused: at most %d, all sent with the first "
+                                        "piece of the request line (every one was closed)",
+                                        JL_PROTOCOL_MAX_FDS);
         if (line->n_fds > 0 && out->method != JL_METHOD_CREATE)
                 return jl_rpc_error_set(err, JL_RPC_INVALID_PARAMS, JL_REASON_INVALID_FDS, NULL,
                                         "%s takes no file descriptors, %zu passed", method_name, line->n_fds);
@@ -655,6 +657,11 @@ size_t jl_outbuf_pending(const jl_outbuf *o)
         return o->len - o->start;
 }
 
+size_t jl_outbuf_memory(const jl_outbuf *o)
+{
+        return sizeof(*o) + o->cap;
+}
+
 int jl_outbuf_append(jl_outbuf *o, json_object *msg)
 {
         size_t n;
@@ -693,7 +700,10 @@ int jl_outbuf_flush(jl_outbuf *o, int fd)
                 }
                 o->start += (size_t) n;
         }
-        o->start = o->len = 0;
+        /* All written: hold nothing until the next message. */
+        free(o->buf);
+        o->buf = NULL;
+        o->start = o->len = o->cap = 0;
         return 0;
 }
 

@@ -113,7 +113,8 @@ typedef struct jl_line {
         char *data;             /* without the '\n' */
         size_t len;
         bool oversized;         /* longer than JL_PROTOCOL_MAX_LINE: data is NULL, len the bytes dropped */
-        bool fds_truncated;     /* more than JL_PROTOCOL_MAX_FDS fds, or MSG_CTRUNC: all were closed */
+        bool fds_truncated;     /* more than JL_PROTOCOL_MAX_FDS fds, fds sent with a later piece
+                                 * of the line than its first, or MSG_CTRUNC: all were closed */
         int fds[JL_PROTOCOL_MAX_FDS];
         size_t n_fds;
 } jl_line;
@@ -144,6 +145,8 @@ int jl_framer_next(jl_framer *f, jl_line **out);
 /* Bytes buffered that do not yet form a complete line (a peer that closes
  * with a partial line pending sent a truncated request). */
 size_t jl_framer_pending(const jl_framer *f);
+/* The memory the framer holds for its peer, in bytes (0 buffer between lines). */
+size_t jl_framer_memory(const jl_framer *f);
 
 /* ------------------------------------------------------------------ requests */
 
@@ -245,6 +248,8 @@ int jl_outbuf_append(jl_outbuf *o, json_object *msg);  /* 0 or -ENOMEM */
  * peer is gone). */
 int jl_outbuf_flush(jl_outbuf *o, int fd);
 size_t jl_outbuf_pending(const jl_outbuf *o);
+/* The memory the queue holds (its buffer is released once written out). */
+size_t jl_outbuf_memory(const jl_outbuf *o);
 
 /* ------------------------------------------------------------------ results */
 

@@ -715,7 +715,7 @@ static int t_fds_three_with_create(void)
         char buf[8] = {};
 
         CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == 0, "socketpair");
-        CHECK(pipe2(p, O_CLOEXEC) == 0, "pipe");
+        CHECK(pipe2(p, O_CLOEXEC | O_NONBLOCK) == 0, "pipe");
         int fds[3] = { p[0], p[1], p[1] };
         CHECK(send_raw(sp[0], "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"create\",\"params\":{}}\n", fds, 3) == 0,
               "send");
@@ -827,6 +827,45 @@ static int t_fds_attach_to_their_line(void)
         close(sp[0]);
         close(sp[1]);
         CHECK(ok, "fds per line: %zu %zu %zu, expected 0 3 0", na, nb, nc);
+        return 0;
+}
+
+/* Fds sent with a later piece of a line than its first are closed at once,
+ * before the line ends, and its request is marked; a line in many pieces
+ * with fds each holds at most the first piece's. */
+static int t_fds_later_piece_closed_at_once(void)
+{
+        int sp[2], p[2], fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        jl_framer *f = jl_framer_new();
+        int three[3] = { fd, fd, fd };
+        char c;
+
+        CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) == 0, "socketpair");
+        CHECK(pipe2(p, O_CLOEXEC | O_NONBLOCK) == 0, "pipe");
+        int wends[3] = { p[1], p[1], p[1] };
+
+        CHECK(send_raw(sp[0], "{\"a\":", three, 3) == 0, "send 1");
+        CHECK(jl_framer_read(f, sp[1]) > 0, "read 1");
+        CHECK(send_raw(sp[0], " ", wends, 3) == 0, "send 2");
+        CHECK(jl_framer_read(f, sp[1]) > 0, "read 2");
+        /* The framer must not hold the pipe's write end any more: with ours
+         * closed too, the read end sees EOF. */
+        close(p[1]);
+        CHECK(read(p[0], &c, 1) == 0, "the framer still holds an fd sent with a later piece");
+        for (int i = 0; i < 50; i++) {
+                CHECK(send_raw(sp[0], " ", three, 3) == 0, "send more");
+                CHECK(jl_framer_read(f, sp[1]) > 0, "read more");
+        }
+        CHECK(send_raw(sp[0], "1}\n", NULL, 0) == 0, "send end");
+        jl_line *l = read_line(f, sp[1]);
+        bool ok = l && l->fds_truncated && l->n_fds == 0;
+        jl_line_free(l);
+        jl_framer_free(f);
+        close(fd);
+        close(p[0]);
+        close(sp[0]);
+        close(sp[1]);
+        CHECK(ok, "the line must be marked (fds_truncated) and carry no fd");
         return 0;
 }
 
@@ -1124,6 +1163,7 @@ int main(void)
         report("fds: 2 refused", t_fds_two_refused());
         report("fds: with list refused", t_fds_with_list_refused());
         report("fds: attached to their own line", t_fds_attach_to_their_line());
+        report("fds: with a later piece, closed at once", t_fds_later_piece_closed_at_once());
         report("fds: with an oversized line, closed", t_fds_oversized_closed());
         report("outbuf: queue, partial writes, EPIPE", t_outbuf());
         report("client: replies matched by id, notifications kept", t_client_matching());
