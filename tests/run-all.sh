@@ -10,6 +10,7 @@
 #      clean-up, config errors, daemon)
 #   5. the same build, unit and system tests under ASan+UBSan (build-asan/)
 #   5b. the libFuzzer harnesses, a bounded time each (tests/fuzz/run.sh)
+#       and a sample of the mutant list (tests/mutants/run.py)
 #   6. the cgroup v2 tier in a QEMU guest (tests/vm/cgroup-v2-tier.sh)
 #   7. jailerd under real systemd in a QEMU guest (tests/vm/systemd-tier.sh)
 #   8. the Debian packages installed, upgraded and purged in that guest
@@ -23,6 +24,7 @@
 #   JAILER_SKIP_VM=1      leave out the VM tiers
 #   JAILER_SKIP_BENCH=1   leave out the benchmark harness's --quick run
 #   JAILER_SKIP_FUZZ=1    leave out the fuzzers; JAILER_FUZZ_SECONDS=N each (60)
+#   JAILER_SKIP_MUTANTS=1 leave out the mutant sample; JAILER_MUTANTS_SAMPLE=N (8)
 #   PYTEST_ARGS="..."     extra pytest arguments (e.g. "-x -k isolation")
 #   JAILER_CI_BUDGET=S    the whole run's bound in seconds (5000); each tier
 #                         also has its own (TIER_BOUND below).  A tier past
@@ -47,7 +49,7 @@ BUDGET=${JAILER_CI_BUDGET:-5000}
 declare -A TIER_BOUND=(
   [deps]=1200 [build]=600 ["unit tests"]=600 ["system tests"]=1800
   ["asan+ubsan build"]=600 ["asan+ubsan unit"]=900 ["asan+ubsan system"]=2400
-  [fuzz]=900 ["bench --quick"]=900 ["cgroup v2 (VM)"]=1800 ["systemd (VM)"]=1800 ["package (VM)"]=1800
+  [fuzz]=900 ["mutants (sample)"]=1200 ["bench --quick"]=900 ["cgroup v2 (VM)"]=1800 ["systemd (VM)"]=1800 ["package (VM)"]=1800
 )
 
 export ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1:print_summary=1
@@ -210,6 +212,17 @@ if [ "${JAILER_SKIP_FUZZ:-0}" = 1 ]; then
 else
   rm -rf build-fuzz
   step "fuzz" 1 env FUZZ_BUILD=build-fuzz tests/fuzz/run.sh "${JAILER_FUZZ_SECONDS:-60}"
+fi
+
+# ------------------------------------------------------------------ 5b'. mutants, a sample
+# Known one-line security bugs applied one at a time to a copy of the tree:
+# the tests named for each must catch it.  A rotating sample (seeded by the
+# commit) fits CI's time; `sudo tests/mutants/run.py --all` runs them all.
+if [ "${JAILER_SKIP_MUTANTS:-0}" = 1 ]; then
+  skip_step "mutants (sample)" "JAILER_SKIP_MUTANTS=1"
+else
+  seed=$(git -C "$REPO" rev-parse HEAD 2>/dev/null || date +%F)
+  step "mutants (sample)" 1 /usr/bin/python3 tests/mutants/run.py --sample "${JAILER_MUTANTS_SAMPLE:-8}" --seed "$seed"
 fi
 
 # ------------------------------------------------------------------ 5c. benchmarks, quick
