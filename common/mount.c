@@ -272,7 +272,9 @@ static int prepare_devices(const jailer_config *c, struct jl_rootfs *r, jailer_e
                 char field[32];
                 snprintf(field, sizeof(field), "devices[%zu]", i);
                 char why[256] = "";
-                _cleanup_close_ int fd = jl_open_trusted(c->devices[i], O_PATH, why, sizeof(why));
+                int given = jl_config_device_fd(c, i);
+                _cleanup_close_ int fd = given >= 0 ? fcntl(given, F_DUPFD_CLOEXEC, 3)
+                                                    : jl_open_trusted(c->devices[i], O_PATH, why, sizeof(why));
                 if (fd < 0 || fstat(fd, &st) < 0)
                         return jl_error(err, JAILER_STEP_ROOTFS, errno, field, "%s: %s%s%s", field, c->devices[i],
                                         why[0] ? ": " : "", why);
@@ -367,7 +369,9 @@ int jl_rootfs_prepare(const jailer_config *c, struct jl_rootfs *r, jailer_error 
                 snprintf(field, sizeof(field), "bind_mounts[%zu].source", i);
 
                 why[0] = '\0';
-                _cleanup_close_ int src = jl_open_trusted(b->source, O_PATH, why, sizeof(why));
+                int given = jl_config_bind_fd(c, i);
+                _cleanup_close_ int src = given >= 0 ? fcntl(given, F_DUPFD_CLOEXEC, 3)
+                                                     : jl_open_trusted(b->source, O_PATH, why, sizeof(why));
                 if (src < 0)
                         return jl_error(err, JAILER_STEP_ROOTFS, errno, field, "%s: %s%s%s", field, b->source,
                                         why[0] ? ": " : "", why);
