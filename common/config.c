@@ -95,6 +95,8 @@ jailer_config *jailer_config_new(const char *id, const char *exec_path, const ch
         c->kvm = true;
         c->exec_fd = -1;
         c->seccomp_fd = -1;
+        c->jail_root_fd = -1;
+        c->jail_root_parent_fd = -1;
 
         /* exec_args is always a valid NULL-terminated array. */
         c->exec_args = calloc(1, sizeof(char *));
@@ -143,6 +145,8 @@ void jailer_config_free(jailer_config *c)
         free(c->seccomp_allow);
         closep(&c->exec_fd);
         closep(&c->seccomp_fd);
+        closep(&c->jail_root_fd);
+        closep(&c->jail_root_parent_fd);
         for (size_t i = 0; i < c->n_bind_fds; i++)
                 closep(&c->bind_fds[i]);
         free(c->bind_fds);
@@ -499,6 +503,12 @@ int jailer_config_set_seccomp_fd(jailer_config *c, int fd)
 {
         CHECK_CONFIG(c);
         return set_fd(&c->seccomp_fd, fd);
+}
+
+int jailer_config_set_jail_root_fd(jailer_config *c, int root_fd, int parent_fd)
+{
+        CHECK_CONFIG(c);
+        return set_fd(&c->jail_root_fd, root_fd) < 0 ? -1 : set_fd(&c->jail_root_parent_fd, parent_fd);
 }
 
 int jailer_config_set_bind_source_fd(jailer_config *c, size_t index, int fd)

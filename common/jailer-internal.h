@@ -91,6 +91,8 @@ struct jailer_config {
          * opened once by the caller; used instead of the path. */
         int exec_fd;
         int seccomp_fd;
+        int jail_root_fd;
+        int jail_root_parent_fd;
         int *bind_fds;                  /* n_bind_fds entries, -1 when not given */
         size_t n_bind_fds;
         int *device_fds;                /* n_device_fds entries, -1 when not given */

@@ -158,6 +158,12 @@ int jailer_config_add_seccomp_allow(jailer_config *c, const char *syscall_name);
  *   seccomp    the OCI profile set with jailer_config_set_seccomp(), a
  *              regular file open for reading (read with pread(): the offset
  *              is not used)
+ *   jail root  the jail root directory (root_fd) and its parent
+ *              (parent_fd), O_PATH | O_DIRECTORY; root_fd -1 when it does not
+ *              exist yet: it is then made in parent_fd under the last name
+ *              of jail_root (and removed at the end).  Inside its own mount
+ *              namespace the jail looks the path up once more, to mount on
+ *              it, and refuses to start unless that is the very root_fd.
  *   bind source index  the file or directory bind_mounts[index] mounts
  *              (O_PATH is enough)
  *   device index       the device node of devices[index] (O_PATH is enough)
@@ -165,6 +171,7 @@ int jailer_config_add_seccomp_allow(jailer_config *c, const char *syscall_name);
  * -1 with errno on a bad index, or when the fd cannot be duplicated. */
 int jailer_config_set_exec_fd(jailer_config *c, int fd);
 int jailer_config_set_seccomp_fd(jailer_config *c, int fd);
+int jailer_config_set_jail_root_fd(jailer_config *c, int root_fd, int parent_fd);
 int jailer_config_set_bind_source_fd(jailer_config *c, size_t index, int fd);
 int jailer_config_set_device_fd(jailer_config *c, size_t index, int fd);
 

@@ -713,6 +713,8 @@ static int path_fds(const jailer_config *c, char (*args)[48], int *out, size_t *
         } while (0)
         ADD(c->exec_fd, "exec_path");
         ADD(c->seccomp_fd, "seccomp");
+        ADD(c->jail_root_fd, "jail_root");
+        ADD(c->jail_root_parent_fd, "jail_root.parent");
         for (size_t i = 0; i < c->n_binds; i++)
                 ADD(jl_config_bind_fd(c, i), "bind_mounts[%zu].source", i);
         for (size_t i = 0; i < c->n_devices; i++)
@@ -737,7 +739,7 @@ static int spawn_supervisor(jd_jail *j, const jailer_config *c, bool own_stdio, 
         char uid[16], ppid[16];
         char *envp[] = { (char *) "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
         int sp[2] = { -1, -1 }, high[4] = { -1, -1, -1, -1 };
-        size_t n = 0, n_paths, max_paths = 2 + c->n_binds + c->n_devices;
+        size_t n = 0, n_paths, max_paths = 4 + c->n_binds + c->n_devices;
         _cleanup_free_ char **argv = calloc(16 + 2 * max_paths, sizeof(char *));
         _cleanup_free_ char (*path_args)[48] = calloc(max_paths, 48);
         _cleanup_free_ int *path_high = calloc(max_paths, sizeof(int));

@@ -662,8 +662,9 @@ static int check_devices(check *k, jailer_config *c)
  * directory of the client's own, and under jail_root_base when there is
  * one.  Resolved as libjailer does: the parent through jl_open_trusted(),
  * the last component without following a link. */
-static int check_jail_root(check *k, const char *jail_root)
+static int check_jail_root(check *k, jailer_config *c)
 {
+        const char *jail_root = c->jail_root;
         const char *base = k->pol->jail_root_base;
         const char *rule = base ? "jail_root_base" : "jail_root_owner";
         _cleanup_free_ char *parent = strdup(jail_root), *preal = NULL, *real = NULL;
@@ -714,6 +715,9 @@ static int check_jail_root(check *k, const char *jail_root)
                               lfd >= 0 ? "jail_root: %s is not a directory of yours"
                                        : "jail_root: %s does not exist and its parent is not a directory of yours",
                               jail_root);
+        /* The jail is made in these very directories. */
+        if (jailer_config_set_jail_root_fd(c, lfd, pfd) < 0)
+                return jl_rpc_error_set(k->err, JL_RPC_INTERNAL, NULL, NULL, "jail_root: %s", strerror(errno));
         return 0;
 }
 
@@ -924,7 +928,7 @@ int jd_policy_check_create(jd_daemon *d, const jd_peer *p, jailer_config *c, boo
                                       "cgroup_parent: only root may choose where a jail's cgroup goes");
                 if (check_namespaces(&k, c) < 0 || check_env(&k, c) < 0 || check_seccomp(&k, c) < 0 || check_ids(&k, c) < 0 ||
                     check_exec(&k, c) < 0 || check_binds(&k, c) < 0 || check_devices(&k, c) < 0 ||
-                    (root_given && check_jail_root(&k, c->jail_root) < 0) || check_ceilings(&k, c) < 0)
+                    (root_given && check_jail_root(&k, c) < 0) || check_ceilings(&k, c) < 0)
                         return -1;
         }
         /* /dev/kvm comes with every jail on a host that has it, unless the

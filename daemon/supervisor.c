@@ -600,7 +600,7 @@ static int keep_cgroup(void)
 
 /* --path-fd FIELD=FD: what jailerd opened, as the client, for a path of the
  * config; the jail is made from these fds, never from the paths again. */
-#define MAX_PATH_FDS (2 + 256 + 64)
+#define MAX_PATH_FDS (4 + 256 + 64)
 
 typedef struct path_fd {
         char field[40];
@@ -626,7 +626,7 @@ static int path_fd_parse(const char *arg, path_fd *out)
 /* Give the config each fd (it keeps a duplicate) and close ours. */
 static int path_fds_apply(jailer_config *c, path_fd *p, size_t n, jailer_error *err)
 {
-        int ret = 0;
+        int ret = 0, root = -1, root_parent = -1;
 
         for (size_t i = 0; i < n; i++) {
                 size_t idx;
@@ -637,6 +637,13 @@ static int path_fds_apply(jailer_config *c, path_fd *p, size_t n, jailer_error *
                         r = jailer_config_set_exec_fd(c, p[i].fd);
                 else if (strcmp(p[i].field, "seccomp") == 0)
                         r = jailer_config_set_seccomp_fd(c, p[i].fd);
+                else if (strcmp(p[i].field, "jail_root") == 0 && root < 0) {
+                        root = TAKE_FD(p[i].fd);
+                        continue;
+                } else if (strcmp(p[i].field, "jail_root.parent") == 0 && root_parent < 0) {
+                        root_parent = TAKE_FD(p[i].fd);
+                        continue;
+                }
                 else if (sscanf(p[i].field, "bind_mounts[%zu].sourc%c", &idx, &tail) == 2 && tail == 'e')
                         r = jailer_config_set_bind_source_fd(c, idx, p[i].fd);
                 else if (sscanf(p[i].field, "devices[%zu%c", &idx, &tail) == 2 && tail == ']')
@@ -646,6 +653,12 @@ static int path_fds_apply(jailer_config *c, path_fd *p, size_t n, jailer_error *
                 close(p[i].fd);
                 p[i].fd = -1;
         }
+        if ((root >= 0 || root_parent >= 0) && jailer_config_set_jail_root_fd(c, root, root_parent) < 0 && ret == 0)
+                ret = jl_error(err, JAILER_STEP_NONE, errno, "jail_root", "--path-fd jail_root");
+        if (root >= 0)
+                close(root);
+        if (root_parent >= 0)
+                close(root_parent);
         return ret;
 }
 
@@ -661,7 +674,8 @@ static _Noreturn void usage(int status)
                 "DIR holds config.json; fd %d carries the start result to jailerd;\n"
                 "with --stdio, fds %d-%d are the jail's stdin, stdout and stderr;\n"
                 "--path-fd: what jailerd opened for the config's FIELD (exec_path, seccomp,\n"
-                "bind_mounts[N].source, devices[N]), used instead of the path.\n",
+                "jail_root, jail_root.parent, bind_mounts[N].source, devices[N]), used\n"
+                "instead of the path.\n",
                 JD_SUPERVISOR_NOTIFY_FD, JD_SUPERVISOR_STDIO_FD, JD_SUPERVISOR_STDIO_FD + 2);
         exit(status);
 }
