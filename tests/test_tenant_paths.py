@@ -316,3 +316,17 @@ def test_plain_env_and_root_loader_env_allowed(daemon, accounts):
     jid = unique_id("root-ld")
     p = dt.run_ctl(daemon, "run", "--id", jid, "--exec", PROBE, "--env", "LD_BIND_NOW=1", "--", "exit", "0")
     assert p.returncode == 0, p
+
+
+# --------------------------------------------------------------- the one-shot jailer too
+
+def test_cli_fifo_profile_refused_at_once(jail, tmp_path):
+    """libjailer itself opens a named profile non-blocking and type-checks
+    it first: root's own jailer is refused at once too."""
+    fifo = tmp_path / "profile.json"
+    os.mkfifo(fifo)
+    try:
+        r = jail.run("exit", "0", flags=["--seccomp", str(fifo)], timeout=ANSWER_BOUND_S)
+    except AssertionError as e:
+        pytest.fail(f"jailer with a FIFO as its profile did not finish: {e}")
+    assert r.rc == 125 and "seccomp" in r.stderr and "FIFO" in r.stderr, (r.rc, r.stderr)
