@@ -241,6 +241,10 @@ int jl_seccomp_parse_oci(const char *json, size_t len, const char *path, scmp_fi
  * the file may be one the requester could not read. */
 int jl_seccomp_load_oci(const char *path, scmp_filter_ctx_t *out, jailer_error *err);
 int jl_seccomp_load_oci_fd(int fd, const char *name, scmp_filter_ctx_t *out, jailer_error *err);
+/* The profile behind fd, read once (the same checks as above) into a sealed
+ * memfd: whoever checks its contents and whoever loads it later read the
+ * same bytes, whatever happens to the file meanwhile.  The memfd, or -1. */
+int jl_seccomp_profile_snapshot(int fd, const char *name, jailer_error *err);
 
 /* caps.c: switch to the jail's uid/gid and drop every capability from all
  * five sets; then no_new_privs. */

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/stat.h>
 
@@ -462,21 +463,19 @@ out:
 /* The largest profile read: Docker's default is 20 KiB. */
 #define PROFILE_MAX (1 << 20)
 
-/* A profile someone opened for us (a daemon, as its client).  pread(): the
- * fd's offset may be shared with whoever passed it.  name only names it. */
-int jl_seccomp_load_oci_fd(int fd, const char *name, scmp_filter_ctx_t *out, jailer_error *err)
+/* The whole profile behind fd, NUL-terminated, in *out (malloc'd).
+ * pread(): the fd's offset may be shared with whoever passed it.  At most
+ * one byte more than allowed is read, whatever st_size says: the file may
+ * grow meanwhile. */
+static int read_profile(int fd, const char *name, char **out, size_t *len, jailer_error *err)
 {
         struct stat st;
 
-        *out = NULL;
         if (fstat(fd, &st) < 0)
                 return jl_error(err, JAILER_STEP_SECCOMP, errno, "seccomp", "seccomp: %s", name);
         if (!S_ISREG(st.st_mode))
                 return jl_error(err, JAILER_STEP_SECCOMP, 0, "seccomp", "seccomp: %s is %s, not a regular file",
                                 name, jl_file_type_name(st.st_mode));
-
-        /* Read at most one byte more than allowed, whatever st_size says:
-         * the file may grow while it is read. */
         _cleanup_free_ char *buf = malloc(PROFILE_MAX + 2);
         if (!buf)
                 return jl_error(err, JAILER_STEP_SECCOMP, ENOMEM, "seccomp", "seccomp: %s", name);
@@ -494,7 +493,46 @@ int jl_seccomp_load_oci_fd(int fd, const char *name, scmp_filter_ctx_t *out, jai
         if (got > PROFILE_MAX)
                 return jl_error(err, JAILER_STEP_SECCOMP, 0, "seccomp", "seccomp: %s is larger than 1 MiB", name);
         buf[got] = '\0';
-        return jl_seccomp_parse_oci(buf, got, name, out, err);
+        *out = TAKE_PTR(buf);
+        *len = got;
+        return 0;
+}
+
+/* A profile someone opened for us (a daemon, as its client).  name only
+ * names it in messages. */
+int jl_seccomp_load_oci_fd(int fd, const char *name, scmp_filter_ctx_t *out, jailer_error *err)
+{
+        _cleanup_free_ char *buf = NULL;
+        size_t len;
+
+        *out = NULL;
+        if (read_profile(fd, name, &buf, &len, err) < 0)
+                return -1;
+        return jl_seccomp_parse_oci(buf, len, name, out, err);
+}
+
+int jl_seccomp_profile_snapshot(int fd, const char *name, jailer_error *err)
+{
+        _cleanup_free_ char *buf = NULL;
+        size_t len, done = 0;
+
+        if (read_profile(fd, name, &buf, &len, err) < 0)
+                return -1;
+        _cleanup_close_ int mfd = memfd_create("seccomp-profile", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        if (mfd < 0)
+                return jl_error(err, JAILER_STEP_SECCOMP, errno, "seccomp", "seccomp: %s: memfd_create", name);
+        while (done < len) {
+                ssize_t n = write(mfd, buf + done, len - done);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return jl_error(err, JAILER_STEP_SECCOMP, n < 0 ? errno : EIO, "seccomp", "seccomp: %s",
+                                        name);
+                done += (size_t) n;
+        }
+        if (fcntl(mfd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+                return jl_error(err, JAILER_STEP_SECCOMP, errno, "seccomp", "seccomp: %s: seal", name);
+        return TAKE_FD(mfd);
 }
 
 /* A profile named by root's own config (the jailer CLI): opened once, by

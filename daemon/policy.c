@@ -790,6 +790,7 @@ static int check_seccomp(check *k, jailer_config *c)
                  * and nothing else. */
                 _cleanup_free_ char *real = NULL;
                 _cleanup_close_ int fd = -1;
+                jailer_error jerr = { 0 };
                 int r;
 
                 fd = open_requested(k, s->set ? "seccomp.profiles" : "host_access", "seccomp", mode, JL_TYPE_REG,
@@ -802,7 +803,14 @@ static int check_seccomp(check *k, jailer_config *c)
                 if (s->set && !list_allows(&s->profiles, real))
                         return refuse(k, "seccomp.profiles", "seccomp",
                                       "seccomp: %s is not one of the profiles the policy allows", mode);
-                if (jailer_config_set_seccomp_fd(c, fd) < 0)
+                /* The bytes, once: the client may rewrite its file, but
+                 * whatever is checked in them from here on is what the
+                 * supervisor loads (c->seccomp_fd, a sealed copy). */
+                _cleanup_close_ int snap = jl_seccomp_profile_snapshot(fd, mode, &jerr);
+                if (snap < 0)
+                        return jl_rpc_error_set(k->err, JL_RPC_INVALID_PARAMS, JL_REASON_INVALID_CONFIG, "seccomp",
+                                                "%s", jerr.message);
+                if (jailer_config_set_seccomp_fd(c, snap) < 0)
                         return jl_rpc_error_set(k->err, JL_RPC_INTERNAL, NULL, NULL, "seccomp: %s", strerror(errno));
         }
         for (size_t i = 0; s->set && i < c->n_seccomp_allow; i++) {

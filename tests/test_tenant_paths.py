@@ -330,3 +330,16 @@ def test_cli_fifo_profile_refused_at_once(jail, tmp_path):
     except AssertionError as e:
         pytest.fail(f"jailer with a FIFO as its profile did not finish: {e}")
     assert r.rc == 125 and "seccomp" in r.stderr and "FIFO" in r.stderr, (r.rc, r.stderr)
+
+
+def test_profile_too_large_refused_before_start(daemon, accounts, arena):
+    """The daemon reads the profile once, bounded: a 2 MiB one is refused as
+    a bad config value, and nothing starts."""
+    prof = os.path.join(arena, "alice", "huge.json")
+    with open(prof, "w") as f:
+        f.write('{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [' + " " * (2 << 20) + "]}\n")
+    jid = unique_id("alice-huge")
+    p = ctl(daemon, accounts, "alice", "run", "--id", jid, "--exec", PROBE, "--seccomp", prof, "--",
+            "exit", "0", timeout=ANSWER_BOUND_S)
+    assert p.returncode == 125 and "invalid_config" in p.stderr and "1 MiB" in p.stderr, p
+    daemon.assert_nothing_left(jid)
