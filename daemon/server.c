@@ -266,9 +266,11 @@ static dev_t own_ctty(void)
         if (fd < 0 || (n = read(fd, buf, sizeof buf - 1)) <= 0)
                 return 0;
         buf[n] = '\0';
-        if (!(p = strrchr(buf, ')')) || sscanf(p + 1, " %*c %*d %*d %*d %d", &tty_nr) != 1)
+        if (!(p = strrchr(buf, ')')) || sscanf(p + 1, " %*c %*d %*d %*d %d", &tty_nr) != 1 || tty_nr == 0)
                 return 0;
-        return (dev_t) tty_nr;
+        /* proc(5): major in bits 15-8, minor in 31-20 and 7-0. */
+        return makedev(((unsigned) tty_nr >> 8) & 0xff,
+                       ((unsigned) tty_nr & 0xff) | (((unsigned) tty_nr >> 12) & 0xfff00));
 }
 
 /* Is rdev the terminal jailerd runs on: its controlling one, or its own

@@ -137,14 +137,17 @@ def test_stdin_directory_or_o_path_refused(daemon, accounts, arena, kind):
 
 
 def test_stdin_accepted_kinds(daemon, accounts, arena):
-    """Pipes, sockets, regular files and /dev/null pass, and the jail gets
-    them as its fd 0."""
+    """Pipes, sockets, regular files, a terminal and /dev/null pass, and the
+    jail gets them as its fd 0."""
     reg = os.path.join(arena, "alice", "input")
     with open(reg, "w") as f:
         f.write("hello\n")
     a, b = socket.socketpair()
     r, w = os.pipe()
+    pty_master, pty_slave = os.openpty()
+    os.chown(os.ttyname(pty_slave), *accounts.ids("alice"))
     cases = {
+        "terminal": (pty_slave, ""),
         "pipe": (r, "pipe:["),
         "socket": (a.fileno(), "socket:["),
         "regular file": (os.open(reg, os.O_RDONLY), reg),
@@ -162,6 +165,7 @@ def test_stdin_accepted_kinds(daemon, accounts, arena):
             if kind != "socket":
                 os.close(fd)
         os.close(w)
+        os.close(pty_master)
         a.close()
         b.close()
 
