@@ -8,6 +8,7 @@
  */
 #include "jailer-internal.h"
 
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -92,6 +93,10 @@ jailer_config *jailer_config_new(const char *id, const char *exec_path, const ch
                 c->ns[i] = true;
         c->cgroup_version = JAILER_CGROUP_AUTO;
         c->kvm = true;
+        c->exec_fd = -1;
+        c->seccomp_fd = -1;
+        c->jail_root_fd = -1;
+        c->jail_root_parent_fd = -1;
 
         /* exec_args is always a valid NULL-terminated array. */
         c->exec_args = calloc(1, sizeof(char *));
@@ -138,6 +143,16 @@ void jailer_config_free(jailer_config *c)
         for (size_t i = 0; i < c->n_seccomp_allow; i++)
                 free(c->seccomp_allow[i]);
         free(c->seccomp_allow);
+        closep(&c->exec_fd);
+        closep(&c->seccomp_fd);
+        closep(&c->jail_root_fd);
+        closep(&c->jail_root_parent_fd);
+        for (size_t i = 0; i < c->n_bind_fds; i++)
+                closep(&c->bind_fds[i]);
+        free(c->bind_fds);
+        for (size_t i = 0; i < c->n_device_fds; i++)
+                closep(&c->device_fds[i]);
+        free(c->device_fds);
         free(c);
 }
 
@@ -439,6 +454,85 @@ int jailer_config_add_seccomp_allow(jailer_config *c, const char *syscall_name)
                 return -1;
         c->seccomp_allow[c->n_seccomp_allow++] = copy;
         return 0;
+}
+
+/* ------------------------------------------------------------ fd forms */
+
+/* Replace *slot with a private duplicate of fd (-1: forget it). */
+static int set_fd(int *slot, int fd)
+{
+        int copy = -1;
+
+        if (fd >= 0) {
+                copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+                if (copy < 0)
+                        return -1;
+        }
+        closep(slot);
+        *slot = copy;
+        return 0;
+}
+
+/* Slot i of a lazily allocated array of n fds, all -1 to begin with. */
+static int *fd_slot(int **fds, size_t *n_fds, size_t n, size_t i)
+{
+        if (i >= n) {
+                errno = EINVAL;
+                return NULL;
+        }
+        if (*n_fds < n) {
+                int *nf = realloc(*fds, n * sizeof(int));
+
+                if (!nf)
+                        return NULL;
+                for (size_t k = *n_fds; k < n; k++)
+                        nf[k] = -1;
+                *fds = nf;
+                *n_fds = n;
+        }
+        return &(*fds)[i];
+}
+
+int jailer_config_set_exec_fd(jailer_config *c, int fd)
+{
+        CHECK_CONFIG(c);
+        return set_fd(&c->exec_fd, fd);
+}
+
+int jailer_config_set_seccomp_fd(jailer_config *c, int fd)
+{
+        CHECK_CONFIG(c);
+        return set_fd(&c->seccomp_fd, fd);
+}
+
+int jailer_config_set_jail_root_fd(jailer_config *c, int root_fd, int parent_fd)
+{
+        CHECK_CONFIG(c);
+        return set_fd(&c->jail_root_fd, root_fd) < 0 ? -1 : set_fd(&c->jail_root_parent_fd, parent_fd);
+}
+
+int jailer_config_set_bind_source_fd(jailer_config *c, size_t index, int fd)
+{
+        CHECK_CONFIG(c);
+        int *slot = fd_slot(&c->bind_fds, &c->n_bind_fds, c->n_binds, index);
+        return slot ? set_fd(slot, fd) : -1;
+}
+
+int jailer_config_set_device_fd(jailer_config *c, size_t index, int fd)
+{
+        CHECK_CONFIG(c);
+        int *slot = fd_slot(&c->device_fds, &c->n_device_fds, c->n_devices, index);
+        return slot ? set_fd(slot, fd) : -1;
+}
+
+int jl_config_bind_fd(const jailer_config *c, size_t i)
+{
+        return i < c->n_bind_fds ? c->bind_fds[i] : -1;
+}
+
+int jl_config_device_fd(const jailer_config *c, size_t i)
+{
+        return i < c->n_device_fds ? c->device_fds[i] : -1;
 }
 
 const char *jailer_config_get_id(const jailer_config *c)

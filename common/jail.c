@@ -308,7 +308,8 @@ static int open_exec(const jailer_config *c, jailer_error *err)
          * is never resolved again (CVE-2019-5736 overwrote a runtime through
          * a path it re-opened). */
         char why[256] = "";
-        _cleanup_close_ int fd = jl_open_trusted(c->exec_path, O_PATH, why, sizeof(why));
+        _cleanup_close_ int fd = c->exec_fd >= 0 ? fcntl(c->exec_fd, F_DUPFD_CLOEXEC, 3)
+                                                 : jl_open_trusted(c->exec_path, O_PATH, why, sizeof(why));
         if (fd < 0)
                 return jl_error(err, JAILER_STEP_EXEC, errno, "exec_path", "exec_path: %s%s%s", c->exec_path,
                                 why[0] ? ": " : "", why);

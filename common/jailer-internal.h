@@ -87,7 +87,21 @@ struct jailer_config {
         bool seccomp_kill;              /* deny by killing the process instead of EPERM */
         char **seccomp_allow;           /* syscalls the baseline should let through, e.g. io_uring_setup */
         size_t n_seccomp_allow;
+        /* The fd forms (jailer_config_set_*_fd): -1, or what the path names,
+         * opened once by the caller; used instead of the path. */
+        int exec_fd;
+        int seccomp_fd;
+        int jail_root_fd;
+        int jail_root_parent_fd;
+        int *bind_fds;                  /* n_bind_fds entries, -1 when not given */
+        size_t n_bind_fds;
+        int *device_fds;                /* n_device_fds entries, -1 when not given */
+        size_t n_device_fds;
 };
+
+/* The fd given for bind i / device i, or -1. */
+int jl_config_bind_fd(const jailer_config *c, size_t i);
+int jl_config_device_fd(const jailer_config *c, size_t i);
 
 extern const char *const jl_namespace_names[JAILER_NS_COUNT]; /* "user", "pid", ... */
 
@@ -105,6 +119,23 @@ int jl_open_trusted(const char *path, int flags, char *why, size_t why_size);
 /* Open rel beneath dirfd refusing every symlink and "..": the fallback for
  * openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS). */
 int jl_open_beneath_nofollow(int dirfd, const char *rel, int flags);
+
+/* File types jl_open_host() accepts (a mask). */
+enum {
+        JL_TYPE_REG = 1 << 0,
+        JL_TYPE_DIR = 1 << 1,
+        JL_TYPE_CHR = 1 << 2,
+        JL_TYPE_BLK = 1 << 3,
+        JL_TYPE_SOCK = 1 << 4,
+};
+/* Open a host path that a config or a client names, once: jl_open_trusted()
+ * to an O_PATH fd, its type checked against types (JL_TYPE_*; a wrong type
+ * fails with EINVAL and *why says what it is), then, unless flags has
+ * O_PATH, the same inode reopened with flags | O_NONBLOCK | O_NOCTTY |
+ * O_CLOEXEC.  Use the fd from then on, never the path. */
+int jl_open_host(const char *path, unsigned types, int flags, char *why, size_t why_size);
+/* "a regular file", "a directory", "a FIFO", ... for messages. */
+const char *jl_file_type_name(mode_t mode);
 
 /* ------------------------------------------------------------ cgroups */
 
@@ -206,7 +237,14 @@ void jl_seccomp_release(scmp_filter_ctx_t ctx);
 /* Child: load it. */
 int jl_seccomp_apply_child(scmp_filter_ctx_t ctx, jailer_error *err);
 int jl_seccomp_parse_oci(const char *json, size_t len, const char *path, scmp_filter_ctx_t *out, jailer_error *err);
+/* Error messages name the profile and the field at fault, never its bytes:
+ * the file may be one the requester could not read. */
 int jl_seccomp_load_oci(const char *path, scmp_filter_ctx_t *out, jailer_error *err);
+int jl_seccomp_load_oci_fd(int fd, const char *name, scmp_filter_ctx_t *out, jailer_error *err);
+/* The profile behind fd, read once (the same checks as above) into a sealed
+ * memfd: whoever checks its contents and whoever loads it later read the
+ * same bytes, whatever happens to the file meanwhile.  The memfd, or -1. */
+int jl_seccomp_profile_snapshot(int fd, const char *name, jailer_error *err);
 
 /* caps.c: switch to the jail's uid/gid and drop every capability from all
  * five sets; then no_new_privs. */

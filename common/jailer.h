@@ -154,6 +154,34 @@ int jailer_config_set_seccomp_kill(jailer_config *c, bool kill);
 /* Let one syscall of the baseline's deny list through, e.g. "io_uring_setup". */
 int jailer_config_add_seccomp_allow(jailer_config *c, const char *syscall_name);
 
+/* fd forms.  A caller that has already opened what a path names (jailerd
+ * opens what its client names, once, as the client) hands libjailer the
+ * fd, which is then used instead of the path: the path is not resolved
+ * again and only names the object in messages.  The config keeps its own
+ * duplicate (close yours when you like) and jailer_config_free() closes it.
+ * What each fd must be is checked again when the jail is prepared:
+ *   exec       the program, a regular file (O_PATH is enough: it is run
+ *              with execveat(AT_EMPTY_PATH))
+ *   seccomp    the OCI profile set with jailer_config_set_seccomp(), a
+ *              regular file open for reading (read with pread(): the offset
+ *              is not used)
+ *   jail root  the jail root directory (root_fd) and its parent
+ *              (parent_fd), O_PATH | O_DIRECTORY; root_fd -1 when it does not
+ *              exist yet: it is then made in parent_fd under the last name
+ *              of jail_root (and removed at the end).  Inside its own mount
+ *              namespace the jail looks the path up once more, to mount on
+ *              it, and refuses to start unless that is the very root_fd.
+ *   bind source index  the file or directory bind_mounts[index] mounts
+ *              (O_PATH is enough)
+ *   device index       the device node of devices[index] (O_PATH is enough)
+ * The index ones need the entry added first.  fd -1 forgets a given fd.
+ * -1 with errno on a bad index, or when the fd cannot be duplicated. */
+int jailer_config_set_exec_fd(jailer_config *c, int fd);
+int jailer_config_set_seccomp_fd(jailer_config *c, int fd);
+int jailer_config_set_jail_root_fd(jailer_config *c, int root_fd, int parent_fd);
+int jailer_config_set_bind_source_fd(jailer_config *c, size_t index, int fd);
+int jailer_config_set_device_fd(jailer_config *c, size_t index, int fd);
+
 const char *jailer_config_get_id(const jailer_config *c);
 
 /* ------------------------------------------------------------------ report */

@@ -272,7 +272,9 @@ static int prepare_devices(const jailer_config *c, struct jl_rootfs *r, jailer_e
                 char field[32];
                 snprintf(field, sizeof(field), "devices[%zu]", i);
                 char why[256] = "";
-                _cleanup_close_ int fd = jl_open_trusted(c->devices[i], O_PATH, why, sizeof(why));
+                int given = jl_config_device_fd(c, i);
+                _cleanup_close_ int fd = given >= 0 ? fcntl(given, F_DUPFD_CLOEXEC, 3)
+                                                    : jl_open_trusted(c->devices[i], O_PATH, why, sizeof(why));
                 if (fd < 0 || fstat(fd, &st) < 0)
                         return jl_error(err, JAILER_STEP_ROOTFS, errno, field, "%s: %s%s%s", field, c->devices[i],
                                         why[0] ? ": " : "", why);
@@ -316,14 +318,25 @@ int jl_rootfs_prepare(const jailer_config *c, struct jl_rootfs *r, jailer_error 
                 parent[1] = '\0';
         else if (slash)
                 *slash = '\0';
-        r->root_parent_fd = jl_open_trusted(parent, O_PATH | O_DIRECTORY, why, sizeof(why));
+        /* Given as fds (jailer_config_set_jail_root_fd()): those very
+         * directories, whatever the path leads to now. */
+        r->root_parent_fd = c->jail_root_parent_fd >= 0 ? fcntl(c->jail_root_parent_fd, F_DUPFD_CLOEXEC, 3)
+                                                        : jl_open_trusted(parent, O_PATH | O_DIRECTORY, why, sizeof(why));
         if (r->root_parent_fd < 0)
                 return jl_error(err, JAILER_STEP_ROOTFS, errno, "jail_root", "jail_root: %s%s%s", c->jail_root,
                                 why[0] ? ": " : "", why);
         r->root_leaf = TAKE_PTR(leafname);
 
-        r->root_fd = openat(r->root_parent_fd, r->root_leaf, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (r->root_fd < 0 && errno == ENOENT) {
+        if (c->jail_root_fd >= 0)
+                r->root_fd = fcntl(c->jail_root_fd, F_DUPFD_CLOEXEC, 3);
+        else if (c->jail_root_parent_fd >= 0) {
+                /* Checked while it did not exist: whatever is there now
+                 * is not what was checked.  We make it, or nothing. */
+                r->root_fd = -1;
+                errno = ENOENT;
+        } else
+                r->root_fd = openat(r->root_parent_fd, r->root_leaf, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (r->root_fd < 0 && errno == ENOENT && c->jail_root_fd < 0) {
                 if (mkdirat(r->root_parent_fd, r->root_leaf, 0755) < 0)
                         return jl_error(err, JAILER_STEP_ROOTFS, errno, "jail_root", "jail_root: cannot create %s",
                                         c->jail_root);
@@ -339,6 +352,8 @@ int jl_rootfs_prepare(const jailer_config *c, struct jl_rootfs *r, jailer_error 
         if (st.st_dev == host_root.st_dev && st.st_ino == host_root.st_ino)
                 return jl_error(err, JAILER_STEP_ROOTFS, 0, "jail_root",
                                 "jail_root: %s is the host's root directory", c->jail_root);
+        if (!S_ISDIR(st.st_mode))
+                return jl_error(err, JAILER_STEP_ROOTFS, ENOTDIR, "jail_root", "jail_root: %s", c->jail_root);
 
         /* Mount trees are cloned here, in the host's namespace where the
          * paths were checked: the child cannot clone from a namespace it has
@@ -367,7 +382,9 @@ int jl_rootfs_prepare(const jailer_config *c, struct jl_rootfs *r, jailer_error 
                 snprintf(field, sizeof(field), "bind_mounts[%zu].source", i);
 
                 why[0] = '\0';
-                _cleanup_close_ int src = jl_open_trusted(b->source, O_PATH, why, sizeof(why));
+                int given = jl_config_bind_fd(c, i);
+                _cleanup_close_ int src = given >= 0 ? fcntl(given, F_DUPFD_CLOEXEC, 3)
+                                                     : jl_open_trusted(b->source, O_PATH, why, sizeof(why));
                 if (src < 0)
                         return jl_error(err, JAILER_STEP_ROOTFS, errno, field, "%s: %s%s%s", field, b->source,
                                         why[0] ? ": " : "", why);

@@ -147,3 +147,81 @@ int jl_open_beneath_nofollow(int dirfd, const char *rel, int flags)
 {
         return walk(dirfd, rel, flags, false, NULL, 0);
 }
+
+const char *jl_file_type_name(mode_t mode)
+{
+        switch (mode & S_IFMT) {
+        case S_IFREG:
+                return "a regular file";
+        case S_IFDIR:
+                return "a directory";
+        case S_IFCHR:
+                return "a character device";
+        case S_IFBLK:
+                return "a block device";
+        case S_IFIFO:
+                return "a FIFO";
+        case S_IFSOCK:
+                return "a socket";
+        case S_IFLNK:
+                return "a symlink";
+        default:
+                return "of an unknown type";
+        }
+}
+
+static bool type_wanted(mode_t mode, unsigned types)
+{
+        switch (mode & S_IFMT) {
+        case S_IFREG:
+                return types & JL_TYPE_REG;
+        case S_IFDIR:
+                return types & JL_TYPE_DIR;
+        case S_IFCHR:
+                return types & JL_TYPE_CHR;
+        case S_IFBLK:
+                return types & JL_TYPE_BLK;
+        case S_IFSOCK:
+                return types & JL_TYPE_SOCK;
+        default:
+                return false;
+        }
+}
+
+/* The one way a host path someone else named is opened.  The walk gives an
+ * O_PATH fd, which opens nothing: a FIFO does not block, a device sees no
+ * open(), a terminal does not become ours.  Only once its type is one the
+ * caller wants is the same inode opened for real, through /proc/self/fd
+ * (which checks the permissions again, as whoever we are now: with a
+ * client's fsuid, as the client), never by its name again. */
+int jl_open_host(const char *path, unsigned types, int flags, char *why, size_t why_size)
+{
+        _cleanup_close_ int fd = jl_open_trusted(path, O_PATH, why, why_size);
+        struct stat st, st2;
+
+        if (fd < 0)
+                return -1;
+        if (fstat(fd, &st) < 0)
+                return -1;
+        if (!type_wanted(st.st_mode, types)) {
+                if (why)
+                        snprintf(why, why_size, "it is %s", jl_file_type_name(st.st_mode));
+                errno = EINVAL;
+                return -1;
+        }
+        if (flags & O_PATH)
+                return TAKE_FD(fd);
+
+        char link[64];
+        snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+        _cleanup_close_ int real = open(link, (flags & ~O_CREAT & ~O_TRUNC) | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (real < 0)
+                return -1;
+        if (fstat(real, &st2) < 0)
+                return -1;
+        if (st2.st_dev != st.st_dev || st2.st_ino != st.st_ino) {
+                errno = EXDEV; /* /proc is not what it should be */
+                return -1;
+        }
+        return TAKE_FD(real);
+}

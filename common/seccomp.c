@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/stat.h>
 
@@ -160,7 +161,8 @@ int jl_seccomp_prepare(const jailer_config *c, scmp_filter_ctx_t *out, jailer_er
         /* A profile is read here, in the host's namespaces, where its path
          * means what the operator meant; the child only loads the result. */
         if (strcmp(mode, "default") != 0)
-                return jl_seccomp_load_oci(mode, out, err);
+                return c->seccomp_fd >= 0 ? jl_seccomp_load_oci_fd(c->seccomp_fd, mode, out, err)
+                                          : jl_seccomp_load_oci(mode, out, err);
 
         uint32_t deny = c->seccomp_kill ? SCMP_ACT_KILL_PROCESS : SCMP_ACT_ERRNO(EPERM);
         scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
@@ -307,6 +309,7 @@ int jl_seccomp_parse_oci(const char *json, size_t len, const char *path, scmp_fi
                 oci_fail(err, path, "the profile must be a JSON object");
                 goto out;
         }
+        size_t key_index = 0;
         json_object_object_foreach(root, key, val) {
                 (void) val;
                 static const char *const known[] = { "defaultAction", "defaultErrnoRet", "architectures",
@@ -316,9 +319,10 @@ int jl_seccomp_parse_oci(const char *json, size_t len, const char *path, scmp_fi
                 for (size_t i = 0; i < ELEMENTSOF(known); i++)
                         ok |= strcmp(key, known[i]) == 0;
                 if (!ok) {
-                        oci_fail(err, path, "unknown key \"%s\"", key);
+                        oci_fail(err, path, "key %zu of the top-level object is not an OCI seccomp key", key_index);
                         goto out;
                 }
+                key_index++;
         }
         if (get_u64(root, "defaultErrnoRet", &def_errno, &present) < 0 || def_errno > 4095) {
                 oci_fail(err, path, "defaultErrnoRet must be an errno number");
@@ -327,7 +331,7 @@ int jl_seccomp_parse_oci(const char *json, size_t len, const char *path, scmp_fi
         const char *def = get_str(root, "defaultAction");
         uint32_t def_action;
         if (!def || oci_action(def, (uint32_t) def_errno, &def_action) < 0) {
-                oci_fail(err, path, "defaultAction \"%s\" is missing or unknown", def ? def : "");
+                oci_fail(err, path, "defaultAction is missing or not an SCMP_ACT_ action");
                 goto out;
         }
         ctx = seccomp_init(def_action);
@@ -347,7 +351,7 @@ int jl_seccomp_parse_oci(const char *json, size_t len, const char *path, scmp_fi
                         const char *an = json_object_is_type(a, json_type_string) ? json_object_get_string(a)
                                                                                   : NULL;
                         if (!an || strncmp(an, "SCMP_ARCH_", 10) != 0) {
-                                oci_fail(err, path, "architectures[] entry \"%s\" is not an SCMP_ARCH_ name", an ? an : "");
+                                oci_fail(err, path, "architectures[%zu] is not an SCMP_ARCH_ name", i);
                                 goto out;
                         }
                         char lower[32];
@@ -357,12 +361,12 @@ int jl_seccomp_parse_oci(const char *json, size_t len, const char *path, scmp_fi
                         lower[k] = '\0';
                         uint32_t arch = seccomp_arch_resolve_name(lower);
                         if (arch == 0) {
-                                oci_fail(err, path, "unknown architecture \"%s\"", an);
+                                oci_fail(err, path, "architectures[%zu] is not an architecture libseccomp knows", i);
                                 goto out;
                         }
                         int r = seccomp_arch_add(ctx, arch);
                         if (r < 0 && r != -EEXIST) {
-                                oci_fail(err, path, "cannot add architecture \"%s\"", an);
+                                oci_fail(err, path, "architectures[%zu] cannot be added", i);
                                 goto out;
                         }
                 }
@@ -377,18 +381,18 @@ int jl_seccomp_parse_oci(const char *json, size_t len, const char *path, scmp_fi
                 for (size_t i = 0; i < json_object_array_length(calls); i++) {
                         json_object *rule = json_object_array_get_idx(calls, i);
                         if (!json_object_is_type(rule, json_type_object)) {
-                                oci_fail(err, path, "syscalls[] entries must be objects");
+                                oci_fail(err, path, "syscalls[%zu] is not an object", i);
                                 goto out;
                         }
                         uint64_t eret = def_errno;
                         if (get_u64(rule, "errnoRet", &eret, &present) < 0 || eret > 4095) {
-                                oci_fail(err, path, "errnoRet must be an errno number");
+                                oci_fail(err, path, "syscalls[%zu].errnoRet is not an errno number", i);
                                 goto out;
                         }
                         const char *an = get_str(rule, "action");
                         uint32_t action;
                         if (!an || oci_action(an, (uint32_t) eret, &action) < 0) {
-                                oci_fail(err, path, "syscalls[].action \"%s\" is missing or unknown", an ? an : "");
+                                oci_fail(err, path, "syscalls[%zu].action is missing or not an SCMP_ACT_ action", i);
                                 goto out;
                         }
                         struct scmp_arg_cmp cmps[6];
@@ -397,7 +401,7 @@ int jl_seccomp_parse_oci(const char *json, size_t len, const char *path, scmp_fi
                         if (json_object_object_get_ex(rule, "args", &args) && args) {
                                 if (!json_object_is_type(args, json_type_array) ||
                                     json_object_array_length(args) > 6) {
-                                        oci_fail(err, path, "syscalls[].args must be an array of at most 6");
+                                        oci_fail(err, path, "syscalls[%zu].args is not an array of at most 6", i);
                                         goto out;
                                 }
                                 for (size_t k = 0; k < json_object_array_length(args); k++) {
@@ -411,7 +415,7 @@ int jl_seccomp_parse_oci(const char *json, size_t len, const char *path, scmp_fi
                                         if (!opn || oci_op(opn, &op) < 0 || get_u64(a, "index", &index, &p1) < 0 ||
                                             !p1 || index > 5 || get_u64(a, "value", &value, &p2) < 0 ||
                                             get_u64(a, "valueTwo", &value2, &p3) < 0) {
-                                                oci_fail(err, path, "syscalls[].args[] entry is invalid");
+                                                oci_fail(err, path, "syscalls[%zu].args[%zu] is invalid", i, k);
                                                 goto out;
                                         }
                                         cmps[n_cmps++] = (struct scmp_arg_cmp) {
@@ -425,7 +429,7 @@ int jl_seccomp_parse_oci(const char *json, size_t len, const char *path, scmp_fi
                         json_object *names;
                         if (!json_object_object_get_ex(rule, "names", &names) ||
                             !json_object_is_type(names, json_type_array)) {
-                                oci_fail(err, path, "syscalls[].names must be an array");
+                                oci_fail(err, path, "syscalls[%zu].names is not an array", i);
                                 goto out;
                         }
                         if (action == def_action)
@@ -433,7 +437,7 @@ int jl_seccomp_parse_oci(const char *json, size_t len, const char *path, scmp_fi
                         for (size_t k = 0; k < json_object_array_length(names); k++) {
                                 json_object *nm = json_object_array_get_idx(names, k);
                                 if (!json_object_is_type(nm, json_type_string)) {
-                                        oci_fail(err, path, "syscalls[].names[] must be strings");
+                                        oci_fail(err, path, "syscalls[%zu].names[%zu] is not a string", i, k);
                                         goto out;
                                 }
                                 int nr = seccomp_syscall_resolve_name(json_object_get_string(nm));
@@ -441,7 +445,7 @@ int jl_seccomp_parse_oci(const char *json, size_t len, const char *path, scmp_fi
                                         continue; /* unknown here: profiles list syscalls of every kernel */
                                 int r = seccomp_rule_add_array(ctx, action, nr, n_cmps, cmps);
                                 if (r < 0 && r != -EEXIST) {
-                                        oci_fail(err, path, "cannot add a rule for \"%s\"", json_object_get_string(nm));
+                                        oci_fail(err, path, "syscalls[%zu].names[%zu]: the rule cannot be added", i, k);
                                         goto out;
                                 }
                         }
@@ -456,27 +460,91 @@ out:
         return ret;
 }
 
-int jl_seccomp_load_oci(const char *path, scmp_filter_ctx_t *out, jailer_error *err)
+/* The largest profile read: Docker's default is 20 KiB. */
+#define PROFILE_MAX (1 << 20)
+
+/* The whole profile behind fd, NUL-terminated, in *out (malloc'd).
+ * pread(): the fd's offset may be shared with whoever passed it.  At most
+ * one byte more than allowed is read, whatever st_size says: the file may
+ * grow meanwhile. */
+static int read_profile(int fd, const char *name, char **out, size_t *len, jailer_error *err)
 {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-                return jl_error(err, JAILER_STEP_SECCOMP, errno, "seccomp", "seccomp: %s", path);
         struct stat st;
-        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > (1 << 20))
-                return jl_error(err, JAILER_STEP_SECCOMP, 0, "seccomp",
-                                "seccomp: %s must be a regular file of at most 1 MiB", path);
-        _cleanup_free_ char *buf = malloc((size_t) st.st_size + 1);
+
+        if (fstat(fd, &st) < 0)
+                return jl_error(err, JAILER_STEP_SECCOMP, errno, "seccomp", "seccomp: %s", name);
+        if (!S_ISREG(st.st_mode))
+                return jl_error(err, JAILER_STEP_SECCOMP, 0, "seccomp", "seccomp: %s is %s, not a regular file",
+                                name, jl_file_type_name(st.st_mode));
+        _cleanup_free_ char *buf = malloc(PROFILE_MAX + 2);
         if (!buf)
-                return jl_error(err, JAILER_STEP_SECCOMP, ENOMEM, "seccomp", "seccomp: %s", path);
+                return jl_error(err, JAILER_STEP_SECCOMP, ENOMEM, "seccomp", "seccomp: %s", name);
         size_t got = 0;
-        while (got < (size_t) st.st_size) {
-                ssize_t n = read(fd, buf + got, (size_t) st.st_size - got);
+        while (got <= PROFILE_MAX) {
+                ssize_t n = pread(fd, buf + got, PROFILE_MAX + 1 - got, (off_t) got);
                 if (n < 0 && errno == EINTR)
                         continue;
-                if (n <= 0)
+                if (n < 0)
+                        return jl_error(err, JAILER_STEP_SECCOMP, errno, "seccomp", "seccomp: %s", name);
+                if (n == 0)
                         break;
                 got += (size_t) n;
         }
+        if (got > PROFILE_MAX)
+                return jl_error(err, JAILER_STEP_SECCOMP, 0, "seccomp", "seccomp: %s is larger than 1 MiB", name);
         buf[got] = '\0';
-        return jl_seccomp_parse_oci(buf, got, path, out, err);
+        *out = TAKE_PTR(buf);
+        *len = got;
+        return 0;
+}
+
+/* A profile someone opened for us (a daemon, as its client).  name only
+ * names it in messages. */
+int jl_seccomp_load_oci_fd(int fd, const char *name, scmp_filter_ctx_t *out, jailer_error *err)
+{
+        _cleanup_free_ char *buf = NULL;
+        size_t len;
+
+        *out = NULL;
+        if (read_profile(fd, name, &buf, &len, err) < 0)
+                return -1;
+        return jl_seccomp_parse_oci(buf, len, name, out, err);
+}
+
+int jl_seccomp_profile_snapshot(int fd, const char *name, jailer_error *err)
+{
+        _cleanup_free_ char *buf = NULL;
+        size_t len, done = 0;
+
+        if (read_profile(fd, name, &buf, &len, err) < 0)
+                return -1;
+        _cleanup_close_ int mfd = memfd_create("seccomp-profile", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        if (mfd < 0)
+                return jl_error(err, JAILER_STEP_SECCOMP, errno, "seccomp", "seccomp: %s: memfd_create", name);
+        while (done < len) {
+                ssize_t n = write(mfd, buf + done, len - done);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return jl_error(err, JAILER_STEP_SECCOMP, n < 0 ? errno : EIO, "seccomp", "seccomp: %s",
+                                        name);
+                done += (size_t) n;
+        }
+        if (fcntl(mfd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+                return jl_error(err, JAILER_STEP_SECCOMP, errno, "seccomp", "seccomp: %s: seal", name);
+        return TAKE_FD(mfd);
+}
+
+/* A profile named by root's own config (the jailer CLI): opened once, by
+ * the safe walk, non-blocking (a FIFO fails at once instead of hanging). */
+int jl_seccomp_load_oci(const char *path, scmp_filter_ctx_t *out, jailer_error *err)
+{
+        char why[256] = "";
+        _cleanup_close_ int fd = jl_open_host(path, JL_TYPE_REG, O_RDONLY, why, sizeof(why));
+
+        *out = NULL;
+        if (fd < 0)
+                return jl_error(err, JAILER_STEP_SECCOMP, why[0] ? 0 : errno, "seccomp", "seccomp: %s%s%s", path,
+                                why[0] ? ": " : "", why);
+        return jl_seccomp_load_oci_fd(fd, path, out, err);
 }

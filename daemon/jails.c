@@ -696,22 +696,71 @@ static const char *supervisor_path(jd_daemon *d)
         return d->opt.supervisor;
 }
 
-static int spawn_supervisor(jd_jail *j, bool own_stdio, int fds[3], pid_t *ret_pid, int *ret_notify)
+/* What the policy check opened for the client (the config's fd forms),
+ * as "FIELD=FD" for the supervisor's --path-fd: a duplicate above the stdio
+ * targets, inherited under its own number.  out has room for every one.
+ * All or none: a supervisor without one of them would open the path again. */
+static int path_fds(const jailer_config *c, char (*args)[48], int *out, size_t *ret_n)
+{
+        size_t n = 0;
+        bool failed = false;
+
+#define ADD(fd, ...)                                                            \
+        do {                                                                    \
+                if ((fd) >= 0 && (out[n] = dup_high(fd)) < 0)                   \
+                        failed = true;                                          \
+                else if ((fd) >= 0) {                                           \
+                        int _k = snprintf(args[n], 48, __VA_ARGS__);            \
+                        snprintf(args[n] + _k, 48 - (size_t) _k, "=%d", out[n]); \
+                        n++;                                                    \
+                }                                                               \
+        } while (0)
+        ADD(c->exec_fd, "exec_path");
+        ADD(c->seccomp_fd, "seccomp");
+        ADD(c->jail_root_fd, "jail_root");
+        ADD(c->jail_root_parent_fd, "jail_root.parent");
+        for (size_t i = 0; i < c->n_binds; i++)
+                ADD(jl_config_bind_fd(c, i), "bind_mounts[%zu].source", i);
+        for (size_t i = 0; i < c->n_devices; i++)
+                ADD(jl_config_device_fd(c, i), "devices[%zu]", i);
+#undef ADD
+        *ret_n = n;
+        if (!failed)
+                return 0;
+        for (size_t i = 0; i < n; i++)
+                close(out[i]);
+        *ret_n = 0;
+        return -EMFILE;
+}
+
+static int spawn_supervisor(jd_jail *j, const jailer_config *c, bool own_stdio, int fds[3], pid_t *ret_pid,
+                            int *ret_notify)
 {
         jd_daemon *d = j->daemon;
         posix_spawn_file_actions_t fa;
         posix_spawnattr_t attr;
         sigset_t none, all;
         char uid[16], ppid[16];
-        char *argv[16];
         char *envp[] = { (char *) "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
         int sp[2] = { -1, -1 }, high[4] = { -1, -1, -1, -1 };
-        size_t n = 0;
+        size_t n = 0, n_paths, max_paths = 4 + c->n_binds + c->n_devices;
+        _cleanup_free_ char **argv = calloc(16 + 2 * max_paths, sizeof(char *));
+        _cleanup_free_ char (*path_args)[48] = calloc(max_paths, 48);
+        _cleanup_free_ int *path_high = calloc(max_paths, sizeof(int));
         pid_t pid;
         int r;
 
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
-                return -errno;
+        if (!argv || !path_args || !path_high)
+                return -ENOMEM;
+        r = path_fds(c, path_args, path_high, &n_paths);
+        if (r < 0)
+                return r;
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
+                r = -errno;
+                for (size_t i = 0; i < n_paths; i++)
+                        close(path_high[i]);
+                return r;
+        }
         /* Every source fd above the targets 3-6, so that no dup2() of the
          * file actions clobbers another's source. */
         high[0] = dup_high(sp[1]);
@@ -734,12 +783,19 @@ static int spawn_supervisor(jd_jail *j, bool own_stdio, int fds[3], pid_t *ret_p
         }
         if (own_stdio)
                 argv[n++] = (char *) "--stdio";
+        for (size_t i = 0; i < n_paths; i++) {
+                argv[n++] = (char *) "--path-fd";
+                argv[n++] = path_args[i];
+        }
         argv[n] = NULL;
 
         posix_spawn_file_actions_init(&fa);
         posix_spawn_file_actions_adddup2(&fa, high[0], JD_SUPERVISOR_NOTIFY_FD);
         for (int i = 0; own_stdio && i < 3; i++)
                 posix_spawn_file_actions_adddup2(&fa, high[i + 1], JD_SUPERVISOR_STDIO_FD + i);
+        /* dup2 onto itself: the same number, without FD_CLOEXEC. */
+        for (size_t i = 0; i < n_paths; i++)
+                posix_spawn_file_actions_adddup2(&fa, path_high[i], path_high[i]);
         posix_spawnattr_init(&attr);
         sigemptyset(&none);
         sigfillset(&all);
@@ -754,6 +810,8 @@ static int spawn_supervisor(jd_jail *j, bool own_stdio, int fds[3], pid_t *ret_p
         for (int i = 0; i < 4; i++)
                 if (high[i] >= 0)
                         close(high[i]);
+        for (size_t i = 0; i < n_paths; i++)
+                close(path_high[i]);
         if (r != 0) {
                 close(sp[0]);
                 return -r;
@@ -857,7 +915,7 @@ int jd_jail_create(jd_daemon *d, jd_client *client, json_object *id, jailer_conf
                 goto fail_dir;
         }
 
-        r = spawn_supervisor(j, own_stdio, fds, &j->supervisor_pid, &j->notify_fd);
+        r = spawn_supervisor(j, c, own_stdio, fds, &j->supervisor_pid, &j->notify_fd);
         if (r < 0) {
                 jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "cannot start %s: %s", supervisor_path(d),
                                  strerror(-r));

@@ -707,13 +707,16 @@ static int parse_policy(load_ctx *x, json_object *root, jd_policy *p)
                 "clients",   "exec_paths", "bind_sources", "read_write_binds",       "jail_root_base", "devices",
                 "ceilings",  "totals",     "uid_range",    "gid_range",              "allocate_uid",
                 "allow_own_uid",
-                "may_disable_namespaces",  "seccomp",      NULL,
+                "may_disable_namespaces",  "seccomp",      "loader_env", NULL,
         };
         json_object *v;
         int r;
 
         r = check_keys(x, NULL, root, keys);
         if (r < 0)
+                return r;
+        if (json_object_object_get_ex(root, "loader_env", &v) &&
+            (r = get_bool(x, "loader_env", v, &p->loader_env)) < 0)
                 return r;
 
         if (json_object_object_get_ex(root, "clients", &v))

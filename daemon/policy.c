@@ -26,7 +26,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/fsuid.h>
 #include <sys/xattr.h>
+#include <unistd.h>
 
 #include "daemon.h"
 #include "fsutil.h"
@@ -385,15 +387,72 @@ static const char *really(const char *asked, const char *real, char *buf, size_t
         return buf;
 }
 
-/* Open a requested path as libjailer will: the fd, or -1 with a refusal. */
-static int open_requested(check *k, const char *rule, const char *field, const char *path, int flags)
+/* Take on the peer's file-system identity (fsuid, fsgid, groups) while a
+ * path it names is opened: the kernel then checks the search permission of
+ * every directory walked and the open of the object itself, with ACLs and
+ * all, on the very objects that are then used by fd.  Dropping fsuid 0
+ * drops CAP_DAC_OVERRIDE and friends with it (setfsuid(2)); jailerd has no
+ * threads, so the groups we set are nobody else's meanwhile. */
+typedef struct peer_fs {
+        bool entered;
+        gid_t groups[NGROUPS_MAX];
+        int n_groups;
+} peer_fs;
+
+static int peer_fs_enter(peer_fs *f, const jd_peer *p)
+{
+        f->entered = false;
+        if (p->root)
+                return 0;
+        f->n_groups = getgroups(NGROUPS_MAX, f->groups);
+        if (f->n_groups < 0 || setgroups(p->n_groups, p->groups) < 0)
+                return -errno;
+        f->entered = true;
+        (void) setfsgid(p->gid);
+        (void) setfsuid(p->uid);
+        if ((uid_t) setfsuid((uid_t) -1) != p->uid || (gid_t) setfsgid((gid_t) -1) != p->gid)
+                return -EPERM;
+        return 0;
+}
+
+static void peer_fs_leave(peer_fs *f)
+{
+        if (!f->entered)
+                return;
+        (void) setfsuid(0);
+        (void) setfsgid(0);
+        if (setgroups((size_t) f->n_groups, f->groups) < 0 || setfsuid((uid_t) -1) != 0)
+                abort();        /* never go on with a client's identity */
+        f->entered = false;
+}
+
+/* Open a path the client names, once, as libjailer would (jl_open_host():
+ * root's symlinks only, the type checked before anything is opened for
+ * real, non-blocking), and as the client unless as_root: the fd (to be
+ * used from now on), or -1 with a refusal. */
+static int open_requested(check *k, const char *rule, const char *field, const char *path, unsigned types, int flags,
+                          bool as_root)
 {
         char why[256] = "";
-        int fd = jl_open_trusted(path, flags, why, sizeof why);
+        peer_fs f;
+        int fd, r, saved;
 
-        if (fd < 0)
-                return refuse(k, rule, field, "%s: %s: %s", field, path, why[0] ? why : strerror(errno));
-        return fd;
+        r = as_root ? 0 : peer_fs_enter(&f, k->peer);
+        if (r < 0) {
+                peer_fs_leave(&f);
+                return jl_rpc_error_set(k->err, JL_RPC_INTERNAL, NULL, field, "%s: cannot act as uid %u: %s",
+                                        field, (unsigned) k->peer->uid, strerror(-r));
+        }
+        fd = jl_open_host(path, types, flags, why, sizeof why);
+        saved = errno;
+        if (!as_root)
+                peer_fs_leave(&f);
+        if (fd >= 0)
+                return fd;
+        if (saved == EACCES && !why[0])
+                return refuse(k, "host_access", field, "%s: %s: uid %u may not reach or open it", field, path,
+                              (unsigned) k->peer->uid);
+        return refuse(k, rule, field, "%s: %s: %s", field, path, why[0] ? why : strerror(saved));
 }
 
 /* ------------------------------------------------------------------ the request's parts */
@@ -477,8 +536,9 @@ static int check_ids(check *k, const jailer_config *c)
         return 0;
 }
 
-static int check_exec(check *k, const char *path)
+static int check_exec(check *k, jailer_config *c)
 {
+        const char *path = c->exec_path;
         const char *list_rule = k->pol->exec_paths.set ? "exec_paths" : "host_access";
         _cleanup_free_ char *real = NULL, *denied = NULL, *writable = NULL;
         _cleanup_close_ int fd = -1;
@@ -486,7 +546,7 @@ static int check_exec(check *k, const char *path)
         struct stat st;
         int r;
 
-        fd = open_requested(k, list_rule, "exec_path", path, O_PATH);
+        fd = open_requested(k, list_rule, "exec_path", c->exec_path, JL_TYPE_REG, O_PATH, false);
         if (fd < 0)
                 return -1;
         r = jd_fd_real_path(fd, &real);
@@ -521,6 +581,9 @@ static int check_exec(check *k, const char *path)
                               "exec_path: %s: you may write to the directory %s, and so replace the program "
                               "after this check",
                               path, writable);
+        /* What was checked is what runs: libjailer executes this fd. */
+        if (jailer_config_set_exec_fd(c, fd) < 0)
+                return jl_rpc_error_set(k->err, JL_RPC_INTERNAL, NULL, NULL, "exec_path: %s", strerror(errno));
         return 0;
 }
 
@@ -605,7 +668,7 @@ static int check_root_apart(check *k, const char *jail_root)
         return 0;
 }
 
-static int check_binds(check *k, const jailer_config *c)
+static int check_binds(check *k, jailer_config *c)
 {
         const char *list_rule = k->pol->bind_sources.set ? "bind_sources" : "host_access";
 
@@ -619,7 +682,8 @@ static int check_binds(check *k, const jailer_config *c)
                 int r;
 
                 snprintf(field, sizeof field, "bind_mounts[%zu].source", i);
-                fd = open_requested(k, list_rule, field, b->source, O_PATH);
+                fd = open_requested(k, list_rule, field, b->source, JL_TYPE_REG | JL_TYPE_DIR | JL_TYPE_SOCK, O_PATH,
+                                    false);
                 if (fd < 0)
                         return -1;
                 r = jd_fd_real_path(fd, &real);
@@ -655,11 +719,13 @@ static int check_binds(check *k, const jailer_config *c)
                 if (r > 0)
                         return refuse(k, "other_jails", field, "%s: %s%s is, contains or lies inside %s", field,
                                       b->source, really(b->source, real, buf, sizeof buf), what);
+                if (jailer_config_set_bind_source_fd(c, i, fd) < 0)
+                        return jl_rpc_error_set(k->err, JL_RPC_INTERNAL, NULL, NULL, "%s: %s", field, strerror(errno));
         }
         return 0;
 }
 
-static int check_devices(check *k, const jailer_config *c)
+static int check_devices(check *k, jailer_config *c)
 {
         const char *list_rule = k->pol->devices.set ? "devices" : "host_access";
 
@@ -671,7 +737,10 @@ static int check_devices(check *k, const jailer_config *c)
                 int r;
 
                 snprintf(field, sizeof field, "devices[%zu]", i);
-                fd = open_requested(k, list_rule, field, c->devices[i], O_PATH);
+                /* A device the operator lists is opened by us: the client
+                 * need not be able to reach it (the list is the grant). */
+                fd = open_requested(k, list_rule, field, c->devices[i], JL_TYPE_CHR | JL_TYPE_BLK, O_PATH,
+                                    k->pol->devices.set);
                 if (fd < 0)
                         return -1;
                 r = jd_fd_real_path(fd, &real);
@@ -685,12 +754,14 @@ static int check_devices(check *k, const jailer_config *c)
                                 return refuse(k, "devices", field, "%s: %s is not one of the devices the policy "
                                                                    "allows",
                                               field, c->devices[i]);
-                        continue;
+                } else {
+                        snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+                        if (!peer_may(k->peer, link, &st, 6))
+                                return refuse(k, "host_access", field, "%s: %s: you may not open it read-write",
+                                              field, c->devices[i]);
                 }
-                snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-                if (!peer_may(k->peer, link, &st, 6))
-                        return refuse(k, "host_access", field, "%s: %s: you may not open it read-write", field,
-                                      c->devices[i]);
+                if (jailer_config_set_device_fd(c, i, fd) < 0)
+                        return jl_rpc_error_set(k->err, JL_RPC_INTERNAL, NULL, NULL, "%s: %s", field, strerror(errno));
         }
         return 0;
 }
@@ -699,8 +770,9 @@ static int check_devices(check *k, const jailer_config *c)
  * directory of the client's own, and under jail_root_base when there is
  * one.  Resolved as libjailer does: the parent through jl_open_trusted(),
  * the last component without following a link. */
-static int check_jail_root(check *k, const char *jail_root)
+static int check_jail_root(check *k, jailer_config *c)
 {
+        const char *jail_root = c->jail_root;
         const char *base = k->pol->jail_root_base;
         const char *rule = base ? "jail_root_base" : "jail_root_owner";
         _cleanup_free_ char *parent = strdup(jail_root), *preal = NULL, *real = NULL;
@@ -719,7 +791,8 @@ static int check_jail_root(check *k, const char *jail_root)
         leaf = slash + 1;
         *slash = '\0';
 
-        pfd = open_requested(k, rule, "jail_root", parent[0] ? parent : "/", O_PATH | O_DIRECTORY);
+        pfd = open_requested(k, rule, "jail_root", parent[0] ? parent : "/", JL_TYPE_DIR, O_PATH | O_DIRECTORY,
+                             false);
         if (pfd < 0)
                 return -1;
         r = jd_fd_real_path(pfd, &preal);
@@ -750,6 +823,48 @@ static int check_jail_root(check *k, const char *jail_root)
                               lfd >= 0 ? "jail_root: %s is not a directory of yours"
                                        : "jail_root: %s does not exist and its parent is not a directory of yours",
                               jail_root);
+        /* The jail is made in these very directories. */
+        if (jailer_config_set_jail_root_fd(c, lfd, pfd) < 0)
+                return jl_rpc_error_set(k->err, JL_RPC_INTERNAL, NULL, NULL, "jail_root: %s", strerror(errno));
+        return 0;
+}
+
+/* What the dynamic loader and libc act on in a program that is not
+ * setuid: the loader's own LD_* (LD_PRELOAD, LD_AUDIT, LD_LIBRARY_PATH load
+ * the client's code into whatever exec_path names), GLIBC_TUNABLES, and the
+ * rest of glibc's list of variables it drops for setuid programs
+ * (unsecvars.h; TMPDIR aside, which only names a directory).  Refused
+ * unless the policy says loader_env: with them, exec_paths would choose the
+ * name of the program, not the code that runs. */
+static bool loader_var(const char *key)
+{
+        static const char *const names[] = {
+                "GLIBC_TUNABLES", "GCONV_PATH", "GETCONF_DIR", "HOSTALIASES", "LOCALDOMAIN", "LOCPATH",
+                "MALLOC_TRACE", "NIS_PATH", "NLSPATH", "RESOLV_HOST_CONF", "RES_OPTIONS", "TZDIR",
+        };
+
+        if (strncmp(key, "LD_", 3) == 0)
+                return true;
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (strcmp(key, names[i]) == 0)
+                        return true;
+        return false;
+}
+
+static int check_env(check *k, const jailer_config *c)
+{
+        if (k->pol->loader_env)
+                return 0;
+        for (size_t i = 0; i < c->n_env; i++)
+                if (loader_var(c->env[i].key)) {
+                        char field[32];
+
+                        snprintf(field, sizeof field, "env[%zu]", i);
+                        return refuse(k, "loader_env", field,
+                                      "%s: %s: the policy does not let clients set the dynamic loader's "
+                                      "variables (loader_env)",
+                                      field, c->env[i].key);
+                }
         return 0;
 }
 
@@ -767,7 +882,7 @@ static int check_namespaces(check *k, const jailer_config *c)
         return 0;
 }
 
-static int check_seccomp(check *k, const jailer_config *c)
+static int check_seccomp(check *k, jailer_config *c)
 {
         const typeof(k->pol->seccomp) *s = &k->pol->seccomp;
         const char *mode = c->seccomp;
@@ -780,30 +895,34 @@ static int check_seccomp(check *k, const jailer_config *c)
                 /* A profile replaces the baseline filter, and whether one
                  * with argument conditions is as strict as the baseline
                  * cannot be told in general: only the operator's listed
-                 * profiles, and only one the client may read itself, since
-                 * root reads it. */
-                _cleanup_free_ char *real = NULL, *denied = NULL, *unused = NULL;
+                 * profiles.  Opened for reading once, here, as the client
+                 * (so one it may read itself); the supervisor reads this fd
+                 * and nothing else. */
+                _cleanup_free_ char *real = NULL;
                 _cleanup_close_ int fd = -1;
-                char link[64];
-                struct stat st;
+                jailer_error jerr = { 0 };
                 int r;
 
-                fd = open_requested(k, "seccomp.profiles", "seccomp", mode, O_PATH);
+                fd = open_requested(k, "seccomp.profiles", "seccomp", mode, JL_TYPE_REG, O_RDONLY, false);
                 if (fd < 0)
                         return -1;
                 r = jd_fd_real_path(fd, &real);
-                if (r < 0 || fstat(fd, &st) < 0)
-                        return refuse(k, "host_access", "seccomp", "seccomp: %s: %s", mode,
-                                      strerror(r < 0 ? -r : errno));
+                if (r < 0)
+                        return refuse(k, "host_access", "seccomp", "seccomp: %s: %s", mode, strerror(-r));
                 if (!list_allows(&s->profiles, real))
                         return refuse(k, "seccomp.profiles", "seccomp",
                                       "seccomp: %s is not one of the profiles the policy allows: a profile replaces "
                                       "the baseline filter",
                                       mode);
-                r = check_ancestors(k->peer, real, false, &denied, &unused);
-                snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-                if (r < 0 || denied || !peer_may(k->peer, link, &st, 4))
-                        return refuse(k, "host_access", "seccomp", "seccomp: %s: you may not read it", mode);
+                /* The bytes, once: the client may rewrite its file, but
+                 * whatever is checked in them from here on is what the
+                 * supervisor loads (c->seccomp_fd, a sealed copy). */
+                _cleanup_close_ int snap = jl_seccomp_profile_snapshot(fd, mode, &jerr);
+                if (snap < 0)
+                        return jl_rpc_error_set(k->err, JL_RPC_INVALID_PARAMS, JL_REASON_INVALID_CONFIG, "seccomp",
+                                                "%s", jerr.message);
+                if (jailer_config_set_seccomp_fd(c, snap) < 0)
+                        return jl_rpc_error_set(k->err, JL_RPC_INTERNAL, NULL, NULL, "seccomp: %s", strerror(errno));
         }
         for (size_t i = 0; i < c->n_seccomp_allow; i++) {
                 bool ok = false;
@@ -941,9 +1060,10 @@ int jd_policy_check_create(jd_daemon *d, const jd_peer *p, jailer_config *c, boo
                 if (c->cgroup_parent)
                         return refuse(&k, "cgroup_parent", "cgroup_parent",
                                       "cgroup_parent: only root may choose where a jail's cgroup goes");
-                if (check_namespaces(&k, c) < 0 || check_seccomp(&k, c) < 0 || check_ids(&k, c) < 0 ||
-                    check_exec(&k, c->exec_path) < 0 || check_binds(&k, c) < 0 || check_devices(&k, c) < 0 ||
-                    (root_given && (check_jail_root(&k, c->jail_root) < 0 || check_root_apart(&k, c->jail_root) < 0)) ||
+                if (check_namespaces(&k, c) < 0 || check_env(&k, c) < 0 || check_seccomp(&k, c) < 0 ||
+                    check_ids(&k, c) < 0 || check_exec(&k, c) < 0 || check_binds(&k, c) < 0 ||
+                    check_devices(&k, c) < 0 ||
+                    (root_given && (check_jail_root(&k, c) < 0 || check_root_apart(&k, c->jail_root) < 0)) ||
                     check_ceilings(&k, c) < 0)
                         return -1;
         }

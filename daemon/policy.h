@@ -92,6 +92,7 @@ struct jd_policy {
         jd_path_list exec_paths;
         jd_path_list bind_sources;
         bool read_write_binds;
+        bool loader_env;                /* clients may set LD_*, GLIBC_TUNABLES, ... (policy.c) */
         char *jail_root_base;           /* NULL: a directory of the client's own anywhere */
         jd_path_list devices;           /* unset: those the client may open read-write itself */
         struct {

@@ -23,6 +23,7 @@
 #include <sys/param.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <systemd/sd-daemon.h>
 
@@ -459,6 +460,82 @@ static jd_jail *lookup(jd_client *c, json_object *id, jl_method method, const ch
         return j;
 }
 
+/* The daemon's controlling terminal (0: none), from /proc/self/stat. */
+static dev_t own_ctty(void)
+{
+        _cleanup_close_ int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+        char buf[1024];
+        const char *p;
+        ssize_t n;
+        int tty_nr;
+
+        if (fd < 0 || (n = read(fd, buf, sizeof buf - 1)) <= 0)
+                return 0;
+        buf[n] = '\0';
+        if (!(p = strrchr(buf, ')')) || sscanf(p + 1, " %*c %*d %*d %*d %d", &tty_nr) != 1 || tty_nr == 0)
+                return 0;
+        /* proc(5): major in bits 15-8, minor in 31-20 and 7-0. */
+        return makedev(((unsigned) tty_nr >> 8) & 0xff,
+                       ((unsigned) tty_nr & 0xff) | (((unsigned) tty_nr >> 12) & 0xfff00));
+}
+
+/* Is rdev the terminal jailerd runs on: its controlling one, or its own
+ * stdio's?  A jail must not read or ioctl() its way into that. */
+static bool own_tty(dev_t rdev)
+{
+        dev_t ctty = own_ctty();
+        struct stat st;
+
+        if (ctty != 0 && rdev == ctty)
+                return true;
+        for (int fd = 0; fd < 3; fd++)
+                if (isatty(fd) && fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == rdev)
+                        return true;
+        return false;
+}
+
+/* Character devices that give nothing away, and are commonly passed:
+ * /dev/null, /dev/zero, /dev/full, /dev/random, /dev/urandom (mem 1:N). */
+static bool harmless_chr(dev_t rdev)
+{
+        return major(rdev) == 1 && (minor(rdev) == 3 || minor(rdev) == 5 || minor(rdev) == 7 || minor(rdev) == 8 ||
+                                    minor(rdev) == 9);
+}
+
+/* What a jail may get as its stdio (PROTOCOL.md, "File descriptors"): a
+ * pipe, a socket, a regular file, a terminal that is not ours, or a
+ * harmless character device — never a directory, an O_PATH fd, another
+ * device: the jail would openat() or ioctl() through it into the host.
+ * Checked before anything else is done with the request. */
+static int check_stdio_fds(const jl_request *req, jl_rpc_error *e)
+{
+        static const char *const names[3] = { "stdin", "stdout", "stderr" };
+
+        for (size_t i = 0; i < req->n_fds && i < 3; i++) {
+                int fd = req->fds[i], fl = fcntl(fd, F_GETFL);
+                const char *what = NULL;
+                struct stat st;
+
+                if (fl < 0 || fstat(fd, &st) < 0)
+                        what = "not an open file";
+                else if (fl & O_PATH)
+                        what = "an O_PATH file descriptor";
+                else if (S_ISCHR(st.st_mode)) {
+                        if (!harmless_chr(st.st_rdev) && !isatty(fd))
+                                what = "a character device other than a terminal or /dev/null";
+                        else if (isatty(fd) && own_tty(st.st_rdev))
+                                what = "jailerd's own terminal";
+                } else if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode) && !S_ISSOCK(st.st_mode))
+                        what = jl_file_type_name(st.st_mode);
+                if (what)
+                        return jl_rpc_error_set(e, JL_RPC_INVALID_PARAMS, JL_REASON_INVALID_FDS, names[i],
+                                                "%s: the file descriptor passed is %s; only pipes, sockets, "
+                                                "regular files, terminals and /dev/null may be passed",
+                                                names[i], what);
+        }
+        return 0;
+}
+
 static void do_create(jd_client *c, jl_request *req)
 {
         jd_daemon *d = c->daemon;
@@ -473,6 +550,8 @@ static void do_create(jd_client *c, jl_request *req)
                 jl_rpc_error_set(&e, JL_RPC_SHUTTING_DOWN, NULL, NULL, "jailerd is stopping");
                 goto refused;
         }
+        if (check_stdio_fds(req, &e) < 0)
+                goto refused;
         if (jl_create_params_parse(req->params, &cfg, &root_given, &e) < 0)
                 goto refused;
 

@@ -598,17 +598,84 @@ static int keep_cgroup(void)
         return 0;
 }
 
+/* --path-fd FIELD=FD: what jailerd opened, as the client, for a path of the
+ * config; the jail is made from these fds, never from the paths again. */
+#define MAX_PATH_FDS (4 + 256 + 64)
+
+typedef struct path_fd {
+        char field[40];
+        int fd;
+} path_fd;
+
+static int path_fd_parse(const char *arg, path_fd *out)
+{
+        const char *eq = strrchr(arg, '=');
+        uint64_t v;
+
+        if (!eq || (size_t) (eq - arg) >= sizeof out->field || jl_parse_u64(eq + 1, &v) < 0 || v < 3 ||
+            v > INT32_MAX)
+                return -EINVAL;
+        snprintf(out->field, sizeof out->field, "%.*s", (int) (eq - arg), arg);
+        out->fd = (int) v;
+        /* Ours alone from now on, even before the config is read. */
+        if (fcntl(out->fd, F_SETFD, FD_CLOEXEC) < 0)
+                return -EBADF;
+        return 0;
+}
+
+/* Give the config each fd (it keeps a duplicate) and close ours. */
+static int path_fds_apply(jailer_config *c, path_fd *p, size_t n, jailer_error *err)
+{
+        int ret = 0, root = -1, root_parent = -1;
+
+        for (size_t i = 0; i < n; i++) {
+                size_t idx;
+                int r = -1;
+                char tail;
+
+                if (strcmp(p[i].field, "exec_path") == 0)
+                        r = jailer_config_set_exec_fd(c, p[i].fd);
+                else if (strcmp(p[i].field, "seccomp") == 0)
+                        r = jailer_config_set_seccomp_fd(c, p[i].fd);
+                else if (strcmp(p[i].field, "jail_root") == 0 && root < 0) {
+                        root = TAKE_FD(p[i].fd);
+                        continue;
+                } else if (strcmp(p[i].field, "jail_root.parent") == 0 && root_parent < 0) {
+                        root_parent = TAKE_FD(p[i].fd);
+                        continue;
+                }
+                else if (sscanf(p[i].field, "bind_mounts[%zu].sourc%c", &idx, &tail) == 2 && tail == 'e')
+                        r = jailer_config_set_bind_source_fd(c, idx, p[i].fd);
+                else if (sscanf(p[i].field, "devices[%zu%c", &idx, &tail) == 2 && tail == ']')
+                        r = jailer_config_set_device_fd(c, idx, p[i].fd);
+                if (r < 0 && ret == 0)
+                        ret = jl_error(err, JAILER_STEP_NONE, errno, p[i].field, "--path-fd %s", p[i].field);
+                close(p[i].fd);
+                p[i].fd = -1;
+        }
+        if ((root >= 0 || root_parent >= 0) && jailer_config_set_jail_root_fd(c, root, root_parent) < 0 && ret == 0)
+                ret = jl_error(err, JAILER_STEP_NONE, errno, "jail_root", "--path-fd jail_root");
+        if (root >= 0)
+                close(root);
+        if (root_parent >= 0)
+                close(root_parent);
+        return ret;
+}
+
 static _Noreturn void usage(int status)
 {
         fprintf(status ? stderr : stdout,
                 "Usage: jailer-supervisor --state-dir DIR --owner-uid UID [--owner-pid PID]\n"
-                "                         [--jail-dir DIR] [--stdio]\n"
+                "                         [--jail-dir DIR] [--stdio] [--path-fd FIELD=FD]...\n"
                 "       jailer-supervisor --keep-cgroup\n"
                 "Runs one jail for jailerd; not meant to be started by hand.\n"
                 "With --keep-cgroup: the main process of jailerd-jails.service, whose\n"
                 "delegated cgroup holds the jails.\n"
                 "DIR holds config.json; fd %d carries the start result to jailerd;\n"
-                "with --stdio, fds %d-%d are the jail's stdin, stdout and stderr.\n",
+                "with --stdio, fds %d-%d are the jail's stdin, stdout and stderr;\n"
+                "--path-fd: what jailerd opened for the config's FIELD (exec_path, seccomp,\n"
+                "jail_root, jail_root.parent, bind_mounts[N].source, devices[N]), used\n"
+                "instead of the path.\n",
                 JD_SUPERVISOR_NOTIFY_FD, JD_SUPERVISOR_STDIO_FD, JD_SUPERVISOR_STDIO_FD + 2);
         exit(status);
 }
@@ -621,6 +688,7 @@ int main(int argc, char **argv)
                 { "owner-pid", required_argument, NULL, 'p' },
                 { "jail-dir", required_argument, NULL, 'j' },
                 { "stdio", no_argument, NULL, 'S' },
+                { "path-fd", required_argument, NULL, 'P' },
                 { "keep-cgroup", no_argument, NULL, 'K' },
                 { "help", no_argument, NULL, 'h' },
                 {}
@@ -631,6 +699,8 @@ int main(int argc, char **argv)
         };
         jailer_spawn_opts sopts = JAILER_SPAWN_OPTS_INIT;
         jailer_error err = { 0 };
+        path_fd paths[MAX_PATH_FDS];
+        size_t n_paths = 0;
         int pipe_out[2] = { -1, -1 }, pipe_err[2] = { -1, -1 };
         char path[4096];
         uint64_t v, deadline;
@@ -657,6 +727,11 @@ int main(int argc, char **argv)
                         break;
                 case 'S':
                         sv.own_stdio = true;
+                        break;
+                case 'P':
+                        if (n_paths >= MAX_PATH_FDS || path_fd_parse(optarg, &paths[n_paths]) < 0)
+                                usage(2);
+                        n_paths++;
                         break;
                 case 'K':
                         return keep_cgroup();
@@ -702,7 +777,7 @@ int main(int argc, char **argv)
 
         snprintf(path, sizeof path, "%s/%s", sv.state_dir, JD_CONFIG_FILE);
         if (jailer_config_from_file(path, &sv.config, &err) < 0 ||
-            jailer_config_validate(sv.config, &err) < 0) {
+            jailer_config_validate(sv.config, &err) < 0 || path_fds_apply(sv.config, paths, n_paths, &err) < 0) {
                 notify_error(&sv, &err);
                 fail_cleanup(&sv);
                 goto out;

@@ -504,6 +504,35 @@ static void test_setters(void)
         report(jailer_config_validate(NULL, &err) < 0, "validate: NULL config", "accepted");
 }
 
+/* The fd forms keep a private duplicate, refuse an index with no entry, and
+ * close what they hold when replaced or freed. */
+static void test_fd_forms(void)
+{
+        jailer_config *c = jailer_config_new("f", "/bin/x", "/j");
+        int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        struct stat st;
+
+        report(c->exec_fd == -1 && c->seccomp_fd == -1 && c->jail_root_fd == -1 && jl_config_bind_fd(c, 0) == -1,
+               "fd forms: none by default", "exec_fd %d", c->exec_fd);
+        report(jailer_config_set_exec_fd(c, fd) == 0 && c->exec_fd >= 0 && c->exec_fd != fd,
+               "fd forms: exec fd is duplicated", "exec_fd %d", c->exec_fd);
+        report(jailer_config_set_bind_source_fd(c, 0, fd) < 0 && errno == EINVAL &&
+                       jailer_config_set_device_fd(c, 0, fd) < 0 && errno == EINVAL,
+               "fd forms: no bind or device entry, no fd", "accepted");
+        jailer_config_add_bind_mount(c, "/a", "/b", true);
+        jailer_config_add_bind_mount(c, "/c", "/d", true);
+        report(jailer_config_set_bind_source_fd(c, 1, fd) == 0 && jl_config_bind_fd(c, 0) == -1 &&
+                       jl_config_bind_fd(c, 1) >= 0 && jailer_config_set_bind_source_fd(c, 2, fd) < 0,
+               "fd forms: bind source by index", "bind fds %d %d", jl_config_bind_fd(c, 0), jl_config_bind_fd(c, 1));
+        int held = c->exec_fd;
+        jailer_config_set_exec_fd(c, -1);
+        report(c->exec_fd == -1 && fstat(held, &st) < 0 && errno == EBADF, "fd forms: -1 forgets and closes",
+               "exec_fd %d", c->exec_fd);
+        jailer_config_free(c);
+        report(fstat(fd, &st) == 0, "fd forms: the caller's fd stays open", "closed");
+        close(fd);
+}
+
 /* Counts that are too large to write as JSON literals. */
 static void test_counts(void)
 {
@@ -1324,6 +1353,7 @@ int main(void)
         test_json_values();
         test_defaults();
         test_setters();
+        test_fd_forms();
         test_counts();
         test_json_counts();
         test_sizes();
