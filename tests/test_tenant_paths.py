@@ -19,6 +19,7 @@ A private jailerd with the built-in default policy; temporary members made
 for the module (test_daemon_perms.Accounts) and deleted at the end.  What a
 member must reach lives in a per-test mkdtemp(dir="/tmp"), mode 0755.
 """
+import json
 import os
 import shutil
 import socket
@@ -29,9 +30,13 @@ import uuid
 
 import pytest
 
+import jailtest
 import test_daemon_e2e as dt
-from jailtest import BUILD, PROBE, unique_id
+from jailtest import BUILD, unique_id
 from test_daemon_perms import Accounts
+
+# Members name the probe and run the racer: copies they can reach.
+PROBE = jailtest.for_others(jailtest.PROBE)
 
 RACER = BUILD / "tests" / "race" / "racer"
 RACE_TRIES = int(os.environ.get("JAILER_TEST_PROFILE_RACE_TRIES", "40"))
@@ -55,8 +60,25 @@ def accounts():
 
 
 @pytest.fixture(scope="module")
-def daemon(accounts):
-    d = dt.Daemon("tenant-paths", group=accounts.group)
+def profiles_top():
+    """Where every test's arena lies: the one directory whose profiles the
+    policy lists (a client may name only the operator's profiles)."""
+    top = tempfile.mkdtemp(dir="/tmp", prefix="jlt-tenant-")
+    os.chmod(top, 0o755)
+    try:
+        yield top
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def daemon(accounts, profiles_top):
+    """The built-in default policy, but for the profiles it lets members
+    name: those under profiles_top (the default lets them name none)."""
+    policy = os.path.join(profiles_top, "jailerd.json")
+    with open(policy, "w") as f:
+        json.dump({"seccomp": {"profiles": [profiles_top + "/"]}}, f)
+    d = dt.Daemon("tenant-paths", group=accounts.group, extra=("--config", policy))
     d.start()
     yield d
     try:
@@ -66,10 +88,10 @@ def daemon(accounts):
 
 
 @pytest.fixture
-def arena(accounts):
+def arena(accounts, profiles_top):
     """A directory of the test's own that every uid may search; alice owns
     arena/alice."""
-    top = tempfile.mkdtemp(dir="/tmp", prefix="jlt-tenant-")
+    top = tempfile.mkdtemp(dir=profiles_top, prefix="arena-")
     os.chmod(top, 0o755)
     mine = os.path.join(top, "alice")
     os.mkdir(mine, 0o755)
@@ -182,7 +204,7 @@ def test_fifo_profile_refused_at_once(daemon, accounts, arena):
     except subprocess.TimeoutExpired:
         pytest.fail(f"a FIFO as the seccomp profile was not refused within {ANSWER_BOUND_S} s "
                     f"(the supervisor opens it and blocks)")
-    assert p.returncode == 125, p
+    assert p.returncode == 77, p
     assert "seccomp" in p.stderr and "FIFO" in p.stderr, p.stderr
     daemon.assert_nothing_left(jid)
     still_serves(daemon, accounts)
@@ -213,7 +235,7 @@ def test_root_only_profile_no_content_no_oracle(daemon, accounts, arena):
         jid = unique_id("alice-secret")
         p = ctl(daemon, accounts, "alice", "run", "--id", jid, "--exec", PROBE, "--seccomp", path, "--",
                 "exit", "0", timeout=ANSWER_BOUND_S)
-        assert p.returncode == 125 and "seccomp" in p.stderr, p
+        assert p.returncode == 77 and "seccomp" in p.stderr, p
         assert token not in p.stderr and "SECRETKEY" not in p.stderr, p.stderr
         messages[name] = p.stderr.replace(path, "<path>").replace(jid, "<id>")
         daemon.assert_nothing_left(jid)
@@ -243,7 +265,8 @@ def test_profile_rename_race_never_reads_the_secret(daemon, accounts, arena):
     os.chown(prof, uid, gid)
 
     out = open(os.path.join(arena, "racer.out"), "w+")
-    racer = subprocess.Popen(["setpriv", f"--reuid={uid}", f"--regid={gid}", "--init-groups", str(RACER),
+    racer = subprocess.Popen(["setpriv", f"--reuid={uid}", f"--regid={gid}", "--init-groups",
+                              str(jailtest.for_others(RACER)),
                               "exchange", pdir, secret_dir], stdout=out, stderr=subprocess.STDOUT)
     ok = refused = 0
     leaks = []
@@ -257,7 +280,7 @@ def test_profile_rename_race_never_reads_the_secret(daemon, accounts, arena):
             if p.returncode == 0:
                 ok += 1
             else:
-                assert p.returncode == 125 and "seccomp" in p.stderr, p
+                assert p.returncode == 77 and "seccomp" in p.stderr, p
                 refused += 1
     finally:
         racer.terminate()
@@ -306,7 +329,7 @@ def test_loader_env_refused_for_a_member(daemon, accounts, arena, var):
     jid = unique_id("alice-ld")
     p = ctl(daemon, accounts, "alice", "run", "--id", jid, "--exec", PROBE, "--env", f"{var}=/tmp/x.so",
             "--", "exit", "0", timeout=ANSWER_BOUND_S)
-    assert p.returncode == 125, f"{var} reached a member's jail: {p}"
+    assert p.returncode == 77, f"{var} reached a member's jail: {p}"
     assert "permission_denied" in p.stderr and "loader_env" in p.stderr and var in p.stderr, p.stderr
     daemon.assert_nothing_left(jid)
 
