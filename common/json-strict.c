@@ -50,12 +50,16 @@ static void position(const char *s, size_t off, size_t *line, size_t *col)
         }
 }
 
-static int fail(jl_json_error *e, jl_json_fault fault, const char *path, const char *fmt, ...) _printf_(4, 5);
-static int fail(jl_json_error *e, jl_json_fault fault, const char *path, const char *fmt, ...)
+/* reason: what is wrong in words that quote nothing of the text (for
+ * callers that must not echo it); fmt: the full message. */
+static int fail(jl_json_error *e, jl_json_fault fault, const char *reason, const char *path, const char *fmt, ...)
+        _printf_(5, 6);
+static int fail(jl_json_error *e, jl_json_fault fault, const char *reason, const char *path, const char *fmt, ...)
 {
         va_list ap;
 
         e->fault = fault;
+        e->reason = reason;
         snprintf(e->path, sizeof(e->path), "%s", path ? path : "");
         va_start(ap, fmt);
         vsnprintf(e->message, sizeof(e->message), fmt, ap);
@@ -69,7 +73,7 @@ static int syntax(struct scanner *sc, size_t off, const char *reason)
 
         e->offset = off;
         position(sc->s, off, &e->line, &e->column);
-        return fail(e, JL_JSON_SYNTAX, NULL, "invalid JSON at line %zu, column %zu (byte %zu): %s", e->line,
+        return fail(e, JL_JSON_SYNTAX, reason, NULL, "invalid JSON at line %zu, column %zu (byte %zu): %s", e->line,
                     e->column, off, reason);
 }
 
@@ -218,7 +222,7 @@ static int scan_string(struct scanner *sc, char **out, size_t *outlen)
                 /* Unescaping never makes a string longer than its source. */
                 buf = malloc(sc->len - start + 1);
                 if (!buf)
-                        return fail(sc->e, JL_JSON_NO_MEMORY, NULL, "out of memory");
+                        return fail(sc->e, JL_JSON_NO_MEMORY, "out of memory", NULL, "out of memory");
         }
 
         while (sc->pos < sc->len) {
@@ -305,7 +309,7 @@ static int scan_scalar(struct scanner *sc, const char *path)
         size_t n = p - start;
 
         if (n >= sizeof(tok))
-                return fail(sc->e, JL_JSON_REFUSED, path, "number of %zu characters is out of range", n);
+                return fail(sc->e, JL_JSON_REFUSED, "a number out of range", path, "number of %zu characters is out of range", n);
         memcpy(tok, s + start, n);
         tok[n] = '\0';
         errno = 0;
@@ -315,9 +319,9 @@ static int scan_scalar(struct scanner *sc, const char *path)
                 else
                         (void) strtoull(tok, NULL, 10);
                 if (errno == ERANGE)
-                        return fail(sc->e, JL_JSON_REFUSED, path, "integer %s is out of range (64 bits)", tok);
+                        return fail(sc->e, JL_JSON_REFUSED, "an integer out of range", path, "integer %s is out of range (64 bits)", tok);
         } else if (!isfinite(strtod(tok, NULL)))
-                return fail(sc->e, JL_JSON_REFUSED, path, "number %s is out of range", tok);
+                return fail(sc->e, JL_JSON_REFUSED, "a number out of range", path, "number %s is out of range", tok);
         return 0;
 }
 
@@ -370,7 +374,7 @@ static int keys_check(struct scanner *sc, struct keys *k, const char *path)
                         char child[JL_JSON_PATH_MAX];
 
                         jl_json_path_key(child, sizeof(child), path, k->v[i].s);
-                        return fail(sc->e, JL_JSON_REFUSED, child, "duplicate key");
+                        return fail(sc->e, JL_JSON_REFUSED, "a duplicate key", child, "duplicate key");
                 }
         return 0;
 }
@@ -402,7 +406,7 @@ static int scan_member(struct scanner *sc, const char *path, unsigned depth, str
         if (scan_string(sc, &key->s, &key->len) < 0)
                 return -1;
         if (strlen(key->s) != key->len)
-                return fail(sc->e, JL_JSON_REFUSED, path, "key \"%.*s\\0...\" contains a NUL byte", 64, key->s);
+                return fail(sc->e, JL_JSON_REFUSED, "a key with a NUL byte", path, "key \"%.*s\\0...\" contains a NUL byte", 64, key->s);
         jl_json_path_key(child, sizeof(child), path, key->s);
 
         skip_ws(sc);
@@ -429,7 +433,7 @@ static int scan_object(struct scanner *sc, const char *path, unsigned depth)
 
                 if (k.s && keys_add(&keys, k) < 0) {
                         free(k.s);
-                        return fail(sc->e, JL_JSON_NO_MEMORY, path, "out of memory");
+                        return fail(sc->e, JL_JSON_NO_MEMORY, "out of memory", path, "out of memory");
                 }
                 if (r < 0)
                         return -1;
@@ -480,7 +484,7 @@ static int scan_value(struct scanner *sc, const char *path, unsigned depth)
         if (sc->pos >= sc->len)
                 return syntax(sc, sc->pos, "unexpected end of input");
         if (strchr("{[", sc->s[sc->pos]) && sc->s[sc->pos] && depth >= sc->max_depth)
-                return fail(sc->e, JL_JSON_REFUSED, path, "nested more than %u levels deep", sc->max_depth);
+                return fail(sc->e, JL_JSON_REFUSED, "nested too deeply", path, "nested more than %u levels deep", sc->max_depth);
 
         switch (sc->s[sc->pos]) {
         case '{':
@@ -553,9 +557,9 @@ int jl_json_parse(const char *text, size_t len, const jl_json_limits *lim, json_
                 lim = &none;
         sc.max_depth = lim->max_depth ? lim->max_depth : DEFAULT_DEPTH;
         if (!text)
-                return fail(e, JL_JSON_SYNTAX, NULL, "no JSON text");
+                return fail(e, JL_JSON_SYNTAX, "no JSON text", NULL, "no JSON text");
         if ((lim->max_bytes && len > lim->max_bytes) || len >= INT_MAX)
-                return fail(e, JL_JSON_TOO_LARGE, NULL, "the text is %zu bytes, more than the %zu allowed", len,
+                return fail(e, JL_JSON_TOO_LARGE, "too large", NULL, "the text is %zu bytes, more than the %zu allowed", len,
                             lim->max_bytes ? lim->max_bytes : (size_t) INT_MAX - 1);
         nul = memchr(text, '\0', len);
         if (nul)
@@ -574,7 +578,7 @@ int jl_json_parse(const char *text, size_t len, const jl_json_limits *lim, json_
 
         tok = json_tokener_new_ex(sc.max_depth + 1);
         if (!tok)
-                return fail(e, JL_JSON_NO_MEMORY, NULL, "out of memory");
+                return fail(e, JL_JSON_NO_MEMORY, "out of memory", NULL, "out of memory");
         json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
         root = json_tokener_parse_ex(tok, text, (int) len);
         enum json_tokener_error je = json_tokener_get_error(tok);

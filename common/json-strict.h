@@ -38,7 +38,9 @@ typedef struct jl_json_error {
         jl_json_fault fault;
         size_t offset, line, column;    /* where (syntax errors; 1-based line/column) */
         char path[JL_JSON_PATH_MAX];    /* the field at fault, "" for the whole text */
-        char message[256];              /* one line; never quotes the text beyond a key */
+        char message[256];              /* one line; may quote a key or a number of the text */
+        const char *reason;             /* static, quotes nothing of the text: "a duplicate key",
+                                         * "invalid UTF-8", ... (with line and column for syntax) */
 } jl_json_error;
 
 typedef struct jl_json_limits {

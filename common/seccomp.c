@@ -17,6 +17,7 @@
  * replace the baseline: see jl_seccomp_load_oci().
  */
 #include "jailer-internal.h"
+#include "json-strict.h"
 
 #include <fcntl.h>
 #include <json-c/json.h>
@@ -287,17 +288,21 @@ _printf_(3, 4) static int oci_fail(jailer_error *err, const char *path, const ch
 int jl_seccomp_parse_oci(const char *json, size_t len, const char *path, scmp_filter_ctx_t *out, jailer_error *err)
 {
         *out = NULL;
-        json_tokener *tok = json_tokener_new();
-        if (!tok)
-                return jl_error(err, JAILER_STEP_SECCOMP, ENOMEM, "seccomp", "seccomp: %s", path);
-        json_object *root = json_tokener_parse_ex(tok, json, (int) len);
-        enum json_tokener_error jerr = json_tokener_get_error(tok);
-        size_t consumed = json_tokener_get_parse_end(tok);
-        json_tokener_free(tok);
-        if (!root || jerr != json_tokener_success || consumed != len) {
-                json_object_put(root);
-                return jl_error(err, JAILER_STEP_SECCOMP, 0, "seccomp", "seccomp: %s: invalid JSON (%s)", path,
-                                jerr != json_tokener_success ? json_tokener_error_desc(jerr) : "trailing data");
+        /* The strict reader every input goes through; its reason quotes
+         * nothing of the profile (a message about a profile never does). */
+        static const jl_json_limits limits = { .max_depth = 16 };
+        json_object *root = NULL;
+        jl_json_error jerr;
+
+        if (jl_json_parse(json, len, &limits, &root, &jerr) < 0) {
+                if (jerr.fault == JL_JSON_NO_MEMORY)
+                        return jl_error(err, JAILER_STEP_SECCOMP, ENOMEM, "seccomp", "seccomp: %s", path);
+                if (jerr.fault == JL_JSON_SYNTAX)
+                        return jl_error(err, JAILER_STEP_SECCOMP, 0, "seccomp",
+                                        "seccomp: %s: invalid JSON at line %zu, column %zu: %s", path, jerr.line,
+                                        jerr.column, jerr.reason);
+                return jl_error(err, JAILER_STEP_SECCOMP, 0, "seccomp", "seccomp: %s: invalid profile: %s", path,
+                                jerr.reason);
         }
 
         int ret = -1;
