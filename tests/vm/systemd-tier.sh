@@ -57,18 +57,24 @@ export PATH=/usr/sbin:/usr/bin:/sbin:/bin
 state=$(timeout 300 systemctl is-system-running --wait)
 case $state in running|degraded) pass "boot ($state)" ;; *) fail "boot: $state"; finish ;; esac
 
-out=$(dpkg -i "$DEBS"/v1/*.deb 2>&1); rc=$?
+why() {  # what systemd says of the units, for a failure
+  systemctl status --no-pager jailerd.socket jailerd.service 2>&1 | sed 's/^/    /' | head -30
+  journalctl -b --no-pager -n 20 -u jailerd.socket -u jailerd.service 2>&1 | sed 's/^/    /'
+}
+out=$(timeout 600 dpkg -i "$DEBS"/v1/*.deb 2>&1); rc=$?
 note "dpkg -i v1: rc=$rc: $(echo "$out" | tail -3 | tr '\n' ' ')"
 check "the packages install (rc=$rc)" test $rc = 0
 check "the jailer group exists" getent group jailer
 check "jailerd.socket is enabled" test "$(systemctl is-enabled jailerd.socket)" = enabled
 check "jailerd.socket is listening" systemctl -q is-active jailerd.socket
 check "the socket is root:jailer 0660" test "$(stat -c '%a %U %G' /run/jailer/jailerd.sock)" = "660 root jailer"
+systemctl -q is-active jailerd.socket || why
 check "the example policy is a conffile" grep -qx /etc/jailer/jailerd.json.example /var/lib/dpkg/info/jailer.conffiles
 check "libjailer.so.0 is installed" test -e "/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)/libjailer.so.0"
 for m in jailer.1 jailerctl.1 jailerd.8 jailerd.json.5 libjailer.3; do
-  ls /usr/share/man/man*/"$m".gz > /dev/null 2>&1 && pass "man page $m" || note "no man page $m in the package"
+  check "man page $m is installed" sh -c "ls /usr/share/man/man*/$m.gz > /dev/null 2>&1"
 done
+check "bash completion for jailerctl is installed" test -s /usr/share/bash-completion/completions/jailerctl
 useradd -m -G jailer alice 2>/dev/null
 out=$(setpriv --reuid alice --regid alice --init-groups jailerctl run --id pkg-alice --exec "$PROBE" -- exit 0 2>&1); rc=$?
 note "member's run: rc=$rc $(echo "$out" | tail -1)"
@@ -76,18 +82,20 @@ check "a group member runs a jail with no other step (rc=$rc)" test $rc = 0
 
 out=$(jailerctl --json create --id pkg-long --exec "$PROBE" -- sleep 600 2>&1)
 pid=$(echo "$out" | sed -n 's/.*"pid":\([0-9]*\).*/\1/p')
-check "a long jail runs (pid $pid)" kill -0 "${pid:-0}"
-out=$(dpkg -i "$DEBS"/v2/*.deb 2>&1); rc=$?
+alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
+check "a long jail runs (pid $pid)" alive "$pid"
+out=$(timeout 600 dpkg -i "$DEBS"/v2/*.deb 2>&1); rc=$?
 note "dpkg -i v2: rc=$rc: $(echo "$out" | tail -3 | tr '\n' ' ')"
 check "the upgrade installs (rc=$rc)" test $rc = 0
 check "the upgraded version is installed" test "$(dpkg-query -W -f '${Version}' jailer)" = "$(cat "$DEBS/v2/VERSION")"
-check "the jail survives the upgrade" kill -0 "${pid:-0}"
+check "the jail survives the upgrade" alive "$pid"
+systemctl -q is-active jailerd.socket || why
 check "the upgraded jailerd lists it as running" sh -c "jailerctl list | grep pkg-long | grep -q running"
 jailerctl kill pkg-long SIGKILL > /dev/null 2>&1
 out=$(jailerctl --json wait pkg-long 2>&1)
 check "its report arrives after the upgrade" grep -q '"signal":"SIGKILL"' <<< "$out"
 
-out=$(dpkg --purge jailer libjailer-dev libjailer0 2>&1); rc=$?
+out=$(timeout 600 dpkg --purge jailer libjailer-dev libjailer0 2>&1); rc=$?
 note "dpkg --purge: rc=$rc: $(echo "$out" | tail -2 | tr '\n' ' ')"
 check "the packages purge (rc=$rc)" test $rc = 0
 check "no jailerd left" test ! -e /usr/sbin/jailerd
