@@ -102,25 +102,14 @@ static int exit_for_refusal(const jl_rpc_error *e, int otherwise)
         return otherwise;
 }
 
-/* An error as the JSON-RPC error object, on stdout (--json). */
+/* An error as jailerd's JSON-RPC error reply ("id": null), on stdout
+ * (--json); client-side errors have code 0 and data.reason "connection". */
 static void print_error_json(const jl_rpc_error *e)
 {
-        _cleanup_(json_object_putp) json_object *o = json_object_new_object(), *err = json_object_new_object(),
-                                               *data = json_object_new_object();
+        _cleanup_(json_object_putp) json_object *o = jl_reply_error(NULL, e);
 
-        if (!o || !err || !data)
+        if (!o)
                 return;
-        json_object_object_add(err, "code", json_object_new_int(e->code));
-        json_object_object_add(err, "message", json_object_new_string(e->message));
-        json_object_object_add(data, "reason", json_object_new_string(e->reason[0] ? e->reason : "connection"));
-        if (e->field[0])
-                json_object_object_add(data, "field", json_object_new_string(e->field));
-        if (e->step[0])
-                json_object_object_add(data, "step", json_object_new_string(e->step));
-        if (e->errno_name[0])
-                json_object_object_add(data, "errno", json_object_new_string(e->errno_name));
-        json_object_object_add(err, "data", TAKE_PTR(data));
-        json_object_object_add(o, "error", TAKE_PTR(err));
         fprintf(stdout, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
         fflush(stdout);
 }
