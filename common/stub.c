@@ -98,6 +98,12 @@ int jailer_config_set_seccomp(jailer_config *c, const char *v) { (void) c, (void
 int jailer_config_set_seccomp_kill(jailer_config *c, bool v) { (void) c, (void) v; return -1; }
 int jailer_config_add_seccomp_allow(jailer_config *c, const char *v) { (void) c, (void) v; return -1; }
 
+int jailer_config_set_exec_fd(jailer_config *c, int fd) { (void) c, (void) fd; return -1; }
+int jailer_config_set_seccomp_fd(jailer_config *c, int fd) { (void) c, (void) fd; return -1; }
+int jailer_config_set_jail_root_fd(jailer_config *c, int root_fd, int parent_fd) { (void) c, (void) root_fd, (void) parent_fd; return -1; }
+int jailer_config_set_bind_source_fd(jailer_config *c, size_t index, int fd) { (void) c, (void) index, (void) fd; return -1; }
+int jailer_config_set_device_fd(jailer_config *c, size_t index, int fd) { (void) c, (void) index, (void) fd; return -1; }
+
 const char *jailer_config_get_id(const jailer_config *c)
 {
         (void) c;
