@@ -48,6 +48,7 @@ typedef struct jd_options {
         uint64_t kill_grace_ms;
         unsigned max_jails;
         unsigned max_clients;
+        uint64_t run_size;              /* bytes of a made root's run/ tmpfs; 0: a plain directory */
         bool stop_jails_on_exit;
         bool verbose;
 } jd_options;

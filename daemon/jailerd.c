@@ -35,6 +35,7 @@
 #define DEFAULT_KILL_GRACE_SEC 10
 #define DEFAULT_MAX_JAILS 4096
 #define DEFAULT_MAX_CLIENTS 4096
+#define DEFAULT_RUN_SIZE (16u << 20)
 #define SUPERVISOR_NAME "jailer-supervisor"
 
 static void help(void)
@@ -64,6 +65,10 @@ static void help(void)
                "                        running after SEC seconds; 0 never (default %d)\n"
                "  --max-jails N         running jails at most, 0 = no limit (default %d)\n"
                "  --max-clients N       connected clients at most, 0 = no limit (default %d)\n"
+               "  --run-size BYTES      the tmpfs on run/ of a root jailerd makes: at most\n"
+               "                        BYTES (K, M, G suffixes) and one inode per KiB; 0 = a\n"
+               "                        plain directory on the jails dir's disk, unbounded\n"
+               "                        (default 16M)\n"
                "  --stop-jails-on-exit  on SIGTERM, stop every jail and wait for it (default:\n"
                "                        leave jails running)\n"
                "  --supervisor PATH     the supervisor executable (default\n"
@@ -141,7 +146,7 @@ static int parse_args(int argc, char **argv, jd_options *o, char **socket_alloc,
 {
         enum {
                 OPT_SOCKET = 0x100, OPT_STATE_DIR, OPT_JAILS_DIR, OPT_CGROUP_PARENT, OPT_RETENTION,
-                OPT_KILL_GRACE, OPT_MAX_JAILS, OPT_MAX_CLIENTS, OPT_STOP_JAILS, OPT_SUPERVISOR, OPT_GROUP,
+                OPT_KILL_GRACE, OPT_MAX_JAILS, OPT_MAX_CLIENTS, OPT_RUN_SIZE, OPT_STOP_JAILS, OPT_SUPERVISOR, OPT_GROUP,
                 OPT_CONFIG, OPT_CHECK_CONFIG, OPT_VERSION,
         };
         static const struct option opts[] = {
@@ -153,6 +158,7 @@ static int parse_args(int argc, char **argv, jd_options *o, char **socket_alloc,
                 { "kill-grace", required_argument, NULL, OPT_KILL_GRACE },
                 { "max-jails", required_argument, NULL, OPT_MAX_JAILS },
                 { "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
+                { "run-size", required_argument, NULL, OPT_RUN_SIZE },
                 { "stop-jails-on-exit", no_argument, NULL, OPT_STOP_JAILS },
                 { "supervisor", required_argument, NULL, OPT_SUPERVISOR },
                 { "group", required_argument, NULL, OPT_GROUP },
@@ -175,6 +181,7 @@ static int parse_args(int argc, char **argv, jd_options *o, char **socket_alloc,
                 .kill_grace_ms = DEFAULT_KILL_GRACE_SEC * 1000ull,
                 .max_jails = DEFAULT_MAX_JAILS,
                 .max_clients = DEFAULT_MAX_CLIENTS,
+                .run_size = DEFAULT_RUN_SIZE,
         };
 
         while ((c = getopt_long(argc, argv, "vh", opts, NULL)) >= 0)
@@ -209,6 +216,13 @@ static int parse_args(int argc, char **argv, jd_options *o, char **socket_alloc,
                         if (parse_unsigned(optarg, c == OPT_MAX_JAILS ? &o->max_jails : &o->max_clients) < 0) {
                                 fprintf(stderr, "jailerd: %s: %s is not a count\n",
                                         c == OPT_MAX_JAILS ? "--max-jails" : "--max-clients", optarg);
+                                return -EINVAL;
+                        }
+                        break;
+                case OPT_RUN_SIZE:
+                        if (jl_parse_size(optarg, &o->run_size) < 0 || (o->run_size && o->run_size < 4096)) {
+                                fprintf(stderr, "jailerd: --run-size: %s is not 0 or a size of at least 4K\n",
+                                        optarg);
                                 return -EINVAL;
                         }
                         break;
