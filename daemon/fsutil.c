@@ -376,8 +376,8 @@ static void rm_contents(struct rm_walk *w, int fd)
         }
 }
 
-/* Body of the walking child: never returns. */
-_Noreturn static void rm_child(int fd, const struct statx *top, bool as_root)
+/* The walk, in the child, on the directory at fd 3.  Returns RM_ bits. */
+static int rm_walk_here(const struct statx *top, bool as_root)
 {
         struct rm_walk w = { .top = *top, .as_root = as_root, .max_depth = JD_RM_MAX_DEPTH };
         struct rlimit rl;
@@ -393,9 +393,34 @@ _Noreturn static void rm_child(int fd, const struct statx *top, bool as_root)
         }
         w.levels = calloc(w.max_depth + 1, sizeof *w.levels);
         if (!w.levels)
-                _exit(RM_LEFT | RM_FAILED);
-        rm_contents(&w, fd);
-        _exit(w.flags);
+                return RM_LEFT | RM_FAILED;
+        rm_contents(&w, 3);
+        free(w.levels);
+        return w.flags;
+}
+
+/* The child: drop to uid/gid unless as_root, then walk fd 3. */
+static int rm_child(const struct statx *top, bool as_root, uid_t uid, gid_t gid)
+{
+        (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (!as_root) {
+                int ufd;
+
+                /* For good: no way back to root, no groups of root's, no
+                 * ptrace or /proc/PID/fd by the user's processes. */
+                if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
+                        return RM_LEFT | RM_FAILED;
+                (void) prctl(PR_SET_DUMPABLE, 0);
+                /* Re-open the directory as the user: root's fd could list
+                 * what the user may not read. */
+                ufd = openat(3, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOCTTY);
+                if (ufd < 0)
+                        return RM_LEFT | (errno == EACCES ? RM_DENIED : 0);
+                if (dup2(ufd, 3) < 0)
+                        return RM_LEFT | RM_FAILED;
+                close(ufd);
+        }
+        return rm_walk_here(top, as_root);
 }
 
 /* Empty the directory fd in a child process: as root (as_root, handing
@@ -409,27 +434,13 @@ static int rm_walk_in_child(int fd, const struct statx *top, bool as_root, uid_t
         if (pid < 0)
                 return RM_LEFT | RM_FAILED;
         if (pid == 0) {
-                /* Nothing of the parent's but the directory, at a known number. */
-                if (dup2(fd, 3) < 0)
-                        _exit(RM_LEFT | RM_FAILED);
+                /* Nothing of the parent's but the directory, at fd 3. */
+                status = dup2(fd, 3) < 0 ? RM_LEFT | RM_FAILED : 0;
                 (void) close_range(4, ~0U, 0);
-                (void) prctl(PR_SET_PDEATHSIG, SIGKILL);
-                if (!as_root) {
-                        /* For good: no way back to root, no groups of root's,
-                         * no ptrace or /proc/PID/fd by the user's processes. */
-                        if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
-                                _exit(RM_LEFT | RM_FAILED);
-                        (void) prctl(PR_SET_DUMPABLE, 0);
-                        /* Re-open the directory as the user: root's fd
-                         * could list what the user may not read. */
-                        int ufd = openat(3, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOCTTY);
-                        if (ufd < 0)
-                                _exit(RM_LEFT | (errno == EACCES ? RM_DENIED : 0));
-                        if (dup2(ufd, 3) < 0)
-                                _exit(RM_LEFT | RM_FAILED);
-                        close(ufd);
-                }
-                rm_child(3, top, as_root);
+                if (status == 0)
+                        status = rm_child(top, as_root, uid, gid);
+                (void) close_range(3, ~0U, 0);
+                _exit(status);
         }
         while (waitpid(pid, &status, 0) < 0)
                 if (errno != EINTR)
