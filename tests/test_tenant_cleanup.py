@@ -159,11 +159,26 @@ def assert_serves(daemon, accounts, who="bob"):
     assert time.monotonic() - t < 5, "jailerd took more than 5 s to answer"
 
 
-def test_files_moved_into_run_by_its_owner_survive(daemon, accounts, work):
+def supervisor_pid(jail_root):
+    needle = str(jail_root).encode()
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if argv and argv[0].endswith(b"jailer-supervisor") and needle in argv:
+                return int(pid)
+    raise AssertionError(f"no supervisor for {jail_root}")
+
+
+@pytest.mark.parametrize("end", ["kill", "supervisor_dies"])
+def test_files_moved_into_run_by_its_owner_survive(daemon, accounts, work, end):
     """alice owns her jail's run/; bob keeps files in a directory of alice's
     (where he may create, not she may delete), alice moves that directory
     into run/ and links bob's own directory from there, then kills the
-    jail: every file of bob's is unchanged."""
+    jail (or its supervisor dies, and jailerd removes what is left): every
+    file of bob's is unchanged."""
     a_uid, a_gid = accounts.ids("alice")
     b_uid, b_gid = accounts.ids("bob")
     base = Path(tempfile.mkdtemp(dir=work))
@@ -217,8 +232,11 @@ def test_files_moved_into_run_by_its_owner_survive(daemon, accounts, work):
                          b, b / "file", run / "blink", run / "bfile")
         assert linked.returncode == 0, linked.stderr
     finally:
-        p = ctl(daemon, accounts, "alice", "kill", jid, "SIGKILL")
-        assert p.returncode == 0, p
+        if end == "supervisor_dies":
+            os.kill(supervisor_pid(root), 9)
+        else:
+            p = ctl(daemon, accounts, "alice", "kill", jid, "SIGKILL")
+            assert p.returncode == 0, p
         ctl(daemon, accounts, "alice", "wait", jid)
         supervisor_gone(root)
 
