@@ -57,6 +57,7 @@ typedef struct jd_options {
         unsigned root_reserve;
         unsigned max_id_length;         /* bytes of a string "id" */
         uint64_t idle_timeout_us;       /* no pending request, nothing received */
+        uint64_t run_size;              /* bytes of a made root's run/ tmpfs; 0: a plain directory */
         bool stop_jails_on_exit;
         bool verbose;
 } jd_options;

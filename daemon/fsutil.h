@@ -26,12 +26,25 @@ int jd_write_atomic_at(int dirfd, const char *name, const void *data, size_t len
  * (-ESRCH when there is no such process). */
 int jd_proc_starttime(pid_t pid, uint64_t *out);
 
-/* Remove dirfd/name and everything below it without following symlinks and
- * without leaving the file system it is on (a mount point left inside is an
- * error, -EBUSY, and stays).  -ENOENT is not an error. */
+/* Remove dirfd/name and everything below it, as its owners would: the walk
+ * runs in a child process, directories owned by a user are emptied by a
+ * grandchild that has become that user (so nothing that user could not
+ * remove goes), it descends by fd without following symlinks, never enters
+ * another mount (a mount point inside is left: -EBUSY) and goes at most
+ * JD_RM_MAX_DEPTH levels deep (-ELOOP beyond).  What cannot be removed is
+ * left and logged (-EACCES, -ENOTEMPTY).  dirfd/name itself must be in a
+ * directory of root's.  -ENOENT is not an error. */
+#define JD_RM_MAX_DEPTH 4096u
 int jd_rm_rf_at(int dirfd, const char *name);
 /* The same for an absolute path. */
 int jd_rm_rf(const char *path);
+
+/* A jail directory jailerd made: unmount the tmpfs on its run/ (unless a
+ * mount sits on it: then it stays, logged), then jd_rm_rf() it. */
+int jd_jail_dir_remove(const char *path);
+/* Mount run/'s tmpfs: size bytes (and as many inodes as KiB), mode 0700,
+ * owned by uid:gid, nosuid, nodev, noexec.  0 or -errno. */
+int jd_jail_dir_mount_run(int jail_dirfd, uint64_t size, uid_t uid, gid_t gid);
 
 /* Kill every process of a cgroup directory (SIGKILL, cgroup.kill on v2 when
  * there is one), wait (bounded) for it to empty, then rmdir it and its

@@ -44,6 +44,7 @@
 #define DEFAULT_MAX_BUFFER_PER_UID_MIB 16
 #define DEFAULT_MAX_ID_LENGTH 128
 #define DEFAULT_IDLE_TIMEOUT_SEC 60
+#define DEFAULT_RUN_SIZE (16u << 20)
 #define SUPERVISOR_NAME "jailer-supervisor"
 
 static void help(void)
@@ -90,6 +91,10 @@ static void help(void)
                "  --max-id-length N     longest string request id, in bytes (default %d)\n"
                "  --idle-timeout SEC    close a connection that has nothing pending and sent\n"
                "                        nothing for SEC seconds; 0 never (default %d)\n"
+               "  --run-size BYTES      the tmpfs on run/ of a root jailerd makes: at most\n"
+               "                        BYTES (K, M, G suffixes) and one inode per KiB; 0 = a\n"
+               "                        plain directory on the jails dir's disk, unbounded\n"
+               "                        (default 16M)\n"
                "  --stop-jails-on-exit  on SIGTERM, stop every jail and wait for it (default:\n"
                "                        leave jails running)\n"
                "  --supervisor PATH     the supervisor executable (default\n"
@@ -197,7 +202,7 @@ static int parse_args(int argc, char **argv, jd_options *o, char **socket_alloc,
 {
         enum {
                 OPT_SOCKET = 0x100, OPT_STATE_DIR, OPT_JAILS_DIR, OPT_CGROUP_PARENT, OPT_RETENTION,
-                OPT_KILL_GRACE, OPT_MAX_JAILS, OPT_MAX_CLIENTS, OPT_STOP_JAILS, OPT_SUPERVISOR, OPT_GROUP,
+                OPT_KILL_GRACE, OPT_MAX_JAILS, OPT_MAX_CLIENTS, OPT_RUN_SIZE, OPT_STOP_JAILS, OPT_SUPERVISOR, OPT_GROUP,
                 OPT_CONFIG, OPT_CHECK_CONFIG, OPT_VERSION, OPT_ROOT_RESERVE, OPT_MAX_CLIENTS_PER_UID,
                 OPT_MAX_PENDING_PER_UID, OPT_MAX_BUFFER_PER_UID, OPT_MAX_ID_LENGTH, OPT_IDLE_TIMEOUT,
         };
@@ -210,6 +215,7 @@ static int parse_args(int argc, char **argv, jd_options *o, char **socket_alloc,
                 { "kill-grace", required_argument, NULL, OPT_KILL_GRACE },
                 { "max-jails", required_argument, NULL, OPT_MAX_JAILS },
                 { "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
+                { "run-size", required_argument, NULL, OPT_RUN_SIZE },
                 { "stop-jails-on-exit", no_argument, NULL, OPT_STOP_JAILS },
                 { "supervisor", required_argument, NULL, OPT_SUPERVISOR },
                 { "group", required_argument, NULL, OPT_GROUP },
@@ -244,6 +250,7 @@ static int parse_args(int argc, char **argv, jd_options *o, char **socket_alloc,
                 .max_buffer_per_uid = DEFAULT_MAX_BUFFER_PER_UID_MIB * 1024ull * 1024,
                 .max_id_length = DEFAULT_MAX_ID_LENGTH,
                 .idle_timeout_us = DEFAULT_IDLE_TIMEOUT_SEC * 1000000ull,
+                .run_size = DEFAULT_RUN_SIZE,
         };
 
         while ((c = getopt_long(argc, argv, "vh", opts, NULL)) >= 0)
@@ -305,6 +312,13 @@ static int parse_args(int argc, char **argv, jd_options *o, char **socket_alloc,
                 case OPT_IDLE_TIMEOUT:
                         if (parse_seconds(optarg, &o->idle_timeout_us) < 0) {
                                 fprintf(stderr, "jailerd: --idle-timeout: %s is not a number of seconds\n", optarg);
+                                return -EINVAL;
+                        }
+                        break;
+                case OPT_RUN_SIZE:
+                        if (jl_parse_size(optarg, &o->run_size) < 0 || (o->run_size && o->run_size < 4096)) {
+                                fprintf(stderr, "jailerd: --run-size: %s is not 0 or a size of at least 4K\n",
+                                        optarg);
                                 return -EINVAL;
                         }
                         break;

@@ -406,7 +406,7 @@ static void cleanup_leftovers(jd_daemon *d, const char *id, const char *cgroup_p
                 }
         }
         jd_strv_free(paths);
-        if (jail_dir && (r = jd_rm_rf(jail_dir)) < 0) {
+        if (jail_dir && (r = jd_jail_dir_remove(jail_dir)) < 0) {
                 failures++;
                 log_warning("jail %s: cannot remove %s: %s", id, jail_dir, strerror(-r));
         }
@@ -565,7 +565,7 @@ static void jail_start_failed(jd_jail *j, const char *how)
                 cleanup_leftovers(d, j->id, NULL, j->jail_dir, j->state_dir, "its supervisor died while starting it");
         else {
                 if (j->jail_dir)
-                        (void) jd_rm_rf(j->jail_dir);
+                        (void) jd_jail_dir_remove(j->jail_dir);
                 (void) jd_rm_rf(j->state_dir);
         }
         if (j->create)
@@ -891,12 +891,20 @@ int jd_jail_create(jd_daemon *d, jd_client *client, json_object *id, jailer_conf
                 }
                 /* The one place in a root of ours the jail may write: where a
                  * VMM puts its control socket (QMP, --api-sock), reachable
-                 * from the host at <jail_root>/run.  Removed with the rest. */
+                 * from the host at <jail_root>/run.  A tmpfs of --run-size
+                 * bytes, so that a jail cannot fill the host's disk through
+                 * it; its pages count against the jail's memory cgroup (the
+                 * jail writes them).  Removed with the rest. */
                 _cleanup_close_ int rfd = open(j->jail_dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (rfd < 0 || mkdirat(rfd, "run", 0700) < 0 ||
                     fchownat(rfd, "run", c->uid, c->gid, AT_SYMLINK_NOFOLLOW) < 0) {
                         jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "jail directory %s/run: %s",
                                          c->jail_root, strerror(errno));
+                        goto fail_dir;
+                }
+                if (d->opt.run_size && (r = jd_jail_dir_mount_run(rfd, d->opt.run_size, c->uid, c->gid)) < 0) {
+                        jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "jail directory %s/run: tmpfs: %s",
+                                         c->jail_root, strerror(-r));
                         goto fail_dir;
                 }
         }
@@ -960,7 +968,7 @@ int jd_jail_create(jd_daemon *d, jd_client *client, json_object *id, jailer_conf
 
 fail_dir:
         if (j->jail_dir)
-                (void) rmdir(j->jail_dir);
+                (void) jd_jail_dir_remove(j->jail_dir);
         (void) jd_rm_rf(j->state_dir);
         jail_free(j, false);
 fail_config:
@@ -1330,12 +1338,15 @@ static void clean_jails_dir(jd_daemon *d)
 
                 if (de->d_name[0] == '.' || !jl_jail_id_valid(de->d_name))
                         continue;
+                /* A running jail's is its supervisor's; an ended jail's
+                 * (its report kept) was left by its supervisor: a mount
+                 * inside, or what its owner could not remove.  Try again. */
                 j = jd_jail_find(d, de->d_name);
-                if (j)
+                if (j && j->state != JD_JAIL_EXITED)
                         continue;
                 if (asprintf(&path, "%s/%s", d->opt.jails_dir, de->d_name) < 0)
                         continue;
-                r = jd_rm_rf(path);
+                r = jd_jail_dir_remove(path);
                 jd_entry_add(&e, "JAIL_ID=%s", de->d_name);
                 jd_entry_add(&e, "JAIL_DIR=%s", path);
                 if (r < 0)

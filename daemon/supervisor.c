@@ -460,7 +460,7 @@ static void remove_jail_dir(supervisor *sv)
 
         if (!sv->state.jail_dir)
                 return;
-        r = jd_rm_rf(sv->state.jail_dir);
+        r = jd_jail_dir_remove(sv->state.jail_dir);
         if (r < 0)
                 log_warning("jail %s: could not remove %s: %s", sv->state.id, sv->state.jail_dir, strerror(-r));
 }

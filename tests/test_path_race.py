@@ -384,6 +384,15 @@ def arena(race_built):
 FRONTENDS = ["cli", "cli-no-openat2", "daemon-root", "daemon-member"]
 
 
+def runs_tmpfs(v, daemon):
+    """The tmpfs jailerd mounts on purpose on <jails-dir>/<id>/run (its
+    --run-size) is not root acting in the host's directories."""
+    if daemon is None or v.get("event") != "mounted":
+        return False
+    m = re.match(r"\S+ \S+ \S+ / (\S+) .* - tmpfs jailer-run ", v.get("name", ""))
+    return bool(m) and re.fullmatch(re.escape(str(daemon.jails_dir)) + r"/[A-Za-z0-9_-]+/run", m.group(1)) is not None
+
+
 @pytest.mark.parametrize("frontend", FRONTENDS)
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
 def test_path_race(scenario, frontend, arena, request, tmp_path):
@@ -436,7 +445,8 @@ def test_path_race(scenario, frontend, arena, request, tmp_path):
     for jid, rc, err, out in unexpected[:5]:
         print(f"  unexpected: {jid} exit {rc}: {err.strip()[-400:]!r} {out.strip()[-200:]!r}")
 
-    violations = witness.violations() + (attacker.violations() if attacker else [])
+    violations = [v for v in witness.violations() if not runs_tmpfs(v, daemon)] + \
+        (attacker.violations() if attacker else [])
     leftover_outside = arena.root_owned_under("outside")
     added = jailtest.mount_keys() - mounts_before
     new_mounts = jailtest.mounts_touching(added, [arena.top])

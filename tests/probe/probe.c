@@ -235,7 +235,7 @@ static int usage(void)
         fputs("usage: probe report [--check-path P]... | exit N | kill SIG | fault KIND | sleep SEC |\n"
               "       alloc MIB | forks N [--leave] | openfds N | fsize BYTES PATH | spin SEC | burn SEC |\n"
               "       write PATH | serve PATH SEC | connect PATH | read PATH | signal PID SIG |\n"
-              "       --child ACTION ARGS...\n",
+              "       nest N DIR | fill DIR BYTES | --child ACTION ARGS...\n",
               stderr);
         return 2;
 }
@@ -1121,6 +1121,60 @@ static int do_write(const char *path)
         return result_end(err ? 1 : 0);
 }
 
+/* Nest N directories below DIR (mkdir "d", chdir into it, again): how deep
+ * it got, and the errno that stopped it. */
+static int do_nest(long long n, const char *dir)
+{
+        long long depth = 0;
+        int err = 0;
+
+        if (chdir(dir) < 0)
+                err = errno;
+        while (!err && depth < n) {
+                if (mkdir("d", 0700) < 0 || chdir("d") < 0)
+                        err = errno;
+                else
+                        depth++;
+        }
+        result_begin("nest");
+        jw_kv_int("depth", depth);
+        jw_kv_errno("errno", err);
+        return result_end(depth == n ? 0 : 1);
+}
+
+/* Write up to BYTES into DIR, in 1 MiB files (each below any max_file_size
+ * worth having): how much got written, and the errno that stopped it. */
+static int do_fill(const char *dir, long long bytes)
+{
+        static char chunk[64 * 1024];
+        long long written = 0;
+        int err = 0;
+
+        memset(chunk, 'x', sizeof chunk);
+        for (int i = 0; !err && written < bytes; i++) {
+                char path[4096];
+                snprintf(path, sizeof path, "%s/fill.%d", dir, i);
+                int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+                if (fd < 0) {
+                        err = errno;
+                        break;
+                }
+                for (int k = 0; k < 16 && written < bytes; k++) {
+                        ssize_t w = write(fd, chunk, sizeof chunk);
+                        if (w < 0) {
+                                err = errno;
+                                break;
+                        }
+                        written += w;
+                }
+                close(fd);
+        }
+        result_begin("fill");
+        jw_kv_int("written", written);
+        jw_kv_errno("errno", err);
+        return result_end(err ? 1 : 0);
+}
+
 static int run_action(int argc, char **argv);
 
 /* Run an action in a child (never PID 1 of a namespace) and end like a shell:
@@ -1317,6 +1371,10 @@ static int run_action(int argc, char **argv)
                 int sig = parse_signal(argv[2]);
                 return sig > 0 ? do_signal(n, sig) : usage();
         }
+        if (strcmp(a, "nest") == 0 && argc == 3 && parse_ll(argv[1], &n) && n >= 0)
+                return do_nest(n, argv[2]);
+        if (strcmp(a, "fill") == 0 && argc == 3 && parse_ll(argv[2], &n) && n >= 0)
+                return do_fill(argv[1], n);
         return usage();
 }
 
