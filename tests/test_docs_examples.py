@@ -51,6 +51,8 @@ FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
 CI_PATHS = ("/srv/vm-images", "/var/lib/ci", "/var/lib/jailer/roots", "/usr/local/bin/firecracker")
 # Absolute paths its setup may name as they are (read, never created).
 CI_HOST_PATHS = ("/usr/sbin/nologin", "/dev/null")
+# Commands its setup may run (as root, on the host).
+SETUP_COMMANDS = {"groupadd", "useradd", "usermod", "id", "install", "for", "do", "done"}
 
 
 def blocks(text, lang=None):
@@ -260,7 +262,15 @@ def substitute(text, names, paths):
 
 def assert_only_ours(script, names, top):
     """The substituted script touches no account and no path but the test's:
-    this runs as root on the host."""
+    this runs as root on the host.  It may run only the commands whose
+    arguments account_names() understands, and install."""
+    s = script.replace("\\\n", " ")
+    assert "$(" not in s and "`" not in s, "the setup has a command substitution this test cannot check"
+    for line in s.splitlines():
+        for cmd in re.split(r"\|\|?|&&|;", line):
+            words = shlex.split(cmd, comments=True)
+            assert not words or words[0] in SETUP_COMMANDS, \
+                f"the setup runs {words[0]}, which this test does not know to be safe: {cmd!r}"
     made_users, made_groups, users, groups = account_names(script)
     theirs = (made_users | made_groups | users | groups) - set(names.map.values())
     assert not theirs, f"the setup names accounts the test did not rename: {sorted(theirs)}"
@@ -299,8 +309,7 @@ def test_ci_fleet_example(names, top):
     # it names lies under top; /usr/local/bin/firecracker (which the policy's
     # exec_paths and the runner's command name) becomes a copy of the probe.
     for n in made_users | made_groups | used_users | used_groups:
-        names[n]
-    names["outsider"]
+        names[n]                # gives n its unique name
     paths = {p: str(top) + p for p in CI_PATHS}
     script = substitute(setup, names.map, paths)
     policy = substitute(policy_text, names.map, paths)
