@@ -191,6 +191,19 @@ check "a member of jailer runs a jail (rc=$rc)" test $rc = 0
 out=$(setpriv --reuid bob --regid bob --init-groups $CTL list 2>&1); rc=$?
 check "a non-member is refused (rc=$rc: $(echo "$out" | head -1))" test $rc != 0
 
+# run/ of a root jailerd makes: a size-limited tmpfs the host sees, so the
+# host reaches a VMM's control socket there
+out=$($CTL --json create --id sd-sock --exec "$PROBE" -- serve /run/vmm.sock 120 2>&1)
+root=$(echo "$out" | sed -n 's/.*"jail_root":"\([^"]*\)".*/\1/p')
+note "create sd-sock: $out"
+for i in $(seq 100); do [ -S "$root/run/vmm.sock" ] && break; sleep 0.2; done
+check "the host sees run/ as a tmpfs" sh -c "findmnt -n -o FSTYPE --target '$root/run' | grep -qx tmpfs"
+out=$("$PROBE" connect "$root/run/vmm.sock" 2>&1)
+check "the host reaches the VMM's socket in run/ ($out)" grep -q '"ok":true' <<< "$out"
+$CTL kill sd-sock SIGKILL > /dev/null 2>&1
+$CTL wait sd-sock > /dev/null 2>&1
+check "run/'s tmpfs is gone after the jail" sh -c "! findmnt -n '$root/run' > /dev/null"
+
 # reload: a bad policy file makes `systemctl reload` fail, the policy in
 # force stays and serves; with the file gone, the built-in default again
 pol=$(ls /usr/local/etc/jailer/jailerd.json.example /etc/jailer/jailerd.json.example 2>/dev/null | head -1)
