@@ -11,6 +11,7 @@ Run as root from the repository root:  /usr/bin/pytest-3 tests/test_daemon_e2e.p
 jailerd's log there.)
 """
 import array
+import atexit
 import json
 import os
 import re
@@ -161,6 +162,21 @@ def _help_text(binary):
         return ""
 
 
+# Every Daemon made, so that one whose start failed (before its fixture
+# could clean up) is stopped and its directory removed when the tests end.
+_made = []
+
+
+@atexit.register
+def _clean_up_daemons():
+    for d in _made:
+        if d.top.exists():
+            try:
+                d.cleanup()
+            except Exception:  # noqa: BLE001 - at exit, what is left is removed anyway
+                shutil.rmtree(d.top, ignore_errors=True)
+
+
 class Daemon:
     """A private jailerd: socket, state, jails directory and cgroup parent
     of its own, all under a directory that unprivileged test users can
@@ -169,6 +185,7 @@ class Daemon:
     def __init__(self, name, group=None, extra=(), grace_ms=KILL_GRACE_MS, max_jails=None):
         self.name = name
         self.top = Path(tempfile.mkdtemp(prefix=f"jailerd-{name}-"))
+        _made.append(self)
         self.top.chmod(0o755)
         self.socket = self.top / "jailerd.sock"
         self.state_dir = self.top / "state"
