@@ -12,6 +12,7 @@
  *   list                       list jails
  *   status ID                  a jail's state and live usage
  *   events                     print started/exited notifications as they come
+ *   logs [-f] ID               a jail's console output, raw; -f follows it
  *   version                    versions of jailerctl, jailerd and the protocol
  *
  * Exit status: run and wait exit with the jail's status (its exit code, or
@@ -766,6 +767,69 @@ static int cmd_events(int argc, char **argv)
         }
 }
 
+/* logs [-f] ID: the jail's console output, written as it is (raw bytes)
+ * to stdout, one chunk per request from where the last one ended. */
+static int cmd_logs(int argc, char **argv)
+{
+        _cleanup_client_ jl_client *c = NULL;
+        const char *jail = NULL;
+        jl_rpc_error e = {};
+        uint64_t offset = 0;
+        bool follow = false;
+
+        for (int i = 1; i < argc; i++) {
+                if (strcmp(argv[i], "-f") == 0 || strcmp(argv[i], "--follow") == 0)
+                        follow = true;
+                else if (argv[i][0] != '-' && !jail)
+                        jail = argv[i];
+                else {
+                        fprintf(stderr, "Usage: jailerctl logs [-f] ID\n");
+                        return EXIT_USAGE;
+                }
+        }
+        if (!jail) {
+                fprintf(stderr, "Usage: jailerctl logs [-f] ID\n");
+                return EXIT_USAGE;
+        }
+        if (client_open(&c, &e) < 0) {
+                log_rpc_error("logs", &e);
+                return EXIT_REFUSED;
+        }
+        for (;;) {
+                _cleanup_json_ json_object *res = NULL;
+                _cleanup_free_ void *data = NULL;
+                json_object *p = jail_params(jail);
+                uint64_t next;
+                size_t len;
+                bool end;
+
+                if (p) {
+                        json_object_object_add(p, "offset", json_object_new_int64((int64_t) offset));
+                        json_object_object_add(p, "follow", json_object_new_boolean(follow));
+                }
+                if (jl_client_call(c, "logs", p, NULL, 0, -1, &res, &e) < 0 ||
+                    jl_logs_result_parse(res, &next, &data, &len, &end, &e) < 0) {
+                        log_rpc_error("logs", &e);
+                        return EXIT_REFUSED;
+                }
+                if (len > 0 && fwrite(data, 1, len, stdout) != len) {
+                        fprintf(stderr, "jailerctl: logs: stdout: %m\n");
+                        return EXIT_REFUSED;
+                }
+                if (fflush(stdout) != 0) {
+                        fprintf(stderr, "jailerctl: logs: stdout: %m\n");
+                        return EXIT_REFUSED;
+                }
+                if (next != offset + len) {
+                        fprintf(stderr, "jailerctl: logs: jailerd sent a chunk that does not follow the last\n");
+                        return EXIT_REFUSED;
+                }
+                offset = next;
+                if (end || (!follow && len == 0))
+                        return 0;
+        }
+}
+
 static int cmd_version(int argc, char **argv)
 {
         _cleanup_json_ json_object *res = NULL;
@@ -807,6 +871,7 @@ static void usage(FILE *f)
                 "  list                           list jails\n"
                 "  status ID                      show a jail's state and usage\n"
                 "  events                         print jails starting and exiting\n"
+                "  logs [-f] ID                   print a jail's output (-f: follow it)\n"
                 "  version                        show versions\n\n"
                 "Options:\n"
                 "  --socket PATH   jailerd's socket (default $%s, else %s)\n"
@@ -845,6 +910,13 @@ int main(int argc, char **argv)
                 { "events", cmd_events, "",
                   "Print jails starting and exiting, one line each, as they happen (only your\n"
                   "own jails unless you are root); --json prints the notifications as JSON." },
+                { "logs", cmd_logs, "[-f|--follow] ID",
+                  "Print what a jail created without stdio wrote to its stdout and stderr, byte\n"
+                  "for byte as it came (jailerd keeps the first 1 MiB in the jail's console.log;\n"
+                  "the journal, JAIL_ID=ID, has every line).  -f, --follow: keep printing while\n"
+                  "the jail runs, and end when it has exited and all of its output was printed.\n"
+                  "Works for an exited jail while jailerd keeps its report.  Exit 1 when jailerd\n"
+                  "refused (another user's jail, no such jail)." },
                 { "version", cmd_version, "",
                   "Show the versions of jailerctl and jailerd, the protocol and the cgroup mode." },
         };
