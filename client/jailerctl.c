@@ -812,7 +812,9 @@ static int cmd_logs(int argc, char **argv)
                         log_rpc_error("logs", &e);
                         return EXIT_REFUSED;
                 }
-                if (len > 0 && fwrite(data, 1, len, stdout) != len) {
+                if (arg.json)
+                        print_json(stdout, res);
+                else if (len > 0 && fwrite(data, 1, len, stdout) != len) {
                         fprintf(stderr, "jailerctl: logs: stdout: %m\n");
                         return EXIT_REFUSED;
                 }
@@ -915,7 +917,8 @@ int main(int argc, char **argv)
                   "for byte as it came (jailerd keeps the first 1 MiB in the jail's console.log;\n"
                   "the journal, JAIL_ID=ID, has every line).  -f, --follow: keep printing while\n"
                   "the jail runs, and end when it has exited and all of its output was printed.\n"
-                  "Works for an exited jail while jailerd keeps its report.  Exit 1 when jailerd\n"
+                  "Works for an exited jail while jailerd keeps its report.  With --json, each\n"
+                  "chunk is printed as jailerd's reply (base64 \"data\").  Exit 1 when jailerd\n"
                   "refused (another user's jail, no such jail)." },
                 { "version", cmd_version, "",
                   "Show the versions of jailerctl and jailerd, the protocol and the cgroup mode." },

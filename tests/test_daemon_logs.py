@@ -110,6 +110,10 @@ def test_exited_jail_byte_exact(daemon):
     assert p.returncode == 0, p
     assert p.stdout == pattern(n), (len(p.stdout), p.stdout[:64])
     assert b"\xff" in p.stdout and b"\0" in p.stdout
+    p = ctl(daemon, "--json", "logs", jid)
+    assert p.returncode == 0, p
+    chunks = [json.loads(line) for line in p.stdout.splitlines()]
+    assert b"".join(base64.b64decode(c["data"]) for c in chunks) == pattern(n) and chunks[-1]["end"], p.stdout[-200:]
     with daemon.conn() as c:
         first = c.call("logs", {"jail": jid})
         assert first["next_offset"] == CHUNK and first["end"] is False, {k: first[k] for k in first if k != "data"}
