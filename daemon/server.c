@@ -17,7 +17,6 @@
 #include <grp.h>
 #include <inttypes.h>
 #include <malloc.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -632,27 +631,10 @@ static bool logs_try(jd_logs *r, bool held)
         return true;
 }
 
-/* Has the client closed its end for good (not just shut down writing, to
- * read what is pending)?  A `logs -f` interrupted by ^C must not hold its
- * pending slot, and its connection, until the jail ends. */
-static bool client_gone(jd_client *c)
-{
-        struct pollfd p = { .fd = c->fd, .events = POLLOUT };
-
-        return c->read_eof && poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR));
-}
-
 static int on_logs_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
         jd_logs *r = userdata;
-        jd_client *c = r->client;
 
-        if (client_gone(c)) {
-                logs_unlink(r);
-                logs_free(r);
-                jd_client_pending_done(c);
-                return 0;
-        }
         if (logs_try(r, true)) {
                 logs_free(r);
                 return 0;
@@ -1041,8 +1023,13 @@ static int on_client_io(sd_event_source *src, int fd, uint32_t revents, void *us
         }
 
         if (!c->dead) {
-                if (c->read_eof && (revents & (EPOLLHUP | EPOLLERR)) && !(revents & EPOLLOUT) &&
-                    jl_outbuf_pending(c->out) == 0 && c->n_pending == 0)
+                /* EPOLLHUP on a Unix socket: the peer has shut down both
+                 * ways (closed it).  It can read no answer: drop it now
+                 * with what it has pending (a wait, a logs -f stopped by
+                 * ^C), or epoll reports the hang-up again and again until
+                 * that jail ends.  A peer that only shut down writing
+                 * (read_eof without EPOLLHUP) still gets its answers. */
+                if (c->read_eof && (revents & (EPOLLHUP | EPOLLERR)))
                         jd_client_disconnect(c);
                 else
                         client_flush(c);

@@ -250,9 +250,13 @@ path, mode, jail = sys.argv[1], sys.argv[2], sys.argv[3]
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.connect(path)
 f = s.makefile("rb")
-def send(i, params):
-    s.sendall(json.dumps({"jsonrpc": "2.0", "id": i, "method": "logs", "params": params}).encode() + b"\n")
-if mode == "pending":
+def send(i, params, method="logs"):
+    s.sendall(json.dumps({"jsonrpc": "2.0", "id": i, "method": method, "params": params}).encode() + b"\n")
+if mode == "waits":
+    for i in range(1, int(sys.argv[4]) + 2):
+        send(i, {"jail": jail}, "wait")
+    print(f.readline().decode().strip(), flush=True)
+elif mode == "pending":
     # Follow requests at the end of a running jail's output are held.
     offset = int(sys.argv[4])
     for i in range(1, int(sys.argv[5]) + 2):
@@ -304,14 +308,36 @@ def test_follow_counts_as_pending(daemon, accounts):
         assert first["error"]["data"]["rule"] == "--max-pending-per-uid", first
         # That client has gone: its held requests are released although the
         # jail runs on (else alice could ask nothing more until it ends).
-        deadline = time.monotonic() + dt.CALL_TIMEOUT
-        while True:
-            p = ctl(daemon, "status", jid, user=alice)
-            if p.returncode == 0 or time.monotonic() > deadline:
-                break
-            assert b"--max-pending-per-uid" in p.stderr, p
-            time.sleep(0.1)
-        assert p.returncode == 0, p
+        pending_released(daemon, accounts, jid)
+    finally:
+        dt.run_ctl(daemon, "kill", jid, "KILL")
+        dt.wait_report(daemon, jid)
+
+
+def pending_released(daemon, accounts, jid):
+    """Wait (bounded) until alice may ask something again."""
+    deadline = time.monotonic() + dt.CALL_TIMEOUT
+    while True:
+        p = ctl(daemon, "status", jid, user=accounts.ids("alice"))
+        if p.returncode == 0 or time.monotonic() > deadline:
+            break
+        assert b"--max-pending-per-uid" in p.stderr, p
+        time.sleep(0.1)
+    assert p.returncode == 0, p
+
+
+def test_closed_client_frees_its_waits(daemon, accounts):
+    """The same for waits: a client that closed its socket (not just shut
+    down writing) can read no answer; jailerd drops it with its requests
+    at once rather than hold them, its epoll reporting the hang-up again
+    and again, until the jail ends."""
+    alice = accounts.ids("alice")
+    jid = start(daemon, "sleep", 600, user=alice)
+    try:
+        (first,) = member_client(accounts, "alice", daemon, "waits", jid, MAX_PENDING)
+        assert first["id"] == MAX_PENDING + 1, first
+        assert first["error"]["data"]["rule"] == "--max-pending-per-uid", first
+        pending_released(daemon, accounts, jid)
     finally:
         dt.run_ctl(daemon, "kill", jid, "KILL")
         dt.wait_report(daemon, jid)
