@@ -814,11 +814,12 @@ static int cmd_logs(int argc, char **argv)
                 }
                 if (arg.json)
                         print_json(stdout, res);
-                else if (len > 0 && fwrite(data, 1, len, stdout) != len) {
-                        fprintf(stderr, "jailerctl: logs: stdout: %m\n");
-                        return EXIT_REFUSED;
-                }
-                if (fflush(stdout) != 0) {
+                else if (len > 0)
+                        (void) fwrite(data, 1, len, stdout);
+                if (fflush(stdout) != 0 || ferror(stdout)) {
+                        /* `jailerctl logs ID | head` is not an error. */
+                        if (errno == EPIPE)
+                                return 0;
                         fprintf(stderr, "jailerctl: logs: stdout: %m\n");
                         return EXIT_REFUSED;
                 }

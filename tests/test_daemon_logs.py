@@ -132,6 +132,13 @@ def test_output_beyond_the_cap_keeps_its_first_mib(daemon):
     assert p.returncode == 0, p
     assert len(p.stdout) == CONSOLE_MAX + len(NOTE)
     assert p.stdout == pattern(CONSOLE_MAX) + NOTE
+    # `jailerctl logs ID | head -c 10`: a reader that stops is no error.
+    proc = subprocess.Popen([str(dt.JAILERCTL), "--socket", str(daemon.socket), "logs", jid],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout.read(10) == pattern(10)
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=dt.CALL_TIMEOUT) == 0 and err == b"", (proc.returncode, err)
 
 
 def test_stderr_is_in_the_logs(daemon):
