@@ -767,6 +767,51 @@ static int cmd_events(int argc, char **argv)
         }
 }
 
+static long elapsed_ms(const struct timespec *since)
+{
+        struct timespec now;
+
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        return (long) ((now.tv_sec - since->tv_sec) * 1000 + (now.tv_nsec - since->tv_nsec) / 1000000);
+}
+
+/* One logs request on *cp; when jailerd goes away meanwhile (a restart:
+ * jails and their output outlive it), reconnect for up to
+ * RECONNECT_TIMEOUT_MS and ask again.  0 with *res, or -1 with *e. */
+static int logs_call(jl_client **cp, const char *jail, uint64_t offset, bool follow, json_object **res,
+                     jl_rpc_error *e)
+{
+        struct timespec start = {};
+        bool reconnecting = false;
+
+        for (;;) {
+                json_object *p;
+
+                if (!*cp && client_open(cp, e) < 0) {
+                        if (!reconnecting || elapsed_ms(&start) > RECONNECT_TIMEOUT_MS)
+                                return -1;
+                        usleep(200 * 1000);
+                        continue;
+                }
+                p = jail_params(jail);
+                if (p) {
+                        json_object_object_add(p, "offset", json_object_new_int64((int64_t) offset));
+                        json_object_object_add(p, "follow", json_object_new_boolean(follow));
+                }
+                if (jl_client_call(*cp, "logs", p, NULL, 0, -1, res, e) == 0)
+                        return 0;
+                if (e->code != 0 || strcmp(e->reason, JL_REASON_CONNECTION) != 0)
+                        return -1;
+                if (!reconnecting) {
+                        fprintf(stderr, "jailerctl: lost jailerd (%s), reconnecting\n", e->message);
+                        clock_gettime(CLOCK_MONOTONIC, &start);
+                        reconnecting = true;
+                }
+                jl_client_free(*cp);
+                *cp = NULL;
+        }
+}
+
 /* logs [-f] ID: the jail's console output, written as it is (raw bytes)
  * to stdout, one chunk per request from where the last one ended. */
 static int cmd_logs(int argc, char **argv)
@@ -791,23 +836,14 @@ static int cmd_logs(int argc, char **argv)
                 fprintf(stderr, "Usage: jailerctl logs [-f] ID\n");
                 return EXIT_USAGE;
         }
-        if (client_open(&c, &e) < 0) {
-                log_rpc_error("logs", &e);
-                return EXIT_REFUSED;
-        }
         for (;;) {
                 _cleanup_json_ json_object *res = NULL;
                 _cleanup_free_ void *data = NULL;
-                json_object *p = jail_params(jail);
                 uint64_t next;
                 size_t len;
                 bool end;
 
-                if (p) {
-                        json_object_object_add(p, "offset", json_object_new_int64((int64_t) offset));
-                        json_object_object_add(p, "follow", json_object_new_boolean(follow));
-                }
-                if (jl_client_call(c, "logs", p, NULL, 0, -1, &res, &e) < 0 ||
+                if (logs_call(&c, jail, offset, follow, &res, &e) < 0 ||
                     jl_logs_result_parse(res, &next, &data, &len, &end, &e) < 0) {
                         log_rpc_error("logs", &e);
                         return EXIT_REFUSED;
@@ -918,9 +954,10 @@ int main(int argc, char **argv)
                   "for byte as it came (jailerd keeps the first 1 MiB in the jail's console.log;\n"
                   "the journal, JAIL_ID=ID, has every line).  -f, --follow: keep printing while\n"
                   "the jail runs, and end when it has exited and all of its output was printed.\n"
-                  "Works for an exited jail while jailerd keeps its report.  With --json, each\n"
-                  "chunk is printed as jailerd's reply (base64 \"data\").  Exit 1 when jailerd\n"
-                  "refused (another user's jail, no such jail)." },
+                  "Works for an exited jail while jailerd keeps its report; reconnects while\n"
+                  "jailerd restarts.  With --json, each chunk is printed as jailerd's reply\n"
+                  "(base64 \"data\").  Exit 1 when jailerd refused (another user's jail, no such\n"
+                  "jail)." },
                 { "version", cmd_version, "",
                   "Show the versions of jailerctl and jailerd, the protocol and the cgroup mode." },
         };

@@ -361,3 +361,29 @@ def test_slow_reader_is_not_sent_more(daemon, accounts):
     lines = member_client(accounts, "alice", daemon, "slow", jid, n)
     assert all(m.get("ok") for m in lines) and len(lines) == n, (lines[-3:], daemon.log_text())
     assert sorted(m["id"] for m in lines) == list(range(1, n + 1))
+
+
+def test_follow_survives_a_jailerd_restart():
+    """Jails outlive jailerd, and so does their output: logs -f reconnects
+    when jailerd is killed and started again, and goes on from where it
+    was, without repeating or losing a byte."""
+    d = dt.make_daemon("logs-restart")
+    proc = None
+    try:
+        jid = unique_id("logs-restart")
+        d.call("create", dt.jail_config(jid, "output", 1000, 600))
+        proc = subprocess.Popen([str(dt.JAILERCTL), "--socket", str(d.socket), "logs", "-f", jid],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert proc.stdout.read(1000) == pattern(1000)
+        d.kill9()
+        d.start()
+        assert proc.poll() is None, proc.stderr.read()
+        d.call("kill", {"jail": jid, "signal": "SIGKILL"})
+        rest, err = proc.communicate(timeout=dt.CALL_TIMEOUT)
+        assert proc.returncode == 0 and rest == b"", (proc.returncode, rest[:100], err)
+        assert b"reconnecting" in err, err
+    finally:
+        if proc and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        d.cleanup()
