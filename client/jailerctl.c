@@ -12,6 +12,7 @@
  *   list                       list jails
  *   status ID                  a jail's state and live usage
  *   events                     print started/exited notifications as they come
+ *   logs [-f] ID               a jail's console output, raw; -f follows it
  *   version                    versions of jailerctl, jailerd and the protocol
  *
  * Exit status: run and wait exit with the jail's status (its exit code, or
@@ -755,6 +756,108 @@ static int cmd_events(int argc, char **argv)
         }
 }
 
+static long elapsed_ms(const struct timespec *since)
+{
+        struct timespec now;
+
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        return (long) ((now.tv_sec - since->tv_sec) * 1000 + (now.tv_nsec - since->tv_nsec) / 1000000);
+}
+
+/* One logs request on *cp; when jailerd goes away meanwhile (a restart:
+ * jails and their output outlive it), reconnect for up to
+ * RECONNECT_TIMEOUT_MS and ask again.  0 with *res, or -1 with *e. */
+static int logs_call(jl_client **cp, const char *jail, uint64_t offset, bool follow, json_object **res,
+                     jl_rpc_error *e)
+{
+        struct timespec start = {};
+        bool reconnecting = false;
+
+        for (;;) {
+                json_object *p;
+
+                if (!*cp && client_open(cp, e) < 0) {
+                        if (!reconnecting || elapsed_ms(&start) > RECONNECT_TIMEOUT_MS)
+                                return -1;
+                        usleep(200 * 1000);
+                        continue;
+                }
+                p = jail_params(jail);
+                if (p) {
+                        json_object_object_add(p, "offset", json_object_new_int64((int64_t) offset));
+                        json_object_object_add(p, "follow", json_object_new_boolean(follow));
+                }
+                if (jl_client_call(*cp, "logs", p, NULL, 0, -1, res, e) == 0)
+                        return 0;
+                if (e->code != 0 || strcmp(e->reason, JL_REASON_CONNECTION) != 0)
+                        return -1;
+                if (!reconnecting) {
+                        fprintf(stderr, "jailerctl: lost jailerd (%s), reconnecting\n", e->message);
+                        clock_gettime(CLOCK_MONOTONIC, &start);
+                        reconnecting = true;
+                }
+                jl_client_free(*cp);
+                *cp = NULL;
+        }
+}
+
+/* logs [-f] ID: the jail's console output, written as it is (raw bytes)
+ * to stdout, one chunk per request from where the last one ended. */
+static int cmd_logs(int argc, char **argv)
+{
+        _cleanup_client_ jl_client *c = NULL;
+        const char *jail = NULL;
+        jl_rpc_error e = {};
+        uint64_t offset = 0;
+        bool follow = false;
+
+        for (int i = 1; i < argc; i++) {
+                if (strcmp(argv[i], "-f") == 0 || strcmp(argv[i], "--follow") == 0)
+                        follow = true;
+                else if (argv[i][0] != '-' && !jail)
+                        jail = argv[i];
+                else {
+                        fprintf(stderr, "Usage: jailerctl logs [-f] ID\n");
+                        return EXIT_USAGE;
+                }
+        }
+        if (!jail) {
+                fprintf(stderr, "Usage: jailerctl logs [-f] ID\n");
+                return EXIT_USAGE;
+        }
+        for (;;) {
+                _cleanup_json_ json_object *res = NULL;
+                _cleanup_free_ void *data = NULL;
+                uint64_t next;
+                size_t len;
+                bool end;
+
+                if (logs_call(&c, jail, offset, follow, &res, &e) < 0 ||
+                    jl_logs_result_parse(res, &next, &data, &len, &end, &e) < 0) {
+                        log_rpc_error("logs", &e);
+                        return EXIT_REFUSED;
+                }
+                if (arg.json)
+                        print_json(stdout, res);
+                else if (len > 0)
+                        (void) fwrite(data, 1, len, stdout);
+                if (fflush(stdout) != 0 || ferror(stdout)) {
+                        /* `jailerctl logs ID | head` is not an error. */
+                        if (errno == EPIPE)
+                                return 0;
+                        fprintf(stderr, "jailerctl: logs: stdout: %m\n");
+                        return EXIT_REFUSED;
+                }
+                if (next != offset + len) {
+                        fprintf(stderr, "jailerctl: logs: jailerd sent a chunk that does not follow the last\n");
+                        return EXIT_REFUSED;
+                }
+                offset = next;
+                if (end || (!follow && len == 0))
+                        return 0;
+        }
+}
+
 static int cmd_version(int argc, char **argv)
 {
         _cleanup_json_ json_object *res = NULL;
@@ -796,6 +899,7 @@ static void usage(FILE *f)
                 "  list                           list jails\n"
                 "  status ID                      show a jail's state and usage\n"
                 "  events                         print jails starting and exiting\n"
+                "  logs [-f] ID                   print a jail's output (-f: follow it)\n"
                 "  version                        show versions\n\n"
                 "Options:\n"
                 "  --socket PATH   jailerd's socket (default $%s, else %s)\n"
@@ -834,6 +938,15 @@ int main(int argc, char **argv)
                 { "events", cmd_events, "",
                   "Print jails starting and exiting, one line each, as they happen (only your\n"
                   "own jails unless you are root); --json prints the notifications as JSON." },
+                { "logs", cmd_logs, "[-f|--follow] ID",
+                  "Print what a jail created without stdio wrote to its stdout and stderr, byte\n"
+                  "for byte as it came (jailerd keeps the first 1 MiB in the jail's console.log;\n"
+                  "the journal, JAIL_ID=ID, has every line).  -f, --follow: keep printing while\n"
+                  "the jail runs, and end when it has exited and all of its output was printed.\n"
+                  "Works for an exited jail while jailerd keeps its report; reconnects while\n"
+                  "jailerd restarts.  With --json, each chunk is printed as jailerd's reply\n"
+                  "(base64 \"data\").  Exit 1 when jailerd refused (another user's jail, no such\n"
+                  "jail)." },
                 { "version", cmd_version, "",
                   "Show the versions of jailerctl and jailerd, the protocol and the cgroup mode." },
         };

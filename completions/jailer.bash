@@ -187,7 +187,7 @@ _jailerctl()
                 elif [[ $cur == -* ]]; then
                         _jailer_words '--socket --json --help --version' "$cur"
                 else
-                        _jailer_words 'run create wait kill list status events version' "$cur"
+                        _jailer_words 'run create wait kill list status events logs version' "$cur"
                 fi
                 return 0
         fi
@@ -204,7 +204,7 @@ _jailerctl()
                         _jailer_words "$_jailer_jail_flags --stdio --json --help --" "$cur"
                 fi
                 ;;
-        wait | status | kill)
+        wait | status | kill | logs)
                 local n=0 state=
                 for ((i = cmd_at + 1; i < COMP_CWORD; i++)); do
                         [[ ${COMP_WORDS[i]} == -* ]] || ((n += 1))
@@ -212,6 +212,8 @@ _jailerctl()
                 if [[ $cur == -* ]]; then
                         if [ "$cmd" = kill ] && ((n == 0)); then
                                 _jailer_words '--all --json --help' "$cur"
+                        elif [ "$cmd" = logs ]; then
+                                _jailer_words '--follow -f --json --help' "$cur"
                         else
                                 _jailer_words '--json --help' "$cur"
                         fi

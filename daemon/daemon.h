@@ -95,6 +95,7 @@ struct jd_client {
         size_t accounted;               /* bytes of ours counted in tenant->buffered */
         sd_event_source *idle_src;
         unsigned n_pending;             /* requests not yet answered */
+        struct jd_logs *logs;           /* logs requests waiting for output or for the client to read (server.c) */
         bool subscribed;
         bool read_eof;                  /* half-closed: answer what is pending, then close */
         bool dead;

@@ -32,6 +32,7 @@
 #include "json-util.h"
 #include "log.h"
 #include "policy.h"
+#include "state.h"
 
 #define READS_PER_WAKEUP 16     /* then let other clients have a turn */
 #define ACCEPTS_PER_WAKEUP 64
@@ -39,6 +40,8 @@
 #define TRIM_ABOVE_BYTES (256 * 1024)   /* give memory back after a uid that held this much */
 #define LOG_INTERVAL_US (10 * 1000 * 1000)
 #define LOG_BURST 10
+#define LOGS_POLL_US (250 * 1000)       /* a held logs request looks for more output this often */
+#define LOGS_OUT_HIGH (4 * JL_LOGS_CHUNK_MAX) /* queued for a client: read no more output for it */
 
 /* What one uid holds over all its connections. */
 typedef struct jd_tenant {
@@ -50,6 +53,7 @@ typedef struct jd_tenant {
 } jd_tenant;
 
 static int on_client_io(sd_event_source *src, int fd, uint32_t revents, void *userdata);
+static void logs_forget_client(jd_client *c);
 
 /* ------------------------------------------------------------------ rate-limited messages */
 
@@ -183,6 +187,7 @@ void jd_client_disconnect(jd_client *c)
         c->framer = NULL;
         jl_outbuf_free(c->out);
         c->out = NULL;
+        logs_forget_client(c);
         jd_jails_forget_client(d, c);
         client_account(c);
         tenant_put(d, TAKE_PTR(c->tenant));
@@ -426,7 +431,7 @@ static void refuse(jd_client *c, json_object *id, const char *method, const char
         refuse_rule(c, id, method, jail, e, NULL);
 }
 
-/* The jail a wait, status or kill names, if the peer may see it (kill:
+/* The jail a wait, status, logs or kill names, if the peer may see it (kill:
  * may kill it). */
 static jd_jail *lookup(jd_client *c, json_object *id, jl_method method, const char *jail)
 {
@@ -536,6 +541,234 @@ static int check_stdio_fds(const jl_request *req, jl_rpc_error *e)
         return 0;
 }
 
+
+/* ------------------------------------------------------------------ logs */
+
+/* A logs request: the jail's console.log from offset on, one chunk of at
+ * most JL_LOGS_CHUNK_MAX bytes per reply; the client asks again from
+ * next_offset.  When there is nothing to send yet (follow, the jail runs)
+ * or the client has not read what it was sent (LOGS_OUT_HIGH queued), the
+ * request is held, counted as pending, and looked at again every
+ * LOGS_POLL_US: memory per request is one chunk, and a slow reader only
+ * slows itself. */
+typedef struct jd_logs {
+        jd_client *client;
+        json_object *id;
+        char jail[JAILER_ID_MAX + 1];
+        const jd_jail *j;               /* the jail asked about, compared, never used once it is gone */
+        uint64_t started_at_us;
+        uint64_t offset;
+        bool follow;
+        int fd;                         /* console.log, -1 until it exists */
+        sd_event_source *timer;
+        struct jd_logs *next;
+} jd_logs;
+
+static void logs_free(jd_logs *r)
+{
+        if (!r)
+                return;
+        r->timer = sd_event_source_disable_unref(r->timer);
+        if (r->fd >= 0)
+                close(r->fd);
+        json_object_put(r->id);
+        free(r);
+}
+
+static void logs_unlink(jd_logs *r)
+{
+        for (jd_logs **p = &r->client->logs; *p; p = &(*p)->next)
+                if (*p == r) {
+                        *p = r->next;
+                        return;
+                }
+}
+
+static void logs_forget_client(jd_client *c)
+{
+        while (c->logs) {
+                jd_logs *r = c->logs;
+
+                c->logs = r->next;
+                logs_free(r);
+        }
+}
+
+/* The jail's console.log, opened once and read by fd.  The state
+ * directory is root's (0700) and the jail never writes there but through
+ * its supervisor; still, take only a regular file, follow no symlink and do
+ * not block on a FIFO.  -ENOENT: no output kept (yet). */
+static int logs_open(const jd_jail *j)
+{
+        _cleanup_free_ char *path = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st;
+
+        if (!j->state_dir || asprintf(&path, "%s/%s", j->state_dir, JD_CONSOLE_LOG) < 0)
+                return -ENOMEM;
+        fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        return TAKE_FD(fd);
+}
+
+/* The reply to r now, or NULL to hold it (*e set and NULL returned: an
+ * error reply). */
+static json_object *logs_answer(jd_logs *r, jl_rpc_error *e, bool *failed)
+{
+        jd_daemon *d = r->client->daemon;
+        _cleanup_free_ unsigned char *buf = NULL;
+        const jd_jail *j = jd_jail_find(d, r->jail);
+        bool same, ended;
+        uint64_t size = 0;
+        struct stat st;
+        ssize_t n;
+
+        *failed = false;
+        if (jl_outbuf_pending(r->client->out) > LOGS_OUT_HIGH)
+                return NULL;    /* the client reads slowly: send nothing more yet */
+
+        /* First whether the jail has ended, then how much output there is:
+         * its supervisor wrote all of it before it exited. */
+        same = j && j == r->j && (r->started_at_us == 0 || j->started_at_us == r->started_at_us);
+        ended = !same || j->state == JD_JAIL_EXITED;
+        if (same)
+                r->started_at_us = j->started_at_us;
+        if (r->fd < 0 && same) {
+                int fd = logs_open(j);
+
+                if (fd < 0 && fd != -ENOENT) {
+                        *failed = true;
+                        jl_rpc_error_set(e, JL_RPC_INTERNAL, NULL, NULL, "jail %s: %s: %s", r->jail, JD_CONSOLE_LOG,
+                                         strerror(-fd));
+                        return NULL;
+                }
+                r->fd = fd;
+        }
+        if (r->fd >= 0) {
+                if (fstat(r->fd, &st) < 0) {
+                        *failed = true;
+                        jl_rpc_error_set(e, JL_RPC_INTERNAL, NULL, NULL, "jail %s: %s: %m", r->jail, JD_CONSOLE_LOG);
+                        return NULL;
+                }
+                size = (uint64_t) st.st_size;
+        }
+        if (r->offset > size) {
+                *failed = true;
+                jl_rpc_error_set(e, JL_RPC_INVALID_PARAMS, NULL, "offset",
+                                 "offset: %" PRIu64 " is beyond the end of jail %s's output (%" PRIu64 " bytes)",
+                                 r->offset, r->jail, size);
+                return NULL;
+        }
+        if (r->offset == size) {
+                if (r->follow && !ended)
+                        return NULL;
+                return jl_logs_result(r->jail, r->offset, "", 0, ended);
+        }
+
+        n = (ssize_t) MIN(size - r->offset, (uint64_t) JL_LOGS_CHUNK_MAX);
+        buf = malloc((size_t) n);
+        if (buf)
+                n = pread(r->fd, buf, (size_t) n, (off_t) r->offset);
+        if (!buf || n < 0) {
+                *failed = true;
+                jl_rpc_error_set(e, JL_RPC_INTERNAL, NULL, NULL, "jail %s: %s: %s", r->jail, JD_CONSOLE_LOG,
+                                 buf ? strerror(errno) : "out of memory");
+                return NULL;
+        }
+        return jl_logs_result(r->jail, r->offset, buf, (size_t) n,
+                              ended && r->offset + (uint64_t) n == size);
+}
+
+/* Answer r if it can be; true when it was (r is then unlinked but not
+ * freed). */
+static bool logs_try(jd_logs *r, bool held)
+{
+        jd_client *c = r->client;
+        json_object *msg;
+        jl_rpc_error e;
+        bool failed;
+
+        msg = logs_answer(r, &e, &failed);
+        if (!msg && !failed)
+                return false;
+        if (held)
+                logs_unlink(r);
+        jd_client_ref(c);
+        if (msg)
+                jd_client_reply(c, r->id, msg);
+        else
+                refuse(c, r->id, "logs", r->jail, &e);
+        if (held)
+                jd_client_pending_done(c);
+        jd_client_unref(c);
+        return true;
+}
+
+static int on_logs_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        jd_logs *r = userdata;
+
+        if (logs_try(r, true)) {
+                logs_free(r);
+                return 0;
+        }
+        (void) sd_event_source_set_time_relative(s, LOGS_POLL_US);
+        (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+static void do_logs(jd_client *c, jl_request *req)
+{
+        jd_daemon *d = c->daemon;
+        const char *jail = NULL;
+        jd_logs *r;
+        jl_rpc_error e;
+        uint64_t offset;
+        bool follow;
+        jd_jail *j;
+
+        if (jl_logs_params_decode(req->params, &jail, &offset, &follow, &e) < 0) {
+                log_request(c, "logs", NULL);
+                refuse(c, req->id, "logs", NULL, &e);
+                return;
+        }
+        /* One reading is many requests (one per chunk): log its first. */
+        if (offset == 0)
+                log_request(c, "logs", jail);
+        j = lookup(c, req->id, JL_METHOD_LOGS, jail);
+        if (!j)
+                return;
+
+        r = calloc(1, sizeof *r);
+        if (!r) {
+                jl_rpc_error_set(&e, JL_RPC_INTERNAL, NULL, NULL, "out of memory");
+                refuse(c, req->id, "logs", jail, &e);
+                return;
+        }
+        *r = (jd_logs) { .client = c, .id = json_object_get(req->id), .j = j, .started_at_us = j->started_at_us,
+                         .offset = offset, .follow = follow, .fd = -1 };
+        snprintf(r->jail, sizeof r->jail, "%s", jail);
+        if (logs_try(r, false)) {
+                logs_free(r);
+                return;
+        }
+        if (sd_event_add_time_relative(d->event, &r->timer, CLOCK_MONOTONIC, LOGS_POLL_US, 50 * 1000,
+                                       on_logs_timer, r) < 0) {
+                jl_rpc_error_set(&e, JL_RPC_INTERNAL, NULL, NULL, "out of memory");
+                refuse(c, req->id, "logs", jail, &e);
+                logs_free(r);
+                return;
+        }
+        r->next = c->logs;
+        c->logs = r;
+        c->n_pending++;
+}
+
 static void do_create(jd_client *c, jl_request *req)
 {
         jd_daemon *d = c->daemon;
@@ -614,6 +847,7 @@ static bool over_pending(jd_client *c, const jl_request *req)
         case JL_METHOD_WAIT:
         case JL_METHOD_STATUS:
         case JL_METHOD_KILL:
+        case JL_METHOD_LOGS:
                 break;
         case JL_METHOD_SUBSCRIBE:
                 if (c->subscribed)
@@ -716,6 +950,10 @@ static void do_request(jd_client *c, jl_request *req)
                 }
                 if (jd_jail_control(j, c, req->id, JL_METHOD_STATUS, 0, &e) < 0)
                         refuse(c, req->id, method, jail, &e);
+                return;
+
+        case JL_METHOD_LOGS:
+                do_logs(c, req);
                 return;
 
         case JL_METHOD_KILL:
@@ -865,8 +1103,13 @@ static int on_client_io(sd_event_source *src, int fd, uint32_t revents, void *us
         }
 
         if (!c->dead) {
-                if (c->read_eof && (revents & (EPOLLHUP | EPOLLERR)) && !(revents & EPOLLOUT) &&
-                    jl_outbuf_pending(c->out) == 0 && c->n_pending == 0)
+                /* EPOLLHUP on a Unix socket: the peer has shut down both
+                 * ways (closed it).  It can read no answer: drop it now
+                 * with what it has pending (a wait, a logs -f stopped by
+                 * ^C), or epoll reports the hang-up again and again until
+                 * that jail ends.  A peer that only shut down writing
+                 * (read_eof without EPOLLHUP) still gets its answers. */
+                if (c->read_eof && (revents & (EPOLLHUP | EPOLLERR)))
                         jd_client_disconnect(c);
                 else
                         client_flush(c);

@@ -12,7 +12,8 @@
  *                  the jail's pid and cgroup, who created it
  *   control.sock   the supervisor's control socket (SOCK_SEQPACKET, root only)
  *   console.log    the jail's stdout/stderr when the client passed no fds,
- *                  capped at JD_CONSOLE_LOG_MAX bytes
+ *                  byte for byte as read, capped at JD_CONSOLE_LOG_MAX bytes
+ *                  (the `logs` method reads it)
  *   report.json    the exit report, written atomically once by the
  *                  supervisor just before it exits
  *

@@ -84,30 +84,38 @@ struct supervisor {
 
 /* ------------------------------------------------------------------ output */
 
-static void console_write(supervisor *sv, const char *stream_name, const char *line, size_t len)
+/* console.log keeps the jail's output byte for byte as it came (stdout and
+ * stderr in the order they were read), for `jailerctl logs`, up to
+ * JD_CONSOLE_LOG_MAX bytes; then a note, and the rest goes only to the
+ * journal. */
+static void console_append(supervisor *sv, const void *data, size_t len)
 {
-        char prefix[16];
-        struct iovec iov[3];
-        ssize_t n;
-        int plen;
+        static const char note[] = "\n[console.log reached its size limit; further output only in the journal]\n";
+        const char *p = data;
+        size_t room;
 
         if (sv->console_fd < 0 || sv->console_full)
                 return;
-        plen = snprintf(prefix, sizeof prefix, "%s: ", stream_name);
-        if (sv->console_written + (uint64_t) plen + len + 1 > JD_CONSOLE_LOG_MAX) {
-                static const char note[] = "[console.log reached its size limit; further output only in the journal]\n";
-
+        room = sv->console_written >= JD_CONSOLE_LOG_MAX ? 0 : (size_t) (JD_CONSOLE_LOG_MAX - sv->console_written);
+        if (len > room) {
+                console_append(sv, data, room);
                 sv->console_full = true;
-                if (write(sv->console_fd, note, sizeof note - 1) < 0)
-                        sv->console_written = JD_CONSOLE_LOG_MAX;
+                (void) !write(sv->console_fd, note, sizeof note - 1);
                 return;
         }
-        iov[0] = (struct iovec) { prefix, (size_t) plen };
-        iov[1] = (struct iovec) { (void *) line, len };
-        iov[2] = (struct iovec) { (void *) "\n", 1 };
-        n = writev(sv->console_fd, iov, 3);
-        if (n > 0)
+        while (len > 0) {
+                ssize_t n = write(sv->console_fd, p, len);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0) {
+                        sv->console_full = true; /* disk full or the like: stop trying */
+                        return;
+                }
                 sv->console_written += (uint64_t) n;
+                p += n;
+                len -= (size_t) n;
+        }
 }
 
 static void emit_line(stream *s, const char *line, size_t len)
@@ -116,7 +124,6 @@ static void emit_line(stream *s, const char *line, size_t len)
 
         if (len > 0 && line[len - 1] == '\r')
                 len--;
-        console_write(sv, s->name, line, len);
 
         if (jd_log_to_journal()) {
                 if (sd_journal_send("MESSAGE=%.*s", (int) len, line,
@@ -148,6 +155,7 @@ static int stream_read(stream *s)
                 }
                 if (n == 0)
                         return 0;
+                console_append(s->sv, s->buf + s->len, (size_t) n);
                 s->len += (size_t) n;
                 for (size_t i = 0; i < s->len; i++)
                         if (s->buf[i] == '\n') {

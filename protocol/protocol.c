@@ -109,6 +109,7 @@ static const char *const method_names[_JL_METHOD_MAX] = {
         [JL_METHOD_LIST] = "list",
         [JL_METHOD_STATUS] = "status",
         [JL_METHOD_SUBSCRIBE] = "subscribe",
+        [JL_METHOD_LOGS] = "logs",
 };
 
 const char *jl_method_to_string(jl_method m)
@@ -464,6 +465,34 @@ int jl_kill_params_decode(json_object *params, const char **jail, int *sig, jl_r
                                 "signal: must be a name or a number, not %s", json_type_label(v));
 }
 
+int jl_logs_params_decode(json_object *params, const char **jail, uint64_t *offset, bool *follow,
+                          jl_rpc_error *err)
+{
+        static const char *const allowed[] = { "jail", "offset", "follow", NULL };
+        json_object *v;
+
+        if (check_members(params, allowed, err) < 0 || get_jail(params, jail, err) < 0)
+                return -1;
+        *offset = 0;
+        *follow = false;
+        if (json_object_object_get_ex(params, "offset", &v)) {
+                if (!json_object_is_type(v, json_type_int))
+                        return jl_rpc_error_set(err, JL_RPC_INVALID_PARAMS, NULL, "offset",
+                                                "offset: must be an integer, not %s", json_type_label(v));
+                if (json_object_get_int64(v) < 0)
+                        return jl_rpc_error_set(err, JL_RPC_INVALID_PARAMS, NULL, "offset",
+                                                "offset: %" PRIi64 " is negative", json_object_get_int64(v));
+                *offset = (uint64_t) json_object_get_int64(v);
+        }
+        if (json_object_object_get_ex(params, "follow", &v)) {
+                if (!json_object_is_type(v, json_type_boolean))
+                        return jl_rpc_error_set(err, JL_RPC_INVALID_PARAMS, NULL, "follow",
+                                                "follow: must be true or false, not %s", json_type_label(v));
+                *follow = json_object_get_boolean(v);
+        }
+        return 0;
+}
+
 int jl_empty_params_decode(json_object *params, jl_rpc_error *err)
 {
         static const char *const allowed[] = { NULL };
@@ -755,6 +784,120 @@ int jl_create_result_parse(json_object *result, char jail[JAILER_ID_MAX + 1], pi
         if (get_member(result, "pid", json_type_int, false, &v, err) < 0)
                 return -1;
         *pid = (pid_t) json_object_get_int64(v);
+        return 0;
+}
+
+/* ------------------------------------------------------------------ logs */
+
+static const char b64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* RFC 4648 base64 with padding; malloc'd, NUL-terminated, NULL on ENOMEM. */
+static char *base64_encode(const unsigned char *in, size_t len)
+{
+        char *out, *o;
+
+        if (len > (SIZE_MAX - 1) / 4 * 3 - 3)
+                return NULL;
+        out = malloc((len + 2) / 3 * 4 + 1);
+        if (!out)
+                return NULL;
+        o = out;
+        for (size_t i = 0; i < len; i += 3) {
+                uint32_t v = (uint32_t) in[i] << 16;
+
+                if (i + 1 < len)
+                        v |= (uint32_t) in[i + 1] << 8;
+                if (i + 2 < len)
+                        v |= in[i + 2];
+                *o++ = b64_alphabet[v >> 18 & 63];
+                *o++ = b64_alphabet[v >> 12 & 63];
+                *o++ = i + 1 < len ? b64_alphabet[v >> 6 & 63] : '=';
+                *o++ = i + 2 < len ? b64_alphabet[v & 63] : '=';
+        }
+        *o = '\0';
+        return out;
+}
+
+static int b64_value(char c)
+{
+        const char *p = c ? strchr(b64_alphabet, c) : NULL;
+
+        return p ? (int) (p - b64_alphabet) : -1;
+}
+
+/* Strict: a multiple of 4 characters of the alphabet, '=' only as padding
+ * at the end.  0, -EINVAL or -ENOMEM. */
+static int base64_decode(const char *in, size_t len, unsigned char **out, size_t *out_len)
+{
+        unsigned char *buf, *o;
+
+        if (len % 4 != 0)
+                return -EINVAL;
+        buf = malloc(len / 4 * 3 + 1);
+        if (!buf)
+                return -ENOMEM;
+        o = buf;
+        for (size_t i = 0; i < len; i += 4) {
+                bool last = i + 4 == len;
+                int a = b64_value(in[i]), b = b64_value(in[i + 1]);
+                int c = last && in[i + 2] == '=' && in[i + 3] == '=' ? -2 : b64_value(in[i + 2]);
+                int d = last && in[i + 3] == '=' ? -2 : b64_value(in[i + 3]);
+
+                if (a < 0 || b < 0 || c == -1 || d == -1 || (c == -2 && d != -2)) {
+                        free(buf);
+                        return -EINVAL;
+                }
+                *o++ = (unsigned char) (a << 2 | b >> 4);
+                if (c >= 0)
+                        *o++ = (unsigned char) ((b & 15) << 4 | c >> 2);
+                if (d >= 0)
+                        *o++ = (unsigned char) ((c & 3) << 6 | d);
+        }
+        *out = buf;
+        *out_len = (size_t) (o - buf);
+        return 0;
+}
+
+json_object *jl_logs_result(const char *jail, uint64_t offset, const void *data, size_t len, bool end)
+{
+        _cleanup_free_ char *b64 = base64_encode(data, len);
+        json_object *o;
+
+        if (!b64 || !(o = json_object_new_object()))
+                return NULL;
+        json_object_object_add(o, "jail", json_object_new_string(jail));
+        json_object_object_add(o, "offset", json_object_new_int64((int64_t) offset));
+        json_object_object_add(o, "next_offset", json_object_new_int64((int64_t) (offset + len)));
+        json_object_object_add(o, "data", json_object_new_string(b64));
+        json_object_object_add(o, "end", json_object_new_boolean(end));
+        return o;
+}
+
+int jl_logs_result_parse(json_object *result, uint64_t *next_offset, void **data, size_t *len, bool *end,
+                         jl_rpc_error *err)
+{
+        unsigned char *buf = NULL;
+        json_object *v;
+        int r;
+
+        if (!json_object_is_type(result, json_type_object))
+                return jl_rpc_error_set(err, 0, JL_REASON_PROTOCOL, NULL, "logs result is not an object");
+        if (get_member(result, "next_offset", json_type_int, false, &v, err) < 0)
+                return -1;
+        if (json_object_get_int64(v) < 0)
+                return jl_rpc_error_set(err, 0, JL_REASON_PROTOCOL, "next_offset", "reply's \"next_offset\" is negative");
+        *next_offset = (uint64_t) json_object_get_int64(v);
+        if (get_member(result, "end", json_type_boolean, false, &v, err) < 0)
+                return -1;
+        *end = json_object_get_boolean(v);
+        if (get_member(result, "data", json_type_string, false, &v, err) < 0)
+                return -1;
+        r = base64_decode(json_object_get_string(v), (size_t) json_object_get_string_len(v), &buf, len);
+        if (r == -ENOMEM)
+                return jl_rpc_error_set(err, 0, JL_REASON_PROTOCOL, "data", "out of memory");
+        if (r < 0)
+                return jl_rpc_error_set(err, 0, JL_REASON_PROTOCOL, "data", "reply's \"data\" is not base64");
+        *data = buf;
         return 0;
 }
 

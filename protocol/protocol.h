@@ -158,6 +158,7 @@ typedef enum jl_method {
         JL_METHOD_LIST,
         JL_METHOD_STATUS,
         JL_METHOD_SUBSCRIBE,
+        JL_METHOD_LOGS,
         _JL_METHOD_MAX,
         _JL_METHOD_INVALID = -1,
 } jl_method;
@@ -211,6 +212,10 @@ int jl_jail_params_decode(json_object *params, const char **jail, jl_rpc_error *
 /* kill: {"jail": ID, "signal": "SIGTERM" | "TERM" | 15}; signal optional
  * (SIGTERM).  Numbers 1..64. */
 int jl_kill_params_decode(json_object *params, const char **jail, int *sig, jl_rpc_error *err);
+/* logs: {"jail": ID, "offset": N, "follow": BOOL}; offset (default 0) is an
+ * integer >= 0, follow (default false) a boolean. */
+int jl_logs_params_decode(json_object *params, const char **jail, uint64_t *offset, bool *follow,
+                          jl_rpc_error *err);
 /* version, list, subscribe: {} (any member is -32602 invalid_params). */
 int jl_empty_params_decode(json_object *params, jl_rpc_error *err);
 
@@ -260,6 +265,16 @@ json_object *jl_version_result(const char *version, const char *cgroup);
 /* create: {"jail":ID,"pid":HOST_PID} */
 json_object *jl_create_result(const char *jail, pid_t pid);
 int jl_create_result_parse(json_object *result, char jail[JAILER_ID_MAX + 1], pid_t *pid, jl_rpc_error *err);
+
+/* logs: {"jail":ID,"offset":N,"next_offset":N+len,"data":BASE64,"end":BOOL}.
+ * The bytes of one reply: at most JL_LOGS_CHUNK_MAX.  The jail's output is
+ * arbitrary bytes, so "data" is base64 (RFC 4648, padded): the JSON text
+ * stays valid UTF-8 whatever the jail wrote. */
+#define JL_LOGS_CHUNK_MAX (64 * 1024)
+json_object *jl_logs_result(const char *jail, uint64_t offset, const void *data, size_t len, bool end);
+/* *data is malloc'd (never NULL on success, even when *len is 0). */
+int jl_logs_result_parse(json_object *result, uint64_t *next_offset, void **data, size_t *len, bool *end,
+                         jl_rpc_error *err);
 
 /* An exit report as JSON (jailer_report_to_json()'s object). */
 json_object *jl_report_to_json(const jailer_report *r);

@@ -160,7 +160,8 @@ def test_jailer_program_arguments_are_not_flags(tmp_path):
 def test_jailerctl_commands():
     assert complete("jailerctl k") == ["kill"]
     assert set(complete("jailerctl ")) == {"run", "create", "wait", "kill", "list", "status",
-                                          "events", "version"}
+                                          "events", "logs", "version"}
+    assert set(complete("jailerctl logs -")) == {"--follow", "-f", "--json", "--help"}
     assert complete("jailerctl --json --socket /tmp/s st") == ["status"]
     assert complete("jailerctl --soc") == ["--socket"]
 

@@ -575,6 +575,6 @@ def test_console_of_a_jail_without_stdio_is_kept(daemon_vm):
     assert report["exit_code"] == 0, report
     console = front.socket.parent / "state" / "jails" / vm.id / "console.log"
     text = console.read_text()
-    # Each line tagged with its stream ("stdout: ...").
+    # The console as the guest wrote it (jailerctl logs reads it back).
     assert any(vmm.MARKER in line for line in text.splitlines()), text
     vm.assert_clean()

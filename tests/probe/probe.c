@@ -235,7 +235,8 @@ static int usage(void)
         fputs("usage: probe report [--check-path P]... | exit N | kill SIG | fault KIND | sleep SEC |\n"
               "       alloc MIB | forks N [--leave] | openfds N | fsize BYTES PATH | spin SEC | burn SEC |\n"
               "       write PATH | serve PATH SEC | connect PATH | read PATH | signal PID SIG |\n"
-              "       nest N DIR | fill DIR BYTES | --child ACTION ARGS...\n",
+              "       nest N DIR | fill DIR BYTES | output BYTES [SEC] |\n"
+              "       --child ACTION ARGS...\n",
               stderr);
         return 2;
 }
@@ -937,6 +938,37 @@ static int do_sleep(double sec)
         return result_end(0);
 }
 
+/* BYTES bytes of a pattern every byte value appears in (so NULs, newlines
+ * and bytes that are not UTF-8), byte i being (7 i + i / 256) mod 256, on
+ * stdout; nothing else is written there.  Then sleep SEC when given. */
+static int do_output(long long bytes, double sec)
+{
+        unsigned char buf[4096];
+
+        for (long long i = 0; i < bytes;) {
+                size_t n = 0, off = 0;
+
+                for (; n < sizeof buf && i < bytes; n++, i++)
+                        buf[n] = (unsigned char) (i * 7 + i / 256);
+                while (off < n) {
+                        ssize_t w = write(STDOUT_FILENO, buf + off, n - off);
+
+                        if (w < 0 && errno == EINTR)
+                                continue;
+                        if (w <= 0)
+                                return 1;
+                        off += (size_t) w;
+                }
+        }
+        if (sec > 0) {
+                struct timespec ts = { (time_t) sec, (long) ((sec - (double) (time_t) sec) * 1e9) };
+
+                while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                        ;
+        }
+        return 0;
+}
+
 static int do_alloc(long long mib)
 {
         long long done = 0;
@@ -1346,6 +1378,9 @@ static int run_action(int argc, char **argv)
                 return do_fault(argv[1]);
         if (strcmp(a, "sleep") == 0 && argc == 2 && parse_double(argv[1], &d))
                 return do_sleep(d);
+        if (strcmp(a, "output") == 0 && (argc == 2 || (argc == 3 && parse_double(argv[2], &d) && d >= 0)) &&
+            parse_ll(argv[1], &n) && n >= 0)
+                return do_output(n, argc == 3 ? d : 0);
         if (strcmp(a, "alloc") == 0 && argc == 2 && parse_ll(argv[1], &n) && n >= 0)
                 return do_alloc(n);
         if (strcmp(a, "forks") == 0 && (argc == 2 || (argc == 3 && strcmp(argv[2], "--leave") == 0)) &&

@@ -1122,6 +1122,91 @@ static int t_client_connect_error(void)
         return 0;
 }
 
+/* logs: every length round-trips through base64 (all byte values, so
+ * NULs and bytes that are not UTF-8), the JSON stays a string, and data
+ * that is not strict base64 is refused. */
+static int t_logs_roundtrip(void)
+{
+        static const char *const bad[] = { "A", "AB", "ABC", "AB=C", "A===", "====", "AB==AB==", "AB\nC",
+                                           "AB-_", "ABC\xc3\xa9" };
+        unsigned char in[300];
+
+        for (size_t i = 0; i < sizeof in; i++)
+                in[i] = (unsigned char) (i * 7 + 3);
+        for (size_t len = 0; len <= sizeof in; len++) {
+                json_object *o = jl_logs_result("j", 10, in, len, len == 7), *v;
+                void *data = NULL;
+                uint64_t next = 0;
+                size_t out_len = 0;
+                bool end = false;
+                jl_rpc_error e = {};
+
+                CHECK(o, "logs result of %zu bytes", len);
+                CHECK(json_object_object_get_ex(o, "data", &v) && json_object_is_type(v, json_type_string) &&
+                              (size_t) json_object_get_string_len(v) == (len + 2) / 3 * 4,
+                      "data of %zu bytes is a base64 string", len);
+                CHECK(jl_logs_result_parse(o, &next, &data, &out_len, &end, &e) == 0, "parse: %s", e.message);
+                json_object_put(o);
+                CHECK(next == 10 + len && out_len == len && end == (len == 7) && memcmp(data, in, len) == 0,
+                      "round trip of %zu bytes", len);
+                free(data);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                json_object *o = P("{\"jail\":\"j\",\"offset\":0,\"next_offset\":3,\"end\":false,\"data\":\"\"}");
+                void *data = NULL;
+                uint64_t next;
+                size_t len;
+                bool end;
+                jl_rpc_error e = {};
+
+                CHECK(o, "test JSON");
+                json_object_object_add(o, "data", json_object_new_string(bad[i]));
+                CHECK(jl_logs_result_parse(o, &next, &data, &len, &end, &e) < 0 && strcmp(e.field, "data") == 0,
+                      "\"%s\" is refused as base64", bad[i]);
+                json_object_put(o);
+        }
+        return 0;
+}
+
+static int t_params_logs(void)
+{
+        static const struct {
+                const char *json;
+                uint64_t offset;
+                bool follow;
+                const char *field;
+        } cases[] = {
+                { "{\"jail\":\"a\"}", 0, false, NULL },
+                { "{\"jail\":\"a\",\"offset\":65536,\"follow\":true}", 65536, true, NULL },
+                { "{\"jail\":\"a\",\"offset\":-1}", 0, false, "offset" },
+                { "{\"jail\":\"a\",\"offset\":1.5}", 0, false, "offset" },
+                { "{\"jail\":\"a\",\"offset\":\"1\"}", 0, false, "offset" },
+                { "{\"jail\":\"a\",\"follow\":1}", 0, false, "follow" },
+                { "{\"jail\":\"a\",\"follow\":null}", 0, false, "follow" },
+                { "{\"offset\":0}", 0, false, "jail" },
+                { "{\"jail\":\"a\",\"tail\":10}", 0, false, "tail" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                json_object *p = P(cases[i].json);
+                const char *jail = NULL;
+                jl_rpc_error e = {};
+                uint64_t offset = 99;
+                bool follow = false;
+
+                CHECK(p, "test JSON %s", cases[i].json);
+                int r = jl_logs_params_decode(p, &jail, &offset, &follow, &e);
+                json_object_put(p);
+                if (cases[i].field)
+                        CHECK(r < 0 && e.code == JL_RPC_INVALID_PARAMS && strcmp(e.field, cases[i].field) == 0,
+                              "%s: refused naming %s (got %d, field %s)", cases[i].json, cases[i].field, r, e.field);
+                else
+                        CHECK(r == 0 && offset == cases[i].offset && follow == cases[i].follow, "%s: accepted",
+                              cases[i].json);
+        }
+        return 0;
+}
+
 int main(void)
 {
         int fds_before;
@@ -1143,6 +1228,8 @@ int main(void)
         report("params: wait/status", t_params_jail());
         report("params: kill", t_params_kill());
         report("params: version/list/subscribe", t_params_empty());
+        report("params: logs", t_params_logs());
+        report("build: logs result round trip, strict base64", t_logs_roundtrip());
         report("params: create without jail_root", t_create_valid_no_root());
         report("params: create with jail_root", t_create_root_given());
         report("params: create memory too small", t_create_memory_too_small());
