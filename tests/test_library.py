@@ -97,7 +97,11 @@ def test_a_program_outside_the_tree_builds_with_pkg_config_and_runs_a_jail(insta
     src = tmp_path / "consumer.c"
     src.write_text(CONSUMER)
     exe = tmp_path / "consumer"
-    cc = subprocess.run(["cc", "-Wall", "-Werror", "-o", str(exe), str(src), *flags.stdout.split()],
+    # A sanitizer build's library needs its runtime loaded first: the
+    # consumer is built the same way.
+    so = next(installed.rglob("libjailer.so.0.1.0")).read_bytes()
+    sanitize = ["-fsanitize=address,undefined"] if b"__asan_init" in so else []
+    cc = subprocess.run(["cc", "-Wall", "-Werror", *sanitize, "-o", str(exe), str(src), *flags.stdout.split()],
                         capture_output=True, text=True)
     assert cc.returncode == 0, cc.stderr
     libdir = next(installed.rglob("libjailer.so.0")).parent
