@@ -31,6 +31,27 @@ bg_wait() {
   wait "$pid"
 }
 
+# bg_wait_group PID SECONDS: like bg_wait, for a process group leader; at
+# the deadline the group gets SIGTERM first (so that scripts in it run their
+# clean-up traps: unmount, remove their directories), SIGKILL 10 s later.
+bg_wait_group() {
+  local pid=$1 limit=$2 start=$SECONDS
+  while kill -0 "$pid" 2>/dev/null; do
+    if [ $((SECONDS - start)) -ge "$limit" ]; then
+      kill -TERM -- "-$pid" 2>/dev/null
+      local grace=$SECONDS
+      while kill -0 "$pid" 2>/dev/null && [ $((SECONDS - grace)) -lt 10 ]; do
+        sleep 0.2
+      done
+      kill -KILL -- "-$pid" 2>/dev/null
+      wait "$pid" 2>/dev/null
+      return 124
+    fi
+    sleep 0.2
+  done
+  wait "$pid"
+}
+
 # bg_stop PID: SIGKILL a child of this shell and reap it.
 bg_stop() {
   [ -n "${1:-}" ] || return 0
@@ -69,7 +90,7 @@ run_tier() {
   set +m
   tail -n +1 --pid="$pid" -f "$log" &
   tail_pid=$!
-  bg_wait "$pid" "$limit"
+  bg_wait_group "$pid" "$limit"
   rc=$?
   kill -KILL -- "-$pid" 2>/dev/null
   left=
