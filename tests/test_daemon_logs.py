@@ -25,7 +25,7 @@ import pytest
 import jailtest
 import test_daemon_e2e as dt
 from jailtest import unique_id
-from test_daemon_perms import Accounts
+from test_daemon_perms import module_accounts
 
 CONSOLE_MAX = 1024 * 1024
 CHUNK = 64 * 1024
@@ -40,16 +40,7 @@ def pattern(n):
 
 @pytest.fixture(scope="module")
 def accounts():
-    dt.daemon_ready()
-    for tool in ("useradd", "groupadd", "setpriv"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} is not installed")
-    a = Accounts()
-    try:
-        a.create()
-        yield a
-    finally:
-        a.delete()
+    yield from module_accounts()
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ import grp
 import json
 import os
 import pwd
+import shutil
 import stat
 import subprocess
 import time
@@ -60,11 +61,13 @@ class Accounts:
             subprocess.run(["groupdel", self.group], capture_output=True)
 
 
-@pytest.fixture(scope="module")
-def accounts():
+def module_accounts(*tools):
+    """The body of a module's `accounts` fixture (`yield from` it): a group
+    and alice, bob and mallory, made for the module and deleted after; the
+    test is skipped, saying why, when a tool it needs is missing."""
     dt.daemon_ready()
-    for tool in ("useradd", "groupadd", "setpriv"):
-        if subprocess.run(["which", tool], capture_output=True).returncode != 0:
+    for tool in ("useradd", "groupadd", "setpriv", *tools):
+        if shutil.which(tool) is None:
             pytest.skip(f"{tool} is not installed")
     a = Accounts()
     try:
@@ -72,6 +75,11 @@ def accounts():
         yield a
     finally:
         a.delete()
+
+
+@pytest.fixture(scope="module")
+def accounts():
+    yield from module_accounts()
 
 
 @pytest.fixture(scope="module")

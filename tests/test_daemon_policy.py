@@ -209,16 +209,7 @@ def copy_probe(path, owner=(0, 0), mode=0o755):
 
 @pytest.fixture(scope="module")
 def accounts():
-    dt.daemon_ready()
-    for tool in ("useradd", "groupadd", "setpriv"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} is not installed")
-    a = tp.Accounts()
-    try:
-        a.create()
-        yield a
-    finally:
-        a.delete()
+    yield from tp.module_accounts()
 
 
 class Layout:

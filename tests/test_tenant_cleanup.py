@@ -17,7 +17,6 @@ itself is what protects.  Users are made for the module (see
 test_daemon_perms.py) and deleted at the end."""
 import json
 import os
-import re
 import shutil
 import stat
 import subprocess
@@ -30,7 +29,7 @@ import pytest
 import jailtest
 import test_daemon_e2e as dt
 from jailtest import unique_id
-from test_daemon_perms import Accounts
+from test_daemon_perms import module_accounts
 
 # Members name the probe: a copy they can reach wherever the checkout is.
 PROBE = jailtest.for_others(jailtest.PROBE)
@@ -41,16 +40,7 @@ RUN_SIZE = 16 << 20
 
 @pytest.fixture(scope="module")
 def accounts():
-    dt.daemon_ready()
-    for tool in ("useradd", "groupadd", "setpriv", "mount", "umount"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} is not installed")
-    a = Accounts()
-    try:
-        a.create()
-        yield a
-    finally:
-        a.delete()
+    yield from module_accounts("mount", "umount")
 
 
 @pytest.fixture(scope="module")

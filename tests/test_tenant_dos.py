@@ -27,7 +27,7 @@ import pytest
 import jailtest
 import test_daemon_e2e as dt
 from jailtest import unique_id
-from test_daemon_perms import Accounts
+from test_daemon_perms import module_accounts
 
 # Members name the probe: a copy they can reach wherever the checkout is.
 PROBE = jailtest.for_others(jailtest.PROBE)
@@ -333,16 +333,7 @@ class Attacker:
 
 @pytest.fixture(scope="module")
 def accounts():
-    dt.daemon_ready()
-    for tool in ("useradd", "groupadd", "setpriv", "prlimit"):
-        if subprocess.run(["which", tool], capture_output=True).returncode != 0:
-            pytest.skip(f"{tool} is not installed")
-    a = Accounts()
-    try:
-        a.create()
-        yield a
-    finally:
-        a.delete()
+    yield from module_accounts("prlimit")
 
 
 class LimitedDaemon(dt.Daemon):

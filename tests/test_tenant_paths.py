@@ -23,7 +23,6 @@ import json
 import os
 import shutil
 import socket
-import stat
 import subprocess
 import tempfile
 import uuid
@@ -33,7 +32,7 @@ import pytest
 import jailtest
 import test_daemon_e2e as dt
 from jailtest import BUILD, unique_id
-from test_daemon_perms import Accounts
+from test_daemon_perms import module_accounts
 
 # Members name the probe and run the racer: copies they can reach.
 PROBE = jailtest.for_others(jailtest.PROBE)
@@ -47,16 +46,7 @@ ANSWER_BOUND_S = 30
 
 @pytest.fixture(scope="module")
 def accounts():
-    dt.daemon_ready()
-    for tool in ("useradd", "groupadd", "setpriv"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} is not installed")
-    a = Accounts()
-    try:
-        a.create()
-        yield a
-    finally:
-        a.delete()
+    yield from module_accounts()
 
 
 @pytest.fixture(scope="module")

@@ -43,7 +43,6 @@ from pathlib import Path
 
 import pytest
 
-import jailtest
 import test_daemon_e2e as dt
 import test_daemon_perms as tp
 import test_daemon_policy as tpol
@@ -92,16 +91,7 @@ sys.stdout.write(jail_out.read().decode(errors="replace"))
 
 @pytest.fixture(scope="module")
 def accounts():
-    dt.daemon_ready()
-    for tool in ("useradd", "groupadd", "setpriv"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} is not installed")
-    a = tp.Accounts()
-    try:
-        a.create()
-        yield a
-    finally:
-        a.delete()
+    yield from tp.module_accounts()
 
 
 @pytest.fixture(scope="module")
