@@ -406,11 +406,16 @@ static int rm_child(const struct statx *top, bool as_root, uid_t uid, gid_t gid)
         if (!as_root) {
                 int ufd;
 
-                /* For good: no way back to root, no groups of root's, no
-                 * ptrace or /proc/PID/fd by the user's processes. */
-                if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
+                /* Not dumpable first: from the moment the uid is the
+                 * user's, the user's own processes must not ptrace us or
+                 * reach root's fd 3 through /proc/PID/fd (the kernel's
+                 * suid_dumpable rule covers this only while it is 0).
+                 * Then for good, in this order because each step needs the
+                 * privilege the next one gives up: no groups of root's,
+                 * the gid, the uid, with no way back. */
+                if (prctl(PR_SET_DUMPABLE, 0) < 0 || setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 ||
+                    setresuid(uid, uid, uid) < 0)
                         return RM_LEFT | RM_FAILED;
-                (void) prctl(PR_SET_DUMPABLE, 0);
                 /* Re-open the directory as the user: root's fd could list
                  * what the user may not read. */
                 ufd = openat(3, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOCTTY);
