@@ -1,34 +1,17 @@
 /* SPDX-License-Identifier: MIT */
-/* Internal to libjailer (and to the daemon/client that link it statically). */
+/* Internal to libjailer (and to the daemon/client that link it statically):
+ * its private structures and the helpers its files share; the cleanup
+ * macros are in macro.h. */
 #ifndef JAILER_INTERNAL_H
 #define JAILER_INTERNAL_H
 
 #include "jailer.h"
+#include "macro.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <unistd.h>
-
-/* ------------------------------------------------------------ cleanup helpers */
-
-static inline void freep(void *p) { free(*(void **) p); }
-static inline void closep(int *fd)
-{
-        if (*fd >= 0) {
-                int saved = errno;
-                close(*fd);
-                errno = saved;
-        }
-}
-#define _cleanup_(f) __attribute__((cleanup(f)))
-#define _cleanup_free_ _cleanup_(freep)
-#define _cleanup_close_ _cleanup_(closep)
-#define TAKE_FD(fd) ({ int _fd_ = (fd); (fd) = -1; _fd_; })
-#define TAKE_PTR(p) ({ __typeof__(p) _p_ = (p); (p) = NULL; _p_; })
-#define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
-#define _unused_ __attribute__((unused))
-#define _printf_(a, b) __attribute__((format(printf, a, b)))
 
 /* ------------------------------------------------------------ errors */
 
