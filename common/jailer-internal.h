@@ -23,7 +23,7 @@ void jl_error_prefix(jailer_error *err, const char *fmt, ...) _printf_(2, 3);
 
 /* ------------------------------------------------------------ config model */
 
-#define JL_UNSET UINT64_MAX /* a limit that was not given */
+#define JL_UNSET JAILER_LIMIT_NONE /* a limit that was not given */
 
 struct jl_bind {
         char *source;
@@ -105,11 +105,11 @@ int jl_open_beneath_nofollow(int dirfd, const char *rel, int flags);
 
 /* File types jl_open_host() accepts (a mask). */
 enum {
-        JL_TYPE_REG = 1 << 0,
-        JL_TYPE_DIR = 1 << 1,
-        JL_TYPE_CHR = 1 << 2,
-        JL_TYPE_BLK = 1 << 3,
-        JL_TYPE_SOCK = 1 << 4,
+        JL_TYPE_REG = JAILER_FILE_REG,
+        JL_TYPE_DIR = JAILER_FILE_DIR,
+        JL_TYPE_CHR = JAILER_FILE_CHR,
+        JL_TYPE_BLK = JAILER_FILE_BLK,
+        JL_TYPE_SOCK = JAILER_FILE_SOCK,
 };
 /* Open a host path that a config or a client names, once: jl_open_trusted()
  * to an O_PATH fd, its type checked against types (JL_TYPE_*; a wrong type

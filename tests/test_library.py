@@ -2,9 +2,10 @@
 """libjailer as a package installs it: a program outside the tree builds
 against the installed library with `pkg-config --cflags --libs jailer` alone
 and runs a jail through it; the shared library exports jailer.h's API and
-nothing else; and the library, jailer and jailerctl build without libsystemd
-(-Ddaemon=false)."""
+nothing else, every function it declares; and the library, jailer and jailerctl
+build without libsystemd (-Ddaemon=false)."""
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -87,6 +88,17 @@ def test_only_the_public_api_is_exported(installed):
     header = (jailtest.REPO / "common" / "jailer.h").read_text()
     missing = [n for n in names if n not in header]
     assert not missing, f"exported but not in jailer.h: {missing}"
+
+
+def test_every_function_of_the_header_is_exported(installed):
+    so = next(installed.rglob("libjailer.so.0.1.0"))
+    out = subprocess.run(["nm", "-D", "--defined-only", str(so)], capture_output=True, text=True).stdout
+    exported = {l.split()[-1].split("@")[0] for l in out.splitlines() if l.strip()}
+    header = (jailtest.REPO / "common" / "jailer.h").read_text()
+    declared = set(re.findall(r"\b(jailer_[a-z0-9_]+)\(", header))
+    assert declared, "no function found in jailer.h"
+    missing = sorted(declared - exported)
+    assert not missing, f"declared in jailer.h but not exported: {missing}"
 
 
 def test_a_program_outside_the_tree_builds_with_pkg_config_and_runs_a_jail(installed, tmp_path):
