@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Internal to libjailer (and to the daemon/client that link it statically):
- * its private structures and the helpers its files share; the cleanup
- * macros are in macro.h. */
+/* Internal to libjailer: its private structures and the helpers its files
+ * share (the cleanup macros are in macro.h).  jailerd and jailer-supervisor
+ * do not include it: they use libjailer through jailer.h only, as any other
+ * program would (tests/test_library.py checks that). */
 #ifndef JAILER_INTERNAL_H
 #define JAILER_INTERNAL_H
 

@@ -9,7 +9,7 @@
  * "_comment" are allowed in every object and ignored: JSON has no comments.
  *
  * Paths in allow-lists are resolved here, once per load, the way requests
- * are resolved later (jl_open_trusted(): only root's symlinks are
+ * are resolved later (jailer_open_trusted(): only root's symlinks are
  * followed), so that "/bin/qemu-system-x86_64" in the file matches the
  * request's real path "/usr/bin/qemu-system-x86_64".  A path that does not
  * exist yet is kept as written, with a warning.
@@ -20,6 +20,7 @@
 #include <limits.h>
 #include <math.h>
 #include <pwd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -241,7 +242,7 @@ static int get_u64(load_ctx *x, const char *field, json_object *v, uint64_t min,
         return 0;
 }
 
-/* An integer, or a string such as "512M", "4GiB" (jl_parse_size()). */
+/* An integer, or a string such as "512M", "4GiB" (jailer_parse_size()). */
 static int get_size(load_ctx *x, const char *field, json_object *v, uint64_t min, uint64_t max, uint64_t *out)
 {
         uint64_t u;
@@ -250,7 +251,7 @@ static int get_size(load_ctx *x, const char *field, json_object *v, uint64_t min
                 return get_u64(x, field, v, min, max, out);
         if (!json_object_is_type(v, json_type_string))
                 return type_error(x, field, "a number of bytes or a size such as \"512M\"", v);
-        if (jl_parse_size(json_object_get_string(v), &u) < 0)
+        if (jailer_parse_size(json_object_get_string(v), &u) < 0)
                 return fail(x, field, "\"%.*s\" is not a size (bytes, or a number with K, M, G or T)", QUOTE_MAX,
                             json_object_get_string(v));
         if (u < min || u > max)
@@ -314,7 +315,7 @@ static int canonical_path(load_ctx *x, const char *field, const char *p, char **
         r = check_path_shape(x, field, p);
         if (r < 0)
                 return r;
-        fd = jl_open_trusted(p, O_PATH, why, sizeof why);
+        fd = jailer_open_trusted(p, O_PATH, why, sizeof why);
         if (fd < 0) {
                 size_t n = strlen(p);
 
@@ -634,7 +635,7 @@ static int parse_namespaces(load_ctx *x, json_object *v, jd_policy *p)
                 if (!json_object_is_type(e, json_type_string))
                         return type_error(x, f, "a namespace's name", e);
                 for (size_t k = 0; k < JAILER_NS_COUNT; k++)
-                        if (strcmp(jl_namespace_names[k], json_object_get_string(e)) == 0) {
+                        if (strcmp(jailer_namespace_name(k), json_object_get_string(e)) == 0) {
                                 p->ns_may_disable[k] = true;
                                 found = true;
                         }
@@ -676,7 +677,7 @@ static int parse_seccomp(load_ctx *x, json_object *o, jd_policy *p)
                         snprintf(f, sizeof f, "seccomp.allow_syscalls[%zu]", i);
                         if (!json_object_is_type(e, json_type_string))
                                 return type_error(x, f, "a system call's name", e);
-                        if (!jl_seccomp_allowable(json_object_get_string(e)))
+                        if (!jailer_seccomp_allowable(json_object_get_string(e)))
                                 return fail(x, f, "\"%.*s\" is not one of the calls the baseline filter denies",
                                             QUOTE_MAX, json_object_get_string(e));
                         p->seccomp.syscalls[p->seccomp.n_syscalls] = strdup(json_object_get_string(e));
@@ -928,7 +929,7 @@ void jd_policy_describe(const jd_policy *p, char *buf, size_t size)
                 fprintf(f, ", uids chosen by clients");
         for (size_t i = 0; i < JAILER_NS_COUNT; i++)
                 if (p->ns_may_disable[i])
-                        fprintf(f, ", %s namespace optional", jl_namespace_names[i]);
+                        fprintf(f, ", %s namespace optional", jailer_namespace_name(i));
         if (p->seccomp.allow_none)
                 fprintf(f, ", seccomp may be off");
         if (p->totals.jails)

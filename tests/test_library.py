@@ -2,7 +2,8 @@
 """libjailer as a package installs it: a program outside the tree builds
 against the installed library with `pkg-config --cflags --libs jailer` alone
 and runs a jail through it; the shared library exports jailer.h's API and
-nothing else, every function it declares; and the library, jailer and jailerctl
+nothing else, every function it declares; jailerd and jailer-supervisor
+reach libjailer through jailer.h alone; and the library, jailer and jailerctl
 build without libsystemd (-Ddaemon=false)."""
 import os
 import re
@@ -99,6 +100,38 @@ def test_every_function_of_the_header_is_exported(installed):
     assert declared, "no function found in jailer.h"
     missing = sorted(declared - exported)
     assert not missing, f"declared in jailer.h but not exported: {missing}"
+
+
+# What jailerd and jailer-supervisor may include from libjailer's directory:
+# its public header, and the tree's own headers that are no library API (the
+# cleanup macros, the strict JSON reader every input goes through, json-c
+# helpers).  Never jailer-internal.h or another header of libjailer's
+# private structures.
+DAEMON_MAY_REACH = {"jailer.h", "macro.h", "json-strict.h", "json-util.h"}
+INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]+)"', re.M)
+
+
+def test_the_daemon_uses_libjailer_through_its_public_header_only():
+    repo = jailtest.REPO
+    # The directories of the daemon's build, in the order the compiler searches them
+    # after the including file's own directory (daemon/meson.build and its dependencies).
+    search = [repo / "daemon", repo / "protocol", repo / "common"]
+    sources = sorted((repo / "daemon").glob("*.[ch]"))
+    assert sources, "no daemon sources found"
+    seen = {}
+    todo = [(src, [src.name]) for src in sources]
+    while todo:
+        path, chain = todo.pop()
+        for name in INCLUDE.findall(path.read_text()):
+            found = next((d / name for d in [path.parent] + search if (d / name).is_file()), None)
+            assert found is not None, f"{' -> '.join(chain)} includes \"{name}\", which is nowhere in the tree"
+            if found not in seen:
+                seen[found] = chain + [name]
+                todo.append((found, chain + [name]))
+    reached = {p: c for p, c in seen.items() if p.parent == repo / "common"}
+    bad = [" -> ".join(c) for p, c in sorted(reached.items()) if p.name not in DAEMON_MAY_REACH]
+    assert not bad, f"the daemon reaches libjailer's internal headers: {bad}"
+    assert any(p.name == "jailer.h" for p in reached), "the check found no include of jailer.h at all"
 
 
 def test_a_program_outside_the_tree_builds_with_pkg_config_and_runs_a_jail(installed, tmp_path):
