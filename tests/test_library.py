@@ -102,6 +102,131 @@ def test_every_function_of_the_header_is_exported(installed):
     assert not missing, f"declared in jailer.h but not exported: {missing}"
 
 
+@pytest.fixture(scope="module")
+def lib(installed):
+    """The installed libjailer.so.0, loaded as a program outside the tree would."""
+    import ctypes
+    so = next(installed.rglob("libjailer.so.0.1.0"))
+    lib = ctypes.CDLL(str(so), use_errno=True)
+    c_u64, c_char_p, c_void_p = ctypes.c_uint64, ctypes.c_char_p, ctypes.c_void_p
+    lib.jailer_config_new.restype = c_void_p
+    lib.jailer_config_new.argtypes = [c_char_p, c_char_p, c_char_p]
+    lib.jailer_config_free.argtypes = [c_void_p]
+    for name in ("exec_path", "jail_root", "seccomp", "cgroup_parent", "id"):
+        getattr(lib, f"jailer_config_get_{name}").restype = c_char_p
+        getattr(lib, f"jailer_config_get_{name}").argtypes = [c_void_p]
+    for name in ("memory_limit", "pids_limit", "max_fds", "max_procs", "max_file_size", "timeout_ms",
+                 "cpu_quota", "cpu_period"):
+        getattr(lib, f"jailer_config_get_{name}").restype = c_u64
+        getattr(lib, f"jailer_config_get_{name}").argtypes = [c_void_p]
+    for name in ("memory_limit", "pids_limit", "max_fds", "max_procs", "max_file_size", "timeout_ms"):
+        getattr(lib, f"jailer_config_set_{name}").argtypes = [c_void_p, c_u64]
+    lib.jailer_config_set_cpu_quota.argtypes = [c_void_p, c_u64, c_u64]
+    lib.jailer_config_get_uid.restype = ctypes.c_uint
+    lib.jailer_config_get_uid.argtypes = [c_void_p]
+    lib.jailer_config_set_uid.argtypes = [c_void_p, ctypes.c_uint]
+    lib.jailer_config_get_namespace.restype = ctypes.c_bool
+    lib.jailer_config_get_namespace.argtypes = [c_void_p, ctypes.c_int]
+    lib.jailer_config_set_namespace.argtypes = [c_void_p, ctypes.c_int, ctypes.c_bool]
+    lib.jailer_config_add_bind_mount.argtypes = [c_void_p, c_char_p, c_char_p, ctypes.c_bool]
+    lib.jailer_config_n_bind_mounts.restype = ctypes.c_size_t
+    lib.jailer_config_n_bind_mounts.argtypes = [c_void_p]
+    lib.jailer_config_get_bind_mount.restype = c_char_p
+    lib.jailer_config_get_bind_mount.argtypes = [c_void_p, ctypes.c_size_t, ctypes.POINTER(c_char_p),
+                                                 ctypes.POINTER(ctypes.c_bool)]
+    lib.jailer_config_add_env.argtypes = [c_void_p, c_char_p, c_char_p]
+    lib.jailer_config_get_env.restype = c_char_p
+    lib.jailer_config_get_env.argtypes = [c_void_p, ctypes.c_size_t, ctypes.POINTER(c_char_p)]
+    lib.jailer_config_set_exec_fd.argtypes = [c_void_p, ctypes.c_int]
+    lib.jailer_config_get_exec_fd.argtypes = [c_void_p]
+    lib.jailer_namespace_name.restype = c_char_p
+    lib.jailer_parse_size.argtypes = [c_char_p, ctypes.POINTER(c_u64)]
+    return lib
+
+
+def test_the_getters_give_back_what_the_setters_set(lib):
+    import ctypes
+    LIMIT_NONE = 2**64 - 1
+    c = lib.jailer_config_new(b"get-1", b"/usr/bin/true", b"/tmp/root")
+    assert c
+    try:
+        assert lib.jailer_config_get_id(c) == b"get-1"
+        assert lib.jailer_config_get_exec_path(c) == b"/usr/bin/true"
+        assert lib.jailer_config_get_jail_root(c) == b"/tmp/root"
+        # The defaults of jailer.h: no memory, pids, cpu or file size limit; 1024 fds, 64 procs, no timeout.
+        assert [lib.jailer_config_get_memory_limit(c), lib.jailer_config_get_pids_limit(c),
+                lib.jailer_config_get_cpu_quota(c), lib.jailer_config_get_max_file_size(c)] == [LIMIT_NONE] * 4
+        assert (lib.jailer_config_get_max_fds(c), lib.jailer_config_get_max_procs(c),
+                lib.jailer_config_get_timeout_ms(c), lib.jailer_config_get_cpu_period(c)) == (1024, 64, 0, 100000)
+        assert lib.jailer_config_get_uid(c) == 65534
+        assert lib.jailer_config_get_seccomp(c) is None and lib.jailer_config_get_cgroup_parent(c) is None
+
+        for name, value in (("memory_limit", 64 << 20), ("pids_limit", 32), ("max_fds", 77), ("max_procs", 9),
+                            ("max_file_size", 4096), ("timeout_ms", 1500)):
+            assert getattr(lib, f"jailer_config_set_{name}")(c, value) == 0
+            assert getattr(lib, f"jailer_config_get_{name}")(c) == value, name
+        assert lib.jailer_config_set_memory_limit(c, LIMIT_NONE) == 0
+        assert lib.jailer_config_get_memory_limit(c) == LIMIT_NONE
+        assert lib.jailer_config_set_cpu_quota(c, 50000, 200000) == 0
+        assert (lib.jailer_config_get_cpu_quota(c), lib.jailer_config_get_cpu_period(c)) == (50000, 200000)
+        assert lib.jailer_config_set_uid(c, 4242) == 0 and lib.jailer_config_get_uid(c) == 4242
+
+        names = [lib.jailer_namespace_name(i).decode() for i in range(7)]
+        assert names == ["user", "pid", "mount", "network", "uts", "ipc", "cgroup"]
+        assert lib.jailer_namespace_name(7) is None
+        assert lib.jailer_config_get_namespace(c, 3)
+        assert lib.jailer_config_set_namespace(c, 3, False) == 0 and not lib.jailer_config_get_namespace(c, 3)
+        assert not lib.jailer_config_get_namespace(c, 99)
+
+        assert lib.jailer_config_add_bind_mount(c, b"/srv/a", b"/a", True) == 0
+        assert lib.jailer_config_add_bind_mount(c, b"/srv/b", b"/b", False) == 0
+        assert lib.jailer_config_n_bind_mounts(c) == 2
+        dest, ro = ctypes.c_char_p(), ctypes.c_bool()
+        assert lib.jailer_config_get_bind_mount(c, 1, ctypes.byref(dest), ctypes.byref(ro)) == b"/srv/b"
+        assert (dest.value, ro.value) == (b"/b", False)
+        assert lib.jailer_config_get_bind_mount(c, 2, None, None) is None
+        assert lib.jailer_config_add_env(c, b"K", b"v") == 0
+        value = ctypes.c_char_p()
+        assert lib.jailer_config_get_env(c, 0, ctypes.byref(value)) == b"K" and value.value == b"v"
+
+        # The fd forms keep a duplicate of their own, and the getter gives that one.
+        fd = os.open("/", os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            assert lib.jailer_config_set_exec_fd(c, fd) == 0
+            mine = lib.jailer_config_get_exec_fd(c)
+            assert mine >= 0 and mine != fd
+            assert os.path.samestat(os.fstat(mine), os.fstat(fd))
+        finally:
+            os.close(fd)
+    finally:
+        lib.jailer_config_free(c)
+    # A NULL config: nothing, not a crash.
+    assert lib.jailer_config_get_exec_path(None) is None
+    assert lib.jailer_config_get_memory_limit(None) == LIMIT_NONE
+    assert lib.jailer_config_get_exec_fd(None) == -1
+
+
+def test_setters_report_in_errno_as_the_header_says(lib):
+    import ctypes
+    import errno
+    c = lib.jailer_config_new(None, None, None)
+    try:
+        ctypes.set_errno(0)
+        assert lib.jailer_config_set_namespace(c, 42, True) == -1
+        assert ctypes.get_errno() == errno.EINVAL
+        ctypes.set_errno(0)
+        assert lib.jailer_config_add_bind_mount(c, None, b"/x", True) == -1
+        assert ctypes.get_errno() == errno.EINVAL
+        ctypes.set_errno(0)
+        assert lib.jailer_config_set_exec_path(None, b"/x") == -1
+        assert ctypes.get_errno() == errno.EINVAL
+    finally:
+        lib.jailer_config_free(c)
+    out = ctypes.c_uint64()
+    assert lib.jailer_parse_size(b"512M", ctypes.byref(out)) == 0 and out.value == 512 << 20
+    assert lib.jailer_parse_size(b"-1", ctypes.byref(out)) == -1
+
+
 # What jailerd and jailer-supervisor may include from libjailer's directory:
 # its public header, and the tree's own headers that are no library API (the
 # cleanup macros, the strict JSON reader every input goes through, json-c
