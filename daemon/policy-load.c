@@ -393,19 +393,12 @@ static int get_id(load_ctx *x, const char *field, json_object *v, uint32_t *out)
         return 0;
 }
 
-static int parse_client(load_ctx *x, const char *field, json_object *o, jd_client_rule *rule)
+/* Who a client rule is about, by user: "uid" or "user". */
+static int parse_client_user(load_ctx *x, const char *field, json_object *o, jd_client_rule *rule)
 {
-        static const char *const keys[] = { "uid", "user", "gid", "group", "socket_group", "rights", NULL };
         json_object *v;
         char f[160];
         int r;
-
-        if (!json_object_is_type(o, json_type_object))
-                return type_error(x, field, "an object such as {\"group\": \"ci\", \"rights\": [\"create\"]}", o);
-        r = check_keys(x, field, o, keys);
-        if (r < 0)
-                return r;
-        snprintf(rule->label, sizeof rule->label, "%s", field);
 
         if (json_object_object_get_ex(o, "uid", &v) && json_object_object_get_ex(o, "user", NULL))
                 return fail(x, field, "\"uid\" and \"user\" name the same thing: give one");
@@ -428,6 +421,16 @@ static int parse_client(load_ctx *x, const char *field, json_object *o, jd_clien
                 rule->uid = res->pw_uid;
                 rule->match_uid = true;
         }
+        return 0;
+}
+
+/* Who a client rule is about, by group: one of "gid", "group" and
+ * "socket_group". */
+static int parse_client_group(load_ctx *x, const char *field, json_object *o, jd_client_rule *rule)
+{
+        json_object *v;
+        char f[160];
+        int r;
 
         int n_group = json_object_object_get_ex(o, "gid", NULL) + json_object_object_get_ex(o, "group", NULL) +
                       json_object_object_get_ex(o, "socket_group", NULL);
@@ -460,9 +463,15 @@ static int parse_client(load_ctx *x, const char *field, json_object *o, jd_clien
                 if (!rule->socket_group)
                         return fail(x, f, "false matches nobody: leave the key out instead");
         }
-        if (!rule->match_uid && !rule->match_gid && !rule->socket_group)
-                return fail(x, field, "names nobody: give \"uid\" or \"user\", and/or \"gid\", \"group\" or "
-                                      "\"socket_group\"");
+        return 0;
+}
+
+/* What a client rule grants: "rights", required and not empty. */
+static int parse_client_rights(load_ctx *x, const char *field, json_object *o, jd_client_rule *rule)
+{
+        json_object *v;
+        char f[160];
+        int r;
 
         field_key(f, sizeof f, field, "rights");
         if (!json_object_object_get_ex(o, "rights", &v))
@@ -491,6 +500,30 @@ static int parse_client(load_ctx *x, const char *field, json_object *o, jd_clien
         if (!rule->rights)
                 return fail(x, f, "is empty: a rule must grant something");
         return 0;
+}
+
+static int parse_client(load_ctx *x, const char *field, json_object *o, jd_client_rule *rule)
+{
+        static const char *const keys[] = { "uid", "user", "gid", "group", "socket_group", "rights", NULL };
+        int r;
+
+        if (!json_object_is_type(o, json_type_object))
+                return type_error(x, field, "an object such as {\"group\": \"ci\", \"rights\": [\"create\"]}", o);
+        r = check_keys(x, field, o, keys);
+        if (r < 0)
+                return r;
+        snprintf(rule->label, sizeof rule->label, "%s", field);
+
+        r = parse_client_user(x, field, o, rule);
+        if (r < 0)
+                return r;
+        r = parse_client_group(x, field, o, rule);
+        if (r < 0)
+                return r;
+        if (!rule->match_uid && !rule->match_gid && !rule->socket_group)
+                return fail(x, field, "names nobody: give \"uid\" or \"user\", and/or \"gid\", \"group\" or "
+                                      "\"socket_group\"");
+        return parse_client_rights(x, field, o, rule);
 }
 
 static int parse_clients(load_ctx *x, json_object *v, jd_policy *p)
@@ -702,31 +735,12 @@ static void warn_no_kvm(load_ctx *x, const jd_policy *p)
                            x->path);
 }
 
-static int parse_policy(load_ctx *x, json_object *root, jd_policy *p)
+/* What a client may name on the host: programs, bind sources, whether
+ * read-write, where jail roots go, devices. */
+static int parse_host_paths(load_ctx *x, json_object *root, jd_policy *p)
 {
-        static const char *const keys[] = {
-                "clients",   "exec_paths", "bind_sources", "read_write_binds",       "jail_root_base", "devices",
-                "ceilings",  "totals",     "uid_range",    "gid_range",              "allocate_uid",
-                "allow_own_uid",
-                "may_disable_namespaces",  "seccomp",      "loader_env", NULL,
-        };
         json_object *v;
         int r;
-
-        r = check_keys(x, NULL, root, keys);
-        if (r < 0)
-                return r;
-        if (json_object_object_get_ex(root, "loader_env", &v) &&
-            (r = get_bool(x, "loader_env", v, &p->loader_env)) < 0)
-                return r;
-
-        if (json_object_object_get_ex(root, "clients", &v))
-                r = parse_clients(x, v, p);
-        else
-                r = add_default_clients(p);
-        if (r < 0)
-                return r;
-        warn_no_kvm(x, p);
 
         if (json_object_object_get_ex(root, "exec_paths", &v) &&
             (r = get_path_list(x, "exec_paths", v, &p->exec_paths)) < 0)
@@ -758,10 +772,15 @@ static int parse_policy(load_ctx *x, json_object *root, jd_policy *p)
                                 return fail(x, f, "\"%s\" is not under /dev", p->devices.paths[i]);
                         }
         }
-        if (json_object_object_get_ex(root, "ceilings", &v) && (r = parse_ceilings(x, v, p)) < 0)
-                return r;
-        if (json_object_object_get_ex(root, "totals", &v) && (r = parse_totals(x, v, p)) < 0)
-                return r;
+        return 0;
+}
+
+/* The uids and gids jails run as: ranges, allocation. */
+static int parse_ids(load_ctx *x, json_object *root, jd_policy *p)
+{
+        json_object *v;
+        int r;
+
         if (json_object_object_get_ex(root, "uid_range", &v)) {
                 r = get_range(x, "uid_range", v, &p->uid_min, &p->uid_max);
                 if (r < 0)
@@ -793,6 +812,45 @@ static int parse_policy(load_ctx *x, json_object *root, jd_policy *p)
                 return fail(x, "gid_range", "[%u, %u] must contain the uid range [%u, %u]%s: an allocated jail runs "
                                             "with gid = uid (or set allocate_uid to false)",
                             p->gid_min, p->gid_max, p->uid_min, p->uid_max, p->has_uid_range ? "" : " (built-in)");
+        return 0;
+}
+
+static int parse_policy(load_ctx *x, json_object *root, jd_policy *p)
+{
+        static const char *const keys[] = {
+                "clients",   "exec_paths", "bind_sources", "read_write_binds",       "jail_root_base", "devices",
+                "ceilings",  "totals",     "uid_range",    "gid_range",              "allocate_uid",
+                "allow_own_uid",
+                "may_disable_namespaces",  "seccomp",      "loader_env", NULL,
+        };
+        json_object *v;
+        int r;
+
+        r = check_keys(x, NULL, root, keys);
+        if (r < 0)
+                return r;
+        if (json_object_object_get_ex(root, "loader_env", &v) &&
+            (r = get_bool(x, "loader_env", v, &p->loader_env)) < 0)
+                return r;
+
+        if (json_object_object_get_ex(root, "clients", &v))
+                r = parse_clients(x, v, p);
+        else
+                r = add_default_clients(p);
+        if (r < 0)
+                return r;
+        warn_no_kvm(x, p);
+
+        r = parse_host_paths(x, root, p);
+        if (r < 0)
+                return r;
+        if (json_object_object_get_ex(root, "ceilings", &v) && (r = parse_ceilings(x, v, p)) < 0)
+                return r;
+        if (json_object_object_get_ex(root, "totals", &v) && (r = parse_totals(x, v, p)) < 0)
+                return r;
+        r = parse_ids(x, root, p);
+        if (r < 0)
+                return r;
         if (json_object_object_get_ex(root, "may_disable_namespaces", &v) && (r = parse_namespaces(x, v, p)) < 0)
                 return r;
         if (json_object_object_get_ex(root, "seccomp", &v) && (r = parse_seccomp(x, v, p)) < 0)
