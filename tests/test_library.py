@@ -102,129 +102,144 @@ def test_every_function_of_the_header_is_exported(installed):
     assert not missing, f"declared in jailer.h but not exported: {missing}"
 
 
-@pytest.fixture(scope="module")
-def lib(installed):
-    """The installed libjailer.so.0, loaded as a program outside the tree would."""
-    import ctypes
-    so = next(installed.rglob("libjailer.so.0.1.0"))
-    lib = ctypes.CDLL(str(so), use_errno=True)
-    c_u64, c_char_p, c_void_p = ctypes.c_uint64, ctypes.c_char_p, ctypes.c_void_p
-    lib.jailer_config_new.restype = c_void_p
-    lib.jailer_config_new.argtypes = [c_char_p, c_char_p, c_char_p]
-    lib.jailer_config_free.argtypes = [c_void_p]
-    for name in ("exec_path", "jail_root", "seccomp", "cgroup_parent", "id"):
-        getattr(lib, f"jailer_config_get_{name}").restype = c_char_p
-        getattr(lib, f"jailer_config_get_{name}").argtypes = [c_void_p]
-    for name in ("memory_limit", "pids_limit", "max_fds", "max_procs", "max_file_size", "timeout_ms",
-                 "cpu_quota", "cpu_period"):
-        getattr(lib, f"jailer_config_get_{name}").restype = c_u64
-        getattr(lib, f"jailer_config_get_{name}").argtypes = [c_void_p]
-    for name in ("memory_limit", "pids_limit", "max_fds", "max_procs", "max_file_size", "timeout_ms"):
-        getattr(lib, f"jailer_config_set_{name}").argtypes = [c_void_p, c_u64]
-    lib.jailer_config_set_cpu_quota.argtypes = [c_void_p, c_u64, c_u64]
-    lib.jailer_config_get_uid.restype = ctypes.c_uint
-    lib.jailer_config_get_uid.argtypes = [c_void_p]
-    lib.jailer_config_set_uid.argtypes = [c_void_p, ctypes.c_uint]
-    lib.jailer_config_get_namespace.restype = ctypes.c_bool
-    lib.jailer_config_get_namespace.argtypes = [c_void_p, ctypes.c_int]
-    lib.jailer_config_set_namespace.argtypes = [c_void_p, ctypes.c_int, ctypes.c_bool]
-    lib.jailer_config_add_bind_mount.argtypes = [c_void_p, c_char_p, c_char_p, ctypes.c_bool]
-    lib.jailer_config_n_bind_mounts.restype = ctypes.c_size_t
-    lib.jailer_config_n_bind_mounts.argtypes = [c_void_p]
-    lib.jailer_config_get_bind_mount.restype = c_char_p
-    lib.jailer_config_get_bind_mount.argtypes = [c_void_p, ctypes.c_size_t, ctypes.POINTER(c_char_p),
-                                                 ctypes.POINTER(ctypes.c_bool)]
-    lib.jailer_config_add_env.argtypes = [c_void_p, c_char_p, c_char_p]
-    lib.jailer_config_get_env.restype = c_char_p
-    lib.jailer_config_get_env.argtypes = [c_void_p, ctypes.c_size_t, ctypes.POINTER(c_char_p)]
-    lib.jailer_config_set_exec_fd.argtypes = [c_void_p, ctypes.c_int]
-    lib.jailer_config_get_exec_fd.argtypes = [c_void_p]
-    lib.jailer_namespace_name.restype = c_char_p
-    lib.jailer_parse_size.argtypes = [c_char_p, ctypes.POINTER(c_u64)]
-    return lib
+# The getters and the setters' errno, as a C program outside the tree sees
+# them through the installed header and library.  Each CHECK prints what
+# failed; the last line is "ok".
+GETTERS = r"""
+#define _GNU_SOURCE
+#include <jailer.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int failed;
+#define CHECK(cond) do { if (!(cond)) { printf("FAILED line %d: %s\n", __LINE__, #cond); failed = 1; } } while (0)
+#define STREQ(a, b) ((a) && strcmp((a), (b)) == 0)
+
+int main(void)
+{
+        jailer_config *c = jailer_config_new("get-1", "/usr/bin/true", "/tmp/root");
+        const char *dest = NULL, *value = NULL;
+        bool ro = true;
+        uint64_t size = 0;
+        struct stat a, b;
+        int fd, mine;
+
+        CHECK(c != NULL);
+        CHECK(STREQ(jailer_config_get_id(c), "get-1"));
+        CHECK(STREQ(jailer_config_get_exec_path(c), "/usr/bin/true"));
+        CHECK(STREQ(jailer_config_get_jail_root(c), "/tmp/root"));
+        /* The defaults jailer.h documents. */
+        CHECK(jailer_config_get_memory_limit(c) == JAILER_LIMIT_NONE);
+        CHECK(jailer_config_get_pids_limit(c) == JAILER_LIMIT_NONE);
+        CHECK(jailer_config_get_cpu_quota(c) == JAILER_LIMIT_NONE);
+        CHECK(jailer_config_get_max_file_size(c) == JAILER_LIMIT_NONE);
+        CHECK(jailer_config_get_max_fds(c) == 1024 && jailer_config_get_max_procs(c) == 64);
+        CHECK(jailer_config_get_timeout_ms(c) == 0 && jailer_config_get_cpu_period(c) == 100000);
+        CHECK(jailer_config_get_uid(c) == 65534 && jailer_config_get_gid(c) == 65534);
+        CHECK(jailer_config_get_seccomp(c) == NULL && jailer_config_get_cgroup_parent(c) == NULL);
+        CHECK(jailer_config_get_kvm(c));
+
+        /* What a setter stores, its getter gives back. */
+        CHECK(jailer_config_set_memory_limit(c, 64 << 20) == 0 && jailer_config_get_memory_limit(c) == 64 << 20);
+        CHECK(jailer_config_set_memory_limit(c, JAILER_LIMIT_NONE) == 0);
+        CHECK(jailer_config_get_memory_limit(c) == JAILER_LIMIT_NONE);
+        CHECK(jailer_config_set_pids_limit(c, 32) == 0 && jailer_config_get_pids_limit(c) == 32);
+        CHECK(jailer_config_set_max_fds(c, 77) == 0 && jailer_config_get_max_fds(c) == 77);
+        CHECK(jailer_config_set_max_procs(c, 9) == 0 && jailer_config_get_max_procs(c) == 9);
+        CHECK(jailer_config_set_max_file_size(c, 4096) == 0 && jailer_config_get_max_file_size(c) == 4096);
+        CHECK(jailer_config_set_timeout_ms(c, 1500) == 0 && jailer_config_get_timeout_ms(c) == 1500);
+        CHECK(jailer_config_set_cpu_quota(c, 50000, 200000) == 0);
+        CHECK(jailer_config_get_cpu_quota(c) == 50000 && jailer_config_get_cpu_period(c) == 200000);
+        CHECK(jailer_config_set_uid(c, 4242) == 0 && jailer_config_get_uid(c) == 4242);
+        CHECK(jailer_config_set_kvm(c, false) == 0 && !jailer_config_get_kvm(c));
+        CHECK(jailer_config_set_seccomp(c, "none") == 0 && STREQ(jailer_config_get_seccomp(c), "none"));
+
+        CHECK(STREQ(jailer_namespace_name(JAILER_NS_NETWORK), "network"));
+        CHECK(jailer_namespace_name(JAILER_NS_COUNT) == NULL);
+        CHECK(jailer_config_get_namespace(c, JAILER_NS_NETWORK));
+        CHECK(jailer_config_set_namespace(c, JAILER_NS_NETWORK, false) == 0);
+        CHECK(!jailer_config_get_namespace(c, JAILER_NS_NETWORK));
+        CHECK(!jailer_config_get_namespace(c, (jailer_namespace) 99));
+
+        CHECK(jailer_config_add_bind_mount(c, "/srv/a", "/a", true) == 0);
+        CHECK(jailer_config_add_bind_mount(c, "/srv/b", "/b", false) == 0);
+        CHECK(jailer_config_n_bind_mounts(c) == 2);
+        CHECK(STREQ(jailer_config_get_bind_mount(c, 1, &dest, &ro), "/srv/b") && STREQ(dest, "/b") && !ro);
+        CHECK(jailer_config_get_bind_mount(c, 2, NULL, NULL) == NULL);
+        CHECK(jailer_config_add_env(c, "K", "v") == 0 && jailer_config_n_env(c) == 1);
+        CHECK(STREQ(jailer_config_get_env(c, 0, &value), "K") && STREQ(value, "v"));
+        CHECK(jailer_config_add_device(c, "/dev/net/tun") == 0 && jailer_config_n_devices(c) == 1);
+        CHECK(STREQ(jailer_config_get_device(c, 0), "/dev/net/tun") && jailer_config_get_device(c, 1) == NULL);
+        CHECK(jailer_config_add_seccomp_allow(c, "io_uring_setup") == 0 && jailer_config_n_seccomp_allow(c) == 1);
+        CHECK(STREQ(jailer_config_get_seccomp_allow(c, 0), "io_uring_setup"));
+
+        /* The fd forms keep a duplicate of their own: the getter gives that one. */
+        fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        CHECK(jailer_config_get_exec_fd(c) == -1);
+        CHECK(jailer_config_set_exec_fd(c, fd) == 0);
+        mine = jailer_config_get_exec_fd(c);
+        CHECK(mine >= 0 && mine != fd && fstat(mine, &a) == 0 && fstat(fd, &b) == 0 && a.st_ino == b.st_ino);
+        CHECK(jailer_config_set_bind_source_fd(c, 0, fd) == 0 && jailer_config_get_bind_source_fd(c, 0) >= 0);
+        CHECK(jailer_config_get_bind_source_fd(c, 1) == -1 && jailer_config_get_device_fd(c, 0) == -1);
+        close(fd);
+
+        /* Setters take no jailer_error: -1 with errno. */
+        errno = 0;
+        CHECK(jailer_config_set_namespace(c, (jailer_namespace) 42, true) == -1 && errno == EINVAL);
+        errno = 0;
+        CHECK(jailer_config_add_bind_mount(c, NULL, "/x", true) == -1 && errno == EINVAL);
+        errno = 0;
+        CHECK(jailer_config_set_exec_path(NULL, "/x") == -1 && errno == EINVAL);
+        jailer_config_free(c);
+
+        /* A NULL config: nothing, not a crash. */
+        CHECK(jailer_config_get_exec_path(NULL) == NULL && jailer_config_get_exec_fd(NULL) == -1);
+        CHECK(jailer_config_get_memory_limit(NULL) == JAILER_LIMIT_NONE && jailer_config_n_env(NULL) == 0);
+
+        CHECK(jailer_parse_size("512M", &size) == 0 && size == 512u << 20);
+        CHECK(jailer_parse_size("-1", &size) == -1);
+        CHECK(jailer_seccomp_allowable("io_uring_setup"));
+        CHECK(!jailer_seccomp_allowable("read"));
+
+        jailer_error err = { 0 };
+        CHECK(jailer_error_set(&err, JAILER_STEP_CONFIG, ENOENT, "exec_path", "/nope") == -1);
+        CHECK(err.step == JAILER_STEP_CONFIG && err.code == ENOENT && STREQ(err.field, "exec_path"));
+        CHECK(strstr(err.message, "exec_path: /nope: ") == err.message);
+        printf(failed ? "failed\n" : "ok\n");
+        return failed;
+}
+"""
 
 
-def test_the_getters_give_back_what_the_setters_set(lib):
-    import ctypes
-    LIMIT_NONE = 2**64 - 1
-    c = lib.jailer_config_new(b"get-1", b"/usr/bin/true", b"/tmp/root")
-    assert c
-    try:
-        assert lib.jailer_config_get_id(c) == b"get-1"
-        assert lib.jailer_config_get_exec_path(c) == b"/usr/bin/true"
-        assert lib.jailer_config_get_jail_root(c) == b"/tmp/root"
-        # The defaults of jailer.h: no memory, pids, cpu or file size limit; 1024 fds, 64 procs, no timeout.
-        assert [lib.jailer_config_get_memory_limit(c), lib.jailer_config_get_pids_limit(c),
-                lib.jailer_config_get_cpu_quota(c), lib.jailer_config_get_max_file_size(c)] == [LIMIT_NONE] * 4
-        assert (lib.jailer_config_get_max_fds(c), lib.jailer_config_get_max_procs(c),
-                lib.jailer_config_get_timeout_ms(c), lib.jailer_config_get_cpu_period(c)) == (1024, 64, 0, 100000)
-        assert lib.jailer_config_get_uid(c) == 65534
-        assert lib.jailer_config_get_seccomp(c) is None and lib.jailer_config_get_cgroup_parent(c) is None
-
-        for name, value in (("memory_limit", 64 << 20), ("pids_limit", 32), ("max_fds", 77), ("max_procs", 9),
-                            ("max_file_size", 4096), ("timeout_ms", 1500)):
-            assert getattr(lib, f"jailer_config_set_{name}")(c, value) == 0
-            assert getattr(lib, f"jailer_config_get_{name}")(c) == value, name
-        assert lib.jailer_config_set_memory_limit(c, LIMIT_NONE) == 0
-        assert lib.jailer_config_get_memory_limit(c) == LIMIT_NONE
-        assert lib.jailer_config_set_cpu_quota(c, 50000, 200000) == 0
-        assert (lib.jailer_config_get_cpu_quota(c), lib.jailer_config_get_cpu_period(c)) == (50000, 200000)
-        assert lib.jailer_config_set_uid(c, 4242) == 0 and lib.jailer_config_get_uid(c) == 4242
-
-        names = [lib.jailer_namespace_name(i).decode() for i in range(7)]
-        assert names == ["user", "pid", "mount", "network", "uts", "ipc", "cgroup"]
-        assert lib.jailer_namespace_name(7) is None
-        assert lib.jailer_config_get_namespace(c, 3)
-        assert lib.jailer_config_set_namespace(c, 3, False) == 0 and not lib.jailer_config_get_namespace(c, 3)
-        assert not lib.jailer_config_get_namespace(c, 99)
-
-        assert lib.jailer_config_add_bind_mount(c, b"/srv/a", b"/a", True) == 0
-        assert lib.jailer_config_add_bind_mount(c, b"/srv/b", b"/b", False) == 0
-        assert lib.jailer_config_n_bind_mounts(c) == 2
-        dest, ro = ctypes.c_char_p(), ctypes.c_bool()
-        assert lib.jailer_config_get_bind_mount(c, 1, ctypes.byref(dest), ctypes.byref(ro)) == b"/srv/b"
-        assert (dest.value, ro.value) == (b"/b", False)
-        assert lib.jailer_config_get_bind_mount(c, 2, None, None) is None
-        assert lib.jailer_config_add_env(c, b"K", b"v") == 0
-        value = ctypes.c_char_p()
-        assert lib.jailer_config_get_env(c, 0, ctypes.byref(value)) == b"K" and value.value == b"v"
-
-        # The fd forms keep a duplicate of their own, and the getter gives that one.
-        fd = os.open("/", os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            assert lib.jailer_config_set_exec_fd(c, fd) == 0
-            mine = lib.jailer_config_get_exec_fd(c)
-            assert mine >= 0 and mine != fd
-            assert os.path.samestat(os.fstat(mine), os.fstat(fd))
-        finally:
-            os.close(fd)
-    finally:
-        lib.jailer_config_free(c)
-    # A NULL config: nothing, not a crash.
-    assert lib.jailer_config_get_exec_path(None) is None
-    assert lib.jailer_config_get_memory_limit(None) == LIMIT_NONE
-    assert lib.jailer_config_get_exec_fd(None) == -1
+def build_consumer(installed, tmp_path, source, name):
+    """Build a C program against the installed library with pkg-config alone;
+    its path, and the environment to run it in."""
+    env = dict(os.environ, PKG_CONFIG_PATH=str(pc_dir(installed)), PKG_CONFIG_SYSROOT_DIR=str(installed))
+    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "jailer"], env=env,
+                           capture_output=True, text=True)
+    assert flags.returncode == 0, flags.stderr
+    src = tmp_path / f"{name}.c"
+    src.write_text(source)
+    exe = tmp_path / name
+    # A sanitizer build's library needs its runtime loaded first: the
+    # consumer is built the same way.
+    so = next(installed.rglob("libjailer.so.0.1.0")).read_bytes()
+    sanitize = ["-fsanitize=address,undefined"] if b"__asan_init" in so else []
+    cc = subprocess.run(["cc", "-Wall", "-Werror", *sanitize, "-o", str(exe), str(src), *flags.stdout.split()],
+                        capture_output=True, text=True)
+    assert cc.returncode == 0, cc.stderr
+    libdir = next(installed.rglob("libjailer.so.0")).parent
+    return exe, dict(os.environ, LD_LIBRARY_PATH=str(libdir))
 
 
-def test_setters_report_in_errno_as_the_header_says(lib):
-    import ctypes
-    import errno
-    c = lib.jailer_config_new(None, None, None)
-    try:
-        ctypes.set_errno(0)
-        assert lib.jailer_config_set_namespace(c, 42, True) == -1
-        assert ctypes.get_errno() == errno.EINVAL
-        ctypes.set_errno(0)
-        assert lib.jailer_config_add_bind_mount(c, None, b"/x", True) == -1
-        assert ctypes.get_errno() == errno.EINVAL
-        ctypes.set_errno(0)
-        assert lib.jailer_config_set_exec_path(None, b"/x") == -1
-        assert ctypes.get_errno() == errno.EINVAL
-    finally:
-        lib.jailer_config_free(c)
-    out = ctypes.c_uint64()
-    assert lib.jailer_parse_size(b"512M", ctypes.byref(out)) == 0 and out.value == 512 << 20
-    assert lib.jailer_parse_size(b"-1", ctypes.byref(out)) == -1
+def test_the_getters_give_back_what_the_setters_set(installed, tmp_path):
+    exe, env = build_consumer(installed, tmp_path, GETTERS, "getters")
+    run = subprocess.run([str(exe)], env=env, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0 and run.stdout.splitlines()[-1] == "ok", run.stdout + run.stderr
 
 
 # What jailerd and jailer-supervisor may include from libjailer's directory:
@@ -260,34 +275,19 @@ def test_the_daemon_uses_libjailer_through_its_public_header_only():
 
 
 def test_a_program_outside_the_tree_builds_with_pkg_config_and_runs_a_jail(installed, tmp_path):
-    env = dict(os.environ, PKG_CONFIG_PATH=str(pc_dir(installed)), PKG_CONFIG_SYSROOT_DIR=str(installed))
-    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "jailer"], env=env,
-                           capture_output=True, text=True)
-    assert flags.returncode == 0, flags.stderr
-    src = tmp_path / "consumer.c"
-    src.write_text(CONSUMER)
-    exe = tmp_path / "consumer"
-    # A sanitizer build's library needs its runtime loaded first: the
-    # consumer is built the same way.
-    so = next(installed.rglob("libjailer.so.0.1.0")).read_bytes()
-    sanitize = ["-fsanitize=address,undefined"] if b"__asan_init" in so else []
-    cc = subprocess.run(["cc", "-Wall", "-Werror", *sanitize, "-o", str(exe), str(src), *flags.stdout.split()],
-                        capture_output=True, text=True)
-    assert cc.returncode == 0, cc.stderr
+    exe, env = build_consumer(installed, tmp_path, CONSUMER, "consumer")
     libdir = next(installed.rglob("libjailer.so.0")).parent
     root = Path(tempfile.mkdtemp(prefix="jailer-lib-", dir="/tmp")) / "root"
     try:
         run = subprocess.run([str(exe), str(jailtest.for_others(jailtest.PROBE)), str(root),
                               jailtest.SESSION_CGROUP_PARENT, jailtest.CGROUP_VERSION or "auto"],
-                             env=dict(os.environ, LD_LIBRARY_PATH=str(libdir)),
-                             capture_output=True, text=True, timeout=60)
+                             env=env, capture_output=True, text=True, timeout=60)
     finally:
         shutil.rmtree(root.parent, ignore_errors=True)
     assert run.returncode == 0, run.stderr
     assert run.stdout.splitlines()[-1].startswith("exit 7 "), run.stdout
     assert '"pid":1' in run.stdout, "the program did not run as pid 1 of its own namespace"
-    ldd = subprocess.run(["ldd", str(exe)], env=dict(os.environ, LD_LIBRARY_PATH=str(libdir)),
-                         capture_output=True, text=True).stdout
+    ldd = subprocess.run(["ldd", str(exe)], env=env, capture_output=True, text=True).stdout
     assert str(libdir) in ldd, "the program did not use the installed shared library"
 
 
