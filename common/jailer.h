@@ -197,9 +197,10 @@ int jailer_config_set_device_fd(jailer_config *c, size_t index, int fd);
 
 /* Getters, for a caller that judges a config before it runs it (jailerd's
  * policy does: it decides on these, then clamps limits with the setters).
- * Strings belong to the config: valid until it is changed or freed.  NULL
- * for a NULL config, a string not set, or an index out of range; then 0,
- * false or -1 for the others. */
+ * Strings belong to the config: valid until it is changed or freed; NULL
+ * when not set.  For a NULL config or an index out of range: NULL, a count
+ * of 0, false, -1 for an fd, (uid_t) -1 and (gid_t) -1, JAILER_LIMIT_NONE
+ * for a limit that can be unset, and 0 for the other limits. */
 const char *jailer_config_get_id(const jailer_config *c);
 const char *jailer_config_get_exec_path(const jailer_config *c);
 const char *jailer_config_get_jail_root(const jailer_config *c);
