@@ -535,10 +535,78 @@ int jl_config_device_fd(const jailer_config *c, size_t i)
         return i < c->n_device_fds ? c->device_fds[i] : -1;
 }
 
-const char *jailer_config_get_id(const jailer_config *c)
+/* ------------------------------------------------------------ getters */
+
+/* A getter's body: the field, or `none` for a NULL config. */
+#define GET(c, expr, none) ((c) ? (expr) : (none))
+
+const char *jailer_config_get_id(const jailer_config *c) { return GET(c, c->id, NULL); }
+const char *jailer_config_get_exec_path(const jailer_config *c) { return GET(c, c->exec_path, NULL); }
+const char *jailer_config_get_jail_root(const jailer_config *c) { return GET(c, c->jail_root, NULL); }
+uid_t jailer_config_get_uid(const jailer_config *c) { return GET(c, c->uid, (uid_t) -1); }
+gid_t jailer_config_get_gid(const jailer_config *c) { return GET(c, c->gid, (gid_t) -1); }
+
+uint64_t jailer_config_get_memory_limit(const jailer_config *c) { return GET(c, c->limits.memory_bytes, JL_UNSET); }
+uint64_t jailer_config_get_cpu_quota(const jailer_config *c) { return GET(c, c->limits.cpu_quota_us, JL_UNSET); }
+uint64_t jailer_config_get_cpu_period(const jailer_config *c) { return GET(c, c->limits.cpu_period_us, 0); }
+uint64_t jailer_config_get_pids_limit(const jailer_config *c) { return GET(c, c->limits.pids, JL_UNSET); }
+uint64_t jailer_config_get_max_fds(const jailer_config *c) { return GET(c, c->limits.max_fds, 0); }
+uint64_t jailer_config_get_max_procs(const jailer_config *c) { return GET(c, c->limits.max_procs, 0); }
+uint64_t jailer_config_get_max_file_size(const jailer_config *c) { return GET(c, c->limits.max_file_size, JL_UNSET); }
+uint64_t jailer_config_get_timeout_ms(const jailer_config *c) { return GET(c, c->limits.timeout_ms, 0); }
+
+bool jailer_config_get_namespace(const jailer_config *c, jailer_namespace ns)
 {
-        return c ? c->id : NULL;
+        return c && (unsigned) ns < JAILER_NS_COUNT && c->ns[ns];
 }
+
+size_t jailer_config_n_bind_mounts(const jailer_config *c) { return GET(c, c->n_binds, 0); }
+
+const char *jailer_config_get_bind_mount(const jailer_config *c, size_t i, const char **dest, bool *read_only)
+{
+        if (!c || i >= c->n_binds)
+                return NULL;
+        if (dest)
+                *dest = c->binds[i].dest;
+        if (read_only)
+                *read_only = c->binds[i].read_only;
+        return c->binds[i].source;
+}
+
+size_t jailer_config_n_env(const jailer_config *c) { return GET(c, c->n_env, 0); }
+
+const char *jailer_config_get_env(const jailer_config *c, size_t i, const char **value)
+{
+        if (!c || i >= c->n_env)
+                return NULL;
+        if (value)
+                *value = c->env[i].value;
+        return c->env[i].key;
+}
+
+size_t jailer_config_n_devices(const jailer_config *c) { return GET(c, c->n_devices, 0); }
+
+const char *jailer_config_get_device(const jailer_config *c, size_t i)
+{
+        return c && i < c->n_devices ? c->devices[i] : NULL;
+}
+
+bool jailer_config_get_kvm(const jailer_config *c) { return GET(c, c->kvm, false); }
+const char *jailer_config_get_cgroup_parent(const jailer_config *c) { return GET(c, c->cgroup_parent, NULL); }
+const char *jailer_config_get_seccomp(const jailer_config *c) { return GET(c, c->seccomp, NULL); }
+size_t jailer_config_n_seccomp_allow(const jailer_config *c) { return GET(c, c->n_seccomp_allow, 0); }
+
+const char *jailer_config_get_seccomp_allow(const jailer_config *c, size_t i)
+{
+        return c && i < c->n_seccomp_allow ? c->seccomp_allow[i] : NULL;
+}
+
+int jailer_config_get_exec_fd(const jailer_config *c) { return GET(c, c->exec_fd, -1); }
+int jailer_config_get_seccomp_fd(const jailer_config *c) { return GET(c, c->seccomp_fd, -1); }
+int jailer_config_get_jail_root_fd(const jailer_config *c) { return GET(c, c->jail_root_fd, -1); }
+int jailer_config_get_jail_root_parent_fd(const jailer_config *c) { return GET(c, c->jail_root_parent_fd, -1); }
+int jailer_config_get_bind_source_fd(const jailer_config *c, size_t i) { return GET(c, jl_config_bind_fd(c, i), -1); }
+int jailer_config_get_device_fd(const jailer_config *c, size_t i) { return GET(c, jl_config_device_fd(c, i), -1); }
 
 /* ------------------------------------------------------------ validation */
 

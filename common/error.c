@@ -67,11 +67,12 @@ static void bprintf(char *buf, size_t size, const char *fmt, ...)
                 memcpy(buf + size - 4, "...", 4);
 }
 
-int jl_error(jailer_error *err, jailer_step step, int code, const char *field, const char *fmt, ...)
+static int verror(jailer_error *err, jailer_step step, int code, const char *field, const char *fmt, va_list ap)
+        _printf_(5, 0);
+static int verror(jailer_error *err, jailer_step step, int code, const char *field, const char *fmt, va_list ap)
 {
         char raw[sizeof(err->message)];
         size_t fl = 0;
-        va_list ap;
 
         if (code != 0)
                 errno = code;
@@ -87,7 +88,6 @@ int jl_error(jailer_error *err, jailer_step step, int code, const char *field, c
          * prepended here, so that no message can lose it. */
         if (field && field[0])
                 fl = strlen(field);
-        va_start(ap, fmt);
         if (fl > 0) {
                 char body[sizeof(raw)];
 
@@ -98,7 +98,6 @@ int jl_error(jailer_error *err, jailer_step step, int code, const char *field, c
                         bprintf(raw, sizeof(raw), "%s: %s", field, body);
         } else
                 vsnprintf(raw, sizeof(raw), fmt, ap);
-        va_end(ap);
 
         if (code != 0) {
                 char buf[256];
@@ -110,6 +109,28 @@ int jl_error(jailer_error *err, jailer_step step, int code, const char *field, c
 
         sanitize(err->message, sizeof(err->message), raw);
         return -1;
+}
+
+int jl_error(jailer_error *err, jailer_step step, int code, const char *field, const char *fmt, ...)
+{
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = verror(err, step, code, field, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+int jailer_error_set(jailer_error *err, jailer_step step, int code, const char *field, const char *fmt, ...)
+{
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = verror(err, step, code, field, fmt, ap);
+        va_end(ap);
+        return r;
 }
 
 void jl_error_prefix(jailer_error *err, const char *fmt, ...)

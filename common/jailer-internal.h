@@ -1,34 +1,18 @@
 /* SPDX-License-Identifier: MIT */
-/* Internal to libjailer (and to the daemon/client that link it statically). */
+/* Internal to libjailer: its private structures and the helpers its files
+ * share (the cleanup macros are in macro.h).  jailerd and jailer-supervisor
+ * do not include it: they use libjailer through jailer.h only, as any other
+ * program would (tests/test_library.py checks that). */
 #ifndef JAILER_INTERNAL_H
 #define JAILER_INTERNAL_H
 
 #include "jailer.h"
+#include "macro.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <unistd.h>
-
-/* ------------------------------------------------------------ cleanup helpers */
-
-static inline void freep(void *p) { free(*(void **) p); }
-static inline void closep(int *fd)
-{
-        if (*fd >= 0) {
-                int saved = errno;
-                close(*fd);
-                errno = saved;
-        }
-}
-#define _cleanup_(f) __attribute__((cleanup(f)))
-#define _cleanup_free_ _cleanup_(freep)
-#define _cleanup_close_ _cleanup_(closep)
-#define TAKE_FD(fd) ({ int _fd_ = (fd); (fd) = -1; _fd_; })
-#define TAKE_PTR(p) ({ __typeof__(p) _p_ = (p); (p) = NULL; _p_; })
-#define ELEMENTSOF(a) (sizeof(a) / sizeof((a)[0]))
-#define _unused_ __attribute__((unused))
-#define _printf_(a, b) __attribute__((format(printf, a, b)))
 
 /* ------------------------------------------------------------ errors */
 
@@ -40,7 +24,7 @@ void jl_error_prefix(jailer_error *err, const char *fmt, ...) _printf_(2, 3);
 
 /* ------------------------------------------------------------ config model */
 
-#define JL_UNSET UINT64_MAX /* a limit that was not given */
+#define JL_UNSET JAILER_LIMIT_NONE /* a limit that was not given */
 
 struct jl_bind {
         char *source;
@@ -122,11 +106,11 @@ int jl_open_beneath_nofollow(int dirfd, const char *rel, int flags);
 
 /* File types jl_open_host() accepts (a mask). */
 enum {
-        JL_TYPE_REG = 1 << 0,
-        JL_TYPE_DIR = 1 << 1,
-        JL_TYPE_CHR = 1 << 2,
-        JL_TYPE_BLK = 1 << 3,
-        JL_TYPE_SOCK = 1 << 4,
+        JL_TYPE_REG = JAILER_FILE_REG,
+        JL_TYPE_DIR = JAILER_FILE_DIR,
+        JL_TYPE_CHR = JAILER_FILE_CHR,
+        JL_TYPE_BLK = JAILER_FILE_BLK,
+        JL_TYPE_SOCK = JAILER_FILE_SOCK,
 };
 /* Open a host path that a config or a client names, once: jl_open_trusted()
  * to an O_PATH fd, its type checked against types (JL_TYPE_*; a wrong type

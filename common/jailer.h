@@ -29,8 +29,11 @@
  *     jailer_config_free(c);
  *
  * Conventions: functions returning int return 0 (or a non-negative value) on
- * success and -1 on failure, with *err filled when err is not NULL.  No
- * function of this library calls exit() or prints.
+ * success and -1 on failure.  A function that takes a jailer_error *err
+ * fills it (when err is not NULL) with the step, the errno value, the field
+ * and a one-line message; one that takes none (the setters, the fd forms,
+ * the opening helpers, jailer_jail_kill()) sets errno.  No function of this
+ * library calls exit() or prints.
  */
 #ifndef JAILER_H
 #define JAILER_H
@@ -78,6 +81,13 @@ typedef struct jailer_error {
 
 const char *jailer_step_name(jailer_step step);
 
+/* Fill *err (when not NULL) as libjailer does, and return -1, so that a
+ * caller can report its own failures in the same shape: code is an errno
+ * value or 0 (when not 0, errno is set to it and ": strerror(code)" ends
+ * the message), field may be NULL (otherwise the message starts with it). */
+int jailer_error_set(jailer_error *err, jailer_step step, int code, const char *field, const char *fmt, ...)
+        __attribute__((format(printf, 5, 6)));
+
 /* ------------------------------------------------------------------ config */
 
 typedef struct jailer_config jailer_config;
@@ -118,9 +128,12 @@ char *jailer_config_to_json(const jailer_config *c);
  * and value.  jailer_run() validates too. */
 int jailer_config_validate(const jailer_config *c, jailer_error *err);
 
-/* Setters.  Each copies its strings and returns -1 only on ENOMEM or on a
- * value that cannot be stored (reported in *err); range checks happen in
- * jailer_config_validate(). */
+/* Setters.  Each copies its strings.  They take no jailer_error: -1 with
+ * errno ENOMEM, or EINVAL for a NULL config or argument or an unknown enum
+ * value (ERANGE for a cpu limit too large to store).  Whether a value is in
+ * range is jailer_config_validate()'s question, which reports in *err.
+ * JAILER_LIMIT_NONE removes a memory, cpu quota, pids or file size limit. */
+#define JAILER_LIMIT_NONE UINT64_MAX
 int jailer_config_set_id(jailer_config *c, const char *id);
 int jailer_config_set_exec_path(jailer_config *c, const char *path);
 int jailer_config_set_jail_root(jailer_config *c, const char *path);
@@ -182,7 +195,105 @@ int jailer_config_set_jail_root_fd(jailer_config *c, int root_fd, int parent_fd)
 int jailer_config_set_bind_source_fd(jailer_config *c, size_t index, int fd);
 int jailer_config_set_device_fd(jailer_config *c, size_t index, int fd);
 
+/* Getters, for a caller that judges a config before it runs it (jailerd's
+ * policy does: it decides on these, then clamps limits with the setters).
+ * Strings belong to the config: valid until it is changed or freed; NULL
+ * when not set.  For a NULL config or an index out of range: NULL, a count
+ * of 0, false, -1 for an fd, (uid_t) -1 and (gid_t) -1, JAILER_LIMIT_NONE
+ * for a limit that can be unset, and 0 for the other limits. */
 const char *jailer_config_get_id(const jailer_config *c);
+const char *jailer_config_get_exec_path(const jailer_config *c);
+const char *jailer_config_get_jail_root(const jailer_config *c);
+uid_t jailer_config_get_uid(const jailer_config *c);
+gid_t jailer_config_get_gid(const jailer_config *c);
+/* Limits as the setters above store them: JAILER_LIMIT_NONE when there is
+ * none (memory, cpu quota, pids, file size), 0 for no timeout; max_fds and
+ * max_procs always have a value (the defaults of jailer_config_new()). */
+uint64_t jailer_config_get_memory_limit(const jailer_config *c);
+uint64_t jailer_config_get_cpu_quota(const jailer_config *c);            /* µs per period */
+uint64_t jailer_config_get_cpu_period(const jailer_config *c);           /* µs */
+uint64_t jailer_config_get_pids_limit(const jailer_config *c);
+uint64_t jailer_config_get_max_fds(const jailer_config *c);
+uint64_t jailer_config_get_max_procs(const jailer_config *c);
+uint64_t jailer_config_get_max_file_size(const jailer_config *c);
+uint64_t jailer_config_get_timeout_ms(const jailer_config *c);
+bool jailer_config_get_namespace(const jailer_config *c, jailer_namespace ns);
+/* Bind mount i, 0 <= i < jailer_config_n_bind_mounts(): its source, and
+ * its destination and read_only flag through the pointers that are not
+ * NULL. */
+size_t jailer_config_n_bind_mounts(const jailer_config *c);
+const char *jailer_config_get_bind_mount(const jailer_config *c, size_t i, const char **dest, bool *read_only);
+/* Environment variable i: its name, and its value through value. */
+size_t jailer_config_n_env(const jailer_config *c);
+const char *jailer_config_get_env(const jailer_config *c, size_t i, const char **value);
+size_t jailer_config_n_devices(const jailer_config *c);
+const char *jailer_config_get_device(const jailer_config *c, size_t i);
+bool jailer_config_get_kvm(const jailer_config *c);
+const char *jailer_config_get_cgroup_parent(const jailer_config *c);   /* NULL: the default, "jailer" */
+const char *jailer_config_get_seccomp(const jailer_config *c);         /* NULL: the default, "default" */
+size_t jailer_config_n_seccomp_allow(const jailer_config *c);
+const char *jailer_config_get_seccomp_allow(const jailer_config *c, size_t i);
+/* The fds given with the fd forms (the config's own: do not close them),
+ * or -1. */
+int jailer_config_get_exec_fd(const jailer_config *c);
+int jailer_config_get_seccomp_fd(const jailer_config *c);
+int jailer_config_get_jail_root_fd(const jailer_config *c);
+int jailer_config_get_jail_root_parent_fd(const jailer_config *c);
+int jailer_config_get_bind_source_fd(const jailer_config *c, size_t i);
+int jailer_config_get_device_fd(const jailer_config *c, size_t i);
+
+/* "user", "pid", "mount", "network", "uts", "ipc", "cgroup": the keys of
+ * the config's "namespaces"; NULL for a value out of range. */
+const char *jailer_namespace_name(jailer_namespace ns);
+
+/* ------------------------------------------------------------------ host paths */
+
+/* Opening a host path as libjailer opens what a config names, for a caller
+ * that opens it first and hands over the fd (the fd forms above).  Both
+ * return an O_CLOEXEC fd, or -1 with errno; when a symlink that root does
+ * not own, or the type of the file, is the reason, why (if not NULL) says
+ * so in a phrase (why[0] stays '\0' otherwise). */
+
+/* The path as root, following only the symlinks root owns.  flags are
+ * openat() flags. */
+int jailer_open_trusted(const char *path, int flags, char *why, size_t why_size);
+
+/* File types for jailer_open_host() (a mask). */
+enum {
+        JAILER_FILE_REG = 1 << 0,
+        JAILER_FILE_DIR = 1 << 1,
+        JAILER_FILE_CHR = 1 << 2,
+        JAILER_FILE_BLK = 1 << 3,
+        JAILER_FILE_SOCK = 1 << 4,
+};
+/* jailer_open_trusted() to an O_PATH fd, its type checked against types (a
+ * wrong type fails with EINVAL), then, unless flags has O_PATH, that same
+ * inode reopened with flags | O_NONBLOCK | O_NOCTTY.  Use the fd from then
+ * on, never the path. */
+int jailer_open_host(const char *path, unsigned types, int flags, char *why, size_t why_size);
+/* "a regular file", "a directory", "a FIFO", ... for messages. */
+const char *jailer_file_type_name(mode_t mode);
+
+/* ------------------------------------------------------------------ seccomp */
+
+/* Is name a syscall the baseline filter denies, and so one that
+ * jailer_config_add_seccomp_allow() may name? */
+bool jailer_seccomp_allowable(const char *name);
+/* The OCI profile behind fd (a regular file open for reading), read once,
+ * checked as jailer_spawn() checks it, into a sealed memfd: whoever judges
+ * its contents and the jail that loads it (jailer_config_set_seccomp_fd())
+ * see the same bytes, whatever happens to the file.  name only names it in
+ * messages, which never quote the file's bytes.  The memfd, or -1 with
+ * *err filled. */
+int jailer_seccomp_profile_snapshot(int fd, const char *name, jailer_error *err);
+
+/* ------------------------------------------------------------------ parsing */
+
+/* A decimal number, strictly: no sign, no space, no junk, no overflow. */
+int jailer_parse_u64(const char *s, uint64_t *out);
+/* A size as the config writes it: "4096", "512K", "512M", "1GiB" (powers
+ * of 1024); overflow, junk and negatives are refused.  -1 with errno. */
+int jailer_parse_size(const char *s, uint64_t *out);
 
 /* ------------------------------------------------------------------ report */
 

@@ -4,8 +4,9 @@
 #define JAILER_JSON_UTIL_H
 
 #include <json-c/json.h>
+#include <stdbool.h>
 
-#include "jailer-internal.h"
+#include "macro.h"
 
 static inline void json_putp(json_object **o)
 {

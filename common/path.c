@@ -143,6 +143,11 @@ int jl_open_trusted(const char *path, int flags, char *why, size_t why_size)
         return walk(root, path, flags, true, why, why_size);
 }
 
+int jailer_open_trusted(const char *path, int flags, char *why, size_t why_size)
+{
+        return jl_open_trusted(path, flags, why, why_size);
+}
+
 int jl_open_beneath_nofollow(int dirfd, const char *rel, int flags)
 {
         return walk(dirfd, rel, flags, false, NULL, 0);
@@ -224,4 +229,14 @@ int jl_open_host(const char *path, unsigned types, int flags, char *why, size_t 
                 return -1;
         }
         return TAKE_FD(real);
+}
+
+int jailer_open_host(const char *path, unsigned types, int flags, char *why, size_t why_size)
+{
+        return jl_open_host(path, types, flags, why, why_size);
+}
+
+const char *jailer_file_type_name(mode_t mode)
+{
+        return jl_file_type_name(mode);
 }

@@ -553,3 +553,14 @@ int jl_seccomp_load_oci(const char *path, scmp_filter_ctx_t *out, jailer_error *
                                 why[0] ? ": " : "", why);
         return jl_seccomp_load_oci_fd(fd, path, out, err);
 }
+
+/* The public forms (jailer.h). */
+bool jailer_seccomp_allowable(const char *name)
+{
+        return jl_seccomp_allowable(name);
+}
+
+int jailer_seccomp_profile_snapshot(int fd, const char *name, jailer_error *err)
+{
+        return jl_seccomp_profile_snapshot(fd, name, err);
+}

@@ -10,6 +10,7 @@
  */
 #include "jailer.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -29,6 +30,22 @@ const char *jailer_step_name(jailer_step step)
 {
         (void) step;
         return "unsupported";
+}
+
+int jailer_error_set(jailer_error *err, jailer_step step, int code, const char *field, const char *fmt, ...)
+{
+        va_list ap;
+
+        if (!err)
+                return -1;
+        memset(err, 0, sizeof(*err));
+        err->step = step;
+        err->code = code;
+        snprintf(err->field, sizeof(err->field), "%s", field ? field : "");
+        va_start(ap, fmt);
+        vsnprintf(err->message, sizeof(err->message), fmt, ap);
+        va_end(ap);
+        return -1;
 }
 
 jailer_config *jailer_config_new(const char *id, const char *exec_path, const char *jail_root)
@@ -104,10 +121,81 @@ int jailer_config_set_jail_root_fd(jailer_config *c, int root_fd, int parent_fd)
 int jailer_config_set_bind_source_fd(jailer_config *c, size_t index, int fd) { (void) c, (void) index, (void) fd; return -1; }
 int jailer_config_set_device_fd(jailer_config *c, size_t index, int fd) { (void) c, (void) index, (void) fd; return -1; }
 
-const char *jailer_config_get_id(const jailer_config *c)
+/* The getters: no config, and so nothing, to get. */
+const char *jailer_config_get_id(const jailer_config *c) { (void) c; return NULL; }
+const char *jailer_config_get_exec_path(const jailer_config *c) { (void) c; return NULL; }
+const char *jailer_config_get_jail_root(const jailer_config *c) { (void) c; return NULL; }
+uid_t jailer_config_get_uid(const jailer_config *c) { (void) c; return (uid_t) -1; }
+gid_t jailer_config_get_gid(const jailer_config *c) { (void) c; return (gid_t) -1; }
+uint64_t jailer_config_get_memory_limit(const jailer_config *c) { (void) c; return JAILER_LIMIT_NONE; }
+uint64_t jailer_config_get_cpu_quota(const jailer_config *c) { (void) c; return JAILER_LIMIT_NONE; }
+uint64_t jailer_config_get_cpu_period(const jailer_config *c) { (void) c; return 0; }
+uint64_t jailer_config_get_pids_limit(const jailer_config *c) { (void) c; return JAILER_LIMIT_NONE; }
+uint64_t jailer_config_get_max_fds(const jailer_config *c) { (void) c; return 0; }
+uint64_t jailer_config_get_max_procs(const jailer_config *c) { (void) c; return 0; }
+uint64_t jailer_config_get_max_file_size(const jailer_config *c) { (void) c; return JAILER_LIMIT_NONE; }
+uint64_t jailer_config_get_timeout_ms(const jailer_config *c) { (void) c; return 0; }
+bool jailer_config_get_namespace(const jailer_config *c, jailer_namespace ns) { (void) c, (void) ns; return false; }
+size_t jailer_config_n_bind_mounts(const jailer_config *c) { (void) c; return 0; }
+const char *jailer_config_get_bind_mount(const jailer_config *c, size_t i, const char **dest, bool *read_only) { (void) c, (void) i, (void) dest, (void) read_only; return NULL; }
+size_t jailer_config_n_env(const jailer_config *c) { (void) c; return 0; }
+const char *jailer_config_get_env(const jailer_config *c, size_t i, const char **value) { (void) c, (void) i, (void) value; return NULL; }
+size_t jailer_config_n_devices(const jailer_config *c) { (void) c; return 0; }
+const char *jailer_config_get_device(const jailer_config *c, size_t i) { (void) c, (void) i; return NULL; }
+bool jailer_config_get_kvm(const jailer_config *c) { (void) c; return false; }
+const char *jailer_config_get_cgroup_parent(const jailer_config *c) { (void) c; return NULL; }
+const char *jailer_config_get_seccomp(const jailer_config *c) { (void) c; return NULL; }
+size_t jailer_config_n_seccomp_allow(const jailer_config *c) { (void) c; return 0; }
+const char *jailer_config_get_seccomp_allow(const jailer_config *c, size_t i) { (void) c, (void) i; return NULL; }
+int jailer_config_get_exec_fd(const jailer_config *c) { (void) c; return -1; }
+int jailer_config_get_seccomp_fd(const jailer_config *c) { (void) c; return -1; }
+int jailer_config_get_jail_root_fd(const jailer_config *c) { (void) c; return -1; }
+int jailer_config_get_jail_root_parent_fd(const jailer_config *c) { (void) c; return -1; }
+int jailer_config_get_bind_source_fd(const jailer_config *c, size_t i) { (void) c, (void) i; return -1; }
+int jailer_config_get_device_fd(const jailer_config *c, size_t i) { (void) c, (void) i; return -1; }
+
+const char *jailer_namespace_name(jailer_namespace ns) { (void) ns; return NULL; }
+
+int jailer_open_trusted(const char *path, int flags, char *why, size_t why_size)
 {
-        (void) c;
-        return NULL;
+        (void) path, (void) flags, (void) why, (void) why_size;
+        return -1;
+}
+
+int jailer_open_host(const char *path, unsigned types, int flags, char *why, size_t why_size)
+{
+        (void) path, (void) types, (void) flags, (void) why, (void) why_size;
+        return -1;
+}
+
+const char *jailer_file_type_name(mode_t mode)
+{
+        (void) mode;
+        return "of an unknown type";
+}
+
+bool jailer_seccomp_allowable(const char *name)
+{
+        (void) name;
+        return false;
+}
+
+int jailer_seccomp_profile_snapshot(int fd, const char *name, jailer_error *err)
+{
+        (void) fd, (void) name;
+        return unsupported(err);
+}
+
+int jailer_parse_u64(const char *s, uint64_t *out)
+{
+        (void) s, (void) out;
+        return -1;
+}
+
+int jailer_parse_size(const char *s, uint64_t *out)
+{
+        (void) s, (void) out;
+        return -1;
 }
 
 char *jailer_report_to_json(const jailer_report *r)

@@ -21,6 +21,11 @@ const char *const jl_namespace_names[JAILER_NS_COUNT] = {
         [JAILER_NS_CGROUP] = "cgroup",
 };
 
+const char *jailer_namespace_name(jailer_namespace ns)
+{
+        return (unsigned) ns < JAILER_NS_COUNT ? jl_namespace_names[ns] : NULL;
+}
+
 const char *jailer_version(void)
 {
         return JAILER_VERSION;
@@ -108,6 +113,16 @@ int jl_parse_size(const char *s, uint64_t *out)
 
         errno = EINVAL;
         return -1;
+}
+
+int jailer_parse_u64(const char *s, uint64_t *out)
+{
+        return jl_parse_u64(s, out);
+}
+
+int jailer_parse_size(const char *s, uint64_t *out)
+{
+        return jl_parse_size(s, out);
 }
 
 /* ------------------------------------------------------------ signals */

@@ -25,7 +25,8 @@
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
-#include "jd-internal.h"
+#include "jailer.h"
+#include "macro.h"
 #include "protocol.h"
 
 #define JD_CLIENT_OUTBUF_MAX (4u * 1024 * 1024) /* a client that reads nothing more is dropped */

@@ -8,7 +8,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "jd-internal.h"
+#include "jailer.h"
+#include "macro.h"
 
 uint64_t jd_now_realtime_us(void);
 uint64_t jd_now_monotonic_us(void);

@@ -138,7 +138,7 @@ static int parse_unsigned(const char *s, unsigned *out)
 {
         uint64_t v;
 
-        if (jl_parse_u64(s, &v) < 0 || v > UINT_MAX)
+        if (jailer_parse_u64(s, &v) < 0 || v > UINT_MAX)
                 return -EINVAL;
         *out = (unsigned) v;
         return 0;
@@ -158,7 +158,7 @@ static int parse_bytes(const char *s, uint64_t *out)
                 shift = digits[n - 1] == 'K' ? 10 : digits[n - 1] == 'M' ? 20 : 30;
                 digits[n - 1] = '\0';
         }
-        if (jl_parse_u64(digits, &v) < 0 || v > (UINT64_MAX >> shift))
+        if (jailer_parse_u64(digits, &v) < 0 || v > (UINT64_MAX >> shift))
                 return -EINVAL;
         *out = v << shift;
         return 0;
@@ -316,7 +316,7 @@ static int parse_args(int argc, char **argv, jd_options *o, char **socket_alloc,
                         }
                         break;
                 case OPT_RUN_SIZE:
-                        if (jl_parse_size(optarg, &o->run_size) < 0 || (o->run_size && o->run_size < 4096)) {
+                        if (jailer_parse_size(optarg, &o->run_size) < 0 || (o->run_size && o->run_size < 4096)) {
                                 fprintf(stderr, "jailerd: --run-size: %s is not 0 or a size of at least 4K\n",
                                         optarg);
                                 return -EINVAL;

@@ -138,11 +138,11 @@ static void read_jail_ids(jd_jail *j, int dfd)
                             je.message[0] ? ": " : "", je.message);
                 return;
         }
-        j->uid = c->uid;
-        j->gid = c->gid;
+        j->uid = jailer_config_get_uid(c);
+        j->gid = jailer_config_get_gid(c);
         j->has_ids = true;
-        if (c->jail_root && !j->jail_root)
-                j->jail_root = strdup(c->jail_root);
+        if (jailer_config_get_jail_root(c) && !j->jail_root)
+                j->jail_root = strdup(jailer_config_get_jail_root(c));
         jailer_config_free(c);
 }
 
@@ -582,7 +582,7 @@ static int report_parse(const char *buf, jailer_report *r, char **lost, jailer_e
 
         if (!o || !json_object_is_type(o, json_type_object)) {
                 json_object_put(o);
-                return jl_error(je, JAILER_STEP_NONE, 0, NULL, "not a JSON object");
+                return jailer_error_set(je, JAILER_STEP_NONE, 0, NULL, "not a JSON object");
         }
         if (json_object_object_get_ex(o, "error", &m)) {
                 if (json_object_is_type(m, json_type_string) && !*lost)
@@ -715,14 +715,14 @@ static int path_fds(const jailer_config *c, char (*args)[48], int *out, size_t *
                         n++;                                                    \
                 }                                                               \
         } while (0)
-        ADD(c->exec_fd, "exec_path");
-        ADD(c->seccomp_fd, "seccomp");
-        ADD(c->jail_root_fd, "jail_root");
-        ADD(c->jail_root_parent_fd, "jail_root.parent");
-        for (size_t i = 0; i < c->n_binds; i++)
-                ADD(jl_config_bind_fd(c, i), "bind_mounts[%zu].source", i);
-        for (size_t i = 0; i < c->n_devices; i++)
-                ADD(jl_config_device_fd(c, i), "devices[%zu]", i);
+        ADD(jailer_config_get_exec_fd(c), "exec_path");
+        ADD(jailer_config_get_seccomp_fd(c), "seccomp");
+        ADD(jailer_config_get_jail_root_fd(c), "jail_root");
+        ADD(jailer_config_get_jail_root_parent_fd(c), "jail_root.parent");
+        for (size_t i = 0; i < jailer_config_n_bind_mounts(c); i++)
+                ADD(jailer_config_get_bind_source_fd(c, i), "bind_mounts[%zu].source", i);
+        for (size_t i = 0; i < jailer_config_n_devices(c); i++)
+                ADD(jailer_config_get_device_fd(c, i), "devices[%zu]", i);
 #undef ADD
         *ret_n = n;
         if (!failed)
@@ -743,7 +743,7 @@ static int spawn_supervisor(jd_jail *j, const jailer_config *c, bool own_stdio, 
         char uid[16], ppid[16];
         char *envp[] = { (char *) "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
         int sp[2] = { -1, -1 }, high[4] = { -1, -1, -1, -1 };
-        size_t n = 0, n_paths, max_paths = 4 + c->n_binds + c->n_devices;
+        size_t n = 0, n_paths, max_paths = 4 + jailer_config_n_bind_mounts(c) + jailer_config_n_devices(c);
         _cleanup_free_ char **argv = calloc(16 + 2 * max_paths, sizeof(char *));
         _cleanup_free_ char (*path_args)[48] = calloc(max_paths, 48);
         _cleanup_free_ int *path_high = calloc(max_paths, sizeof(int));
@@ -859,10 +859,10 @@ int jd_jail_create(jd_daemon *d, jd_client *client, json_object *id, jailer_conf
         }
         j->owner_uid = client ? client->peer.uid : 0;
         j->owner_pid = client ? client->peer.pid : 0;
-        j->uid = c->uid;
-        j->gid = c->gid;
+        j->uid = jailer_config_get_uid(c);
+        j->gid = jailer_config_get_gid(c);
         j->has_ids = true;
-        j->jail_root = strdup(c->jail_root);
+        j->jail_root = strdup(jailer_config_get_jail_root(c));
         if (!j->jail_root) {
                 r = jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "out of memory");
                 jail_free(j, false);
@@ -879,12 +879,12 @@ int jd_jail_create(jd_daemon *d, jd_client *client, json_object *id, jailer_conf
                 goto fail_config;
         }
         if (made_root) {
-                j->jail_dir = strdup(c->jail_root);
+                j->jail_dir = strdup(j->jail_root);
                 /* A leftover that is empty is harmless; anything else is not ours to reuse. */
                 if (!j->jail_dir || ((mkdir(j->jail_dir, 0755) < 0 &&
                                       (errno != EEXIST || rmdir(j->jail_dir) < 0 || mkdir(j->jail_dir, 0755) < 0)))) {
                         jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "jail directory %s: %s",
-                                         c->jail_root, strerror(errno));
+                                         j->jail_root, strerror(errno));
                         free(j->jail_dir);
                         j->jail_dir = NULL;
                         goto fail_dir;
@@ -897,14 +897,14 @@ int jd_jail_create(jd_daemon *d, jd_client *client, json_object *id, jailer_conf
                  * jail writes them).  Removed with the rest. */
                 _cleanup_close_ int rfd = open(j->jail_dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (rfd < 0 || mkdirat(rfd, "run", 0700) < 0 ||
-                    fchownat(rfd, "run", c->uid, c->gid, AT_SYMLINK_NOFOLLOW) < 0) {
+                    fchownat(rfd, "run", j->uid, j->gid, AT_SYMLINK_NOFOLLOW) < 0) {
                         jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "jail directory %s/run: %s",
-                                         c->jail_root, strerror(errno));
+                                         j->jail_root, strerror(errno));
                         goto fail_dir;
                 }
-                if (d->opt.run_size && (r = jd_jail_dir_mount_run(rfd, d->opt.run_size, c->uid, c->gid)) < 0) {
+                if (d->opt.run_size && (r = jd_jail_dir_mount_run(rfd, d->opt.run_size, j->uid, j->gid)) < 0) {
                         jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "jail directory %s/run: tmpfs: %s",
-                                         c->jail_root, strerror(-r));
+                                         j->jail_root, strerror(-r));
                         goto fail_dir;
                 }
         }

@@ -17,7 +17,8 @@
 #include <stddef.h>
 #include <syslog.h>
 
-#include "jd-internal.h"
+#include "jailer.h"
+#include "macro.h"
 
 typedef enum jd_event {
         JD_EV_NONE = 0,         /* a plain message, no MESSAGE_ID */

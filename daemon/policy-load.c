@@ -9,7 +9,7 @@
  * "_comment" are allowed in every object and ignored: JSON has no comments.
  *
  * Paths in allow-lists are resolved here, once per load, the way requests
- * are resolved later (jl_open_trusted(): only root's symlinks are
+ * are resolved later (jailer_open_trusted(): only root's symlinks are
  * followed), so that "/bin/qemu-system-x86_64" in the file matches the
  * request's real path "/usr/bin/qemu-system-x86_64".  A path that does not
  * exist yet is kept as written, with a warning.
@@ -20,6 +20,7 @@
 #include <limits.h>
 #include <math.h>
 #include <pwd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -241,7 +242,7 @@ static int get_u64(load_ctx *x, const char *field, json_object *v, uint64_t min,
         return 0;
 }
 
-/* An integer, or a string such as "512M", "4GiB" (jl_parse_size()). */
+/* An integer, or a string such as "512M", "4GiB" (jailer_parse_size()). */
 static int get_size(load_ctx *x, const char *field, json_object *v, uint64_t min, uint64_t max, uint64_t *out)
 {
         uint64_t u;
@@ -250,7 +251,7 @@ static int get_size(load_ctx *x, const char *field, json_object *v, uint64_t min
                 return get_u64(x, field, v, min, max, out);
         if (!json_object_is_type(v, json_type_string))
                 return type_error(x, field, "a number of bytes or a size such as \"512M\"", v);
-        if (jl_parse_size(json_object_get_string(v), &u) < 0)
+        if (jailer_parse_size(json_object_get_string(v), &u) < 0)
                 return fail(x, field, "\"%.*s\" is not a size (bytes, or a number with K, M, G or T)", QUOTE_MAX,
                             json_object_get_string(v));
         if (u < min || u > max)
@@ -314,7 +315,7 @@ static int canonical_path(load_ctx *x, const char *field, const char *p, char **
         r = check_path_shape(x, field, p);
         if (r < 0)
                 return r;
-        fd = jl_open_trusted(p, O_PATH, why, sizeof why);
+        fd = jailer_open_trusted(p, O_PATH, why, sizeof why);
         if (fd < 0) {
                 size_t n = strlen(p);
 
@@ -392,19 +393,12 @@ static int get_id(load_ctx *x, const char *field, json_object *v, uint32_t *out)
         return 0;
 }
 
-static int parse_client(load_ctx *x, const char *field, json_object *o, jd_client_rule *rule)
+/* Who a client rule is about, by user: "uid" or "user". */
+static int parse_client_user(load_ctx *x, const char *field, json_object *o, jd_client_rule *rule)
 {
-        static const char *const keys[] = { "uid", "user", "gid", "group", "socket_group", "rights", NULL };
         json_object *v;
         char f[160];
         int r;
-
-        if (!json_object_is_type(o, json_type_object))
-                return type_error(x, field, "an object such as {\"group\": \"ci\", \"rights\": [\"create\"]}", o);
-        r = check_keys(x, field, o, keys);
-        if (r < 0)
-                return r;
-        snprintf(rule->label, sizeof rule->label, "%s", field);
 
         if (json_object_object_get_ex(o, "uid", &v) && json_object_object_get_ex(o, "user", NULL))
                 return fail(x, field, "\"uid\" and \"user\" name the same thing: give one");
@@ -427,6 +421,16 @@ static int parse_client(load_ctx *x, const char *field, json_object *o, jd_clien
                 rule->uid = res->pw_uid;
                 rule->match_uid = true;
         }
+        return 0;
+}
+
+/* Who a client rule is about, by group: one of "gid", "group" and
+ * "socket_group". */
+static int parse_client_group(load_ctx *x, const char *field, json_object *o, jd_client_rule *rule)
+{
+        json_object *v;
+        char f[160];
+        int r;
 
         int n_group = json_object_object_get_ex(o, "gid", NULL) + json_object_object_get_ex(o, "group", NULL) +
                       json_object_object_get_ex(o, "socket_group", NULL);
@@ -459,9 +463,15 @@ static int parse_client(load_ctx *x, const char *field, json_object *o, jd_clien
                 if (!rule->socket_group)
                         return fail(x, f, "false matches nobody: leave the key out instead");
         }
-        if (!rule->match_uid && !rule->match_gid && !rule->socket_group)
-                return fail(x, field, "names nobody: give \"uid\" or \"user\", and/or \"gid\", \"group\" or "
-                                      "\"socket_group\"");
+        return 0;
+}
+
+/* What a client rule grants: "rights", required and not empty. */
+static int parse_client_rights(load_ctx *x, const char *field, json_object *o, jd_client_rule *rule)
+{
+        json_object *v;
+        char f[160];
+        int r;
 
         field_key(f, sizeof f, field, "rights");
         if (!json_object_object_get_ex(o, "rights", &v))
@@ -490,6 +500,30 @@ static int parse_client(load_ctx *x, const char *field, json_object *o, jd_clien
         if (!rule->rights)
                 return fail(x, f, "is empty: a rule must grant something");
         return 0;
+}
+
+static int parse_client(load_ctx *x, const char *field, json_object *o, jd_client_rule *rule)
+{
+        static const char *const keys[] = { "uid", "user", "gid", "group", "socket_group", "rights", NULL };
+        int r;
+
+        if (!json_object_is_type(o, json_type_object))
+                return type_error(x, field, "an object such as {\"group\": \"ci\", \"rights\": [\"create\"]}", o);
+        r = check_keys(x, field, o, keys);
+        if (r < 0)
+                return r;
+        snprintf(rule->label, sizeof rule->label, "%s", field);
+
+        r = parse_client_user(x, field, o, rule);
+        if (r < 0)
+                return r;
+        r = parse_client_group(x, field, o, rule);
+        if (r < 0)
+                return r;
+        if (!rule->match_uid && !rule->match_gid && !rule->socket_group)
+                return fail(x, field, "names nobody: give \"uid\" or \"user\", and/or \"gid\", \"group\" or "
+                                      "\"socket_group\"");
+        return parse_client_rights(x, field, o, rule);
 }
 
 static int parse_clients(load_ctx *x, json_object *v, jd_policy *p)
@@ -634,7 +668,7 @@ static int parse_namespaces(load_ctx *x, json_object *v, jd_policy *p)
                 if (!json_object_is_type(e, json_type_string))
                         return type_error(x, f, "a namespace's name", e);
                 for (size_t k = 0; k < JAILER_NS_COUNT; k++)
-                        if (strcmp(jl_namespace_names[k], json_object_get_string(e)) == 0) {
+                        if (strcmp(jailer_namespace_name(k), json_object_get_string(e)) == 0) {
                                 p->ns_may_disable[k] = true;
                                 found = true;
                         }
@@ -676,7 +710,7 @@ static int parse_seccomp(load_ctx *x, json_object *o, jd_policy *p)
                         snprintf(f, sizeof f, "seccomp.allow_syscalls[%zu]", i);
                         if (!json_object_is_type(e, json_type_string))
                                 return type_error(x, f, "a system call's name", e);
-                        if (!jl_seccomp_allowable(json_object_get_string(e)))
+                        if (!jailer_seccomp_allowable(json_object_get_string(e)))
                                 return fail(x, f, "\"%.*s\" is not one of the calls the baseline filter denies",
                                             QUOTE_MAX, json_object_get_string(e));
                         p->seccomp.syscalls[p->seccomp.n_syscalls] = strdup(json_object_get_string(e));
@@ -701,31 +735,12 @@ static void warn_no_kvm(load_ctx *x, const jd_policy *p)
                            x->path);
 }
 
-static int parse_policy(load_ctx *x, json_object *root, jd_policy *p)
+/* What a client may name on the host: programs, bind sources, whether
+ * read-write, where jail roots go, devices. */
+static int parse_host_paths(load_ctx *x, json_object *root, jd_policy *p)
 {
-        static const char *const keys[] = {
-                "clients",   "exec_paths", "bind_sources", "read_write_binds",       "jail_root_base", "devices",
-                "ceilings",  "totals",     "uid_range",    "gid_range",              "allocate_uid",
-                "allow_own_uid",
-                "may_disable_namespaces",  "seccomp",      "loader_env", NULL,
-        };
         json_object *v;
         int r;
-
-        r = check_keys(x, NULL, root, keys);
-        if (r < 0)
-                return r;
-        if (json_object_object_get_ex(root, "loader_env", &v) &&
-            (r = get_bool(x, "loader_env", v, &p->loader_env)) < 0)
-                return r;
-
-        if (json_object_object_get_ex(root, "clients", &v))
-                r = parse_clients(x, v, p);
-        else
-                r = add_default_clients(p);
-        if (r < 0)
-                return r;
-        warn_no_kvm(x, p);
 
         if (json_object_object_get_ex(root, "exec_paths", &v) &&
             (r = get_path_list(x, "exec_paths", v, &p->exec_paths)) < 0)
@@ -757,10 +772,15 @@ static int parse_policy(load_ctx *x, json_object *root, jd_policy *p)
                                 return fail(x, f, "\"%s\" is not under /dev", p->devices.paths[i]);
                         }
         }
-        if (json_object_object_get_ex(root, "ceilings", &v) && (r = parse_ceilings(x, v, p)) < 0)
-                return r;
-        if (json_object_object_get_ex(root, "totals", &v) && (r = parse_totals(x, v, p)) < 0)
-                return r;
+        return 0;
+}
+
+/* The uids and gids jails run as: ranges, allocation. */
+static int parse_ids(load_ctx *x, json_object *root, jd_policy *p)
+{
+        json_object *v;
+        int r;
+
         if (json_object_object_get_ex(root, "uid_range", &v)) {
                 r = get_range(x, "uid_range", v, &p->uid_min, &p->uid_max);
                 if (r < 0)
@@ -792,6 +812,45 @@ static int parse_policy(load_ctx *x, json_object *root, jd_policy *p)
                 return fail(x, "gid_range", "[%u, %u] must contain the uid range [%u, %u]%s: an allocated jail runs "
                                             "with gid = uid (or set allocate_uid to false)",
                             p->gid_min, p->gid_max, p->uid_min, p->uid_max, p->has_uid_range ? "" : " (built-in)");
+        return 0;
+}
+
+static int parse_policy(load_ctx *x, json_object *root, jd_policy *p)
+{
+        static const char *const keys[] = {
+                "clients",   "exec_paths", "bind_sources", "read_write_binds",       "jail_root_base", "devices",
+                "ceilings",  "totals",     "uid_range",    "gid_range",              "allocate_uid",
+                "allow_own_uid",
+                "may_disable_namespaces",  "seccomp",      "loader_env", NULL,
+        };
+        json_object *v;
+        int r;
+
+        r = check_keys(x, NULL, root, keys);
+        if (r < 0)
+                return r;
+        if (json_object_object_get_ex(root, "loader_env", &v) &&
+            (r = get_bool(x, "loader_env", v, &p->loader_env)) < 0)
+                return r;
+
+        if (json_object_object_get_ex(root, "clients", &v))
+                r = parse_clients(x, v, p);
+        else
+                r = add_default_clients(p);
+        if (r < 0)
+                return r;
+        warn_no_kvm(x, p);
+
+        r = parse_host_paths(x, root, p);
+        if (r < 0)
+                return r;
+        if (json_object_object_get_ex(root, "ceilings", &v) && (r = parse_ceilings(x, v, p)) < 0)
+                return r;
+        if (json_object_object_get_ex(root, "totals", &v) && (r = parse_totals(x, v, p)) < 0)
+                return r;
+        r = parse_ids(x, root, p);
+        if (r < 0)
+                return r;
         if (json_object_object_get_ex(root, "may_disable_namespaces", &v) && (r = parse_namespaces(x, v, p)) < 0)
                 return r;
         if (json_object_object_get_ex(root, "seccomp", &v) && (r = parse_seccomp(x, v, p)) < 0)
@@ -928,7 +987,7 @@ void jd_policy_describe(const jd_policy *p, char *buf, size_t size)
                 fprintf(f, ", uids chosen by clients");
         for (size_t i = 0; i < JAILER_NS_COUNT; i++)
                 if (p->ns_may_disable[i])
-                        fprintf(f, ", %s namespace optional", jl_namespace_names[i]);
+                        fprintf(f, ", %s namespace optional", jailer_namespace_name(i));
         if (p->seccomp.allow_none)
                 fprintf(f, ", seccomp may be off");
         if (p->totals.jails)

@@ -13,7 +13,7 @@
  * limits and how many jails.
  *
  * Every path is resolved here as libjailer will resolve it when it opens
- * it (jl_open_trusted(): a symlink is followed only when root owns it) and
+ * it (jailer_open_trusted(): a symlink is followed only when root owns it) and
  * judged by the real path of the fd that gives, never by the string the
  * client sent.
  */
@@ -22,6 +22,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -426,7 +427,7 @@ static void peer_fs_leave(peer_fs *f)
         f->entered = false;
 }
 
-/* Open a path the client names, once, as libjailer would (jl_open_host():
+/* Open a path the client names, once, as libjailer would (jailer_open_host():
  * root's symlinks only, the type checked before anything is opened for
  * real, non-blocking), and as the client unless as_root: the fd (to be
  * used from now on), or -1 with a refusal. */
@@ -443,7 +444,7 @@ static int open_requested(check *k, const char *rule, const char *field, const c
                 return jl_rpc_error_set(k->err, JL_RPC_INTERNAL, NULL, field, "%s: cannot act as uid %u: %s",
                                         field, (unsigned) k->peer->uid, strerror(-r));
         }
-        fd = jl_open_host(path, types, flags, why, sizeof why);
+        fd = jailer_open_host(path, types, flags, why, sizeof why);
         saved = errno;
         if (!as_root)
                 peer_fs_leave(&f);
@@ -498,47 +499,49 @@ static int check_ids(check *k, const jailer_config *c)
 {
         const jd_policy *pol = k->pol;
         const jd_peer *p = k->peer;
+        uid_t uid = jailer_config_get_uid(c);
+        gid_t gid = jailer_config_get_gid(c);
 
-        if (pol->allocate_uid && pol->allow_own_uid && c->uid == p->uid) {
-                if (!peer_has_gid(p, c->gid) && c->gid != NOBODY)
+        if (pol->allocate_uid && pol->allow_own_uid && uid == p->uid) {
+                if (!peer_has_gid(p, gid) && gid != NOBODY)
                         return refuse(k, "allocate_uid", "gid",
                                       "gid: %u: a jail that runs as you has one of your groups (or nogroup, %u)",
-                                      (unsigned) c->gid, NOBODY);
+                                      (unsigned) gid, NOBODY);
                 return 0;
         }
         if (pol->allocate_uid) {
                 /* The default (nobody) means "allocate one". */
-                if (c->uid != NOBODY)
+                if (uid != NOBODY)
                         return refuse(k, "allocate_uid", "uid",
                                       "uid: %u: jailerd gives each jail a uid of its own from %u-%u; leave uid out%s",
-                                      (unsigned) c->uid, (unsigned) pol->uid_min, (unsigned) pol->uid_max,
+                                      (unsigned) uid, (unsigned) pol->uid_min, (unsigned) pol->uid_max,
                                       pol->allow_own_uid ? " (or give your own)" : "");
-                if (c->gid != NOBODY)
+                if (gid != NOBODY)
                         return refuse(k, "allocate_uid", "gid",
                                       "gid: %u: jailerd allocates each jail's gid with its uid; leave gid out",
-                                      (unsigned) c->gid);
+                                      (unsigned) gid);
                 return 0;
         }
         if (pol->has_uid_range) {
-                if (c->uid < pol->uid_min || c->uid > pol->uid_max)
+                if (uid < pol->uid_min || uid > pol->uid_max)
                         return refuse(k, "uid_range", "uid", "uid: %u is outside the uid range %u-%u",
-                                      (unsigned) c->uid, (unsigned) pol->uid_min, (unsigned) pol->uid_max);
-        } else if (c->uid != p->uid && c->uid != NOBODY)
+                                      (unsigned) uid, (unsigned) pol->uid_min, (unsigned) pol->uid_max);
+        } else if (uid != p->uid && uid != NOBODY)
                 return refuse(k, "uid_range", "uid", "uid: %u is neither your own uid (%u) nor nobody (%u)",
-                              (unsigned) c->uid, (unsigned) p->uid, NOBODY);
+                              (unsigned) uid, (unsigned) p->uid, NOBODY);
         if (pol->has_gid_range) {
-                if (c->gid < pol->gid_min || c->gid > pol->gid_max)
+                if (gid < pol->gid_min || gid > pol->gid_max)
                         return refuse(k, "gid_range", "gid", "gid: %u is outside the gid range %u-%u",
-                                      (unsigned) c->gid, (unsigned) pol->gid_min, (unsigned) pol->gid_max);
-        } else if (!peer_has_gid(p, c->gid) && c->gid != NOBODY)
+                                      (unsigned) gid, (unsigned) pol->gid_min, (unsigned) pol->gid_max);
+        } else if (!peer_has_gid(p, gid) && gid != NOBODY)
                 return refuse(k, "gid_range", "gid", "gid: %u is neither one of your groups nor nogroup (%u)",
-                              (unsigned) c->gid, NOBODY);
+                              (unsigned) gid, NOBODY);
         return 0;
 }
 
 static int check_exec(check *k, jailer_config *c)
 {
-        const char *path = c->exec_path;
+        const char *path = jailer_config_get_exec_path(c);
         const char *list_rule = k->pol->exec_paths.set ? "exec_paths" : "host_access";
         _cleanup_free_ char *real = NULL, *denied = NULL, *writable = NULL;
         _cleanup_close_ int fd = -1;
@@ -546,7 +549,7 @@ static int check_exec(check *k, jailer_config *c)
         struct stat st;
         int r;
 
-        fd = open_requested(k, list_rule, "exec_path", c->exec_path, JL_TYPE_REG, O_PATH, false);
+        fd = open_requested(k, list_rule, "exec_path", path, JAILER_FILE_REG, O_PATH, false);
         if (fd < 0)
                 return -1;
         r = jd_fd_real_path(fd, &real);
@@ -602,7 +605,7 @@ static char *trusted_real_path(const char *path)
         _cleanup_close_ int fd = -1;
         char why[256], *real = NULL;
 
-        fd = jl_open_trusted(path, O_PATH, why, sizeof why);
+        fd = jailer_open_trusted(path, O_PATH, why, sizeof why);
         if (fd < 0 || jd_fd_real_path(fd, &real) < 0)
                 return strdup(path);
         return real;
@@ -672,8 +675,9 @@ static int check_binds(check *k, jailer_config *c)
 {
         const char *list_rule = k->pol->bind_sources.set ? "bind_sources" : "host_access";
 
-        for (size_t i = 0; i < c->n_binds; i++) {
-                const struct jl_bind *b = &c->binds[i];
+        for (size_t i = 0; i < jailer_config_n_bind_mounts(c); i++) {
+                bool read_only;
+                const char *source = jailer_config_get_bind_mount(c, i, NULL, &read_only);
                 _cleanup_free_ char *real = NULL, *denied = NULL, *unused = NULL;
                 _cleanup_close_ int fd = -1;
                 char field[96], link[64], buf[PATH_MAX + 16];
@@ -682,33 +686,33 @@ static int check_binds(check *k, jailer_config *c)
                 int r;
 
                 snprintf(field, sizeof field, "bind_mounts[%zu].source", i);
-                fd = open_requested(k, list_rule, field, b->source, JL_TYPE_REG | JL_TYPE_DIR | JL_TYPE_SOCK, O_PATH,
-                                    false);
+                fd = open_requested(k, list_rule, field, source, JAILER_FILE_REG | JAILER_FILE_DIR | JAILER_FILE_SOCK,
+                                    O_PATH, false);
                 if (fd < 0)
                         return -1;
                 r = jd_fd_real_path(fd, &real);
                 if (r < 0 || fstat(fd, &st) < 0)
-                        return refuse(k, list_rule, field, "%s: %s: %s", field, b->source,
+                        return refuse(k, list_rule, field, "%s: %s: %s", field, source,
                                       strerror(r < 0 ? -r : errno));
                 if (k->pol->bind_sources.set && !list_allows(&k->pol->bind_sources, real))
                         return refuse(k, "bind_sources", field, "%s: %s%s is not under any of the policy's "
                                                                 "bind_sources",
-                                      field, b->source, really(b->source, real, buf, sizeof buf));
-                if (!b->read_only && !k->pol->read_write_binds) {
+                                      field, source, really(source, real, buf, sizeof buf));
+                if (!read_only && !k->pol->read_write_binds) {
                         snprintf(field, sizeof field, "bind_mounts[%zu].read_only", i);
                         return refuse(k, "read_write_binds", field,
                                       "%s: false: the policy allows read-only binds only", field);
                 }
                 r = check_ancestors(k->peer, real, false, &denied, &unused);
                 if (r < 0)
-                        return refuse(k, "host_access", field, "%s: %s: %s", field, b->source, strerror(-r));
+                        return refuse(k, "host_access", field, "%s: %s: %s", field, source, strerror(-r));
                 if (denied)
-                        return refuse(k, "host_access", field, "%s: %s: you may not search %s", field, b->source,
+                        return refuse(k, "host_access", field, "%s: %s: you may not search %s", field, source,
                                       denied);
                 snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-                if (!peer_may(k->peer, link, &st, b->read_only ? 4 : 6))
-                        return refuse(k, "host_access", field, "%s: %s: you may not %s it", field, b->source,
-                                      b->read_only ? "read" : "write");
+                if (!peer_may(k->peer, link, &st, read_only ? 4 : 6))
+                        return refuse(k, "host_access", field, "%s: %s: you may not %s it", field, source,
+                                      read_only ? "read" : "write");
                 /* Whatever the list: no window onto other clients' jails
                  * (their run/ holds their VMMs' sockets) or the daemon's
                  * state, and so never "/".  Checked after the client's own
@@ -718,7 +722,7 @@ static int check_binds(check *k, jailer_config *c)
                         return jl_rpc_error_set(k->err, JL_RPC_INTERNAL, NULL, NULL, "out of memory");
                 if (r > 0)
                         return refuse(k, "other_jails", field, "%s: %s%s is, contains or lies inside %s", field,
-                                      b->source, really(b->source, real, buf, sizeof buf), what);
+                                      source, really(source, real, buf, sizeof buf), what);
                 if (jailer_config_set_bind_source_fd(c, i, fd) < 0)
                         return jl_rpc_error_set(k->err, JL_RPC_INTERNAL, NULL, NULL, "%s: %s", field, strerror(errno));
         }
@@ -729,7 +733,8 @@ static int check_devices(check *k, jailer_config *c)
 {
         const char *list_rule = k->pol->devices.set ? "devices" : "host_access";
 
-        for (size_t i = 0; i < c->n_devices; i++) {
+        for (size_t i = 0; i < jailer_config_n_devices(c); i++) {
+                const char *device = jailer_config_get_device(c, i);
                 _cleanup_free_ char *real = NULL;
                 _cleanup_close_ int fd = -1;
                 char field[32], link[64];
@@ -739,13 +744,13 @@ static int check_devices(check *k, jailer_config *c)
                 snprintf(field, sizeof field, "devices[%zu]", i);
                 /* A device the operator lists is opened by us: the client
                  * need not be able to reach it (the list is the grant). */
-                fd = open_requested(k, list_rule, field, c->devices[i], JL_TYPE_CHR | JL_TYPE_BLK, O_PATH,
+                fd = open_requested(k, list_rule, field, device, JAILER_FILE_CHR | JAILER_FILE_BLK, O_PATH,
                                     k->pol->devices.set);
                 if (fd < 0)
                         return -1;
                 r = jd_fd_real_path(fd, &real);
                 if (r < 0 || fstat(fd, &st) < 0)
-                        return refuse(k, list_rule, field, "%s: %s: %s", field, c->devices[i],
+                        return refuse(k, list_rule, field, "%s: %s: %s", field, device,
                                       strerror(r < 0 ? -r : errno));
                 /* The operator's list is the grant: the client need not be
                  * able to open the node itself. */
@@ -753,12 +758,12 @@ static int check_devices(check *k, jailer_config *c)
                         if (!list_has(&k->pol->devices, real))
                                 return refuse(k, "devices", field, "%s: %s is not one of the devices the policy "
                                                                    "allows",
-                                              field, c->devices[i]);
+                                              field, device);
                 } else {
                         snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
                         if (!peer_may(k->peer, link, &st, 6))
                                 return refuse(k, "host_access", field, "%s: %s: you may not open it read-write",
-                                              field, c->devices[i]);
+                                              field, device);
                 }
                 if (jailer_config_set_device_fd(c, i, fd) < 0)
                         return jl_rpc_error_set(k->err, JL_RPC_INTERNAL, NULL, NULL, "%s: %s", field, strerror(errno));
@@ -768,11 +773,11 @@ static int check_devices(check *k, jailer_config *c)
 
 /* The jail root is where libjailer makes mount points, as root: only in a
  * directory of the client's own, and under jail_root_base when there is
- * one.  Resolved as libjailer does: the parent through jl_open_trusted(),
+ * one.  Resolved as libjailer does: the parent through jailer_open_trusted(),
  * the last component without following a link. */
 static int check_jail_root(check *k, jailer_config *c)
 {
-        const char *jail_root = c->jail_root;
+        const char *jail_root = jailer_config_get_jail_root(c);
         const char *base = k->pol->jail_root_base;
         const char *rule = base ? "jail_root_base" : "jail_root_owner";
         _cleanup_free_ char *parent = strdup(jail_root), *preal = NULL, *real = NULL;
@@ -791,7 +796,7 @@ static int check_jail_root(check *k, jailer_config *c)
         leaf = slash + 1;
         *slash = '\0';
 
-        pfd = open_requested(k, rule, "jail_root", parent[0] ? parent : "/", JL_TYPE_DIR, O_PATH | O_DIRECTORY,
+        pfd = open_requested(k, rule, "jail_root", parent[0] ? parent : "/", JAILER_FILE_DIR, O_PATH | O_DIRECTORY,
                              false);
         if (pfd < 0)
                 return -1;
@@ -855,15 +860,15 @@ static int check_env(check *k, const jailer_config *c)
 {
         if (k->pol->loader_env)
                 return 0;
-        for (size_t i = 0; i < c->n_env; i++)
-                if (loader_var(c->env[i].key)) {
+        for (size_t i = 0; i < jailer_config_n_env(c); i++)
+                if (loader_var(jailer_config_get_env(c, i, NULL))) {
                         char field[32];
 
                         snprintf(field, sizeof field, "env[%zu]", i);
                         return refuse(k, "loader_env", field,
                                       "%s: %s: the policy does not let clients set the dynamic loader's "
                                       "variables (loader_env)",
-                                      field, c->env[i].key);
+                                      field, jailer_config_get_env(c, i, NULL));
                 }
         return 0;
 }
@@ -871,13 +876,13 @@ static int check_env(check *k, const jailer_config *c)
 static int check_namespaces(check *k, const jailer_config *c)
 {
         for (size_t i = 0; i < JAILER_NS_COUNT; i++)
-                if (!c->ns[i] && !k->pol->ns_may_disable[i]) {
+                if (!jailer_config_get_namespace(c, i) && !k->pol->ns_may_disable[i]) {
                         char field[48];
 
-                        snprintf(field, sizeof field, "namespaces.%s", jl_namespace_names[i]);
+                        snprintf(field, sizeof field, "namespaces.%s", jailer_namespace_name(i));
                         return refuse(k, "may_disable_namespaces", field,
                                       "%s: false: the policy does not let clients turn off the %s namespace", field,
-                                      jl_namespace_names[i]);
+                                      jailer_namespace_name(i));
                 }
         return 0;
 }
@@ -885,7 +890,7 @@ static int check_namespaces(check *k, const jailer_config *c)
 static int check_seccomp(check *k, jailer_config *c)
 {
         const typeof(k->pol->seccomp) *s = &k->pol->seccomp;
-        const char *mode = c->seccomp;
+        const char *mode = jailer_config_get_seccomp(c);
 
         if (mode && strcmp(mode, "none") == 0) {
                 if (!s->allow_none)
@@ -903,7 +908,7 @@ static int check_seccomp(check *k, jailer_config *c)
                 jailer_error jerr = { 0 };
                 int r;
 
-                fd = open_requested(k, "seccomp.profiles", "seccomp", mode, JL_TYPE_REG, O_RDONLY, false);
+                fd = open_requested(k, "seccomp.profiles", "seccomp", mode, JAILER_FILE_REG, O_RDONLY, false);
                 if (fd < 0)
                         return -1;
                 r = jd_fd_real_path(fd, &real);
@@ -916,26 +921,26 @@ static int check_seccomp(check *k, jailer_config *c)
                                       mode);
                 /* The bytes, once: the client may rewrite its file, but
                  * whatever is checked in them from here on is what the
-                 * supervisor loads (c->seccomp_fd, a sealed copy). */
-                _cleanup_close_ int snap = jl_seccomp_profile_snapshot(fd, mode, &jerr);
+                 * supervisor loads (the config's seccomp fd, a sealed copy). */
+                _cleanup_close_ int snap = jailer_seccomp_profile_snapshot(fd, mode, &jerr);
                 if (snap < 0)
                         return jl_rpc_error_set(k->err, JL_RPC_INVALID_PARAMS, JL_REASON_INVALID_CONFIG, "seccomp",
                                                 "%s", jerr.message);
                 if (jailer_config_set_seccomp_fd(c, snap) < 0)
                         return jl_rpc_error_set(k->err, JL_RPC_INTERNAL, NULL, NULL, "seccomp: %s", strerror(errno));
         }
-        for (size_t i = 0; i < c->n_seccomp_allow; i++) {
+        for (size_t i = 0; i < jailer_config_n_seccomp_allow(c); i++) {
+                const char *name = jailer_config_get_seccomp_allow(c, i);
                 bool ok = false;
 
                 for (size_t j = 0; j < s->n_syscalls; j++)
-                        ok |= strcmp(s->syscalls[j], c->seccomp_allow[i]) == 0;
+                        ok |= strcmp(s->syscalls[j], name) == 0;
                 if (!ok) {
                         char field[48];
 
                         snprintf(field, sizeof field, "seccomp_allow[%zu]", i);
                         return refuse(k, "seccomp.allow_syscalls", field,
-                                      "%s: \"%s\": the policy does not let clients allow it", field,
-                                      c->seccomp_allow[i]);
+                                      "%s: \"%s\": the policy does not let clients allow it", field, name);
                 }
         }
         return 0;
@@ -943,22 +948,54 @@ static int check_seccomp(check *k, jailer_config *c)
 
 /* One limit against its ceiling: above is refused; not given (unset, or
  * for max_fds/max_procs, which always have a value, libjailer's default)
- * becomes the ceiling.  name is the key in both "limits" and "ceilings". */
-#define CEILING(k, name, ceil, value, unset) \
-        ceiling((k), "limits." name, "ceilings." name, (ceil), (value), (unset))
+ * becomes the ceiling.  get and set are libjailer's getter and setter of
+ * that limit. */
+typedef struct limit_ceiling {
+        const char *field;      /* "limits.NAME" */
+        const char *rule;       /* "ceilings.NAME" (a refusal keeps the pointer: a literal) */
+        uint64_t (*get)(const jailer_config *c);
+        int (*set)(jailer_config *c, uint64_t value);
+        uint64_t ceil;          /* 0: the policy sets none */
+        uint64_t unset;         /* what get() gives when the client did not set it */
+} limit_ceiling;
 
-static int ceiling(check *k, const char *field, const char *rule, uint64_t ceil, uint64_t *value, uint64_t unset)
+static int check_limit(check *k, jailer_config *c, const limit_ceiling *l)
 {
-        if (!ceil)
+        uint64_t value = l->get(c);
+
+        if (!l->ceil || (value != l->unset && value <= l->ceil))
                 return 0;
-        if (*value == unset) {
-                *value = ceil;
+        if (value == l->unset) {
+                if (l->set(c, l->ceil) < 0)
+                        return jl_rpc_error_set(k->err, JL_RPC_INTERNAL, NULL, NULL, "%s: %s", l->field,
+                                                strerror(errno));
                 return 0;
         }
-        if (*value <= ceil)
+        return refuse(k, l->rule, l->field, "%s: %llu is above the policy's ceiling of %llu", l->field,
+                      (unsigned long long) value, (unsigned long long) l->ceil);
+}
+
+/* ceilings.cpus against the quota the client asked for in its period; no
+ * quota given becomes the ceiling's. */
+static int check_cpu_ceiling(check *k, jailer_config *c)
+{
+        double cpus = k->pol->ceilings.cpus;
+        uint64_t period = jailer_config_get_cpu_period(c), quota = jailer_config_get_cpu_quota(c), max_quota;
+
+        if (cpus <= 0)
                 return 0;
-        return refuse(k, rule, field, "%s: %llu is above the policy's ceiling of %llu", field,
-                      (unsigned long long) *value, (unsigned long long) ceil);
+        max_quota = (uint64_t) llround(cpus * (double) period);
+        if (quota == JAILER_LIMIT_NONE) {
+                if (jailer_config_set_cpu_quota(c, max_quota, period) < 0)
+                        return jl_rpc_error_set(k->err, JL_RPC_INTERNAL, NULL, NULL, "limits.cpu_quota_us: %s",
+                                                strerror(errno));
+                return 0;
+        }
+        if (quota <= max_quota)
+                return 0;
+        return refuse(k, "ceilings.cpus", "limits.cpu_quota_us",
+                      "limits.cpu_quota_us: %llu µs per %llu µs is %.3g CPUs, above the policy's ceiling of %g",
+                      (unsigned long long) quota, (unsigned long long) period, (double) quota / (double) period, cpus);
 }
 
 static int check_ceilings(check *k, jailer_config *c)
@@ -969,32 +1006,26 @@ static int check_ceilings(check *k, jailer_config *c)
 
         if (!defaults)
                 return jl_rpc_error_set(k->err, JL_RPC_INTERNAL, NULL, NULL, "out of memory");
-        max_fds_default = defaults->limits.max_fds;
-        max_procs_default = defaults->limits.max_procs;
+        max_fds_default = jailer_config_get_max_fds(defaults);
+        max_procs_default = jailer_config_get_max_procs(defaults);
         jailer_config_free(defaults);
 
-        if (CEILING(k, "memory_bytes", cl->memory_bytes, &c->limits.memory_bytes, JL_UNSET) < 0 ||
-            CEILING(k, "pids", cl->pids, &c->limits.pids, JL_UNSET) < 0 ||
-            CEILING(k, "max_fds", cl->max_fds, &c->limits.max_fds, max_fds_default) < 0 ||
-            CEILING(k, "max_procs", cl->max_procs, &c->limits.max_procs, max_procs_default) < 0 ||
-            CEILING(k, "max_file_size", cl->max_file_size, &c->limits.max_file_size, JL_UNSET) < 0 ||
-            CEILING(k, "timeout_ms", cl->timeout_ms, &c->limits.timeout_ms, 0) < 0)
-                return -1;
+#define LIMIT(name, what, ceil, unset) \
+        { "limits." name, "ceilings." name, jailer_config_get_##what, jailer_config_set_##what, (ceil), (unset) }
+        const limit_ceiling limits[] = {
+                LIMIT("memory_bytes", memory_limit, cl->memory_bytes, JAILER_LIMIT_NONE),
+                LIMIT("pids", pids_limit, cl->pids, JAILER_LIMIT_NONE),
+                LIMIT("max_fds", max_fds, cl->max_fds, max_fds_default),
+                LIMIT("max_procs", max_procs, cl->max_procs, max_procs_default),
+                LIMIT("max_file_size", max_file_size, cl->max_file_size, JAILER_LIMIT_NONE),
+                LIMIT("timeout_ms", timeout_ms, cl->timeout_ms, 0),
+        };
+#undef LIMIT
 
-        if (cl->cpus > 0) {
-                uint64_t max_quota = (uint64_t) llround(cl->cpus * (double) c->limits.cpu_period_us);
-
-                if (c->limits.cpu_quota_us == JL_UNSET)
-                        c->limits.cpu_quota_us = max_quota;
-                else if (c->limits.cpu_quota_us > max_quota)
-                        return refuse(k, "ceilings.cpus", "limits.cpu_quota_us",
-                                      "limits.cpu_quota_us: %llu µs per %llu µs is %.3g CPUs, above the policy's "
-                                      "ceiling of %g",
-                                      (unsigned long long) c->limits.cpu_quota_us,
-                                      (unsigned long long) c->limits.cpu_period_us,
-                                      (double) c->limits.cpu_quota_us / (double) c->limits.cpu_period_us, cl->cpus);
-        }
-        return 0;
+        for (size_t i = 0; i < ELEMENTSOF(limits); i++)
+                if (check_limit(k, c, &limits[i]) < 0)
+                        return -1;
+        return check_cpu_ceiling(k, c);
 }
 
 /* ------------------------------------------------------------------ uid allocation */
@@ -1035,9 +1066,9 @@ static int allocate(check *k, jailer_config *c)
                         cand = pol->uid_min;
                 if (cand == NOBODY || uid_in_use(k->d, cand))
                         continue;
-                c->uid = cand;
-                if (c->gid == NOBODY)
-                        c->gid = cand;
+                if (jailer_config_set_uid(c, cand) < 0 ||
+                    (jailer_config_get_gid(c) == NOBODY && jailer_config_set_gid(c, cand) < 0))
+                        return jl_rpc_error_set(k->err, JL_RPC_INTERNAL, NULL, NULL, "uid: %s", strerror(errno));
                 k->d->next_uid = cand + 1;
                 return 0;
         }
@@ -1048,6 +1079,23 @@ static int allocate(check *k, jailer_config *c)
 
 /* ------------------------------------------------------------------ create */
 
+/* What a client (not root) asks for, part by part, against the policy: the
+ * first refusal ends it. */
+static int check_client_request(check *k, jailer_config *c, bool root_given)
+{
+        const char *jail_root = jailer_config_get_jail_root(c);
+
+        if (jailer_config_get_cgroup_parent(c))
+                return refuse(k, "cgroup_parent", "cgroup_parent",
+                              "cgroup_parent: only root may choose where a jail's cgroup goes");
+        if (check_namespaces(k, c) < 0 || check_env(k, c) < 0 || check_seccomp(k, c) < 0 || check_ids(k, c) < 0 ||
+            check_exec(k, c) < 0 || check_binds(k, c) < 0 || check_devices(k, c) < 0)
+                return -1;
+        if (root_given && (check_jail_root(k, c) < 0 || check_root_apart(k, jail_root) < 0))
+                return -1;
+        return check_ceilings(k, c);
+}
+
 int jd_policy_check_create(jd_daemon *d, const jd_peer *p, jailer_config *c, bool root_given, jl_rpc_error *err,
                            const char **rule)
 {
@@ -1056,26 +1104,18 @@ int jd_policy_check_create(jd_daemon *d, const jd_peer *p, jailer_config *c, boo
         *rule = NULL;
         if (check_rights(&k) < 0 || check_totals(&k) < 0)
                 return -1;
-        if (!p->root) {
-                if (c->cgroup_parent)
-                        return refuse(&k, "cgroup_parent", "cgroup_parent",
-                                      "cgroup_parent: only root may choose where a jail's cgroup goes");
-                if (check_namespaces(&k, c) < 0 || check_env(&k, c) < 0 || check_seccomp(&k, c) < 0 ||
-                    check_ids(&k, c) < 0 || check_exec(&k, c) < 0 || check_binds(&k, c) < 0 ||
-                    check_devices(&k, c) < 0 ||
-                    (root_given && (check_jail_root(&k, c) < 0 || check_root_apart(&k, c->jail_root) < 0)) ||
-                    check_ceilings(&k, c) < 0)
-                        return -1;
-        }
+        if (!p->root && check_client_request(&k, c, root_given) < 0)
+                return -1;
         /* /dev/kvm (libjailer gives it to every jail on a host that has
          * it) is the policy's decision: the right "kvm", and a devices list
          * that leaves it out takes it away too. */
         if (!p->root && (!(jd_policy_rights(d, p) & JD_RIGHT_KVM) ||
                          (k.pol->devices.set && !list_has(&k.pol->devices, "/dev/kvm"))))
-                c->kvm = false;
+                (void) jailer_config_set_kvm(c, false);
         /* A client's default uid is allocated.  Root's own choice of uid
          * stands, and its default only when the file says allocate_uid. */
-        if (k.pol->allocate_uid && c->uid == NOBODY && (!p->root || k.pol->allocate_root) && allocate(&k, c) < 0)
+        if (k.pol->allocate_uid && jailer_config_get_uid(c) == NOBODY && (!p->root || k.pol->allocate_root) &&
+            allocate(&k, c) < 0)
                 return -1;
         return 0;
 }

@@ -18,7 +18,7 @@
  * ceilings as defaults for limits the request left out, an allocated uid.
  *
  * Paths from a request are resolved the way libjailer will open them
- * (jl_open_trusted(): a symlink is followed only when root owns it) and
+ * (jailer_open_trusted(): a symlink is followed only when root owns it) and
  * compared by the real path of the resulting fd, never by the string the
  * client sent.
  */
@@ -30,7 +30,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "jd-internal.h"
+#include "jailer.h"
+#include "macro.h"
 #include "protocol.h"
 
 #ifndef JAILER_SYSCONFDIR

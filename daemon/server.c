@@ -531,7 +531,7 @@ static int check_stdio_fds(const jl_request *req, jl_rpc_error *e)
                         else if (isatty(fd) && own_tty(st.st_rdev))
                                 what = "jailerd's own terminal";
                 } else if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode) && !S_ISSOCK(st.st_mode))
-                        what = jl_file_type_name(st.st_mode);
+                        what = jailer_file_type_name(st.st_mode);
                 if (what)
                         return jl_rpc_error_set(e, JL_RPC_INVALID_PARAMS, JL_REASON_INVALID_FDS, names[i],
                                                 "%s: the file descriptor passed is %s; only pipes, sockets, "
@@ -811,7 +811,7 @@ static void do_create(jd_client *c, jl_request *req)
         /* The policy may have filled in limits and ids: still a valid jail? */
         if (jl_create_params_validate(cfg, &e) < 0)
                 goto refused;
-        if (!cfg->cgroup_parent && jailer_config_set_cgroup_parent(cfg, d->cgroup_parent) < 0) {
+        if (!jailer_config_get_cgroup_parent(cfg) && jailer_config_set_cgroup_parent(cfg, d->cgroup_parent) < 0) {
                 jl_rpc_error_set(&e, JL_RPC_INTERNAL, NULL, NULL, "out of memory");
                 goto refused;
         }

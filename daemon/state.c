@@ -5,7 +5,8 @@
 #include <string.h>
 
 #include "fsutil.h"
-#include "jd-internal.h"
+#include "jailer.h"
+#include "macro.h"
 
 static const char *const phase_names[] = {
         [JD_PHASE_STARTING] = "starting",

@@ -39,7 +39,8 @@
 #include <systemd/sd-journal.h>
 
 #include "fsutil.h"
-#include "jd-internal.h"
+#include "jailer.h"
+#include "macro.h"
 #include "log.h"
 #include "state.h"
 #include "svctl.h"
@@ -620,7 +621,7 @@ static int path_fd_parse(const char *arg, path_fd *out)
         const char *eq = strrchr(arg, '=');
         uint64_t v;
 
-        if (!eq || (size_t) (eq - arg) >= sizeof out->field || jl_parse_u64(eq + 1, &v) < 0 || v < 3 ||
+        if (!eq || (size_t) (eq - arg) >= sizeof out->field || jailer_parse_u64(eq + 1, &v) < 0 || v < 3 ||
             v > INT32_MAX)
                 return -EINVAL;
         snprintf(out->field, sizeof out->field, "%.*s", (int) (eq - arg), arg);
@@ -657,12 +658,12 @@ static int path_fds_apply(jailer_config *c, path_fd *p, size_t n, jailer_error *
                 else if (sscanf(p[i].field, "devices[%zu%c", &idx, &tail) == 2 && tail == ']')
                         r = jailer_config_set_device_fd(c, idx, p[i].fd);
                 if (r < 0 && ret == 0)
-                        ret = jl_error(err, JAILER_STEP_NONE, errno, p[i].field, "--path-fd %s", p[i].field);
+                        ret = jailer_error_set(err, JAILER_STEP_NONE, errno, p[i].field, "--path-fd %s", p[i].field);
                 close(p[i].fd);
                 p[i].fd = -1;
         }
         if ((root >= 0 || root_parent >= 0) && jailer_config_set_jail_root_fd(c, root, root_parent) < 0 && ret == 0)
-                ret = jl_error(err, JAILER_STEP_NONE, errno, "jail_root", "--path-fd jail_root");
+                ret = jailer_error_set(err, JAILER_STEP_NONE, errno, "jail_root", "--path-fd jail_root");
         if (root >= 0)
                 close(root);
         if (root_parent >= 0)
@@ -721,12 +722,12 @@ int main(int argc, char **argv)
                         sv.state_dir = optarg;
                         break;
                 case 'u':
-                        if (jl_parse_u64(optarg, &v) < 0 || v > UINT32_MAX)
+                        if (jailer_parse_u64(optarg, &v) < 0 || v > UINT32_MAX)
                                 usage(2);
                         sv.state.owner_uid = (uid_t) v;
                         break;
                 case 'p':
-                        if (jl_parse_u64(optarg, &v) < 0 || v > INT32_MAX)
+                        if (jailer_parse_u64(optarg, &v) < 0 || v > INT32_MAX)
                                 usage(2);
                         sv.state.owner_pid = (pid_t) v;
                         break;
@@ -772,13 +773,13 @@ int main(int argc, char **argv)
 
         sv.dirfd = open(sv.state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (sv.dirfd < 0) {
-                jl_error(&err, JAILER_STEP_NONE, errno, NULL, "state directory %s", sv.state_dir);
+                jailer_error_set(&err, JAILER_STEP_NONE, errno, NULL, "state directory %s", sv.state_dir);
                 notify_error(&sv, &err);
                 goto out;
         }
         /* Held until we exit: jailerd's proof that this jail has a keeper. */
         if (flock(sv.dirfd, LOCK_EX | LOCK_NB) < 0) {
-                jl_error(&err, JAILER_STEP_NONE, errno, NULL, "state directory %s is locked", sv.state_dir);
+                jailer_error_set(&err, JAILER_STEP_NONE, errno, NULL, "state directory %s is locked", sv.state_dir);
                 notify_error(&sv, &err);
                 goto out;
         }
@@ -798,7 +799,7 @@ int main(int argc, char **argv)
         sv.state.own_stdio = sv.own_stdio;
         r = jd_state_write(sv.dirfd, &sv.state);
         if (r < 0) {
-                jl_error(&err, JAILER_STEP_NONE, -r, NULL, "%s/%s", sv.state_dir, JD_STATE_FILE);
+                jailer_error_set(&err, JAILER_STEP_NONE, -r, NULL, "%s/%s", sv.state_dir, JD_STATE_FILE);
                 notify_error(&sv, &err);
                 fail_cleanup(&sv);
                 goto out;
@@ -806,7 +807,7 @@ int main(int argc, char **argv)
 
         r = sd_event_new(&sv.event);
         if (r < 0 || (r = stdio_setup(&sv, &sopts, pipe_out, pipe_err)) < 0) {
-                jl_error(&err, JAILER_STEP_NONE, -r, NULL, "supervisor set-up");
+                jailer_error_set(&err, JAILER_STEP_NONE, -r, NULL, "supervisor set-up");
                 notify_error(&sv, &err);
                 fail_cleanup(&sv);
                 goto out;
