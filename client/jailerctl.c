@@ -47,8 +47,12 @@
 #define EXIT_NOPERM 77   /* sysexits' EX_NOPERM: jailerd refused the request */
 #define EXIT_TEMPFAIL 75 /* sysexits' EX_TEMPFAIL: jailerd cannot take it now */
 
-/* How long run/wait keep trying to reach a restarting jailerd. */
-#define RECONNECT_TIMEOUT_MS (30 * 1000)
+/* How long run, wait, events and logs keep trying to reach a restarting
+ * jailerd, and the pause between tries (doubled each time, up to the
+ * second). */
+#define RECONNECT_TIMEOUT_MS (60 * 1000)
+#define RECONNECT_PAUSE_MIN_MS 50
+#define RECONNECT_PAUSE_MAX_MS 1000
 
 static inline void json_object_putp(json_object **o)
 {
@@ -296,28 +300,64 @@ static int exit_for_spawn_error(const jl_rpc_error *e)
         return EXIT_RUN_FAILED;
 }
 
+static long elapsed_ms(const struct timespec *since)
+{
+        struct timespec now;
+
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        return (long) ((now.tv_sec - since->tv_sec) * 1000 + (now.tv_nsec - since->tv_nsec) / 1000000);
+}
+
+/* Does e say that jailerd went away (or is going) while the request was
+ * pending?  A restart: what was asked can be asked again of the next one. */
+static bool daemon_gone(const jl_rpc_error *e)
+{
+        return e->code == JL_RPC_SHUTTING_DOWN || (e->code == 0 && strcmp(e->reason, JL_REASON_CONNECTION) == 0);
+}
+
+/* Reconnecting to a restarting jailerd, with a bounded backoff. */
+typedef struct reconnect {
+        bool active;
+        struct timespec since;
+        unsigned pause_ms;
+} reconnect;
+
+/* Drop *cp and pause before the next try; false once RECONNECT_TIMEOUT_MS
+ * have passed without a connection. */
+static bool reconnect_pause(reconnect *rc, jl_client **cp, const jl_rpc_error *e)
+{
+        if (!rc->active) {
+                fprintf(stderr, "jailerctl: lost jailerd (%s), reconnecting\n", e->message);
+                clock_gettime(CLOCK_MONOTONIC, &rc->since);
+                rc->active = true;
+                rc->pause_ms = RECONNECT_PAUSE_MIN_MS;
+        } else if (elapsed_ms(&rc->since) > RECONNECT_TIMEOUT_MS)
+                return false;
+        jl_client_free(*cp);
+        *cp = NULL;
+        usleep(rc->pause_ms * 1000);
+        rc->pause_ms = rc->pause_ms * 2 > RECONNECT_PAUSE_MAX_MS ? RECONNECT_PAUSE_MAX_MS : rc->pause_ms * 2;
+        return true;
+}
+
 /* Wait for the report of jail, forwarding operator signals as kills, and
- * reconnecting when jailerd restarts (jails outlive it).  0 with *report, or
- * -1 after logging. */
+ * reconnecting when jailerd restarts (jails outlive it, and it keeps their
+ * reports).  0 with *report, or -1 after logging. */
 static int wait_report(jl_client **cp, const char *jail, bool forward, json_object **report)
 {
+        reconnect rc = {};
         jl_rpc_error e = {};
         int handled = 0;
         int64_t id;
-        bool reconnecting = false;
-        struct timespec start = {};
 
         for (;;) {
                 if (!*cp) {
                         if (client_open(cp, &e) < 0) {
-                                struct timespec now;
-                                clock_gettime(CLOCK_MONOTONIC, &now);
-                                if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 >
-                                    RECONNECT_TIMEOUT_MS) {
+                                /* Not reachable at all: not a restart. */
+                                if (!rc.active || !reconnect_pause(&rc, cp, &e)) {
                                         log_rpc_error("wait", &e);
                                         return -1;
                                 }
-                                usleep(200 * 1000);
                                 continue;
                         }
                         if (forward) {
@@ -341,19 +381,10 @@ static int wait_report(jl_client **cp, const char *jail, bool forward, json_obje
                         break;
                 }
         lost:
-                if (e.code != 0 || strcmp(e.reason, JL_REASON_CONNECTION) != 0) {
+                if (!daemon_gone(&e) || !reconnect_pause(&rc, cp, &e)) {
                         log_rpc_error("wait", &e);
                         return -1;
                 }
-                /* jailerd went away: it keeps the jail's exit status, so
-                 * wait for it to come back. */
-                if (!reconnecting) {
-                        fprintf(stderr, "jailerctl: lost jailerd (%s), reconnecting\n", e.message);
-                        clock_gettime(CLOCK_MONOTONIC, &start);
-                        reconnecting = true;
-                }
-                jl_client_free(*cp);
-                *cp = NULL;
         }
 }
 
@@ -709,60 +740,95 @@ static int cmd_status(int argc, char **argv)
         return 0;
 }
 
+static void print_event(const char *method, json_object *params)
+{
+        jl_jail_info i;
+        jl_rpc_error e;
+        char t[32];
+
+        if (arg.json) {
+                _cleanup_json_ json_object *n = jl_notification(method, json_object_get(params));
+                if (n)
+                        print_json(stdout, n);
+                return;
+        }
+        if (jl_jail_info_from_json(params, &i, &e) < 0)
+                printf("%s %s\n", method, json_object_to_json_string_ext(params, JSON_C_TO_STRING_PLAIN));
+        else if (i.has_report)
+                printf("%s %-8s %-24s pid %d uid %u status %d%s%s\n", fmt_time(i.started_at_us, t), method, i.jail,
+                       (int) i.pid, (unsigned) i.uid, jailer_report_status(&i.report),
+                       i.report.oom_killed ? " oom" : "", i.report.timed_out ? " timed-out" : "");
+        else
+                printf("%s %-8s %-24s pid %d uid %u%s\n", fmt_time(i.started_at_us, t), method, i.jail, (int) i.pid,
+                       (unsigned) i.uid, i.state == JL_JAIL_LOST ? " lost" : "");
+        fflush(stdout);
+}
+
+/* subscribe, from *cursor on when we have one.  The reply's cursor is where
+ * the daemon stands; the events it replays follow. */
+static int subscribe(jl_client **cp, char **cursor, jl_rpc_error *e)
+{
+        _cleanup_json_ json_object *res = NULL;
+        json_object *p = NULL, *v;
+
+        if (*cursor) {
+                p = json_object_new_object();
+                if (p)
+                        json_object_object_add(p, "cursor", json_object_new_string(*cursor));
+        }
+        if (client_open(cp, e) < 0) {
+                json_object_put(p);
+                return -1;
+        }
+        if (jl_client_call(*cp, "subscribe", p, NULL, 0, -1, &res, e) < 0)
+                return -1;
+        if (!*cursor && json_object_object_get_ex(res, "cursor", &v) && json_object_is_type(v, json_type_string))
+                *cursor = strdup(json_object_get_string(v));
+        return 0;
+}
+
+/* events: every started/exited notification, once each and in order, also
+ * across restarts of jailerd (the cursor of the last one printed tells the
+ * next jailerd where to go on). */
 static int cmd_events(int argc, char **argv)
 {
         _cleanup_client_ jl_client *c = NULL;
-        _cleanup_json_ json_object *res = NULL;
+        _cleanup_free_ char *cursor = NULL;
+        reconnect rc = {};
         jl_rpc_error e = {};
 
         if (argc != 1) {
                 fprintf(stderr, "Usage: jailerctl events\n");
                 return EXIT_USAGE;
         }
-        if (client_open(&c, &e) < 0 || jl_client_call(c, "subscribe", NULL, NULL, 0, -1, &res, &e) < 0) {
-                log_rpc_error("subscribe", &e);
-                return EXIT_REFUSED;
-        }
         for (;;) {
                 _cleanup_free_ char *method = NULL;
                 _cleanup_json_ json_object *params = NULL;
-                jl_jail_info i;
-                char t[32];
+                json_object *v;
 
+                if (!c && subscribe(&c, &cursor, &e) < 0) {
+                        if (!(rc.active || c) || !daemon_gone(&e) || !reconnect_pause(&rc, &c, &e)) {
+                                log_rpc_error("subscribe", &e);
+                                return EXIT_REFUSED;
+                        }
+                        continue;
+                }
+                rc.active = false;
                 if (jl_client_next_notification(c, -1, &method, &params, &e) < 0) {
-                        log_rpc_error("events", &e);
-                        return EXIT_REFUSED;
-                }
-                if (arg.json) {
-                        _cleanup_json_ json_object *n = jl_notification(method, json_object_get(params));
-                        if (n)
-                                print_json(stdout, n);
+                        if (!daemon_gone(&e) || !reconnect_pause(&rc, &c, &e)) {
+                                log_rpc_error("events", &e);
+                                return EXIT_REFUSED;
+                        }
                         continue;
                 }
-                if (jl_jail_info_from_json(params, &i, &e) < 0) {
-                        printf("%s %s\n", method, json_object_to_json_string_ext(params, JSON_C_TO_STRING_PLAIN));
-                        fflush(stdout);
-                        continue;
+                print_event(method, params);
+                if (json_object_object_get_ex(params, "cursor", &v) && json_object_is_type(v, json_type_string)) {
+                        free(cursor);
+                        cursor = strdup(json_object_get_string(v));
                 }
-                if (i.has_report) {
-                        printf("%s %-8s %-24s pid %d uid %u status %d%s%s\n", fmt_time(i.started_at_us, t), method,
-                               i.jail, (int) i.pid, (unsigned) i.uid, jailer_report_status(&i.report),
-                               i.report.oom_killed ? " oom" : "", i.report.timed_out ? " timed-out" : "");
-                } else {
-                        printf("%s %-8s %-24s pid %d uid %u\n", fmt_time(i.started_at_us, t), method, i.jail,
-                               (int) i.pid, (unsigned) i.uid);
-                }
-                fflush(stdout);
         }
 }
 
-static long elapsed_ms(const struct timespec *since)
-{
-        struct timespec now;
-
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        return (long) ((now.tv_sec - since->tv_sec) * 1000 + (now.tv_nsec - since->tv_nsec) / 1000000);
-}
 
 /* One logs request on *cp; when jailerd goes away meanwhile (a restart:
  * jails and their output outlive it), reconnect for up to
@@ -770,16 +836,14 @@ static long elapsed_ms(const struct timespec *since)
 static int logs_call(jl_client **cp, const char *jail, uint64_t offset, bool follow, json_object **res,
                      jl_rpc_error *e)
 {
-        struct timespec start = {};
-        bool reconnecting = false;
+        reconnect rc = {};
 
         for (;;) {
                 json_object *p;
 
                 if (!*cp && client_open(cp, e) < 0) {
-                        if (!reconnecting || elapsed_ms(&start) > RECONNECT_TIMEOUT_MS)
+                        if (!rc.active || !reconnect_pause(&rc, cp, e))
                                 return -1;
-                        usleep(200 * 1000);
                         continue;
                 }
                 p = jail_params(jail);
@@ -789,15 +853,8 @@ static int logs_call(jl_client **cp, const char *jail, uint64_t offset, bool fol
                 }
                 if (jl_client_call(*cp, "logs", p, NULL, 0, -1, res, e) == 0)
                         return 0;
-                if (e->code != 0 || strcmp(e->reason, JL_REASON_CONNECTION) != 0)
+                if (!daemon_gone(e) || !reconnect_pause(&rc, cp, e))
                         return -1;
-                if (!reconnecting) {
-                        fprintf(stderr, "jailerctl: lost jailerd (%s), reconnecting\n", e->message);
-                        clock_gettime(CLOCK_MONOTONIC, &start);
-                        reconnecting = true;
-                }
-                jl_client_free(*cp);
-                *cp = NULL;
         }
 }
 

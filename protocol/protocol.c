@@ -48,6 +48,8 @@ const char *jl_rpc_code_reason(int code)
                 return JL_REASON_NOT_RUNNING;
         case JL_RPC_SHUTTING_DOWN:
                 return JL_REASON_SHUTTING_DOWN;
+        case JL_RPC_LOST:
+                return JL_REASON_LOST;
         case JL_RPC_INTERNAL_ERROR:
         case JL_RPC_INTERNAL:
         default:
@@ -132,6 +134,7 @@ jl_method jl_method_from_string(const char *s)
 static const char *const state_names[_JL_JAIL_STATE_MAX] = {
         [JL_JAIL_RUNNING] = "running",
         [JL_JAIL_EXITED] = "exited",
+        [JL_JAIL_LOST] = "lost",
 };
 
 const char *jl_jail_state_to_string(jl_jail_state s)
@@ -498,6 +501,24 @@ int jl_empty_params_decode(json_object *params, jl_rpc_error *err)
         static const char *const allowed[] = { NULL };
 
         return check_members(params, allowed, err);
+}
+
+int jl_subscribe_params_decode(json_object *params, const char **cursor, jl_rpc_error *err)
+{
+        static const char *const allowed[] = { "cursor", NULL };
+        json_object *v;
+
+        *cursor = NULL;
+        if (check_members(params, allowed, err) < 0)
+                return -1;
+        if (!json_object_object_get_ex(params, "cursor", &v) || json_object_is_type(v, json_type_null))
+                return 0;
+        if (!json_object_is_type(v, json_type_string) || json_object_get_string_len(v) > 64)
+                return jl_rpc_error_set(err, JL_RPC_INVALID_PARAMS, NULL, "cursor",
+                                        "cursor: must be a string of at most 64 bytes, as a notification's "
+                                        "\"cursor\"");
+        *cursor = json_object_get_string(v);
+        return 0;
 }
 
 int jl_create_params_parse(json_object *params, jailer_config **out, bool *root_given, jl_rpc_error *err)

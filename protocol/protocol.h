@@ -55,6 +55,7 @@ enum {
         JL_RPC_SPAWN_FAILED = -32006,      /* "spawn_failed": the jail could not be started */
         JL_RPC_NOT_RUNNING = -32007,       /* "not_running": kill of a jail that has exited */
         JL_RPC_SHUTTING_DOWN = -32008,     /* "shutting_down": the daemon is stopping */
+        JL_RPC_LOST = -32009,              /* "lost": the jail's supervisor died without its report */
 };
 
 /* data.reason values.  Each code has one default reason; -32602 has two. */
@@ -73,6 +74,7 @@ enum {
 #define JL_REASON_SPAWN_FAILED "spawn_failed"
 #define JL_REASON_NOT_RUNNING "not_running"
 #define JL_REASON_SHUTTING_DOWN "shutting_down"
+#define JL_REASON_LOST "lost"
 /* Not on the wire: errors the client library makes up itself (code 0). */
 #define JL_REASON_CONNECTION "connection"   /* connect/read/write failed, peer closed */
 #define JL_REASON_PROTOCOL "protocol"       /* the daemon sent something we cannot read */
@@ -216,8 +218,11 @@ int jl_kill_params_decode(json_object *params, const char **jail, int *sig, jl_r
  * integer >= 0, follow (default false) a boolean. */
 int jl_logs_params_decode(json_object *params, const char **jail, uint64_t *offset, bool *follow,
                           jl_rpc_error *err);
-/* version, list, subscribe: {} (any member is -32602 invalid_params). */
+/* version, list: {} (any member is -32602 invalid_params). */
 int jl_empty_params_decode(json_object *params, jl_rpc_error *err);
+/* subscribe: {"cursor": "EPOCH:SEQ"}, optional (*cursor NULL); a string of
+ * at most 64 bytes, its form checked by the daemon.  Points into params. */
+int jl_subscribe_params_decode(json_object *params, const char **cursor, jl_rpc_error *err);
 
 /* ------------------------------------------------------------------ messages out */
 
@@ -283,6 +288,7 @@ int jl_report_from_json(json_object *o, jailer_report *r, jl_rpc_error *err);
 typedef enum jl_jail_state {
         JL_JAIL_RUNNING,
         JL_JAIL_EXITED,
+        JL_JAIL_LOST,           /* its supervisor died without the exit report */
         _JL_JAIL_STATE_MAX,
         _JL_JAIL_STATE_INVALID = -1,
 } jl_jail_state;
