@@ -6,7 +6,10 @@
  *
  *   run [JAIL FLAGS] [--report FILE|-] [-- ARGS]   create a jail wired to our
  *                               stdio, wait for it, exit with its status
- *   create [JAIL FLAGS] [--stdio] [-- ARGS]   create a jail, print its id and pid
+ *   create [JAIL FLAGS] [--stdio] [--no-start [--prepare-timeout MS]] [-- ARGS]
+ *                              create a jail, print its id and pid; with
+ *                              --no-start, prepared up to its execve
+ *   start ID                   start a prepared jail
  *   wait ID                    wait for a jail's exit report
  *   kill ID [SIGNAL]           signal a jail (default SIGTERM)
  *   list                       list jails
@@ -247,6 +250,8 @@ struct run_opts {
         bool stdio;
         bool help;
         bool json;
+        bool no_start;
+        const char *prepare_timeout;
 };
 
 static const struct jl_cli_flag run_flags[] = {
@@ -254,6 +259,8 @@ static const struct jl_cli_flag run_flags[] = {
         { "stdio", false },
         { "json", false },
         { "help", false },
+        { "no-start", false },
+        { "prepare-timeout", true },
         { NULL, false },
 };
 
@@ -269,6 +276,10 @@ static int on_run_flag(void *userdata, const char *name, const char *value, jail
                 o->json = true;
         else if (strcmp(name, "help") == 0)
                 o->help = true;
+        else if (strcmp(name, "no-start") == 0)
+                o->no_start = true;
+        else if (strcmp(name, "prepare-timeout") == 0)
+                o->prepare_timeout = value;
         (void) err;
         return 0;
 }
@@ -411,7 +422,11 @@ static void run_usage(const char *cmd)
                        "Exit status: the jail's (or 128+N for signal N); 126 cannot execute,\n"
                        "127 not found, 125 jailerd or jailerctl failed.\n");
         else
-                printf("  --stdio                 pass our stdin, stdout and stderr to the jail\n");
+                printf("  --stdio                 pass our stdin, stdout and stderr to the jail\n"
+                       "  --no-start              prepare the jail up to its program's execve and\n"
+                       "                          leave it so: 'jailerctl start ID' runs it\n"
+                       "  --prepare-timeout MS    with --no-start: remove the jail if it is not\n"
+                       "                          started within MS milliseconds\n");
 }
 
 static int cmd_run_or_create(int argc, char **argv, bool run)
@@ -444,6 +459,16 @@ static int cmd_run_or_create(int argc, char **argv, bool run)
                 return 0;
         }
         json_errors = o.json;
+        if ((o.no_start || o.prepare_timeout) && run) {
+                jailer_config_free(c);
+                fprintf(stderr, "jailerctl run: --no-start and --prepare-timeout are for create\n");
+                return EXIT_RUN_FAILED;
+        }
+        if (o.prepare_timeout && !o.no_start) {
+                jailer_config_free(c);
+                fprintf(stderr, "jailerctl create: --prepare-timeout needs --no-start\n");
+                return EXIT_USAGE;
+        }
 
         if (!jailer_config_get_id(c)) {
                 uint64_t rnd;
@@ -465,6 +490,21 @@ static int cmd_run_or_create(int argc, char **argv, bool run)
         if (!params) {
                 fprintf(stderr, "jailerctl: cannot encode the jail config\n");
                 return EXIT_RUN_FAILED;
+        }
+        if (o.no_start) {
+                uint64_t ms = 0;
+
+                json_object_object_add(params, "start", json_object_new_boolean(false));
+                if (o.prepare_timeout) {
+                        if (jl_parse_u64(o.prepare_timeout, &ms) < 0 || ms == 0 || ms > INT64_MAX) {
+                                json_object_put(params);
+                                fprintf(stderr, "jailerctl create: --prepare-timeout: \"%s\" is not a number of "
+                                                "milliseconds\n",
+                                        o.prepare_timeout);
+                                return EXIT_USAGE;
+                        }
+                        json_object_object_add(params, "prepare_timeout_ms", json_object_new_int64((int64_t) ms));
+                }
         }
 
         /* Pass our stdio; a closed one becomes /dev/null rather than
@@ -554,6 +594,31 @@ static int cmd_run_or_create(int argc, char **argv, bool run)
         ret = jailer_report_status(&rep);
 out:
         return ret;
+}
+
+/* start ID: run a prepared jail's program; prints its id and pid. */
+static int cmd_start(int argc, char **argv)
+{
+        _cleanup_json_ json_object *res = NULL;
+        char jail[JAILER_ID_MAX + 1];
+        jl_rpc_error e = {};
+        pid_t pid;
+
+        if (argc != 2 || argv[1][0] == '-') {
+                fprintf(stderr, "Usage: jailerctl start ID\n");
+                return EXIT_USAGE;
+        }
+        if (call_once("start", jail_params(argv[1]), &res) < 0)
+                return last_error.code == JL_RPC_SPAWN_FAILED ? exit_for_spawn_error(&last_error) :
+                                                                exit_for_refusal(&last_error, EXIT_REFUSED);
+        if (arg.json)
+                print_json(stdout, res);
+        else if (jl_create_result_parse(res, jail, &pid, &e) < 0) {
+                log_rpc_error("start", &e);
+                return EXIT_RUN_FAILED;
+        } else
+                printf("%s %d\n", jail, (int) pid);
+        return 0;
 }
 
 static int cmd_wait(int argc, char **argv)
@@ -950,6 +1015,7 @@ static void usage(FILE *f)
                 "Commands:\n"
                 "  run [JAIL FLAGS] [-- ARGS]     run a jail on our stdio, wait, exit with its status\n"
                 "  create [JAIL FLAGS] [-- ARGS]  create a jail, print its id and pid\n"
+                "  start ID                       start a jail made with create --no-start\n"
                 "  wait ID                        wait for a jail's exit report\n"
                 "  kill ID [SIGNAL]               send a signal (default SIGTERM)\n"
                 "  kill --all [SIGNAL]            signal every running jail you may see\n"
@@ -976,6 +1042,12 @@ int main(int argc, char **argv)
                 const char *usage;
                 const char *help;
         } commands[] = {
+                { "start", cmd_start, "ID",
+                  "Start a jail that create prepared but did not start: its program is exec'd\n"
+                  "at once (everything else was done at create).  Prints its id and host pid.\n"
+                  "Only its creator (or root) may start it.  Exit 1 when jailerd refused (no\n"
+                  "such jail, not a prepared one), 77 for another user's jail, 126/127 when the\n"
+                  "program could not be exec'd or found, 125 for other failures." },
                 { "wait", cmd_wait, "ID",
                   "Wait for a jail's exit report, print it, and exit with the jail's status\n"
                   "(its exit code, or 128+N when signal N killed it).  Reconnects while jailerd\n"

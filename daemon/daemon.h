@@ -104,6 +104,7 @@ struct jd_client {
 
 typedef enum jd_jail_state {
         JD_JAIL_STARTING,               /* supervisor spawned, program not yet exec'd */
+        JD_JAIL_PREPARED,               /* "start": false: ready, waiting for start (counted as starting) */
         JD_JAIL_RUNNING,
         JD_JAIL_EXITED,                 /* report kept until retention ends */
 } jd_jail_state;
@@ -131,7 +132,9 @@ struct jd_jail {
         int notify_fd;                  /* start channel, -1 once done */
         sd_event_source *notify_src;
 
-        jd_pending *create;             /* the create request, answered at start */
+        bool prepare;                   /* created with "start": false */
+        uint64_t prepare_timeout_ms;    /* ... removed if not started by then (0: never) */
+        jd_pending *create;             /* the create request, answered at start (or when prepared) */
         jd_pending *waiters;            /* wait requests, answered at exit */
         bool start_failed;
         jl_rpc_error start_error;
@@ -209,9 +212,10 @@ json_object *jd_jail_event_params(const jd_jail *j, bool exited);
 /* wait: the report now, the lost error now, or when the jail ends. */
 void jd_jail_wait(jd_jail *j, jd_client *c, json_object *id);
 /* create: config checked and allowed; takes c and the fds (-1 when none). */
-int jd_jail_create(jd_daemon *d, jd_client *client, json_object *id, jailer_config *c, bool made_root,
-                   int fds[3], jl_rpc_error *err);
-/* kill/status of a running jail: asks its supervisor, answers later. */
+int jd_jail_create(jd_daemon *d, jd_client *client, json_object *id, jailer_config *c, const jl_create_opts *o,
+                   bool made_root, int fds[3], jl_rpc_error *err);
+/* kill/status of a running (or prepared) jail, start of a prepared one:
+ * asks its supervisor, answers later. */
 int jd_jail_control(jd_jail *j, jd_client *c, json_object *id, jl_method method, int sig, jl_rpc_error *err);
 void jd_jails_forget_client(jd_daemon *d, jd_client *c);
 int jd_jails_recover(jd_daemon *d);

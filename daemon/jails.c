@@ -159,7 +159,10 @@ static json_object *jail_info(const jd_jail *j, const jailer_usage *usage, bool 
         char ts[32];
 
         snprintf(i.jail, sizeof i.jail, "%s", j->id);
-        i.state = !ended ? JL_JAIL_RUNNING : j->lost ? JL_JAIL_LOST : JL_JAIL_EXITED;
+        if (ended)
+                i.state = j->lost ? JL_JAIL_LOST : JL_JAIL_EXITED;
+        else
+                i.state = !as_started && j->state == JD_JAIL_PREPARED ? JL_JAIL_PREPARED : JL_JAIL_RUNNING;
         if (usage) {
                 i.has_usage = true;
                 i.usage = *usage;
@@ -216,7 +219,9 @@ static json_object *lost_error(const jd_jail *j, json_object *id)
 
 static void count(jd_daemon *d, jd_jail_state s, int delta)
 {
-        unsigned *n = s == JD_JAIL_STARTING ? &d->n_starting : s == JD_JAIL_RUNNING ? &d->n_running : &d->n_exited;
+        unsigned *n = s == JD_JAIL_STARTING || s == JD_JAIL_PREPARED ? &d->n_starting :
+                      s == JD_JAIL_RUNNING                             ? &d->n_running :
+                                                                         &d->n_exited;
 
         *n = (unsigned) ((int) *n + delta);
 }
@@ -624,6 +629,30 @@ static void jail_started(jd_jail *j)
                 (void) jd_jail_control(j, NULL, NULL, JL_METHOD_KILL, SIGTERM, NULL);
 }
 
+/* Ready and held before its execve: answer the create, wait for start. */
+static void jail_prepared(jd_jail *j)
+{
+        jd_entry e = JD_ENTRY_INIT;
+
+        set_state(j, JD_JAIL_PREPARED);
+        jd_entry_add(&e, "JAIL_ID=%s", j->id);
+        jd_entry_add(&e, "JAIL_PID=%d", (int) j->pid);
+        jd_entry_add(&e, "JAIL_SUPERVISOR_PID=%d", (int) j->supervisor_pid);
+        jd_entry_add(&e, "PEER_UID=%u", (unsigned) j->owner_uid);
+        jd_entry_submit(&e, JD_EV_NONE, LOG_INFO, "Jail %s prepared, pid %d: waiting for start", j->id,
+                        (int) j->pid);
+        if (j->create) {
+                json_object *res = jl_create_result(j->id, j->pid);
+
+                if (res) {
+                        json_object_object_add(res, "state", json_object_new_string("prepared"));
+                        if (j->jail_dir)
+                                json_object_object_add(res, "jail_root", json_object_new_string(j->jail_dir));
+                }
+                pending_reply(TAKE_PTR(j->create), res);
+        }
+}
+
 /* One message on the start channel (or its end). */
 static void read_notify(jd_jail *j)
 {
@@ -646,14 +675,18 @@ static void read_notify(jd_jail *j)
         if (!o)
                 return;
 
-        if (json_object_object_get_ex(o, "started", &m) && j->state == JD_JAIL_STARTING) {
+        if ((json_object_object_get_ex(o, "started", &m) || json_object_object_get_ex(o, "prepared", &m)) &&
+            j->state == JD_JAIL_STARTING) {
                 const char *cg = json_str(m, "cgroup");
 
                 j->pid = (pid_t) json_int(m, "pid");
                 j->started_at_us = (uint64_t) json_int(m, "started_at_us");
                 if (cg)
                         j->cgroup_path = strdup(cg);
-                jail_started(j);
+                if (json_object_object_get_ex(o, "prepared", NULL))
+                        jail_prepared(j);
+                else
+                        jail_started(j);
         } else if (json_object_object_get_ex(o, "error", &m)) {
                 jailer_error je = { 0 };
                 const char *s;
@@ -862,7 +895,7 @@ static int spawn_supervisor(jd_jail *j, const jailer_config *c, bool own_stdio, 
         posix_spawn_file_actions_t fa;
         posix_spawnattr_t attr;
         sigset_t none, all;
-        char uid[16], ppid[16];
+        char uid[16], ppid[16], prepare_timeout[24];
         char *envp[] = { (char *) "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
         int sp[2] = { -1, -1 }, high[4] = { -1, -1, -1, -1 };
         size_t n = 0, n_paths, max_paths = 4 + c->n_binds + c->n_devices;
@@ -890,6 +923,7 @@ static int spawn_supervisor(jd_jail *j, const jailer_config *c, bool own_stdio, 
                 high[i + 1] = dup_high(fds[i]);
         close(sp[1]);
 
+        snprintf(prepare_timeout, sizeof prepare_timeout, "%llu", (unsigned long long) j->prepare_timeout_ms);
         snprintf(uid, sizeof uid, "%u", (unsigned) j->owner_uid);
         snprintf(ppid, sizeof ppid, "%d", (int) j->owner_pid);
         argv[n++] = (char *) "jailer-supervisor";
@@ -905,6 +939,12 @@ static int spawn_supervisor(jd_jail *j, const jailer_config *c, bool own_stdio, 
         }
         if (own_stdio)
                 argv[n++] = (char *) "--stdio";
+        if (j->prepare)
+                argv[n++] = (char *) "--prepare";
+        if (j->prepare_timeout_ms) {
+                argv[n++] = (char *) "--prepare-timeout";
+                argv[n++] = prepare_timeout;
+        }
         for (size_t i = 0; i < n_paths; i++) {
                 argv[n++] = (char *) "--path-fd";
                 argv[n++] = path_args[i];
@@ -955,8 +995,8 @@ static void create_abandon(jd_jail *j)
         jail_free(j, false);
 }
 
-int jd_jail_create(jd_daemon *d, jd_client *client, json_object *id, jailer_config *c, bool made_root,
-                   int fds[3], jl_rpc_error *err)
+int jd_jail_create(jd_daemon *d, jd_client *client, json_object *id, jailer_config *c, const jl_create_opts *o,
+                   bool made_root, int fds[3], jl_rpc_error *err)
 {
         _cleanup_free_ char *json = NULL;
         _cleanup_close_ int dfd = -1;
@@ -1002,6 +1042,8 @@ int jd_jail_create(jd_daemon *d, jd_client *client, json_object *id, jailer_conf
         }
         j->owner_uid = client ? client->peer.uid : 0;
         j->owner_pid = client ? client->peer.pid : 0;
+        j->prepare = !o->start;
+        j->prepare_timeout_ms = o->prepare_timeout_ms;
         j->uid = c->uid;
         j->gid = c->gid;
         j->has_ids = true;
@@ -1170,6 +1212,18 @@ static void control_answer_gone(jd_control *ctl)
         control_finish(ctl, NULL, &e);
 }
 
+/* The supervisor started a prepared jail: it runs from now. */
+static void control_started(jd_control *ctl, json_object *reply)
+{
+        jd_jail *j = ctl->jail;
+
+        if (j->state == JD_JAIL_PREPARED) {
+                j->started_at_us = (uint64_t) json_int(reply, "started_at_us");
+                jail_started(j);
+        }
+        control_finish(ctl, jl_create_result(j->id, j->pid), NULL);
+}
+
 static int on_control_reply(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
         jd_control *ctl = userdata;
@@ -1195,6 +1249,11 @@ static int on_control_reply(sd_event_source *s, int fd, uint32_t revents, void *
                 control_finish(ctl, NULL, &e);
                 return 0;
         }
+        if (json_object_get_boolean(ok) && ctl->req && ctl->req->method == JL_METHOD_START) {
+                control_started(ctl, o);
+                json_object_put(o);
+                return 0;
+        }
         if (json_object_get_boolean(ok)) {
                 if (ctl->req && ctl->req->method == JL_METHOD_STATUS &&
                     json_object_object_get_ex(o, "usage", &u)) {
@@ -1214,7 +1273,20 @@ static int on_control_reply(sd_event_source *s, int fd, uint32_t revents, void *
         reason = json_str(o, "reason");
         if (reason && strcmp(reason, "not_running") == 0)
                 control_answer_gone(ctl);
-        else {
+        else if (reason && strcmp(reason, "spawn_failed") == 0) {
+                /* start: the filter or the execve failed; the supervisor
+                 * reports the jail's end as usual. */
+                jailer_error je = { .step = step_from_name(json_str(o, "step")), .code = (int) json_int(o, "code") };
+
+                snprintf(je.message, sizeof je.message, "%s", json_str(o, "message") ?: "start failed");
+                snprintf(je.field, sizeof je.field, "%s", json_str(o, "field") ?: "");
+                jl_rpc_error_from_jailer(&e, &je);
+                control_finish(ctl, NULL, &e);
+        } else if (reason && strcmp(reason, "not_prepared") == 0) {
+                jl_rpc_error_set(&e, JL_RPC_NOT_PREPARED, NULL, "jail", "jail %s: %s", ctl->jail->id,
+                                 json_str(o, "message") ?: "not prepared");
+                control_finish(ctl, NULL, &e);
+        } else {
                 jl_rpc_error_set(&e, JL_RPC_INTERNAL, NULL, NULL, "jail %s: %s", ctl->jail->id,
                                  json_str(o, "message") ?: "its supervisor refused");
                 control_finish(ctl, NULL, &e);
@@ -1262,6 +1334,8 @@ int jd_jail_control(jd_jail *j, jd_client *c, json_object *id, jl_method method,
         if (method == JL_METHOD_KILL)
                 snprintf(msg, sizeof msg, "{\"op\":\"kill\",\"signal\":%d,\"grace_ms\":%llu}", sig,
                          (unsigned long long) d->opt.kill_grace_ms);
+        else if (method == JL_METHOD_START)
+                snprintf(msg, sizeof msg, "{\"op\":\"start\"}");
         else
                 snprintf(msg, sizeof msg, "{\"op\":\"status\"}");
 
@@ -1341,8 +1415,9 @@ fail_errno:
 void jd_jails_stop_all(jd_daemon *d)
 {
         for (jd_jail *j = d->jails; j; j = j->next)
-                if (j->state == JD_JAIL_RUNNING)
-                        (void) jd_jail_control(j, NULL, NULL, JL_METHOD_KILL, SIGTERM, NULL);
+                if (j->state == JD_JAIL_RUNNING || j->state == JD_JAIL_PREPARED)
+                        (void) jd_jail_control(j, NULL, NULL, JL_METHOD_KILL,
+                                               j->state == JD_JAIL_PREPARED ? SIGKILL : SIGTERM, NULL);
 }
 
 /* ------------------------------------------------------------------ recovery */
@@ -1388,7 +1463,7 @@ static bool recover_running(jd_daemon *d, const char *id, int dfd)
          * it a moment. */
         for (int i = 0; i < 100; i++) {
                 r = jd_state_read(dfd, &st);
-                if (r == 0 && st.phase == JD_PHASE_RUNNING)
+                if (r == 0 && st.phase != JD_PHASE_STARTING)
                         break;
                 if (r == 0)
                         jd_state_done(&st);
@@ -1402,7 +1477,8 @@ static bool recover_running(jd_daemon *d, const char *id, int dfd)
         /* Checked after pidfd_open(): the pidfd now pins the process the
          * start time names. */
         pidfd = pidfd_open_(st.supervisor_pid);
-        if (pidfd < 0 || !jd_state_supervisor_alive(&st) || !(j = recovered_new(d, id, JD_JAIL_RUNNING, &st, dfd))) {
+        if (pidfd < 0 || !jd_state_supervisor_alive(&st) ||
+            !(j = recovered_new(d, id, st.phase == JD_PHASE_PREPARED ? JD_JAIL_PREPARED : JD_JAIL_RUNNING, &st, dfd))) {
                 if (pidfd >= 0)
                         close(pidfd);
                 jd_state_done(&st);
@@ -1414,13 +1490,14 @@ static bool recover_running(jd_daemon *d, const char *id, int dfd)
         if (r < 0)
                 log_error("jail %s: cannot watch supervisor %d: %s", id, (int) j->supervisor_pid, strerror(-r));
         /* Started under a jailerd that died before it could number it. */
-        if (!j->started_seq)
+        if (!j->started_seq && j->state == JD_JAIL_RUNNING)
                 jail_event(j, false);
         jd_entry_add(&e, "JAIL_ID=%s", id);
         jd_entry_add(&e, "JAIL_PID=%d", (int) j->pid);
         jd_entry_add(&e, "JAIL_SUPERVISOR_PID=%d", (int) j->supervisor_pid);
-        jd_entry_submit(&e, JD_EV_REATTACHED, LOG_INFO, "Jail %s (pid %d) still runs: reattached to its supervisor %d",
-                        id, (int) j->pid, (int) j->supervisor_pid);
+        jd_entry_submit(&e, JD_EV_REATTACHED, LOG_INFO, "Jail %s (pid %d) still %s: reattached to its supervisor %d",
+                        id, (int) j->pid, j->state == JD_JAIL_PREPARED ? "waits for start" : "runs",
+                        (int) j->supervisor_pid);
         return true;
 }
 

@@ -448,6 +448,9 @@ static jd_jail *lookup(jd_client *c, json_object *id, jl_method method, const ch
         }
         if (method == JL_METHOD_KILL)
                 allowed = jd_policy_may_kill(c->daemon, &c->peer, j->owner_uid);
+        else if (method == JL_METHOD_START)
+                /* Its creator's to start, as it was its creator's to create. */
+                allowed = c->peer.root || j->owner_uid == c->peer.uid;
         else
                 allowed = jd_jail_visible(j, &c->peer);
         if (!allowed) {
@@ -455,8 +458,8 @@ static jd_jail *lookup(jd_client *c, json_object *id, jl_method method, const ch
                         jl_rpc_error_set(&e, JL_RPC_PERMISSION_DENIED, NULL, "jail",
                                          "jail %s: the policy does not let uid %u %s its own jails (policy rule "
                                          "clients)",
-                                         jail,
-                                         (unsigned) c->peer.uid, method == JL_METHOD_KILL ? "kill" : "see");
+                                         jail, (unsigned) c->peer.uid,
+                                         method == JL_METHOD_KILL ? "kill" : method == JL_METHOD_START ? "start" : "see");
                 else
                         jl_rpc_error_set(&e, JL_RPC_PERMISSION_DENIED, NULL, "jail",
                                          "jail %s belongs to another user (policy rule clients)", jail);
@@ -779,6 +782,7 @@ static void do_create(jd_client *c, jl_request *req)
         const char *id, *rule = NULL;
         char jail_id[JAILER_ID_MAX + 1] = "";
         int fds[3] = { -1, -1, -1 };
+        jl_create_opts opts;
 
         if (d->shutting_down) {
                 jl_rpc_error_set(&e, JL_RPC_SHUTTING_DOWN, NULL, NULL, "jailerd is stopping");
@@ -786,7 +790,8 @@ static void do_create(jd_client *c, jl_request *req)
         }
         if (check_stdio_fds(req, &e) < 0)
                 goto refused;
-        if (jl_create_params_parse(req->params, &cfg, &root_given, &e) < 0)
+        if (jl_create_opts_take(req->params, &opts, &e) < 0 ||
+            jl_create_params_parse(req->params, &cfg, &root_given, &e) < 0)
                 goto refused;
 
         id = jailer_config_get_id(cfg);
@@ -822,7 +827,7 @@ static void do_create(jd_client *c, jl_request *req)
                         fds[i] = req->fds[i];
                         req->fds[i] = -1;
                 }
-        if (jd_jail_create(d, c, req->id, TAKE_PTR(cfg), !root_given, fds, &e) < 0)
+        if (jd_jail_create(d, c, req->id, TAKE_PTR(cfg), &opts, !root_given, fds, &e) < 0)
                 goto refused;
         return;
 
@@ -954,12 +959,37 @@ static void do_kill(jd_client *c, jl_request *req)
 
         if (!j)
                 return;
-        if (j->state != JD_JAIL_RUNNING) {
+        if (j->state != JD_JAIL_RUNNING && j->state != JD_JAIL_PREPARED) {
                 jl_rpc_error_set(&e, JL_RPC_NOT_RUNNING, NULL, NULL, "jail %s is %s", jail,
                                  j->state == JD_JAIL_EXITED ? "not running" : "still starting");
                 refuse(c, req->id, "kill", jail, &e);
-        } else if (jd_jail_control(j, c, req->id, JL_METHOD_KILL, sig, &e) < 0)
+                return;
+        }
+        /* A prepared jail's program has not run: it is removed, whatever
+         * the signal (its PID 1 would ignore most). */
+        if (j->state == JD_JAIL_PREPARED)
+                sig = SIGKILL;
+        if (jd_jail_control(j, c, req->id, JL_METHOD_KILL, sig, &e) < 0)
                 refuse(c, req->id, "kill", jail, &e);
+}
+
+static void do_start(jd_client *c, jl_request *req)
+{
+        const char *jail = NULL;
+        jl_rpc_error e;
+        int r = jl_jail_params_decode(req->params, &jail, &e);
+        jd_jail *j = request_jail(c, req, r, jail, &e);
+
+        if (!j)
+                return;
+        if (j->state != JD_JAIL_PREPARED) {
+                jl_rpc_error_set(&e, JL_RPC_NOT_PREPARED, NULL, "jail", "jail %s is not a prepared jail: it %s", jail,
+                                 j->state == JD_JAIL_RUNNING  ? "runs (started already)" :
+                                 j->state == JD_JAIL_EXITED   ? "has ended" :
+                                                                "is still being created");
+                refuse(c, req->id, "start", jail, &e);
+        } else if (jd_jail_control(j, c, req->id, JL_METHOD_START, 0, &e) < 0)
+                refuse(c, req->id, "start", jail, &e);
 }
 
 /* Every method: its handler, and whether it may be held until something
@@ -977,6 +1007,7 @@ static const struct {
         [JL_METHOD_STATUS] = { do_status, true },
         [JL_METHOD_SUBSCRIBE] = { do_subscribe, true },
         [JL_METHOD_LOGS] = { do_logs, true },
+        [JL_METHOD_START] = { do_start, true },
 };
 
 /* Refuse a request that may be held when the uid's pending requests are

@@ -10,6 +10,7 @@
 static const char *const phase_names[] = {
         [JD_PHASE_STARTING] = "starting",
         [JD_PHASE_RUNNING] = "running",
+        [JD_PHASE_PREPARED] = "prepared",
 };
 
 void jd_state_done(jd_state *s)
@@ -107,11 +108,10 @@ int jd_state_read(int dirfd, jd_state *s)
         strcpy(s->id, json_object_get_string(m));
         if (!json_object_object_get_ex(o, "phase", &m) || !json_object_is_type(m, json_type_string))
                 goto out;
-        if (strcmp(json_object_get_string(m), "running") == 0)
-                s->phase = JD_PHASE_RUNNING;
-        else if (strcmp(json_object_get_string(m), "starting") == 0)
-                s->phase = JD_PHASE_STARTING;
-        else
+        for (s->phase = 0; s->phase < ELEMENTSOF(phase_names); s->phase++)
+                if (strcmp(json_object_get_string(m), phase_names[s->phase]) == 0)
+                        break;
+        if (s->phase >= ELEMENTSOF(phase_names))
                 goto out;
 
         if (get_u64(o, "supervisor_pid", &v) < 0 || v == 0 || v > INT32_MAX)

@@ -49,6 +49,7 @@
 typedef enum jd_phase {
         JD_PHASE_STARTING,
         JD_PHASE_RUNNING,
+        JD_PHASE_PREPARED,              /* ready to run, waiting for "start" */
 } jd_phase;
 
 typedef struct jd_state {
@@ -61,7 +62,7 @@ typedef struct jd_state {
         uid_t owner_uid;                /* SO_PEERCRED of the creating client */
         pid_t owner_pid;
         uint64_t created_at_us;         /* CLOCK_REALTIME */
-        uint64_t started_at_us;         /* CLOCK_REALTIME, 0 while starting */
+        uint64_t started_at_us;         /* CLOCK_REALTIME, 0 while starting or prepared */
         char *jail_dir;                 /* a jail root jailerd made for this jail, removed at the end */
         bool own_stdio;                 /* the client passed its stdio fds */
 } jd_state;
