@@ -6,7 +6,10 @@
  *
  *   run [JAIL FLAGS] [--report FILE|-] [-- ARGS]   create a jail wired to our
  *                               stdio, wait for it, exit with its status
- *   create [JAIL FLAGS] [--stdio] [-- ARGS]   create a jail, print its id and pid
+ *   create [JAIL FLAGS] [--stdio] [--no-start [--prepare-timeout MS]] [-- ARGS]
+ *                              create a jail, print its id and pid; with
+ *                              --no-start, prepared up to its execve
+ *   start ID                   start a prepared jail
  *   wait ID                    wait for a jail's exit report
  *   kill ID [SIGNAL]           signal a jail (default SIGTERM)
  *   list                       list jails
@@ -47,8 +50,12 @@
 #define EXIT_NOPERM 77   /* sysexits' EX_NOPERM: jailerd refused the request */
 #define EXIT_TEMPFAIL 75 /* sysexits' EX_TEMPFAIL: jailerd cannot take it now */
 
-/* How long run/wait keep trying to reach a restarting jailerd. */
-#define RECONNECT_TIMEOUT_MS (30 * 1000)
+/* How long run, wait, events and logs keep trying to reach a restarting
+ * jailerd, and the pause between tries (doubled each time, up to the
+ * second). */
+#define RECONNECT_TIMEOUT_MS (60 * 1000)
+#define RECONNECT_PAUSE_MIN_MS 50
+#define RECONNECT_PAUSE_MAX_MS 1000
 
 static inline void json_object_putp(json_object **o)
 {
@@ -243,6 +250,8 @@ struct run_opts {
         bool stdio;
         bool help;
         bool json;
+        bool no_start;
+        const char *prepare_timeout;
 };
 
 static const struct jl_cli_flag run_flags[] = {
@@ -250,6 +259,8 @@ static const struct jl_cli_flag run_flags[] = {
         { "stdio", false },
         { "json", false },
         { "help", false },
+        { "no-start", false },
+        { "prepare-timeout", true },
         { NULL, false },
 };
 
@@ -265,6 +276,10 @@ static int on_run_flag(void *userdata, const char *name, const char *value, jail
                 o->json = true;
         else if (strcmp(name, "help") == 0)
                 o->help = true;
+        else if (strcmp(name, "no-start") == 0)
+                o->no_start = true;
+        else if (strcmp(name, "prepare-timeout") == 0)
+                o->prepare_timeout = value;
         (void) err;
         return 0;
 }
@@ -296,28 +311,64 @@ static int exit_for_spawn_error(const jl_rpc_error *e)
         return EXIT_RUN_FAILED;
 }
 
+static long elapsed_ms(const struct timespec *since)
+{
+        struct timespec now;
+
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        return (long) ((now.tv_sec - since->tv_sec) * 1000 + (now.tv_nsec - since->tv_nsec) / 1000000);
+}
+
+/* Does e say that jailerd went away (or is going) while the request was
+ * pending?  A restart: what was asked can be asked again of the next one. */
+static bool daemon_gone(const jl_rpc_error *e)
+{
+        return e->code == JL_RPC_SHUTTING_DOWN || (e->code == 0 && strcmp(e->reason, JL_REASON_CONNECTION) == 0);
+}
+
+/* Reconnecting to a restarting jailerd, with a bounded backoff. */
+typedef struct reconnect {
+        bool active;
+        struct timespec since;
+        unsigned pause_ms;
+} reconnect;
+
+/* Drop *cp and pause before the next try; false once RECONNECT_TIMEOUT_MS
+ * have passed without a connection. */
+static bool reconnect_pause(reconnect *rc, jl_client **cp, const jl_rpc_error *e)
+{
+        if (!rc->active) {
+                fprintf(stderr, "jailerctl: lost jailerd (%s), reconnecting\n", e->message);
+                clock_gettime(CLOCK_MONOTONIC, &rc->since);
+                rc->active = true;
+                rc->pause_ms = RECONNECT_PAUSE_MIN_MS;
+        } else if (elapsed_ms(&rc->since) > RECONNECT_TIMEOUT_MS)
+                return false;
+        jl_client_free(*cp);
+        *cp = NULL;
+        usleep(rc->pause_ms * 1000);
+        rc->pause_ms = rc->pause_ms * 2 > RECONNECT_PAUSE_MAX_MS ? RECONNECT_PAUSE_MAX_MS : rc->pause_ms * 2;
+        return true;
+}
+
 /* Wait for the report of jail, forwarding operator signals as kills, and
- * reconnecting when jailerd restarts (jails outlive it).  0 with *report, or
- * -1 after logging. */
+ * reconnecting when jailerd restarts (jails outlive it, and it keeps their
+ * reports).  0 with *report, or -1 after logging. */
 static int wait_report(jl_client **cp, const char *jail, bool forward, json_object **report)
 {
+        reconnect rc = {};
         jl_rpc_error e = {};
         int handled = 0;
         int64_t id;
-        bool reconnecting = false;
-        struct timespec start = {};
 
         for (;;) {
                 if (!*cp) {
                         if (client_open(cp, &e) < 0) {
-                                struct timespec now;
-                                clock_gettime(CLOCK_MONOTONIC, &now);
-                                if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 >
-                                    RECONNECT_TIMEOUT_MS) {
+                                /* Not reachable at all: not a restart. */
+                                if (!rc.active || !reconnect_pause(&rc, cp, &e)) {
                                         log_rpc_error("wait", &e);
                                         return -1;
                                 }
-                                usleep(200 * 1000);
                                 continue;
                         }
                         if (forward) {
@@ -341,19 +392,10 @@ static int wait_report(jl_client **cp, const char *jail, bool forward, json_obje
                         break;
                 }
         lost:
-                if (e.code != 0 || strcmp(e.reason, JL_REASON_CONNECTION) != 0) {
+                if (!daemon_gone(&e) || !reconnect_pause(&rc, cp, &e)) {
                         log_rpc_error("wait", &e);
                         return -1;
                 }
-                /* jailerd went away: it keeps the jail's exit status, so
-                 * wait for it to come back. */
-                if (!reconnecting) {
-                        fprintf(stderr, "jailerctl: lost jailerd (%s), reconnecting\n", e.message);
-                        clock_gettime(CLOCK_MONOTONIC, &start);
-                        reconnecting = true;
-                }
-                jl_client_free(*cp);
-                *cp = NULL;
         }
 }
 
@@ -380,7 +422,11 @@ static void run_usage(const char *cmd)
                        "Exit status: the jail's (or 128+N for signal N); 126 cannot execute,\n"
                        "127 not found, 125 jailerd or jailerctl failed.\n");
         else
-                printf("  --stdio                 pass our stdin, stdout and stderr to the jail\n");
+                printf("  --stdio                 pass our stdin, stdout and stderr to the jail\n"
+                       "  --no-start              prepare the jail up to its program's execve and\n"
+                       "                          leave it so: 'jailerctl start ID' runs it\n"
+                       "  --prepare-timeout MS    with --no-start: remove the jail if it is not\n"
+                       "                          started within MS milliseconds\n");
 }
 
 static int cmd_run_or_create(int argc, char **argv, bool run)
@@ -413,6 +459,16 @@ static int cmd_run_or_create(int argc, char **argv, bool run)
                 return 0;
         }
         json_errors = o.json;
+        if ((o.no_start || o.prepare_timeout) && run) {
+                jailer_config_free(c);
+                fprintf(stderr, "jailerctl run: --no-start and --prepare-timeout are for create\n");
+                return EXIT_RUN_FAILED;
+        }
+        if (o.prepare_timeout && !o.no_start) {
+                jailer_config_free(c);
+                fprintf(stderr, "jailerctl create: --prepare-timeout needs --no-start\n");
+                return EXIT_USAGE;
+        }
 
         if (!jailer_config_get_id(c)) {
                 uint64_t rnd;
@@ -434,6 +490,21 @@ static int cmd_run_or_create(int argc, char **argv, bool run)
         if (!params) {
                 fprintf(stderr, "jailerctl: cannot encode the jail config\n");
                 return EXIT_RUN_FAILED;
+        }
+        if (o.no_start) {
+                uint64_t ms = 0;
+
+                json_object_object_add(params, "start", json_object_new_boolean(false));
+                if (o.prepare_timeout) {
+                        if (jl_parse_u64(o.prepare_timeout, &ms) < 0 || ms == 0 || ms > INT64_MAX) {
+                                json_object_put(params);
+                                fprintf(stderr, "jailerctl create: --prepare-timeout: \"%s\" is not a number of "
+                                                "milliseconds\n",
+                                        o.prepare_timeout);
+                                return EXIT_USAGE;
+                        }
+                        json_object_object_add(params, "prepare_timeout_ms", json_object_new_int64((int64_t) ms));
+                }
         }
 
         /* Pass our stdio; a closed one becomes /dev/null rather than
@@ -523,6 +594,31 @@ static int cmd_run_or_create(int argc, char **argv, bool run)
         ret = jailer_report_status(&rep);
 out:
         return ret;
+}
+
+/* start ID: run a prepared jail's program; prints its id and pid. */
+static int cmd_start(int argc, char **argv)
+{
+        _cleanup_json_ json_object *res = NULL;
+        char jail[JAILER_ID_MAX + 1];
+        jl_rpc_error e = {};
+        pid_t pid;
+
+        if (argc != 2 || argv[1][0] == '-') {
+                fprintf(stderr, "Usage: jailerctl start ID\n");
+                return EXIT_USAGE;
+        }
+        if (call_once("start", jail_params(argv[1]), &res) < 0)
+                return last_error.code == JL_RPC_SPAWN_FAILED ? exit_for_spawn_error(&last_error) :
+                                                                exit_for_refusal(&last_error, EXIT_REFUSED);
+        if (arg.json)
+                print_json(stdout, res);
+        else if (jl_create_result_parse(res, jail, &pid, &e) < 0) {
+                log_rpc_error("start", &e);
+                return EXIT_RUN_FAILED;
+        } else
+                printf("%s %d\n", jail, (int) pid);
+        return 0;
 }
 
 static int cmd_wait(int argc, char **argv)
@@ -709,60 +805,95 @@ static int cmd_status(int argc, char **argv)
         return 0;
 }
 
+static void print_event(const char *method, json_object *params)
+{
+        jl_jail_info i;
+        jl_rpc_error e;
+        char t[32];
+
+        if (arg.json) {
+                _cleanup_json_ json_object *n = jl_notification(method, json_object_get(params));
+                if (n)
+                        print_json(stdout, n);
+                return;
+        }
+        if (jl_jail_info_from_json(params, &i, &e) < 0)
+                printf("%s %s\n", method, json_object_to_json_string_ext(params, JSON_C_TO_STRING_PLAIN));
+        else if (i.has_report)
+                printf("%s %-8s %-24s pid %d uid %u status %d%s%s\n", fmt_time(i.started_at_us, t), method, i.jail,
+                       (int) i.pid, (unsigned) i.uid, jailer_report_status(&i.report),
+                       i.report.oom_killed ? " oom" : "", i.report.timed_out ? " timed-out" : "");
+        else
+                printf("%s %-8s %-24s pid %d uid %u%s\n", fmt_time(i.started_at_us, t), method, i.jail, (int) i.pid,
+                       (unsigned) i.uid, i.state == JL_JAIL_LOST ? " lost" : "");
+        fflush(stdout);
+}
+
+/* subscribe, from *cursor on when we have one.  The reply's cursor is where
+ * the daemon stands; the events it replays follow. */
+static int subscribe(jl_client **cp, char **cursor, jl_rpc_error *e)
+{
+        _cleanup_json_ json_object *res = NULL;
+        json_object *p = NULL, *v;
+
+        if (*cursor) {
+                p = json_object_new_object();
+                if (p)
+                        json_object_object_add(p, "cursor", json_object_new_string(*cursor));
+        }
+        if (client_open(cp, e) < 0) {
+                json_object_put(p);
+                return -1;
+        }
+        if (jl_client_call(*cp, "subscribe", p, NULL, 0, -1, &res, e) < 0)
+                return -1;
+        if (!*cursor && json_object_object_get_ex(res, "cursor", &v) && json_object_is_type(v, json_type_string))
+                *cursor = strdup(json_object_get_string(v));
+        return 0;
+}
+
+/* events: every started/exited notification, once each and in order, also
+ * across restarts of jailerd (the cursor of the last one printed tells the
+ * next jailerd where to go on). */
 static int cmd_events(int argc, char **argv)
 {
         _cleanup_client_ jl_client *c = NULL;
-        _cleanup_json_ json_object *res = NULL;
+        _cleanup_free_ char *cursor = NULL;
+        reconnect rc = {};
         jl_rpc_error e = {};
 
         if (argc != 1) {
                 fprintf(stderr, "Usage: jailerctl events\n");
                 return EXIT_USAGE;
         }
-        if (client_open(&c, &e) < 0 || jl_client_call(c, "subscribe", NULL, NULL, 0, -1, &res, &e) < 0) {
-                log_rpc_error("subscribe", &e);
-                return EXIT_REFUSED;
-        }
         for (;;) {
                 _cleanup_free_ char *method = NULL;
                 _cleanup_json_ json_object *params = NULL;
-                jl_jail_info i;
-                char t[32];
+                json_object *v;
 
+                if (!c && subscribe(&c, &cursor, &e) < 0) {
+                        if (!(rc.active || c) || !daemon_gone(&e) || !reconnect_pause(&rc, &c, &e)) {
+                                log_rpc_error("subscribe", &e);
+                                return EXIT_REFUSED;
+                        }
+                        continue;
+                }
+                rc.active = false;
                 if (jl_client_next_notification(c, -1, &method, &params, &e) < 0) {
-                        log_rpc_error("events", &e);
-                        return EXIT_REFUSED;
-                }
-                if (arg.json) {
-                        _cleanup_json_ json_object *n = jl_notification(method, json_object_get(params));
-                        if (n)
-                                print_json(stdout, n);
+                        if (!daemon_gone(&e) || !reconnect_pause(&rc, &c, &e)) {
+                                log_rpc_error("events", &e);
+                                return EXIT_REFUSED;
+                        }
                         continue;
                 }
-                if (jl_jail_info_from_json(params, &i, &e) < 0) {
-                        printf("%s %s\n", method, json_object_to_json_string_ext(params, JSON_C_TO_STRING_PLAIN));
-                        fflush(stdout);
-                        continue;
+                print_event(method, params);
+                if (json_object_object_get_ex(params, "cursor", &v) && json_object_is_type(v, json_type_string)) {
+                        free(cursor);
+                        cursor = strdup(json_object_get_string(v));
                 }
-                if (i.has_report) {
-                        printf("%s %-8s %-24s pid %d uid %u status %d%s%s\n", fmt_time(i.started_at_us, t), method,
-                               i.jail, (int) i.pid, (unsigned) i.uid, jailer_report_status(&i.report),
-                               i.report.oom_killed ? " oom" : "", i.report.timed_out ? " timed-out" : "");
-                } else {
-                        printf("%s %-8s %-24s pid %d uid %u\n", fmt_time(i.started_at_us, t), method, i.jail,
-                               (int) i.pid, (unsigned) i.uid);
-                }
-                fflush(stdout);
         }
 }
 
-static long elapsed_ms(const struct timespec *since)
-{
-        struct timespec now;
-
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        return (long) ((now.tv_sec - since->tv_sec) * 1000 + (now.tv_nsec - since->tv_nsec) / 1000000);
-}
 
 /* One logs request on *cp; when jailerd goes away meanwhile (a restart:
  * jails and their output outlive it), reconnect for up to
@@ -770,16 +901,14 @@ static long elapsed_ms(const struct timespec *since)
 static int logs_call(jl_client **cp, const char *jail, uint64_t offset, bool follow, json_object **res,
                      jl_rpc_error *e)
 {
-        struct timespec start = {};
-        bool reconnecting = false;
+        reconnect rc = {};
 
         for (;;) {
                 json_object *p;
 
                 if (!*cp && client_open(cp, e) < 0) {
-                        if (!reconnecting || elapsed_ms(&start) > RECONNECT_TIMEOUT_MS)
+                        if (!rc.active || !reconnect_pause(&rc, cp, e))
                                 return -1;
-                        usleep(200 * 1000);
                         continue;
                 }
                 p = jail_params(jail);
@@ -789,15 +918,8 @@ static int logs_call(jl_client **cp, const char *jail, uint64_t offset, bool fol
                 }
                 if (jl_client_call(*cp, "logs", p, NULL, 0, -1, res, e) == 0)
                         return 0;
-                if (e->code != 0 || strcmp(e->reason, JL_REASON_CONNECTION) != 0)
+                if (!daemon_gone(e) || !reconnect_pause(&rc, cp, e))
                         return -1;
-                if (!reconnecting) {
-                        fprintf(stderr, "jailerctl: lost jailerd (%s), reconnecting\n", e->message);
-                        clock_gettime(CLOCK_MONOTONIC, &start);
-                        reconnecting = true;
-                }
-                jl_client_free(*cp);
-                *cp = NULL;
         }
 }
 
@@ -893,6 +1015,7 @@ static void usage(FILE *f)
                 "Commands:\n"
                 "  run [JAIL FLAGS] [-- ARGS]     run a jail on our stdio, wait, exit with its status\n"
                 "  create [JAIL FLAGS] [-- ARGS]  create a jail, print its id and pid\n"
+                "  start ID                       start a jail made with create --no-start\n"
                 "  wait ID                        wait for a jail's exit report\n"
                 "  kill ID [SIGNAL]               send a signal (default SIGTERM)\n"
                 "  kill --all [SIGNAL]            signal every running jail you may see\n"
@@ -919,6 +1042,12 @@ int main(int argc, char **argv)
                 const char *usage;
                 const char *help;
         } commands[] = {
+                { "start", cmd_start, "ID",
+                  "Start a jail that create prepared but did not start: its program is exec'd\n"
+                  "at once (everything else was done at create).  Prints its id and host pid.\n"
+                  "Only its creator (or root) may start it.  Exit 1 when jailerd refused (no\n"
+                  "such jail, not a prepared one), 77 for another user's jail, 126/127 when the\n"
+                  "program could not be exec'd or found, 125 for other failures." },
                 { "wait", cmd_wait, "ID",
                   "Wait for a jail's exit report, print it, and exit with the jail's status\n"
                   "(its exit code, or 128+N when signal N killed it).  Reconnects while jailerd\n"

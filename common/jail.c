@@ -63,12 +63,15 @@ struct jailer_jail {
         uint64_t deadline_us;
         bool timed_out;
         bool seccomp_kill; /* the filter kills: SIGSYS means a seccomp kill */
+        int sync_fd;       /* a prepared jail's set-up channel, until it is started; else -1 */
+        uint64_t timeout_ms;
 };
 
 enum msg_type {
         MSG_GO = 1,        /* parent -> child: carry on */
         MSG_NEED_MAPS,     /* child -> parent: user namespace created, write the maps */
         MSG_EXEC,          /* child -> parent: about to execve */
+        MSG_READY,         /* child -> parent: prepared, waiting for "go" to execve */
         MSG_ERROR,         /* child -> parent: a step failed (err) */
 };
 
@@ -238,6 +241,12 @@ static int child_run(const jailer_config *c, const struct jl_rootfs *rootfs, con
         if (!argv || !envp)
                 return jl_error(err, JAILER_STEP_EXEC, ENOMEM, NULL, "argv/envp");
 
+        /* A prepared jail waits here, with everything done but the filter
+         * and the execve, until it is started (or killed). */
+        if (o && o->prepare_only &&
+            (send_msg(sock, MSG_READY, NULL) < 0 || wait_go(sock, err) < 0))
+                return -1;
+
         /* Last: the filter may deny what the steps above needed. */
         if (jl_seccomp_apply_child(filter, err) < 0)
                 return -1;
@@ -288,6 +297,8 @@ static void jail_free(struct jailer_jail *j)
         jl_rootfs_cleanup(&j->rootfs);
         if (j->pidfd >= 0)
                 close(j->pidfd);
+        if (j->sync_fd >= 0)
+                close(j->sync_fd);
         free(j);
 }
 
@@ -334,6 +345,60 @@ static int open_exec(const jailer_config *c, jailer_error *err)
         return TAKE_FD(fd);
 }
 
+/* Answer the child until it has exec'd (the channel closes on exec) or,
+ * when it is a prepared one, until it is ready.  The maps of its user
+ * namespace are written here, and its errors are passed on. */
+static int sync_child(struct jailer_jail *j, const jailer_config *c, int sock, jailer_error *err)
+{
+        bool execing = false;
+
+        for (;;) {
+                struct msg m;
+                int r = recv_msg(sock, &m);
+
+                if (r < 0)
+                        return jl_error(err, JAILER_STEP_SPAWN, errno, NULL, "sync with the jail");
+                if (r == 0)
+                        break;
+                switch (m.type) {
+                case MSG_NEED_MAPS:
+                        if (jl_userns_write_maps(j->pid, c->uid, c->gid, err) < 0)
+                                return -1;
+                        if (send_msg(sock, MSG_GO, NULL) < 0)
+                                return jl_error(err, JAILER_STEP_USERNS, errno, NULL, "sync with the jail");
+                        break;
+                case MSG_READY:
+                        return 0;
+                case MSG_EXEC:
+                        execing = true;
+                        break;
+                case MSG_ERROR:
+                        if (err)
+                                *err = m.err;
+                        return -1;
+                case MSG_GO:
+                default:
+                        return jl_error(err, JAILER_STEP_SPAWN, EPROTO, NULL, "unexpected message from the jail");
+                }
+        }
+        if (!execing) {
+                siginfo_t si = { 0 };
+                (void) waitid((idtype_t) P_PIDFD, (id_t) j->pidfd, &si, WEXITED | WNOWAIT);
+                return jl_error(err, JAILER_STEP_SPAWN, 0, NULL, "the jail's set-up process died (%s %d) before execve",
+                                si.si_code == CLD_EXITED ? "exit status" : "signal", si.si_status);
+        }
+        return 0;
+}
+
+/* Wall time and limits.timeout_ms count from start_us: the clone (or the
+ * start of a prepared jail). */
+static void start_clock(struct jailer_jail *j, uint64_t start_us)
+{
+        j->start_us = start_us;
+        if (j->timeout_ms > 0)
+                j->deadline_us = j->start_us + j->timeout_ms * 1000u;
+}
+
 int jailer_spawn(const jailer_config *c, const jailer_spawn_opts *opts, jailer_jail **out, jailer_error *err)
 {
         if (geteuid() != 0)
@@ -345,6 +410,7 @@ int jailer_spawn(const jailer_config *c, const jailer_spawn_opts *opts, jailer_j
         if (!j)
                 return jl_error(err, JAILER_STEP_SPAWN, ENOMEM, NULL, "jail");
         j->pidfd = -1;
+        j->sync_fd = -1;
         j->rootfs.root_fd = -1;
         j->rootfs.root_tree = -1;
         j->rootfs.root_parent_fd = -1;
@@ -417,50 +483,16 @@ int jailer_spawn(const jailer_config *c, const jailer_spawn_opts *opts, jailer_j
                 goto fail_child;
         }
 
-        bool execing = false;
-        for (;;) {
-                struct msg m;
-                int r = recv_msg(sv[0], &m);
-                if (r < 0) {
-                        jl_error(err, JAILER_STEP_SPAWN, errno, NULL, "sync with the jail");
-                        goto fail_child;
-                }
-                if (r == 0)
-                        break;
-                switch (m.type) {
-                case MSG_NEED_MAPS:
-                        if (jl_userns_write_maps(pid, c->uid, c->gid, err) < 0)
-                                goto fail_child;
-                        if (send_msg(sv[0], MSG_GO, NULL) < 0) {
-                                jl_error(err, JAILER_STEP_USERNS, errno, NULL, "sync with the jail");
-                                goto fail_child;
-                        }
-                        break;
-                case MSG_EXEC:
-                        execing = true;
-                        break;
-                case MSG_ERROR:
-                        if (err)
-                                *err = m.err;
-                        goto fail_child;
-                case MSG_GO:
-                default:
-                        jl_error(err, JAILER_STEP_SPAWN, EPROTO, NULL, "unexpected message from the jail");
-                        goto fail_child;
-                }
-        }
-        if (!execing) {
-                siginfo_t si = { 0 };
-                (void) waitid((idtype_t) P_PIDFD, (id_t) j->pidfd, &si, WEXITED | WNOWAIT);
-                jl_error(err, JAILER_STEP_SPAWN, 0, NULL, "the jail's set-up process died (%s %d) before execve",
-                         si.si_code == CLD_EXITED ? "exit status" : "signal", si.si_status);
+        if (sync_child(j, c, sv[0], err) < 0)
                 goto fail_child;
-        }
-
-        close(sv[0]);
         jl_seccomp_release(filter);
-        if (c->limits.timeout_ms > 0)
-                j->deadline_us = j->start_us + c->limits.timeout_ms * 1000u;
+        j->timeout_ms = c->limits.timeout_ms;
+        if (opts && opts->prepare_only)
+                j->sync_fd = TAKE_FD(sv[0]);
+        else {
+                close(sv[0]);
+                start_clock(j, j->start_us);
+        }
         *out = j;
         return 0;
 
@@ -494,6 +526,38 @@ const char *jailer_jail_cgroup_path(const jailer_jail *j)
 uint64_t jailer_jail_deadline_us(const jailer_jail *j)
 {
         return j->deadline_us;
+}
+
+bool jailer_jail_prepared(const jailer_jail *j)
+{
+        return j->sync_fd >= 0;
+}
+
+int jailer_jail_start(jailer_jail *j, jailer_error *err)
+{
+        _cleanup_close_ int sock = j->sync_fd;
+        struct msg m;
+        int r;
+
+        if (sock < 0)
+                return jl_error(err, JAILER_STEP_SPAWN, EALREADY, NULL, "jail %s is not a prepared jail", j->id);
+        j->sync_fd = -1;
+        start_clock(j, now_us());
+        if (send_msg(sock, MSG_GO, NULL) < 0)
+                return jl_error(err, JAILER_STEP_SPAWN, errno, NULL, "start jail %s", j->id);
+        /* EOF: the channel closed on execve.  An error: the filter or the
+         * execve failed, and the program is gone (the caller waits). */
+        r = recv_msg(sock, &m);
+        while (r > 0 && m.type == MSG_EXEC)
+                r = recv_msg(sock, &m);
+        if (r > 0 && m.type == MSG_ERROR) {
+                if (err)
+                        *err = m.err;
+                return -1;
+        }
+        if (r < 0)
+                return jl_error(err, JAILER_STEP_SPAWN, errno, NULL, "start jail %s", j->id);
+        return 0;
 }
 
 int jailer_jail_usage(const jailer_jail *j, jailer_usage *u, jailer_error *err)

@@ -331,6 +331,11 @@ typedef struct jailer_spawn_opts {
         int stderr_fd;
         /* Kill the jail when the calling process dies (PR_SET_PDEATHSIG). */
         bool die_with_parent;
+        /* A prepared jail: jailer_spawn() returns once everything is done
+         * but the seccomp filter (already compiled) and the execve — cgroup,
+         * namespaces, mounts, pivot_root, user namespace, privileges — and
+         * the program runs only at jailer_jail_start(). */
+        bool prepare_only;
 } jailer_spawn_opts;
 
 #define JAILER_SPAWN_OPTS_INIT { .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .die_with_parent = true }
@@ -341,6 +346,15 @@ typedef struct jailer_jail jailer_jail;
  * jailed program has been exec'd (or failed to be: then *err says which step
  * failed, and nothing is left behind). */
 int jailer_spawn(const jailer_config *c, const jailer_spawn_opts *opts, jailer_jail **out, jailer_error *err);
+
+/* Release a prepared jail (jailer_spawn_opts.prepare_only): its program is
+ * exec'd; returns once it has been (or failed to be: then *err says why,
+ * and jailer_jail_wait() collects what is left).  The report's wall time and
+ * limits.timeout_ms count from here.  -1 with EALREADY in *err when the jail
+ * was not prepared or was started already. */
+int jailer_jail_start(jailer_jail *j, jailer_error *err);
+/* Is the jail prepared and not yet started? */
+bool jailer_jail_prepared(const jailer_jail *j);
 
 pid_t jailer_jail_pid(const jailer_jail *j);
 /* A pidfd of the jailed program (owned by the jail; poll it for exit). */

@@ -18,7 +18,7 @@ _jailer_takes_value()
         --cpu-period | --pids | --max-fds | --max-procs | --max-file-size | \
         --timeout | --uid | --gid | --bind | --env | --workdir | --hostname | \
         --device | --cgroup-version | --cgroup-parent | --seccomp | \
-        --seccomp-allow | --report | --socket)
+        --seccomp-allow | --report | --socket | --prepare-timeout)
                 return 0 ;;
         esac
         return 1
@@ -187,7 +187,7 @@ _jailerctl()
                 elif [[ $cur == -* ]]; then
                         _jailer_words '--socket --json --help --version' "$cur"
                 else
-                        _jailer_words 'run create wait kill list status events logs version' "$cur"
+                        _jailer_words 'run create start wait kill list status events logs version' "$cur"
                 fi
                 return 0
         fi
@@ -201,10 +201,10 @@ _jailerctl()
                 elif [ "$cmd" = run ]; then
                         _jailer_words "$_jailer_jail_flags --report --json --help --" "$cur"
                 else
-                        _jailer_words "$_jailer_jail_flags --stdio --json --help --" "$cur"
+                        _jailer_words "$_jailer_jail_flags --stdio --no-start --prepare-timeout --json --help --" "$cur"
                 fi
                 ;;
-        wait | status | kill | logs)
+        wait | status | kill | logs | start)
                 local n=0 state=
                 for ((i = cmd_at + 1; i < COMP_CWORD; i++)); do
                         [[ ${COMP_WORDS[i]} == -* ]] || ((n += 1))
@@ -219,6 +219,7 @@ _jailerctl()
                         fi
                 elif ((n == 0)); then
                         [ "$cmd" = kill ] && state=running
+                        [ "$cmd" = start ] && state=prepared
                         _jailer_words "$(_jailerctl_ids "$1" "$state" "$socket")" "$cur"
                 elif [ "$cmd" = kill ] && { ((n == 1)) || [[ " ${COMP_WORDS[*]:cmd_at+1:COMP_CWORD-cmd_at-1} " == *" --all "* ]]; }; then
                         _jailer_words 'SIGTERM SIGKILL SIGINT SIGHUP SIGQUIT SIGUSR1 SIGUSR2 SIGSTOP SIGCONT' "$cur"

@@ -30,6 +30,7 @@
 #include "protocol.h"
 
 #define JD_CLIENT_OUTBUF_MAX (4u * 1024 * 1024) /* a client that reads nothing more is dropped */
+#define JD_EPOCH_LEN 32                 /* hex digits of an event cursor's epoch (events.h) */
 #define JD_CONTROL_TIMEOUT_US (5u * 1000 * 1000)  /* a supervisor that does not answer */
 
 typedef struct jd_daemon jd_daemon;
@@ -104,6 +105,7 @@ struct jd_client {
 
 typedef enum jd_jail_state {
         JD_JAIL_STARTING,               /* supervisor spawned, program not yet exec'd */
+        JD_JAIL_PREPARED,               /* "start": false: ready, waiting for start (counted as starting) */
         JD_JAIL_RUNNING,
         JD_JAIL_EXITED,                 /* report kept until retention ends */
 } jd_jail_state;
@@ -131,13 +133,18 @@ struct jd_jail {
         int notify_fd;                  /* start channel, -1 once done */
         sd_event_source *notify_src;
 
-        jd_pending *create;             /* the create request, answered at start */
+        bool prepare;                   /* created with "start": false */
+        uint64_t prepare_timeout_ms;    /* ... removed if not started by then (0: never) */
+        jd_pending *create;             /* the create request, answered at start (or when prepared) */
         jd_pending *waiters;            /* wait requests, answered at exit */
         bool start_failed;
         jl_rpc_error start_error;
 
         jailer_report report;
         char *lost;                     /* the supervisor died without a report: why */
+        uint64_t started_seq;           /* event numbers (events.h), 0: none yet */
+        uint64_t exited_seq;
+        uint64_t exited_at_us;          /* CLOCK_REALTIME: when the end was seen */
         sd_event_source *retention_src;
 };
 
@@ -170,6 +177,9 @@ struct jd_daemon {
 
         struct jd_control *controls;    /* outstanding supervisor requests */
 
+        char event_epoch[JD_EPOCH_LEN + 1];     /* events.h */
+        uint64_t event_seq;             /* the last event number given out */
+
         bool shutting_down;
         bool status_final;      /* the last STATUS= is sent: keep it */
         sd_event_source *shutdown_timer;
@@ -197,12 +207,16 @@ void jd_clients_shutdown(jd_daemon *d);
 jd_jail *jd_jail_find(jd_daemon *d, const char *id);
 bool jd_jail_visible(const jd_jail *j, const jd_peer *p);
 json_object *jd_jail_info(const jd_jail *j, const jailer_usage *usage);
-json_object *jd_jail_report_json(const jd_jail *j);
+/* A started (exited false) or exited notification's params: the jail as it
+ * was then, with its cursor. */
+json_object *jd_jail_event_params(const jd_jail *j, bool exited);
+/* wait: the report now, the lost error now, or when the jail ends. */
+void jd_jail_wait(jd_jail *j, jd_client *c, json_object *id);
 /* create: config checked and allowed; takes c and the fds (-1 when none). */
-int jd_jail_create(jd_daemon *d, jd_client *client, json_object *id, jailer_config *c, bool made_root,
-                   int fds[3], jl_rpc_error *err);
-void jd_jail_add_waiter(jd_jail *j, jd_client *c, json_object *id);
-/* kill/status of a running jail: asks its supervisor, answers later. */
+int jd_jail_create(jd_daemon *d, jd_client *client, json_object *id, jailer_config *c, const jl_create_opts *o,
+                   bool made_root, int fds[3], jl_rpc_error *err);
+/* kill/status of a running (or prepared) jail, start of a prepared one:
+ * asks its supervisor, answers later. */
 int jd_jail_control(jd_jail *j, jd_client *c, json_object *id, jl_method method, int sig, jl_rpc_error *err);
 void jd_jails_forget_client(jd_daemon *d, jd_client *c);
 int jd_jails_recover(jd_daemon *d);

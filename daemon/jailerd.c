@@ -21,6 +21,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "daemon.h"
+#include "events.h"
 #include "fsutil.h"
 #include "log.h"
 #include "policy.h"
@@ -683,6 +684,11 @@ int main(int argc, char **argv)
         r = jd_cgroups_setup(&d);
         if (r < 0) {
                 log_error("cgroup set-up failed: %s", strerror(-r));
+                goto out;
+        }
+        r = jd_events_init(&d);
+        if (r < 0) {
+                log_error("%s/events: %s", d.opt.state_dir, strerror(-r));
                 goto out;
         }
         r = jd_jails_recover(&d);

@@ -33,6 +33,7 @@
 #include <time.h>
 
 #include "daemon.h"
+#include "events.h"
 #include "fsutil.h"
 #include "log.h"
 #include "policy.h"
@@ -146,48 +147,81 @@ static void read_jail_ids(jd_jail *j, int dfd)
         jailer_config_free(c);
 }
 
-json_object *jd_jail_report_json(const jd_jail *j)
+static json_object *jail_info(const jd_jail *j, const jailer_usage *usage, bool as_started)
 {
-        json_object *o = jl_report_to_json(&j->report);
+        jl_jail_info i = {
+                .pid = j->pid,
+                .started_at_us = j->started_at_us,
+                .uid = j->owner_uid,
+        };
+        bool ended = !as_started && j->state == JD_JAIL_EXITED;
+        json_object *o;
+        char ts[32];
 
-        /* A report we had to make up ourselves says so. */
-        if (o && j->lost)
+        snprintf(i.jail, sizeof i.jail, "%s", j->id);
+        if (ended)
+                i.state = j->lost ? JL_JAIL_LOST : JL_JAIL_EXITED;
+        else
+                i.state = !as_started && j->state == JD_JAIL_PREPARED ? JL_JAIL_PREPARED : JL_JAIL_RUNNING;
+        if (usage) {
+                i.has_usage = true;
+                i.usage = *usage;
+        }
+        if (ended && !j->lost) {
+                i.has_report = true;
+                i.report = j->report;
+        }
+        o = jl_jail_info_to_json(&i);
+        if (o && ended && j->lost)
                 json_object_object_add(o, "error", json_object_new_string(j->lost));
+        if (o && ended && j->exited_at_us && jl_format_rfc3339(j->exited_at_us, ts) == 0)
+                json_object_object_add(o, "exited_at", json_object_new_string(ts));
         return o;
 }
 
 json_object *jd_jail_info(const jd_jail *j, const jailer_usage *usage)
 {
-        jl_jail_info i = {
-                .pid = j->pid,
-                .state = j->state == JD_JAIL_EXITED ? JL_JAIL_EXITED : JL_JAIL_RUNNING,
-                .started_at_us = j->started_at_us,
-                .uid = j->owner_uid,
-        };
-        json_object *o;
+        return jail_info(j, usage, false);
+}
 
-        snprintf(i.jail, sizeof i.jail, "%s", j->id);
-        if (usage) {
-                i.has_usage = true;
-                i.usage = *usage;
-        }
-        if (j->state == JD_JAIL_EXITED) {
-                i.has_report = true;
-                i.report = j->report;
-        }
-        o = jl_jail_info_to_json(&i);
-        if (o && j->lost) {
-                json_object *r;
+json_object *jd_jail_event_params(const jd_jail *j, bool exited)
+{
+        json_object *o = jail_info(j, NULL, !exited);
+        char cursor[JD_CURSOR_MAX];
 
-                if (json_object_object_get_ex(o, "report", &r))
-                        json_object_object_add(r, "error", json_object_new_string(j->lost));
-        }
+        jd_cursor_format(j->daemon, exited ? j->exited_seq : j->started_seq, cursor);
+        if (o)
+                json_object_object_add(o, "cursor", json_object_new_string(cursor));
         return o;
+}
+
+/* The answer to a wait for a lost jail: an error that says what is known. */
+static json_object *lost_error(const jd_jail *j, json_object *id)
+{
+        json_object *msg, *error, *data;
+        jl_rpc_error e;
+        char ts[32];
+
+        jl_rpc_error_set(&e, JL_RPC_LOST, NULL, "jail",
+                         "jail %s was lost: %s; its program (pid %d) was killed with its cgroup, its exit status "
+                         "is not known",
+                         j->id, j->lost, (int) j->pid);
+        msg = jl_reply_error(id, &e);
+        if (msg && json_object_object_get_ex(msg, "error", &error) && json_object_object_get_ex(error, "data", &data)) {
+                json_object_object_add(data, "jail", json_object_new_string(j->id));
+                json_object_object_add(data, "pid", json_object_new_int64(j->pid));
+                if (j->started_at_us && jl_format_rfc3339(j->started_at_us, ts) == 0)
+                        json_object_object_add(data, "started_at", json_object_new_string(ts));
+                json_object_object_add(data, "killed", json_object_new_boolean(true));
+        }
+        return msg;
 }
 
 static void count(jd_daemon *d, jd_jail_state s, int delta)
 {
-        unsigned *n = s == JD_JAIL_STARTING ? &d->n_starting : s == JD_JAIL_RUNNING ? &d->n_running : &d->n_exited;
+        unsigned *n = s == JD_JAIL_STARTING || s == JD_JAIL_PREPARED ? &d->n_starting :
+                      s == JD_JAIL_RUNNING                             ? &d->n_running :
+                                                                         &d->n_exited;
 
         *n = (unsigned) ((int) *n + delta);
 }
@@ -266,6 +300,9 @@ static void jail_free(jd_jail *j, bool remove_state)
         j->retention_src = sd_event_source_disable_unref(j->retention_src);
 
         if (remove_state) {
+                /* Its numbers go with its record: keep the highest. */
+                if (j->started_seq || j->exited_seq)
+                        jd_events_save(d);
                 r = jd_rm_rf(j->state_dir);
                 if (r < 0)
                         log_warning("cannot remove %s: %s", j->state_dir, strerror(-r));
@@ -305,26 +342,124 @@ void jd_jails_forget_client(jd_daemon *d, jd_client *c)
                         ctl->req->client = NULL;
 }
 
-void jd_jail_add_waiter(jd_jail *j, jd_client *c, json_object *id)
+void jd_jail_wait(jd_jail *j, jd_client *c, json_object *id)
 {
-        jd_pending *p = jd_pending_new(c, id, JL_METHOD_WAIT);
+        jd_pending *p;
+        jl_rpc_error e;
 
-        if (!p)
+        if (j->state == JD_JAIL_EXITED && j->lost) {
+                jd_client_send(c, lost_error(j, id));
                 return;
+        }
+        if (j->state == JD_JAIL_EXITED) {
+                jd_client_reply(c, id, jl_report_to_json(&j->report));
+                return;
+        }
+        p = jd_pending_new(c, id, JL_METHOD_WAIT);
+        if (!p) {
+                jl_rpc_error_set(&e, JL_RPC_INTERNAL, NULL, NULL, "out of memory");
+                jd_client_reply_error(c, id, &e);
+                return;
+        }
         p->next = j->waiters;
         j->waiters = p;
 }
 
+/* Answer every wait: the report, or that the jail was lost. */
+static void answer_waiters(jd_jail *j)
+{
+        while (j->waiters) {
+                jd_pending *p = j->waiters;
+                jd_client *c = p->client;
+
+                j->waiters = p->next;
+                if (c) {
+                        jd_client_ref(c);
+                        if (j->lost)
+                                jd_client_send(c, lost_error(j, p->id));
+                        else
+                                jd_client_reply(c, p->id, jl_report_to_json(&j->report));
+                        jd_client_pending_done(c);
+                        jd_client_unref(c);
+                }
+                jd_pending_free(p);
+        }
+}
+
+/* ------------------------------------------------------------------ records and events */
+
+static void record_save(jd_jail *j)
+{
+        _cleanup_close_ int dfd = open(j->state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        jd_record rec = {
+                .started_seq = j->started_seq,
+                .exited_seq = j->exited_seq,
+                .exited_at_us = j->exited_at_us,
+                .lost = j->lost,
+        };
+        int r = dfd < 0 ? -errno : jd_record_write(dfd, &rec);
+
+        if (r < 0)
+                log_warning("jail %s: %s/%s: %s", j->id, j->state_dir, JD_RECORD_FILE, strerror(-r));
+}
+
+/* What a restarted jailerd finds in a jail's record.json: its events are
+ * not numbered (nor logged) again. */
+static void record_load(jd_jail *j, int dfd)
+{
+        jd_record rec;
+
+        if (jd_record_read(dfd, &rec) < 0)
+                return;
+        j->started_seq = rec.started_seq;
+        j->exited_seq = rec.exited_seq;
+        j->exited_at_us = rec.exited_at_us;
+        if (rec.lost && !j->lost)
+                j->lost = TAKE_PTR(rec.lost);
+        jd_events_seen(j->daemon, rec.started_seq);
+        jd_events_seen(j->daemon, rec.exited_seq);
+        jd_record_done(&rec);
+}
+
+/* Number the event, keep the number with the jail, then tell subscribers:
+ * a restart in between neither repeats nor loses it. */
+static void jail_event(jd_jail *j, bool exited)
+{
+        jd_daemon *d = j->daemon;
+
+        if (exited)
+                j->exited_seq = jd_events_next(d);
+        else
+                j->started_seq = jd_events_next(d);
+        record_save(j);
+        jd_broadcast(d, j, exited ? JL_NOTIFY_EXITED : JL_NOTIFY_STARTED, jd_jail_event_params(j, exited));
+}
+
 /* ------------------------------------------------------------------ logging */
 
+/* The end of a jail, logged once: when it was seen, or at the restart that
+ * found it ended (with the time it happened). */
 static void log_exited(jd_jail *j, bool while_away)
 {
         const jailer_report *r = &j->report;
         jd_entry e = JD_ENTRY_INIT;
         const char *sig = r->signal ? jailer_signal_name(r->signal) : NULL;
+        char at[32] = "", status[64];
 
+        if (j->exited_at_us)
+                (void) jl_format_rfc3339(j->exited_at_us, at);
         jd_entry_add(&e, "JAIL_ID=%s", j->id);
-        jd_entry_add(&e, "JAIL_PID=%d", (int) r->pid);
+        jd_entry_add(&e, "JAIL_PID=%d", (int) (r->pid ?: j->pid));
+        jd_entry_add(&e, "JAIL_OWNER_UID=%u", (unsigned) j->owner_uid);
+        if (at[0])
+                jd_entry_add(&e, "JAIL_EXITED_AT=%s", at);
+        if (j->lost) {
+                jd_entry_add(&e, "JAILER_ERROR=%s", j->lost);
+                jd_entry_submit(&e, JD_EV_LOST, LOG_WARNING,
+                                "Jail %s was lost: %s; its program (pid %d) was killed with its cgroup", j->id,
+                                j->lost, (int) j->pid);
+                return;
+        }
         if (r->exit_code >= 0)
                 jd_entry_add(&e, "JAIL_EXIT_CODE=%d", r->exit_code);
         if (sig)
@@ -334,19 +469,14 @@ static void log_exited(jd_jail *j, bool while_away)
         jd_entry_add(&e, "JAIL_WALL_TIME_US=%llu", (unsigned long long) r->wall_time_us);
         jd_entry_add(&e, "JAIL_CPU_USAGE_US=%llu", (unsigned long long) r->cpu_usage_us);
         jd_entry_add(&e, "JAIL_MEMORY_PEAK_BYTES=%llu", (unsigned long long) r->memory_peak_bytes);
-        jd_entry_add(&e, "JAIL_OWNER_UID=%u", (unsigned) j->owner_uid);
-        if (j->lost)
-                jd_entry_add(&e, "JAILER_ERROR=%s", j->lost);
         if (r->exit_code >= 0)
-                jd_entry_submit(&e, JD_EV_EXITED, LOG_INFO, "Jail %s exited with status %d%s%s%s", j->id,
-                                r->exit_code, r->oom_killed ? " (OOM kill)" : "",
-                                r->timed_out ? " (time limit)" : "",
-                                while_away ? ", while jailerd was not running" : "");
+                snprintf(status, sizeof status, "exited with status %d", r->exit_code);
         else
-                jd_entry_submit(&e, JD_EV_EXITED, LOG_INFO, "Jail %s was killed by %s%s%s%s", j->id,
-                                sig ?: "a signal", r->oom_killed ? " (OOM kill)" : "",
-                                r->timed_out ? " (time limit)" : "",
-                                while_away ? ", while jailerd was not running" : "");
+                snprintf(status, sizeof status, "was killed by %s", sig ?: "a signal");
+        jd_entry_submit(&e, JD_EV_EXITED, LOG_INFO, "Jail %s %s%s%s%s%s%s", j->id, status,
+                        r->oom_killed ? " (OOM kill)" : "", r->timed_out ? " (time limit)" : "",
+                        while_away && at[0] ? " at " : "", while_away ? at : "",
+                        while_away ? ", while jailerd was not running" : "");
 }
 
 /* ------------------------------------------------------------------ retention */
@@ -369,6 +499,21 @@ static void start_retention(jd_jail *j)
                                        1000 * 1000, on_retention, j);
         if (r < 0)
                 log_warning("jail %s: no retention timer: %s", j->id, strerror(-r));
+}
+
+/* A jail has ended (or was lost): number, keep, log and tell it once,
+ * answer its waiters, keep its record for --retention. */
+static void jail_ended(jd_jail *j, bool while_away)
+{
+        if (j->state != JD_JAIL_EXITED)
+                set_state(j, JD_JAIL_EXITED);
+        if (!j->exited_at_us)
+                j->exited_at_us = jd_now_realtime_us();
+        jail_event(j, true);
+        log_exited(j, while_away);
+        answer_waiters(j);
+        start_retention(j);
+        jd_maybe_finish_shutdown(j->daemon);
 }
 
 /* ------------------------------------------------------------------ crash clean-up */
@@ -476,12 +621,36 @@ static void jail_started(jd_jail *j)
                         (void) json_object_object_add(res, "jail_root", json_object_new_string(j->jail_dir));
                 pending_reply(TAKE_PTR(j->create), res);
         }
-        jd_broadcast(d, j, JL_NOTIFY_STARTED, jd_jail_info(j, NULL));
+        jail_event(j, false);
 
         /* Stopping with --stop-jails-on-exit: this one came too late to be
          * told with the others. */
         if (d->shutting_down && d->opt.stop_jails_on_exit)
                 (void) jd_jail_control(j, NULL, NULL, JL_METHOD_KILL, SIGTERM, NULL);
+}
+
+/* Ready and held before its execve: answer the create, wait for start. */
+static void jail_prepared(jd_jail *j)
+{
+        jd_entry e = JD_ENTRY_INIT;
+
+        set_state(j, JD_JAIL_PREPARED);
+        jd_entry_add(&e, "JAIL_ID=%s", j->id);
+        jd_entry_add(&e, "JAIL_PID=%d", (int) j->pid);
+        jd_entry_add(&e, "JAIL_SUPERVISOR_PID=%d", (int) j->supervisor_pid);
+        jd_entry_add(&e, "PEER_UID=%u", (unsigned) j->owner_uid);
+        jd_entry_submit(&e, JD_EV_NONE, LOG_INFO, "Jail %s prepared, pid %d: waiting for start", j->id,
+                        (int) j->pid);
+        if (j->create) {
+                json_object *res = jl_create_result(j->id, j->pid);
+
+                if (res) {
+                        json_object_object_add(res, "state", json_object_new_string("prepared"));
+                        if (j->jail_dir)
+                                json_object_object_add(res, "jail_root", json_object_new_string(j->jail_dir));
+                }
+                pending_reply(TAKE_PTR(j->create), res);
+        }
 }
 
 /* One message on the start channel (or its end). */
@@ -506,14 +675,18 @@ static void read_notify(jd_jail *j)
         if (!o)
                 return;
 
-        if (json_object_object_get_ex(o, "started", &m) && j->state == JD_JAIL_STARTING) {
+        if ((json_object_object_get_ex(o, "started", &m) || json_object_object_get_ex(o, "prepared", &m)) &&
+            j->state == JD_JAIL_STARTING) {
                 const char *cg = json_str(m, "cgroup");
 
                 j->pid = (pid_t) json_int(m, "pid");
                 j->started_at_us = (uint64_t) json_int(m, "started_at_us");
                 if (cg)
                         j->cgroup_path = strdup(cg);
-                jail_started(j);
+                if (json_object_object_get_ex(o, "prepared", NULL))
+                        jail_prepared(j);
+                else
+                        jail_started(j);
         } else if (json_object_object_get_ex(o, "error", &m)) {
                 jailer_error je = { 0 };
                 const char *s;
@@ -573,8 +746,8 @@ static void jail_start_failed(jd_jail *j, const char *how)
         jail_free(j, false);
 }
 
-/* report.json: the library's report, plus "error" when jailerd had to
- * make it up (the supervisor died). */
+/* report.json: the library's report.  (Earlier versions of jailerd made
+ * one up, with "error", when a supervisor died: such a jail is lost.) */
 static int report_parse(const char *buf, jailer_report *r, char **lost, jailer_error *je)
 {
         json_object *o = json_tokener_parse(buf), *m;
@@ -627,39 +800,21 @@ static void supervisor_gone(jd_jail *j, const char *how)
                 jd_state st;
                 _cleanup_close_ int dfd = open(j->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-                if (asprintf(&j->lost, "the supervisor %s without writing the exit report", how) < 0)
+                /* No report: the jail is lost.  Its program goes with its
+                 * cgroup; the record says so, and outlives a restart. */
+                free(j->lost);
+                if (asprintf(&j->lost, "its supervisor %s without writing the exit report", how) < 0) {
                         j->lost = NULL;
+                        j->report = (jailer_report) { .pid = j->pid, .exit_code = -1, .signal = SIGKILL };
+                }
                 if (dfd >= 0 && jd_state_read(dfd, &st) == 0) {
                         if (!j->cgroup_path && st.cgroup_path)
                                 j->cgroup_path = strdup(st.cgroup_path);
                         jd_state_done(&st);
                 }
                 cleanup_leftovers(d, j->id, j->cgroup_path, j->jail_dir, NULL, "its supervisor died");
-                j->report = (jailer_report) { .pid = j->pid, .exit_code = -1, .signal = SIGKILL, .pids_peak = -1 };
-                snprintf(j->report.id, sizeof j->report.id, "%s", j->id);
-                /* Kept on disk like a real one, so that a restart does not
-                 * take the jail for a fresh crash. */
-                if (dfd >= 0) {
-                        json_object *o = jd_jail_report_json(j);
-                        const char *txt = o ? json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN) : NULL;
-
-                        if (txt)
-                                (void) jd_write_atomic_at(dfd, JD_REPORT_FILE, txt, strlen(txt), 0600);
-                        json_object_put(o);
-                }
         }
-
-        set_state(j, JD_JAIL_EXITED);
-        log_exited(j, false);
-        while (j->waiters) {
-                jd_pending *p = j->waiters;
-
-                j->waiters = p->next;
-                pending_reply(p, jd_jail_report_json(j));
-        }
-        jd_broadcast(d, j, JL_NOTIFY_EXITED, jd_jail_info(j, NULL));
-        start_retention(j);
-        jd_maybe_finish_shutdown(d);
+        jail_ended(j, false);
 }
 
 static int on_supervisor_child(sd_event_source *s, const siginfo_t *si, void *userdata)
@@ -740,7 +895,7 @@ static int spawn_supervisor(jd_jail *j, const jailer_config *c, bool own_stdio, 
         posix_spawn_file_actions_t fa;
         posix_spawnattr_t attr;
         sigset_t none, all;
-        char uid[16], ppid[16];
+        char uid[16], ppid[16], prepare_timeout[24];
         char *envp[] = { (char *) "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
         int sp[2] = { -1, -1 }, high[4] = { -1, -1, -1, -1 };
         size_t n = 0, n_paths, max_paths = 4 + jailer_config_n_bind_mounts(c) + jailer_config_n_devices(c);
@@ -768,6 +923,7 @@ static int spawn_supervisor(jd_jail *j, const jailer_config *c, bool own_stdio, 
                 high[i + 1] = dup_high(fds[i]);
         close(sp[1]);
 
+        snprintf(prepare_timeout, sizeof prepare_timeout, "%llu", (unsigned long long) j->prepare_timeout_ms);
         snprintf(uid, sizeof uid, "%u", (unsigned) j->owner_uid);
         snprintf(ppid, sizeof ppid, "%d", (int) j->owner_pid);
         argv[n++] = (char *) "jailer-supervisor";
@@ -783,6 +939,12 @@ static int spawn_supervisor(jd_jail *j, const jailer_config *c, bool own_stdio, 
         }
         if (own_stdio)
                 argv[n++] = (char *) "--stdio";
+        if (j->prepare)
+                argv[n++] = (char *) "--prepare";
+        if (j->prepare_timeout_ms) {
+                argv[n++] = (char *) "--prepare-timeout";
+                argv[n++] = prepare_timeout;
+        }
         for (size_t i = 0; i < n_paths; i++) {
                 argv[n++] = (char *) "--path-fd";
                 argv[n++] = path_args[i];
@@ -821,8 +983,20 @@ static int spawn_supervisor(jd_jail *j, const jailer_config *c, bool own_stdio, 
         return 0;
 }
 
-int jd_jail_create(jd_daemon *d, jd_client *client, json_object *id, jailer_config *c, bool made_root,
-                   int fds[3], jl_rpc_error *err)
+/* A create that failed before its jail started: forget the request (the
+ * caller answers it) and the jail. */
+static void create_abandon(jd_jail *j)
+{
+        jd_pending *p = TAKE_PTR(j->create);
+
+        if (p && p->client && p->client->n_pending > 0)
+                p->client->n_pending--;
+        jd_pending_free(p);
+        jail_free(j, false);
+}
+
+int jd_jail_create(jd_daemon *d, jd_client *client, json_object *id, jailer_config *c, const jl_create_opts *o,
+                   bool made_root, int fds[3], jl_rpc_error *err)
 {
         _cleanup_free_ char *json = NULL;
         _cleanup_close_ int dfd = -1;
@@ -853,19 +1027,30 @@ int jd_jail_create(jd_daemon *d, jd_client *client, json_object *id, jailer_conf
                 jail_free(old, true);
 
         j = jail_new(d, jid, JD_JAIL_STARTING);
+        if (j) {
+                /* Whom to answer, before anything is made: a create that
+                 * could not be remembered would never be answered. */
+                j->create = jd_pending_new(client, id, JL_METHOD_CREATE);
+                if (!j->create) {
+                        jail_free(j, false);
+                        j = NULL;
+                }
+        }
         if (!j) {
                 r = jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "out of memory");
                 goto fail_config;
         }
         j->owner_uid = client ? client->peer.uid : 0;
         j->owner_pid = client ? client->peer.pid : 0;
+        j->prepare = !o->start;
+        j->prepare_timeout_ms = o->prepare_timeout_ms;
         j->uid = jailer_config_get_uid(c);
         j->gid = jailer_config_get_gid(c);
         j->has_ids = true;
         j->jail_root = strdup(jailer_config_get_jail_root(c));
         if (!j->jail_root) {
                 r = jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "out of memory");
-                jail_free(j, false);
+                create_abandon(j);
                 goto fail_config;
         }
 
@@ -875,7 +1060,7 @@ int jd_jail_create(jd_daemon *d, jd_client *client, json_object *id, jailer_conf
                                          "jail %s: its state directory %s exists", jid, j->state_dir);
                 else
                         jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "%s: %s", j->state_dir, strerror(errno));
-                jail_free(j, false);
+                create_abandon(j);
                 goto fail_config;
         }
         if (made_root) {
@@ -959,10 +1144,9 @@ int jd_jail_create(jd_daemon *d, jd_client *client, json_object *id, jailer_conf
                 (void) waitpid(j->supervisor_pid, NULL, 0);
                 cleanup_leftovers(d, j->id, NULL, j->jail_dir, j->state_dir, "it could not be watched");
                 jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "cannot watch the supervisor: %s", strerror(-r));
-                jail_free(j, false);
+                create_abandon(j);
                 return -1;
         }
-        j->create = jd_pending_new(client, id, JL_METHOD_CREATE);
         log_debug("jail %s: supervisor %d started", j->id, (int) j->supervisor_pid);
         return 0;
 
@@ -970,7 +1154,7 @@ fail_dir:
         if (j->jail_dir)
                 (void) jd_jail_dir_remove(j->jail_dir);
         (void) jd_rm_rf(j->state_dir);
-        jail_free(j, false);
+        create_abandon(j);
 fail_config:
         for (int i = 0; i < 3; i++)
                 if (fds[i] >= 0) {
@@ -1028,6 +1212,18 @@ static void control_answer_gone(jd_control *ctl)
         control_finish(ctl, NULL, &e);
 }
 
+/* The supervisor started a prepared jail: it runs from now. */
+static void control_started(jd_control *ctl, json_object *reply)
+{
+        jd_jail *j = ctl->jail;
+
+        if (j->state == JD_JAIL_PREPARED) {
+                j->started_at_us = (uint64_t) json_int(reply, "started_at_us");
+                jail_started(j);
+        }
+        control_finish(ctl, jl_create_result(j->id, j->pid), NULL);
+}
+
 static int on_control_reply(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
         jd_control *ctl = userdata;
@@ -1053,6 +1249,11 @@ static int on_control_reply(sd_event_source *s, int fd, uint32_t revents, void *
                 control_finish(ctl, NULL, &e);
                 return 0;
         }
+        if (json_object_get_boolean(ok) && ctl->req && ctl->req->method == JL_METHOD_START) {
+                control_started(ctl, o);
+                json_object_put(o);
+                return 0;
+        }
         if (json_object_get_boolean(ok)) {
                 if (ctl->req && ctl->req->method == JL_METHOD_STATUS &&
                     json_object_object_get_ex(o, "usage", &u)) {
@@ -1072,7 +1273,20 @@ static int on_control_reply(sd_event_source *s, int fd, uint32_t revents, void *
         reason = json_str(o, "reason");
         if (reason && strcmp(reason, "not_running") == 0)
                 control_answer_gone(ctl);
-        else {
+        else if (reason && strcmp(reason, "spawn_failed") == 0) {
+                /* start: the filter or the execve failed; the supervisor
+                 * reports the jail's end as usual. */
+                jailer_error je = { .step = step_from_name(json_str(o, "step")), .code = (int) json_int(o, "code") };
+
+                snprintf(je.message, sizeof je.message, "%s", json_str(o, "message") ?: "start failed");
+                snprintf(je.field, sizeof je.field, "%s", json_str(o, "field") ?: "");
+                jl_rpc_error_from_jailer(&e, &je);
+                control_finish(ctl, NULL, &e);
+        } else if (reason && strcmp(reason, "not_prepared") == 0) {
+                jl_rpc_error_set(&e, JL_RPC_NOT_PREPARED, NULL, "jail", "jail %s: %s", ctl->jail->id,
+                                 json_str(o, "message") ?: "not prepared");
+                control_finish(ctl, NULL, &e);
+        } else {
                 jl_rpc_error_set(&e, JL_RPC_INTERNAL, NULL, NULL, "jail %s: %s", ctl->jail->id,
                                  json_str(o, "message") ?: "its supervisor refused");
                 control_finish(ctl, NULL, &e);
@@ -1120,6 +1334,8 @@ int jd_jail_control(jd_jail *j, jd_client *c, json_object *id, jl_method method,
         if (method == JL_METHOD_KILL)
                 snprintf(msg, sizeof msg, "{\"op\":\"kill\",\"signal\":%d,\"grace_ms\":%llu}", sig,
                          (unsigned long long) d->opt.kill_grace_ms);
+        else if (method == JL_METHOD_START)
+                snprintf(msg, sizeof msg, "{\"op\":\"start\"}");
         else
                 snprintf(msg, sizeof msg, "{\"op\":\"status\"}");
 
@@ -1199,8 +1415,9 @@ fail_errno:
 void jd_jails_stop_all(jd_daemon *d)
 {
         for (jd_jail *j = d->jails; j; j = j->next)
-                if (j->state == JD_JAIL_RUNNING)
-                        (void) jd_jail_control(j, NULL, NULL, JL_METHOD_KILL, SIGTERM, NULL);
+                if (j->state == JD_JAIL_RUNNING || j->state == JD_JAIL_PREPARED)
+                        (void) jd_jail_control(j, NULL, NULL, JL_METHOD_KILL,
+                                               j->state == JD_JAIL_PREPARED ? SIGKILL : SIGTERM, NULL);
 }
 
 /* ------------------------------------------------------------------ recovery */
@@ -1214,14 +1431,131 @@ static bool dir_locked(int dfd)
         return errno == EWOULDBLOCK;
 }
 
+/* A jail record rebuilt from its state directory. */
+static jd_jail *recovered_new(jd_daemon *d, const char *id, jd_jail_state state, jd_state *st, int dfd)
+{
+        jd_jail *j = jail_new(d, id, state);
+
+        if (!j)
+                return NULL;
+        j->owner_uid = st->owner_uid;
+        j->owner_pid = st->owner_pid;
+        j->pid = st->jail_pid;
+        j->started_at_us = st->started_at_us;
+        j->supervisor_pid = st->supervisor_pid;
+        j->cgroup_path = TAKE_PTR(st->cgroup_path);
+        j->jail_dir = TAKE_PTR(st->jail_dir);
+        read_jail_ids(j, dfd);
+        record_load(j, dfd);
+        return j;
+}
+
+/* A live supervisor holds the directory: watch it again.  false when it
+ * cannot be reattached. */
+static bool recover_running(jd_daemon *d, const char *id, int dfd)
+{
+        jd_state st = { 0 };
+        jd_entry e = JD_ENTRY_INIT;
+        jd_jail *j;
+        int pidfd, r = -ENOENT;
+
+        /* It may be between its start and its "running" state.json: give
+         * it a moment. */
+        for (int i = 0; i < 100; i++) {
+                r = jd_state_read(dfd, &st);
+                if (r == 0 && st.phase != JD_PHASE_STARTING)
+                        break;
+                if (r == 0)
+                        jd_state_done(&st);
+                r = -EAGAIN;
+                if (!dir_locked(dfd))
+                        break;
+                (void) nanosleep(&(struct timespec) { .tv_nsec = 20 * 1000 * 1000 }, NULL);
+        }
+        if (r < 0)
+                return false;
+        /* Checked after pidfd_open(): the pidfd now pins the process the
+         * start time names. */
+        pidfd = pidfd_open_(st.supervisor_pid);
+        if (pidfd < 0 || !jd_state_supervisor_alive(&st) ||
+            !(j = recovered_new(d, id, st.phase == JD_PHASE_PREPARED ? JD_JAIL_PREPARED : JD_JAIL_RUNNING, &st, dfd))) {
+                if (pidfd >= 0)
+                        close(pidfd);
+                jd_state_done(&st);
+                return false;
+        }
+        jd_state_done(&st);
+        j->supervisor_pidfd = pidfd;
+        r = sd_event_add_io(d->event, &j->supervisor_src, pidfd, EPOLLIN, on_supervisor_pidfd, j);
+        if (r < 0)
+                log_error("jail %s: cannot watch supervisor %d: %s", id, (int) j->supervisor_pid, strerror(-r));
+        /* Started under a jailerd that died before it could number it. */
+        if (!j->started_seq && j->state == JD_JAIL_RUNNING)
+                jail_event(j, false);
+        jd_entry_add(&e, "JAIL_ID=%s", id);
+        jd_entry_add(&e, "JAIL_PID=%d", (int) j->pid);
+        jd_entry_add(&e, "JAIL_SUPERVISOR_PID=%d", (int) j->supervisor_pid);
+        jd_entry_submit(&e, JD_EV_REATTACHED, LOG_INFO, "Jail %s (pid %d) still %s: reattached to its supervisor %d",
+                        id, (int) j->pid, j->state == JD_JAIL_PREPARED ? "waits for start" : "runs",
+                        (int) j->supervisor_pid);
+        return true;
+}
+
+/* The jail ended with a report: keep it.  Logged and numbered here only
+ * when the jailerd that saw it end did not (it was not running). */
+static void recover_ended(jd_daemon *d, const char *id, int dfd, jd_state *st, const char *report)
+{
+        jailer_error je = { 0 };
+        struct stat sb;
+        jd_jail *j = recovered_new(d, id, JD_JAIL_EXITED, st, dfd);
+
+        if (!j)
+                return;
+        if (report_parse(report, &j->report, &j->lost, &je) < 0) {
+                if (!j->lost && asprintf(&j->lost, "its exit report is unreadable: %s", je.message) < 0)
+                        j->lost = NULL;
+                j->report = (jailer_report) { .exit_code = -1, .pids_peak = -1 };
+                snprintf(j->report.id, sizeof j->report.id, "%s", j->id);
+        }
+        if (!j->pid)
+                j->pid = j->report.pid;
+        if (j->exited_seq) {
+                start_retention(j);
+                return;
+        }
+        if (!j->exited_at_us && fstatat(dfd, JD_REPORT_FILE, &sb, AT_SYMLINK_NOFOLLOW) == 0)
+                j->exited_at_us = (uint64_t) sb.st_mtim.tv_sec * 1000000 + (uint64_t) sb.st_mtim.tv_nsec / 1000;
+        jail_ended(j, true);
+}
+
+/* No supervisor and no report: its program is killed with its cgroup, and
+ * the jail is kept as lost (wait answers `lost`, not `not_found`). */
+static void recover_lost(jd_daemon *d, const char *id, int dfd, jd_state *st)
+{
+        jd_jail *j;
+
+        cleanup_leftovers(d, id, st->cgroup_path, st->jail_dir, NULL,
+                          "its supervisor ended while jailerd was not running, without a report");
+        j = recovered_new(d, id, JD_JAIL_EXITED, st, dfd);
+        if (!j)
+                return;
+        if (j->exited_seq && j->lost) {
+                start_retention(j);
+                return;
+        }
+        free(j->lost);
+        if (asprintf(&j->lost, "its supervisor ended while jailerd was not running, without writing the exit report") <
+            0)
+                j->lost = NULL;
+        jail_ended(j, true);
+}
+
 static void recover_one(jd_daemon *d, const char *id)
 {
-        _cleanup_free_ char *dir = NULL, *rpath = NULL, *buf = NULL;
+        _cleanup_free_ char *dir = NULL, *buf = NULL;
         _cleanup_close_ int dfd = -1;
         jd_state st = { 0 };
-        jailer_error je = { 0 };
-        jd_jail *j;
-        int r = -ENOENT;
+        int r;
 
         if (asprintf(&dir, "%s/%s", d->jails_state_dir, id) < 0)
                 return;
@@ -1230,96 +1564,21 @@ static void recover_one(jd_daemon *d, const char *id)
                 return;
 
         if (dir_locked(dfd)) {
-                /* A live supervisor.  It may be between its start and its
-                 * "running" state.json: give it a moment. */
-                for (int i = 0; i < 100; i++) {
-                        r = jd_state_read(dfd, &st);
-                        if (r == 0 && st.phase == JD_PHASE_RUNNING)
-                                break;
-                        if (r == 0)
-                                jd_state_done(&st);
-                        if (!dir_locked(dfd))
-                                break;
-                        (void) nanosleep(&(struct timespec) { .tv_nsec = 20 * 1000 * 1000 }, NULL);
-                }
-                if (r == 0 && st.phase == JD_PHASE_RUNNING) {
-                        int pidfd = pidfd_open_(st.supervisor_pid);
-
-                        /* Checked after pidfd_open(): the pidfd now pins
-                         * the process the start time names. */
-                        if (pidfd >= 0 && jd_state_supervisor_alive(&st)) {
-                                jd_entry e = JD_ENTRY_INIT;
-
-                                j = jail_new(d, id, JD_JAIL_RUNNING);
-                                if (!j) {
-                                        close(pidfd);
-                                        jd_state_done(&st);
-                                        return;
-                                }
-                                j->owner_uid = st.owner_uid;
-                                j->owner_pid = st.owner_pid;
-                                j->pid = st.jail_pid;
-                                j->started_at_us = st.started_at_us;
-                                j->supervisor_pid = st.supervisor_pid;
-                                j->supervisor_pidfd = pidfd;
-                                j->cgroup_path = TAKE_PTR(st.cgroup_path);
-                                j->jail_dir = TAKE_PTR(st.jail_dir);
-                                read_jail_ids(j, dfd);
-                                r = sd_event_add_io(d->event, &j->supervisor_src, pidfd, EPOLLIN,
-                                                    on_supervisor_pidfd, j);
-                                if (r < 0)
-                                        log_error("jail %s: cannot watch supervisor %d: %s", id,
-                                                  (int) st.supervisor_pid, strerror(-r));
-                                jd_entry_add(&e, "JAIL_ID=%s", id);
-                                jd_entry_add(&e, "JAIL_PID=%d", (int) j->pid);
-                                jd_entry_add(&e, "JAIL_SUPERVISOR_PID=%d", (int) j->supervisor_pid);
-                                jd_entry_submit(&e, JD_EV_REATTACHED, LOG_INFO,
-                                                "Jail %s (pid %d) still runs: reattached to its supervisor %d", id,
-                                                (int) j->pid, (int) j->supervisor_pid);
-                                jd_state_done(&st);
-                                return;
-                        }
-                        if (pidfd >= 0)
-                                close(pidfd);
-                }
-                if (r == 0)
-                        jd_state_done(&st);
+                if (recover_running(d, id, dfd))
+                        return;
                 if (dir_locked(dfd)) {
                         log_warning("jail %s: its supervisor holds %s but cannot be reattached; leaving it", id, dir);
                         return;
                 }
         }
 
-        /* No supervisor.  Did the jail end with a report? */
-        (void) jd_state_read(dfd, &st);
-        r = jd_read_file_at(dfd, JD_REPORT_FILE, 64 * 1024, &buf, NULL);
-        if (r == 0) {
-                j = jail_new(d, id, JD_JAIL_EXITED);
-                if (!j) {
-                        jd_state_done(&st);
-                        return;
-                }
-                if (report_parse(buf, &j->report, &j->lost, &je) < 0) {
-                        if (asprintf(&j->lost, "unreadable exit report: %s", je.message) < 0)
-                                j->lost = NULL;
-                        j->report = (jailer_report) { .exit_code = -1, .pids_peak = -1 };
-                        snprintf(j->report.id, sizeof j->report.id, "%s", id);
-                }
-                j->owner_uid = st.owner_uid;
-                j->owner_pid = st.owner_pid;
-                j->pid = st.jail_pid ? st.jail_pid : j->report.pid;
-                j->started_at_us = st.started_at_us;
-                j->jail_dir = TAKE_PTR(st.jail_dir);
-                read_jail_ids(j, dfd);
-                log_exited(j, true);
-                start_retention(j);
-                jd_state_done(&st);
-                return;
-        }
-
-        cleanup_leftovers(d, id, st.cgroup_path, st.jail_dir, dir,
-                          st.supervisor_pid ? "its supervisor is gone and left no report" :
-                                              "it never got a supervisor");
+        r = jd_state_read(dfd, &st);
+        if (jd_read_file_at(dfd, JD_REPORT_FILE, 64 * 1024, &buf, NULL) == 0)
+                recover_ended(d, id, dfd, &st, buf);
+        else if (r == 0)
+                recover_lost(d, id, dfd, &st);
+        else
+                cleanup_leftovers(d, id, st.cgroup_path, st.jail_dir, dir, "it never got a supervisor");
         jd_state_done(&st);
 }
 

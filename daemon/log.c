@@ -25,6 +25,7 @@ static const struct {
         [JD_EV_CLEANUP] = { "cleanup", "f167f79ee16545ce900d8fb271f043c0" },
         [JD_EV_OUTPUT] = { "output", "f4461838a72247059646a77a32c37c5f" },
         [JD_EV_DAEMON] = { "daemon", "a9a68f4ed0f04092842af10300a49f46" },
+        [JD_EV_LOST] = { "lost", "677eab1165704860811bbce827221fd3" },
 };
 
 static const char *log_ident = "jailerd";

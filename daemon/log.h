@@ -32,6 +32,7 @@ typedef enum jd_event {
         JD_EV_CLEANUP,          /* leftovers of a jail that is gone were removed */
         JD_EV_OUTPUT,           /* one line the jailed program wrote to stdout/stderr */
         JD_EV_DAEMON,           /* the daemon started or stopped */
+        JD_EV_LOST,             /* a jail's supervisor died without its report: the jail was killed */
         _JD_EV_MAX,
 } jd_event;
 

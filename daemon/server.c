@@ -28,6 +28,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "daemon.h"
+#include "events.h"
 #include "fsutil.h"
 #include "json-util.h"
 #include "log.h"
@@ -447,6 +448,9 @@ static jd_jail *lookup(jd_client *c, json_object *id, jl_method method, const ch
         }
         if (method == JL_METHOD_KILL)
                 allowed = jd_policy_may_kill(c->daemon, &c->peer, j->owner_uid);
+        else if (method == JL_METHOD_START)
+                /* Its creator's to start, as it was its creator's to create. */
+                allowed = c->peer.root || j->owner_uid == c->peer.uid;
         else
                 allowed = jd_jail_visible(j, &c->peer);
         if (!allowed) {
@@ -454,8 +458,8 @@ static jd_jail *lookup(jd_client *c, json_object *id, jl_method method, const ch
                         jl_rpc_error_set(&e, JL_RPC_PERMISSION_DENIED, NULL, "jail",
                                          "jail %s: the policy does not let uid %u %s its own jails (policy rule "
                                          "clients)",
-                                         jail,
-                                         (unsigned) c->peer.uid, method == JL_METHOD_KILL ? "kill" : "see");
+                                         jail, (unsigned) c->peer.uid,
+                                         method == JL_METHOD_KILL ? "kill" : method == JL_METHOD_START ? "start" : "see");
                 else
                         jl_rpc_error_set(&e, JL_RPC_PERMISSION_DENIED, NULL, "jail",
                                          "jail %s belongs to another user (policy rule clients)", jail);
@@ -778,6 +782,7 @@ static void do_create(jd_client *c, jl_request *req)
         const char *id, *rule = NULL;
         char jail_id[JAILER_ID_MAX + 1] = "";
         int fds[3] = { -1, -1, -1 };
+        jl_create_opts opts;
 
         if (d->shutting_down) {
                 jl_rpc_error_set(&e, JL_RPC_SHUTTING_DOWN, NULL, NULL, "jailerd is stopping");
@@ -785,7 +790,8 @@ static void do_create(jd_client *c, jl_request *req)
         }
         if (check_stdio_fds(req, &e) < 0)
                 goto refused;
-        if (jl_create_params_parse(req->params, &cfg, &root_given, &e) < 0)
+        if (jl_create_opts_take(req->params, &opts, &e) < 0 ||
+            jl_create_params_parse(req->params, &cfg, &root_given, &e) < 0)
                 goto refused;
 
         id = jailer_config_get_id(cfg);
@@ -821,7 +827,7 @@ static void do_create(jd_client *c, jl_request *req)
                         fds[i] = req->fds[i];
                         req->fds[i] = -1;
                 }
-        if (jd_jail_create(d, c, req->id, TAKE_PTR(cfg), !root_given, fds, &e) < 0)
+        if (jd_jail_create(d, c, req->id, TAKE_PTR(cfg), &opts, !root_given, fds, &e) < 0)
                 goto refused;
         return;
 
@@ -832,34 +838,189 @@ refused:
         refuse_rule(c, req->id, "create", jail_id[0] ? jail_id : NULL, &e, rule);
 }
 
-/* A request that will be held until something happens (a jail starts or
- * ends, a supervisor answers, notifications) counts against the uid's
- * pending requests; refuse it when they are full. */
+/* subscribe [cursor]: the events after the cursor first (those of kept
+ * records), then every new one as it happens. */
+static void do_subscribe(jd_client *c, jl_request *req)
+{
+        jd_daemon *d = c->daemon;
+        const char *cursor = NULL;
+        char now[JD_CURSOR_MAX];
+        uint64_t after = UINT64_MAX;
+        json_object *res;
+        jl_rpc_error e;
+
+        log_request(c, "subscribe", NULL);
+        if (jl_subscribe_params_decode(req->params, &cursor, &e) < 0) {
+                refuse(c, req->id, "subscribe", NULL, &e);
+                return;
+        }
+        if (cursor && jd_cursor_parse(d, cursor, &after) < 0) {
+                jl_rpc_error_set(&e, JL_RPC_INVALID_PARAMS, NULL, "cursor",
+                                 "cursor: \"%.64s\" is not a cursor (EPOCH:SEQ, as a notification's \"cursor\")",
+                                 cursor);
+                refuse(c, req->id, "subscribe", NULL, &e);
+                return;
+        }
+        if (!(jd_policy_rights(d, &c->peer) & (JD_RIGHT_SEE_OWN | JD_RIGHT_SEE_ALL))) {
+                jl_rpc_error_set(&e, JL_RPC_PERMISSION_DENIED, NULL, NULL,
+                                 "uid %u may not see jails: no rule of the policy gives it see_own or see_all "
+                                 "(policy rule clients)",
+                                 (unsigned) c->peer.uid);
+                refuse_rule(c, req->id, "subscribe", NULL, &e, "clients");
+                return;
+        }
+        jd_cursor_format(d, d->event_seq, now);
+        res = json_object_new_object();
+        if (res)
+                json_object_object_add(res, "cursor", json_object_new_string(now));
+        jd_client_reply(c, req->id, res);
+        if (cursor)
+                jd_events_replay(c, after);
+        c->subscribed = true;
+}
+
+static void do_version(jd_client *c, jl_request *req)
+{
+        jl_rpc_error e;
+
+        log_request(c, "version", NULL);
+        if (jl_empty_params_decode(req->params, &e) < 0)
+                refuse(c, req->id, "version", NULL, &e);
+        else
+                jd_client_reply(c, req->id, jl_version_result(jailer_version(), c->daemon->cgroup_version));
+}
+
+static void do_list(jd_client *c, jl_request *req)
+{
+        json_object *list;
+        jl_rpc_error e;
+
+        log_request(c, "list", NULL);
+        if (jl_empty_params_decode(req->params, &e) < 0) {
+                refuse(c, req->id, "list", NULL, &e);
+                return;
+        }
+        list = jl_list_result_new();
+        for (jd_jail *j = c->daemon->jails; j; j = j->next)
+                if (j->state != JD_JAIL_STARTING && jd_jail_visible(j, &c->peer))
+                        (void) jl_list_result_add(list, jd_jail_info(j, NULL));
+        jd_client_reply(c, req->id, list);
+}
+
+/* The jail a request names, once its params were decoded (decoded < 0:
+ * they were not, *e says why): logged, looked up, refused when the peer
+ * may not see it.  NULL when the request has been answered. */
+static jd_jail *request_jail(jd_client *c, jl_request *req, int decoded, const char *jail, const jl_rpc_error *e)
+{
+        const char *method = jl_method_to_string(req->method);
+
+        if (decoded < 0) {
+                log_request(c, method, NULL);
+                refuse(c, req->id, method, NULL, e);
+                return NULL;
+        }
+        log_request(c, method, jail);
+        return lookup(c, req->id, req->method, jail);
+}
+
+static void do_wait(jd_client *c, jl_request *req)
+{
+        const char *jail = NULL;
+        jl_rpc_error e;
+        int r = jl_jail_params_decode(req->params, &jail, &e);
+        jd_jail *j = request_jail(c, req, r, jail, &e);
+
+        if (j)
+                jd_jail_wait(j, c, req->id);
+}
+
+static void do_status(jd_client *c, jl_request *req)
+{
+        const char *jail = NULL;
+        jl_rpc_error e;
+        int r = jl_jail_params_decode(req->params, &jail, &e);
+        jd_jail *j = request_jail(c, req, r, jail, &e);
+
+        if (!j)
+                return;
+        if (j->state != JD_JAIL_RUNNING)
+                jd_client_reply(c, req->id, jd_jail_info(j, NULL));
+        else if (jd_jail_control(j, c, req->id, JL_METHOD_STATUS, 0, &e) < 0)
+                refuse(c, req->id, "status", jail, &e);
+}
+
+static void do_kill(jd_client *c, jl_request *req)
+{
+        const char *jail = NULL;
+        jl_rpc_error e;
+        int sig = 0;
+        int r = jl_kill_params_decode(req->params, &jail, &sig, &e);
+        jd_jail *j = request_jail(c, req, r, jail, &e);
+
+        if (!j)
+                return;
+        if (j->state != JD_JAIL_RUNNING && j->state != JD_JAIL_PREPARED) {
+                jl_rpc_error_set(&e, JL_RPC_NOT_RUNNING, NULL, NULL, "jail %s is %s", jail,
+                                 j->state == JD_JAIL_EXITED ? "not running" : "still starting");
+                refuse(c, req->id, "kill", jail, &e);
+                return;
+        }
+        /* A prepared jail's program has not run: it is removed, whatever
+         * the signal (its PID 1 would ignore most). */
+        if (j->state == JD_JAIL_PREPARED)
+                sig = SIGKILL;
+        if (jd_jail_control(j, c, req->id, JL_METHOD_KILL, sig, &e) < 0)
+                refuse(c, req->id, "kill", jail, &e);
+}
+
+static void do_start(jd_client *c, jl_request *req)
+{
+        const char *jail = NULL;
+        jl_rpc_error e;
+        int r = jl_jail_params_decode(req->params, &jail, &e);
+        jd_jail *j = request_jail(c, req, r, jail, &e);
+
+        if (!j)
+                return;
+        if (j->state != JD_JAIL_PREPARED) {
+                jl_rpc_error_set(&e, JL_RPC_NOT_PREPARED, NULL, "jail", "jail %s is not a prepared jail: it %s", jail,
+                                 j->state == JD_JAIL_RUNNING  ? "runs (started already)" :
+                                 j->state == JD_JAIL_EXITED   ? "has ended" :
+                                                                "is still being created");
+                refuse(c, req->id, "start", jail, &e);
+        } else if (jd_jail_control(j, c, req->id, JL_METHOD_START, 0, &e) < 0)
+                refuse(c, req->id, "start", jail, &e);
+}
+
+/* Every method: its handler, and whether it may be held until something
+ * happens (a jail starts or ends, a supervisor answers, output comes) —
+ * such requests count against the uid's pending requests. */
+static const struct {
+        void (*run)(jd_client *c, jl_request *req);
+        bool held;
+} handlers[_JL_METHOD_MAX] = {
+        [JL_METHOD_VERSION] = { do_version, false },
+        [JL_METHOD_CREATE] = { do_create, true },
+        [JL_METHOD_WAIT] = { do_wait, true },
+        [JL_METHOD_KILL] = { do_kill, true },
+        [JL_METHOD_LIST] = { do_list, false },
+        [JL_METHOD_STATUS] = { do_status, true },
+        [JL_METHOD_SUBSCRIBE] = { do_subscribe, true },
+        [JL_METHOD_LOGS] = { do_logs, true },
+        [JL_METHOD_START] = { do_start, true },
+};
+
+/* Refuse a request that may be held when the uid's pending requests are
+ * full. */
 static bool over_pending(jd_client *c, const jl_request *req)
 {
         jd_daemon *d = c->daemon;
         unsigned n;
 
-        if (c->peer.root || !d->opt.max_pending_per_uid || !c->tenant)
+        if (c->peer.root || !d->opt.max_pending_per_uid || !c->tenant || !handlers[req->method].held)
                 return false;
-        switch (req->method) {
-        case JL_METHOD_CREATE:
-        case JL_METHOD_WAIT:
-        case JL_METHOD_STATUS:
-        case JL_METHOD_KILL:
-        case JL_METHOD_LOGS:
-                break;
-        case JL_METHOD_SUBSCRIBE:
-                if (c->subscribed)
-                        return false;
-                break;
-        case JL_METHOD_VERSION:
-        case JL_METHOD_LIST:
-        case _JL_METHOD_MAX:
-        case _JL_METHOD_INVALID:
-        default:
+        if (req->method == JL_METHOD_SUBSCRIBE && c->subscribed)
                 return false;
-        }
         n = tenant_pending(d, c->tenant);
         if (n < d->opt.max_pending_per_uid)
                 return false;
@@ -874,10 +1035,7 @@ static void do_request(jd_client *c, jl_request *req)
 {
         jd_daemon *d = c->daemon;
         const char *method = jl_method_to_string(req->method);
-        const char *jail = NULL;
         jl_rpc_error e;
-        jd_jail *j;
-        int sig;
 
         if (!jd_policy_rights(d, &c->peer)) {
                 log_request(c, method, NULL);
@@ -887,102 +1045,14 @@ static void do_request(jd_client *c, jl_request *req)
                 refuse_rule(c, req->id, method, NULL, &e, "clients");
                 return;
         }
-
-        if (over_pending(c, req))
-                return;
-
-        switch (req->method) {
-        case JL_METHOD_CREATE:
-                do_create(c, req);
-                return;
-
-        case JL_METHOD_VERSION:
-        case JL_METHOD_LIST:
-        case JL_METHOD_SUBSCRIBE:
-                log_request(c, method, NULL);
-                if (jl_empty_params_decode(req->params, &e) < 0) {
-                        refuse(c, req->id, method, NULL, &e);
-                        return;
-                }
-                if (req->method == JL_METHOD_VERSION)
-                        jd_client_reply(c, req->id, jl_version_result(jailer_version(), d->cgroup_version));
-                else if (req->method == JL_METHOD_SUBSCRIBE &&
-                         !(jd_policy_rights(d, &c->peer) & (JD_RIGHT_SEE_OWN | JD_RIGHT_SEE_ALL))) {
-                        jl_rpc_error_set(&e, JL_RPC_PERMISSION_DENIED, NULL, NULL,
-                                         "uid %u may not see jails: no rule of the policy gives it see_own or "
-                                         "see_all (policy rule clients)",
-                                         (unsigned) c->peer.uid);
-                        refuse_rule(c, req->id, method, NULL, &e, "clients");
-                } else if (req->method == JL_METHOD_SUBSCRIBE) {
-                        c->subscribed = true;
-                        jd_client_reply(c, req->id, NULL);
-                } else {
-                        json_object *list = jl_list_result_new();
-
-                        for (j = d->jails; j; j = j->next)
-                                if (j->state != JD_JAIL_STARTING && jd_jail_visible(j, &c->peer))
-                                        (void) jl_list_result_add(list, jd_jail_info(j, NULL));
-                        jd_client_reply(c, req->id, list);
-                }
-                return;
-
-        case JL_METHOD_WAIT:
-        case JL_METHOD_STATUS:
-                if (jl_jail_params_decode(req->params, &jail, &e) < 0) {
-                        log_request(c, method, NULL);
-                        refuse(c, req->id, method, NULL, &e);
-                        return;
-                }
-                log_request(c, method, jail);
-                j = lookup(c, req->id, req->method, jail);
-                if (!j)
-                        return;
-                if (req->method == JL_METHOD_WAIT) {
-                        if (j->state == JD_JAIL_EXITED)
-                                jd_client_reply(c, req->id, jd_jail_report_json(j));
-                        else
-                                jd_jail_add_waiter(j, c, req->id);
-                        return;
-                }
-                if (j->state != JD_JAIL_RUNNING) {
-                        jd_client_reply(c, req->id, jd_jail_info(j, NULL));
-                        return;
-                }
-                if (jd_jail_control(j, c, req->id, JL_METHOD_STATUS, 0, &e) < 0)
-                        refuse(c, req->id, method, jail, &e);
-                return;
-
-        case JL_METHOD_LOGS:
-                do_logs(c, req);
-                return;
-
-        case JL_METHOD_KILL:
-                if (jl_kill_params_decode(req->params, &jail, &sig, &e) < 0) {
-                        log_request(c, method, NULL);
-                        refuse(c, req->id, method, NULL, &e);
-                        return;
-                }
-                log_request(c, method, jail);
-                j = lookup(c, req->id, req->method, jail);
-                if (!j)
-                        return;
-                if (j->state != JD_JAIL_RUNNING) {
-                        jl_rpc_error_set(&e, JL_RPC_NOT_RUNNING, NULL, NULL, "jail %s is %s", jail,
-                                         j->state == JD_JAIL_EXITED ? "not running" : "still starting");
-                        refuse(c, req->id, method, jail, &e);
-                        return;
-                }
-                if (jd_jail_control(j, c, req->id, JL_METHOD_KILL, sig, &e) < 0)
-                        refuse(c, req->id, method, jail, &e);
-                return;
-
-        case _JL_METHOD_MAX:
-        case _JL_METHOD_INVALID:
-        default:
+        if (req->method < 0 || req->method >= _JL_METHOD_MAX || !handlers[req->method].run) {
                 jl_rpc_error_set(&e, JL_RPC_METHOD_NOT_FOUND, NULL, "method", "unknown method");
                 refuse(c, req->id, method, NULL, &e);
                 return;
         }
+        if (over_pending(c, req))
+                return;
+        handlers[req->method].run(c, req);
 }
 
 /* A string id longer than --max-id-length: the daemon would keep it as

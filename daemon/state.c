@@ -11,6 +11,7 @@
 static const char *const phase_names[] = {
         [JD_PHASE_STARTING] = "starting",
         [JD_PHASE_RUNNING] = "running",
+        [JD_PHASE_PREPARED] = "prepared",
 };
 
 void jd_state_done(jd_state *s)
@@ -108,11 +109,10 @@ int jd_state_read(int dirfd, jd_state *s)
         strcpy(s->id, json_object_get_string(m));
         if (!json_object_object_get_ex(o, "phase", &m) || !json_object_is_type(m, json_type_string))
                 goto out;
-        if (strcmp(json_object_get_string(m), "running") == 0)
-                s->phase = JD_PHASE_RUNNING;
-        else if (strcmp(json_object_get_string(m), "starting") == 0)
-                s->phase = JD_PHASE_STARTING;
-        else
+        for (s->phase = 0; s->phase < ELEMENTSOF(phase_names); s->phase++)
+                if (strcmp(json_object_get_string(m), phase_names[s->phase]) == 0)
+                        break;
+        if (s->phase >= ELEMENTSOF(phase_names))
                 goto out;
 
         if (get_u64(o, "supervisor_pid", &v) < 0 || v == 0 || v > INT32_MAX)
@@ -151,4 +151,52 @@ bool jd_state_supervisor_alive(const jd_state *s)
         if (jd_proc_starttime(s->supervisor_pid, &st) < 0)
                 return false;
         return st == s->supervisor_starttime;
+}
+
+void jd_record_done(jd_record *r)
+{
+        free(r->lost);
+        *r = (jd_record) { 0 };
+}
+
+int jd_record_write(int dirfd, const jd_record *r)
+{
+        json_object *o = json_object_new_object();
+        const char *txt;
+        size_t len;
+        int ret;
+
+        if (!o)
+                return -ENOMEM;
+        add_u64(o, "started_seq", r->started_seq);
+        add_u64(o, "exited_seq", r->exited_seq);
+        add_u64(o, "exited_at_us", r->exited_at_us);
+        if (r->lost)
+                json_object_object_add(o, "lost", json_object_new_string(r->lost));
+        txt = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+        ret = txt ? jd_write_atomic_at(dirfd, JD_RECORD_FILE, txt, len, 0600) : -ENOMEM;
+        json_object_put(o);
+        return ret;
+}
+
+int jd_record_read(int dirfd, jd_record *r)
+{
+        _cleanup_free_ char *buf = NULL;
+        json_object *o;
+        int ret;
+
+        *r = (jd_record) { 0 };
+        ret = jd_read_file_at(dirfd, JD_RECORD_FILE, 64 * 1024, &buf, NULL);
+        if (ret < 0)
+                return ret;
+        o = json_tokener_parse(buf);
+        ret = 0;
+        if (!o || !json_object_is_type(o, json_type_object) || get_u64(o, "started_seq", &r->started_seq) < 0 ||
+            get_u64(o, "exited_seq", &r->exited_seq) < 0 || get_u64(o, "exited_at_us", &r->exited_at_us) < 0 ||
+            get_str(o, "lost", &r->lost) < 0) {
+                jd_record_done(r);
+                ret = -EBADMSG;
+        }
+        json_object_put(o);
+        return ret;
 }

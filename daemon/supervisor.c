@@ -79,6 +79,8 @@ struct supervisor {
         sd_event_source *control_src;
         sd_event_source *pidfd_src;
         sd_event_source *deadline_src;
+        sd_event_source *prepare_src;   /* a prepared jail not started in time is removed */
+        uint64_t prepare_timeout_ms;
         sd_event_source *grace_src;
         bool ended;
 };
@@ -280,6 +282,63 @@ static json_object *reply_error(const char *reason, const char *fmt, ...)
         return o;
 }
 
+static void watch_deadline(supervisor *sv)
+{
+        uint64_t deadline = jailer_jail_deadline_us(sv->jail);
+
+        if (deadline > 0)
+                (void) sd_event_add_time(sv->event, &sv->deadline_src, CLOCK_MONOTONIC, deadline, 1000, on_deadline,
+                                         sv);
+}
+
+static int on_prepare_timeout(sd_event_source *src, uint64_t usec, void *userdata)
+{
+        supervisor *sv = userdata;
+        jd_entry e = JD_ENTRY_INIT;
+
+        if (sv->ended || !jailer_jail_prepared(sv->jail))
+                return 0;
+        jd_entry_add(&e, "JAIL_ID=%s", sv->state.id);
+        jd_entry_add(&e, "JAIL_PID=%d", (int) sv->state.jail_pid);
+        jd_entry_add(&e, "JAIL_SIGNAL=SIGKILL");
+        jd_entry_submit(&e, JD_EV_KILL, LOG_NOTICE, "Jail %s was not started within %llu ms, removing it",
+                        sv->state.id, (unsigned long long) sv->prepare_timeout_ms);
+        (void) jailer_jail_kill(sv->jail, SIGKILL);
+        return 0;
+}
+
+/* start: the prepared jail's program is exec'd now. */
+static json_object *control_start(supervisor *sv)
+{
+        jailer_error err = { 0 };
+        json_object *o;
+        int r;
+
+        if (sv->ended || !jailer_jail_prepared(sv->jail))
+                return reply_error("not_prepared", "jail %s %s", sv->state.id,
+                                   sv->ended ? "has ended" : "was started already");
+        sv->prepare_src = sd_event_source_disable_unref(sv->prepare_src);
+        if (jailer_jail_start(sv->jail, &err) < 0) {
+                /* The program is gone; its end is reported as any other. */
+                o = reply_error("spawn_failed", "%s", err.message);
+                json_object_object_add(o, "step", json_object_new_string(jailer_step_name(err.step)));
+                json_object_object_add(o, "code", json_object_new_int(err.code));
+                json_object_object_add(o, "field", json_object_new_string(err.field));
+                return o;
+        }
+        sv->state.phase = JD_PHASE_RUNNING;
+        sv->state.started_at_us = jd_now_realtime_us();
+        r = jd_state_write(sv->dirfd, &sv->state);
+        if (r < 0)
+                log_error("jail %s: could not write %s: %s", sv->state.id, JD_STATE_FILE, strerror(-r));
+        watch_deadline(sv);
+        o = json_object_new_object();
+        json_object_object_add(o, "ok", json_object_new_boolean(true));
+        json_object_object_add(o, "pid", json_object_new_int(sv->state.jail_pid));
+        json_object_object_add(o, "started_at_us", json_object_new_uint64(sv->state.started_at_us));
+        return o;
+}
+
 static json_object *handle_control(supervisor *sv, json_object *req)
 {
         json_object *op, *m, *o;
@@ -339,6 +398,9 @@ static json_object *handle_control(supervisor *sv, json_object *req)
                 json_object_object_add(o, "usage", uo);
                 return o;
         }
+
+        if (strcmp(ops, "start") == 0)
+                return control_start(sv);
 
         return reply_error("invalid", "unknown op \"%s\"", ops);
 }
@@ -450,6 +512,7 @@ static void notify_error(supervisor *sv, const jailer_error *err)
         json_object_put(o);
 }
 
+/* "started", or "prepared" for a jail that waits for start. */
 static void notify_started(supervisor *sv)
 {
         json_object *o = json_object_new_object(), *s = json_object_new_object();
@@ -458,7 +521,7 @@ static void notify_started(supervisor *sv)
         json_object_object_add(s, "started_at_us", json_object_new_uint64(sv->state.started_at_us));
         if (sv->state.cgroup_path)
                 json_object_object_add(s, "cgroup", json_object_new_string(sv->state.cgroup_path));
-        json_object_object_add(o, "started", s);
+        json_object_object_add(o, sv->state.phase == JD_PHASE_PREPARED ? "prepared" : "started", s);
         notify_daemon(sv, o);
         json_object_put(o);
 }
@@ -676,6 +739,7 @@ static _Noreturn void usage(int status)
         fprintf(status ? stderr : stdout,
                 "Usage: jailer-supervisor --state-dir DIR --owner-uid UID [--owner-pid PID]\n"
                 "                         [--jail-dir DIR] [--stdio] [--path-fd FIELD=FD]...\n"
+                "                         [--prepare [--prepare-timeout MS]]\n"
                 "       jailer-supervisor --keep-cgroup\n"
                 "Runs one jail for jailerd; not meant to be started by hand.\n"
                 "With --keep-cgroup: the main process of jailerd-jails.service, whose\n"
@@ -684,7 +748,8 @@ static _Noreturn void usage(int status)
                 "with --stdio, fds %d-%d are the jail's stdin, stdout and stderr;\n"
                 "--path-fd: what jailerd opened for the config's FIELD (exec_path, seccomp,\n"
                 "jail_root, jail_root.parent, bind_mounts[N].source, devices[N]), used\n"
-                "instead of the path.\n",
+                "instead of the path.  --prepare: hold the jail before its execve until\n"
+                "a \"start\" on control.sock (removed after MS milliseconds without one).\n",
                 JD_SUPERVISOR_NOTIFY_FD, JD_SUPERVISOR_STDIO_FD, JD_SUPERVISOR_STDIO_FD + 2);
         exit(status);
 }
@@ -699,6 +764,8 @@ int main(int argc, char **argv)
                 { "stdio", no_argument, NULL, 'S' },
                 { "path-fd", required_argument, NULL, 'P' },
                 { "keep-cgroup", no_argument, NULL, 'K' },
+                { "prepare", no_argument, NULL, 'R' },
+                { "prepare-timeout", required_argument, NULL, 'T' },
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
@@ -712,7 +779,7 @@ int main(int argc, char **argv)
         size_t n_paths = 0;
         int pipe_out[2] = { -1, -1 }, pipe_err[2] = { -1, -1 };
         char path[4096];
-        uint64_t v, deadline;
+        uint64_t v;
         sigset_t mask;
         int c, r, ret = 1;
 
@@ -744,6 +811,13 @@ int main(int argc, char **argv)
                         break;
                 case 'K':
                         return keep_cgroup();
+                case 'R':
+                        sopts.prepare_only = true;
+                        break;
+                case 'T':
+                        if (jailer_parse_u64(optarg, &sv.prepare_timeout_ms) < 0 || sv.prepare_timeout_ms == 0)
+                                usage(2);
+                        break;
                 case 'h':
                         usage(0);
                 default:
@@ -843,9 +917,9 @@ int main(int argc, char **argv)
                 for (int fd = JD_SUPERVISOR_STDIO_FD; fd < JD_SUPERVISOR_STDIO_FD + 3; fd++)
                         close(fd);
 
-        sv.state.phase = JD_PHASE_RUNNING;
+        sv.state.phase = sopts.prepare_only ? JD_PHASE_PREPARED : JD_PHASE_RUNNING;
         sv.state.jail_pid = jailer_jail_pid(sv.jail);
-        sv.state.started_at_us = jd_now_realtime_us();
+        sv.state.started_at_us = jd_now_realtime_us();   /* a prepared jail: when it was made ready */
         if (jailer_jail_cgroup_path(sv.jail))
                 sv.state.cgroup_path = strdup(jailer_jail_cgroup_path(sv.jail));
         r = jd_state_write(sv.dirfd, &sv.state);
@@ -871,10 +945,11 @@ int main(int argc, char **argv)
                 log_error("jail %s: cannot watch the jail's pidfd: %s", sv.state.id, strerror(-r));
                 (void) jailer_jail_kill(sv.jail, SIGKILL);
         }
-        deadline = jailer_jail_deadline_us(sv.jail);
-        if (deadline > 0)
-                (void) sd_event_add_time(sv.event, &sv.deadline_src, CLOCK_MONOTONIC, deadline, 1000,
-                                         on_deadline, &sv);
+        if (!sopts.prepare_only)
+                watch_deadline(&sv);
+        else if (sv.prepare_timeout_ms)
+                (void) sd_event_add_time_relative(sv.event, &sv.prepare_src, CLOCK_MONOTONIC,
+                                                  sv.prepare_timeout_ms * 1000, 1000, on_prepare_timeout, &sv);
         r = control_open(&sv);
         if (r < 0)
                 log_error("jail %s: no control socket: %s", sv.state.id, strerror(-r));

@@ -48,6 +48,10 @@ const char *jl_rpc_code_reason(int code)
                 return JL_REASON_NOT_RUNNING;
         case JL_RPC_SHUTTING_DOWN:
                 return JL_REASON_SHUTTING_DOWN;
+        case JL_RPC_LOST:
+                return JL_REASON_LOST;
+        case JL_RPC_NOT_PREPARED:
+                return JL_REASON_NOT_PREPARED;
         case JL_RPC_INTERNAL_ERROR:
         case JL_RPC_INTERNAL:
         default:
@@ -110,6 +114,7 @@ static const char *const method_names[_JL_METHOD_MAX] = {
         [JL_METHOD_STATUS] = "status",
         [JL_METHOD_SUBSCRIBE] = "subscribe",
         [JL_METHOD_LOGS] = "logs",
+        [JL_METHOD_START] = "start",
 };
 
 const char *jl_method_to_string(jl_method m)
@@ -132,6 +137,8 @@ jl_method jl_method_from_string(const char *s)
 static const char *const state_names[_JL_JAIL_STATE_MAX] = {
         [JL_JAIL_RUNNING] = "running",
         [JL_JAIL_EXITED] = "exited",
+        [JL_JAIL_LOST] = "lost",
+        [JL_JAIL_PREPARED] = "prepared",
 };
 
 const char *jl_jail_state_to_string(jl_jail_state s)
@@ -498,6 +505,54 @@ int jl_empty_params_decode(json_object *params, jl_rpc_error *err)
         static const char *const allowed[] = { NULL };
 
         return check_members(params, allowed, err);
+}
+
+int jl_create_opts_take(json_object *params, jl_create_opts *o, jl_rpc_error *err)
+{
+        json_object *v;
+        int64_t ms;
+
+        *o = (jl_create_opts) { .start = true };
+        if (!params)
+                return 0;
+        if (json_object_object_get_ex(params, "start", &v)) {
+                if (!json_object_is_type(v, json_type_boolean))
+                        return jl_rpc_error_set(err, JL_RPC_INVALID_PARAMS, NULL, "start",
+                                                "start: must be true or false, not %s", json_type_label(v));
+                o->start = json_object_get_boolean(v);
+        }
+        if (json_object_object_get_ex(params, "prepare_timeout_ms", &v)) {
+                if (o->start)
+                        return jl_rpc_error_set(err, JL_RPC_INVALID_PARAMS, NULL, "prepare_timeout_ms",
+                                                "prepare_timeout_ms: only for a prepared jail (\"start\": false)");
+                ms = json_object_get_int64(v);
+                if (!json_object_is_type(v, json_type_int) || ms < 1 || (uint64_t) ms > JL_PREPARE_TIMEOUT_MAX_MS)
+                        return jl_rpc_error_set(err, JL_RPC_INVALID_PARAMS, NULL, "prepare_timeout_ms",
+                                                "prepare_timeout_ms: must be an integer from 1 to %llu (24 h)",
+                                                (unsigned long long) JL_PREPARE_TIMEOUT_MAX_MS);
+                o->prepare_timeout_ms = (uint64_t) ms;
+        }
+        json_object_object_del(params, "start");
+        json_object_object_del(params, "prepare_timeout_ms");
+        return 0;
+}
+
+int jl_subscribe_params_decode(json_object *params, const char **cursor, jl_rpc_error *err)
+{
+        static const char *const allowed[] = { "cursor", NULL };
+        json_object *v;
+
+        *cursor = NULL;
+        if (check_members(params, allowed, err) < 0)
+                return -1;
+        if (!json_object_object_get_ex(params, "cursor", &v) || json_object_is_type(v, json_type_null))
+                return 0;
+        if (!json_object_is_type(v, json_type_string) || json_object_get_string_len(v) > 64)
+                return jl_rpc_error_set(err, JL_RPC_INVALID_PARAMS, NULL, "cursor",
+                                        "cursor: must be a string of at most 64 bytes, as a notification's "
+                                        "\"cursor\"");
+        *cursor = json_object_get_string(v);
+        return 0;
 }
 
 int jl_create_params_parse(json_object *params, jailer_config **out, bool *root_given, jl_rpc_error *err)

@@ -55,6 +55,8 @@ enum {
         JL_RPC_SPAWN_FAILED = -32006,      /* "spawn_failed": the jail could not be started */
         JL_RPC_NOT_RUNNING = -32007,       /* "not_running": kill of a jail that has exited */
         JL_RPC_SHUTTING_DOWN = -32008,     /* "shutting_down": the daemon is stopping */
+        JL_RPC_LOST = -32009,              /* "lost": the jail's supervisor died without its report */
+        JL_RPC_NOT_PREPARED = -32010,      /* "not_prepared": start of a jail that is not prepared */
 };
 
 /* data.reason values.  Each code has one default reason; -32602 has two. */
@@ -73,6 +75,8 @@ enum {
 #define JL_REASON_SPAWN_FAILED "spawn_failed"
 #define JL_REASON_NOT_RUNNING "not_running"
 #define JL_REASON_SHUTTING_DOWN "shutting_down"
+#define JL_REASON_LOST "lost"
+#define JL_REASON_NOT_PREPARED "not_prepared"
 /* Not on the wire: errors the client library makes up itself (code 0). */
 #define JL_REASON_CONNECTION "connection"   /* connect/read/write failed, peer closed */
 #define JL_REASON_PROTOCOL "protocol"       /* the daemon sent something we cannot read */
@@ -159,6 +163,7 @@ typedef enum jl_method {
         JL_METHOD_STATUS,
         JL_METHOD_SUBSCRIBE,
         JL_METHOD_LOGS,
+        JL_METHOD_START,
         _JL_METHOD_MAX,
         _JL_METHOD_INVALID = -1,
 } jl_method;
@@ -207,7 +212,18 @@ int jl_create_params_parse(json_object *params, jailer_config **out, bool *root_
 /* jailer_config_validate(), mapped to -32602 invalid_config + data.field. */
 int jl_create_params_validate(const jailer_config *c, jl_rpc_error *err);
 
-/* wait, status: {"jail": ID}.  *jail points into params. */
+/* create's own members beside the jail config: "start" (boolean, default
+ * true) and "prepare_timeout_ms" (an integer 1..JL_PREPARE_TIMEOUT_MAX_MS,
+ * only with "start": false; 0 when absent: no limit).  Checked and taken
+ * out of params, which then hold the config alone. */
+#define JL_PREPARE_TIMEOUT_MAX_MS (24ull * 3600 * 1000)
+typedef struct jl_create_opts {
+        bool start;
+        uint64_t prepare_timeout_ms;
+} jl_create_opts;
+int jl_create_opts_take(json_object *params, jl_create_opts *o, jl_rpc_error *err);
+
+/* wait, status, start: {"jail": ID}.  *jail points into params. */
 int jl_jail_params_decode(json_object *params, const char **jail, jl_rpc_error *err);
 /* kill: {"jail": ID, "signal": "SIGTERM" | "TERM" | 15}; signal optional
  * (SIGTERM).  Numbers 1..64. */
@@ -216,8 +232,11 @@ int jl_kill_params_decode(json_object *params, const char **jail, int *sig, jl_r
  * integer >= 0, follow (default false) a boolean. */
 int jl_logs_params_decode(json_object *params, const char **jail, uint64_t *offset, bool *follow,
                           jl_rpc_error *err);
-/* version, list, subscribe: {} (any member is -32602 invalid_params). */
+/* version, list: {} (any member is -32602 invalid_params). */
 int jl_empty_params_decode(json_object *params, jl_rpc_error *err);
+/* subscribe: {"cursor": "EPOCH:SEQ"}, optional (*cursor NULL); a string of
+ * at most 64 bytes, its form checked by the daemon.  Points into params. */
+int jl_subscribe_params_decode(json_object *params, const char **cursor, jl_rpc_error *err);
 
 /* ------------------------------------------------------------------ messages out */
 
@@ -283,6 +302,8 @@ int jl_report_from_json(json_object *o, jailer_report *r, jl_rpc_error *err);
 typedef enum jl_jail_state {
         JL_JAIL_RUNNING,
         JL_JAIL_EXITED,
+        JL_JAIL_LOST,           /* its supervisor died without the exit report */
+        JL_JAIL_PREPARED,       /* created with "start": false, waiting for start */
         _JL_JAIL_STATE_MAX,
         _JL_JAIL_STATE_INVALID = -1,
 } jl_jail_state;

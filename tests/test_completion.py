@@ -159,10 +159,10 @@ def test_jailer_program_arguments_are_not_flags(tmp_path):
 
 def test_jailerctl_commands():
     assert complete("jailerctl k") == ["kill"]
-    assert set(complete("jailerctl ")) == {"run", "create", "wait", "kill", "list", "status",
+    assert set(complete("jailerctl ")) == {"run", "create", "start", "wait", "kill", "list", "status",
                                           "events", "logs", "version"}
     assert set(complete("jailerctl logs -")) == {"--follow", "-f", "--json", "--help"}
-    assert complete("jailerctl --json --socket /tmp/s st") == ["status"]
+    assert complete("jailerctl --json --socket /tmp/s sta") == ["start", "status"]
     assert complete("jailerctl --soc") == ["--socket"]
 
 

@@ -48,6 +48,7 @@ MESSAGE_IDS = {
     "cleanup": "f167f79ee16545ce900d8fb271f043c0",
     "output": "f4461838a72247059646a77a32c37c5f",
     "daemon": "a9a68f4ed0f04092842af10300a49f46",
+    "lost": "677eab1165704860811bbce827221fd3",
 }
 
 TIMEOUT = float(os.environ.get("JAILER_TEST_TIMEOUT", "60"))

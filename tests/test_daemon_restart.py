@@ -104,7 +104,8 @@ def test_jailerctl_run_rides_out_a_restart(daemon):
 
 def test_stale_state_cleaned(daemon):
     """A state directory whose supervisor is gone and left no report is not
-    listed as running forever."""
+    listed as running forever: the jail is lost (tests/test_daemon_resume.py
+    checks what is said about it)."""
     jid = unique_id("stale")
     with daemon.conn() as c:
         res = c.call("create", dt.jail_config(jid, "sleep", "60"))
@@ -125,8 +126,7 @@ def test_stale_state_cleaned(daemon):
     daemon.start()
     with daemon.conn() as c:
         entries = [e for e in c.call("list")["jails"] if e["jail"] == jid]
-        assert all(e["state"] == "exited" for e in entries), entries
-        if entries:
-            m = c.reply(c.send("wait", {"jail": jid}), timeout=30)
-            assert "result" in m or m["error"]["data"]["reason"] in ("not_found", "internal"), m
+        assert [e["state"] for e in entries] == ["lost"], entries
+        m = c.reply(c.send("wait", {"jail": jid}), timeout=30)
+        assert m["error"]["data"]["reason"] == "lost", m
     daemon.assert_nothing_left(jid, state_too=False)

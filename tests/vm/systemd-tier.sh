@@ -233,6 +233,30 @@ check "the jail outlives systemctl stop jailerd" kill -0 "$kpid"
 $CTL kill sd-keep SIGKILL > /dev/null 2>&1
 $CTL wait sd-keep > /dev/null 2>&1
 
+# clients ride through `systemctl restart jailerd`: a `jailerctl run`
+# waiting for its jail gets the jail's exit status, and `jailerctl events`
+# sees every event exactly once (a jail that starts before and ends after
+# the restart, and one after it)
+$CTL --json events > /var/tmp/sd-events.out 2> /var/tmp/sd-events.err &
+evpid=$!
+$CTL run --id sd-ride --exec "$PROBE" -- sleep 4 > /var/tmp/sd-ride.out 2> /var/tmp/sd-ride.err &
+runpid=$!
+for i in $(seq 100); do $CTL list 2> /dev/null | grep -q 'sd-ride .*running' && break; sleep 0.1; done
+systemctl restart jailerd.service
+wait $runpid; rc=$?
+check "jailerctl run gets its status through systemctl restart jailerd (rc=$rc: $(tail -2 /var/tmp/sd-ride.err | tr '\n' ' '))" test $rc = 0
+$CTL run --id sd-ride2 --exec "$PROBE" -- exit 0 > /dev/null 2>&1
+for i in $(seq 100); do grep -q '"method":"exited".*"jail":"sd-ride2"' /var/tmp/sd-events.out && break; sleep 0.1; done
+sleep 0.5
+kill "$evpid"; wait "$evpid" 2> /dev/null
+for ev in started exited; do
+  for j in sd-ride sd-ride2; do
+    n=$(grep -c "\"method\":\"$ev\".*\"jail\":\"$j\"" /var/tmp/sd-events.out)
+    check "jailerctl events saw $ev $j once through the restart (n=$n)" test "$n" = 1
+  done
+done
+check "jailerctl events went on through the restart" grep -q reconnecting /var/tmp/sd-events.err
+
 # a running jail survives `systemctl restart jailerd`
 out=$($CTL --json create --id sd-long --memory 64M --exec "$PROBE" -- sleep 600 2>&1)
 pid=$(echo "$out" | sed -n 's/.*"pid":\([0-9]*\).*/\1/p')

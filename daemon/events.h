@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Numbered events.  Every `started` and `exited` notification carries a
+ * cursor, "EPOCH:SEQ": SEQ grows by one per event and never goes back
+ * while the state directory lives; EPOCH names the state directory's life
+ * (made afresh when it is empty, i.e. after a reboot).  A jail's numbers are
+ * kept in its record.json and the highest number given out so far in
+ * <state_dir>/events whenever a record goes, so that a restarted jailerd
+ * goes on counting where the last one stopped.  A subscriber that comes back
+ * with the cursor of the last event it read is sent, from the jails whose
+ * records are kept, exactly the events it has not seen, in order.
+ */
+#ifndef JAILERD_EVENTS_H
+#define JAILERD_EVENTS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "daemon.h"
+
+#define JD_CURSOR_MAX 48
+
+/* Read (or start) <state_dir>/events: the epoch and the floor of SEQ. */
+int jd_events_init(jd_daemon *d);
+/* Keep the highest number given out; called when a record is removed. */
+void jd_events_save(jd_daemon *d);
+/* A number seen in a kept record (at recovery): never give it out again. */
+void jd_events_seen(jd_daemon *d, uint64_t seq);
+uint64_t jd_events_next(jd_daemon *d);
+
+void jd_cursor_format(const jd_daemon *d, uint64_t seq, char buf[static JD_CURSOR_MAX]);
+/* The events after which a cursor stands: 0 for another epoch's cursor (all
+ * kept events are new to its holder).  -EINVAL when it is not a cursor. */
+int jd_cursor_parse(const jd_daemon *d, const char *s, uint64_t *after);
+
+/* Send c, in order, every event of a jail it may see numbered after `after`. */
+void jd_events_replay(jd_client *c, uint64_t after);
+
+#endif
