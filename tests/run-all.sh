@@ -85,7 +85,7 @@ if pytest_lines:
                 s += n
             else:
                 f += n
-    for m in re.finditer(r"^(\d+) passed, (\d+) failed$", text, re.M):   # unit binaries
+    for m in re.finditer(r"^(?:# )?(\d+) passed, (\d+) failed$", text, re.M):   # unit binaries (TAP)
         p += int(m.group(1)); f += int(m.group(2))
 elif meson:
     for k, n in meson:

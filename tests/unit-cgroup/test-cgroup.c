@@ -12,10 +12,11 @@
  * (from /proc/self/mountinfo) so that the checks do not trust the code
  * under test.
  *
- * Prints one line per check and "N passed, N failed"; exits 77 with a
- * "skipped: <reason>" line when not root or when the host has no backend.
+ * TAP, one test point per check (tests/lib/tap.h); skips the whole plan
+ * ("1..0 # SKIP <reason>") when not root or when the host has no backend.
  */
 #include "cgroup-internal.h"
+#include "tap.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -36,7 +37,6 @@
 
 #define MiB (1024ULL * 1024)
 
-static unsigned n_pass, n_fail;
 static bool is_v2;
 static char top_name[64];    /* jailer-test-<pid> */
 static char parent_name[96]; /* jailer-test-<pid>/jails */
@@ -66,32 +66,14 @@ _printf_(3, 4) static void pathf(char *buf, size_t size, const char *fmt, ...)
         }
 }
 
-_printf_(2, 3) static bool check(bool ok, const char *fmt, ...)
+_printf_(2, 3) static bool check(bool pass, const char *fmt, ...)
 {
         va_list ap;
-        printf("%s ", ok ? "PASS" : "FAIL");
-        va_start(ap, fmt);
-        vprintf(fmt, ap);
-        va_end(ap);
-        printf("\n");
-        fflush(stdout);
-        if (ok)
-                n_pass++;
-        else
-                n_fail++;
-        return ok;
-}
 
-static void note(const char *fmt, ...) _printf_(1, 2);
-static void note(const char *fmt, ...)
-{
-        va_list ap;
-        printf("     ");
         va_start(ap, fmt);
-        vprintf(fmt, ap);
+        vok(pass, fmt, ap);
         va_end(ap);
-        printf("\n");
-        fflush(stdout);
+        return pass;
 }
 
 /* ------------------------------------------------------------ files */
@@ -580,7 +562,7 @@ static void test_limits(void)
                 if (exists(file_in("memory", id, "memory.swap.max")))
                         check_u64(file_in("memory", id, "memory.swap.max"), 0, "(swap cannot extend the limit)");
                 else
-                        note("memory.swap.max absent (no swap accounting): nothing to check");
+                        diag("memory.swap.max absent (no swap accounting): nothing to check");
                 check_u64(file_in("memory", id, "memory.oom.group"), 1, "");
                 check_u64(file_in("pids", id, "pids.max"), 4, "");
 
@@ -610,7 +592,7 @@ static void test_limits(void)
                         check_u64(file_in("memory", id, "memory.memsw.limit_in_bytes"), 32 * MiB,
                                   "(swap cannot extend the limit)");
                 else
-                        note("memory.memsw.limit_in_bytes absent (no swap accounting)");
+                        diag("memory.memsw.limit_in_bytes absent (no swap accounting)");
                 check_u64(file_in("pids", id, "pids.max"), 4, "");
                 check(jl_cgroup_clone_fd(cg) == -1, "clone_fd is -1 on v1");
                 for (size_t h = 0; h < n_hiers; h++)
@@ -680,7 +662,7 @@ static void test_clone3(void)
         close(go[0]);
         if (pid < 0) {
                 check(errno == ENOSYS || errno == E2BIG, "clone3(CLONE_INTO_CGROUP): %m");
-                note("kernel without CLONE_INTO_CGROUP: attach() is the way in");
+                diag("kernel without CLONE_INTO_CGROUP: attach() is the way in");
         } else {
                 kids[n_kids++ % ELEMENTSOF(kids)] = (pid_t) pid;
                 char why[PATH_MAX + 64];
@@ -752,7 +734,7 @@ static void test_pids(void)
         if (s.pids_peak >= 0)
                 check(s.pids_peak == 4, "stats: pids_peak %" PRId64 " (the kernel has pids.peak)", s.pids_peak);
         else
-                note("stats: pids_peak -1: this kernel has no pids.peak on %s", is_v2 ? "v2" : "v1");
+                diag("stats: pids_peak -1: this kernel has no pids.peak on %s", is_v2 ? "v2" : "v1");
 
         r = jl_cgroup_kill_all(cg);
         check(r == 0, "kill_all kills the forker and its 3 children");
@@ -1025,21 +1007,21 @@ int main(void)
 {
         setvbuf(stdout, NULL, _IOLBF, 0);
         if (geteuid() != 0) {
-                printf("skipped: not root (cgroups are created for real)\n");
-                return 77;
+                skip_all("not root (cgroups are created for real)");
+                return 0;
         }
         const char *v = jl_cgroup_detect();
         if (!v) {
-                printf("skipped: no cgroup backend on this host (neither v2 nor v1 offers cpu, memory and pids)\n");
-                return 77;
+                skip_all("no cgroup backend on this host (neither v2 nor v1 offers cpu, memory and pids)");
+                return 0;
         }
         is_v2 = strcmp(v, "v2") == 0;
         pathf(top_name, sizeof(top_name), "jailer-test-%d", (int) getpid());
         pathf(parent_name, sizeof(parent_name), "%s/jails", top_name);
         find_hierarchies();
         if (n_hiers == 0) {
-                printf("FAIL the library detected %s, but this test finds no such hierarchy\n", v);
-                return 1;
+                check(false, "the library detected %s, but this test finds no such hierarchy", v);
+                return done();
         }
         atexit(cleanup);
         /* Grandchildren come back to us to be reaped. */
@@ -1047,7 +1029,7 @@ int main(void)
 
         check(jailer_cgroup_detect() && strcmp(jailer_cgroup_detect(), v) == 0, "detected backend: %s", v);
         for (size_t h = 0; h < n_hiers; h++)
-                note("hierarchy %s%s%s", hiers[h].mnt, hiers[h].ctl[0] ? " " : "", hiers[h].ctl);
+                diag("hierarchy %s%s%s", hiers[h].mnt, hiers[h].ctl[0] ? " " : "", hiers[h].ctl);
 
         test_limits();
         test_attach();
@@ -1073,6 +1055,5 @@ int main(void)
         }
         check(clean, "the test's parent %s is gone from every hierarchy", top_name);
 
-        printf("%u passed, %u failed\n", n_pass, n_fail);
-        return n_fail ? 1 : 0;
+        return done();
 }
