@@ -254,14 +254,9 @@ class Daemon:
     def stop(self):
         if self.proc is None or self.proc.poll() is not None:
             return None
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        rc = jailtest.terminate(self.proc, 20)
         self.log.close()
-        return self.proc.returncode
+        return rc
 
     def log_text(self):
         try:
@@ -352,13 +347,13 @@ def assert_report_shape(rep, jail_id=None):
     jailtest.assert_report_shape({k: rep[k] for k in jailtest.REPORT_KEYS}, jail_id)
 
 
-def daemon_ready():
+def daemon_ready(binaries=(JAILERD, JAILERCTL, PROBE)):
     """Skip (or fail) the way the other system tests do; fail clearly when
-    jailerd or jailerctl is not built."""
+    one of the binaries (jailerd, jailerctl, the probe) is not built."""
     reason = jailtest.why_not_runnable()
     if reason:
         pytest.skip(reason)
-    missing = [str(p) for p in (JAILERD, JAILERCTL, PROBE) if not os.access(p, os.X_OK)]
+    missing = [str(p) for p in binaries if not os.access(p, os.X_OK)]
     if missing:
         pytest.fail(f"not built: {', '.join(missing)} (ninja -C {BUILD.name}, or set JAILER_BUILD)", pytrace=False)
 
@@ -368,6 +363,27 @@ def make_daemon(name, **kw):
     d = Daemon(name, **kw)
     d.start()
     return d
+
+
+def serve(d):
+    """The body of a module's `daemon` fixture (`yield from` it), after d is
+    started: d for the tests, then a failure if jailerd died during them, and
+    d's clean-up whatever happened."""
+    yield d
+    try:
+        assert d.alive(), f"jailerd died during the tests:\n{d.log_text()}"
+    finally:
+        d.cleanup()
+
+
+def req(method, params=None, id=1, **top):
+    """A request line's bytes (without the newline); top: more members,
+    or members that replace the usual ones."""
+    m = {"jsonrpc": "2.0", "id": id, "method": method}
+    if params is not None:
+        m["params"] = params
+    m.update(top)
+    return json.dumps(m, separators=(",", ":")).encode()
 
 
 def jail_config(jail_id, *args, **extra):

@@ -3,7 +3,6 @@
 data.reason, data.field), the connection keeps serving where the protocol
 allows it, the daemon keeps serving, and nothing is left behind: no cgroup,
 no state directory, no jail directory, no mount."""
-import json
 import os
 import socket
 import time
@@ -12,25 +11,13 @@ import pytest
 
 import daemonlib as dl
 import jailtest
+from daemonlib import req
 from jailtest import PROBE, unique_id
 
 
 @pytest.fixture(scope="module")
 def daemon():
-    d = dl.make_daemon("badinput")
-    yield d
-    try:
-        assert d.alive(), f"jailerd died during the tests:\n{d.log_text()}"
-    finally:
-        d.cleanup()
-
-
-def req(method, params=None, id=1, **top):
-    m = {"jsonrpc": "2.0", "id": id, "method": method}
-    if params is not None:
-        m["params"] = params
-    m.update(top)
-    return json.dumps(m, separators=(",", ":")).encode()
+    yield from dl.serve(dl.make_daemon("badinput"))
 
 
 def create_req(jail_id, **cfg):

@@ -21,19 +21,14 @@ import pytest
 import jailtest
 from daemonlib import *  # noqa: F401,F403 - re-exported while other modules still import test_daemon_e2e
 from daemonlib import (CALL_TIMEOUT, JAILER, JAILERCTL, Events, assert_jail_entry, assert_report_shape,
-                       create_and_wait, jail_config, json_lines, make_daemon, run_ctl, wait_report)
+                       create_and_wait, jail_config, json_lines, make_daemon, run_ctl, serve, wait_report)
 from jailtest import PROBE, unique_id
 
 # --------------------------------------------------------------- this module's daemon
 
 @pytest.fixture(scope="module")
 def daemon():
-    d = make_daemon("e2e")
-    yield d
-    try:
-        assert d.alive(), f"jailerd died during the tests:\n{d.log_text()}"
-    finally:
-        d.cleanup()
+    yield from serve(make_daemon("e2e"))
 
 
 # --------------------------------------------------------------- tests

@@ -19,12 +19,7 @@ BOUND_S = float(os.environ.get("JAILER_TEST_LOAD_SECONDS", "300"))
 
 @pytest.fixture(scope="module")
 def daemon():
-    d = dl.make_daemon("load", max_jails=N_CLIENTS + 56)
-    yield d
-    try:
-        assert d.alive(), f"jailerd died during the tests:\n{d.log_text()}"
-    finally:
-        d.cleanup()
+    yield from dl.serve(dl.make_daemon("load", max_jails=N_CLIENTS + 56))
 
 
 def _client(daemon, i, jid, results, barrier):

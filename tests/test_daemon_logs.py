@@ -46,12 +46,7 @@ def accounts():
 def daemon(accounts):
     d = dl.Daemon("logs", group=accounts.group,
                   extra=["--max-pending-per-uid", str(MAX_PENDING), "--max-buffer-per-uid", str(MAX_BUFFER)])
-    d.start()
-    yield d
-    try:
-        assert d.alive(), f"jailerd died during the tests:\n{d.log_text()}"
-    finally:
-        d.cleanup()
+    yield from dl.serve(d.start())
 
 
 def ctl(daemon, *args, user=None, timeout=dl.CALL_TIMEOUT):

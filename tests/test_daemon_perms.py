@@ -31,12 +31,7 @@ def daemon(accounts):
     d = dl.Daemon("perms", group=accounts.group)
     if not d.offers("--group"):
         pytest.fail("jailerd has no --group option to name the socket's group", pytrace=False)
-    d.start()
-    yield d
-    try:
-        assert d.alive(), f"jailerd died during the tests:\n{d.log_text()}"
-    finally:
-        d.cleanup()
+    yield from dl.serve(d.start())
 
 
 def ctl(daemon, accounts, who, *args, **kw):

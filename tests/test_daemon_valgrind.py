@@ -28,7 +28,6 @@ JAILER_VALGRIND names another valgrind to run the full load.
 The summary lines of every log are printed; JAILER_TEST_KEEP_LOGS=DIR keeps
 the logs.
 """
-import json
 import os
 import random
 import re
@@ -43,6 +42,7 @@ import pytest
 
 import daemonlib as dl
 import jailtest
+from daemonlib import req
 from jailtest import PROBE, unique_id
 
 VALGRIND = os.environ.get("JAILER_VALGRIND") or shutil.which("valgrind")
@@ -213,14 +213,6 @@ def valgrind_version():
 
 
 # --------------------------------------------------------------- bad requests
-
-def req(method, params=None, id=1, **top):
-    m = {"jsonrpc": "2.0", "id": id, "method": method}
-    if params is not None:
-        m["params"] = params
-    m.update(top)
-    return json.dumps(m, separators=(",", ":")).encode()
-
 
 def bad_lines():
     """Requests jailerd must refuse, each answered with an error."""

@@ -36,7 +36,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import stat
 import subprocess
 import tempfile
@@ -257,12 +256,7 @@ class Racer:
 
     def stop(self):
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            jailtest.terminate(self.proc, 30)
         return [m for m in self.lines() if m.get("racer") == "done"]
 
 

@@ -68,12 +68,7 @@ def daemon(accounts, profiles_top):
     with open(policy, "w") as f:
         json.dump({"seccomp": {"profiles": [profiles_top + "/"]}}, f)
     d = dl.Daemon("tenant-paths", group=accounts.group, extra=("--config", policy))
-    d.start()
-    yield d
-    try:
-        assert d.alive(), f"jailerd died during the tests:\n{d.log_text()}"
-    finally:
-        d.cleanup()
+    yield from dl.serve(d.start())
 
 
 @pytest.fixture

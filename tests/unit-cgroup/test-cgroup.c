@@ -781,24 +781,40 @@ static void test_cpu(void)
         destroy_and_check(cg, c.id);
 }
 
+/* A cgroup for jail ID holding a child and its grandchild (fn_tree: the
+ * grandchild in a session of its own).  *g is the grandchild's pid and
+ * *got whether the child told it.  NULL, after a failed check, when the
+ * tree cannot be started in the cgroup. */
+static struct jl_cgroup *tree_in_cgroup(struct jailer_config *c, const char *id, struct kid *k, pid_t *g,
+                                        bool *got)
+{
+        cfg_init(c, id);
+        struct jl_cgroup *cg = create_or_fail(c);
+        if (!cg)
+                return NULL;
+
+        jailer_error err = { 0 };
+        if (!kid_start(k, fn_tree) || jl_cgroup_attach(cg, k->pid, &err) < 0) {
+                check(false, "start the tree: %s", err.message);
+                jl_cgroup_destroy(cg);
+                return NULL;
+        }
+        kid_go(k);
+        *g = -1;
+        *got = kid_read(k, g, sizeof(*g));
+        return cg;
+}
+
 static void test_kill_all(void)
 {
         struct jailer_config c;
-        cfg_init(&c, "kill");
-        struct jl_cgroup *cg = create_or_fail(&c);
+        struct kid k;
+        pid_t g;
+        bool got;
+        struct jl_cgroup *cg = tree_in_cgroup(&c, "kill", &k, &g, &got);
         if (!cg)
                 return;
 
-        struct kid k;
-        jailer_error err = { 0 };
-        if (!kid_start(&k, fn_tree) || jl_cgroup_attach(cg, k.pid, &err) < 0) {
-                check(false, "start the tree: %s", err.message);
-                jl_cgroup_destroy(cg);
-                return;
-        }
-        kid_go(&k);
-        pid_t g = -1;
-        bool got = kid_read(&k, &g, sizeof(g));
         check(got && g > 0, "child %d forked grandchild %d (own session)", (int) k.pid,
               (int) g);
 
@@ -839,21 +855,12 @@ static void test_kill_all(void)
 static void test_kill_procs_fallback(void)
 {
         struct jailer_config c;
-        cfg_init(&c, "killprocs");
-        struct jl_cgroup *cg = create_or_fail(&c);
+        struct kid k;
+        pid_t g;
+        bool got;
+        struct jl_cgroup *cg = tree_in_cgroup(&c, "killprocs", &k, &g, &got);
         if (!cg)
                 return;
-
-        struct kid k;
-        jailer_error err = { 0 };
-        if (!kid_start(&k, fn_tree) || jl_cgroup_attach(cg, k.pid, &err) < 0) {
-                check(false, "start the tree: %s", err.message);
-                jl_cgroup_destroy(cg);
-                return;
-        }
-        kid_go(&k);
-        pid_t g = -1;
-        bool got = kid_read(&k, &g, sizeof(g));
 
         int fd = open(jl_cgroup_path(cg), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         int listed = -1, rounds = 0;
