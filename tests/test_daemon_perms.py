@@ -15,6 +15,7 @@ import pytest
 
 import daemonlib as dl
 import jailtest
+from daemonlib import Accounts, module_accounts  # noqa: F401 - re-exported while other modules still import them from here
 from jailtest import unique_id
 
 # Members name the probe: a copy they can reach wherever the checkout is.
