@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# The daemon tests' harness asserts too: show the compared values, as in a test.
+pytest.register_assert_rewrite("daemonlib")
 import jailtest  # noqa: E402
 
 

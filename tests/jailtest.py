@@ -148,6 +148,17 @@ def run_command(argv, *, timeout=None, pass_fds=(), env=None, stdin=subprocess.D
     return proc.returncode, out, err, time.monotonic() - t0
 
 
+def terminate(proc, timeout):
+    """SIGTERM proc (a Popen of ours), wait for it up to timeout seconds,
+    then SIGKILL it; its exit status."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait()
+
+
 # --------------------------------------------------------------- a jail per test
 
 class Jail:

@@ -223,12 +223,12 @@ def test_jailerctl_ids_quietly_nothing_without_jailerd(stub_dir):
 def test_jailerctl_ids_of_a_real_jailerd(stub_dir):
     """As root: a private jailerd with a running and an exited jail; the
     real jailerctl lists them for the completion."""
-    import test_daemon_e2e as dt
-    d = dt.make_daemon("completion")
+    import daemonlib as dl
+    d = dl.make_daemon("completion")
     try:
         running, exited = unique_id("compl-run"), unique_id("compl-done")
-        d.call("create", dt.jail_config(running, "sleep", 30))
-        dt.create_and_wait(d, exited, "exit", 0)
+        d.call("create", dl.jail_config(running, "sleep", 30))
+        dl.create_and_wait(d, exited, "exit", 0)
         (stub_dir / "jailerctl").symlink_to(JAILERCTL)
         line = f"jailerctl --socket {d.socket} "
         killable = complete(line + "kill ", path=stub_dir)
@@ -236,6 +236,6 @@ def test_jailerctl_ids_of_a_real_jailerd(stub_dir):
         seen = complete(line + "status ", path=stub_dir)
         assert running in seen and exited in seen, seen
         d.call("kill", {"jail": running, "signal": "SIGKILL"})
-        dt.wait_report(d, running)
+        dl.wait_report(d, running)
     finally:
         d.cleanup()

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 
+import daemonlib as dl
 import jailtest
 from jailtest import BUILD, PROBE, unique_id
 
@@ -118,30 +119,16 @@ class Private:
     def cleanup(self):
         for p in self.procs:
             if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
+                jailtest.terminate(p, 20)
         self.log.close()
         for d in jailtest.cgroup_parent_dirs(self.cgroup_parent):
             jailtest.remove_cgroup_tree(d)
         shutil.rmtree(self.top, ignore_errors=True)
 
 
-def needs():
-    reason = jailtest.why_not_runnable()
-    if reason:
-        pytest.skip(reason)
-    missing = [str(p) for p in (JAILERD, SUPERVISOR, PROBE) if not os.access(p, os.X_OK)]
-    if missing:
-        pytest.fail(f"not built: {', '.join(missing)}", pytrace=False)
-
-
 @pytest.fixture
 def private(request):
-    needs()
+    dl.daemon_ready((JAILERD, SUPERVISOR, PROBE))
     p = Private(request.node.name.replace("test_", "", 1)[:20])
     yield p
     p.cleanup()

@@ -3,38 +3,25 @@
 data.reason, data.field), the connection keeps serving where the protocol
 allows it, the daemon keeps serving, and nothing is left behind: no cgroup,
 no state directory, no jail directory, no mount."""
-import json
 import os
 import socket
 import time
 
 import pytest
 
+import daemonlib as dl
 import jailtest
-import test_daemon_e2e as dt
+from daemonlib import req
 from jailtest import PROBE, unique_id
 
 
 @pytest.fixture(scope="module")
 def daemon():
-    d = dt.make_daemon("badinput")
-    yield d
-    try:
-        assert d.alive(), f"jailerd died during the tests:\n{d.log_text()}"
-    finally:
-        d.cleanup()
-
-
-def req(method, params=None, id=1, **top):
-    m = {"jsonrpc": "2.0", "id": id, "method": method}
-    if params is not None:
-        m["params"] = params
-    m.update(top)
-    return json.dumps(m, separators=(",", ":")).encode()
+    yield from dl.serve(dl.make_daemon("badinput"))
 
 
 def create_req(jail_id, **cfg):
-    return req("create", dt.jail_config(jail_id, "exit", "0", **cfg))
+    return req("create", dl.jail_config(jail_id, "exit", "0", **cfg))
 
 
 # Each case: (name, line bytes without "\n", code, reason, field, id echoed?).
@@ -91,7 +78,7 @@ def check_error(msg, code, reason, field, id_echoed, id=1):
 
 def still_serving(conn):
     """The connection (or, given the daemon, a new one) answers."""
-    if isinstance(conn, dt.Daemon):
+    if isinstance(conn, dl.Daemon):
         with conn.conn() as c:
             return still_serving(c)
     assert conn.call("version", timeout=10)["protocol"] == 1
@@ -147,10 +134,10 @@ def test_half_a_request_then_close(daemon):
 def test_abrupt_close_with_pending_wait(daemon):
     jid = unique_id("abandon")
     with daemon.conn() as c:
-        c.call("create", dt.jail_config(jid, "sleep", "1"))
+        c.call("create", dl.jail_config(jid, "sleep", "1"))
         c.send("wait", {"jail": jid})
     # the waiter is gone; the daemon still reports to others
-    rep = dt.wait_report(daemon, jid)
+    rep = dl.wait_report(daemon, jid)
     assert rep["exit_code"] == 0
     daemon.assert_nothing_left(jid, state_too=False)
 
@@ -183,7 +170,7 @@ def no_state_of(daemon, jid):
 def test_create_refused(daemon, name, over, code, reason, field):
     jid = unique_id("refused")
     with daemon.conn() as c:
-        c.send_raw(req("create", dt.jail_config(jid, "exit", "0", **over), id="c1") + b"\n")
+        c.send_raw(req("create", dl.jail_config(jid, "exit", "0", **over), id="c1") + b"\n")
         msg = c.reply("c1", timeout=30)
         check_error(msg, code, reason, field, True, id="c1")
         if field is None:
@@ -206,7 +193,7 @@ def test_create_bind_source_missing(daemon, tmp_path):
     jid = unique_id("nobind")
     missing = tmp_path / "does-not-exist"
     with daemon.conn() as c:
-        e = c.error("create", dt.jail_config(jid, "exit", "0",
+        e = c.error("create", dl.jail_config(jid, "exit", "0",
                                              bind_mounts=[{"source": str(missing), "dest": "/data"}]))
     assert (e.code, e.reason) in ((-32602, "invalid_config"), (-32006, "spawn_failed")), e
     assert e.field == "bind_mounts[0].source", e
@@ -217,7 +204,7 @@ def test_create_bind_source_missing(daemon, tmp_path):
 def test_create_exec_missing(daemon):
     jid = unique_id("noexec")
     with daemon.conn() as c:
-        e = c.error("create", dt.jail_config(jid, exec_path="/nonexistent/vmm"))
+        e = c.error("create", dl.jail_config(jid, exec_path="/nonexistent/vmm"))
     assert (e.code, e.reason) in ((-32602, "invalid_config"), (-32006, "spawn_failed")), e
     if e.code == -32006:
         assert e.data.get("step") and e.data.get("errno") == "ENOENT", e
@@ -228,8 +215,8 @@ def test_create_exec_missing(daemon):
 def test_create_duplicate_id(daemon):
     jid = unique_id("dup")
     with daemon.conn() as c:
-        c.call("create", dt.jail_config(jid, "sleep", "30"))
-        e = c.error("create", dt.jail_config(jid, "exit", "0"))
+        c.call("create", dl.jail_config(jid, "sleep", "30"))
+        e = c.error("create", dl.jail_config(jid, "exit", "0"))
         assert (e.code, e.reason) == (-32002, "exists"), e
         c.call("kill", {"jail": jid, "signal": "SIGKILL"})
         assert c.call("wait", {"jail": jid})["signal"] == "SIGKILL"
@@ -323,19 +310,19 @@ def test_nothing_left_after_all(daemon):
 def test_limit_reached():
     """With --max-jails 1, a second running jail is refused with
     limit_reached and leaves nothing; once the first ends, a create works."""
-    d = dt.make_daemon("limit", max_jails=1)
+    d = dl.make_daemon("limit", max_jails=1)
     try:
         if not d.offers("--max-jails"):
             pytest.skip("this jailerd has no --max-jails")
         first, second = unique_id("limit1"), unique_id("limit2")
         with d.conn() as c:
-            c.call("create", dt.jail_config(first, "sleep", "30"))
-            e = c.error("create", dt.jail_config(second, "exit", "0"))
+            c.call("create", dl.jail_config(first, "sleep", "30"))
+            e = c.error("create", dl.jail_config(second, "exit", "0"))
             assert (e.code, e.reason) == (-32004, "limit_reached"), e
             d.assert_nothing_left(second)
             c.call("kill", {"jail": first, "signal": "SIGKILL"})
             c.call("wait", {"jail": first})
-            c.call("create", dt.jail_config(second, "exit", "0"))
+            c.call("create", dl.jail_config(second, "exit", "0"))
             assert c.call("wait", {"jail": second})["exit_code"] == 0
     finally:
         d.cleanup()

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
+import daemonlib as dl
 import jailtest
-import test_daemon_e2e as dt
 from jailtest import unique_id
 
 N_CLIENTS = int(os.environ.get("JAILER_TEST_LOAD_CLIENTS", "200"))
@@ -19,20 +19,15 @@ BOUND_S = float(os.environ.get("JAILER_TEST_LOAD_SECONDS", "300"))
 
 @pytest.fixture(scope="module")
 def daemon():
-    d = dt.make_daemon("load", max_jails=N_CLIENTS + 56)
-    yield d
-    try:
-        assert d.alive(), f"jailerd died during the tests:\n{d.log_text()}"
-    finally:
-        d.cleanup()
+    yield from dl.serve(dl.make_daemon("load", max_jails=N_CLIENTS + 56))
 
 
 def _client(daemon, i, jid, results, barrier):
     try:
-        with dt.Conn(daemon.socket, timeout=BOUND_S) as c:
+        with dl.Conn(daemon.socket, timeout=BOUND_S) as c:
             barrier.wait(timeout=60)
             t0 = time.monotonic()
-            res = c.call("create", dt.jail_config(jid, "exit", str(i % 200)))
+            res = c.call("create", dl.jail_config(jid, "exit", str(i % 200)))
             t1 = time.monotonic()
             rep = c.call("wait", {"jail": jid})
             results[i] = ("ok", res, rep, t1 - t0)
@@ -61,7 +56,7 @@ def test_200_concurrent_clients(daemon):
 
     pids = set()
     for i, (_, res, rep, _) in enumerate(results):
-        dt.assert_report_shape(rep, ids[i])
+        dl.assert_report_shape(rep, ids[i])
         assert rep["exit_code"] == i % 200, (ids[i], rep)
         assert rep["pid"] == res["pid"]
         pids.add(res["pid"])
@@ -85,8 +80,8 @@ def test_concurrent_jailerctl_runs(daemon):
     prefix = unique_id("ctlload")
     procs = []
     for i in range(n):
-        procs.append(subprocess.Popen([str(dt.JAILERCTL), "--socket", str(daemon.socket), "run",
-                                       "--id", f"{prefix}-{i}", "--exec", str(dt.PROBE), "--", "exit", str(i)],
+        procs.append(subprocess.Popen([str(dl.JAILERCTL), "--socket", str(daemon.socket), "run",
+                                       "--id", f"{prefix}-{i}", "--exec", str(dl.PROBE), "--", "exit", str(i)],
                                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                       stderr=subprocess.PIPE, text=True))
     deadline = time.monotonic() + BOUND_S

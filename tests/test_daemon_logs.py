@@ -22,10 +22,9 @@ from pathlib import Path
 
 import pytest
 
+import daemonlib as dl
 import jailtest
-import test_daemon_e2e as dt
 from jailtest import unique_id
-from test_daemon_perms import module_accounts
 
 CONSOLE_MAX = 1024 * 1024
 CHUNK = 64 * 1024
@@ -40,40 +39,35 @@ def pattern(n):
 
 @pytest.fixture(scope="module")
 def accounts():
-    yield from module_accounts()
+    yield from dl.module_accounts()
 
 
 @pytest.fixture(scope="module")
 def daemon(accounts):
-    d = dt.Daemon("logs", group=accounts.group,
+    d = dl.Daemon("logs", group=accounts.group,
                   extra=["--max-pending-per-uid", str(MAX_PENDING), "--max-buffer-per-uid", str(MAX_BUFFER)])
-    d.start()
-    yield d
-    try:
-        assert d.alive(), f"jailerd died during the tests:\n{d.log_text()}"
-    finally:
-        d.cleanup()
+    yield from dl.serve(d.start())
 
 
-def ctl(daemon, *args, user=None, timeout=dt.CALL_TIMEOUT):
+def ctl(daemon, *args, user=None, timeout=dl.CALL_TIMEOUT):
     """jailerctl with bytes out (the jail's output is not text)."""
-    argv = [str(dt.JAILERCTL), "--socket", str(daemon.socket)] + [str(a) for a in args]
+    argv = [str(dl.JAILERCTL), "--socket", str(daemon.socket)] + [str(a) for a in args]
     if user is not None:
-        argv[0] = str(jailtest.for_others(dt.JAILERCTL))
+        argv[0] = str(jailtest.for_others(dl.JAILERCTL))
         argv = ["setpriv", f"--reuid={user[0]}", f"--regid={user[1]}", "--init-groups"] + argv
     return subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
 
 
 def start(daemon, *args, user=None):
     jid = unique_id("logs")
-    p = ctl(daemon, "create", "--id", jid, "--exec", jailtest.for_others(dt.PROBE), "--", *args, user=user)
+    p = ctl(daemon, "create", "--id", jid, "--exec", jailtest.for_others(dl.PROBE), "--", *args, user=user)
     assert p.returncode == 0, (p, daemon.log_text())
     return jid
 
 
 def finished(daemon, *args, user=None):
     jid = start(daemon, *args, user=user)
-    rep = dt.wait_report(daemon, jid)
+    rep = dl.wait_report(daemon, jid)
     assert rep["exit_code"] == 0 or args[0] != "output", rep
     return jid
 
@@ -124,12 +118,12 @@ def test_output_beyond_the_cap_keeps_its_first_mib(daemon):
     assert len(p.stdout) == CONSOLE_MAX + len(NOTE)
     assert p.stdout == pattern(CONSOLE_MAX) + NOTE
     # `jailerctl logs ID | head -c 10`: a reader that stops is no error.
-    proc = subprocess.Popen([str(dt.JAILERCTL), "--socket", str(daemon.socket), "logs", jid],
+    proc = subprocess.Popen([str(dl.JAILERCTL), "--socket", str(daemon.socket), "logs", jid],
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout.read(10) == pattern(10)
     proc.stdout.close()
     err = proc.stderr.read()
-    assert proc.wait(timeout=dt.CALL_TIMEOUT) == 0 and err == b"", (proc.returncode, err)
+    assert proc.wait(timeout=dl.CALL_TIMEOUT) == 0 and err == b"", (proc.returncode, err)
 
 
 def test_stderr_is_in_the_logs(daemon):
@@ -141,7 +135,7 @@ def test_stderr_is_in_the_logs(daemon):
 
 def test_jail_with_our_stdio_has_no_logs(daemon):
     jid = unique_id("logs-stdio")
-    p = ctl(daemon, "run", "--id", jid, "--exec", jailtest.for_others(dt.PROBE), "--", "output", "100")
+    p = ctl(daemon, "run", "--id", jid, "--exec", jailtest.for_others(dl.PROBE), "--", "output", "100")
     assert p.returncode == 0 and p.stdout == pattern(100), p
     p = ctl(daemon, "logs", jid)
     assert p.returncode == 0 and p.stdout == b"", p
@@ -156,9 +150,9 @@ def test_follow_a_running_jail_until_it_exits(daemon):
             pass
     p = ctl(daemon, "logs", jid)
     assert p.returncode == 0 and pattern(n).startswith(p.stdout) and p.stdout, p
-    assert dt.run_ctl(daemon, "--json", "status", jid).stdout.count('"running"') == 1
+    assert dl.run_ctl(daemon, "--json", "status", jid).stdout.count('"running"') == 1
 
-    proc = subprocess.Popen([str(dt.JAILERCTL), "--socket", str(daemon.socket), "logs", "-f", jid],
+    proc = subprocess.Popen([str(dl.JAILERCTL), "--socket", str(daemon.socket), "logs", "-f", jid],
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         box = {}
@@ -168,12 +162,12 @@ def test_follow_a_running_jail_until_it_exits(daemon):
 
         t = threading.Thread(target=reader, daemon=True)
         t.start()
-        t.join(dt.CALL_TIMEOUT)
+        t.join(dl.CALL_TIMEOUT)
         got = box.get("data")
         assert got == pattern(n), "jailerctl logs -f did not print the running jail's output"
         assert proc.poll() is None, "jailerctl logs -f ended while the jail runs"
-        assert dt.run_ctl(daemon, "kill", jid, "KILL").returncode == 0
-        rest, err = proc.communicate(timeout=dt.CALL_TIMEOUT)
+        assert dl.run_ctl(daemon, "kill", jid, "KILL").returncode == 0
+        rest, err = proc.communicate(timeout=dl.CALL_TIMEOUT)
         assert proc.returncode == 0 and rest == b"", (proc.returncode, rest[:100], err)
     finally:
         if proc.poll() is None:
@@ -211,7 +205,7 @@ def test_console_log_is_opened_safely(daemon):
     the daemon must not follow the one nor hang on the other)."""
     for kind in ("symlink", "fifo"):
         jid = unique_id(f"logs-{kind}")
-        p = ctl(daemon, "run", "--id", jid, "--exec", jailtest.for_others(dt.PROBE), "--", "exit", "0")
+        p = ctl(daemon, "run", "--id", jid, "--exec", jailtest.for_others(dl.PROBE), "--", "exit", "0")
         assert p.returncode == 0, p
         path = daemon.state_dir / "jails" / jid / "console.log"
         assert not path.exists()
@@ -285,7 +279,7 @@ def member_client(accounts, who, daemon, *args):
         uid, gid = accounts.ids(who)
         p = subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={gid}", "--init-groups", sys.executable,
                             str(script), str(daemon.socket)] + [str(a) for a in args],
-                           capture_output=True, text=True, timeout=dt.CALL_TIMEOUT)
+                           capture_output=True, text=True, timeout=dl.CALL_TIMEOUT)
         assert p.returncode == 0, p
         return [json.loads(line) for line in p.stdout.splitlines()]
     finally:
@@ -308,13 +302,13 @@ def test_follow_counts_as_pending(daemon, accounts):
         # jail runs on (else alice could ask nothing more until it ends).
         pending_released(daemon, accounts, jid)
     finally:
-        dt.run_ctl(daemon, "kill", jid, "KILL")
-        dt.wait_report(daemon, jid)
+        dl.run_ctl(daemon, "kill", jid, "KILL")
+        dl.wait_report(daemon, jid)
 
 
 def pending_released(daemon, accounts, jid):
     """Wait (bounded) until alice may ask something again."""
-    deadline = time.monotonic() + dt.CALL_TIMEOUT
+    deadline = time.monotonic() + dl.CALL_TIMEOUT
     while True:
         p = ctl(daemon, "status", jid, user=accounts.ids("alice"))
         if p.returncode == 0 or time.monotonic() > deadline:
@@ -337,8 +331,8 @@ def test_closed_client_frees_its_waits(daemon, accounts):
         assert first["error"]["data"]["rule"] == "--max-pending-per-uid", first
         pending_released(daemon, accounts, jid)
     finally:
-        dt.run_ctl(daemon, "kill", jid, "KILL")
-        dt.wait_report(daemon, jid)
+        dl.run_ctl(daemon, "kill", jid, "KILL")
+        dl.wait_report(daemon, jid)
 
 
 def test_slow_reader_is_not_sent_more(daemon, accounts):
@@ -358,19 +352,19 @@ def test_follow_survives_a_jailerd_restart():
     """Jails outlive jailerd, and so does their output: logs -f reconnects
     when jailerd is killed and started again, and goes on from where it
     was, without repeating or losing a byte."""
-    d = dt.make_daemon("logs-restart")
+    d = dl.make_daemon("logs-restart")
     proc = None
     try:
         jid = unique_id("logs-restart")
-        d.call("create", dt.jail_config(jid, "output", 1000, 600))
-        proc = subprocess.Popen([str(dt.JAILERCTL), "--socket", str(d.socket), "logs", "-f", jid],
+        d.call("create", dl.jail_config(jid, "output", 1000, 600))
+        proc = subprocess.Popen([str(dl.JAILERCTL), "--socket", str(d.socket), "logs", "-f", jid],
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         assert proc.stdout.read(1000) == pattern(1000)
         d.kill9()
         d.start()
         assert proc.poll() is None, proc.stderr.read()
         d.call("kill", {"jail": jid, "signal": "SIGKILL"})
-        rest, err = proc.communicate(timeout=dt.CALL_TIMEOUT)
+        rest, err = proc.communicate(timeout=dl.CALL_TIMEOUT)
         assert proc.returncode == 0 and rest == b"", (proc.returncode, rest[:100], err)
         assert b"reconnecting" in err, err
     finally:

@@ -8,95 +8,35 @@ setpriv --reuid/--regid/--init-groups."""
 import grp
 import json
 import os
-import pwd
-import shutil
 import stat
-import subprocess
 import time
-import uuid
 
 import pytest
 
+import daemonlib as dl
 import jailtest
-import test_daemon_e2e as dt
+from daemonlib import Accounts, module_accounts  # noqa: F401 - re-exported while other modules still import them from here
 from jailtest import unique_id
 
 # Members name the probe: a copy they can reach wherever the checkout is.
 PROBE = jailtest.for_others(jailtest.PROBE)
 
 
-def _sh(*argv):
-    subprocess.run(list(argv), check=True, capture_output=True, text=True)
-
-
-class Accounts:
-    """A group and three users: alice and bob in the group, mallory not."""
-
-    def __init__(self):
-        tag = uuid.uuid4().hex[:6]
-        self.group = f"jlt{tag}"
-        self.names = {k: f"jlt{tag}{k[0]}" for k in ("alice", "bob", "mallory")}
-        self.made_group = False
-        self.made_users = []
-
-    def create(self):
-        _sh("groupadd", "--system", self.group)
-        self.made_group = True
-        for who, name in self.names.items():
-            argv = ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", "--user-group"]
-            if who != "mallory":
-                argv += ["--groups", self.group]
-            _sh(*argv, name)
-            self.made_users.append(name)
-        return self
-
-    def ids(self, who):
-        pw = pwd.getpwnam(self.names[who])
-        return pw.pw_uid, pw.pw_gid
-
-    def delete(self):
-        for name in self.made_users:
-            subprocess.run(["userdel", name], capture_output=True)
-        if self.made_group:
-            subprocess.run(["groupdel", self.group], capture_output=True)
-
-
-def module_accounts(*tools):
-    """The body of a module's `accounts` fixture (`yield from` it): a group
-    and alice, bob and mallory, made for the module and deleted after; the
-    test is skipped, saying why, when a tool it needs is missing."""
-    dt.daemon_ready()
-    for tool in ("useradd", "groupadd", "setpriv", *tools):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} is not installed")
-    a = Accounts()
-    try:
-        a.create()
-        yield a
-    finally:
-        a.delete()
-
-
 @pytest.fixture(scope="module")
 def accounts():
-    yield from module_accounts()
+    yield from dl.module_accounts()
 
 
 @pytest.fixture(scope="module")
 def daemon(accounts):
-    d = dt.Daemon("perms", group=accounts.group)
+    d = dl.Daemon("perms", group=accounts.group)
     if not d.offers("--group"):
         pytest.fail("jailerd has no --group option to name the socket's group", pytrace=False)
-    d.start()
-    yield d
-    try:
-        assert d.alive(), f"jailerd died during the tests:\n{d.log_text()}"
-    finally:
-        d.cleanup()
+    yield from dl.serve(d.start())
 
 
 def ctl(daemon, accounts, who, *args, **kw):
-    return dt.run_ctl(daemon, *args, user=accounts.ids(who), **kw)
+    return dl.run_ctl(daemon, *args, user=accounts.ids(who), **kw)
 
 
 def ctl_json(daemon, accounts, who, *args):
@@ -145,7 +85,7 @@ def test_member_runs_a_jail(daemon, accounts):
     jid = unique_id("alice-run")
     p = ctl(daemon, accounts, "alice", "run", "--id", jid, "--exec", PROBE, "--", "report")
     assert p.returncode == 0, (p, daemon.log_text())
-    lines = dt.json_lines(p.stdout)
+    lines = dl.json_lines(p.stdout)
     assert lines and lines[0].get("probe") == "report"
     # it ran as a uid of its own, allocated from the range reserved for
     # jails (docs/policy.md), gid = uid, with no groups of alice's
@@ -153,7 +93,7 @@ def test_member_runs_a_jail(daemon, accounts):
     assert 0x7F000000 <= seen["uid"] <= 0x7F00FFFF, seen
     assert (seen["euid"], seen["gid"], seen["egid"]) == (seen["uid"],) * 3, seen
     assert seen["groups"] == [], seen
-    rep = dt.wait_report(daemon, jid)
+    rep = dl.wait_report(daemon, jid)
     assert rep["exit_code"] == 0
 
 
@@ -187,7 +127,7 @@ def test_member_sees_and_kills_only_its_own(daemon, accounts):
         with daemon.conn() as c:
             try:
                 c.call("kill", {"jail": jid, "signal": "SIGKILL"})
-            except dt.RpcError:
+            except dl.RpcError:
                 pass
 
 
@@ -197,7 +137,7 @@ def test_member_events_only_its_own(daemon, accounts):
         p = ctl(daemon, accounts, "bob", "run", "--id", jid, "--exec", PROBE, "--", "exit", "0")
         assert p.returncode == 0, p
 
-    ev = dt.Events(daemon, user=accounts.ids("bob"))
+    ev = dl.Events(daemon, user=accounts.ids("bob"))
     try:
         ev.subscribed(bob_runs)
         alice_jid = unique_id("alice-ev")
@@ -278,7 +218,7 @@ def test_kill_all_signals_only_what_the_caller_may_see(daemon, accounts):
         w = ctl(daemon, accounts, "alice", "wait", jid, timeout=30)
         assert w.returncode == 128 + 9, w
     assert ctl_json(daemon, accounts, "bob", "status", b1)["state"] == "running"
-    p = dt.run_ctl(daemon, "--json", "kill", "--all", "KILL")
+    p = dl.run_ctl(daemon, "--json", "kill", "--all", "KILL")
     assert p.returncode == 0 and json.loads(p.stdout)["signalled"] >= 1, p
     w = ctl(daemon, accounts, "bob", "wait", b1, timeout=30)
     assert w.returncode == 128 + 9, w

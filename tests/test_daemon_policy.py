@@ -8,7 +8,7 @@ SIGHUP reloads the policy without touching running jails, and a broken file
 on reload keeps the policy in force.
 
 Users and a group are made for the module under unique names (as in
-test_daemon_perms.py) and deleted at the end; their requests are sent by a
+daemonlib.py) and deleted at the end; their requests are sent by a
 small Python client run through setpriv --reuid/--regid/--init-groups.
 Every daemon is private (its own socket, state, jails directory, cgroup
 parent and --config) and stopped by pid.
@@ -27,9 +27,8 @@ from pathlib import Path
 
 import pytest
 
+import daemonlib as dl
 import jailtest
-import test_daemon_e2e as dt
-import test_daemon_perms as tp
 from jailtest import unique_id
 
 # Members name the probe: a copy they can reach wherever the checkout is.
@@ -73,7 +72,7 @@ for i, arg in enumerate(sys.argv[2:], 1):
 
 # --------------------------------------------------------------- helpers
 
-class PolicyDaemon(dt.Daemon):
+class PolicyDaemon(dl.Daemon):
     """A private jailerd started with --config FILE (in its own directory)."""
 
     def __init__(self, name, accounts, policy=None):
@@ -111,7 +110,7 @@ class PolicyDaemon(dt.Daemon):
         raise AssertionError(f"jailerd did not log the reload (journald may have the log):\n{self.log_text()}")
 
 
-def call_as(daemon, accounts, who, *requests, timeout=dt.CALL_TIMEOUT):
+def call_as(daemon, accounts, who, *requests, timeout=dl.CALL_TIMEOUT):
     """Send requests ((method, params) or dicts) as user who; the replies.
     who=None: as root."""
     argv = [PYTHON, "-c", CLIENT, str(daemon.socket)]
@@ -123,7 +122,7 @@ def call_as(daemon, accounts, who, *requests, timeout=dt.CALL_TIMEOUT):
         uid, gid = accounts.ids(who)
         argv = ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--init-groups"] + argv
     p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-    replies = [m for m in dt.json_lines(p.stdout) if m.get("jsonrpc") == "2.0"]
+    replies = [m for m in dl.json_lines(p.stdout) if m.get("jsonrpc") == "2.0"]
     assert len(replies) == len(requests), f"client as {who}: rc {p.returncode}\n{p.stderr}\n{daemon.log_text()}"
     return replies, p.stdout
 
@@ -159,7 +158,7 @@ def kill_all(daemon):
                 try:
                     c.call("kill", {"jail": e["jail"], "signal": "SIGKILL"})
                     c.call("wait", {"jail": e["jail"]})
-                except dt.RpcError:
+                except dl.RpcError:
                     pass
 
 
@@ -209,7 +208,7 @@ def copy_probe(path, owner=(0, 0), mode=0o755):
 
 @pytest.fixture(scope="module")
 def accounts():
-    yield from tp.module_accounts()
+    yield from dl.module_accounts()
 
 
 class Layout:
@@ -283,7 +282,7 @@ def jails(strict):
 def req(strict, jid, *args, **extra):
     """A create request that the strict policy allows: an allowed program,
     a uid and gid from the range."""
-    cfg = dt.jail_config(jid, *(args or ("exit", "0")), exec_path=str(strict.lay.probe),
+    cfg = dl.jail_config(jid, *(args or ("exit", "0")), exec_path=str(strict.lay.probe),
                          uid=UID_BASE, gid=UID_BASE)
     cfg.update(extra)
     return cfg
@@ -344,7 +343,7 @@ def test_bad_policy_refuses_to_start(accounts, name, text, needles):
             assert n in out, f"{n!r} not in jailerd's complaint:\n{out}"
         assert str(d.policy_path) in out, out
         # --check-config says the same and exits 1.
-        p = subprocess.run([str(dt.JAILERD), "--config", str(d.policy_path), "--check-config"],
+        p = subprocess.run([str(dl.JAILERD), "--config", str(d.policy_path), "--check-config"],
                            capture_output=True, text=True, timeout=20)
         assert p.returncode == 1 and needles[0] in p.stderr and "Sanitizer" not in p.stderr, p
     finally:
@@ -369,11 +368,11 @@ def test_shipped_example_is_valid(tmp_path):
     """units/jailerd.json.example, the file installed beside /etc/jailer,
     passes --check-config (paths it names need not exist here).  Checked
     from a root-owned copy: the checkout may belong to anyone."""
-    dt.daemon_ready()
+    dl.daemon_ready()
     copy = tmp_path / "jailerd.json"
     shutil.copy(EXAMPLE, copy)
     copy.chmod(0o644)
-    p = subprocess.run([str(dt.JAILERD), "--config", str(copy), "--check-config"],
+    p = subprocess.run([str(dl.JAILERD), "--config", str(copy), "--check-config"],
                        capture_output=True, text=True, timeout=20)
     assert p.returncode == 0 and ": ok:" in p.stdout, p
 
@@ -390,9 +389,9 @@ def test_allowed_request_runs(strict, accounts, jails):
 def test_root_is_not_bound_by_the_rules(strict, accounts, jails):
     """Root: any program, the default uid (nobody, outside the range)."""
     jid = unique_id("root")
-    reply = create_as(strict, accounts, None, dt.jail_config(jid, "exit", "0"))
+    reply = create_as(strict, accounts, None, dl.jail_config(jid, "exit", "0"))
     started(strict, reply)
-    assert dt.wait_report(strict, jid)["exit_code"] == 0
+    assert dl.wait_report(strict, jid)["exit_code"] == 0
 
 
 def test_exec_outside_the_allow_list(strict, accounts):
@@ -405,7 +404,7 @@ def test_exec_outside_the_allow_list(strict, accounts):
 def test_exec_exact_entry_allows_that_file_only(strict, accounts, jails):
     jid = unique_id("exec-exact")
     started(strict, create_as(strict, accounts, "bob", req(strict, jid, exec_path=str(strict.lay.exact))))
-    assert dt.wait_report(strict, jid)["exit_code"] == 0
+    assert dl.wait_report(strict, jid)["exit_code"] == 0
 
 
 def test_symlink_planted_in_allowed_dir(strict, accounts):
@@ -452,7 +451,7 @@ def test_exec_writable_by_requester(strict, accounts, jails):
         strict.assert_nothing_left(jid)
     jid = unique_id("writable-bob")
     started(strict, create_as(strict, accounts, "bob", req(strict, jid, exec_path=str(group_writable))))
-    assert dt.wait_report(strict, jid)["exit_code"] == 0
+    assert dl.wait_report(strict, jid)["exit_code"] == 0
 
 
 def test_exec_writable_through_an_acl(strict, accounts):
@@ -481,7 +480,7 @@ def test_bind_sources(strict, accounts, jails):
     started(strict, create_as(strict, accounts, "alice", req(
         strict, ok, bind_mounts=[{"source": str(lay.images / "disk.img"), "dest": "/disk.img",
                                   "read_only": True}])))
-    assert dt.wait_report(strict, ok)["exit_code"] == 0
+    assert dl.wait_report(strict, ok)["exit_code"] == 0
 
     jid = unique_id("bind-out")
     refused(create_as(strict, accounts, "alice", req(
@@ -510,7 +509,7 @@ def test_jail_root_base(strict, accounts, jails):
     lay = strict.lay
     ok = unique_id("root-ok")
     started(strict, create_as(strict, accounts, "alice", req(strict, ok, jail_root=str(lay.alice_roots / ok))))
-    assert dt.wait_report(strict, ok)["exit_code"] == 0
+    assert dl.wait_report(strict, ok)["exit_code"] == 0
     assert not (lay.alice_roots / ok).exists(), "the jail root jailer made is not removed"
 
     jid = unique_id("root-out")
@@ -559,23 +558,23 @@ def test_ceilings_are_the_defaults(strict, accounts, jails):
 
     oom = unique_id("ceil-memory")
     started(strict, create_as(strict, accounts, "alice", req(strict, oom, "alloc", "300")))
-    rep = dt.wait_report(strict, oom)
+    rep = dl.wait_report(strict, oom)
     assert rep["oom_killed"] is True and rep["signal"] == "SIGKILL", rep   # 300 MiB > the 256 MiB ceiling
 
     at = unique_id("ceil-at")
     started(strict, create_as(strict, accounts, "bob", req(strict, at, limits={"memory_bytes": 256 << 20,
                                                                                "max_fds": 512})))
-    assert dt.wait_report(strict, at)["exit_code"] == 0
+    assert dl.wait_report(strict, at)["exit_code"] == 0
 
     # 80 children: under max_procs' 128, over the pids ceiling of 64 (which
     # counts the probe itself): a fork fails and the probe exits 1.
     forks = unique_id("ceil-pids")
     started(strict, create_as(strict, accounts, "bob", req(strict, forks, "forks", "80")))
-    rep = dt.wait_report(strict, forks)
+    rep = dl.wait_report(strict, forks)
     assert rep["exit_code"] == 1, rep
     fits = unique_id("ceil-pids-fit")
     started(strict, create_as(strict, accounts, "bob", req(strict, fits, "forks", "40")))
-    assert dt.wait_report(strict, fits)["exit_code"] == 0
+    assert dl.wait_report(strict, fits)["exit_code"] == 0
 
 
 def test_jails_per_client(strict, accounts, jails):
@@ -605,7 +604,7 @@ def test_devices(strict, accounts, jails):
     strict.assert_nothing_left(jid)
     ok = unique_id("dev-ok")
     started(strict, create_as(strict, accounts, "alice", req(strict, ok, devices=["/dev/net/tun"])))
-    assert dt.wait_report(strict, ok)["exit_code"] == 0
+    assert dl.wait_report(strict, ok)["exit_code"] == 0
 
 
 def test_uid_and_gid_range(strict, accounts):
@@ -628,7 +627,7 @@ def test_namespaces_and_seccomp(strict, accounts, jails):
     strict.assert_nothing_left(jid)
     ok = unique_id("ns-ok")
     started(strict, create_as(strict, accounts, "alice", req(strict, ok, namespaces={"network": False})))
-    assert dt.wait_report(strict, ok)["exit_code"] == 0
+    assert dl.wait_report(strict, ok)["exit_code"] == 0
 
 
 def test_cgroup_parent_refused(strict, accounts):
@@ -685,14 +684,14 @@ def test_rights_by_group_name_and_user_name(accounts):
     d.start()
     try:
         jid = unique_id("rights")
-        started(d, create_as(d, accounts, "alice", dt.jail_config(jid, "sleep", "30")))
+        started(d, create_as(d, accounts, "alice", dl.jail_config(jid, "sleep", "30")))
         (listing, kill), _ = call_as(d, accounts, "alice", ("list", {}), ("kill", {"jail": jid}))
         assert [e["jail"] for e in listing["result"]["jails"]] == [jid], listing
         refused(kill, "clients", "jail")
         # bob sees only his own (none), but may kill alice's
         (bl, bk), _ = call_as(d, accounts, "bob", ("list", {}), ("kill", {"jail": jid, "signal": "SIGKILL"}))
         assert bl["result"]["jails"] == [] and bk.get("result") == {}, (bl, bk)
-        assert dt.wait_report(d, jid)["signal"] == "SIGKILL"
+        assert dl.wait_report(d, jid)["signal"] == "SIGKILL"
     finally:
         kill_all(d)
         d.cleanup()
@@ -705,15 +704,15 @@ def test_total_jails_holds_root_too(accounts):
     d.start()
     try:
         first, second = unique_id("total1"), unique_id("total2")
-        started(d, create_as(d, accounts, None, dt.jail_config(first, "sleep", "30")))
+        started(d, create_as(d, accounts, None, dl.jail_config(first, "sleep", "30")))
         for who in (None, "alice"):
-            refused(create_as(d, accounts, who, dt.jail_config(second, "exit", "0")), "totals.jails",
+            refused(create_as(d, accounts, who, dl.jail_config(second, "exit", "0")), "totals.jails",
                     code=LIMIT_REACHED)
             d.assert_nothing_left(second)
         with d.conn() as c:
             c.call("kill", {"jail": first, "signal": "SIGKILL"})
             c.call("wait", {"jail": first})
-        started(d, create_as(d, accounts, "alice", dt.jail_config(second, "exit", "0")))
+        started(d, create_as(d, accounts, "alice", dl.jail_config(second, "exit", "0")))
     finally:
         kill_all(d)
         d.cleanup()
@@ -731,16 +730,16 @@ def test_allocate_uid(accounts):
     d.start()
     try:
         a, b, c3 = unique_id("alloc-a"), unique_id("alloc-b"), unique_id("alloc-c")
-        pa = started(d, create_as(d, accounts, "alice", dt.jail_config(a, "sleep", "60")))
-        pb = started(d, create_as(d, accounts, "bob", dt.jail_config(b, "sleep", "60")))
+        pa = started(d, create_as(d, accounts, "alice", dl.jail_config(a, "sleep", "60")))
+        pb = started(d, create_as(d, accounts, "bob", dl.jail_config(b, "sleep", "60")))
         ua, ub = proc_ids(pa), proc_ids(pb)
         assert ua[0] == ua[1] and ub[0] == ub[1], (ua, ub)
         assert {ua[0], ub[0]} == {lo, lo + 1}, (ua, ub)
 
-        refused(create_as(d, accounts, "alice", dt.jail_config(c3, "exit", "0")), "allocate_uid", "uid",
+        refused(create_as(d, accounts, "alice", dl.jail_config(c3, "exit", "0")), "allocate_uid", "uid",
                 code=LIMIT_REACHED)
         d.assert_nothing_left(c3)
-        refused(create_as(d, accounts, "alice", dt.jail_config(c3, "exit", "0", uid=lo)), "allocate_uid", "uid")
+        refused(create_as(d, accounts, "alice", dl.jail_config(c3, "exit", "0", uid=lo)), "allocate_uid", "uid")
         d.assert_nothing_left(c3)
 
         # A crash and a new daemon: it must learn which uids the running
@@ -750,11 +749,11 @@ def test_allocate_uid(accounts):
         with d.conn() as c:
             c.call("kill", {"jail": a, "signal": "SIGKILL"})
             c.call("wait", {"jail": a})
-        pc = started(d, create_as(d, accounts, "alice", dt.jail_config(c3, "sleep", "60")))
+        pc = started(d, create_as(d, accounts, "alice", dl.jail_config(c3, "sleep", "60")))
         assert proc_ids(pc) == ua, (proc_ids(pc), ua, ub)
         assert proc_ids(pb) == ub
         # root's default (nobody) is allocated too: the range is full
-        refused(create_as(d, accounts, None, dt.jail_config(unique_id("alloc-root"), "exit", "0")),
+        refused(create_as(d, accounts, None, dl.jail_config(unique_id("alloc-root"), "exit", "0")),
                 "allocate_uid", code=LIMIT_REACHED)
     finally:
         kill_all(d)
@@ -776,7 +775,7 @@ def test_reload_keeps_jails_and_bad_file_keeps_policy(accounts, monkeypatch):
     monkeypatch.delenv("NOTIFY_SOCKET")
     try:
         running = unique_id("reload-run")
-        started(d, create_as(d, accounts, "alice", dt.jail_config(running, "sleep", "60", exec_path=str(lay.probe))))
+        started(d, create_as(d, accounts, "alice", dl.jail_config(running, "sleep", "60", exec_path=str(lay.probe))))
 
         # Narrow the policy: the running jail is not touched, new ones obey.
         d.write_policy({"exec_paths": [str(lay.exact)]})
@@ -794,7 +793,7 @@ def test_reload_keeps_jails_and_bad_file_keeps_policy(accounts, monkeypatch):
         # Unread, its queue would fill and block jailerd's next sd_notify().
         notify.close()
         jid = unique_id("reload-new")
-        refused(create_as(d, accounts, "alice", dt.jail_config(jid, "exit", "0", exec_path=str(lay.probe))),
+        refused(create_as(d, accounts, "alice", dl.jail_config(jid, "exit", "0", exec_path=str(lay.probe))),
                 "exec_paths", "exec_path")
         d.assert_nothing_left(jid)
         with d.conn() as c:
@@ -805,10 +804,10 @@ def test_reload_keeps_jails_and_bad_file_keeps_policy(accounts, monkeypatch):
         d.write_policy('{"exec_paths": ["/usr/bin/qemu"], "ceilings": {"memory_bytes": "lots"}}')
         assert d.reload() == "kept"
         assert "ceilings.memory_bytes" in d.log_text()
-        refused(create_as(d, accounts, "alice", dt.jail_config(jid, "exit", "0", exec_path=str(lay.probe))),
+        refused(create_as(d, accounts, "alice", dl.jail_config(jid, "exit", "0", exec_path=str(lay.probe))),
                 "exec_paths", "exec_path")
         ok = unique_id("reload-exact")
-        started(d, create_as(d, accounts, "alice", dt.jail_config(ok, "exit", "0", exec_path=str(lay.exact))))
+        started(d, create_as(d, accounts, "alice", dl.jail_config(ok, "exit", "0", exec_path=str(lay.exact))))
         assert d.alive()
 
         # The jail from before both reloads is still there, and its report arrives.
@@ -821,7 +820,7 @@ def test_reload_keeps_jails_and_bad_file_keeps_policy(accounts, monkeypatch):
         d.write_policy(allow_vmm)
         assert d.reload() == "reloaded"
         again = unique_id("reload-again")
-        started(d, create_as(d, accounts, "alice", dt.jail_config(again, "exit", "0", exec_path=str(lay.probe))))
+        started(d, create_as(d, accounts, "alice", dl.jail_config(again, "exit", "0", exec_path=str(lay.probe))))
     finally:
         notify.close()
         kill_all(d)

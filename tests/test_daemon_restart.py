@@ -9,14 +9,14 @@ import time
 
 import pytest
 
+import daemonlib as dl
 import jailtest
-import test_daemon_e2e as dt
 from jailtest import PROBE, unique_id
 
 
 @pytest.fixture
 def daemon():
-    d = dt.make_daemon("restart")
+    d = dl.make_daemon("restart")
     yield d
     d.cleanup()
 
@@ -24,7 +24,7 @@ def daemon():
 def test_jail_survives_sigkill_of_daemon(daemon):
     jid = unique_id("survivor")
     with daemon.conn() as c:
-        res = c.call("create", dt.jail_config(jid, "sleep", "4"))
+        res = c.call("create", dl.jail_config(jid, "sleep", "4"))
     pid = res["pid"]
     started = time.monotonic()
 
@@ -35,12 +35,12 @@ def test_jail_survives_sigkill_of_daemon(daemon):
     with daemon.conn() as c:
         mine = [e for e in c.call("list")["jails"] if e["jail"] == jid]
         assert len(mine) == 1, (mine, daemon.log_text())
-        dt.assert_jail_entry(mine[0], jid)
+        dl.assert_jail_entry(mine[0], jid)
         assert mine[0]["pid"] == pid
         if time.monotonic() - started < 3:
             assert mine[0]["state"] == "running", mine
         rep = c.call("wait", {"jail": jid}, timeout=60)
-    dt.assert_report_shape(rep, jid)
+    dl.assert_report_shape(rep, jid)
     assert rep["exit_code"] == 0 and rep["pid"] == pid, rep
     daemon.assert_nothing_left(jid, state_too=False)
 
@@ -48,14 +48,14 @@ def test_jail_survives_sigkill_of_daemon(daemon):
 def test_exit_while_daemon_is_down(daemon):
     jid = unique_id("orphan")
     with daemon.conn() as c:
-        res = c.call("create", dt.jail_config(jid, "exit", "0"))  # ends at once
-        c.call("create", dt.jail_config(jid + "-b", "sleep", "0.5"))
+        res = c.call("create", dl.jail_config(jid, "exit", "0"))  # ends at once
+        c.call("create", dl.jail_config(jid + "-b", "sleep", "0.5"))
     daemon.kill9()
     time.sleep(1.5)  # both exit with no daemon
     daemon.start()
     for j, pid in ((jid, res["pid"]), (jid + "-b", None)):
-        rep = dt.wait_report(daemon, j, timeout=30)
-        dt.assert_report_shape(rep, j)
+        rep = dl.wait_report(daemon, j, timeout=30)
+        dl.assert_report_shape(rep, j)
         assert rep["exit_code"] == 0, rep
         if pid:
             assert rep["pid"] == pid
@@ -65,7 +65,7 @@ def test_exit_while_daemon_is_down(daemon):
 def test_kill_after_restart(daemon):
     jid = unique_id("killafter")
     with daemon.conn() as c:
-        c.call("create", dt.jail_config(jid, "sleep", "60"))
+        c.call("create", dl.jail_config(jid, "sleep", "60"))
     daemon.kill9()
     daemon.start()
     with daemon.conn() as c:
@@ -80,7 +80,7 @@ def test_kill_after_restart(daemon):
 def test_jailerctl_run_rides_out_a_restart(daemon):
     """jailerctl run waiting for a report reconnects to the new daemon."""
     jid = unique_id("ctlrestart")
-    p = subprocess.Popen([str(dt.JAILERCTL), "--socket", str(daemon.socket), "run", "--id", jid,
+    p = subprocess.Popen([str(dl.JAILERCTL), "--socket", str(daemon.socket), "run", "--id", jid,
                           "--exec", str(PROBE), "--", "sleep", "3"],
                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -108,7 +108,7 @@ def test_stale_state_cleaned(daemon):
     checks what is said about it)."""
     jid = unique_id("stale")
     with daemon.conn() as c:
-        res = c.call("create", dt.jail_config(jid, "sleep", "60"))
+        res = c.call("create", dl.jail_config(jid, "sleep", "60"))
     daemon.kill9()
     # kill the jail and its supervisor behind the daemon's back, by pid
     sup = None

@@ -28,7 +28,6 @@ JAILER_VALGRIND names another valgrind to run the full load.
 The summary lines of every log are printed; JAILER_TEST_KEEP_LOGS=DIR keeps
 the logs.
 """
-import json
 import os
 import random
 import re
@@ -41,8 +40,9 @@ from pathlib import Path
 
 import pytest
 
+import daemonlib as dl
 import jailtest
-import test_daemon_e2e as dt
+from daemonlib import req
 from jailtest import PROBE, unique_id
 
 VALGRIND = os.environ.get("JAILER_VALGRIND") or shutil.which("valgrind")
@@ -145,7 +145,7 @@ def keep_logs(paths):
 
 # --------------------------------------------------------------- a daemon under valgrind
 
-class VgDaemon(dt.Daemon):
+class VgDaemon(dl.Daemon):
     """A private jailerd, itself under memcheck (memcheck=True) and/or with
     a --supervisor of our choosing."""
 
@@ -166,12 +166,12 @@ class VgDaemon(dt.Daemon):
 
     def start(self):
         # memcheck takes a few seconds before jailerd answers
-        old = dt.START_TIMEOUT
-        dt.START_TIMEOUT = 120.0
+        old = dl.START_TIMEOUT
+        dl.START_TIMEOUT = 120.0
         try:
             return super().start()
         finally:
-            dt.START_TIMEOUT = old
+            dl.START_TIMEOUT = old
 
     def stop_and_wait(self, timeout=120):
         """SIGTERM, then wait for memcheck's leak check and exit."""
@@ -198,12 +198,12 @@ def sanitized(binary):
 
 
 def valgrind_ready():
-    dt.daemon_ready()
+    dl.daemon_ready()
     if not VALGRIND or not os.access(VALGRIND, os.X_OK):
         pytest.fail("valgrind is not installed (apt-get install valgrind), or JAILER_VALGRIND does not "
                     "name it", pytrace=False)
-    if sanitized(dt.JAILERD) or sanitized(dt.SUPERVISOR):
-        pytest.skip(f"{dt.JAILERD.parent} is a sanitizer build: its runtime cannot run under valgrind "
+    if sanitized(dl.JAILERD) or sanitized(dl.SUPERVISOR):
+        pytest.skip(f"{dl.JAILERD.parent} is a sanitizer build: its runtime cannot run under valgrind "
                     f"(this build's own leak checker covers it; memcheck runs on the plain build)")
 
 
@@ -214,17 +214,9 @@ def valgrind_version():
 
 # --------------------------------------------------------------- bad requests
 
-def req(method, params=None, id=1, **top):
-    m = {"jsonrpc": "2.0", "id": id, "method": method}
-    if params is not None:
-        m["params"] = params
-    m.update(top)
-    return json.dumps(m, separators=(",", ":")).encode()
-
-
 def bad_lines():
     """Requests jailerd must refuse, each answered with an error."""
-    cfg = lambda **over: dt.jail_config(unique_id("vgbad"), "exit", "0", **over)  # noqa: E731
+    cfg = lambda **over: dl.jail_config(unique_id("vgbad"), "exit", "0", **over)  # noqa: E731
     return [
         b"hello jailerd",
         b'{"jsonrpc":"2.0","id":1,"method":"list"',
@@ -271,7 +263,7 @@ def bad_client(daemon, stop, counts, rnd_seed):
                 try:
                     c.send_raw(req("list") + b"\n", [fd, fd, fd])
                     assert "error" in c.read_msg(timeout=120)
-                    c.send_raw(req("create", dt.jail_config(unique_id("vgfds"), "exit", "0")) + b"\n", [fd])
+                    c.send_raw(req("create", dl.jail_config(unique_id("vgfds"), "exit", "0")) + b"\n", [fd])
                     assert "error" in c.read_msg(timeout=120)
                     counts["answered"] += 2
                 finally:
@@ -314,8 +306,8 @@ def probe_full_mode(daemon):
     jid = unique_id("vgprobe")
     with daemon.conn(timeout=120) as c:
         try:
-            res = c.call("create", dt.jail_config(jid, "exit", "0"), timeout=120)
-        except dt.RpcError as e:
+            res = c.call("create", dl.jail_config(jid, "exit", "0"), timeout=120)
+        except dl.RpcError as e:
             if NO_PIDFD in (e.message or "") and "not implemented" in e.message:
                 return False
             raise
@@ -336,7 +328,7 @@ def test_jailerd_under_memcheck_with_load(vg_daemon):
     t0 = time.monotonic()
     for t in bad:
         t.start()
-    procs = [subprocess.Popen([str(dt.JAILERCTL), "--socket", str(daemon.socket), "run", "--id", f"{prefix}-{i}",
+    procs = [subprocess.Popen([str(dl.JAILERCTL), "--socket", str(daemon.socket), "run", "--id", f"{prefix}-{i}",
                                "--exec", str(PROBE), "--", "exit", str(i % 50)],
                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
              for i in range(N_CLIENTS)]
@@ -399,7 +391,7 @@ def test_supervisors_under_memcheck(tmp_path):
     logdir.mkdir()
     wrapper = logdir / "supervisor-under-memcheck"
     args = " ".join(f"'{a}'" for a in [VALGRIND, *MEMCHECK, f"--log-file={logdir}/supervisor.%p.log",
-                                       str(dt.SUPERVISOR)])
+                                       str(dl.SUPERVISOR)])
     wrapper.write_text(f'#!/bin/sh\nexec {args} "$@"\n')
     wrapper.chmod(0o755)
     d = VgDaemon("vgsup", memcheck=False, supervisor=wrapper)
@@ -412,10 +404,10 @@ def test_supervisors_under_memcheck(tmp_path):
             extra = {} if i % 2 == 0 else {"namespaces": {"mount": False}}
             with d.conn(timeout=300) as c:
                 try:
-                    res = c.call("create", dt.jail_config(ids[i], "exit", "0", **extra), timeout=300)
+                    res = c.call("create", dl.jail_config(ids[i], "exit", "0", **extra), timeout=300)
                     rep = c.call("wait", {"jail": ids[i]}, timeout=300)
                     outcomes.append((i, "ran", res, rep))
-                except dt.RpcError as e:
+                except dl.RpcError as e:
                     outcomes.append((i, "refused", e.reason, e.message))
 
         threads = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(N_SUPERVISORS)]

@@ -34,8 +34,8 @@ from pathlib import Path
 
 import pytest
 
+import daemonlib as dl
 import jailtest
-import test_daemon_e2e as dt
 from jailtest import REPO, unique_id
 
 POLICY_MD = REPO / "docs" / "policy.md"
@@ -149,7 +149,7 @@ class Names:
 
 @pytest.fixture
 def names():
-    dt.daemon_ready()
+    dl.daemon_ready()
     for tool in ("useradd", "groupadd", "usermod", "setpriv"):
         if shutil.which(tool) is None:
             pytest.skip(f"{tool} is not installed")
@@ -174,7 +174,7 @@ def check_config(policy_text, where):
     path = where / "jailerd.json"
     path.write_text(policy_text)
     path.chmod(0o644)
-    return subprocess.run([str(dt.JAILERD), "--config", str(path), "--check-config"],
+    return subprocess.run([str(dl.JAILERD), "--config", str(path), "--check-config"],
                           capture_output=True, text=True, timeout=20)
 
 
@@ -279,8 +279,8 @@ def assert_only_ours(script, names, top):
             f"the setup names {path}, which the test did not move under {top}"
 
 
-def ctl(d, names, who, *args, timeout=dt.CALL_TIMEOUT):
-    return dt.run_ctl(d, *args, user=names.ids(who), timeout=timeout)
+def ctl(d, names, who, *args, timeout=dl.CALL_TIMEOUT):
+    return dl.run_ctl(d, *args, user=names.ids(who), timeout=timeout)
 
 
 def listed(d, names, who):
@@ -331,7 +331,7 @@ def test_ci_fleet_example(names, top):
     # a member of jailer that no rule names
     names.add_user("outsider", groups=[names[socket_group]])
 
-    d = dt.Daemon("docs-ci", group=names[socket_group])
+    d = dl.Daemon("docs-ci", group=names[socket_group])
     policy_path = d.top / "jailerd.json"
     policy_path.write_text(policy)
     policy_path.chmod(0o644)
@@ -365,7 +365,7 @@ def test_ci_fleet_example(names, top):
                     "--", "exit", "0"), "clients")
         p = ctl(d, names, admin, "kill", a, "SIGKILL")
         assert p.returncode == 0, p
-        assert dt.wait_report(d, a)["signal"] in ("SIGKILL", 9)
+        assert dl.wait_report(d, a)["signal"] in ("SIGKILL", 9)
 
         # A member of jailer without a rule: refused everything.
         for args in (("version",), ("list",),
@@ -374,7 +374,7 @@ def test_ci_fleet_example(names, top):
 
         # The runner's command as written (the VM's arguments become the
         # probe's: it writes into the read-write scratch bind).
-        ctl_path = jailtest.for_others(dt.JAILERCTL)
+        ctl_path = jailtest.for_others(dl.JAILERCTL)
 
         def runner_runs(command, job):
             cmd = substitute(command, names.map, paths)
@@ -384,7 +384,7 @@ def test_ci_fleet_example(names, top):
             env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "USER": names[r1], "CI_JOB_ID": job}
             return subprocess.run(["setpriv", f"--reuid={uid}", f"--regid={gid}", "--init-groups",
                                    "sh", "-e", "-c", cmd], env=env, capture_output=True, text=True,
-                                  timeout=dt.CALL_TIMEOUT), cmd
+                                  timeout=dl.CALL_TIMEOUT), cmd
 
         images = Path(paths["/srv/vm-images"])
         (images / "rootfs.ext4").write_bytes(b"\0" * 4096)
@@ -416,7 +416,7 @@ def test_ci_fleet_example(names, top):
             for jid in jails:
                 try:
                     d.call("kill", {"jail": jid, "signal": "SIGKILL"})
-                except dt.RpcError:
+                except dl.RpcError:
                     pass
         finally:
             d.cleanup()
@@ -440,7 +440,7 @@ def test_only_watching_example(names, top):
         vm_groups.append(names.add_group(creators[0]))
     names.add_user("vm-user", groups=vm_groups)
     names.add_user(watchers[0], groups=[names["jailer"]])
-    d = dt.Daemon("docs-watch", group=names["jailer"])
+    d = dl.Daemon("docs-watch", group=names["jailer"])
     policy_path = d.top / "jailerd.json"
     policy_path.write_text(substitute(text, names.map, {}))
     policy_path.chmod(0o644)
@@ -458,7 +458,7 @@ def test_only_watching_example(names, top):
     finally:
         try:
             d.call("kill", {"jail": jid, "signal": "SIGKILL"})
-        except dt.RpcError:
+        except dl.RpcError:
             pass
         d.cleanup()
 
@@ -497,7 +497,7 @@ def test_jail_config_example_runs(built, top, label, text):
     report = top / "report.json"
     rc, out, err, _ = jailtest.run_command([jailtest.JAILER, "--config", path, "--report", report])
     assert rc == 0, f"{label}: jailer --config failed ({rc}):\n{err}"
-    seen = dt.json_lines(out)[0]
+    seen = dl.json_lines(out)[0]
     assert seen["probe"] == "report" and seen["uid"] == cfg["uid"], seen
     real = json.loads(report.read_text())
     for rlabel, rtext in README_REPORTS:

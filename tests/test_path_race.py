@@ -36,7 +36,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import stat
 import subprocess
 import tempfile
@@ -47,8 +46,8 @@ from pathlib import Path
 
 import pytest
 
+import daemonlib as dl
 import jailtest
-import test_daemon_e2e as dt
 from jailtest import BUILD, unique_id
 
 RACER = BUILD / "tests" / "race" / "racer"
@@ -257,12 +256,7 @@ class Racer:
 
     def stop(self):
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            jailtest.terminate(self.proc, 30)
         return [m for m in self.lines() if m.get("racer") == "done"]
 
 
@@ -279,13 +273,13 @@ def jail_argv(frontend, jail_id, jail_root, binds, paths, daemon, arena):
     if jailtest.CGROUP_VERSION:
         flags += ["--cgroup-version", jailtest.CGROUP_VERSION]
     if frontend.startswith("cli"):
-        argv = [str(dt.JAILER)] + flags + ["--cgroup-parent", jailtest.SESSION_CGROUP_PARENT]
+        argv = [str(dl.JAILER)] + flags + ["--cgroup-parent", jailtest.SESSION_CGROUP_PARENT]
         if frontend == "cli-no-openat2":
             argv = [str(ENOSYS), "openat2", "--"] + argv
     else:
-        argv = [str(dt.JAILERCTL), "--socket", str(daemon.socket), "run"] + flags
+        argv = [str(dl.JAILERCTL), "--socket", str(daemon.socket), "run"] + flags
         if frontend == "daemon-member":
-            argv[0] = str(jailtest.for_others(dt.JAILERCTL))
+            argv[0] = str(jailtest.for_others(dl.JAILERCTL))
             argv = ["setpriv", f"--reuid={ATTACKER}", f"--regid={ATTACKER}",
                     f"--groups={daemon.race_gid}"] + argv
     return argv + ["--"] + list(paths)
@@ -343,7 +337,7 @@ def race_built():
     reason = jailtest.why_not_runnable()
     if reason:
         pytest.skip(reason)
-    missing = [str(p) for p in (dt.JAILER, dt.JAILERD, dt.JAILERCTL, RACER, REPORTER, ENOSYS)
+    missing = [str(p) for p in (dl.JAILER, dl.JAILERD, dl.JAILERCTL, RACER, REPORTER, ENOSYS)
                if not os.access(p, os.X_OK)]
     if missing:
         pytest.fail(f"not built: {', '.join(missing)} (ninja -C {BUILD.name}, or set JAILER_BUILD)",
@@ -361,7 +355,7 @@ def race_daemon(race_built):
     subprocess.run(["groupadd", "--system", group], check=True, capture_output=True)
     d = None
     try:
-        d = dt.Daemon("race", group=group)
+        d = dl.Daemon("race", group=group)
         d.race_gid = grp.getgrnam(group).gr_gid
         d.start()
         yield d

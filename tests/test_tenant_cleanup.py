@@ -14,7 +14,7 @@ the policy here allows) and against a jail that fills or nests run/.
 Each test runs against a jailerd with the default run/ (a tmpfs) and with
 --run-size 0 (a plain directory on the jails dir's disk), where the removal
 itself is what protects.  Users are made for the module (see
-test_daemon_perms.py) and deleted at the end."""
+daemonlib.py) and deleted at the end."""
 import json
 import os
 import shutil
@@ -26,10 +26,9 @@ from pathlib import Path
 
 import pytest
 
+import daemonlib as dl
 import jailtest
-import test_daemon_e2e as dt
 from jailtest import unique_id
-from test_daemon_perms import module_accounts
 
 # Members name the probe: a copy they can reach wherever the checkout is.
 PROBE = jailtest.for_others(jailtest.PROBE)
@@ -40,7 +39,7 @@ RUN_SIZE = 16 << 20
 
 @pytest.fixture(scope="module")
 def accounts():
-    yield from module_accounts("mount", "umount")
+    yield from dl.module_accounts("mount", "umount")
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +65,7 @@ def daemon(request, accounts, work):
     # Alice's jails run as alice (the default allow_own_uid): run/ is hers.
     policy.write_text(json.dumps({"allow_own_uid": True}))
     policy.chmod(0o644)
-    d = dt.Daemon(f"tenant-{mode}", group=accounts.group, extra=["--config", str(policy)])
+    d = dl.Daemon(f"tenant-{mode}", group=accounts.group, extra=["--config", str(policy)])
     if mode == "plain":
         if not d.offers("--run-size"):
             shutil.rmtree(d.top, ignore_errors=True)
@@ -92,7 +91,7 @@ def as_user(accounts, who, code, *args):
 
 
 def ctl(daemon, accounts, who, *args, **kw):
-    return dt.run_ctl(daemon, *args, user=accounts.ids(who), **kw)
+    return dl.run_ctl(daemon, *args, user=accounts.ids(who), **kw)
 
 
 def mounts_below(path):
@@ -263,7 +262,7 @@ def test_deeply_nested_run_is_removed_without_crash(daemon, accounts):
     jid = unique_id("tenant-nest")
     p = ctl(daemon, accounts, "alice", "run", "--json", "--id", jid, "--uid", a_uid, "--gid", a_gid,
             "--exec", PROBE, "--", "nest", NEST, "/run", timeout=600)
-    lines = dt.json_lines(p.stdout)
+    lines = dl.json_lines(p.stdout)
     nest = [l for l in lines if l.get("probe") == "nest"]
     assert nest, (p, daemon.log_text())
     # run/'s tmpfs has one inode per KiB: it may stop the nesting first.
@@ -301,7 +300,7 @@ def test_mount_inside_jail_root_is_not_descended_into(daemon, accounts):
     jailerd's next start removes what is left."""
     jid = unique_id("tenant-mnt")
     with daemon.conn() as c:
-        res = c.call("create", dt.jail_config(jid, "sleep", "60"))
+        res = c.call("create", dl.jail_config(jid, "sleep", "60"))
     root = Path(res.get("jail_root") or daemon.jails_dir / jid)
     x = root / "run" / "x"
     mounted = False
@@ -365,7 +364,7 @@ def test_run_is_bounded(daemon, accounts):
     jid = unique_id("tenant-fill")
     p = ctl(daemon, accounts, "alice", "run", "--json", "--id", jid, "--uid", a_uid, "--gid", a_gid,
             "--exec", PROBE, "--", "fill", "/run", 64 << 20, timeout=120)
-    fill = [l for l in dt.json_lines(p.stdout) if l.get("probe") == "fill"]
+    fill = [l for l in dl.json_lines(p.stdout) if l.get("probe") == "fill"]
     assert fill, (p, daemon.log_text())
     assert fill[0]["errno"] in ("ENOSPC", "EDQUOT"), fill
     assert fill[0]["written"] <= RUN_SIZE, fill

@@ -24,10 +24,9 @@ import time
 
 import pytest
 
+import daemonlib as dl
 import jailtest
-import test_daemon_e2e as dt
 from jailtest import unique_id
-from test_daemon_perms import module_accounts
 
 # Members name the probe: a copy they can reach wherever the checkout is.
 PROBE = jailtest.for_others(jailtest.PROBE)
@@ -43,7 +42,7 @@ JAIL_FDS = 32               # the jails' RLIMIT_NOFILE: below a jailerd run with
 
 def _sanitized():
     try:
-        p = subprocess.run(["ldd", str(dt.JAILERD)], capture_output=True, text=True, timeout=10)
+        p = subprocess.run(["ldd", str(dl.JAILERD)], capture_output=True, text=True, timeout=10)
         return "libasan" in p.stdout
     except OSError:
         return False
@@ -333,10 +332,10 @@ class Attacker:
 
 @pytest.fixture(scope="module")
 def accounts():
-    yield from module_accounts("prlimit")
+    yield from dl.module_accounts("prlimit")
 
 
-class LimitedDaemon(dt.Daemon):
+class LimitedDaemon(dl.Daemon):
     """A private jailerd with the built-in default policy, the limits asked
     for (when it has the option) and, when nofile is given, that many fds."""
 
@@ -385,7 +384,7 @@ def make_daemon(accounts):
 
 
 def ctl(daemon, accounts, who, *args, timeout=SERVE_TIMEOUT):
-    return dt.run_ctl(daemon, *args, user=accounts.ids(who), timeout=timeout)
+    return dl.run_ctl(daemon, *args, user=accounts.ids(who), timeout=timeout)
 
 
 def victim_served(daemon, accounts, what):
@@ -400,7 +399,7 @@ def victim_served(daemon, accounts, what):
         p = ctl(daemon, accounts, "bob", "run", "--id", jid, "--exec", PROBE, "--max-fds", JAIL_FDS,
                 "--", "exit", "0", timeout=JAIL_TIMEOUT)
         assert p.returncode == 0, f"{what}: B's jail did not run: {p.stderr}"
-        with dt.Conn(daemon.socket, timeout=SERVE_TIMEOUT) as c:
+        with dl.Conn(daemon.socket, timeout=SERVE_TIMEOUT) as c:
             assert c.call("version")["protocol"] == 1
     except subprocess.TimeoutExpired as e:
         raise AssertionError(f"{what}: B was not served within {e.timeout}s:\n{daemon.log_text()}")
@@ -441,7 +440,7 @@ def kill_jail(daemon, jid):
         try:
             c.call("kill", {"jail": jid, "signal": "SIGKILL"})
             c.call("wait", {"jail": jid})
-        except dt.RpcError:
+        except dl.RpcError:
             pass
 
 
@@ -531,10 +530,10 @@ def test_root_reserve(make_daemon, accounts):
         got = a.result()
         assert got["served"] == 16, got
         for _ in range(3):
-            with dt.Conn(d.socket, timeout=SERVE_TIMEOUT) as c:
+            with dl.Conn(d.socket, timeout=SERVE_TIMEOUT) as c:
                 try:
                     assert c.call("version")["protocol"] == 1
-                except (OSError, ConnectionError, dt.RpcError) as e:
+                except (OSError, ConnectionError, dl.RpcError) as e:
                     raise AssertionError(f"root locked out by a full table: {e}")
         # B is refused while the table is full, and told why
         p = ctl(d, accounts, "bob", "version")

@@ -16,7 +16,7 @@ object that is then used.
     would name a program but not the code that runs).
 
 A private jailerd with the built-in default policy; temporary members made
-for the module (test_daemon_perms.Accounts) and deleted at the end.  What a
+for the module (daemonlib.Accounts) and deleted at the end.  What a
 member must reach lives in a per-test mkdtemp(dir="/tmp"), mode 0755.
 """
 import json
@@ -29,10 +29,9 @@ import uuid
 
 import pytest
 
+import daemonlib as dl
 import jailtest
-import test_daemon_e2e as dt
 from jailtest import BUILD, unique_id
-from test_daemon_perms import module_accounts
 
 # Members name the probe and run the racer: copies they can reach.
 PROBE = jailtest.for_others(jailtest.PROBE)
@@ -46,7 +45,7 @@ ANSWER_BOUND_S = 30
 
 @pytest.fixture(scope="module")
 def accounts():
-    yield from module_accounts()
+    yield from dl.module_accounts()
 
 
 @pytest.fixture(scope="module")
@@ -68,13 +67,8 @@ def daemon(accounts, profiles_top):
     policy = os.path.join(profiles_top, "jailerd.json")
     with open(policy, "w") as f:
         json.dump({"seccomp": {"profiles": [profiles_top + "/"]}}, f)
-    d = dt.Daemon("tenant-paths", group=accounts.group, extra=("--config", policy))
-    d.start()
-    yield d
-    try:
-        assert d.alive(), f"jailerd died during the tests:\n{d.log_text()}"
-    finally:
-        d.cleanup()
+    d = dl.Daemon("tenant-paths", group=accounts.group, extra=("--config", policy))
+    yield from dl.serve(d.start())
 
 
 @pytest.fixture
@@ -94,7 +88,7 @@ def arena(accounts, profiles_top):
 
 
 def ctl(daemon, accounts, who, *args, **kw):
-    return dt.run_ctl(daemon, *args, user=accounts.ids(who), **kw)
+    return dl.run_ctl(daemon, *args, user=accounts.ids(who), **kw)
 
 
 def as_user(accounts, who, fn):
@@ -169,7 +163,7 @@ def test_stdin_accepted_kinds(daemon, accounts, arena):
         for kind, (fd, target) in cases.items():
             jid, p = run_with_stdin(daemon, accounts, fd)
             assert p.returncode == 0, (kind, p, daemon.log_text())
-            rep = next(l for l in dt.json_lines(p.stdout) if l.get("probe") == "report")
+            rep = next(l for l in dl.json_lines(p.stdout) if l.get("probe") == "report")
             fd0 = [e for e in rep["fds"] if e["fd"] == 0]
             assert fd0 and fd0[0].get("target", "").startswith(target), (kind, fd0)
     finally:
@@ -331,7 +325,7 @@ def test_plain_env_and_root_loader_env_allowed(daemon, accounts):
     assert p.returncode == 0, p
     # root's own jails are root's business
     jid = unique_id("root-ld")
-    p = dt.run_ctl(daemon, "run", "--id", jid, "--exec", PROBE, "--env", "LD_BIND_NOW=1", "--", "exit", "0")
+    p = dl.run_ctl(daemon, "run", "--id", jid, "--exec", PROBE, "--env", "LD_BIND_NOW=1", "--", "exit", "0")
     assert p.returncode == 0, p
 
 

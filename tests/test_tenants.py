@@ -43,8 +43,7 @@ from pathlib import Path
 
 import pytest
 
-import test_daemon_e2e as dt
-import test_daemon_perms as tp
+import daemonlib as dl
 import test_daemon_policy as tpol
 from jailtest import PROBE, unique_id
 
@@ -91,7 +90,7 @@ sys.stdout.write(jail_out.read().decode(errors="replace"))
 
 @pytest.fixture(scope="module")
 def accounts():
-    yield from tp.module_accounts()
+    yield from dl.module_accounts()
 
 
 @pytest.fixture(scope="module")
@@ -152,7 +151,7 @@ def daemon(request, accounts, work):
     if request.param == "default":
         if os.path.exists("/etc/jailer/jailerd.json"):
             pytest.skip("/etc/jailer/jailerd.json exists: jailerd would not run with its built-in default")
-        d = dt.Daemon("tenants", group=accounts.group)
+        d = dl.Daemon("tenants", group=accounts.group)
     else:
         d = tpol.PolicyDaemon("tenants-strict", accounts, strict_policy(accounts, work))
     d.kind = request.param
@@ -168,7 +167,7 @@ def daemon(request, accounts, work):
 
 # --------------------------------------------------------------- clients
 
-def call(daemon, accounts, who, *requests, stdio=False, timeout=dt.CALL_TIMEOUT):
+def call(daemon, accounts, who, *requests, stdio=False, timeout=dl.CALL_TIMEOUT):
     """Send requests ((method, params) tuples) as who; (replies, the other
     JSON lines of stdout: the jail's, with stdio)."""
     argv = [PYTHON, "-c", CLIENT, str(daemon.socket), str(timeout)]
@@ -181,7 +180,7 @@ def call(daemon, accounts, who, *requests, stdio=False, timeout=dt.CALL_TIMEOUT)
     argv = ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--init-groups"] + argv
     # stdin a pipe (input=""), stdout and stderr pipes: what a jail gets.
     p = subprocess.run(argv, input="", capture_output=True, text=True, timeout=timeout + 30)
-    lines = dt.json_lines(p.stdout)
+    lines = dl.json_lines(p.stdout)
     replies = [m for m in lines if m.get("jsonrpc") == "2.0"]
     assert len(replies) == len(requests), \
         f"client as {who}: rc {p.returncode}\n{p.stdout}\n{p.stderr}\n{daemon.log_text()}"
@@ -191,7 +190,7 @@ def call(daemon, accounts, who, *requests, stdio=False, timeout=dt.CALL_TIMEOUT)
 def attack(daemon, accounts, work, jid, *probe_args, **extra):
     """alice creates a jail running the probe and waits for it: (create
     reply, the probe's lines)."""
-    cfg = dt.jail_config(jid, *probe_args, exec_path=str(work / "probe"), **extra)
+    cfg = dl.jail_config(jid, *probe_args, exec_path=str(work / "probe"), **extra)
     (created, waited), out = call(daemon, accounts, "alice", ("create", cfg), ("wait", {"jail": jid}), stdio=True)
     return created, out
 
@@ -243,7 +242,7 @@ class Victim:
     def __init__(self, daemon, accounts, work):
         self.daemon, self.accounts = daemon, accounts
         self.jid = unique_id("bob-vmm")
-        cfg = dt.jail_config(self.jid, "serve", "/run/vmm.sock", "600", exec_path=str(work / "probe"))
+        cfg = dl.jail_config(self.jid, "serve", "/run/vmm.sock", "600", exec_path=str(work / "probe"))
         (reply,), _ = call(daemon, accounts, "bob", ("create", cfg))
         assert "result" in reply, (reply, daemon.log_text())
         self.pid = reply["result"]["pid"]
@@ -279,7 +278,7 @@ class Victim:
             try:
                 c.call("kill", {"jail": self.jid, "signal": "SIGKILL"})
                 c.call("wait", {"jail": self.jid})
-            except dt.RpcError:
+            except dl.RpcError:
                 pass
 
 
@@ -299,7 +298,7 @@ def test_jails_get_uids_of_their_own(daemon, accounts, work, victim):
     has, from the reserved range, and its run/ is that uid's: neither the
     other member nor a non-member can enter it."""
     a1 = unique_id("alice-1")
-    cfg = dt.jail_config(a1, "sleep", "60", exec_path=str(work / "probe"))
+    cfg = dl.jail_config(a1, "sleep", "60", exec_path=str(work / "probe"))
     (reply,), _ = call(daemon, accounts, "alice", ("create", cfg))
     assert "result" in reply, (reply, daemon.log_text())
     try:
@@ -405,12 +404,12 @@ def test_kept_report_is_not_taken_over(daemon, accounts, work):
     create with that id is refused; bob still waits for and sees his own;
     bob himself may use the id again."""
     jid = unique_id("bob-ended")
-    cfg = dt.jail_config(jid, "exit", "7", exec_path=str(work / "probe"))
+    cfg = dl.jail_config(jid, "exit", "7", exec_path=str(work / "probe"))
     (created, waited), _ = call(daemon, accounts, "bob", ("create", cfg), ("wait", {"jail": jid}))
     assert waited["result"]["exit_code"] == 7, waited
 
     (taken,), _ = call(daemon, accounts, "alice",
-                       ("create", dt.jail_config(jid, "exit", "0", exec_path=str(work / "probe"))))
+                       ("create", dl.jail_config(jid, "exit", "0", exec_path=str(work / "probe"))))
     assert "error" in taken, f"alice took over bob's id: {taken}"
     assert taken["error"]["data"].get("reason") == "exists" and taken["error"]["data"].get("field") == "id", taken
 
@@ -429,7 +428,7 @@ def test_kept_report_is_not_taken_over(daemon, accounts, work):
 
     # the owner reuses his id
     (again, waited), _ = call(daemon, accounts, "bob",
-                              ("create", dt.jail_config(jid, "exit", "3", exec_path=str(work / "probe"))),
+                              ("create", dl.jail_config(jid, "exit", "3", exec_path=str(work / "probe"))),
                               ("wait", {"jail": jid}))
     assert waited["result"]["exit_code"] == 3, (again, waited)
 
@@ -443,7 +442,7 @@ def test_kvm_is_the_policys_decision(daemon, accounts, work):
     seen = {}
     for who in ("alice", "bob"):
         jid = unique_id(f"{who}-kvm")
-        cfg = dt.jail_config(jid, "report", exec_path=str(work / "probe"))
+        cfg = dl.jail_config(jid, "report", exec_path=str(work / "probe"))
         (created, waited), out = call(daemon, accounts, who, ("create", cfg), ("wait", {"jail": jid}), stdio=True)
         assert "result" in created, created
         (rep,) = [m for m in out if m.get("probe") == "report"]
@@ -463,7 +462,7 @@ def test_jail_root_holding_anothers_root(daemon, accounts, work):
     b_root.mkdir(mode=0o755)
     os.chown(b_root, *accounts.ids("bob"))
     bob = unique_id("bob-own-root")
-    cfg = dt.jail_config(bob, "sleep", "60", exec_path=str(work / "probe"), jail_root=str(b_root))
+    cfg = dl.jail_config(bob, "sleep", "60", exec_path=str(work / "probe"), jail_root=str(b_root))
     (reply,), _ = call(daemon, accounts, "bob", ("create", cfg))
     assert "result" in reply, (reply, daemon.log_text())
     try:

@@ -342,12 +342,7 @@ def jailerd(built, tmp_path_factory):
                         pytrace=False)
         yield sock
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        jailtest.terminate(proc, 60)
         log.close()
 
 

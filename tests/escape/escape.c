@@ -618,17 +618,24 @@ static void a_proc_self_exe_write(const struct opts *o, struct result *r)
         blocked(r, "%s", errname(errno));
 }
 
+/* Create path (and remove it again): an escape when that works; else
+ * false, with errno from open(). */
+static bool created(struct result *r, const char *path)
+{
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return false;
+        close(fd);
+        unlink(path);
+        escaped(r, "created %s", path);
+        return true;
+}
+
 static void a_write_jail_root(const struct opts *o, struct result *r)
 {
         (void) o;
-        int fd = open("/escape-probe", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd >= 0) {
-                close(fd);
-                unlink("/escape-probe");
-                escaped(r, "created /escape-probe in the jail root");
-                return;
-        }
-        blocked(r, "%s", errname(errno));
+        if (!created(r, "/escape-probe"))
+                blocked(r, "%s", errname(errno));
 }
 
 static void a_write_ro_bind(const struct opts *o, struct result *r)
@@ -649,26 +656,15 @@ static void a_write_ro_bind(const struct opts *o, struct result *r)
         }
         int e = errno;
         snprintf(path, sizeof(path), "%s/escape-new", o->ro_dir);
-        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd >= 0) {
-                close(fd);
-                unlink(path);
-                escaped(r, "created %s", path);
-                return;
-        }
-        blocked(r, "%s", errname(e));
+        if (!created(r, path))
+                blocked(r, "%s", errname(e));
 }
 
 static void a_write_dev(const struct opts *o, struct result *r)
 {
         (void) o;
-        int fd = open("/dev/escape-probe", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd >= 0) {
-                close(fd);
-                unlink("/dev/escape-probe");
-                escaped(r, "created /dev/escape-probe");
+        if (created(r, "/dev/escape-probe"))
                 return;
-        }
         int e = errno;
         if (symlink("/proc/self/root", "/dev/escape-link") == 0) {
                 unlink("/dev/escape-link");
@@ -779,29 +775,29 @@ static void a_unix_system_sockets(const struct opts *o, struct result *r)
         blocked(r, "%s", errname(first));
 }
 
-static void a_unix_host_socket(const struct opts *o, struct result *r)
+/* A socket the host test listens on, by path or abstract name (NULL: the
+ * option that names it was not given). */
+static void host_socket(struct result *r, const char *name, bool abstract, const char *no_option)
 {
-        if (!o->unix_path) {
-                skipped(r, "no --unix-path given");
+        if (!name) {
+                skipped(r, no_option);
                 return;
         }
-        if (unix_connect(o->unix_path, false) == 0)
-                escaped(r, "connected to %s", o->unix_path);
+        if (unix_connect(name, abstract) == 0)
+                escaped(r, "connected to %s%s", abstract ? "@" : "", name);
         else
                 blocked(r, "%s", errname(errno));
 }
 
+static void a_unix_host_socket(const struct opts *o, struct result *r)
+{
+        host_socket(r, o->unix_path, false, "no --unix-path given");
+}
+
 static void a_unix_abstract_host(const struct opts *o, struct result *r)
 {
-        if (!o->abstract) {
-                skipped(r, "no --abstract given");
-                return;
-        }
         /* Abstract names belong to the network namespace. */
-        if (unix_connect(o->abstract, true) == 0)
-                escaped(r, "connected to @%s", o->abstract);
-        else
-                blocked(r, "%s", errname(errno));
+        host_socket(r, o->abstract, true, "no --abstract given");
 }
 
 static void a_net_host_loopback(const struct opts *o, struct result *r)
@@ -916,16 +912,23 @@ static void a_unshare_ipc(const struct opts *o, struct result *r) { (void) o; tr
 static void a_unshare_cgroup(const struct opts *o, struct result *r) { (void) o; try_unshare(r, CLONE_NEWCGROUP, "unshare(CLONE_NEWCGROUP)"); }
 static void a_unshare_time(const struct opts *o, struct result *r) { (void) o; try_unshare(r, CLONE_NEWTIME, "unshare(CLONE_NEWTIME)"); }
 
-static void a_clone_newuser(const struct opts *o, struct result *r)
+/* After a clone attempt, with errno as the call left it: a child exits at
+ * once, the parent reaps it; success escapes. */
+static void clone_attempted(struct result *r, long pid, const char *what)
 {
-        (void) o;
-        long pid = syscall(SYS_clone, (unsigned long) (CLONE_NEWUSER | SIGCHLD), NULL, NULL, NULL, 0);
         if (pid == 0)
                 _exit(0);
         int e = errno;
         if (pid > 0)
                 waitpid((pid_t) pid, NULL, 0);
-        expect_fail(r, pid, e, "clone(CLONE_NEWUSER)");
+        expect_fail(r, pid, e, what);
+}
+
+static void a_clone_newuser(const struct opts *o, struct result *r)
+{
+        (void) o;
+        long pid = syscall(SYS_clone, (unsigned long) (CLONE_NEWUSER | SIGCHLD), NULL, NULL, NULL, 0);
+        clone_attempted(r, pid, "clone(CLONE_NEWUSER)");
 }
 
 struct clone_args_v0 {
@@ -937,20 +940,20 @@ static void a_clone3_newuser(const struct opts *o, struct result *r)
         (void) o;
         struct clone_args_v0 args = { .flags = CLONE_NEWUSER | CLONE_NEWNS, .exit_signal = SIGCHLD };
         long pid = syscall(SYS_clone3, &args, sizeof(args));
-        if (pid == 0)
-                _exit(0);
-        int e = errno;
-        if (pid > 0)
-                waitpid((pid_t) pid, NULL, 0);
-        expect_fail(r, pid, e, "clone3(CLONE_NEWUSER|CLONE_NEWNS)");
+        clone_attempted(r, pid, "clone3(CLONE_NEWUSER|CLONE_NEWNS)");
+}
+
+/* "user:[N]", the identity of this process's user namespace ("" if unreadable). */
+static void userns_of_self(char id[static 64])
+{
+        ssize_t n = readlink("/proc/self/ns/user", id, 63);
+        id[n >= 0 ? n : 0] = '\0';
 }
 
 static void userns_changed(struct result *r, long ret, const char *before, const char *via)
 {
-        char after[64] = "";
-        ssize_t n = readlink("/proc/self/ns/user", after, sizeof(after) - 1);
-        if (n >= 0)
-                after[n] = '\0';
+        char after[64];
+        userns_of_self(after);
         if (strcmp(before, after) != 0)
                 escaped(r, "%s created a user namespace", via);
         else if (ret < 0)
@@ -963,10 +966,8 @@ static void a_compat_int80_unshare(const struct opts *o, struct result *r)
 {
         (void) o;
 #if defined(__x86_64__)
-        char before[64] = "";
-        ssize_t n = readlink("/proc/self/ns/user", before, sizeof(before) - 1);
-        if (n >= 0)
-                before[n] = '\0';
+        char before[64];
+        userns_of_self(before);
         /* The 32-bit ABI (int 0x80): unshare is 310 there.  A filter that
          * matched only x86-64 numbers would let it through. */
         long ret;
@@ -981,10 +982,8 @@ static void a_x32_unshare(const struct opts *o, struct result *r)
 {
         (void) o;
 #if defined(__x86_64__)
-        char before[64] = "";
-        ssize_t n = readlink("/proc/self/ns/user", before, sizeof(before) - 1);
-        if (n >= 0)
-                before[n] = '\0';
+        char before[64];
+        userns_of_self(before);
         /* The x32 ABI: the same numbers with bit 30 set. */
         long ret = syscall(X32_SYSCALL_BIT | SYS_unshare, CLONE_NEWUSER);
         userns_changed(r, ret < 0 ? -errno : ret, before, "x32 unshare");

@@ -70,6 +70,24 @@ static void unescape(char *s)
         *w = '\0';
 }
 
+/* A line of /proc/self/mountinfo, split in place: the root (4th field) and
+ * the mount point (5th), unescaped.  False for a line with fewer fields. */
+static bool mountinfo_line(char *line, char **root, char **point)
+{
+        char *save = NULL;
+        char *fields[5] = { 0 };
+        char *tok = strtok_r(line, " ", &save);
+        for (int i = 0; tok && i < 5; i++, tok = i < 5 ? strtok_r(NULL, " ", &save) : tok)
+                fields[i] = tok;
+        if (!fields[4])
+                return false;
+        unescape(fields[3]);
+        unescape(fields[4]);
+        *root = fields[3];
+        *point = fields[4];
+        return true;
+}
+
 /* The root field of the last (topmost) mount at path; NULL when none. */
 static char *mount_root_at(const char *path)
 {
@@ -79,18 +97,12 @@ static char *mount_root_at(const char *path)
         char *line = NULL, *found = NULL;
         size_t cap = 0;
         while (getline(&line, &cap, f) > 0) {
-                char *save = NULL;
-                char *fields[5] = { 0 };
-                char *tok = strtok_r(line, " ", &save);
-                for (int i = 0; tok && i < 5; i++, tok = i < 5 ? strtok_r(NULL, " ", &save) : tok)
-                        fields[i] = tok;
-                if (!fields[4])
+                char *root, *point;
+                if (!mountinfo_line(line, &root, &point))
                         continue;
-                unescape(fields[3]);
-                unescape(fields[4]);
-                if (strcmp(fields[4], path) == 0) {
+                if (strcmp(point, path) == 0) {
                         free(found);
-                        found = strdup(fields[3]);
+                        found = strdup(root);
                 }
         }
         free(line);
@@ -116,19 +128,13 @@ static void put_mounts(void)
         size_t cap = 0;
         int n = 0;
         while (getline(&line, &cap, f) > 0) {
-                char *save = NULL;
-                char *fields[5] = { 0 };
-                char *tok = strtok_r(line, " ", &save);
-                for (int i = 0; tok && i < 5; i++, tok = i < 5 ? strtok_r(NULL, " ", &save) : tok)
-                        fields[i] = tok;
-                if (!fields[4])
+                char *root, *point;
+                if (!mountinfo_line(line, &root, &point))
                         continue;
-                unescape(fields[3]);
-                unescape(fields[4]);
                 printf("%s{\"point\":", n++ ? "," : "");
-                put_str(fields[4]);
+                put_str(point);
                 printf(",\"root\":");
-                put_str(fields[3]);
+                put_str(root);
                 printf("}");
         }
         free(line);

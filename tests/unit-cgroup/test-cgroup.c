@@ -12,10 +12,11 @@
  * (from /proc/self/mountinfo) so that the checks do not trust the code
  * under test.
  *
- * Prints one line per check and "N passed, N failed"; exits 77 with a
- * "skipped: <reason>" line when not root or when the host has no backend.
+ * TAP, one test point per check (tests/lib/tap.h); skips the whole plan
+ * ("1..0 # SKIP <reason>") when not root or when the host has no backend.
  */
 #include "cgroup-internal.h"
+#include "tap.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -36,7 +37,6 @@
 
 #define MiB (1024ULL * 1024)
 
-static unsigned n_pass, n_fail;
 static bool is_v2;
 static char top_name[64];    /* jailer-test-<pid> */
 static char parent_name[96]; /* jailer-test-<pid>/jails */
@@ -66,32 +66,14 @@ _printf_(3, 4) static void pathf(char *buf, size_t size, const char *fmt, ...)
         }
 }
 
-_printf_(2, 3) static bool check(bool ok, const char *fmt, ...)
+_printf_(2, 3) static bool check(bool pass, const char *fmt, ...)
 {
         va_list ap;
-        printf("%s ", ok ? "PASS" : "FAIL");
-        va_start(ap, fmt);
-        vprintf(fmt, ap);
-        va_end(ap);
-        printf("\n");
-        fflush(stdout);
-        if (ok)
-                n_pass++;
-        else
-                n_fail++;
-        return ok;
-}
 
-static void note(const char *fmt, ...) _printf_(1, 2);
-static void note(const char *fmt, ...)
-{
-        va_list ap;
-        printf("     ");
         va_start(ap, fmt);
-        vprintf(fmt, ap);
+        vok(pass, fmt, ap);
         va_end(ap);
-        printf("\n");
-        fflush(stdout);
+        return pass;
 }
 
 /* ------------------------------------------------------------ files */
@@ -580,7 +562,7 @@ static void test_limits(void)
                 if (exists(file_in("memory", id, "memory.swap.max")))
                         check_u64(file_in("memory", id, "memory.swap.max"), 0, "(swap cannot extend the limit)");
                 else
-                        note("memory.swap.max absent (no swap accounting): nothing to check");
+                        diag("memory.swap.max absent (no swap accounting): nothing to check");
                 check_u64(file_in("memory", id, "memory.oom.group"), 1, "");
                 check_u64(file_in("pids", id, "pids.max"), 4, "");
 
@@ -610,7 +592,7 @@ static void test_limits(void)
                         check_u64(file_in("memory", id, "memory.memsw.limit_in_bytes"), 32 * MiB,
                                   "(swap cannot extend the limit)");
                 else
-                        note("memory.memsw.limit_in_bytes absent (no swap accounting)");
+                        diag("memory.memsw.limit_in_bytes absent (no swap accounting)");
                 check_u64(file_in("pids", id, "pids.max"), 4, "");
                 check(jl_cgroup_clone_fd(cg) == -1, "clone_fd is -1 on v1");
                 for (size_t h = 0; h < n_hiers; h++)
@@ -680,7 +662,7 @@ static void test_clone3(void)
         close(go[0]);
         if (pid < 0) {
                 check(errno == ENOSYS || errno == E2BIG, "clone3(CLONE_INTO_CGROUP): %m");
-                note("kernel without CLONE_INTO_CGROUP: attach() is the way in");
+                diag("kernel without CLONE_INTO_CGROUP: attach() is the way in");
         } else {
                 kids[n_kids++ % ELEMENTSOF(kids)] = (pid_t) pid;
                 char why[PATH_MAX + 64];
@@ -752,7 +734,7 @@ static void test_pids(void)
         if (s.pids_peak >= 0)
                 check(s.pids_peak == 4, "stats: pids_peak %" PRId64 " (the kernel has pids.peak)", s.pids_peak);
         else
-                note("stats: pids_peak -1: this kernel has no pids.peak on %s", is_v2 ? "v2" : "v1");
+                diag("stats: pids_peak -1: this kernel has no pids.peak on %s", is_v2 ? "v2" : "v1");
 
         r = jl_cgroup_kill_all(cg);
         check(r == 0, "kill_all kills the forker and its 3 children");
@@ -799,24 +781,40 @@ static void test_cpu(void)
         destroy_and_check(cg, c.id);
 }
 
+/* A cgroup for jail ID holding a child and its grandchild (fn_tree: the
+ * grandchild in a session of its own).  *g is the grandchild's pid and
+ * *got whether the child told it.  NULL, after a failed check, when the
+ * tree cannot be started in the cgroup. */
+static struct jl_cgroup *tree_in_cgroup(struct jailer_config *c, const char *id, struct kid *k, pid_t *g,
+                                        bool *got)
+{
+        cfg_init(c, id);
+        struct jl_cgroup *cg = create_or_fail(c);
+        if (!cg)
+                return NULL;
+
+        jailer_error err = { 0 };
+        if (!kid_start(k, fn_tree) || jl_cgroup_attach(cg, k->pid, &err) < 0) {
+                check(false, "start the tree: %s", err.message);
+                jl_cgroup_destroy(cg);
+                return NULL;
+        }
+        kid_go(k);
+        *g = -1;
+        *got = kid_read(k, g, sizeof(*g));
+        return cg;
+}
+
 static void test_kill_all(void)
 {
         struct jailer_config c;
-        cfg_init(&c, "kill");
-        struct jl_cgroup *cg = create_or_fail(&c);
+        struct kid k;
+        pid_t g;
+        bool got;
+        struct jl_cgroup *cg = tree_in_cgroup(&c, "kill", &k, &g, &got);
         if (!cg)
                 return;
 
-        struct kid k;
-        jailer_error err = { 0 };
-        if (!kid_start(&k, fn_tree) || jl_cgroup_attach(cg, k.pid, &err) < 0) {
-                check(false, "start the tree: %s", err.message);
-                jl_cgroup_destroy(cg);
-                return;
-        }
-        kid_go(&k);
-        pid_t g = -1;
-        bool got = kid_read(&k, &g, sizeof(g));
         check(got && g > 0, "child %d forked grandchild %d (own session)", (int) k.pid,
               (int) g);
 
@@ -857,21 +855,12 @@ static void test_kill_all(void)
 static void test_kill_procs_fallback(void)
 {
         struct jailer_config c;
-        cfg_init(&c, "killprocs");
-        struct jl_cgroup *cg = create_or_fail(&c);
+        struct kid k;
+        pid_t g;
+        bool got;
+        struct jl_cgroup *cg = tree_in_cgroup(&c, "killprocs", &k, &g, &got);
         if (!cg)
                 return;
-
-        struct kid k;
-        jailer_error err = { 0 };
-        if (!kid_start(&k, fn_tree) || jl_cgroup_attach(cg, k.pid, &err) < 0) {
-                check(false, "start the tree: %s", err.message);
-                jl_cgroup_destroy(cg);
-                return;
-        }
-        kid_go(&k);
-        pid_t g = -1;
-        bool got = kid_read(&k, &g, sizeof(g));
 
         int fd = open(jl_cgroup_path(cg), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         int listed = -1, rounds = 0;
@@ -1025,21 +1014,21 @@ int main(void)
 {
         setvbuf(stdout, NULL, _IOLBF, 0);
         if (geteuid() != 0) {
-                printf("skipped: not root (cgroups are created for real)\n");
-                return 77;
+                skip_all("not root (cgroups are created for real)");
+                return 0;
         }
         const char *v = jl_cgroup_detect();
         if (!v) {
-                printf("skipped: no cgroup backend on this host (neither v2 nor v1 offers cpu, memory and pids)\n");
-                return 77;
+                skip_all("no cgroup backend on this host (neither v2 nor v1 offers cpu, memory and pids)");
+                return 0;
         }
         is_v2 = strcmp(v, "v2") == 0;
         pathf(top_name, sizeof(top_name), "jailer-test-%d", (int) getpid());
         pathf(parent_name, sizeof(parent_name), "%s/jails", top_name);
         find_hierarchies();
         if (n_hiers == 0) {
-                printf("FAIL the library detected %s, but this test finds no such hierarchy\n", v);
-                return 1;
+                check(false, "the library detected %s, but this test finds no such hierarchy", v);
+                return done();
         }
         atexit(cleanup);
         /* Grandchildren come back to us to be reaped. */
@@ -1047,7 +1036,7 @@ int main(void)
 
         check(jailer_cgroup_detect() && strcmp(jailer_cgroup_detect(), v) == 0, "detected backend: %s", v);
         for (size_t h = 0; h < n_hiers; h++)
-                note("hierarchy %s%s%s", hiers[h].mnt, hiers[h].ctl[0] ? " " : "", hiers[h].ctl);
+                diag("hierarchy %s%s%s", hiers[h].mnt, hiers[h].ctl[0] ? " " : "", hiers[h].ctl);
 
         test_limits();
         test_attach();
@@ -1073,6 +1062,5 @@ int main(void)
         }
         check(clean, "the test's parent %s is gone from every hierarchy", top_name);
 
-        printf("%u passed, %u failed\n", n_pass, n_fail);
-        return n_fail ? 1 : 0;
+        return done();
 }

@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Table-driven tests of the config model, its JSON form, the CLI flags, the
- * exit report and the small parsers under them.  One line per case, then
- * "N passed, N failed"; exits non-zero when any case fails.
+ * exit report and the small parsers under them.  TAP, one test point per
+ * case (tests/lib/tap.h); exits non-zero when any case fails.
  *
  * JSON texts in the tables are written with single quotes for readability;
  * they are turned into double quotes before parsing (sq()).
  */
 #include "cli.h"
 #include "jailer-internal.h"
+#include "tap.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -20,24 +21,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static unsigned n_passed, n_failed;
-
-static void report(bool ok, const char *name, const char *fmt, ...) _printf_(3, 4);
-static void report(bool ok, const char *name, const char *fmt, ...)
+/* A test point; when it fails, why (printf-style) as a diagnostic line. */
+static void report(bool pass, const char *name, const char *fmt, ...) _printf_(3, 4);
+static void report(bool pass, const char *name, const char *fmt, ...)
 {
         va_list ap;
 
-        if (ok) {
-                n_passed++;
-                printf("ok   %s\n", name);
+        if (ok(pass, "%s", name))
                 return;
-        }
-        n_failed++;
-        printf("FAIL %s: ", name);
         va_start(ap, fmt);
-        vprintf(fmt, ap);
+        vdiag(fmt, ap);
         va_end(ap);
-        printf("\n");
 }
 
 /* ' -> " */
@@ -1367,6 +1361,5 @@ int main(void)
         test_cli();
 
         remove_tmpdir();
-        printf("%u passed, %u failed\n", n_passed, n_failed);
-        return n_failed ? 1 : 0;
+        return done();
 }

@@ -2,12 +2,13 @@
 /*
  * Unit tests of the strict JSON reader (common/json-strict.c), the one every
  * config file, policy file, request line and seccomp profile goes through.
- * Output: TAP (meson test --protocol tap).
+ * TAP, one test point per case (tests/lib/tap.h).
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "json-strict.h"
+#include "tap.h"
 
 struct json_case {
         const char *name;
@@ -120,20 +121,13 @@ static int limits(char *why, size_t size)
 int main(void)
 {
         size_t n = sizeof(cases) / sizeof(cases[0]);
-        unsigned failed = 0;
         char why[512];
 
-        printf("1..%zu\n", n + 1);
-        for (size_t i = 0; i < n; i++) {
-                int r = check(&cases[i], why, sizeof(why));
-
-                printf("%s %zu - %s%s%s\n", r == 0 ? "ok" : "not ok", i + 1, cases[i].name, r == 0 ? "" : ": ",
-                       r == 0 ? "" : why);
-                failed += r != 0;
-        }
-        int r = limits(why, sizeof(why));
-        printf("%s %zu - max_bytes and max_depth%s%s\n", r == 0 ? "ok" : "not ok", n + 1, r == 0 ? "" : ": ",
-               r == 0 ? "" : why);
-        failed += r != 0;
-        return failed ? 1 : 0;
+        plan((unsigned) n + 1);
+        for (size_t i = 0; i < n; i++)
+                if (!ok(check(&cases[i], why, sizeof(why)) == 0, "%s", cases[i].name))
+                        diag("%s", why);
+        if (!ok(limits(why, sizeof(why)) == 0, "max_bytes and max_depth"))
+                diag("%s", why);
+        return done();
 }

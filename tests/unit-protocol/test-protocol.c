@@ -2,7 +2,7 @@
 /*
  * Unit tests of the wire protocol: framing, request decoding with its error
  * classes, params, builders, fd passing over a socketpair and the client's
- * reply matching.  One line per case; the last line is "N passed, N failed".
+ * reply matching.  TAP, one test point per case (tests/lib/tap.h).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -19,8 +19,8 @@
 
 #include "jailer-internal.h"
 #include "protocol.h"
+#include "tap.h"
 
-static unsigned n_passed, n_failed;
 static char failure[4096];
 
 static void fail(int line, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -55,17 +55,12 @@ static void fail_more(const char *fmt, ...)
                 }                                     \
         } while (0)
 
+/* A case is one test point; when it fails, the failed check as a diagnostic. */
 static void report(const char *name, int r)
 {
-        if (r == 0) {
-                n_passed++;
-                printf("ok     %s\n", name);
-        } else {
-                n_failed++;
-                printf("FAIL   %s: %s\n", name, failure);
-        }
+        if (!ok(r == 0, "%s", name))
+                diag("%s", failure);
         failure[0] = 0;
-        fflush(stdout);
 }
 
 static int count_fds(void)
@@ -1265,6 +1260,5 @@ int main(void)
         } else
                 report("no fd leaked", 0);
 
-        printf("%u passed, %u failed\n", n_passed, n_failed);
-        return n_failed ? 1 : 0;
+        return done();
 }
