@@ -110,6 +110,18 @@ int jl_parse_size(const char *s, uint64_t *out);
 /* Parse a decimal uint64 strictly (no sign, no junk, no overflow). */
 int jl_parse_u64(const char *s, uint64_t *out);
 
+/* CLOCK_MONOTONIC in µs and ns: the one clock every timeout and deadline of
+ * libjailer, jailerd and the clients counts in. */
+uint64_t jl_now_monotonic_us(void);
+uint64_t jl_now_monotonic_ns(void);
+
+/* Read what fd holds into a NUL-terminated malloc'd buffer: at most max
+ * bytes (-EFBIG when there is more; at most one byte more is read, whatever
+ * the size the file claims).  from_start: pread() from offset 0, leaving
+ * the fd's offset alone (it may be shared with whoever passed the fd).
+ * len may be NULL.  0 or -errno. */
+int jl_read_fd_all(int fd, size_t max, bool from_start, char **out, size_t *len);
+
 /* ------------------------------------------------------------ host paths */
 
 /* Open an absolute host path as root without following any symlink that
