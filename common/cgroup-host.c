@@ -130,6 +130,8 @@ static int for_each_subdir(int fd, unsigned depth, subdir_fn fn)
                 close(dfd);
                 return -errno;
         }
+        /* The dup shares fd's offset, which an earlier walk left at the end. */
+        rewinddir(d);
 
         int sum = 0;
         struct dirent *de;
