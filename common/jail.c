@@ -173,7 +173,7 @@ static char **build_argv(const jailer_config *c)
 }
 
 static int child_run(const jailer_config *c, const struct jl_rootfs *rootfs, const jailer_spawn_opts *o, int sock,
-                     int exec_fd, scmp_filter_ctx_t filter, jailer_error *err)
+                     int exec_fd, const jl_seccomp_prog *filter, jailer_error *err)
 {
         /* Not traceable or dumpable while privileged. */
         if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
@@ -257,7 +257,7 @@ static int child_run(const jailer_config *c, const struct jl_rootfs *rootfs, con
 }
 
 _Noreturn static void child_main(const jailer_config *c, const struct jl_rootfs *rootfs, const jailer_spawn_opts *o,
-                                 int sock, int exec_fd, scmp_filter_ctx_t filter)
+                                 int sock, int exec_fd, const jl_seccomp_prog *filter)
 {
         jailer_error err = { 0 };
         (void) child_run(c, rootfs, o, sock, exec_fd, filter, &err);
@@ -352,7 +352,7 @@ int jailer_spawn(const jailer_config *c, const jailer_spawn_opts *opts, jailer_j
         j->seccomp_kill = c->seccomp_kill && !(c->seccomp && strcmp(c->seccomp, "none") == 0);
 
         _cleanup_close_ int exec_fd = -1;
-        scmp_filter_ctx_t filter = NULL;
+        jl_seccomp_prog *filter = NULL;
         int sv[2] = { -1, -1 };
         uint64_t flags = 0;
 

@@ -295,6 +295,14 @@ int jailer_cgroup_enable_controllers(const char *path, jailer_error *err);
 /* Move the calling process into path/leaf, made when missing. */
 int jailer_cgroup_move_self(const char *path, const char *leaf, jailer_error *err);
 
+/* Compile the seccomp filter c asks for now, rather than at the next
+ * jailer_spawn().  Compiled filters are kept per process (the default
+ * profile per its settings and architecture, an OCI profile per its bytes),
+ * bounded to a few, so that every later jail with the same filter loads the
+ * kept BPF program; a process that calls this and then forks hands them to
+ * its children.  Safe from several threads and across fork(). */
+int jailer_seccomp_prepare(const jailer_config *c, jailer_error *err);
+
 const char *jailer_version(void);
 
 /* Signal names, "SIGKILL" <-> 9.  name_to_signal accepts "KILL", "SIGKILL"
