@@ -77,13 +77,6 @@ struct msg {
         jailer_error err;
 };
 
-static uint64_t now_us(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
-
 static int send_msg(int sock, enum msg_type type, const jailer_error *err)
 {
         struct msg m = { .type = type };
@@ -387,7 +380,7 @@ int jailer_spawn(const jailer_config *c, const jailer_spawn_opts *opts, jailer_j
                 flags |= CLONE_NEWIPC;
 
         int cgfd = jl_cgroup_clone_fd(j->cg);
-        j->start_us = now_us();
+        j->start_us = jl_now_monotonic_us();
         pid_t pid = clone_child(flags, cgfd, &j->pidfd);
         bool attach = cgfd < 0;
         if (pid < 0 && cgfd >= 0 && (errno == EINVAL || errno == ENOSYS || errno == E2BIG)) {
@@ -527,7 +520,7 @@ int jailer_jail_wait(jailer_jail *j, jailer_report *r, jailer_error *err)
         for (;;) {
                 int timeout = -1;
                 if (j->deadline_us && !j->timed_out) {
-                        uint64_t now = now_us();
+                        uint64_t now = jl_now_monotonic_us();
                         if (now >= j->deadline_us) {
                                 (void) jailer_jail_expire(j);
                                 continue;
@@ -554,7 +547,7 @@ int jailer_jail_wait(jailer_jail *j, jailer_report *r, jailer_error *err)
                         return -1;
                 }
         }
-        uint64_t end = now_us();
+        uint64_t end = jl_now_monotonic_us();
 
         /* Whatever the program left behind (daemonized children when there
          * is no pid namespace) dies with it; then the cgroup's final word. */

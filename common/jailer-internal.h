@@ -37,6 +37,8 @@ static inline void closep(int *fd)
 int jl_error(jailer_error *err, jailer_step step, int code, const char *field, const char *fmt, ...) _printf_(5, 6);
 /* Prefix an existing error message with more context. */
 void jl_error_prefix(jailer_error *err, const char *fmt, ...) _printf_(2, 3);
+/* A config value refused (no errno): "FIELD: what is wrong". */
+#define jl_config_bad(err, field, ...) jl_error((err), JAILER_STEP_CONFIG, 0, (field), __VA_ARGS__)
 
 /* ------------------------------------------------------------ config model */
 
