@@ -590,7 +590,9 @@ static int keep_cgroup(void)
                 log_error("cannot create %s: %m", jails);
                 return 1;
         }
-        if (jailer_cgroup_enable_controllers(abs, &err) != 0 || jailer_cgroup_enable_controllers(jails, &err) != 0)
+        if (jailer_cgroup_enable_controllers(abs, &err) != 0)
+                log_warning("%s", err.message);
+        if (jailer_cgroup_enable_controllers(jails, &err) != 0)
                 log_warning("%s", err.message);
 
         sigemptyset(&mask);
