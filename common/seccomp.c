@@ -831,14 +831,15 @@ int jl_seccomp_prepare(const jailer_config *c, jl_seccomp_prog **out, jailer_err
         if (export_bpf(ctx, &p, err) < 0)
                 return -1;
 
+        /* p's one reference is the caller's; the cache takes its own. */
         cache_lock_();
         struct cache_entry *e = cache_find(key, len, hash);
         if (e) {
                 prog_unref_locked(p);
                 p = e->prog;
+                p->refs++;
         } else
                 cache_insert(TAKE_PTR(key), len, hash, p);
-        p->refs++;      /* the caller's */
         cache_lock_drop();
         *out = p;
         return 0;
