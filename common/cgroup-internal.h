@@ -54,7 +54,7 @@ struct jl_cg_dir {
 };
 
 struct jl_cgroup {
-        bool v2;
+        const struct jl_cg_ops *ops;
         char *id;
         struct jl_cg_dir dirs[JL_CG1_COUNT];
         size_t n_dirs;
@@ -104,25 +104,47 @@ int jl_cg_dir_remove(struct jl_cg_dir *d, const char *id);
  * were listed (0: empty) or a negative errno. */
 int jl_cg_kill_procs(int dirfd);
 
-/* Monotonic clock in ns, for bounded waits. */
-uint64_t jl_cg_now_ns(void);
 /* Wait a little between polls: 1 ms, doubling up to 20 ms. */
 void jl_cg_backoff(unsigned *round);
 
 #define JL_CG_KILL_TIMEOUT_NS (5ULL * 1000 * 1000 * 1000)
 #define JL_CG_RMDIR_TIMEOUT_NS (2ULL * 1000 * 1000 * 1000)
 
-/* ------------------------------------------------------ backends */
-int jl_cg1_create(const jailer_config *c, const struct jl_cg_host *h, struct jl_cgroup *cg,
-                  jailer_error *err);
-int jl_cg1_attach(struct jl_cgroup *cg, pid_t pid, jailer_error *err);
-int jl_cg1_stats_read(const struct jl_cgroup *cg, jl_cgroup_stats *st);
-int jl_cg1_kill_all(struct jl_cgroup *cg);
+/* Stats: remember the first error of several reads in *first (0 or
+ * -errno), so that one missing file does not hide the others' values. */
+static inline void jl_cg_keep(int *first, int r)
+{
+        if (r < 0 && *first == 0)
+                *first = r;
+}
+/* pids.peak, the same file on v1 and v2 (recent kernels only: without it
+ * *out stays -1).  0 or -errno. */
+int jl_cg_read_pids_peak(int dirfd, int64_t *out);
 
-int jl_cg2_create(const jailer_config *c, const struct jl_cg_host *h, struct jl_cgroup *cg,
-                  jailer_error *err);
-int jl_cg2_attach(struct jl_cgroup *cg, pid_t pid, jailer_error *err);
-int jl_cg2_stats_read(const struct jl_cgroup *cg, jl_cgroup_stats *st);
-int jl_cg2_kill_all(struct jl_cgroup *cg);
+/* ------------------------------------------------------ backends
+ * One table of operations per backend, chosen once by jl_cgroup_create():
+ * cgroup.c calls through cg->ops, a backend never calls back into
+ * cgroup.c, and both use the helpers above (cgroup-fs.c). */
+struct jl_cg_ops {
+        const char *name;       /* "v1", "v2" */
+        /* Make the leaves and write the limits; on failure the dirs made
+         * so far are counted in cg->n_dirs (the caller removes them). */
+        int (*create)(const jailer_config *c, const struct jl_cg_host *h, struct jl_cgroup *cg,
+                      jailer_error *err);
+        int (*attach)(struct jl_cgroup *cg, pid_t pid, jailer_error *err);
+        /* Fill what the backend has (st comes zeroed, pids_peak -1);
+         * 0 or the first -errno. */
+        int (*stats_read)(const struct jl_cgroup *cg, jl_cgroup_stats *st);
+        /* Kill every process and wait (bounded) until none is left;
+         * 0 or -errno (-EBUSY: some survived the wait). */
+        int (*kill_all)(struct jl_cgroup *cg);
+        /* The fd for clone3(CLONE_INTO_CGROUP), or -1. */
+        int (*clone_fd)(const struct jl_cgroup *cg);
+        /* The directory jailer_jail_cgroup_path() reports. */
+        const char *(*path)(const struct jl_cgroup *cg);
+};
+
+extern const struct jl_cg_ops jl_cg1_ops;
+extern const struct jl_cg_ops jl_cg2_ops;
 
 #endif

@@ -26,8 +26,8 @@ static int write_limit(struct jl_cg_dir *d, const char *file, const char *field,
         return 0;
 }
 
-int jl_cg1_create(const jailer_config *c, const struct jl_cg_host *h, struct jl_cgroup *cg,
-                  jailer_error *err)
+static int cg1_create(const jailer_config *c, const struct jl_cg_host *h, struct jl_cgroup *cg,
+                      jailer_error *err)
 {
         const char *parent = c->cgroup_parent ? c->cgroup_parent : JL_CG_DEFAULT_PARENT;
 
@@ -97,7 +97,7 @@ int jl_cg1_create(const jailer_config *c, const struct jl_cg_host *h, struct jl_
         return 0;
 }
 
-int jl_cg1_attach(struct jl_cgroup *cg, pid_t pid, jailer_error *err)
+static int cg1_attach(struct jl_cgroup *cg, pid_t pid, jailer_error *err)
 {
         for (size_t i = 0; i < cg->n_dirs; i++) {
                 int r = jl_cg_writef_at(cg->dirs[i].fd, "cgroup.procs", "%d", (int) pid);
@@ -108,7 +108,7 @@ int jl_cg1_attach(struct jl_cgroup *cg, pid_t pid, jailer_error *err)
         return 0;
 }
 
-int jl_cg1_stats_read(const struct jl_cgroup *cg, jl_cgroup_stats *st)
+static int cg1_stats_read(const struct jl_cgroup *cg, jl_cgroup_stats *st)
 {
         int cpuacct = cg->dirs[cg->cg1_dir[JL_CG1_CPUACCT]].fd;
         int mem = cg->dirs[cg->cg1_dir[JL_CG1_MEMORY]].fd;
@@ -116,63 +116,64 @@ int jl_cg1_stats_read(const struct jl_cgroup *cg, jl_cgroup_stats *st)
         int first = 0, r;
         uint64_t v;
 
-#define KEEP(x) do { int _r = (x); if (_r < 0 && first == 0) first = _r; } while (0)
-
         /* Nanoseconds; dividing cannot overflow (multiplying µs would). */
         r = jl_cg_read_u64_at(cpuacct, "cpuacct.usage", &v);
         if (r == 0)
                 st->cpu_usage_us = v / 1000;
-        KEEP(r);
-        KEEP(jl_cg_read_u64_at(mem, "memory.usage_in_bytes", &st->memory_current_bytes));
-        KEEP(jl_cg_read_u64_at(mem, "memory.max_usage_in_bytes", &st->memory_peak_bytes));
-        KEEP(jl_cg_read_u64_at(pids, "pids.current", &st->pids_current));
-
-        /* The pids controller offers the same files on v1 and v2, pids.peak
-         * included on recent kernels; older ones do not have it (-1). */
-        r = jl_cg_read_u64_at(pids, "pids.peak", &v);
-        if (r == 0)
-                st->pids_peak = v > INT64_MAX ? INT64_MAX : (int64_t) v;
-        else if (r != -ENOENT)
-                KEEP(r);
+        jl_cg_keep(&first, r);
+        jl_cg_keep(&first, jl_cg_read_u64_at(mem, "memory.usage_in_bytes", &st->memory_current_bytes));
+        jl_cg_keep(&first, jl_cg_read_u64_at(mem, "memory.max_usage_in_bytes", &st->memory_peak_bytes));
+        jl_cg_keep(&first, jl_cg_read_u64_at(pids, "pids.current", &st->pids_current));
+        jl_cg_keep(&first, jl_cg_read_pids_peak(pids, &st->pids_peak));
 
         r = jl_cg_read_key_at(mem, "memory.oom_control", "oom_kill", &v);
         if (r == 0)
                 st->oom_killed = v > 0;
         else if (r != -ENOKEY)  /* "oom_kill" appeared in Linux 4.13 */
-                KEEP(r);
-#undef KEEP
-
-        if (first < 0) {
-                errno = -first;
-                return -1;
-        }
-        return 0;
+                jl_cg_keep(&first, r);
+        return first;
 }
 
-int jl_cg1_kill_all(struct jl_cgroup *cg)
+static int cg1_kill_all(struct jl_cgroup *cg)
 {
         /* v1 has no cgroup.kill and no populated notification: kill what
          * each hierarchy lists until they all list nothing.  A process
          * forked between two rounds is caught by the next one. */
-        uint64_t deadline = jl_cg_now_ns() + JL_CG_KILL_TIMEOUT_NS;
+        uint64_t deadline = jl_now_monotonic_ns() + JL_CG_KILL_TIMEOUT_NS;
         unsigned round = 0;
 
         for (;;) {
                 int listed = 0;
                 for (size_t i = 0; i < cg->n_dirs; i++) {
                         int r = jl_cg_kill_procs(cg->dirs[i].fd);
-                        if (r < 0) {
-                                errno = -r;
-                                return -1;
-                        }
+                        if (r < 0)
+                                return r;
                         listed += r;
                 }
                 if (listed == 0)
                         return 0;
-                if (jl_cg_now_ns() >= deadline) {
-                        errno = EBUSY;
-                        return -1;
-                }
+                if (jl_now_monotonic_ns() >= deadline)
+                        return -EBUSY;
                 jl_cg_backoff(&round);
         }
 }
+
+static int cg1_clone_fd(_unused_ const struct jl_cgroup *cg)
+{
+        return -1;      /* v1 has no CLONE_INTO_CGROUP */
+}
+
+static const char *cg1_path(const struct jl_cgroup *cg)
+{
+        return dir_of((struct jl_cgroup *) cg, JL_CG1_MEMORY)->path;
+}
+
+const struct jl_cg_ops jl_cg1_ops = {
+        .name = "v1",
+        .create = cg1_create,
+        .attach = cg1_attach,
+        .stats_read = cg1_stats_read,
+        .kill_all = cg1_kill_all,
+        .clone_fd = cg1_clone_fd,
+        .path = cg1_path,
+};

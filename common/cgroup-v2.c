@@ -56,8 +56,8 @@ static int write_limit(struct jl_cg_dir *d, const char *file, const char *field,
         return 0;
 }
 
-int jl_cg2_create(const jailer_config *c, const struct jl_cg_host *h, struct jl_cgroup *cg,
-                  jailer_error *err)
+static int cg2_create(const jailer_config *c, const struct jl_cg_host *h, struct jl_cgroup *cg,
+                      jailer_error *err)
 {
         const char *parent = c->cgroup_parent ? c->cgroup_parent : JL_CG_DEFAULT_PARENT;
         struct jl_cg_dir *d = &cg->dirs[0];
@@ -113,7 +113,7 @@ int jl_cg2_create(const jailer_config *c, const struct jl_cg_host *h, struct jl_
         return 0;
 }
 
-int jl_cg2_attach(struct jl_cgroup *cg, pid_t pid, jailer_error *err)
+static int cg2_attach(struct jl_cgroup *cg, pid_t pid, jailer_error *err)
 {
         int r = jl_cg_writef_at(cg->dirs[0].fd, "cgroup.procs", "%d", (int) pid);
         if (r < 0)
@@ -122,16 +122,14 @@ int jl_cg2_attach(struct jl_cgroup *cg, pid_t pid, jailer_error *err)
         return 0;
 }
 
-int jl_cg2_stats_read(const struct jl_cgroup *cg, jl_cgroup_stats *st)
+static int cg2_stats_read(const struct jl_cgroup *cg, jl_cgroup_stats *st)
 {
         int fd = cg->dirs[0].fd, first = 0, r;
         uint64_t v;
 
-#define KEEP(x) do { int _r = (x); if (_r < 0 && first == 0) first = _r; } while (0)
-
-        KEEP(jl_cg_read_key_at(fd, "cpu.stat", "usage_usec", &st->cpu_usage_us));
-        KEEP(jl_cg_read_u64_at(fd, "memory.current", &st->memory_current_bytes));
-        KEEP(jl_cg_read_u64_at(fd, "pids.current", &st->pids_current));
+        jl_cg_keep(&first, jl_cg_read_key_at(fd, "cpu.stat", "usage_usec", &st->cpu_usage_us));
+        jl_cg_keep(&first, jl_cg_read_u64_at(fd, "memory.current", &st->memory_current_bytes));
+        jl_cg_keep(&first, jl_cg_read_u64_at(fd, "pids.current", &st->pids_current));
 
         if (*cg->memory_seen_max < st->memory_current_bytes)
                 *cg->memory_seen_max = st->memory_current_bytes;
@@ -139,28 +137,17 @@ int jl_cg2_stats_read(const struct jl_cgroup *cg, jl_cgroup_stats *st)
         if (r == -ENOENT)       /* before Linux 5.19: the most we have seen */
                 st->memory_peak_bytes = *cg->memory_seen_max;
         else {
-                KEEP(r);
+                jl_cg_keep(&first, r);
                 st->memory_peak_bytes = r == 0 ? v : 0;
         }
-
-        r = jl_cg_read_u64_at(fd, "pids.peak", &v);
-        if (r == 0)
-                st->pids_peak = v > INT64_MAX ? INT64_MAX : (int64_t) v;
-        else if (r != -ENOENT)
-                KEEP(r);
+        jl_cg_keep(&first, jl_cg_read_pids_peak(fd, &st->pids_peak));
 
         r = jl_cg_read_key_at(fd, "memory.events", "oom_kill", &v);
         if (r == 0)
                 st->oom_killed = v > 0;
         else
-                KEEP(r);
-#undef KEEP
-
-        if (first < 0) {
-                errno = -first;
-                return -1;
-        }
-        return 0;
+                jl_cg_keep(&first, r);
+        return first;
 }
 
 /* 1 when cgroup.events says populated 0, 0 when still populated, -errno. */
@@ -173,10 +160,10 @@ static int is_empty(int fd)
         return populated == 0;
 }
 
-int jl_cg2_kill_all(struct jl_cgroup *cg)
+static int cg2_kill_all(struct jl_cgroup *cg)
 {
         struct jl_cg_dir *d = &cg->dirs[0];
-        uint64_t deadline = jl_cg_now_ns() + JL_CG_KILL_TIMEOUT_NS;
+        uint64_t deadline = jl_now_monotonic_ns() + JL_CG_KILL_TIMEOUT_NS;
         uint64_t cur;
 
         /* Last chance to see the jail's memory use on kernels without
@@ -185,12 +172,8 @@ int jl_cg2_kill_all(struct jl_cgroup *cg)
                 *cg->memory_seen_max = cur;
 
         int r = is_empty(d->fd);
-        if (r < 0) {
-                errno = -r;
-                return -1;
-        }
-        if (r == 1)
-                return 0;
+        if (r != 0)
+                return r < 0 ? r : 0;
 
         /* cgroup.kill (Linux 5.14) kills every process, including those
          * forking right now, in one go.  Without it we kill what is listed
@@ -212,24 +195,16 @@ int jl_cg2_kill_all(struct jl_cgroup *cg)
         for (;;) {
                 if (!have_kill) {
                         r = jl_cg_kill_procs(d->fd);
-                        if (r < 0) {
-                                errno = -r;
-                                return -1;
-                        }
+                        if (r < 0)
+                                return r;
                 }
                 r = is_empty(d->fd);
-                if (r < 0) {
-                        errno = -r;
-                        return -1;
-                }
-                if (r == 1)
-                        return 0;
+                if (r != 0)
+                        return r < 0 ? r : 0;
 
-                uint64_t now = jl_cg_now_ns();
-                if (now >= deadline) {
-                        errno = EBUSY;
-                        return -1;
-                }
+                uint64_t now = jl_now_monotonic_ns();
+                if (now >= deadline)
+                        return -EBUSY;
                 if (ino >= 0 && have_kill) {
                         uint64_t left_ms = (deadline - now) / 1000000 + 1;
                         struct pollfd p = { .fd = ino, .events = POLLIN };
@@ -242,3 +217,23 @@ int jl_cg2_kill_all(struct jl_cgroup *cg)
                         jl_cg_backoff(&round);
         }
 }
+
+static int cg2_clone_fd(const struct jl_cgroup *cg)
+{
+        return cg->dirs[0].fd;
+}
+
+static const char *cg2_path(const struct jl_cgroup *cg)
+{
+        return cg->dirs[0].path;
+}
+
+const struct jl_cg_ops jl_cg2_ops = {
+        .name = "v2",
+        .create = cg2_create,
+        .attach = cg2_attach,
+        .stats_read = cg2_stats_read,
+        .kill_all = cg2_kill_all,
+        .clone_fd = cg2_clone_fd,
+        .path = cg2_path,
+};

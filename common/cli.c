@@ -140,19 +140,6 @@ struct flag {
         const char *value;      /* NULL for flags without a value */
 };
 
-static int cli_bad(jailer_error *err, const char *field, const char *fmt, ...) _printf_(3, 4);
-static int cli_bad(jailer_error *err, const char *field, const char *fmt, ...)
-{
-        char msg[1024];
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
-        va_end(ap);
-
-        return jl_error(err, JAILER_STEP_CONFIG, 0, field, "%s", msg);
-}
-
 /* Read the flag at argv[*i] and its value.  Returns 1 with *f filled and
  * *i advanced, 0 at "--" (with *i past it) or at the end, -1 on error. */
 static int next_flag(int argc, char **argv, int *i, const struct jl_cli_flag *extra, struct flag *f,
@@ -168,13 +155,13 @@ static int next_flag(int argc, char **argv, int *i, const struct jl_cli_flag *ex
                 return 0;
         }
         if (arg[0] != '-' || arg[1] == '\0')
-                return cli_bad(err, NULL, "unexpected argument \"%.*s%s\" (the program's arguments go after --)",
+                return jl_config_bad(err, NULL, "unexpected argument \"%.*s%s\" (the program's arguments go after --)",
                                Q(arg));
         if (arg[1] != '-') {
                 char label[64];
 
                 snprintf(label, sizeof(label), "%s", arg);
-                return cli_bad(err, label, "unknown option");
+                return jl_config_bad(err, label, "unknown option");
         }
 
         *f = (struct flag) { .name = arg + 2 };
@@ -195,12 +182,12 @@ static int next_flag(int argc, char **argv, int *i, const struct jl_cli_flag *ex
                                 break;
                         }
         if (!f->opt && !f->extra)
-                return cli_bad(err, f->label, "unknown option");
+                return jl_config_bad(err, f->label, "unknown option");
 
         (*i)++;
         if (!(f->opt ? f->opt->has_arg : f->extra->has_arg)) {
                 if (eq)
-                        return cli_bad(err, f->label, "takes no value");
+                        return jl_config_bad(err, f->label, "takes no value");
                 return 1;
         }
 
@@ -209,7 +196,7 @@ static int next_flag(int argc, char **argv, int *i, const struct jl_cli_flag *ex
         else if (*i < argc && strcmp(argv[*i], "--") != 0)
                 f->value = argv[(*i)++];
         else
-                return cli_bad(err, f->label, "missing value");
+                return jl_config_bad(err, f->label, "missing value");
         return 1;
 }
 
@@ -221,11 +208,11 @@ static int parse_number(jailer_error *err, const struct flag *f, uint64_t max, u
 
         if (jl_parse_u64(f->value, &v) < 0) {
                 if (errno == ERANGE)
-                        return cli_bad(err, f->label, "\"%.*s%s\" is too large", Q(f->value));
-                return cli_bad(err, f->label, "\"%.*s%s\" is not a non-negative decimal number", Q(f->value));
+                        return jl_config_bad(err, f->label, "\"%.*s%s\" is too large", Q(f->value));
+                return jl_config_bad(err, f->label, "\"%.*s%s\" is not a non-negative decimal number", Q(f->value));
         }
         if (v > max)
-                return cli_bad(err, f->label, "\"%.*s%s\" is too large (at most %llu)", Q(f->value),
+                return jl_config_bad(err, f->label, "\"%.*s%s\" is too large (at most %llu)", Q(f->value),
                                (unsigned long long) max);
         *out = v;
         return 0;
@@ -237,12 +224,12 @@ static int parse_size_value(jailer_error *err, const struct flag *f, uint64_t *o
 
         if (jl_parse_size(f->value, &v) < 0) {
                 if (errno == ERANGE)
-                        return cli_bad(err, f->label, "\"%.*s%s\" is too large", Q(f->value));
-                return cli_bad(err, f->label, "\"%.*s%s\" is not a size (use e.g. 512M, 1G)", Q(f->value));
+                        return jl_config_bad(err, f->label, "\"%.*s%s\" is too large", Q(f->value));
+                return jl_config_bad(err, f->label, "\"%.*s%s\" is not a size (use e.g. 512M, 1G)", Q(f->value));
         }
         /* JL_UNSET means "no limit"; it cannot be a size someone asked for. */
         if (v == JL_UNSET)
-                return cli_bad(err, f->label, "\"%.*s%s\" is too large", Q(f->value));
+                return jl_config_bad(err, f->label, "\"%.*s%s\" is too large", Q(f->value));
         *out = v;
         return 0;
 }
@@ -267,13 +254,13 @@ static int parse_cpus(jailer_error *err, const struct flag *f, double *out)
                         }
         }
         if (*s != '\0' || digits == 0)
-                return cli_bad(err, f->label, "\"%.*s%s\" is not a number of CPUs (e.g. 0.5 or 2)", Q(f->value));
+                return jl_config_bad(err, f->label, "\"%.*s%s\" is not a number of CPUs (e.g. 0.5 or 2)", Q(f->value));
 
         *out = ip + frac / scale;
         if (*out <= 0)
-                return cli_bad(err, f->label, "\"%.*s%s\" must be more than 0", Q(f->value));
+                return jl_config_bad(err, f->label, "\"%.*s%s\" must be more than 0", Q(f->value));
         if (*out > CPUS_MAX)
-                return cli_bad(err, f->label, "\"%.*s%s\" is more than %d CPUs", Q(f->value), CPUS_MAX);
+                return jl_config_bad(err, f->label, "\"%.*s%s\" is more than %d CPUs", Q(f->value), CPUS_MAX);
         return 0;
 }
 
@@ -309,7 +296,7 @@ static int parse_bind(jailer_error *err, const struct flag *f, jailer_config *c)
         return 0;
 
 bad:
-        return cli_bad(err, f->label, "\"%.*s%s\" is not SRC:DEST[:ro|:rw]", Q(f->value));
+        return jl_config_bad(err, f->label, "\"%.*s%s\" is not SRC:DEST[:ro|:rw]", Q(f->value));
 }
 
 static int parse_env(jailer_error *err, const struct flag *f, jailer_config *c)
@@ -318,7 +305,7 @@ static int parse_env(jailer_error *err, const struct flag *f, jailer_config *c)
         _cleanup_free_ char *key = NULL;
 
         if (!eq || eq == f->value)
-                return cli_bad(err, f->label, "\"%.*s%s\" is not NAME=VALUE", Q(f->value));
+                return jl_config_bad(err, f->label, "\"%.*s%s\" is not NAME=VALUE", Q(f->value));
         key = strndup(f->value, (size_t) (eq - f->value));
         if (!key || jailer_config_add_env(c, key, eq + 1) < 0)
                 return jl_error(err, JAILER_STEP_CONFIG, ENOMEM, f->label, "cannot store the value");
@@ -336,7 +323,7 @@ static int parse_cgroup_version(jailer_error *err, const struct flag *f, jailer_
         else if (strcmp(f->value, "v2") == 0)
                 v = JAILER_CGROUP_V2;
         else
-                return cli_bad(err, f->label, "\"%.*s%s\" is not one of auto, v1, v2", Q(f->value));
+                return jl_config_bad(err, f->label, "\"%.*s%s\" is not one of auto, v1, v2", Q(f->value));
         return jailer_config_set_cgroup_version(c, v);
 }
 
@@ -446,7 +433,7 @@ static int apply(jailer_error *err, const struct flag *f, jailer_config *c, stru
         case OPT_CGROUP_VERSION:
                 return parse_cgroup_version(err, f, c);
         default:
-                return cli_bad(err, f->label, "unhandled option");
+                return jl_config_bad(err, f->label, "unhandled option");
         }
 
         if (set_str(c, f->value) < 0)
@@ -475,7 +462,7 @@ int jl_cli_parse(int argc, char **argv, const struct jl_cli_flag *extra, jl_cli_
         for (i = 1; (r = next_flag(argc, argv, &i, extra, &f, err)) > 0;)
                 if (f.opt && f.opt->id == OPT_CONFIG) {
                         if (config_file)
-                                return cli_bad(err, f.label, "given twice");
+                                return jl_config_bad(err, f.label, "given twice");
                         config_file = f.value;
                 }
         if (r < 0)
@@ -494,7 +481,7 @@ int jl_cli_parse(int argc, char **argv, const struct jl_cli_flag *extra, jl_cli_
         for (i = 1; (r = next_flag(argc, argv, &i, extra, &f, err)) > 0;) {
                 if (f.extra) {
                         if (!fn)
-                                return cli_bad(err, f.label, "unknown option");
+                                return jl_config_bad(err, f.label, "unknown option");
                         if (fn(userdata, f.extra->name, f.value, err) < 0)
                                 return -1;
                         continue;
@@ -516,9 +503,9 @@ int jl_cli_parse(int argc, char **argv, const struct jl_cli_flag *extra, jl_cli_
         /* --cpu is a share of the period, whichever flag came first. */
         if (cpu.cpu_given) {
                 if (cpu.quota_given)
-                        return cli_bad(err, "--cpu", "cannot be combined with --cpu-quota");
+                        return jl_config_bad(err, "--cpu", "cannot be combined with --cpu-quota");
                 if (jailer_config_set_cpu_limit(c, cpu.cpus) < 0)
-                        return cli_bad(err, "--cpu", "%g CPUs cannot be applied to a period of %llu us", cpu.cpus,
+                        return jl_config_bad(err, "--cpu", "%g CPUs cannot be applied to a period of %llu us", cpu.cpus,
                                        (unsigned long long) c->limits.cpu_period_us);
         }
 

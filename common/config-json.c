@@ -39,24 +39,11 @@ static void config_freep(jailer_config **c)
 
 /* ------------------------------------------------------------ error helpers */
 
-static int json_bad(jailer_error *err, const char *field, const char *fmt, ...) _printf_(3, 4);
-static int json_bad(jailer_error *err, const char *field, const char *fmt, ...)
-{
-        char msg[1024];
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
-        va_end(ap);
-
-        return jl_error(err, JAILER_STEP_CONFIG, 0, field, "%s", msg);
-}
-
 static int type_error(jailer_error *err, const char *field, const char *expected, json_object *v)
 {
         char buf[QUOTE_MAX + 64];
 
-        return json_bad(err, field, "expected %s, got %s", expected, jl_json_describe(v, buf, sizeof(buf), QUOTE_MAX));
+        return jl_config_bad(err, field, "expected %s, got %s", expected, jl_json_describe(v, buf, sizeof(buf), QUOTE_MAX));
 }
 
 /* ------------------------------------------------------------ typed getters */
@@ -72,14 +59,14 @@ static int get_u64(jailer_error *err, const char *field, json_object *v, uint64_
         if (!json_object_is_type(v, json_type_int))
                 return type_error(err, field, "a non-negative integer", v);
         if (json_object_get_int64(v) < 0)
-                return json_bad(err, field, "expected a non-negative integer, got number %lld",
+                return jl_config_bad(err, field, "expected a non-negative integer, got number %lld",
                                 (long long) json_object_get_int64(v));
         u = json_object_get_uint64(v);
         if (u == UINT64_MAX)
-                return json_bad(err, field, "number out of range (at most %llu)",
+                return jl_config_bad(err, field, "number out of range (at most %llu)",
                                 (unsigned long long) (max == UINT64_MAX ? UINT64_MAX - 1 : max));
         if (u > max)
-                return json_bad(err, field, "%llu is out of range (at most %llu)", (unsigned long long) u,
+                return jl_config_bad(err, field, "%llu is out of range (at most %llu)", (unsigned long long) u,
                                 (unsigned long long) max);
         *out = u;
         return 0;
@@ -93,7 +80,7 @@ static int get_string(jailer_error *err, const char *field, json_object *v, cons
                 return type_error(err, field, "a string", v);
         s = json_object_get_string(v);
         if (strlen(s) != (size_t) json_object_get_string_len(v))
-                return json_bad(err, field, "\"%.*s\\0...\" contains a NUL byte", QUOTE_MAX, s);
+                return jl_config_bad(err, field, "\"%.*s\\0...\" contains a NUL byte", QUOTE_MAX, s);
         *out = s;
         return 0;
 }
@@ -123,8 +110,8 @@ static int parse_json(const char *json, size_t len, json_object **out, jailer_er
                 if (e.fault == JL_JSON_NO_MEMORY)
                         return enomem(err, e.path[0] ? e.path : NULL);
                 if (e.fault == JL_JSON_TOO_LARGE)
-                        return json_bad(err, NULL, "the config is %zu bytes, more than the 1 MiB allowed", len);
-                return json_bad(err, e.path[0] ? e.path : NULL, "%s", e.message);
+                        return jl_config_bad(err, NULL, "the config is %zu bytes, more than the 1 MiB allowed", len);
+                return jl_config_bad(err, e.path[0] ? e.path : NULL, "%s", e.message);
         }
         if (!json_object_is_type(root, json_type_object))
                 return type_error(err, NULL, "a JSON object at the top level", root);
@@ -144,7 +131,7 @@ static int set_failed(jailer_error *err, const char *field)
 static int check_count(jailer_error *err, const char *field, size_t n, size_t max)
 {
         if (n > max)
-                return json_bad(err, field, "%zu entries, at most %zu are allowed", n, max);
+                return jl_config_bad(err, field, "%zu entries, at most %zu are allowed", n, max);
         return 0;
 }
 
@@ -200,7 +187,7 @@ static int parse_limits(jailer_error *err, json_object *obj, jailer_config *c)
                         if (strcmp(key, fields[i].name) == 0)
                                 break;
                 if (i == ELEMENTSOF(fields))
-                        return json_bad(err, f, "unknown key");
+                        return jl_config_bad(err, f, "unknown key");
                 IF_SET(v) {
                         if (get_u64(err, f, v, UINT64_MAX, fields[i].slot) < 0)
                                 return -1;
@@ -223,7 +210,7 @@ static int parse_namespaces(jailer_error *err, json_object *obj, jailer_config *
                         if (strcmp(key, jl_namespace_names[i]) == 0)
                                 break;
                 if (i == JAILER_NS_COUNT)
-                        return json_bad(err, f, "unknown key");
+                        return jl_config_bad(err, f, "unknown key");
                 IF_SET(v) {
                         if (get_bool(err, f, v, &c->ns[i]) < 0)
                                 return -1;
@@ -256,20 +243,20 @@ static int parse_bind(jailer_error *err, const char *field, json_object *obj, ja
                                         return -1;
                         }
                 } else
-                        return json_bad(err, f, "unknown key");
+                        return jl_config_bad(err, f, "unknown key");
         }
 
         if (!source) {
                 char f[FIELD_MAX];
 
                 jl_json_path_key(f, sizeof(f), field, "source");
-                return json_bad(err, f, "is required");
+                return jl_config_bad(err, f, "is required");
         }
         if (!dest) {
                 char f[FIELD_MAX];
 
                 jl_json_path_key(f, sizeof(f), field, "dest");
-                return json_bad(err, f, "is required");
+                return jl_config_bad(err, f, "is required");
         }
         if (jailer_config_add_bind_mount(c, source, dest, read_only) < 0)
                 return set_failed(err, field);
@@ -324,7 +311,7 @@ static int parse_env(jailer_error *err, json_object *arr, jailer_config *c)
                  * would silently keep the last one. */
                 for (size_t j = 0; j < c->n_env; j++)
                         if (strcmp(c->env[j].key, k) == 0)
-                                return json_bad(err, f, "variable \"%.*s%s\" is given twice", QUOTE_MAX, k,
+                                return jl_config_bad(err, f, "variable \"%.*s%s\" is given twice", QUOTE_MAX, k,
                                                 strlen(k) > QUOTE_MAX ? "..." : "");
                 if (jailer_config_add_env(c, k, v) < 0)
                         return set_failed(err, f);
@@ -345,7 +332,7 @@ static int parse_cgroup_version(jailer_error *err, json_object *v, jailer_config
         else if (strcmp(s, "v2") == 0)
                 c->cgroup_version = JAILER_CGROUP_V2;
         else
-                return json_bad(err, "cgroup_version", "\"%.*s%s\" is not one of \"auto\", \"v1\", \"v2\"", QUOTE_MAX,
+                return jl_config_bad(err, "cgroup_version", "\"%.*s%s\" is not one of \"auto\", \"v1\", \"v2\"", QUOTE_MAX,
                                 s, strlen(s) > QUOTE_MAX ? "..." : "");
         return 0;
 }
@@ -439,7 +426,7 @@ static int parse_root(jailer_error *err, json_object *root, jailer_config *c)
                                 r = parse_string_array(err, key, v, c, MAX_SECCOMP_ALLOW,
                                                        jailer_config_add_seccomp_allow);
                 } else
-                        r = json_bad(err, key, "unknown key");
+                        r = jl_config_bad(err, key, "unknown key");
 
                 if (r < 0)
                         return -1;

@@ -80,13 +80,6 @@ struct msg {
         jailer_error err;
 };
 
-static uint64_t now_us(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
-
 static int send_msg(int sock, enum msg_type type, const jailer_error *err)
 {
         struct msg m = { .type = type };
@@ -176,7 +169,7 @@ static char **build_argv(const jailer_config *c)
 }
 
 static int child_run(const jailer_config *c, const struct jl_rootfs *rootfs, const jailer_spawn_opts *o, int sock,
-                     int exec_fd, scmp_filter_ctx_t filter, jailer_error *err)
+                     int exec_fd, const jl_seccomp_prog *filter, jailer_error *err)
 {
         /* Not traceable or dumpable while privileged. */
         if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
@@ -266,7 +259,7 @@ static int child_run(const jailer_config *c, const struct jl_rootfs *rootfs, con
 }
 
 _Noreturn static void child_main(const jailer_config *c, const struct jl_rootfs *rootfs, const jailer_spawn_opts *o,
-                                 int sock, int exec_fd, scmp_filter_ctx_t filter)
+                                 int sock, int exec_fd, const jl_seccomp_prog *filter)
 {
         jailer_error err = { 0 };
         (void) child_run(c, rootfs, o, sock, exec_fd, filter, &err);
@@ -418,7 +411,7 @@ int jailer_spawn(const jailer_config *c, const jailer_spawn_opts *opts, jailer_j
         j->seccomp_kill = c->seccomp_kill && !(c->seccomp && strcmp(c->seccomp, "none") == 0);
 
         _cleanup_close_ int exec_fd = -1;
-        scmp_filter_ctx_t filter = NULL;
+        jl_seccomp_prog *filter = NULL;
         int sv[2] = { -1, -1 };
         uint64_t flags = 0;
 
@@ -453,7 +446,7 @@ int jailer_spawn(const jailer_config *c, const jailer_spawn_opts *opts, jailer_j
                 flags |= CLONE_NEWIPC;
 
         int cgfd = jl_cgroup_clone_fd(j->cg);
-        j->start_us = now_us();
+        j->start_us = jl_now_monotonic_us();
         pid_t pid = clone_child(flags, cgfd, &j->pidfd);
         bool attach = cgfd < 0;
         if (pid < 0 && cgfd >= 0 && (errno == EINVAL || errno == ENOSYS || errno == E2BIG)) {
@@ -591,7 +584,7 @@ int jailer_jail_wait(jailer_jail *j, jailer_report *r, jailer_error *err)
         for (;;) {
                 int timeout = -1;
                 if (j->deadline_us && !j->timed_out) {
-                        uint64_t now = now_us();
+                        uint64_t now = jl_now_monotonic_us();
                         if (now >= j->deadline_us) {
                                 (void) jailer_jail_expire(j);
                                 continue;
@@ -618,7 +611,7 @@ int jailer_jail_wait(jailer_jail *j, jailer_report *r, jailer_error *err)
                         return -1;
                 }
         }
-        uint64_t end = now_us();
+        uint64_t end = jl_now_monotonic_us();
 
         /* Whatever the program left behind (daemonized children when there
          * is no pid namespace) dies with it; then the cgroup's final word. */

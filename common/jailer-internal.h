@@ -21,6 +21,8 @@
 int jl_error(jailer_error *err, jailer_step step, int code, const char *field, const char *fmt, ...) _printf_(5, 6);
 /* Prefix an existing error message with more context. */
 void jl_error_prefix(jailer_error *err, const char *fmt, ...) _printf_(2, 3);
+/* A config value refused (no errno): "FIELD: what is wrong". */
+#define jl_config_bad(err, field, ...) jl_error((err), JAILER_STEP_CONFIG, 0, (field), __VA_ARGS__)
 
 /* ------------------------------------------------------------ config model */
 
@@ -93,6 +95,18 @@ extern const char *const jl_namespace_names[JAILER_NS_COUNT]; /* "user", "pid", 
 int jl_parse_size(const char *s, uint64_t *out);
 /* Parse a decimal uint64 strictly (no sign, no junk, no overflow). */
 int jl_parse_u64(const char *s, uint64_t *out);
+
+/* CLOCK_MONOTONIC in µs and ns: the one clock every timeout and deadline of
+ * libjailer, jailerd and the clients counts in. */
+uint64_t jl_now_monotonic_us(void);
+uint64_t jl_now_monotonic_ns(void);
+
+/* Read what fd holds into a NUL-terminated malloc'd buffer: at most max
+ * bytes (-EFBIG when there is more; at most one byte more is read, whatever
+ * the size the file claims).  from_start: pread() from offset 0, leaving
+ * the fd's offset alone (it may be shared with whoever passed the fd).
+ * len may be NULL.  0 or -errno. */
+int jl_read_fd_all(int fd, size_t max, bool from_start, char **out, size_t *len);
 
 /* ------------------------------------------------------------ host paths */
 
@@ -215,16 +229,24 @@ int jl_rlimit_nproc_apply_child(const jailer_config *c, jailer_error *err);
 /* Is name a syscall the baseline denies (and so one seccomp_allow may name)? */
 bool jl_seccomp_allowable(const char *name);
 typedef void *scmp_filter_ctx_t;
-/* Parent: build the filter the config asks for (NULL for "none"). */
-int jl_seccomp_prepare(const jailer_config *c, scmp_filter_ctx_t *out, jailer_error *err);
-void jl_seccomp_release(scmp_filter_ctx_t ctx);
-/* Child: load it. */
-int jl_seccomp_apply_child(scmp_filter_ctx_t ctx, jailer_error *err);
+/* A compiled filter: the BPF program libseccomp built, shared with the
+ * per-process cache of seccomp.c (reference-counted). */
+typedef struct jl_seccomp_prog jl_seccomp_prog;
+/* Parent: the program the config asks for (NULL for "none"), compiled or
+ * taken from the cache; release it when done. */
+int jl_seccomp_prepare(const jailer_config *c, jl_seccomp_prog **out, jailer_error *err);
+void jl_seccomp_release(jl_seccomp_prog *p);
+/* Child: load it, as seccomp_load() would. */
+int jl_seccomp_apply_child(const jl_seccomp_prog *p, jailer_error *err);
+/* The program's instructions (struct sock_filter), len in bytes. */
+int jl_seccomp_prog_bpf(const jl_seccomp_prog *p, const void **insns, size_t *len);
+/* libseccomp's context for the config's filter, never cached (NULL for
+ * "none"): what jl_seccomp_prepare() compiles. */
+int jl_seccomp_compile(const jailer_config *c, scmp_filter_ctx_t *out, jailer_error *err);
+/* An OCI profile's bytes to a context.  Error messages name the profile
+ * and the element at fault ("syscalls[3].names[1]: not a string"), never
+ * its bytes: the file may be one the requester could not read. */
 int jl_seccomp_parse_oci(const char *json, size_t len, const char *path, scmp_filter_ctx_t *out, jailer_error *err);
-/* Error messages name the profile and the field at fault, never its bytes:
- * the file may be one the requester could not read. */
-int jl_seccomp_load_oci(const char *path, scmp_filter_ctx_t *out, jailer_error *err);
-int jl_seccomp_load_oci_fd(int fd, const char *name, scmp_filter_ctx_t *out, jailer_error *err);
 /* The profile behind fd, read once (the same checks as above) into a sealed
  * memfd: whoever checks its contents and whoever loads it later read the
  * same bytes, whatever happens to the file meanwhile.  The memfd, or -1. */

@@ -393,6 +393,41 @@ int jailer_run(const jailer_config *c, const jailer_spawn_opts *opts, jailer_rep
  * NULL when neither offers cpu, memory and pids. */
 const char *jailer_cgroup_detect(void);
 
+/* ------------------------------------------------------------------ cgroups of a service
+ * For a service that places jails (jailerd): the cgroup work beyond one
+ * jail's lifetime.  Paths are walked without following symlinks. */
+
+/* Kill every process of the cgroup at path and of its sub-cgroups, on every
+ * hierarchy jails use that has it (v2, or each v1 hierarchy of cpu, cpuacct,
+ * memory and pids), then remove them.  path is what
+ * jailer_jail_cgroup_path() reported, or the same relative to the
+ * hierarchies' root ("jailer/ID").  cgroup.kill goes first on v2 where the
+ * kernel has it; each process is then signalled through a pidfd, so a pid
+ * reused meanwhile by a process outside the cgroup is never hit.  Returns
+ * how many processes the cgroup held (>= 0), or -1 with *err (err->code is
+ * ENOENT when no hierarchy has it). */
+int jailer_cgroup_remove(const char *path, jailer_error *err);
+/* The calling process's cgroup v2 path relative to its hierarchy's root
+ * ("/system.slice/x.service"), malloc'd; NULL when it is in none. */
+char *jailer_cgroup_self(void);
+/* The next three take the absolute path of a cgroup v2 directory. */
+/* Has systemd delegated it (the trusted.delegate or user.delegate xattr)? */
+bool jailer_cgroup_is_delegated(const char *path);
+/* Give cpu, memory and pids to its children.  0; 1 when it does not offer
+ * them all (the others are enabled, *err names the missing ones); -1 with
+ * *err when one cannot be enabled. */
+int jailer_cgroup_enable_controllers(const char *path, jailer_error *err);
+/* Move the calling process into path/leaf, made when missing. */
+int jailer_cgroup_move_self(const char *path, const char *leaf, jailer_error *err);
+
+/* Compile the seccomp filter c asks for now, rather than at the next
+ * jailer_spawn().  Compiled filters are kept per process (the default
+ * profile per its settings and architecture, an OCI profile per its bytes),
+ * bounded to a few, so that every later jail with the same filter loads the
+ * kept BPF program; a process that calls this and then forks hands them to
+ * its children.  Safe from several threads and across fork(). */
+int jailer_seccomp_prepare(const jailer_config *c, jailer_error *err);
+
 const char *jailer_version(void);
 
 /* Signal names, "SIGKILL" <-> 9.  name_to_signal accepts "KILL", "SIGKILL"

@@ -77,21 +77,9 @@ char *jailer_report_to_json(const jailer_report *r)
         return s;
 }
 
-static int rbad(jailer_error *err, const char *field, const char *fmt, ...) _printf_(3, 4);
-static int rbad(jailer_error *err, const char *field, const char *fmt, ...)
-{
-        char msg[1024];
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
-        va_end(ap);
-
-        jl_error(err, JAILER_STEP_WAIT, 0, NULL, "report: %s%s%s", field ?: "", field ? ": " : "", msg);
-        if (err && field)
-                snprintf(err->field, sizeof(err->field), "%s", field);
-        return -1;
-}
+/* A report refused: "report: FIELD: what is wrong". */
+#define rbad(err, field, ...) \
+        (jl_error((err), JAILER_STEP_WAIT, 0, (field), __VA_ARGS__), jl_error_prefix((err), "report"), -1)
 
 /* An integer in [0, max]; doubles and negatives are refused.  json-c
  * saturates at UINT64_MAX, so that value is refused as out of range. */

@@ -14,13 +14,21 @@
  * knows the native architecture.
  *
  * A profile in the OCI runtime-spec format (Docker's and Podman's) can
- * replace the baseline: see jl_seccomp_load_oci().
+ * replace the baseline: see jl_seccomp_parse_oci().
+ *
+ * libseccomp compiles a filter into a BPF program; this file keeps the
+ * program, not the libseccomp context, and compiles each distinct filter
+ * once per process (see "Compiled programs" below).
  */
 #include "jailer-internal.h"
 #include "json-strict.h"
+#include "json-util.h"
 
 #include <fcntl.h>
 #include <json-c/json.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <pthread.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <stdio.h>
@@ -28,7 +36,9 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/personality.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -152,47 +162,23 @@ static int baseline(const jailer_config *c, scmp_filter_ctx ctx, uint32_t deny, 
         return 0;
 }
 
-int jl_seccomp_prepare(const jailer_config *c, scmp_filter_ctx_t *out, jailer_error *err)
+static void seccomp_releasep(scmp_filter_ctx *ctx)
 {
-        *out = NULL;
-        const char *mode = c->seccomp ? c->seccomp : "default";
-        if (strcmp(mode, "none") == 0)
-                return 0;
+        if (*ctx)
+                seccomp_release(*ctx);
+}
+#define _cleanup_seccomp_ _cleanup_(seccomp_releasep)
 
-        /* A profile is read here, in the host's namespaces, where its path
-         * means what the operator meant; the child only loads the result. */
-        if (strcmp(mode, "default") != 0)
-                return c->seccomp_fd >= 0 ? jl_seccomp_load_oci_fd(c->seccomp_fd, mode, out, err)
-                                          : jl_seccomp_load_oci(mode, out, err);
-
+static int compile_default(const jailer_config *c, scmp_filter_ctx *out, jailer_error *err)
+{
         uint32_t deny = c->seccomp_kill ? SCMP_ACT_KILL_PROCESS : SCMP_ACT_ERRNO(EPERM);
-        scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+        _cleanup_seccomp_ scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+
         if (!ctx)
                 return jl_error(err, JAILER_STEP_SECCOMP, ENOMEM, "seccomp", "seccomp_init");
-        if (baseline(c, ctx, deny, err) < 0) {
-                seccomp_release(ctx);
+        if (baseline(c, ctx, deny, err) < 0)
                 return -1;
-        }
-        *out = ctx;
-        return 0;
-}
-
-void jl_seccomp_release(scmp_filter_ctx_t ctx)
-{
-        if (ctx)
-                seccomp_release(ctx);
-}
-
-int jl_seccomp_apply_child(scmp_filter_ctx_t ctx, jailer_error *err)
-{
-        if (!ctx)
-                return 0;
-        /* The filter applies to every thread, and no_new_privs is already
-         * set, so no privilege is needed to install it. */
-        (void) seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
-        int r = seccomp_load(ctx);
-        if (r < 0)
-                return jl_error(err, JAILER_STEP_SECCOMP, -r, "seccomp", "seccomp: load the filter");
+        *out = TAKE_PTR(ctx);
         return 0;
 }
 
@@ -275,203 +261,245 @@ static const char *get_str(json_object *o, const char *key)
         return json_object_get_string(v);
 }
 
-_printf_(3, 4) static int oci_fail(jailer_error *err, const char *path, const char *fmt, ...)
+/* One profile being turned into a filter. */
+typedef struct oci_parse {
+        const char *path;       /* names the profile in messages */
+        jailer_error *err;
+        scmp_filter_ctx ctx;
+        uint64_t def_errno;
+        uint32_t def_action;
+} oci_parse;
+
+/* "seccomp: PATH: ELEMENT: what is wrong" (ELEMENT may be NULL).  Messages
+ * name the element at fault, never its bytes: the file may be one the
+ * requester could not read. */
+_printf_(3, 4) static int oci_fail(const oci_parse *x, const char *elem, const char *fmt, ...)
 {
-        char msg[512];
+        char msg[256];
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
-        return jl_error(err, JAILER_STEP_SECCOMP, 0, "seccomp", "seccomp: %s: %s", path, msg);
+        return jl_error(x->err, JAILER_STEP_SECCOMP, 0, "seccomp", "seccomp: %s: %s%s%s", x->path,
+                        elem ? elem : "", elem ? ": " : "", msg);
+}
+
+/* The strict reader every input goes through; its reason quotes nothing of
+ * the profile. */
+static int oci_read_json(const oci_parse *x, const char *json, size_t len, json_object **root)
+{
+        static const jl_json_limits limits = { .max_depth = 16 };
+        jl_json_error jerr;
+
+        if (jl_json_parse(json, len, &limits, root, &jerr) == 0)
+                return 0;
+        if (jerr.fault == JL_JSON_NO_MEMORY)
+                return jl_error(x->err, JAILER_STEP_SECCOMP, ENOMEM, "seccomp", "seccomp: %s", x->path);
+        if (jerr.fault == JL_JSON_SYNTAX)
+                return oci_fail(x, NULL, "invalid JSON at line %zu, column %zu: %s", jerr.line, jerr.column,
+                                jerr.reason);
+        return oci_fail(x, NULL, "invalid profile: %s", jerr.reason);
+}
+
+static int oci_check_keys(const oci_parse *x, json_object *root)
+{
+        static const char *const known[] = { "defaultAction", "defaultErrnoRet", "architectures", "archMap",
+                                             "syscalls", "flags", "listenerPath", "listenerMetadata" };
+        size_t key_index = 0;
+
+        if (!json_object_is_type(root, json_type_object))
+                return oci_fail(x, NULL, "the profile must be a JSON object");
+        json_object_object_foreach(root, key, val) {
+                (void) val;
+                bool ok = false;
+                for (size_t i = 0; i < ELEMENTSOF(known); i++)
+                        ok |= strcmp(key, known[i]) == 0;
+                if (!ok)
+                        return oci_fail(x, NULL, "key %zu of the top-level object is not an OCI seccomp key",
+                                        key_index);
+                key_index++;
+        }
+        return 0;
+}
+
+/* defaultErrnoRet and defaultAction; then the context, with that default. */
+static int oci_default_action(oci_parse *x, json_object *root, scmp_filter_ctx *ctx)
+{
+        bool present;
+
+        x->def_errno = EPERM;
+        if (get_u64(root, "defaultErrnoRet", &x->def_errno, &present) < 0 || x->def_errno > 4095)
+                return oci_fail(x, "defaultErrnoRet", "not an errno number");
+        const char *def = get_str(root, "defaultAction");
+        if (!def || oci_action(def, (uint32_t) x->def_errno, &x->def_action) < 0)
+                return oci_fail(x, "defaultAction", "missing or not an SCMP_ACT_ action");
+        *ctx = seccomp_init(x->def_action);
+        if (!*ctx)
+                return jl_error(x->err, JAILER_STEP_SECCOMP, ENOMEM, "seccomp", "seccomp_init");
+        x->ctx = *ctx;
+        return 0;
+}
+
+static int oci_add_architecture(const oci_parse *x, json_object *a, const char *elem)
+{
+        const char *an = json_object_is_type(a, json_type_string) ? json_object_get_string(a) : NULL;
+        if (!an || strncmp(an, "SCMP_ARCH_", 10) != 0)
+                return oci_fail(x, elem, "not an SCMP_ARCH_ name");
+
+        char lower[32];
+        size_t k = 0;
+        for (const char *p = an + 10; *p && k < sizeof(lower) - 1; p++)
+                lower[k++] = (char) ((*p >= 'A' && *p <= 'Z') ? *p - 'A' + 'a' : *p);
+        lower[k] = '\0';
+        uint32_t arch = seccomp_arch_resolve_name(lower);
+        if (arch == 0)
+                return oci_fail(x, elem, "not an architecture libseccomp knows");
+        int r = seccomp_arch_add(x->ctx, arch);
+        if (r < 0 && r != -EEXIST)
+                return oci_fail(x, elem, "cannot be added");
+        return 0;
+}
+
+static int oci_add_architectures(const oci_parse *x, json_object *root)
+{
+        json_object *arches;
+
+        if (!json_object_object_get_ex(root, "architectures", &arches) || !arches)
+                return 0;
+        if (!json_object_is_type(arches, json_type_array))
+                return oci_fail(x, "architectures", "not an array");
+        for (size_t i = 0; i < json_object_array_length(arches); i++) {
+                char elem[48];
+                snprintf(elem, sizeof(elem), "architectures[%zu]", i);
+                if (oci_add_architecture(x, json_object_array_get_idx(arches, i), elem) < 0)
+                        return -1;
+        }
+        return 0;
+}
+
+/* syscalls[i].args: at most 6 comparisons, into cmps. */
+static int oci_rule_args(const oci_parse *x, json_object *rule, size_t i, struct scmp_arg_cmp cmps[6],
+                         unsigned *n_cmps)
+{
+        json_object *args;
+        char elem[64];
+
+        *n_cmps = 0;
+        if (!json_object_object_get_ex(rule, "args", &args) || !args)
+                return 0;
+        snprintf(elem, sizeof(elem), "syscalls[%zu].args", i);
+        if (!json_object_is_type(args, json_type_array) || json_object_array_length(args) > 6)
+                return oci_fail(x, elem, "not an array of at most 6");
+
+        for (size_t k = 0; k < json_object_array_length(args); k++) {
+                json_object *a = json_object_array_get_idx(args, k);
+                uint64_t index = 0, value = 0, value2 = 0;
+                bool has_index, p2, p3;
+                enum scmp_compare op;
+
+                snprintf(elem, sizeof(elem), "syscalls[%zu].args[%zu]", i, k);
+                if (!json_object_is_type(a, json_type_object))
+                        return oci_fail(x, elem, "not an object");
+                const char *opn = get_str(a, "op");
+                if (!opn || oci_op(opn, &op) < 0)
+                        return oci_fail(x, elem, "op is missing or not an SCMP_CMP_ operator");
+                if (get_u64(a, "index", &index, &has_index) < 0 || !has_index || index > 5)
+                        return oci_fail(x, elem, "index is missing or not 0 to 5");
+                if (get_u64(a, "value", &value, &p2) < 0 || get_u64(a, "valueTwo", &value2, &p3) < 0)
+                        return oci_fail(x, elem, "value or valueTwo is not an unsigned integer");
+                cmps[(*n_cmps)++] = (struct scmp_arg_cmp) {
+                        .arg = (unsigned) index,
+                        .op = op,
+                        .datum_a = value,
+                        .datum_b = value2,
+                };
+        }
+        return 0;
+}
+
+/* One rule per name of syscalls[i].names. */
+static int oci_rule_names(const oci_parse *x, json_object *names, size_t i, uint32_t action,
+                          const struct scmp_arg_cmp *cmps, unsigned n_cmps)
+{
+        for (size_t k = 0; k < json_object_array_length(names); k++) {
+                json_object *nm = json_object_array_get_idx(names, k);
+                char elem[64];
+
+                snprintf(elem, sizeof(elem), "syscalls[%zu].names[%zu]", i, k);
+                if (!json_object_is_type(nm, json_type_string))
+                        return oci_fail(x, elem, "not a string");
+                int nr = seccomp_syscall_resolve_name(json_object_get_string(nm));
+                if (nr == __NR_SCMP_ERROR)
+                        continue; /* unknown here: profiles list syscalls of every kernel */
+                int r = seccomp_rule_add_array(x->ctx, action, nr, n_cmps, cmps);
+                if (r < 0 && r != -EEXIST)
+                        return oci_fail(x, elem, "the rule cannot be added: %s", strerror(-r));
+        }
+        return 0;
+}
+
+static int oci_add_rule(const oci_parse *x, json_object *rule, size_t i)
+{
+        char elem[48];
+        bool present;
+        uint64_t eret = x->def_errno;
+        uint32_t action;
+        struct scmp_arg_cmp cmps[6];
+        unsigned n_cmps;
+        json_object *names;
+
+        snprintf(elem, sizeof(elem), "syscalls[%zu]", i);
+        if (!json_object_is_type(rule, json_type_object))
+                return oci_fail(x, elem, "not an object");
+        if (get_u64(rule, "errnoRet", &eret, &present) < 0 || eret > 4095)
+                return oci_fail(x, elem, "errnoRet is not an errno number");
+        const char *an = get_str(rule, "action");
+        if (!an || oci_action(an, (uint32_t) eret, &action) < 0)
+                return oci_fail(x, elem, "action is missing or not an SCMP_ACT_ action");
+        if (oci_rule_args(x, rule, i, cmps, &n_cmps) < 0)
+                return -1;
+        if (!json_object_object_get_ex(rule, "names", &names) || !json_object_is_type(names, json_type_array))
+                return oci_fail(x, elem, "names is not an array");
+        if (action == x->def_action)
+                return 0; /* libseccomp refuses rules equal to the default */
+        return oci_rule_names(x, names, i, action, cmps, n_cmps);
+}
+
+static int oci_add_syscalls(const oci_parse *x, json_object *root)
+{
+        json_object *calls;
+
+        if (!json_object_object_get_ex(root, "syscalls", &calls) || !calls)
+                return 0;
+        if (!json_object_is_type(calls, json_type_array))
+                return oci_fail(x, "syscalls", "not an array");
+        for (size_t i = 0; i < json_object_array_length(calls); i++)
+                if (oci_add_rule(x, json_object_array_get_idx(calls, i), i) < 0)
+                        return -1;
+        return 0;
 }
 
 int jl_seccomp_parse_oci(const char *json, size_t len, const char *path, scmp_filter_ctx_t *out, jailer_error *err)
 {
+        _cleanup_json_ json_object *root = NULL;
+        _cleanup_seccomp_ scmp_filter_ctx ctx = NULL;
+        oci_parse x = { .path = path, .err = err };
+
         *out = NULL;
-        /* The strict reader every input goes through; its reason quotes
-         * nothing of the profile (a message about a profile never does). */
-        static const jl_json_limits limits = { .max_depth = 16 };
-        json_object *root = NULL;
-        jl_json_error jerr;
-
-        if (jl_json_parse(json, len, &limits, &root, &jerr) < 0) {
-                if (jerr.fault == JL_JSON_NO_MEMORY)
-                        return jl_error(err, JAILER_STEP_SECCOMP, ENOMEM, "seccomp", "seccomp: %s", path);
-                if (jerr.fault == JL_JSON_SYNTAX)
-                        return jl_error(err, JAILER_STEP_SECCOMP, 0, "seccomp",
-                                        "seccomp: %s: invalid JSON at line %zu, column %zu: %s", path, jerr.line,
-                                        jerr.column, jerr.reason);
-                return jl_error(err, JAILER_STEP_SECCOMP, 0, "seccomp", "seccomp: %s: invalid profile: %s", path,
-                                jerr.reason);
-        }
-
-        int ret = -1;
-        scmp_filter_ctx ctx = NULL;
-        bool present;
-        uint64_t def_errno = EPERM;
-
-        if (!json_object_is_type(root, json_type_object)) {
-                oci_fail(err, path, "the profile must be a JSON object");
-                goto out;
-        }
-        size_t key_index = 0;
-        json_object_object_foreach(root, key, val) {
-                (void) val;
-                static const char *const known[] = { "defaultAction", "defaultErrnoRet", "architectures",
-                                                     "archMap", "syscalls", "flags", "listenerPath",
-                                                     "listenerMetadata" };
-                bool ok = false;
-                for (size_t i = 0; i < ELEMENTSOF(known); i++)
-                        ok |= strcmp(key, known[i]) == 0;
-                if (!ok) {
-                        oci_fail(err, path, "key %zu of the top-level object is not an OCI seccomp key", key_index);
-                        goto out;
-                }
-                key_index++;
-        }
-        if (get_u64(root, "defaultErrnoRet", &def_errno, &present) < 0 || def_errno > 4095) {
-                oci_fail(err, path, "defaultErrnoRet must be an errno number");
-                goto out;
-        }
-        const char *def = get_str(root, "defaultAction");
-        uint32_t def_action;
-        if (!def || oci_action(def, (uint32_t) def_errno, &def_action) < 0) {
-                oci_fail(err, path, "defaultAction is missing or not an SCMP_ACT_ action");
-                goto out;
-        }
-        ctx = seccomp_init(def_action);
-        if (!ctx) {
-                jl_error(err, JAILER_STEP_SECCOMP, ENOMEM, "seccomp", "seccomp_init");
-                goto out;
-        }
-
-        json_object *arches;
-        if (json_object_object_get_ex(root, "architectures", &arches) && arches) {
-                if (!json_object_is_type(arches, json_type_array)) {
-                        oci_fail(err, path, "architectures must be an array");
-                        goto out;
-                }
-                for (size_t i = 0; i < json_object_array_length(arches); i++) {
-                        json_object *a = json_object_array_get_idx(arches, i);
-                        const char *an = json_object_is_type(a, json_type_string) ? json_object_get_string(a)
-                                                                                  : NULL;
-                        if (!an || strncmp(an, "SCMP_ARCH_", 10) != 0) {
-                                oci_fail(err, path, "architectures[%zu] is not an SCMP_ARCH_ name", i);
-                                goto out;
-                        }
-                        char lower[32];
-                        size_t k = 0;
-                        for (const char *p = an + 10; *p && k < sizeof(lower) - 1; p++)
-                                lower[k++] = (char) ((*p >= 'A' && *p <= 'Z') ? *p - 'A' + 'a' : *p);
-                        lower[k] = '\0';
-                        uint32_t arch = seccomp_arch_resolve_name(lower);
-                        if (arch == 0) {
-                                oci_fail(err, path, "architectures[%zu] is not an architecture libseccomp knows", i);
-                                goto out;
-                        }
-                        int r = seccomp_arch_add(ctx, arch);
-                        if (r < 0 && r != -EEXIST) {
-                                oci_fail(err, path, "architectures[%zu] cannot be added", i);
-                                goto out;
-                        }
-                }
-        }
-
-        json_object *calls;
-        if (json_object_object_get_ex(root, "syscalls", &calls) && calls) {
-                if (!json_object_is_type(calls, json_type_array)) {
-                        oci_fail(err, path, "syscalls must be an array");
-                        goto out;
-                }
-                for (size_t i = 0; i < json_object_array_length(calls); i++) {
-                        json_object *rule = json_object_array_get_idx(calls, i);
-                        if (!json_object_is_type(rule, json_type_object)) {
-                                oci_fail(err, path, "syscalls[%zu] is not an object", i);
-                                goto out;
-                        }
-                        uint64_t eret = def_errno;
-                        if (get_u64(rule, "errnoRet", &eret, &present) < 0 || eret > 4095) {
-                                oci_fail(err, path, "syscalls[%zu].errnoRet is not an errno number", i);
-                                goto out;
-                        }
-                        const char *an = get_str(rule, "action");
-                        uint32_t action;
-                        if (!an || oci_action(an, (uint32_t) eret, &action) < 0) {
-                                oci_fail(err, path, "syscalls[%zu].action is missing or not an SCMP_ACT_ action", i);
-                                goto out;
-                        }
-                        struct scmp_arg_cmp cmps[6];
-                        unsigned n_cmps = 0;
-                        json_object *args;
-                        if (json_object_object_get_ex(rule, "args", &args) && args) {
-                                if (!json_object_is_type(args, json_type_array) ||
-                                    json_object_array_length(args) > 6) {
-                                        oci_fail(err, path, "syscalls[%zu].args is not an array of at most 6", i);
-                                        goto out;
-                                }
-                                for (size_t k = 0; k < json_object_array_length(args); k++) {
-                                        json_object *a = json_object_array_get_idx(args, k);
-                                        uint64_t index = 0, value = 0, value2 = 0;
-                                        bool p1, p2, p3;
-                                        enum scmp_compare op;
-                                        const char *opn = json_object_is_type(a, json_type_object)
-                                                                  ? get_str(a, "op")
-                                                                  : NULL;
-                                        if (!opn || oci_op(opn, &op) < 0 || get_u64(a, "index", &index, &p1) < 0 ||
-                                            !p1 || index > 5 || get_u64(a, "value", &value, &p2) < 0 ||
-                                            get_u64(a, "valueTwo", &value2, &p3) < 0) {
-                                                oci_fail(err, path, "syscalls[%zu].args[%zu] is invalid", i, k);
-                                                goto out;
-                                        }
-                                        cmps[n_cmps++] = (struct scmp_arg_cmp) {
-                                                .arg = (unsigned) index,
-                                                .op = op,
-                                                .datum_a = value,
-                                                .datum_b = value2,
-                                        };
-                                }
-                        }
-                        json_object *names;
-                        if (!json_object_object_get_ex(rule, "names", &names) ||
-                            !json_object_is_type(names, json_type_array)) {
-                                oci_fail(err, path, "syscalls[%zu].names is not an array", i);
-                                goto out;
-                        }
-                        if (action == def_action)
-                                continue; /* libseccomp refuses rules equal to the default */
-                        for (size_t k = 0; k < json_object_array_length(names); k++) {
-                                json_object *nm = json_object_array_get_idx(names, k);
-                                if (!json_object_is_type(nm, json_type_string)) {
-                                        oci_fail(err, path, "syscalls[%zu].names[%zu] is not a string", i, k);
-                                        goto out;
-                                }
-                                int nr = seccomp_syscall_resolve_name(json_object_get_string(nm));
-                                if (nr == __NR_SCMP_ERROR)
-                                        continue; /* unknown here: profiles list syscalls of every kernel */
-                                int r = seccomp_rule_add_array(ctx, action, nr, n_cmps, cmps);
-                                if (r < 0 && r != -EEXIST) {
-                                        oci_fail(err, path, "syscalls[%zu].names[%zu]: the rule cannot be added", i, k);
-                                        goto out;
-                                }
-                        }
-                }
-        }
+        if (oci_read_json(&x, json, len, &root) < 0 || oci_check_keys(&x, root) < 0 ||
+            oci_default_action(&x, root, &ctx) < 0 || oci_add_architectures(&x, root) < 0 ||
+            oci_add_syscalls(&x, root) < 0)
+                return -1;
         *out = TAKE_PTR(ctx);
-        ret = 0;
-out:
-        if (ctx)
-                seccomp_release(ctx);
-        json_object_put(root);
-        return ret;
+        return 0;
 }
 
 /* The largest profile read: Docker's default is 20 KiB. */
 #define PROFILE_MAX (1 << 20)
 
 /* The whole profile behind fd, NUL-terminated, in *out (malloc'd).
- * pread(): the fd's offset may be shared with whoever passed it.  At most
- * one byte more than allowed is read, whatever st_size says: the file may
- * grow meanwhile. */
+ * From offset 0 by pread(): the fd's offset may be shared with whoever
+ * passed it. */
 static int read_profile(int fd, const char *name, char **out, size_t *len, jailer_error *err)
 {
         struct stat st;
@@ -481,39 +509,12 @@ static int read_profile(int fd, const char *name, char **out, size_t *len, jaile
         if (!S_ISREG(st.st_mode))
                 return jl_error(err, JAILER_STEP_SECCOMP, 0, "seccomp", "seccomp: %s is %s, not a regular file",
                                 name, jl_file_type_name(st.st_mode));
-        _cleanup_free_ char *buf = malloc(PROFILE_MAX + 2);
-        if (!buf)
-                return jl_error(err, JAILER_STEP_SECCOMP, ENOMEM, "seccomp", "seccomp: %s", name);
-        size_t got = 0;
-        while (got <= PROFILE_MAX) {
-                ssize_t n = pread(fd, buf + got, PROFILE_MAX + 1 - got, (off_t) got);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return jl_error(err, JAILER_STEP_SECCOMP, errno, "seccomp", "seccomp: %s", name);
-                if (n == 0)
-                        break;
-                got += (size_t) n;
-        }
-        if (got > PROFILE_MAX)
+        int r = jl_read_fd_all(fd, PROFILE_MAX, true, out, len);
+        if (r == -EFBIG)
                 return jl_error(err, JAILER_STEP_SECCOMP, 0, "seccomp", "seccomp: %s is larger than 1 MiB", name);
-        buf[got] = '\0';
-        *out = TAKE_PTR(buf);
-        *len = got;
+        if (r < 0)
+                return jl_error(err, JAILER_STEP_SECCOMP, -r, "seccomp", "seccomp: %s", name);
         return 0;
-}
-
-/* A profile someone opened for us (a daemon, as its client).  name only
- * names it in messages. */
-int jl_seccomp_load_oci_fd(int fd, const char *name, scmp_filter_ctx_t *out, jailer_error *err)
-{
-        _cleanup_free_ char *buf = NULL;
-        size_t len;
-
-        *out = NULL;
-        if (read_profile(fd, name, &buf, &len, err) < 0)
-                return -1;
-        return jl_seccomp_parse_oci(buf, len, name, out, err);
 }
 
 int jl_seccomp_profile_snapshot(int fd, const char *name, jailer_error *err)
@@ -540,18 +541,339 @@ int jl_seccomp_profile_snapshot(int fd, const char *name, jailer_error *err)
         return TAKE_FD(mfd);
 }
 
-/* A profile named by root's own config (the jailer CLI): opened once, by
- * the safe walk, non-blocking (a FIFO fails at once instead of hanging). */
-int jl_seccomp_load_oci(const char *path, scmp_filter_ctx_t *out, jailer_error *err)
+/* The profile c names: the fd a daemon opened for its client, or a path
+ * of root's own config (the jailer CLI), opened once by the safe walk,
+ * non-blocking (a FIFO fails at once instead of hanging). */
+static int read_config_profile(const jailer_config *c, char **out, size_t *len, jailer_error *err)
 {
+        if (c->seccomp_fd >= 0)
+                return read_profile(c->seccomp_fd, c->seccomp, out, len, err);
+
         char why[256] = "";
-        _cleanup_close_ int fd = jl_open_host(path, JL_TYPE_REG, O_RDONLY, why, sizeof(why));
+        _cleanup_close_ int fd = jl_open_host(c->seccomp, JL_TYPE_REG, O_RDONLY, why, sizeof(why));
+        if (fd < 0)
+                return jl_error(err, JAILER_STEP_SECCOMP, why[0] ? 0 : errno, "seccomp", "seccomp: %s%s%s",
+                                c->seccomp, why[0] ? ": " : "", why);
+        return read_profile(fd, c->seccomp, out, len, err);
+}
+
+int jl_seccomp_compile(const jailer_config *c, scmp_filter_ctx_t *out, jailer_error *err)
+{
+        *out = NULL;
+        if (!c->seccomp || strcmp(c->seccomp, "default") == 0)
+                return compile_default(c, out, err);
+        if (strcmp(c->seccomp, "none") == 0)
+                return 0;
+
+        _cleanup_free_ char *buf = NULL;
+        size_t len;
+        if (read_config_profile(c, &buf, &len, err) < 0)
+                return -1;
+        return jl_seccomp_parse_oci(buf, len, c->seccomp, out, err);
+}
+
+/* ------------------------------------------------------------ compiled programs
+ *
+ * What the child loads is a BPF program, and libseccomp spends most of a
+ * jail's seccomp time building it from rules.  So each distinct filter is
+ * compiled once per process and kept: the default profile keyed by what
+ * shapes it (the architecture, deny-by-kill, which baseline entries the
+ * config allows), an OCI profile by its bytes (and the architecture).  A
+ * key is compared in full, never by hash alone: two profiles never share a
+ * program by accident or by a crafted collision.
+ *
+ * The cache is plain memory of the process, so a process that forks after
+ * filling it (jailer_seccomp_prepare(), or one spawn) hands its children
+ * the programs for free.  It is bounded (CACHE_MAX_ENTRIES programs and
+ * CACHE_MAX_BYTES of keys; the least recently used goes first) and guarded
+ * by a mutex that pthread_atfork() releases in the child, so it is also
+ * safe to use from several threads and after fork().  A program is
+ * reference-counted: one evicted while a spawn uses it lives until that
+ * spawn releases it. */
+
+#define CACHE_MAX_ENTRIES 16
+#define CACHE_MAX_BYTES (4u << 20)
+
+struct jl_seccomp_prog {
+        unsigned refs;
+        struct sock_fprog fprog;        /* .filter points at insns */
+        struct sock_filter insns[];
+};
+
+struct cache_entry {
+        uint64_t hash;
+        char *key;
+        size_t key_len;
+        uint64_t used;          /* cache_clock at the last hit */
+        jl_seccomp_prog *prog;
+};
+
+static struct cache_entry cache[CACHE_MAX_ENTRIES];
+static size_t cache_bytes;
+static uint64_t cache_clock;
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+
+static void cache_lock_take(void)
+{
+        (void) pthread_mutex_lock(&cache_lock);
+}
+
+static void cache_lock_drop(void)
+{
+        (void) pthread_mutex_unlock(&cache_lock);
+}
+
+static void cache_init(void)
+{
+        /* A fork() while another thread holds the lock would leave the
+         * child's copy locked for good. */
+        (void) pthread_atfork(cache_lock_take, cache_lock_drop, cache_lock_drop);
+}
+
+static void cache_lock_(void)
+{
+        (void) pthread_once(&cache_once, cache_init);
+        cache_lock_take();
+}
+
+/* Under the lock. */
+static void prog_unref_locked(jl_seccomp_prog *p)
+{
+        if (p && --p->refs == 0)
+                free(p);
+}
+
+void jl_seccomp_release(jl_seccomp_prog *p)
+{
+        if (!p)
+                return;
+        cache_lock_();
+        prog_unref_locked(p);
+        cache_lock_drop();
+}
+
+int jl_seccomp_prog_bpf(const jl_seccomp_prog *p, const void **insns, size_t *len)
+{
+        *insns = p->insns;
+        *len = p->fprog.len * sizeof(struct sock_filter);
+        return 0;
+}
+
+static uint64_t fnv1a(const char *s, size_t len)
+{
+        uint64_t h = 0xcbf29ce484222325ULL;
+        for (size_t i = 0; i < len; i++) {
+                h ^= (unsigned char) s[i];
+                h *= 0x100000001b3ULL;
+        }
+        return h;
+}
+
+/* The BPF of ctx, byte for byte what seccomp_load() would hand the kernel. */
+static int export_bpf(scmp_filter_ctx ctx, jl_seccomp_prog **out, jailer_error *err)
+{
+        _cleanup_close_ int fd = memfd_create("seccomp-bpf", MFD_CLOEXEC);
+        if (fd < 0)
+                return jl_error(err, JAILER_STEP_SECCOMP, errno, "seccomp", "seccomp: memfd_create");
+        int r = seccomp_export_bpf(ctx, fd);
+        if (r < 0)
+                return jl_error(err, JAILER_STEP_SECCOMP, -r, "seccomp", "seccomp: export the filter");
+
+        _cleanup_free_ char *buf = NULL;
+        size_t len;
+        r = jl_read_fd_all(fd, BPF_MAXINSNS * sizeof(struct sock_filter), true, &buf, &len);
+        if (r < 0)
+                return jl_error(err, JAILER_STEP_SECCOMP, -r, "seccomp", "seccomp: read the exported filter");
+        if (len == 0 || len % sizeof(struct sock_filter) != 0)
+                return jl_error(err, JAILER_STEP_SECCOMP, EINVAL, "seccomp",
+                                "seccomp: libseccomp exported %zu bytes, not a BPF program", len);
+
+        jl_seccomp_prog *p = malloc(sizeof(*p) + len);
+        if (!p)
+                return jl_error(err, JAILER_STEP_SECCOMP, ENOMEM, "seccomp", "seccomp");
+        memcpy(p->insns, buf, len);
+        p->refs = 1;
+        p->fprog.len = (unsigned short) (len / sizeof(struct sock_filter));
+        p->fprog.filter = p->insns;
+        *out = p;
+        return 0;
+}
+
+/* The key of c's filter ('D' or 'O', the architecture, then what shapes
+ * it), malloc'd.  For a profile, its bytes are read here. */
+static int filter_key(const jailer_config *c, char **out, size_t *len, jailer_error *err)
+{
+        uint32_t arch = seccomp_arch_native();
+        _cleanup_free_ char *body = NULL;
+        size_t body_len;
+        char kind;
+
+        if (!c->seccomp || strcmp(c->seccomp, "default") == 0) {
+                static const char *const extra[] = { "clone3", "personality", "socket_vsock" };
+                kind = 'D';
+                body_len = 1 + ELEMENTSOF(baseline_deny) + ELEMENTSOF(extra);
+                body = malloc(body_len);
+                if (!body)
+                        return jl_error(err, JAILER_STEP_SECCOMP, ENOMEM, "seccomp", "seccomp");
+                size_t k = 0;
+                body[k++] = c->seccomp_kill ? 'k' : 'e';
+                for (size_t i = 0; i < ELEMENTSOF(baseline_deny); i++)
+                        body[k++] = allowed_by_config(c, baseline_deny[i]) ? 'a' : 'd';
+                for (size_t i = 0; i < ELEMENTSOF(extra); i++)
+                        body[k++] = allowed_by_config(c, extra[i]) ? 'a' : 'd';
+        } else {
+                kind = 'O';
+                if (read_config_profile(c, &body, &body_len, err) < 0)
+                        return -1;
+        }
+
+        char *key = malloc(1 + sizeof(arch) + body_len);
+        if (!key)
+                return jl_error(err, JAILER_STEP_SECCOMP, ENOMEM, "seccomp", "seccomp");
+        key[0] = kind;
+        memcpy(key + 1, &arch, sizeof(arch));
+        memcpy(key + 1 + sizeof(arch), body, body_len);
+        *out = key;
+        *len = 1 + sizeof(arch) + body_len;
+        return 0;
+}
+
+/* Under the lock: the entry for key, or NULL. */
+static struct cache_entry *cache_find(const char *key, size_t len, uint64_t hash)
+{
+        for (size_t i = 0; i < CACHE_MAX_ENTRIES; i++) {
+                struct cache_entry *e = &cache[i];
+                if (e->prog && e->hash == hash && e->key_len == len && memcmp(e->key, key, len) == 0)
+                        return e;
+        }
+        return NULL;
+}
+
+static void cache_evict(struct cache_entry *e)
+{
+        cache_bytes -= e->key_len;
+        free(e->key);
+        prog_unref_locked(e->prog);
+        *e = (struct cache_entry) { 0 };
+}
+
+/* Under the lock: keep p under key (which the cache takes), making room
+ * first.  When the key alone is over the bound, p is not kept. */
+static void cache_insert(char *key, size_t len, uint64_t hash, jl_seccomp_prog *p)
+{
+        if (len > CACHE_MAX_BYTES) {
+                free(key);
+                return;
+        }
+        for (;;) {
+                struct cache_entry *free_slot = NULL, *oldest = NULL;
+                for (size_t i = 0; i < CACHE_MAX_ENTRIES; i++) {
+                        if (!cache[i].prog)
+                                free_slot = free_slot ? free_slot : &cache[i];
+                        else if (!oldest || cache[i].used < oldest->used)
+                                oldest = &cache[i];
+                }
+                if (free_slot && cache_bytes + len <= CACHE_MAX_BYTES) {
+                        p->refs++;
+                        *free_slot = (struct cache_entry) {
+                                .hash = hash, .key = key, .key_len = len, .used = ++cache_clock, .prog = p,
+                        };
+                        cache_bytes += len;
+                        return;
+                }
+                cache_evict(oldest);
+        }
+}
+
+/* The cached program for key, with a reference for the caller, or NULL. */
+static jl_seccomp_prog *cache_get(const char *key, size_t len, uint64_t hash)
+{
+        jl_seccomp_prog *p = NULL;
+
+        cache_lock_();
+        struct cache_entry *e = cache_find(key, len, hash);
+        if (e) {
+                e->used = ++cache_clock;
+                p = e->prog;
+                p->refs++;
+        }
+        cache_lock_drop();
+        return p;
+}
+
+int jl_seccomp_prepare(const jailer_config *c, jl_seccomp_prog **out, jailer_error *err)
+{
+        _cleanup_free_ char *key = NULL;
+        size_t len = 0;
 
         *out = NULL;
-        if (fd < 0)
-                return jl_error(err, JAILER_STEP_SECCOMP, why[0] ? 0 : errno, "seccomp", "seccomp: %s%s%s", path,
-                                why[0] ? ": " : "", why);
-        return jl_seccomp_load_oci_fd(fd, path, out, err);
+        if (c->seccomp && strcmp(c->seccomp, "none") == 0)
+                return 0;
+
+        /* A profile is read here, in the host's namespaces, where its path
+         * means what the operator meant; the child only loads the result. */
+        if (filter_key(c, &key, &len, err) < 0)
+                return -1;
+        uint64_t hash = fnv1a(key, len);
+        *out = cache_get(key, len, hash);
+        if (*out)
+                return 0;
+
+        /* Compiled outside the lock: two threads may both compile the same
+         * filter once; the second keeps the first's. */
+        _cleanup_seccomp_ scmp_filter_ctx ctx = NULL;
+        jl_seccomp_prog *p = NULL;
+        if (key[0] == 'D' ? compile_default(c, &ctx, err) < 0
+                          : jl_seccomp_parse_oci(key + 1 + sizeof(uint32_t), len - 1 - sizeof(uint32_t),
+                                                 c->seccomp, &ctx, err) < 0)
+                return -1;
+        if (export_bpf(ctx, &p, err) < 0)
+                return -1;
+
+        /* p's one reference is the caller's; the cache takes its own. */
+        cache_lock_();
+        struct cache_entry *e = cache_find(key, len, hash);
+        if (e) {
+                prog_unref_locked(p);
+                p = e->prog;
+                p->refs++;
+        } else
+                cache_insert(TAKE_PTR(key), len, hash, p);
+        cache_lock_drop();
+        *out = p;
+        return 0;
+}
+
+int jailer_seccomp_prepare(const jailer_config *c, jailer_error *err)
+{
+        jl_seccomp_prog *p = NULL;
+
+        if (jl_seccomp_prepare(c, &p, err) < 0)
+                return -1;
+        jl_seccomp_release(p);
+        return 0;
+}
+
+int jl_seccomp_apply_child(const jl_seccomp_prog *p, jailer_error *err)
+{
+        if (!p)
+                return 0;
+        /* What seccomp_load() does with our context's attributes (no_new_privs
+         * on, TSYNC): no_new_privs (already set by the privileges step, so
+         * no privilege is needed), then the program for every thread.
+         * Kernels without seccomp(2) take it by prctl(), as libseccomp
+         * falls back; the child has one thread then. */
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                return jl_error(err, JAILER_STEP_SECCOMP, errno, "seccomp", "seccomp: no_new_privs");
+        long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &p->fprog);
+        if (r < 0 && errno == ENOSYS)
+                r = prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &p->fprog, 0, 0);
+        if (r > 0)      /* the id of a thread that could not be synchronised */
+                errno = ESRCH;
+        if (r != 0)
+                return jl_error(err, JAILER_STEP_SECCOMP, errno, "seccomp", "seccomp: load the filter");
+        return 0;
 }
 
 /* The public forms (jailer.h). */

@@ -283,6 +283,41 @@ const char *jailer_cgroup_detect(void)
         return NULL;
 }
 
+int jailer_cgroup_remove(const char *path, jailer_error *err)
+{
+        (void) path;
+        return unsupported(err);
+}
+
+char *jailer_cgroup_self(void)
+{
+        return NULL;
+}
+
+bool jailer_cgroup_is_delegated(const char *path)
+{
+        (void) path;
+        return false;
+}
+
+int jailer_cgroup_enable_controllers(const char *path, jailer_error *err)
+{
+        (void) path;
+        return unsupported(err);
+}
+
+int jailer_cgroup_move_self(const char *path, const char *leaf, jailer_error *err)
+{
+        (void) path, (void) leaf;
+        return unsupported(err);
+}
+
+int jailer_seccomp_prepare(const jailer_config *c, jailer_error *err)
+{
+        (void) c;
+        return unsupported(err);
+}
+
 const char *jailer_version(void)
 {
         return JAILER_VERSION;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #ifndef JAILER_VERSION
 #error "JAILER_VERSION must be defined by the build system"
@@ -248,4 +249,56 @@ int jailer_signal_from_name(const char *name)
                         return signal_aliases[i].sig;
 
         return rt_from_name(bare);
+}
+
+uint64_t jl_now_monotonic_ns(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
+}
+
+uint64_t jl_now_monotonic_us(void)
+{
+        return jl_now_monotonic_ns() / 1000u;
+}
+
+int jl_read_fd_all(int fd, size_t max, bool from_start, char **out, size_t *len)
+{
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0, alloc = 0;
+
+        if (max > SIZE_MAX / 2)
+                return -EINVAL;
+        for (;;) {
+                /* Room for one byte beyond max (to see that there is more)
+                 * and the NUL. */
+                if (alloc - size < 2) {
+                        size_t na = alloc ? alloc * 2 : 4096;
+                        if (na > max + 2)
+                                na = max + 2;
+                        char *nb = realloc(buf, na);
+                        if (!nb)
+                                return -ENOMEM;
+                        buf = nb;
+                        alloc = na;
+                }
+                ssize_t n = from_start ? pread(fd, buf + size, alloc - size - 1, (off_t) size)
+                                       : read(fd, buf + size, alloc - size - 1);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return -errno;
+                if (n == 0)
+                        break;
+                size += (size_t) n;
+                if (size > max)
+                        return -EFBIG;
+        }
+        buf[size] = '\0';
+        if (len)
+                *len = size;
+        *out = TAKE_PTR(buf);
+        return 0;
 }

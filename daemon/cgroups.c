@@ -50,6 +50,14 @@
 #define CGROUP_ROOT "/sys/fs/cgroup"
 #define JAILS_UNIT "jailerd-jails.service"
 
+static void enable_controllers(const char *abs)
+{
+        jailer_error err = { 0 };
+
+        if (jailer_cgroup_enable_controllers(abs, &err) != 0)
+                log_warning("%s", err.message);
+}
+
 /* base: a delegated cgroup ("/system.slice/x.service"), jails go in base/jails. */
 static int use_jails_of(jd_daemon *d, const char *base)
 {
@@ -63,8 +71,8 @@ static int use_jails_of(jd_daemon *d, const char *base)
                 log_error("cannot create %s: %s", jails, strerror(-r));
                 return r;
         }
-        (void) jd_cgroup_enable_controllers(base_abs);
-        (void) jd_cgroup_enable_controllers(jails);
+        enable_controllers(base_abs);
+        enable_controllers(jails);
         /* libjailer wants the parent relative to the hierarchy root. */
         if (asprintf(&d->cgroup_parent, "%s/jails", base + (base[0] == '/')) < 0)
                 return -ENOMEM;
@@ -92,7 +100,7 @@ static int setup_jails_unit(jd_daemon *d, const char *own)
         if (asprintf(&sibling, "%.*s/" JAILS_UNIT, (int) (slash - unit), unit) < 0 ||
             asprintf(&abs, CGROUP_ROOT "%s", sibling) < 0)
                 return -ENOMEM;
-        if (stat(abs, &st) < 0 || !S_ISDIR(st.st_mode) || !jd_cgroup_is_delegated(abs))
+        if (stat(abs, &st) < 0 || !S_ISDIR(st.st_mode) || !jailer_cgroup_is_delegated(abs))
                 return 0;
         log_info("jails go to %s/jails, delegated to " JAILS_UNIT, sibling);
         return use_jails_of(d, sibling);
@@ -103,7 +111,7 @@ static int setup_delegated(jd_daemon *d, const char *own)
 {
         _cleanup_free_ char *base = NULL, *base_abs = NULL;
         size_t n = strlen(own);
-        int r;
+        jailer_error err = { 0 };
 
         /* After a restart (or with systemd's DelegateSubgroup=supervisor) we
          * already sit in the leaf. */
@@ -115,13 +123,12 @@ static int setup_delegated(jd_daemon *d, const char *own)
                 return -ENOMEM;
         if (asprintf(&base_abs, CGROUP_ROOT "%s", base) < 0)
                 return -ENOMEM;
-        if (!jd_cgroup_is_delegated(base_abs))
+        if (!jailer_cgroup_is_delegated(base_abs))
                 return 0;
 
-        r = jd_cgroup_move_self(base_abs, "supervisor");
-        if (r < 0) {
-                log_error("cannot move into %s/supervisor: %s", base_abs, strerror(-r));
-                return r;
+        if (jailer_cgroup_move_self(base_abs, "supervisor", &err) < 0) {
+                log_error("%s", err.message);
+                return -err.code;
         }
         log_info("delegated cgroup %s: jailerd in supervisor/, jails in jails/", base);
         return use_jails_of(d, base);
@@ -140,7 +147,7 @@ int jd_cgroups_setup(jd_daemon *d)
         }
 
         if (statfs(CGROUP_ROOT, &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC) {
-                _cleanup_free_ char *own = jd_cgroup_own_v2();
+                _cleanup_free_ char *own = jailer_cgroup_self();
 
                 if (own && strcmp(own, "/") != 0) {
                         r = setup_jails_unit(d, own);
@@ -170,6 +177,7 @@ void jd_cgroups_clean_stale(jd_daemon *d)
         while ((de = readdir(dir))) {
                 _cleanup_free_ char *path = NULL;
                 jd_entry e = JD_ENTRY_INIT;
+                jailer_error err = { 0 };
                 int r;
 
                 if (de->d_type != DT_DIR || de->d_name[0] == '.')
@@ -178,13 +186,13 @@ void jd_cgroups_clean_stale(jd_daemon *d)
                         continue;
                 if (asprintf(&path, "%s/%s", d->cgroup_parent_abs, de->d_name) < 0)
                         continue;
-                r = jd_cgroup_kill_remove(path);
+                r = jailer_cgroup_remove(path, &err);
                 jd_entry_add(&e, "JAIL_ID=%s", de->d_name);
                 jd_entry_add(&e, "JAIL_CGROUP=%s", path);
                 if (r < 0)
                         jd_entry_submit(&e, JD_EV_CLEANUP, LOG_WARNING,
                                         "Stale cgroup %s of no known jail could not be removed: %s", path,
-                                        strerror(-r));
+                                        err.message);
                 else
                         jd_entry_submit(&e, JD_EV_CLEANUP, LOG_NOTICE,
                                         "Removed stale cgroup %s of no known jail (%d processes killed)", path, r);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Files, processes and cgroups: small helpers jailerd and the supervisor share. */
+/* Files and processes: small helpers jailerd and the supervisor share. */
 #ifndef JAILERD_FSUTIL_H
 #define JAILERD_FSUTIL_H
 
@@ -12,7 +12,6 @@
 #include "macro.h"
 
 uint64_t jd_now_realtime_us(void);
-uint64_t jd_now_monotonic_us(void);
 
 /* Read a whole (small) file into a NUL-terminated malloc'd buffer; at most
  * max bytes (-EFBIG beyond).  0 or -errno. */
@@ -46,31 +45,6 @@ int jd_jail_dir_remove(const char *path);
 /* Mount run/'s tmpfs: size bytes (and as many inodes as KiB), mode 0700,
  * owned by uid:gid, nosuid, nodev, noexec.  0 or -errno. */
 int jd_jail_dir_mount_run(int jail_dirfd, uint64_t size, uid_t uid, gid_t gid);
-
-/* Kill every process of a cgroup directory (SIGKILL, cgroup.kill on v2 when
- * there is one), wait (bounded) for it to empty, then rmdir it and its
- * sub-cgroups.  path is absolute (/sys/fs/cgroup/...).  Returns the number
- * of processes that were found (>= 0), -ENOENT when the cgroup does not
- * exist, or another -errno. */
-int jd_cgroup_kill_remove(const char *path);
-
-/* Every hierarchy directory of a jail's cgroup: on v2 just path, on v1 the
- * same relative path under every mounted hierarchy that has it.  path is
- * what jailer_jail_cgroup_path() returned.  NULL-terminated, malloc'd
- * (free with jd_strv_free), NULL on ENOMEM. */
-char **jd_cgroup_all_paths(const char *path);
-void jd_strv_free(char **v);
-
-/* Our cgroup v2 path ("/system.slice/jailerd.service"), malloc'd, or NULL
- * (no cgroup v2 line in /proc/self/cgroup). */
-char *jd_cgroup_own_v2(void);
-/* Has systemd delegated the cgroup directory abs (the trusted.delegate or
- * user.delegate xattr)? */
-bool jd_cgroup_is_delegated(const char *abs);
-/* Enable cpu, memory and pids (those abs has) for abs's children. */
-int jd_cgroup_enable_controllers(const char *abs);
-/* Move ourselves into abs/leaf (made if needed). */
-int jd_cgroup_move_self(const char *abs, const char *leaf);
 
 /* Is the peer (uid, its gids) allowed to read (or write) the file at path
  * by its mode bits?  Follows symlinks like open() would.  0, or -errno

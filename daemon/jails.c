@@ -525,32 +525,22 @@ static void cleanup_leftovers(jd_daemon *d, const char *id, const char *cgroup_p
 {
         _cleanup_free_ char *derived = NULL;
         jd_entry e = JD_ENTRY_INIT;
-        char **paths = NULL;
+        jailer_error err = { 0 };
         int killed = 0, failures = 0, r;
 
-        /* No state.json to name the cgroup: where it would be. */
-        if (!cgroup_path && d->cgroup_parent) {
-                const char *v = d->cgroup_version;
-
-                if (v && strcmp(v, "v1") == 0)
-                        r = asprintf(&derived, "/sys/fs/cgroup/memory/%s/%s", d->cgroup_parent, id);
-                else
-                        r = asprintf(&derived, "/sys/fs/cgroup/%s/%s", d->cgroup_parent, id);
-                if (r >= 0)
-                        cgroup_path = derived;
-        }
-        if (cgroup_path)
-                paths = jd_cgroup_all_paths(cgroup_path);
-        for (char **p = paths; p && *p; p++) {
-                r = jd_cgroup_kill_remove(*p);
+        /* No state.json to name the cgroup: where it would be, relative to
+         * the hierarchies' root (libjailer finds it on each of them). */
+        if (!cgroup_path && d->cgroup_parent && asprintf(&derived, "%s/%s", d->cgroup_parent, id) >= 0)
+                cgroup_path = derived;
+        if (cgroup_path) {
+                r = jailer_cgroup_remove(cgroup_path, &err);
                 if (r > 0)
-                        killed += r;
-                else if (r < 0 && r != -ENOENT) {
+                        killed = r;
+                else if (r < 0 && err.code != ENOENT) {
                         failures++;
-                        log_warning("jail %s: cannot remove cgroup %s: %s", id, *p, strerror(-r));
+                        log_warning("jail %s: %s", id, err.message);
                 }
         }
-        jd_strv_free(paths);
         if (jail_dir && (r = jd_jail_dir_remove(jail_dir)) < 0) {
                 failures++;
                 log_warning("jail %s: cannot remove %s: %s", id, jail_dir, strerror(-r));

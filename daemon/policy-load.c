@@ -858,32 +858,6 @@ static int parse_policy(load_ctx *x, json_object *root, jd_policy *p)
         return 0;
 }
 
-static int read_all(int fd, size_t max, char **out, size_t *len)
-{
-        _cleanup_free_ char *buf = malloc(max + 2);
-        size_t size = 0;
-
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                ssize_t n = read(fd, buf + size, max + 1 - size);
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                if (n == 0)
-                        break;
-                size += (size_t) n;
-                if (size > max)
-                        return -EFBIG;
-        }
-        buf[size] = '\0';
-        *len = size;
-        *out = TAKE_PTR(buf);
-        return 0;
-}
-
 int jd_policy_load(const char *path, jd_policy **out, char *err, size_t err_size)
 {
         _cleanup_(policy_freep) jd_policy *p = NULL;
@@ -918,7 +892,7 @@ int jd_policy_load(const char *path, jd_policy **out, char *err, size_t err_size
                          path, (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777));
                 return -EPERM;
         }
-        r = read_all(fd, JD_POLICY_MAX_SIZE, &text, &len);
+        r = jl_read_fd_all(fd, JD_POLICY_MAX_SIZE, false, &text, &len);
         if (r == -EFBIG) {
                 snprintf(err, err_size, "%s: larger than %d bytes", path, JD_POLICY_MAX_SIZE);
                 return r;

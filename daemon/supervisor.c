@@ -627,7 +627,8 @@ static void fail_cleanup(supervisor *sv)
  * jails/ with cpu, memory and pids, and waits to be stopped. */
 static int keep_cgroup(void)
 {
-        _cleanup_free_ char *own = jd_cgroup_own_v2(), *abs = NULL, *jails = NULL;
+        _cleanup_free_ char *own = jailer_cgroup_self(), *abs = NULL, *jails = NULL;
+        jailer_error err = { 0 };
         sigset_t mask;
         size_t n;
         int r, sig;
@@ -643,19 +644,20 @@ static int keep_cgroup(void)
                 own[n - strlen("/keeper")] = '\0';
         if (asprintf(&abs, "/sys/fs/cgroup%s", own) < 0 || asprintf(&jails, "%s/jails", abs) < 0)
                 return 1;
-        if (!jd_cgroup_is_delegated(abs))
+        if (!jailer_cgroup_is_delegated(abs))
                 log_warning("%s is not delegated to us (Delegate=yes missing?)", abs);
-        r = jd_cgroup_move_self(abs, "keeper");
-        if (r < 0) {
-                log_error("cannot move into %s/keeper: %s", abs, strerror(-r));
+        if (jailer_cgroup_move_self(abs, "keeper", &err) < 0) {
+                log_error("%s", err.message);
                 return 1;
         }
         if (mkdir(jails, 0755) < 0 && errno != EEXIST) {
                 log_error("cannot create %s: %m", jails);
                 return 1;
         }
-        (void) jd_cgroup_enable_controllers(abs);
-        (void) jd_cgroup_enable_controllers(jails);
+        if (jailer_cgroup_enable_controllers(abs, &err) != 0)
+                log_warning("%s", err.message);
+        if (jailer_cgroup_enable_controllers(jails, &err) != 0)
+                log_warning("%s", err.message);
 
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);

@@ -167,9 +167,7 @@ int jl_client_send(jl_client *c, const char *method, json_object *params, const 
 
 static int64_t now_ms(void)
 {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+        return (int64_t) (jl_now_monotonic_us() / 1000);
 }
 
 /* Read one more message into the queue, waiting until deadline (< 0: none). */

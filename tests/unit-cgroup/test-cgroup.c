@@ -822,9 +822,9 @@ static void test_kill_all(void)
         jl_cgroup_stats_read(cg, &s);
         check(s.pids_current == 2, "stats: pids_current %" PRIu64 " before kill_all", s.pids_current);
 
-        uint64_t t0 = jl_cg_now_ns();
+        uint64_t t0 = jl_now_monotonic_ns();
         int r = jl_cgroup_kill_all(cg);
-        double ms = (double) (jl_cg_now_ns() - t0) / 1e6;
+        double ms = (double) (jl_now_monotonic_ns() - t0) / 1e6;
         check(r == 0, "kill_all returned %d after %.1f ms", r, ms);
         check(procs_empty_everywhere(c.id), "cgroup.procs empty in every hierarchy");
         if (is_v2) {
@@ -1010,6 +1010,76 @@ static void test_refusals(void)
                 destroy_and_check(cg, c.id);
 }
 
+/* jailer_cgroup_remove(): what a service does with a jail nothing holds
+ * any more.  Given only the path the jail reported, it kills the process
+ * tree and removes the leaf (and a sub-cgroup in it) from every hierarchy;
+ * paths outside the hierarchies or with ".." are refused. */
+static void test_remove_leftover(void)
+{
+        struct jailer_config c;
+        cfg_init(&c, "leftover");
+        struct jl_cgroup *cg = create_or_fail(&c);
+        if (!cg)
+                return;
+
+        struct kid k;
+        jailer_error err = { 0 };
+        if (!kid_start(&k, fn_tree) || jl_cgroup_attach(cg, k.pid, &err) < 0) {
+                check(false, "start the tree: %s", err.message);
+                jl_cgroup_destroy(cg);
+                return;
+        }
+        kid_go(&k);
+        pid_t g = -1;
+        bool got = kid_read(&k, &g, sizeof(g));
+        check(got && g > 0, "leftover: child %d forked grandchild %d", (int) k.pid, (int) g);
+        char sub[PATH_MAX];
+        pathf(sub, sizeof(sub), "%s/sub", leaf(0, c.id));
+        check(mkdir(sub, 0755) == 0, "leftover: a sub-cgroup %s", sub);
+
+        /* Removed from another process, as a service would, while this
+         * one reaps the killed. */
+        _cleanup_free_ char *path = strdup(jl_cgroup_path(cg));
+        int fds[2];
+        if (pipe(fds) < 0)
+                return;
+        pid_t rm = fork();
+        if (rm == 0) {
+                int res[2] = { jailer_cgroup_remove(path, &err), err.code };
+                _exit(write(fds[1], res, sizeof(res)) == sizeof(res) ? 0 : 1);
+        }
+        close(fds[1]);
+        int st = kid_wait(&k, NULL);
+        check(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "leftover: child %s", status_str(st));
+        int gst = -1;
+        for (int i = 0; i < 400 && waitpid(g, &gst, WNOHANG) != g; i++)
+                usleep(5000);
+        check(WIFSIGNALED(gst) && WTERMSIG(gst) == SIGKILL, "leftover: grandchild %s", status_str(gst));
+        int res[2] = { -2, 0 };
+        bool read_ok = read(fds[0], res, sizeof(res)) == sizeof(res);
+        close(fds[0]);
+        (void) waitpid(rm, NULL, 0);
+        check(read_ok && res[0] == 2, "jailer_cgroup_remove(%s) found %d processes (want 2), code %d", path, res[0],
+              res[1]);
+        char which[PATH_MAX];
+        check(no_leaf_anywhere(c.id, which, sizeof(which)), "leftover: no leaf in any hierarchy (%s)", which);
+
+        char rel[PATH_MAX];
+        pathf(rel, sizeof(rel), "%s/%s", parent_name, c.id);
+        err = (jailer_error) { 0 };
+        int r = jailer_cgroup_remove(rel, &err);
+        check(r == -1 && err.code == ENOENT, "leftover: again, relative (%s): ENOENT (%d, %s)", rel, r, err.message);
+
+        static const char *const bad[] = { "/etc/passwd", "jailer/../..", "jailer//x", "/sys/fs/cgroup" };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                err = (jailer_error) { 0 };
+                r = jailer_cgroup_remove(bad[i], &err);
+                check(r == -1 && err.code == EINVAL, "jailer_cgroup_remove(\"%s\") refused: %s", bad[i],
+                      err.message);
+        }
+        (void) jl_cgroup_destroy(cg);   /* already gone: frees it */
+}
+
 int main(void)
 {
         setvbuf(stdout, NULL, _IOLBF, 0);
@@ -1052,6 +1122,7 @@ int main(void)
         }
         test_eexist();
         test_refusals();
+        test_remove_leftover();
 
         cleanup();
         bool clean = true;

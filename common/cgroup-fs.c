@@ -1,0 +1,382 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The cgroup file-system helpers both backends (cgroup-v1.c, cgroup-v2.c)
+ * and the front (cgroup.c) build on: reading and writing cgroup files by
+ * directory fd, walking to a parent without following symlinks, making and
+ * removing a leaf, and killing what a cgroup lists.  They call nothing above
+ * them: cgroup.c dispatches to a backend, a backend uses these.
+ *
+ * Every path below a cgroup mount is walked one component at a time with
+ * openat(O_NOFOLLOW), and every file is opened relative to a directory fd
+ * with O_NOFOLLOW: nothing we write to as root can be redirected by a
+ * symlink.  cgroupfs has no symlinks of its own, so this only ever refuses
+ * something that should not be there.
+ */
+#include "cgroup-internal.h"
+
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+
+/* ------------------------------------------------------------ file helpers */
+
+int jl_cg_read_at(int dirfd, const char *name, char **out)
+{
+        _cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return -errno;
+        return jl_read_fd_all(fd, 64u << 20, false, out, NULL);
+}
+
+int jl_cg_write_at(int dirfd, const char *name, const char *value)
+{
+        _cleanup_close_ int fd = openat(dirfd, name, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return -errno;
+
+        size_t len = strlen(value);
+        ssize_t k;
+        do
+                k = write(fd, value, len);
+        while (k < 0 && errno == EINTR);
+        if (k < 0)
+                return -errno;
+        /* Continuing a short write would hand the kernel the rest of the
+         * value as a second, different value. */
+        if ((size_t) k != len)
+                return -EIO;
+        return 0;
+}
+
+int jl_cg_writef_at(int dirfd, const char *name, const char *fmt, ...)
+{
+        char buf[128];
+        va_list ap;
+
+        va_start(ap, fmt);
+        int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+        va_end(ap);
+        if (n < 0 || (size_t) n >= sizeof(buf))
+                return -EINVAL;
+        return jl_cg_write_at(dirfd, name, buf);
+}
+
+/* Strict decimal u64 of s[0..len), or "max". */
+static int parse_u64_n(const char *s, size_t len, uint64_t *out)
+{
+        if (len == 3 && memcmp(s, "max", 3) == 0) {
+                *out = UINT64_MAX;
+                return 0;
+        }
+        if (len == 0)
+                return -EINVAL;
+
+        uint64_t v = 0;
+        for (size_t i = 0; i < len; i++) {
+                if (s[i] < '0' || s[i] > '9')
+                        return -EINVAL;
+                unsigned d = (unsigned) (s[i] - '0');
+                if (v > (UINT64_MAX - d) / 10)
+                        return -ERANGE;
+                v = v * 10 + d;
+        }
+        *out = v;
+        return 0;
+}
+
+int jl_cg_read_u64_at(int dirfd, const char *name, uint64_t *out)
+{
+        _cleanup_free_ char *s = NULL;
+        int r = jl_cg_read_at(dirfd, name, &s);
+        if (r < 0)
+                return r;
+
+        size_t len = strlen(s);
+        while (len > 0 && (s[len - 1] == '\n' || s[len - 1] == ' '))
+                len--;
+        return parse_u64_n(s, len, out);
+}
+
+int jl_cg_read_pids_peak(int dirfd, int64_t *out)
+{
+        uint64_t v;
+        int r = jl_cg_read_u64_at(dirfd, "pids.peak", &v);
+        if (r == -ENOENT)
+                return 0;
+        if (r == 0)
+                *out = v > INT64_MAX ? INT64_MAX : (int64_t) v;
+        return r;
+}
+
+int jl_cg_read_key_at(int dirfd, const char *name, const char *key, uint64_t *out)
+{
+        _cleanup_free_ char *s = NULL;
+        int r = jl_cg_read_at(dirfd, name, &s);
+        if (r < 0)
+                return r;
+
+        size_t klen = strlen(key);
+        for (char *line = s; line && *line;) {
+                char *nl = strchr(line, '\n');
+                size_t llen = nl ? (size_t) (nl - line) : strlen(line);
+                if (llen > klen && strncmp(line, key, klen) == 0 && line[klen] == ' ')
+                        return parse_u64_n(line + klen + 1, llen - klen - 1, out);
+                line = nl ? nl + 1 : NULL;
+        }
+        return -ENOKEY;
+}
+
+bool jl_cg_exists_at(int dirfd, const char *name)
+{
+        return faccessat(dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+bool jl_cg_has_word(const char *text, const char *word)
+{
+        size_t wlen = strlen(word);
+        for (const char *p = text; (p = strstr(p, word)); p += wlen) {
+                bool start = p == text || p[-1] == ' ' || p[-1] == '\n';
+                bool end = p[wlen] == '\0' || p[wlen] == ' ' || p[wlen] == '\n';
+                if (start && end)
+                        return true;
+        }
+        return false;
+}
+
+void jl_cg_backoff(unsigned *round)
+{
+        long ms = 1L << (*round < 5 ? *round : 5);
+        if (ms > 20)
+                ms = 20;
+        struct timespec ts = { .tv_sec = 0, .tv_nsec = ms * 1000000L };
+        (void) nanosleep(&ts, NULL);
+        (*round)++;
+}
+
+/* ------------------------------------------------------------ directories */
+
+static bool is_cgroup_fs(int fd)
+{
+        struct statfs sfs;
+        if (fstatfs(fd, &sfs) < 0)
+                return false;
+        return sfs.f_type == CGROUP2_SUPER_MAGIC || sfs.f_type == CGROUP_SUPER_MAGIC;
+}
+
+static char *path_join(const char *a, const char *b)
+{
+        char *p;
+        if (asprintf(&p, "%s%s%s", a, (a[0] && a[strlen(a) - 1] == '/') ? "" : "/", b) < 0)
+                return NULL;
+        return p;
+}
+
+int jl_cg_open_parent(const char *mount, const char *parent, jl_cg_level_fn level,
+                      char **path_out, jailer_error *err)
+{
+        _cleanup_close_ int fd = open(mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return jl_error(err, JAILER_STEP_CGROUP, errno, NULL, "cannot open cgroup mount %s", mount);
+        if (!is_cgroup_fs(fd))
+                return jl_error(err, JAILER_STEP_CGROUP, 0, NULL, "%s is not a cgroup file system", mount);
+
+        _cleanup_free_ char *path = strdup(mount);
+        _cleanup_free_ char *copy = strdup(parent);
+        if (!path || !copy)
+                return jl_error(err, JAILER_STEP_CGROUP, ENOMEM, NULL, "cgroup path");
+
+        if (level && level(fd, path, err) < 0)
+                return -1;
+
+        char *save = NULL;
+        for (char *comp = strtok_r(copy, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
+                _cleanup_free_ char *next = path_join(path, comp);
+                if (!next)
+                        return jl_error(err, JAILER_STEP_CGROUP, ENOMEM, NULL, "cgroup path");
+
+                /* Parents are shared by every jail: another one may be
+                 * creating the same component right now, so EEXIST is fine,
+                 * and we never remove them. */
+                if (mkdirat(fd, comp, 0755) < 0 && errno != EEXIST)
+                        return jl_error(err, JAILER_STEP_CGROUP, errno, "cgroup_parent",
+                                        "cannot create cgroup %s", next);
+                int nfd = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (nfd < 0)
+                        return jl_error(err, JAILER_STEP_CGROUP, errno, "cgroup_parent",
+                                        "cannot open cgroup %s", next);
+                close(fd);
+                fd = nfd;
+                free(path);
+                path = TAKE_PTR(next);
+
+                if (level && level(fd, path, err) < 0)
+                        return -1;
+        }
+
+        *path_out = TAKE_PTR(path);
+        return TAKE_FD(fd);
+}
+
+int jl_cg_dir_make(struct jl_cg_dir *d, int parent_fd, const char *parent_path,
+                   const char *id, jailer_error *err)
+{
+        d->path = path_join(parent_path, id);
+        if (!d->path)
+                return jl_error(err, JAILER_STEP_CGROUP, ENOMEM, NULL, "cgroup path");
+
+        if (mkdirat(parent_fd, id, 0755) < 0) {
+                if (errno == EEXIST) {
+                        /* The question is the useful end of this line, so
+                         * no ": File exists" after it; the code says EEXIST. */
+                        jl_error(err, JAILER_STEP_CGROUP, 0, "id",
+                                 "cgroup %s already exists: is a jail with this id running?", d->path);
+                        if (err)
+                                err->code = EEXIST;
+                        errno = EEXIST;
+                        return -1;
+                }
+                return jl_error(err, JAILER_STEP_CGROUP, errno, NULL, "cannot create cgroup %s", d->path);
+        }
+        d->created = true;
+
+        d->fd = openat(parent_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (d->fd < 0)
+                return jl_error(err, JAILER_STEP_CGROUP, errno, NULL, "cannot open cgroup %s", d->path);
+        return 0;
+}
+
+int jl_cg_dir_remove(struct jl_cg_dir *d, const char *id)
+{
+        int r = 0;
+
+        if (d->fd >= 0)
+                close(d->fd);
+        d->fd = -1;
+
+        if (d->created && d->parent_fd >= 0) {
+                /* Right after the last process left, the kernel may still be
+                 * tearing it down and refuse with EBUSY for a moment. */
+                uint64_t deadline = jl_now_monotonic_ns() + JL_CG_RMDIR_TIMEOUT_NS;
+                unsigned round = 0;
+                for (;;) {
+                        if (unlinkat(d->parent_fd, id, AT_REMOVEDIR) == 0 || errno == ENOENT)
+                                break;
+                        if (errno != EBUSY || jl_now_monotonic_ns() >= deadline) {
+                                r = -errno;
+                                break;
+                        }
+                        jl_cg_backoff(&round);
+                }
+                if (r == 0)
+                        d->created = false;
+        }
+
+        if (d->parent_fd >= 0)
+                close(d->parent_fd);
+        d->parent_fd = -1;
+        free(d->path);
+        d->path = NULL;
+        return r;
+}
+
+/* ------------------------------------------------------------ killing */
+
+static int sys_pidfd_open(pid_t pid)
+{
+        return (int) syscall(SYS_pidfd_open, pid, 0);
+}
+
+static int sys_pidfd_send_signal(int pidfd, int sig)
+{
+        return (int) syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+/* Parse cgroup.procs into a malloc'd array. */
+static int read_pids(int dirfd, pid_t **out, size_t *n_out)
+{
+        _cleanup_free_ char *s = NULL;
+        int r = jl_cg_read_at(dirfd, "cgroup.procs", &s);
+        if (r < 0)
+                return r;
+
+        size_t n = 0, cap = 0;
+        _cleanup_free_ pid_t *pids = NULL;
+        for (char *line = s; line && *line;) {
+                char *nl = strchr(line, '\n');
+                size_t llen = nl ? (size_t) (nl - line) : strlen(line);
+                uint64_t v;
+                if (parse_u64_n(line, llen, &v) == 0 && v > 0 && v <= INT32_MAX) {
+                        if (n == cap) {
+                                cap = cap ? cap * 2 : 16;
+                                pid_t *p = realloc(pids, cap * sizeof(*p));
+                                if (!p)
+                                        return -ENOMEM;
+                                pids = p;
+                        }
+                        pids[n++] = (pid_t) v;
+                }
+                line = nl ? nl + 1 : NULL;
+        }
+        *out = TAKE_PTR(pids);
+        *n_out = n;
+        return 0;
+}
+
+static bool pid_listed(const pid_t *pids, size_t n, pid_t pid)
+{
+        for (size_t i = 0; i < n; i++)
+                if (pids[i] == pid)
+                        return true;
+        return false;
+}
+
+int jl_cg_kill_procs(int dirfd)
+{
+        _cleanup_free_ pid_t *pids = NULL;
+        size_t n = 0;
+        int r = read_pids(dirfd, &pids, &n);
+        if (r < 0)
+                return r;
+        if (n == 0)
+                return 0;
+
+        /* A pid read from cgroup.procs may have exited and been reused by a
+         * process outside the jail by the time we signal it.  So: pin each
+         * process with a pidfd, read the list again, and signal only pinned
+         * processes still listed (a live process owns its pid, so a listed
+         * pid is the pinned process). */
+        _cleanup_free_ int *pidfds = calloc(n, sizeof(int));
+        if (!pidfds)
+                return -ENOMEM;
+        bool have_pidfd = true;
+        for (size_t i = 0; i < n; i++) {
+                pidfds[i] = sys_pidfd_open(pids[i]);
+                if (pidfds[i] < 0 && errno == ENOSYS)
+                        have_pidfd = false;
+        }
+
+        _cleanup_free_ pid_t *again = NULL;
+        size_t n_again = 0;
+        r = read_pids(dirfd, &again, &n_again);
+
+        for (size_t i = 0; i < n; i++) {
+                if (r == 0 && pid_listed(again, n_again, pids[i])) {
+                        if (pidfds[i] >= 0)
+                                (void) sys_pidfd_send_signal(pidfds[i], SIGKILL);
+                        else if (!have_pidfd)
+                                /* Kernels before 5.3: no better way. */
+                                (void) kill(pids[i], SIGKILL);
+                }
+                if (pidfds[i] >= 0)
+                        close(pidfds[i]);
+        }
+        if (r < 0)
+                return r;
+        return (int) (n_again > INT32_MAX ? INT32_MAX : n_again);
+}

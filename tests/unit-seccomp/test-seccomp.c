@@ -1,0 +1,312 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The seccomp program cache and the OCI profile reader:
+ *  - the program jl_seccomp_prepare() hands out is byte for byte what
+ *    libseccomp exports for the same config (default profile in each of its
+ *    shapes, an OCI profile), and what the kernel holds after the child
+ *    loaded it (PTRACE_SECCOMP_GET_FILTER; as root);
+ *  - the same filter is compiled once (same program), different ones are
+ *    not shared, and a profile is keyed by its bytes, not its name;
+ *  - every error of the profile reader names the element at fault and
+ *    quotes nothing of the profile.
+ * TAP output.
+ */
+#include "jailer-internal.h"
+
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#ifndef PTRACE_SECCOMP_GET_FILTER
+#define PTRACE_SECCOMP_GET_FILTER 0x420c
+#endif
+
+static unsigned n_tests, n_failed;
+static char dir[] = "/tmp/test-seccomp-XXXXXX";
+
+_printf_(2, 3) static bool ok(bool pass, const char *fmt, ...)
+{
+        va_list ap;
+        printf("%s %u - ", pass ? "ok" : "not ok", ++n_tests);
+        va_start(ap, fmt);
+        vprintf(fmt, ap);
+        va_end(ap);
+        printf("\n");
+        if (!pass)
+                n_failed++;
+        return pass;
+}
+
+static char *write_profile(const char *name, const char *json)
+{
+        char *path;
+        if (asprintf(&path, "%s/%s", dir, name) < 0)
+                abort();
+        FILE *f = fopen(path, "we");
+        if (!f || fputs(json, f) < 0 || fclose(f) != 0)
+                abort();
+        return path;
+}
+
+/* What libseccomp itself exports for c. */
+static int libseccomp_bytes(const jailer_config *c, char **out, size_t *len)
+{
+        scmp_filter_ctx_t ctx = NULL;
+        jailer_error err = { 0 };
+        if (jl_seccomp_compile(c, &ctx, &err) < 0 || !ctx)
+                return -1;
+        int fd = memfd_create("want", MFD_CLOEXEC);
+        int r = seccomp_export_bpf(ctx, fd) < 0 ? -1 : jl_read_fd_all(fd, 1 << 20, true, out, len);
+        close(fd);
+        seccomp_release(ctx);
+        return r;
+}
+
+/* Load p in a child and read back what the kernel holds. */
+static int kernel_bytes(const jl_seccomp_prog *p, char **out, size_t *len)
+{
+        pid_t pid = fork();
+        if (pid < 0)
+                return -1;
+        if (pid == 0) {
+                jailer_error err = { 0 };
+                /* Traced before the filter, which may deny ptrace. */
+                if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) < 0 || jl_seccomp_apply_child(p, &err) < 0)
+                        _exit(1);
+                raise(SIGSTOP);
+                _exit(0);
+        }
+        int st;
+        if (waitpid(pid, &st, 0) != pid || !WIFSTOPPED(st)) {
+                kill(pid, SIGKILL);
+                waitpid(pid, NULL, 0);
+                return -1;
+        }
+        long n = ptrace(PTRACE_SECCOMP_GET_FILTER, pid, 0, NULL);
+        int r = -1;
+        if (n > 0) {
+                *len = (size_t) n * sizeof(struct sock_filter);
+                *out = malloc(*len);
+                if (*out && ptrace(PTRACE_SECCOMP_GET_FILTER, pid, 0, *out) == n)
+                        r = 0;
+        }
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        return r;
+}
+
+static void same_as_libseccomp(const char *what, jailer_config *c)
+{
+        jailer_error err = { 0 };
+        jl_seccomp_prog *p = NULL;
+        if (!ok(jl_seccomp_prepare(c, &p, &err) == 0 && p, "%s: prepared (%s)", what, err.message))
+                return;
+        const void *insns;
+        size_t len;
+        jl_seccomp_prog_bpf(p, &insns, &len);
+
+        _cleanup_free_ char *want = NULL;
+        size_t want_len = 0;
+        bool have = libseccomp_bytes(c, &want, &want_len) == 0;
+        ok(have && want_len == len && memcmp(want, insns, len) == 0, "%s: the %zu bytes are libseccomp's (%zu)",
+           what, len, want_len);
+
+        if (geteuid() == 0) {
+                _cleanup_free_ char *got = NULL;
+                size_t got_len = 0;
+                bool read_back = kernel_bytes(p, &got, &got_len) == 0;
+                ok(read_back && got_len == len && memcmp(got, insns, len) == 0,
+                   "%s: the kernel holds those bytes (%zu)", what, got_len);
+        } else
+                printf("ok %u - # SKIP %s: reading the kernel's filter needs root\n", ++n_tests, what);
+
+        jl_seccomp_prog *again = NULL;
+        ok(jl_seccomp_prepare(c, &again, &err) == 0 && again == p, "%s: the second prepare reuses it", what);
+        jl_seccomp_release(again);
+        jl_seccomp_release(p);
+}
+
+static jl_seccomp_prog *prepared(jailer_config *c)
+{
+        jailer_error err = { 0 };
+        jl_seccomp_prog *p = NULL;
+        if (jl_seccomp_prepare(c, &p, &err) < 0)
+                printf("# prepare: %s\n", err.message);
+        return p;
+}
+
+static void test_programs(void)
+{
+        static const char deny_getppid[] =
+                "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"getppid\"],"
+                "\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":1},{\"names\":[\"personality\"],"
+                "\"action\":\"SCMP_ACT_ERRNO\",\"args\":[{\"index\":0,\"op\":\"SCMP_CMP_NE\",\"value\":0}]}]}\n";
+        _cleanup_free_ char *prof = write_profile("deny.json", deny_getppid);
+        _cleanup_free_ char *twin = write_profile("twin.json", deny_getppid);
+        _cleanup_free_ char *other = write_profile("other.json", "{\"defaultAction\":\"SCMP_ACT_ALLOW\"}");
+
+        jailer_config *def = jailer_config_new("s1", "/bin/true", dir);
+        jailer_config *kill = jailer_config_new("s2", "/bin/true", dir);
+        jailer_config *allow = jailer_config_new("s3", "/bin/true", dir);
+        jailer_config *oci = jailer_config_new("s4", "/bin/true", dir);
+        jailer_config *oci_twin = jailer_config_new("s5", "/bin/true", dir);
+        jailer_config *oci_other = jailer_config_new("s6", "/bin/true", dir);
+        jailer_config *none = jailer_config_new("s7", "/bin/true", dir);
+        jailer_config_set_seccomp_kill(kill, true);
+        jailer_config_add_seccomp_allow(allow, "io_uring_setup");
+        jailer_config_set_seccomp(oci, prof);
+        jailer_config_set_seccomp(oci_twin, twin);
+        jailer_config_set_seccomp(oci_other, other);
+        jailer_config_set_seccomp(none, "none");
+
+        same_as_libseccomp("default", def);
+        same_as_libseccomp("default, deny by kill", kill);
+        same_as_libseccomp("default, io_uring_setup allowed", allow);
+        same_as_libseccomp("OCI profile", oci);
+
+        jl_seccomp_prog *p[6] = { prepared(def), prepared(kill), prepared(allow), prepared(oci),
+                                  prepared(oci_twin), prepared(oci_other) };
+        bool distinct = true;
+        for (size_t i = 0; i < 4; i++)
+                for (size_t j = i + 1; j < 4; j++)
+                        distinct &= p[i] != p[j];
+        ok(distinct && p[5] != p[3], "different filters get different programs");
+        ok(p[3] && p[3] == p[4], "an OCI profile is keyed by its bytes: the same bytes under another name share it");
+        for (size_t i = 0; i < ELEMENTSOF(p); i++)
+                jl_seccomp_release(p[i]);
+        ok(prepared(none) == NULL, "\"none\" has no program");
+
+        jailer_error err = { 0 };
+        ok(jailer_seccomp_prepare(def, &err) == 0, "jailer_seccomp_prepare() of the default: %s", err.message);
+
+        /* More distinct profiles than the cache keeps: each still gets its
+         * own program. */
+        bool all = true;
+        for (int i = 0; i < 40; i++) {
+                char json[160], name[32];
+                snprintf(json, sizeof(json),
+                         "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"getppid\"],"
+                         "\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":%d}]}",
+                         i + 1);
+                snprintf(name, sizeof(name), "p%d.json", i);
+                _cleanup_free_ char *path = write_profile(name, json);
+                jailer_config *c = jailer_config_new("s8", "/bin/true", dir);
+                jailer_config_set_seccomp(c, path);
+                jl_seccomp_prog *q = prepared(c);
+                const void *insns;
+                size_t len;
+                _cleanup_free_ char *want = NULL;
+                size_t want_len = 0;
+                if (!q || libseccomp_bytes(c, &want, &want_len) < 0)
+                        all = false;
+                else {
+                        jl_seccomp_prog_bpf(q, &insns, &len);
+                        all &= len == want_len && memcmp(insns, want, len) == 0;
+                }
+                jl_seccomp_release(q);
+                unlink(path);
+                jailer_config_free(c);
+        }
+        ok(all, "40 distinct profiles (more than the cache keeps) each get their own right program");
+
+        jailer_config *cs[] = { def, kill, allow, oci, oci_twin, oci_other, none };
+        for (size_t i = 0; i < ELEMENTSOF(cs); i++)
+                jailer_config_free(cs[i]);
+        unlink(prof);
+        unlink(twin);
+        unlink(other);
+}
+
+static void test_errors(void)
+{
+        static const struct {
+                const char *json, *want;
+        } cases[] = {
+                { "[]", "seccomp: p.json: the profile must be a JSON object" },
+                { "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"SECRETKEY\":1}",
+                  "key 1 of the top-level object is not an OCI seccomp key" },
+                { "{}", "seccomp: p.json: defaultAction: missing or not an SCMP_ACT_ action" },
+                { "{\"defaultAction\":\"SCMP_ACT_SECRET\"}", "defaultAction: missing or not an SCMP_ACT_ action" },
+                { "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":5000}",
+                  "defaultErrnoRet: not an errno number" },
+                { "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":\"SECRET\"}", "architectures: not an array" },
+                { "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":[\"SCMP_ARCH_X86_64\",\"SECRET\"]}",
+                  "architectures[1]: not an SCMP_ARCH_ name" },
+                { "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":[\"SCMP_ARCH_SECRET\"]}",
+                  "architectures[0]: not an architecture libseccomp knows" },
+                { "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":{}}", "syscalls: not an array" },
+                { "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"read\"],\"action\":"
+                  "\"SCMP_ACT_ERRNO\"},\"SECRET\"]}",
+                  "syscalls[1]: not an object" },
+                { "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"read\"],\"action\":"
+                  "\"SCMP_ACT_SECRET\"}]}",
+                  "syscalls[0]: action is missing or not an SCMP_ACT_ action" },
+                { "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"read\"],\"action\":"
+                  "\"SCMP_ACT_ERRNO\",\"errnoRet\":-1}]}",
+                  "syscalls[0]: errnoRet is not an errno number" },
+                { "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"action\":\"SCMP_ACT_ERRNO\"}]}",
+                  "syscalls[0]: names is not an array" },
+                { "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"read\"],\"action\":"
+                  "\"SCMP_ACT_ERRNO\"},{\"names\":[\"read\",7],\"action\":\"SCMP_ACT_ERRNO\"}]}",
+                  "seccomp: p.json: syscalls[1].names[1]: not a string" },
+                { "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"read\"],\"action\":"
+                  "\"SCMP_ACT_ERRNO\",\"args\":[1,2,3,4,5,6,7]}]}",
+                  "syscalls[0].args: not an array of at most 6" },
+                { "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"read\"],\"action\":"
+                  "\"SCMP_ACT_ERRNO\",\"args\":[{\"index\":0,\"op\":\"SCMP_CMP_EQ\"},\"SECRET\"]}]}",
+                  "syscalls[0].args[1]: not an object" },
+                { "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"read\"],\"action\":"
+                  "\"SCMP_ACT_ERRNO\",\"args\":[{\"index\":0,\"op\":\"SCMP_CMP_SECRET\"}]}]}",
+                  "syscalls[0].args[0]: op is missing or not an SCMP_CMP_ operator" },
+                { "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"read\"],\"action\":"
+                  "\"SCMP_ACT_ERRNO\",\"args\":[{\"index\":9,\"op\":\"SCMP_CMP_EQ\"}]}]}",
+                  "syscalls[0].args[0]: index is missing or not 0 to 5" },
+                { "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"read\"],\"action\":"
+                  "\"SCMP_ACT_ERRNO\",\"args\":[{\"index\":1,\"op\":\"SCMP_CMP_EQ\",\"value\":\"SECRET\"}]}]}",
+                  "syscalls[0].args[0]: value or valueTwo is not an unsigned integer" },
+                { "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"SECRET\"", "seccomp: p.json: invalid JSON at line 1" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                scmp_filter_ctx_t ctx = NULL;
+                jailer_error err = { 0 };
+                int r = jl_seccomp_parse_oci(cases[i].json, strlen(cases[i].json), "p.json", &ctx, &err);
+                ok(r < 0 && !ctx && err.step == JAILER_STEP_SECCOMP && strstr(err.message, cases[i].want) &&
+                           !strstr(err.message, "SECRET"),
+                   "error %zu: \"%s\"", i, err.message);
+                if (ctx)
+                        seccomp_release(ctx);
+        }
+
+        /* A syscall this libseccomp does not know is skipped, not an error:
+         * profiles list the syscalls of every kernel. */
+        static const char unknown[] = "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":"
+                                      "[\"no_such_syscall\",\"getppid\"],\"action\":\"SCMP_ACT_ERRNO\"}]}";
+        scmp_filter_ctx_t ctx = NULL;
+        jailer_error err = { 0 };
+        ok(jl_seccomp_parse_oci(unknown, strlen(unknown), "p.json", &ctx, &err) == 0 && ctx,
+           "an unknown syscall name is skipped (%s)", err.message);
+        if (ctx)
+                seccomp_release(ctx);
+}
+
+int main(void)
+{
+        setvbuf(stdout, NULL, _IOLBF, 0);
+        if (!mkdtemp(dir)) {
+                printf("Bail out! mkdtemp: %m\n");
+                return 1;
+        }
+        test_programs();
+        test_errors();
+        rmdir(dir);
+        printf("1..%u\n", n_tests);
+        return n_failed ? 1 : 0;
+}
