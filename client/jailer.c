@@ -186,6 +186,10 @@ info:
         }
         if (o.version) {
                 printf("jailer %s (cgroup %s)\n", jailer_version(), jailer_cgroup_detect() ?: "unavailable");
+                printf("needs Linux 5.2 or later (the new mount API: open_tree, move_mount, fsopen);\n"
+                       "does without, where the kernel or a seccomp filter lacks them: clone3 (5.3),\n"
+                       "openat2 (5.6), close_range (5.9), mount_setattr (5.12), cgroup.kill (5.14),\n"
+                       "memory.peak (5.19) -- see README.md, \"Kernel\"\n");
                 jailer_config_free(c);
                 return 0;
         }

@@ -277,7 +277,18 @@ static pid_t clone_child(uint64_t flags, int cgroup_fd, int *pidfd)
                 .exit_signal = SIGCHLD,
                 .cgroup = cgroup_fd >= 0 ? (uint64_t) cgroup_fd : 0,
         };
-        return (pid_t) syscall(SYS_clone3, &args, sizeof(args));
+        pid_t pid = (pid_t) syscall(SYS_clone3, &args, sizeof(args));
+
+        if (pid >= 0 || errno != ENOSYS || cgroup_fd >= 0)
+                return pid;
+        /* No clone3 (before 5.3, or hidden by a seccomp filter such as
+         * systemd's RestrictNamespaces= or a container's profile): clone()
+         * with the same namespaces and a pidfd (5.2), no stack of its own —
+         * the child goes on like a fork().  Its cgroup is then joined by pid
+         * before it does anything (the caller's attach path).  The pidfd is
+         * returned through the parent_tid argument, the third on every
+         * architecture we build for. */
+        return (pid_t) syscall(SYS_clone, (unsigned long) (flags | CLONE_PIDFD | SIGCHLD), NULL, pidfd, NULL, NULL);
 }
 
 static void jail_free(struct jailer_jail *j)
@@ -456,7 +467,7 @@ int jailer_spawn(const jailer_config *c, const jailer_spawn_opts *opts, jailer_j
                 attach = true;
         }
         if (pid < 0) {
-                jl_error(err, JAILER_STEP_SPAWN, errno, NULL, "clone3");
+                jl_error(err, JAILER_STEP_SPAWN, errno, NULL, "clone");
                 goto fail;
         }
         if (pid == 0) {

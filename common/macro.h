@@ -15,6 +15,7 @@
 #define JAILER_MACRO_H
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -27,7 +28,13 @@ static inline void closep(int *fd)
                 errno = saved;
         }
 }
+static inline void fclosep(FILE **f)
+{
+        if (*f)
+                fclose(*f);
+}
 #define _cleanup_(f) __attribute__((cleanup(f)))
+#define _cleanup_fclose_ _cleanup_(fclosep)
 #define _cleanup_free_ _cleanup_(freep)
 #define _cleanup_close_ _cleanup_(closep)
 #define TAKE_FD(fd) ({ int _fd_ = (fd); (fd) = -1; _fd_; })

@@ -33,6 +33,7 @@
 #include <sys/fsuid.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 
@@ -209,18 +210,217 @@ static int ensure_mountpoint(struct jl_rootfs *r, const char *rel, bool is_dir, 
         return 0;
 }
 
-/* Clone a path into a detached mount tree with the given attributes. */
+/* mount_setattr() is missing (before Linux 5.12, or hidden by a seccomp
+ * filter): set once, in the parent, and inherited by the child, which then
+ * sets each mount's attributes the classic way once it is attached
+ * (set_attrs()).  Chosen by trying the call, never by the kernel version. */
+static bool no_mount_setattr;
+
+/* The new mount API itself (open_tree, move_mount, fsopen: Linux 5.2) has no
+ * fallback: the jail is refused saying which call is missing. */
+static const char *missing_call;
+
+static int enosys_is(const char *call)
+{
+        if (errno == ENOSYS && !missing_call)
+                missing_call = call;
+        return -1;
+}
+
+static int mount_api_error(int r, jailer_error *err)
+{
+        if (r < 0 && missing_call)
+                jl_error(err, JAILER_STEP_ROOTFS, ENOSYS, NULL,
+                         "this kernel lacks %s (the new mount API): the jailer needs Linux 5.2 or later", missing_call);
+        return r;
+}
+
+/* Set attrs (MOUNT_ATTR_RDONLY/NOSUID/NODEV/NOEXEC) and private propagation
+ * on the mount tree fd (and, recursive, every mount below it).  With
+ * mount_setattr() the tree may be detached; without, it must be attached in
+ * our namespace: each mount is then remounted by path (MS_REMOUNT|MS_BIND),
+ * its own flags kept and ours added, as the kernel would. */
+static int set_attrs(int tree, uint64_t attrs, bool recursive)
+{
+        struct mount_attr attr = { .attr_set = attrs, .propagation = MS_PRIVATE };
+
+        if (!no_mount_setattr) {
+                if (mount_setattr(tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr, sizeof(attr)) == 0)
+                        return 0;
+                if (errno != ENOSYS)
+                        return -1;
+                no_mount_setattr = true;
+        }
+        return 1; /* the caller attaches, then calls remount_attrs() */
+}
+
+static unsigned long ms_flags_of(uint64_t attrs)
+{
+        return ((attrs & MOUNT_ATTR_RDONLY) ? MS_RDONLY : 0) | ((attrs & MOUNT_ATTR_NOSUID) ? MS_NOSUID : 0) |
+               ((attrs & MOUNT_ATTR_NODEV) ? MS_NODEV : 0) | ((attrs & MOUNT_ATTR_NOEXEC) ? MS_NOEXEC : 0);
+}
+
+/* The per-mount flags a mount has now (statvfs), which a bind remount
+ * would otherwise clear. */
+static unsigned long ms_flags_now(int fd)
+{
+        struct statvfs sv;
+        unsigned long f = 0;
+
+        if (fstatvfs(fd, &sv) < 0)
+                return 0;
+        f |= (sv.f_flag & ST_RDONLY) ? MS_RDONLY : 0;
+        f |= (sv.f_flag & ST_NOSUID) ? MS_NOSUID : 0;
+        f |= (sv.f_flag & ST_NODEV) ? MS_NODEV : 0;
+        f |= (sv.f_flag & ST_NOEXEC) ? MS_NOEXEC : 0;
+        f |= (sv.f_flag & ST_NOATIME) ? MS_NOATIME : 0;
+        f |= (sv.f_flag & ST_NODIRATIME) ? MS_NODIRATIME : 0;
+        f |= (sv.f_flag & ST_RELATIME) ? MS_RELATIME : 0;
+        return f;
+}
+
+static uint64_t mount_id_of(int fd)
+{
+        struct statx sx;
+
+        if (statx(fd, "", AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &sx) < 0 ||
+            !(sx.stx_mask & STATX_MNT_ID))
+                return 0;
+        return sx.stx_mnt_id;
+}
+
+/* Remount the mount fd is the root of, through the magic link: no path is
+ * walked, so nothing a jail root's owner renames meanwhile can redirect it. */
+static int remount_fd(int fd, unsigned long flags)
+{
+        char proc[64];
+
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+        if (mount(NULL, proc, NULL, MS_REMOUNT | MS_BIND | ms_flags_now(fd) | flags, NULL) < 0)
+                return -1;
+        return mount(NULL, proc, NULL, MS_PRIVATE, NULL);
+}
+
+/* "/a\\040b" (mountinfo's octal escapes) -> "/a b", in place. */
+static void unescape_octal(char *s)
+{
+        char *w = s;
+
+        for (char *r = s; *r; r++, w++) {
+                if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' && r[3] >= '0' &&
+                    r[3] <= '7') {
+                        *w = (char) ((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+                        r += 3;
+                } else
+                        *w = *r;
+        }
+        *w = '\0';
+}
+
+struct minfo {
+        uint64_t id, parent;
+        char *mountpoint;
+};
+
+static void minfo_free(struct minfo *m, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                free(m[i].mountpoint);
+        free(m);
+}
+
+/* Our /proc/self/mountinfo: id, parent id and mountpoint of each mount. */
+static struct minfo *minfo_read(size_t *n)
+{
+        _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+        _cleanup_free_ char *line = NULL;
+        struct minfo *m = NULL;
+        size_t cap = 0;
+
+        *n = 0;
+        if (!f)
+                return NULL;
+        while (getline(&line, &cap, f) > 0) {
+                unsigned long long id, parent;
+                char mp[PATH_MAX];
+                struct minfo *grown;
+
+                if (sscanf(line, "%llu %llu %*s %*s %4095s", &id, &parent, mp) != 3)
+                        continue;
+                grown = realloc(m, (*n + 1) * sizeof(*m));
+                if (!grown)
+                        break;
+                m = grown;
+                unescape_octal(mp);
+                m[*n] = (struct minfo) { .id = id, .parent = parent, .mountpoint = strdup(mp) };
+                if (!m[*n].mountpoint)
+                        break;
+                (*n)++;
+        }
+        return m;
+}
+
+/* Every mount below the one whose id is top (children first found, then
+ * theirs): each opened by its mountpoint, checked to be that very mount
+ * (its id), remounted through its fd.  A mount that moved meanwhile fails
+ * the jail rather than leaving a mount without its attributes. */
+static int remount_below(uint64_t top, unsigned long flags)
+{
+        size_t n = 0;
+        struct minfo *m = minfo_read(&n);
+        _cleanup_free_ uint64_t *todo = calloc(n + 1, sizeof(uint64_t));
+        size_t head = 0, tail = 0;
+        int r = 0;
+
+        if (!m || !todo) {
+                minfo_free(m, n);
+                errno = ENOMEM;
+                return -1;
+        }
+        todo[tail++] = top;
+        while (head < tail && r == 0) {
+                uint64_t parent = todo[head++];
+
+                for (size_t i = 0; i < n && r == 0; i++) {
+                        if (m[i].parent != parent || m[i].id == parent || tail > n)
+                                continue;
+                        _cleanup_close_ int fd = open(m[i].mountpoint, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+                        if (fd < 0 || mount_id_of(fd) != m[i].id) {
+                                errno = fd < 0 ? errno : EBUSY;
+                                r = -1;
+                                break;
+                        }
+                        r = remount_fd(fd, flags);
+                        todo[tail++] = m[i].id;
+                }
+        }
+        minfo_free(m, n);
+        return r;
+}
+
+/* The classic half of set_attrs(), once the tree is attached in our
+ * namespace (nothing to do when mount_setattr() did it). */
+static int remount_attrs(int tree, uint64_t attrs, bool recursive)
+{
+        unsigned long flags = ms_flags_of(attrs);
+
+        if (!no_mount_setattr)
+                return 0;
+        if (remount_fd(tree, flags) < 0)
+                return -1;
+        return recursive ? remount_below(mount_id_of(tree), flags) : 0;
+}
+
+/* Clone a path into a detached mount tree with the given attributes (set
+ * at once, or by remount_attrs() once attached when mount_setattr() is
+ * missing). */
 static int clone_tree(int fd, uint64_t attrs, bool recursive)
 {
         unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0);
         _cleanup_close_ int tree = open_tree(fd, "", flags);
         if (tree < 0)
-                return -1;
-        struct mount_attr attr = {
-                .attr_set = attrs,
-                .propagation = MS_PRIVATE,
-        };
-        if (mount_setattr(tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr, sizeof(attr)) < 0)
+                return enosys_is("open_tree");
+        if (set_attrs(tree, attrs, recursive) < 0)
                 return -1;
         return TAKE_FD(tree);
 }
@@ -287,7 +487,19 @@ static int prepare_devices(const jailer_config *c, struct jl_rootfs *r, jailer_e
         return 0;
 }
 
+static uint64_t bind_attrs(const struct jl_bind *b)
+{
+        return MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (b->read_only ? MOUNT_ATTR_RDONLY : 0);
+}
+
+static int rootfs_prepare(const jailer_config *c, struct jl_rootfs *r, jailer_error *err);
+
 int jl_rootfs_prepare(const jailer_config *c, struct jl_rootfs *r, jailer_error *err)
+{
+        return mount_api_error(rootfs_prepare(c, r, err), err);
+}
+
+static int rootfs_prepare(const jailer_config *c, struct jl_rootfs *r, jailer_error *err)
 {
         *r = (struct jl_rootfs) { .root_fd = -1, .root_tree = -1, .root_parent_fd = -1 };
 
@@ -391,8 +603,7 @@ int jl_rootfs_prepare(const jailer_config *c, struct jl_rootfs *r, jailer_error 
                 if (fstat(src, &st) < 0)
                         return jl_error(err, JAILER_STEP_ROOTFS, errno, field, "%s: %s", field, b->source);
 
-                uint64_t attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (b->read_only ? MOUNT_ATTR_RDONLY : 0);
-                r->bind_src_fds[i] = clone_tree(src, attrs, true);
+                r->bind_src_fds[i] = clone_tree(src, bind_attrs(b), true);
                 if (r->bind_src_fds[i] < 0)
                         return jl_error(err, JAILER_STEP_ROOTFS, errno, field, "%s: cannot clone mount of %s", field,
                                         b->source);
@@ -490,8 +701,10 @@ static int attach_at(int tree, int rootfd, const char *rel, const char *field, j
         _cleanup_close_ int target = openat2_beneath(rootfd, rel, O_PATH);
         if (target < 0)
                 return jl_error(err, JAILER_STEP_ROOTFS, errno, field, "%s: mountpoint /%s in the jail", field, rel);
-        if (move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+        if (move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+                (void) enosys_is("move_mount");
                 return jl_error(err, JAILER_STEP_ROOTFS, errno, field, "%s: mount on /%s", field, rel);
+        }
         return 0;
 }
 
@@ -499,7 +712,7 @@ static int new_fs(const char *type, const char *const *opts, uint64_t attrs)
 {
         _cleanup_close_ int fs = fsopen(type, FSOPEN_CLOEXEC);
         if (fs < 0)
-                return -1;
+                return enosys_is("fsopen");
         for (size_t i = 0; opts && opts[i]; i += 2)
                 if (fsconfig(fs, FSCONFIG_SET_STRING, opts[i], opts[i + 1], 0) < 0)
                         return -1;
@@ -536,10 +749,14 @@ static int setup_dev(const jailer_config *c, const struct jl_rootfs *r, int root
                         return jl_error(err, JAILER_STEP_ROOTFS, errno, "devices", "chown /dev/%s", d->name);
         }
 
-        struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
-        if (mount_setattr(dev, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0)
+        const uint64_t attrs = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC;
+        if (set_attrs(dev, attrs, false) < 0)
                 return jl_error(err, JAILER_STEP_ROOTFS, errno, NULL, "/dev: read-only");
-        return attach_at(dev, rootfd, "dev", "dev", err);
+        if (attach_at(dev, rootfd, "dev", "dev", err) < 0)
+                return -1;
+        if (remount_attrs(dev, attrs, false) < 0)
+                return jl_error(err, JAILER_STEP_ROOTFS, errno, NULL, "/dev: read-only");
+        return 0;
 }
 
 static int setup_proc(const jailer_config *c, int rootfd, jailer_error *err)
@@ -559,13 +776,14 @@ static int setup_proc(const jailer_config *c, int rootfd, jailer_error *err)
                 _cleanup_close_ int src = openat2_beneath(rootfd, ro_paths[i], O_PATH);
                 if (src < 0)
                         continue;
-                _cleanup_close_ int tree = clone_tree(src, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
-                                                                   MOUNT_ATTR_NOEXEC,
-                                                      true);
+                const uint64_t attrs = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+                _cleanup_close_ int tree = clone_tree(src, attrs, true);
                 if (tree < 0)
                         return jl_error(err, JAILER_STEP_ROOTFS, errno, NULL, "/%s: read-only", ro_paths[i]);
                 if (attach_at(tree, rootfd, ro_paths[i], "proc", err) < 0)
                         return -1;
+                if (remount_attrs(tree, attrs, true) < 0)
+                        return jl_error(err, JAILER_STEP_ROOTFS, errno, NULL, "/%s: read-only", ro_paths[i]);
         }
 
         /* Files that tell a jail about the host kernel, whether or not the
@@ -582,16 +800,26 @@ static int setup_proc(const jailer_config *c, int rootfd, jailer_error *err)
                 /* A fresh clone each time: kernels before 6.15 refuse to
                  * clone a detached clone. */
                 _cleanup_close_ int tree = open_tree(AT_FDCWD, "/dev/null", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-                struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC };
-                if (tree < 0 || mount_setattr(tree, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0 ||
-                    move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                const uint64_t attrs = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC;
+                if (tree < 0 || set_attrs(tree, attrs, false) < 0 ||
+                    move_mount(tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0 ||
+                    remount_attrs(tree, attrs, false) < 0) {
+                        (void) enosys_is(tree < 0 ? "open_tree" : "move_mount");
                         return jl_error(err, JAILER_STEP_ROOTFS, errno, NULL, "/%s: mask", masked[i]);
+                }
         }
         (void) c;
         return 0;
 }
 
+static int mount_setup_child(const jailer_config *c, const struct jl_rootfs *r, jailer_error *err);
+
 int jl_mount_setup_child(const jailer_config *c, const struct jl_rootfs *r, jailer_error *err)
+{
+        return mount_api_error(mount_setup_child(c, r, err), err);
+}
+
+static int mount_setup_child(const jailer_config *c, const struct jl_rootfs *r, jailer_error *err)
 {
         if (!c->ns[JAILER_NS_MOUNT])
                 return 0;
@@ -612,8 +840,13 @@ int jl_mount_setup_child(const jailer_config *c, const struct jl_rootfs *r, jail
         if (a.st_dev != b.st_dev || a.st_ino != b.st_ino)
                 return jl_error(err, JAILER_STEP_ROOTFS, 0, "jail_root", "jail_root: %s was replaced during set-up",
                                 r->root_path);
-        if (move_mount(root, "", here, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+        if (move_mount(root, "", here, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+                (void) enosys_is("move_mount");
                 return jl_error(err, JAILER_STEP_ROOTFS, errno, "jail_root", "jail_root: mount %s", r->root_path);
+        }
+        if (remount_attrs(root, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, true) < 0)
+                return jl_error(err, JAILER_STEP_ROOTFS, errno, "jail_root", "jail_root: nosuid,nodev on %s",
+                                r->root_path);
 
         for (size_t i = 0; i < c->n_binds; i++) {
                 char field[48];
@@ -623,6 +856,9 @@ int jl_mount_setup_child(const jailer_config *c, const struct jl_rootfs *r, jail
                         return jl_error(err, JAILER_STEP_ROOTFS, ENOMEM, field, "%s", field);
                 if (attach_at(r->bind_src_fds[i], root, rel, field, err) < 0)
                         return -1;
+                if (remount_attrs(r->bind_src_fds[i], bind_attrs(&c->binds[i]), true) < 0)
+                        return jl_error(err, JAILER_STEP_ROOTFS, errno, field, "%s: mount attributes on /%s", field,
+                                        rel);
         }
 
         if (setup_proc(c, root, err) < 0 || setup_dev(c, r, root, err) < 0)

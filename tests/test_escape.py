@@ -368,14 +368,28 @@ def assert_host_untouched(t, pushed):
 
 # --------------------------------------------------------------- the tests
 
-def test_escape_attempts_all_blocked(targets, tmp_path, capsys):
+# Each fallback of the jailer (tests/test_fallbacks.py), forced by making
+# the call fail with ENOSYS for the jailer (and, inherited, for the jail: an
+# attempt that uses such a call is then stopped by the shim, and the suite,
+# which wants each attempt stopped by its own layer, would say so).  Not
+# pidfd_open: the suite's pidfd_open_host attempt needs it to show the pid
+# namespace at work; the fallback itself is proven by test_fallbacks.py.
+FALLBACKS = ["clone3", "mount_setattr", "close_range", "openat2", "clone3,mount_setattr,close_range,openat2"]
+ENOSYS = jailtest.BUILD / "tests" / "helpers" / "enosys"
+
+
+@pytest.mark.parametrize("without", [None] + FALLBACKS)
+def test_escape_attempts_all_blocked(targets, tmp_path, capsys, without):
     t = targets
     jail_id = jailtest.unique_id("escape")
     report = tmp_path / "report.json"
     argv = jailer_argv(jail_id, tmp_path / "root", escape_args(t), binds=binds(t), report=report)
+    if without:
+        argv = [str(ENOSYS), without, "--"] + argv
     rc, out, err, pushed = run_in_jail(t, argv)
     rows, summary = parse_attempts(out)
-    table = format_table(f"escape suite: {len(rows)} attempts from inside a default jail", rows)
+    table = format_table(f"escape suite: {len(rows)} attempts from inside a default jail"
+                         + (f" (jailer without {without})" if without else ""), rows)
     show(capsys, table)
 
     context = f"\n{table}\njailer rc={rc}\nstderr: {err[-2000:]}"

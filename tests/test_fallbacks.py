@@ -1,8 +1,11 @@
 # SPDX-License-Identifier: MIT
 """The jail's fallback paths, run for real: the same jail with syscalls the
 kernel (or a service manager's seccomp filter) may not offer made to fail
-with ENOSYS, through tests/helpers/enosys."""
+with ENOSYS, through tests/helpers/enosys.  (tests/test_escape.py runs the
+escape suite under each of them too.)"""
 import json
+import os
+import re
 from pathlib import Path
 
 import pytest
@@ -56,3 +59,76 @@ def test_without_openat2_a_symlinked_mountpoint_is_refused(jail, tmp_path, enosy
     assert rc == 125, (rc, err)
     assert "symlink" in err, err
     assert list(outside.iterdir()) == [], "a mountpoint was created through the symlink"
+
+
+# What a kernel before the call's version (or a seccomp filter) takes away,
+# and the jailer does without: clone3 (5.3: clone() with CLONE_PIDFD, the
+# cgroup joined by pid), mount_setattr (5.12: MS_REMOUNT|MS_BIND through the
+# mount's fd, on it and every mount below), close_range (5.9), pidfd_open
+# (5.3), openat2 (5.6).  Each alone and all together.
+FALLBACKS = ["clone3", "mount_setattr", "close_range", "pidfd_open", "openat2",
+             "clone3,mount_setattr,close_range,pidfd_open,openat2"]
+
+
+def report_of(jail, tmp_path, enosys, without, name):
+    src = tmp_path / f"src-{name}"
+    src.mkdir()
+    (src / "marker").write_text("bound\n")
+    sub = tmp_path / f"sub-{name}"
+    sub.mkdir()
+    root = tmp_path / f"root-{name}"
+    argv = jail.argv(("report", "--check-path", "/data/marker"), jail_root=root,
+                     jail_id=f"{jail.id}-{name}", flags=["--bind", f"{src}:/data", "--bind", f"{sub}:/rw:rw"])
+    if without:
+        argv = [enosys, without, "--"] + argv
+    rc, out, err, _ = jailtest.run_command(argv)
+    assert rc == 0, (without, err)
+    assert not root.exists(), "the jail root jailer created was not removed"
+    return json.loads(out.splitlines()[0])
+
+
+def comparable(r):
+    """A probe report without what differs between any two jails."""
+    out = json.loads(re.sub(r"-(normal|shim)\b", "-X", json.dumps(r)))
+    for k in ("pid", "ppid", "time", "boot_id", "start_time", "uptime", "mountinfo", "cgroup"):
+        out.pop(k, None)
+    out["fds"] = [dict(f, target=re.sub(r"\[\d+\]", "[N]", f["target"])) for f in out.get("fds", [])]
+    out["mounts"] = sorted((json.dumps({k: v for k, v in m.items() if k not in ("id", "parent", "dev")},
+                                       sort_keys=True) for m in out.get("mounts", [])))
+    host = {n: os.readlink(f"/proc/self/ns/{n}") for n in out.get("namespaces", {})}
+    out["namespaces"] = {n: v != host[n] for n, v in out.get("namespaces", {}).items()}
+    return out
+
+
+@pytest.mark.parametrize("without", FALLBACKS)
+def test_the_jail_is_the_same_without(jail, tmp_path, enosys, without):
+    """From inside, a jail made without these calls is the jail made with
+    them: namespaces, mounts and their flags (the jail root nosuid,nodev,
+    binds read-only unless asked, /dev and /proc/sys read-only), credentials,
+    capabilities, seccomp, fds."""
+    before = jailtest.mount_keys()
+    normal = comparable(report_of(jail, tmp_path, enosys, None, "normal"))
+    shimmed = comparable(report_of(jail, tmp_path, enosys, without, "shim"))
+    assert all(normal["namespaces"].values()), normal["namespaces"]
+    mounts = {json.loads(m)["mountpoint"]: json.loads(m)["options"].split(",") for m in shimmed["mounts"]}
+    assert {"nosuid", "nodev"} <= set(mounts["/"]), mounts
+    assert {"ro", "nosuid", "nodev"} <= set(mounts["/data"]), mounts
+    assert "rw" in mounts["/rw"] and {"nosuid", "nodev"} <= set(mounts["/rw"]), mounts
+    assert "ro" in mounts["/dev"] and "ro" in mounts["/proc/sys"], mounts
+    differ = {k for k in set(normal) | set(shimmed) if normal.get(k) != shimmed.get(k)}
+    assert not differ, {k: (normal.get(k), shimmed.get(k)) for k in differ}
+    assert jailtest.mount_keys() == before
+
+
+@pytest.mark.parametrize("without", ["open_tree", "move_mount", "fsopen"])
+def test_without_the_mount_api_one_clear_line(jail, tmp_path, enosys, without):
+    """The new mount API itself (Linux 5.2) is required: without it the jail
+    is refused in one line that says so, and nothing is left."""
+    before = jailtest.mount_keys()
+    argv = [enosys, without, "--"] + jail.argv(("exit", "0"))
+    rc, out, err, _ = jailtest.run_command(argv)
+    assert rc == 125, (rc, err)
+    lines = [l for l in err.splitlines() if l.strip()]
+    assert len(lines) == 1 and "Linux 5.2" in lines[0] and without in lines[0], err
+    assert jailtest.mount_keys() == before
+    assert not jail.root.exists()
