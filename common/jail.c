@@ -546,7 +546,7 @@ int jailer_jail_start(jailer_jail *j, jailer_error *err)
         if (sock < 0)
                 return jl_error(err, JAILER_STEP_SPAWN, EALREADY, NULL, "jail %s is not a prepared jail", j->id);
         j->sync_fd = -1;
-        start_clock(j, now_us());
+        start_clock(j, jl_now_monotonic_us());
         if (send_msg(sock, MSG_GO, NULL) < 0)
                 return jl_error(err, JAILER_STEP_SPAWN, errno, NULL, "start jail %s", j->id);
         /* EOF: the channel closed on execve.  An error: the filter or the

@@ -295,6 +295,15 @@ int jailer_parse_u64(const char *s, uint64_t *out);
  * of 1024); overflow, junk and negatives are refused.  -1 with errno. */
 int jailer_parse_size(const char *s, uint64_t *out);
 
+/* ------------------------------------------------------------------ small helpers */
+
+/* CLOCK_MONOTONIC in microseconds. */
+uint64_t jailer_now_monotonic_us(void);
+/* Read fd to its end (from where it stands) into a malloc'd, NUL-terminated
+ * *out (its length in *len when len is not NULL): 0, or -EFBIG when there is
+ * more than max bytes, -errno on other failures (nothing in *out). */
+int jailer_read_fd(int fd, size_t max, char **out, size_t *len);
+
 /* ------------------------------------------------------------------ report */
 
 typedef struct jailer_report {

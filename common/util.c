@@ -121,6 +121,16 @@ int jailer_parse_u64(const char *s, uint64_t *out)
         return jl_parse_u64(s, out);
 }
 
+uint64_t jailer_now_monotonic_us(void)
+{
+        return jl_now_monotonic_us();
+}
+
+int jailer_read_fd(int fd, size_t max, char **out, size_t *len)
+{
+        return jl_read_fd_all(fd, max, false, out, len);
+}
+
 int jailer_parse_size(const char *s, uint64_t *out)
 {
         return jl_parse_size(s, out);

@@ -34,7 +34,7 @@ int jd_read_file_at(int dirfd, const char *path, size_t max, char **out, size_t 
 
         if (fd < 0)
                 return -errno;
-        return jl_read_fd_all(fd, max, false, out, len);
+        return jailer_read_fd(fd, max, out, len);
 }
 
 static int write_all(int fd, const void *data, size_t len)

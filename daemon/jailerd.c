@@ -513,7 +513,7 @@ static int on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *u
         char err[1024];
         int r;
 
-        (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long) jl_now_monotonic_us());
+        (void) sd_notifyf(false, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long) jailer_now_monotonic_us());
         r = policy_read(&d->opt, &p, err, sizeof err);
         if (r < 0) {
                 jd_entry e = JD_ENTRY_INIT;

@@ -892,7 +892,7 @@ int jd_policy_load(const char *path, jd_policy **out, char *err, size_t err_size
                          path, (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777));
                 return -EPERM;
         }
-        r = jl_read_fd_all(fd, JD_POLICY_MAX_SIZE, false, &text, &len);
+        r = jailer_read_fd(fd, JD_POLICY_MAX_SIZE, &text, &len);
         if (r == -EFBIG) {
                 snprintf(err, err_size, "%s: larger than %d bytes", path, JD_POLICY_MAX_SIZE);
                 return r;

@@ -68,7 +68,7 @@ typedef struct ratelimit {
 
 static bool ratelimit_pass(ratelimit *rl, unsigned *suppressed)
 {
-        uint64_t now = jl_now_monotonic_us();
+        uint64_t now = jailer_now_monotonic_us();
 
         *suppressed = 0;
         if (rl->begin == 0 || now - rl->begin >= LOG_INTERVAL_US) {
