@@ -84,7 +84,9 @@ def listening_inode(path):
         next(f)
         for line in f:
             parts = line.split()
-            if len(parts) >= 8 and parts[7] == str(path):
+            # Connections accepted from it carry its path too: only the one
+            # with __SO_ACCEPTCON in Flags listens.
+            if len(parts) >= 8 and parts[7] == str(path) and int(parts[3], 16) & 0x10000:
                 return f"socket:[{parts[6]}]"
     raise AssertionError(f"no socket bound at {path} (inode {want}) in /proc/net/unix")
 

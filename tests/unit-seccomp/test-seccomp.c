@@ -12,6 +12,7 @@
  * TAP output.
  */
 #include "jailer-internal.h"
+#include "tap.h"
 
 #include <fcntl.h>
 #include <linux/filter.h>
@@ -29,21 +30,7 @@
 #define PTRACE_SECCOMP_GET_FILTER 0x420c
 #endif
 
-static unsigned n_tests, n_failed;
 static char dir[] = "/tmp/test-seccomp-XXXXXX";
-
-_printf_(2, 3) static bool ok(bool pass, const char *fmt, ...)
-{
-        va_list ap;
-        printf("%s %u - ", pass ? "ok" : "not ok", ++n_tests);
-        va_start(ap, fmt);
-        vprintf(fmt, ap);
-        va_end(ap);
-        printf("\n");
-        if (!pass)
-                n_failed++;
-        return pass;
-}
 
 static char *write_profile(const char *name, const char *json)
 {
@@ -126,7 +113,7 @@ static void same_as_libseccomp(const char *what, jailer_config *c)
                 ok(read_back && got_len == len && memcmp(got, insns, len) == 0,
                    "%s: the kernel holds those bytes (%zu)", what, got_len);
         } else
-                printf("ok %u - # SKIP %s: reading the kernel's filter needs root\n", ++n_tests, what);
+                ok(true, "# SKIP %s: reading the kernel's filter needs root", what);
 
         jl_seccomp_prog *again = NULL;
         ok(jl_seccomp_prepare(c, &again, &err) == 0 && again == p, "%s: the second prepare reuses it", what);
@@ -307,6 +294,5 @@ int main(void)
         test_programs();
         test_errors();
         rmdir(dir);
-        printf("1..%u\n", n_tests);
-        return n_failed ? 1 : 0;
+        return done();
 }
