@@ -1295,13 +1295,59 @@ static int on_control_timeout(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
+/* A connected socket to j's control.sock (through a directory fd: the state
+ * directory's path may be longer than sun_path allows), or -ESRCH when the
+ * supervisor is gone or going (between the jail's end and its own), or
+ * -errno. */
+static int control_connect(const jd_jail *j)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        _cleanup_close_ int dfd = -1;
+
+        if (fd < 0)
+                return -errno;
+        dfd = open(j->state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return errno == ENOENT ? -ESRCH : -errno;
+        snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/%s", dfd, JD_CONTROL_SOCKET);
+        if (connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0)
+                return errno == ENOENT || errno == ECONNREFUSED ? -ESRCH : -errno;
+        return TAKE_FD(fd);
+}
+
+static void log_kill(const jd_jail *j, const jd_client *c, int sig)
+{
+        jd_entry e = JD_ENTRY_INIT;
+
+        jd_entry_add(&e, "JAIL_ID=%s", j->id);
+        jd_entry_add(&e, "JAIL_PID=%d", (int) j->pid);
+        jd_entry_add(&e, "JAIL_SIGNAL=%s", jailer_signal_name(sig) ?: "?");
+        if (c) {
+                jd_entry_add(&e, "PEER_UID=%u", (unsigned) c->peer.uid);
+                jd_entry_add(&e, "PEER_PID=%d", (int) c->peer.pid);
+        }
+        jd_entry_submit(&e, JD_EV_KILL, LOG_INFO, "Sending %s to jail %s%s", jailer_signal_name(sig) ?: "a signal",
+                        j->id, c ? "" : " (jailerd is stopping)");
+}
+
+static void control_message(const jd_jail *j, jl_method method, int sig, char *msg, size_t size)
+{
+        if (method == JL_METHOD_KILL)
+                snprintf(msg, size, "{\"op\":\"kill\",\"signal\":%d,\"grace_ms\":%llu}", sig,
+                         (unsigned long long) j->daemon->opt.kill_grace_ms);
+        else if (method == JL_METHOD_START)
+                snprintf(msg, size, "{\"op\":\"start\"}");
+        else
+                snprintf(msg, size, "{\"op\":\"status\"}");
+}
+
 int jd_jail_control(jd_jail *j, jd_client *c, json_object *id, jl_method method, int sig, jl_rpc_error *err)
 {
         jd_daemon *d = j->daemon;
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
         jd_control *ctl;
         char msg[128];
-        int r, dfd;
+        int r;
 
         ctl = calloc(1, sizeof *ctl);
         if (!ctl)
@@ -1321,85 +1367,33 @@ int jd_jail_control(jd_jail *j, jd_client *c, json_object *id, jl_method method,
                 }
         }
 
-        if (method == JL_METHOD_KILL)
-                snprintf(msg, sizeof msg, "{\"op\":\"kill\",\"signal\":%d,\"grace_ms\":%llu}", sig,
-                         (unsigned long long) d->opt.kill_grace_ms);
-        else if (method == JL_METHOD_START)
-                snprintf(msg, sizeof msg, "{\"op\":\"start\"}");
-        else
-                snprintf(msg, sizeof msg, "{\"op\":\"status\"}");
-
-        ctl->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (ctl->fd < 0)
-                goto fail_errno;
-        /* Through a directory fd: the state directory's path may be longer
-         * than sun_path allows. */
-        dfd = open(j->state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0) {
-                if (errno == ENOENT) {
-                        control_answer_gone(ctl);
-                        return 0;
-                }
-                goto fail_errno;
+        control_message(j, method, sig, msg, sizeof msg);
+        ctl->fd = r = control_connect(j);
+        if (r >= 0 && send(ctl->fd, msg, strlen(msg), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+                r = errno == EPIPE || errno == ECONNRESET ? -ESRCH : -errno;
+        if (r == -ESRCH) {
+                control_answer_gone(ctl);
+                return 0;
         }
-        snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/%s", dfd, JD_CONTROL_SOCKET);
-        r = connect(ctl->fd, (struct sockaddr *) &sa, sizeof sa);
-        if (r < 0) {
-                int saved = errno;
-
-                close(dfd);
-                errno = saved;
-        } else
-                close(dfd);
-        if (r < 0) {
-                if (errno == ENOENT || errno == ECONNREFUSED) {
-                        /* Between the jail's end and the supervisor's. */
-                        control_answer_gone(ctl);
-                        return 0;
-                }
-                goto fail_errno;
-        }
-        if (send(ctl->fd, msg, strlen(msg), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
-                if (errno == EPIPE || errno == ECONNRESET) {
-                        control_answer_gone(ctl);
-                        return 0;
-                }
-                goto fail_errno;
-        }
-        r = sd_event_add_io(d->event, &ctl->src, ctl->fd, EPOLLIN, on_control_reply, ctl);
+        if (r >= 0)
+                r = sd_event_add_io(d->event, &ctl->src, ctl->fd, EPOLLIN, on_control_reply, ctl);
         if (r >= 0)
                 r = sd_event_add_time_relative(d->event, &ctl->timer, CLOCK_MONOTONIC, JD_CONTROL_TIMEOUT_US,
                                                100 * 1000, on_control_timeout, ctl);
         if (r < 0) {
-                errno = -r;
-                goto fail_errno;
-        }
-        if (method == JL_METHOD_KILL) {
-                jd_entry e = JD_ENTRY_INIT;
-
-                jd_entry_add(&e, "JAIL_ID=%s", j->id);
-                jd_entry_add(&e, "JAIL_PID=%d", (int) j->pid);
-                jd_entry_add(&e, "JAIL_SIGNAL=%s", jailer_signal_name(sig) ?: "?");
-                if (c) {
-                        jd_entry_add(&e, "PEER_UID=%u", (unsigned) c->peer.uid);
-                        jd_entry_add(&e, "PEER_PID=%d", (int) c->peer.pid);
+                if (ctl->req) {
+                        /* The caller answers with err; this pending must not count. */
+                        if (ctl->req->client)
+                                ctl->req->client->n_pending--;
+                        jd_pending_free(TAKE_PTR(ctl->req));
                 }
-                jd_entry_submit(&e, JD_EV_KILL, LOG_INFO, "Sending %s to jail %s%s", jailer_signal_name(sig) ?: "a signal",
-                                j->id, c ? "" : " (jailerd is stopping)");
+                control_free(ctl);
+                return jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "jail %s: cannot reach its supervisor: %s",
+                                        j->id, strerror(-r));
         }
+        if (method == JL_METHOD_KILL)
+                log_kill(j, c, sig);
         return 0;
-
-fail_errno:
-        r = errno;
-        if (ctl->req) {
-                /* The caller answers with err; this pending must not count. */
-                if (ctl->req->client)
-                        ctl->req->client->n_pending--;
-                jd_pending_free(TAKE_PTR(ctl->req));
-        }
-        control_free(ctl);
-        return jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "jail %s: cannot reach its supervisor: %s", j->id,
-                                strerror(r));
 }
 
 void jd_jails_stop_all(jd_daemon *d)
