@@ -1566,31 +1566,26 @@ static void recover_one(jd_daemon *d, const char *id)
         jd_state_done(&st);
 }
 
-static void clean_jails_dir(jd_daemon *d)
+static int on_janitor_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
 {
-        DIR *dir = opendir(d->opt.jails_dir);
-        struct dirent *de;
+        if (si->si_code != CLD_EXITED || si->si_status != 0)
+                log_warning("the clean-up of stale jail directories ended with %s %d",
+                            si->si_code == CLD_EXITED ? "status" : "signal", si->si_status);
+        return 0;
+}
 
-        if (!dir)
-                return;
-        while ((de = readdir(dir))) {
+/* Remove stale jail directories, logging each (in the janitor process). */
+static _Noreturn void janitor(const jd_daemon *d, char **names, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
                 _cleanup_free_ char *path = NULL;
                 jd_entry e = JD_ENTRY_INIT;
-                jd_jail *j;
                 int r;
 
-                if (de->d_name[0] == '.' || !jl_jail_id_valid(de->d_name))
-                        continue;
-                /* A running jail's is its supervisor's; an ended jail's
-                 * (its report kept) was left by its supervisor: a mount
-                 * inside, or what its owner could not remove.  Try again. */
-                j = jd_jail_find(d, de->d_name);
-                if (j && j->state != JD_JAIL_EXITED)
-                        continue;
-                if (asprintf(&path, "%s/%s", d->opt.jails_dir, de->d_name) < 0)
+                if (asprintf(&path, "%s/%s", d->opt.jails_dir, names[i]) < 0)
                         continue;
                 r = jd_jail_dir_remove(path);
-                jd_entry_add(&e, "JAIL_ID=%s", de->d_name);
+                jd_entry_add(&e, "JAIL_ID=%s", names[i]);
                 jd_entry_add(&e, "JAIL_DIR=%s", path);
                 if (r < 0)
                         jd_entry_submit(&e, JD_EV_CLEANUP, LOG_WARNING,
@@ -1598,7 +1593,56 @@ static void clean_jails_dir(jd_daemon *d)
                 else
                         jd_entry_submit(&e, JD_EV_CLEANUP, LOG_NOTICE, "Removed stale jail directory %s", path);
         }
+        _exit(0);
+}
+
+/* Jail directories no jail holds: left by a crash, or by a supervisor that
+ * could not remove them (a mount inside, what its owner could not remove).
+ * A tree of any depth, owned by a jail's user, may take long to remove: a
+ * janitor process of its own does it, while jailerd already serves. */
+static void clean_jails_dir(jd_daemon *d)
+{
+        DIR *dir = opendir(d->opt.jails_dir);
+        _cleanup_free_ char **names = NULL;
+        size_t n = 0, cap = 0;
+        struct dirent *de;
+        pid_t pid;
+
+        if (!dir)
+                return;
+        while ((de = readdir(dir))) {
+                jd_jail *j;
+
+                if (de->d_name[0] == '.' || !jl_jail_id_valid(de->d_name))
+                        continue;
+                /* A running jail's is its supervisor's. */
+                j = jd_jail_find(d, de->d_name);
+                if (j && j->state != JD_JAIL_EXITED)
+                        continue;
+                if (n == cap) {
+                        char **grown = realloc(names, (cap = cap ? 2 * cap : 16) * sizeof *names);
+                        if (!grown)
+                                break;
+                        names = grown;
+                }
+                names[n] = strdup(de->d_name);
+                if (names[n])
+                        n++;
+        }
         closedir(dir);
+        if (n == 0)
+                return;
+        pid = fork();
+        if (pid == 0)
+                janitor(d, names, n);
+        if (pid < 0 || sd_event_add_child(d->event, NULL, pid, WEXITED, on_janitor_exit, d) < 0) {
+                if (pid > 0)
+                        (void) waitpid(pid, NULL, 0);
+                else
+                        log_warning("cannot start the clean-up of stale jail directories: %s", strerror(errno));
+        }
+        for (size_t i = 0; i < n; i++)
+                free(names[i]);
 }
 
 int jd_jails_recover(jd_daemon *d)
