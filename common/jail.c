@@ -590,7 +590,7 @@ int jailer_jail_expire(jailer_jail *j)
         return jl_cgroup_kill_all(j->cg);
 }
 
-int jailer_jail_wait(jailer_jail *j, jailer_report *r, jailer_error *err)
+int jailer_jail_collect(jailer_jail *j, jailer_report *r, jailer_error *err)
 {
         for (;;) {
                 int timeout = -1;
@@ -605,22 +605,16 @@ int jailer_jail_wait(jailer_jail *j, jailer_report *r, jailer_error *err)
                 }
                 struct pollfd p = { .fd = j->pidfd, .events = POLLIN };
                 int n = poll(&p, 1, timeout);
-                if (n < 0 && errno != EINTR) {
-                        jl_error(err, JAILER_STEP_WAIT, errno, NULL, "poll");
-                        jail_free(j);
-                        return -1;
-                }
+                if (n < 0 && errno != EINTR)
+                        return jl_error(err, JAILER_STEP_WAIT, errno, NULL, "poll");
                 if (n > 0)
                         break;
         }
 
         siginfo_t si = { 0 };
         while (waitid((idtype_t) P_PIDFD, (id_t) j->pidfd, &si, WEXITED) < 0) {
-                if (errno != EINTR) {
-                        jl_error(err, JAILER_STEP_WAIT, errno, NULL, "waitid");
-                        jail_free(j);
-                        return -1;
-                }
+                if (errno != EINTR)
+                        return jl_error(err, JAILER_STEP_WAIT, errno, NULL, "waitid");
         }
         uint64_t end = jl_now_monotonic_us();
 
@@ -643,9 +637,20 @@ int jailer_jail_wait(jailer_jail *j, jailer_report *r, jailer_error *err)
                 .pids_peak = st.pids_peak,
         };
         snprintf(r->id, sizeof(r->id), "%s", j->id);
+        return 0;
+}
+
+void jailer_jail_free(jailer_jail *j)
+{
+        jail_free(j);
+}
+
+int jailer_jail_wait(jailer_jail *j, jailer_report *r, jailer_error *err)
+{
+        int ret = jailer_jail_collect(j, r, err);
 
         jail_free(j);
-        return 0;
+        return ret;
 }
 
 int jailer_run(const jailer_config *c, const jailer_spawn_opts *opts, jailer_report *r, jailer_error *err)

@@ -394,6 +394,14 @@ int jailer_jail_expire(jailer_jail *j);
  * left in its cgroup, collect usage, remove the cgroup and everything the
  * jail created, fill *r.  Then free the jail. */
 int jailer_jail_wait(jailer_jail *j, jailer_report *r, jailer_error *err);
+/* jailer_jail_wait() in two halves, for a caller that hands the report on
+ * before the tear-down: collect waits for the program (enforcing
+ * limits.timeout_ms), kills what is left in its cgroup and reads the
+ * cgroup's figures into *r — the jail's processes are all gone then;
+ * jailer_jail_free() removes the cgroup and everything the jail created,
+ * and frees it.  Between the two, only jailer_jail_free() may be called. */
+int jailer_jail_collect(jailer_jail *j, jailer_report *r, jailer_error *err);
+void jailer_jail_free(jailer_jail *j);
 
 /* spawn + wait.  opts may be NULL (inherit stdio, die with parent). */
 int jailer_run(const jailer_config *c, const jailer_spawn_opts *opts, jailer_report *r, jailer_error *err);

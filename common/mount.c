@@ -499,20 +499,10 @@ int jl_rootfs_prepare(const jailer_config *c, struct jl_rootfs *r, jailer_error 
         return mount_api_error(rootfs_prepare(c, r, err), err);
 }
 
-static int rootfs_prepare(const jailer_config *c, struct jl_rootfs *r, jailer_error *err)
+/* The jail root's parent, opened without following users' symlinks, and
+ * the leaf's name in it. */
+static int open_root_parent(const jailer_config *c, struct jl_rootfs *r, jailer_error *err)
 {
-        *r = (struct jl_rootfs) { .root_fd = -1, .root_tree = -1, .root_parent_fd = -1 };
-
-        if (!c->ns[JAILER_NS_MOUNT])
-                return 0; /* no mount namespace: no jail filesystem (validation refused binds) */
-
-        r->root_path = strdup(c->jail_root);
-        if (!r->root_path)
-                return jl_error(err, JAILER_STEP_ROOTFS, ENOMEM, "jail_root", "jail_root");
-
-        /* The parent is opened without following users' symlinks; the leaf
-         * is created there if missing (only the leaf: a missing parent is a
-         * mistake worth reporting) and opened relative to it. */
         char why[256] = "";
         _cleanup_free_ char *parent = strdup(c->jail_root);
         if (!parent)
@@ -538,7 +528,14 @@ static int rootfs_prepare(const jailer_config *c, struct jl_rootfs *r, jailer_er
                 return jl_error(err, JAILER_STEP_ROOTFS, errno, "jail_root", "jail_root: %s%s%s", c->jail_root,
                                 why[0] ? ": " : "", why);
         r->root_leaf = TAKE_PTR(leafname);
+        return 0;
+}
 
+/* The jail root itself, relative to its parent; made when missing (only
+ * the leaf: a missing parent is a mistake worth reporting), and checked to
+ * be a directory other than the host's root. */
+static int open_root(const jailer_config *c, struct jl_rootfs *r, jailer_error *err)
+{
         if (c->jail_root_fd >= 0)
                 r->root_fd = fcntl(c->jail_root_fd, F_DUPFD_CLOEXEC, 3);
         else if (c->jail_root_parent_fd >= 0) {
@@ -566,6 +563,58 @@ static int rootfs_prepare(const jailer_config *c, struct jl_rootfs *r, jailer_er
                                 "jail_root: %s is the host's root directory", c->jail_root);
         if (!S_ISDIR(st.st_mode))
                 return jl_error(err, JAILER_STEP_ROOTFS, ENOTDIR, "jail_root", "jail_root: %s", c->jail_root);
+        return 0;
+}
+
+/* Bind i: its source opened (or the fd given for it) and cloned with its
+ * attributes; its mountpoint made in the jail root, unless it lies in an
+ * earlier bind (then it must exist in that one's source: the child checks). */
+static int prepare_bind(const jailer_config *c, struct jl_rootfs *r, size_t i, jailer_error *err)
+{
+        const struct jl_bind *b = &c->binds[i];
+        char field[48], why[256] = "";
+        struct stat st;
+
+        snprintf(field, sizeof(field), "bind_mounts[%zu].source", i);
+        int given = jl_config_bind_fd(c, i);
+        _cleanup_close_ int src = given >= 0 ? fcntl(given, F_DUPFD_CLOEXEC, 3)
+                                             : jl_open_trusted(b->source, O_PATH, why, sizeof(why));
+        if (src < 0)
+                return jl_error(err, JAILER_STEP_ROOTFS, errno, field, "%s: %s%s%s", field, b->source,
+                                why[0] ? ": " : "", why);
+        if (fstat(src, &st) < 0)
+                return jl_error(err, JAILER_STEP_ROOTFS, errno, field, "%s: %s", field, b->source);
+
+        r->bind_src_fds[i] = clone_tree(src, bind_attrs(b), true);
+        if (r->bind_src_fds[i] < 0)
+                return jl_error(err, JAILER_STEP_ROOTFS, errno, field, "%s: cannot clone mount of %s", field,
+                                b->source);
+
+        snprintf(field, sizeof(field), "bind_mounts[%zu].dest", i);
+        for (size_t j = 0; j < i; j++)
+                if (path_is_beneath(b->dest, c->binds[j].dest))
+                        r->bind_nested[i] = true;
+        if (r->bind_nested[i])
+                return 0;
+
+        _cleanup_free_ char *rel = relpath_of(b->dest);
+        if (!rel)
+                return jl_error(err, JAILER_STEP_ROOTFS, ENOMEM, field, "%s", field);
+        return ensure_mountpoint(r, rel, S_ISDIR(st.st_mode), field, err);
+}
+
+static int rootfs_prepare(const jailer_config *c, struct jl_rootfs *r, jailer_error *err)
+{
+        *r = (struct jl_rootfs) { .root_fd = -1, .root_tree = -1, .root_parent_fd = -1 };
+
+        if (!c->ns[JAILER_NS_MOUNT])
+                return 0; /* no mount namespace: no jail filesystem (validation refused binds) */
+
+        r->root_path = strdup(c->jail_root);
+        if (!r->root_path)
+                return jl_error(err, JAILER_STEP_ROOTFS, ENOMEM, "jail_root", "jail_root");
+        if (open_root_parent(c, r, err) < 0 || open_root(c, r, err) < 0)
+                return -1;
 
         /* Mount trees are cloned here, in the host's namespace where the
          * paths were checked: the child cannot clone from a namespace it has
@@ -587,41 +636,9 @@ static int rootfs_prepare(const jailer_config *c, struct jl_rootfs *r, jailer_er
         if (ensure_mountpoint(r, "proc", true, "jail_root", err) < 0 ||
             ensure_mountpoint(r, "dev", true, "jail_root", err) < 0)
                 return -1;
-
-        for (size_t i = 0; i < c->n_binds; i++) {
-                const struct jl_bind *b = &c->binds[i];
-                char field[48];
-                snprintf(field, sizeof(field), "bind_mounts[%zu].source", i);
-
-                why[0] = '\0';
-                int given = jl_config_bind_fd(c, i);
-                _cleanup_close_ int src = given >= 0 ? fcntl(given, F_DUPFD_CLOEXEC, 3)
-                                                     : jl_open_trusted(b->source, O_PATH, why, sizeof(why));
-                if (src < 0)
-                        return jl_error(err, JAILER_STEP_ROOTFS, errno, field, "%s: %s%s%s", field, b->source,
-                                        why[0] ? ": " : "", why);
-                if (fstat(src, &st) < 0)
-                        return jl_error(err, JAILER_STEP_ROOTFS, errno, field, "%s: %s", field, b->source);
-
-                r->bind_src_fds[i] = clone_tree(src, bind_attrs(b), true);
-                if (r->bind_src_fds[i] < 0)
-                        return jl_error(err, JAILER_STEP_ROOTFS, errno, field, "%s: cannot clone mount of %s", field,
-                                        b->source);
-
-                snprintf(field, sizeof(field), "bind_mounts[%zu].dest", i);
-                for (size_t j = 0; j < i; j++)
-                        if (path_is_beneath(b->dest, c->binds[j].dest))
-                                r->bind_nested[i] = true;
-                if (r->bind_nested[i])
-                        continue; /* its mountpoint must exist in the outer bind's source: checked in the child */
-
-                _cleanup_free_ char *rel = relpath_of(b->dest);
-                if (!rel)
-                        return jl_error(err, JAILER_STEP_ROOTFS, ENOMEM, field, "%s", field);
-                if (ensure_mountpoint(r, rel, S_ISDIR(st.st_mode), field, err) < 0)
+        for (size_t i = 0; i < c->n_binds; i++)
+                if (prepare_bind(c, r, i, err) < 0)
                         return -1;
-        }
-
         return prepare_devices(c, r, err);
 }
 

@@ -284,6 +284,29 @@ int jailer_jail_wait(jailer_jail *j, jailer_report *r, jailer_error *err)
         return unsupported(err);
 }
 
+int jailer_jail_start(jailer_jail *j, jailer_error *err)
+{
+        (void) j;
+        return unsupported(err);
+}
+
+bool jailer_jail_prepared(const jailer_jail *j)
+{
+        (void) j;
+        return false;
+}
+
+int jailer_jail_collect(jailer_jail *j, jailer_report *r, jailer_error *err)
+{
+        (void) j, (void) r;
+        return unsupported(err);
+}
+
+void jailer_jail_free(jailer_jail *j)
+{
+        (void) j;
+}
+
 int jailer_run(const jailer_config *c, const jailer_spawn_opts *opts, jailer_report *r, jailer_error *err)
 {
         (void) c, (void) opts, (void) r;

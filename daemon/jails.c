@@ -1295,13 +1295,59 @@ static int on_control_timeout(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
+/* A connected socket to j's control.sock (through a directory fd: the state
+ * directory's path may be longer than sun_path allows), or -ESRCH when the
+ * supervisor is gone or going (between the jail's end and its own), or
+ * -errno. */
+static int control_connect(const jd_jail *j)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        _cleanup_close_ int dfd = -1;
+
+        if (fd < 0)
+                return -errno;
+        dfd = open(j->state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return errno == ENOENT ? -ESRCH : -errno;
+        snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/%s", dfd, JD_CONTROL_SOCKET);
+        if (connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0)
+                return errno == ENOENT || errno == ECONNREFUSED ? -ESRCH : -errno;
+        return TAKE_FD(fd);
+}
+
+static void log_kill(const jd_jail *j, const jd_client *c, int sig)
+{
+        jd_entry e = JD_ENTRY_INIT;
+
+        jd_entry_add(&e, "JAIL_ID=%s", j->id);
+        jd_entry_add(&e, "JAIL_PID=%d", (int) j->pid);
+        jd_entry_add(&e, "JAIL_SIGNAL=%s", jailer_signal_name(sig) ?: "?");
+        if (c) {
+                jd_entry_add(&e, "PEER_UID=%u", (unsigned) c->peer.uid);
+                jd_entry_add(&e, "PEER_PID=%d", (int) c->peer.pid);
+        }
+        jd_entry_submit(&e, JD_EV_KILL, LOG_INFO, "Sending %s to jail %s%s", jailer_signal_name(sig) ?: "a signal",
+                        j->id, c ? "" : " (jailerd is stopping)");
+}
+
+static void control_message(const jd_jail *j, jl_method method, int sig, char *msg, size_t size)
+{
+        if (method == JL_METHOD_KILL)
+                snprintf(msg, size, "{\"op\":\"kill\",\"signal\":%d,\"grace_ms\":%llu}", sig,
+                         (unsigned long long) j->daemon->opt.kill_grace_ms);
+        else if (method == JL_METHOD_START)
+                snprintf(msg, size, "{\"op\":\"start\"}");
+        else
+                snprintf(msg, size, "{\"op\":\"status\"}");
+}
+
 int jd_jail_control(jd_jail *j, jd_client *c, json_object *id, jl_method method, int sig, jl_rpc_error *err)
 {
         jd_daemon *d = j->daemon;
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
         jd_control *ctl;
         char msg[128];
-        int r, dfd;
+        int r;
 
         ctl = calloc(1, sizeof *ctl);
         if (!ctl)
@@ -1321,85 +1367,33 @@ int jd_jail_control(jd_jail *j, jd_client *c, json_object *id, jl_method method,
                 }
         }
 
-        if (method == JL_METHOD_KILL)
-                snprintf(msg, sizeof msg, "{\"op\":\"kill\",\"signal\":%d,\"grace_ms\":%llu}", sig,
-                         (unsigned long long) d->opt.kill_grace_ms);
-        else if (method == JL_METHOD_START)
-                snprintf(msg, sizeof msg, "{\"op\":\"start\"}");
-        else
-                snprintf(msg, sizeof msg, "{\"op\":\"status\"}");
-
-        ctl->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-        if (ctl->fd < 0)
-                goto fail_errno;
-        /* Through a directory fd: the state directory's path may be longer
-         * than sun_path allows. */
-        dfd = open(j->state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0) {
-                if (errno == ENOENT) {
-                        control_answer_gone(ctl);
-                        return 0;
-                }
-                goto fail_errno;
+        control_message(j, method, sig, msg, sizeof msg);
+        ctl->fd = r = control_connect(j);
+        if (r >= 0 && send(ctl->fd, msg, strlen(msg), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+                r = errno == EPIPE || errno == ECONNRESET ? -ESRCH : -errno;
+        if (r == -ESRCH) {
+                control_answer_gone(ctl);
+                return 0;
         }
-        snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/%s", dfd, JD_CONTROL_SOCKET);
-        r = connect(ctl->fd, (struct sockaddr *) &sa, sizeof sa);
-        if (r < 0) {
-                int saved = errno;
-
-                close(dfd);
-                errno = saved;
-        } else
-                close(dfd);
-        if (r < 0) {
-                if (errno == ENOENT || errno == ECONNREFUSED) {
-                        /* Between the jail's end and the supervisor's. */
-                        control_answer_gone(ctl);
-                        return 0;
-                }
-                goto fail_errno;
-        }
-        if (send(ctl->fd, msg, strlen(msg), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
-                if (errno == EPIPE || errno == ECONNRESET) {
-                        control_answer_gone(ctl);
-                        return 0;
-                }
-                goto fail_errno;
-        }
-        r = sd_event_add_io(d->event, &ctl->src, ctl->fd, EPOLLIN, on_control_reply, ctl);
+        if (r >= 0)
+                r = sd_event_add_io(d->event, &ctl->src, ctl->fd, EPOLLIN, on_control_reply, ctl);
         if (r >= 0)
                 r = sd_event_add_time_relative(d->event, &ctl->timer, CLOCK_MONOTONIC, JD_CONTROL_TIMEOUT_US,
                                                100 * 1000, on_control_timeout, ctl);
         if (r < 0) {
-                errno = -r;
-                goto fail_errno;
-        }
-        if (method == JL_METHOD_KILL) {
-                jd_entry e = JD_ENTRY_INIT;
-
-                jd_entry_add(&e, "JAIL_ID=%s", j->id);
-                jd_entry_add(&e, "JAIL_PID=%d", (int) j->pid);
-                jd_entry_add(&e, "JAIL_SIGNAL=%s", jailer_signal_name(sig) ?: "?");
-                if (c) {
-                        jd_entry_add(&e, "PEER_UID=%u", (unsigned) c->peer.uid);
-                        jd_entry_add(&e, "PEER_PID=%d", (int) c->peer.pid);
+                if (ctl->req) {
+                        /* The caller answers with err; this pending must not count. */
+                        if (ctl->req->client)
+                                ctl->req->client->n_pending--;
+                        jd_pending_free(TAKE_PTR(ctl->req));
                 }
-                jd_entry_submit(&e, JD_EV_KILL, LOG_INFO, "Sending %s to jail %s%s", jailer_signal_name(sig) ?: "a signal",
-                                j->id, c ? "" : " (jailerd is stopping)");
+                control_free(ctl);
+                return jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "jail %s: cannot reach its supervisor: %s",
+                                        j->id, strerror(-r));
         }
+        if (method == JL_METHOD_KILL)
+                log_kill(j, c, sig);
         return 0;
-
-fail_errno:
-        r = errno;
-        if (ctl->req) {
-                /* The caller answers with err; this pending must not count. */
-                if (ctl->req->client)
-                        ctl->req->client->n_pending--;
-                jd_pending_free(TAKE_PTR(ctl->req));
-        }
-        control_free(ctl);
-        return jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "jail %s: cannot reach its supervisor: %s", j->id,
-                                strerror(r));
 }
 
 void jd_jails_stop_all(jd_daemon *d)
@@ -1572,31 +1566,26 @@ static void recover_one(jd_daemon *d, const char *id)
         jd_state_done(&st);
 }
 
-static void clean_jails_dir(jd_daemon *d)
+static int on_janitor_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
 {
-        DIR *dir = opendir(d->opt.jails_dir);
-        struct dirent *de;
+        if (si->si_code != CLD_EXITED || si->si_status != 0)
+                log_warning("the clean-up of stale jail directories ended with %s %d",
+                            si->si_code == CLD_EXITED ? "status" : "signal", si->si_status);
+        return 0;
+}
 
-        if (!dir)
-                return;
-        while ((de = readdir(dir))) {
+/* Remove stale jail directories, logging each (in the janitor process). */
+static _Noreturn void janitor(const jd_daemon *d, char **names, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
                 _cleanup_free_ char *path = NULL;
                 jd_entry e = JD_ENTRY_INIT;
-                jd_jail *j;
                 int r;
 
-                if (de->d_name[0] == '.' || !jl_jail_id_valid(de->d_name))
-                        continue;
-                /* A running jail's is its supervisor's; an ended jail's
-                 * (its report kept) was left by its supervisor: a mount
-                 * inside, or what its owner could not remove.  Try again. */
-                j = jd_jail_find(d, de->d_name);
-                if (j && j->state != JD_JAIL_EXITED)
-                        continue;
-                if (asprintf(&path, "%s/%s", d->opt.jails_dir, de->d_name) < 0)
+                if (asprintf(&path, "%s/%s", d->opt.jails_dir, names[i]) < 0)
                         continue;
                 r = jd_jail_dir_remove(path);
-                jd_entry_add(&e, "JAIL_ID=%s", de->d_name);
+                jd_entry_add(&e, "JAIL_ID=%s", names[i]);
                 jd_entry_add(&e, "JAIL_DIR=%s", path);
                 if (r < 0)
                         jd_entry_submit(&e, JD_EV_CLEANUP, LOG_WARNING,
@@ -1604,7 +1593,56 @@ static void clean_jails_dir(jd_daemon *d)
                 else
                         jd_entry_submit(&e, JD_EV_CLEANUP, LOG_NOTICE, "Removed stale jail directory %s", path);
         }
+        _exit(0);
+}
+
+/* Jail directories no jail holds: left by a crash, or by a supervisor that
+ * could not remove them (a mount inside, what its owner could not remove).
+ * A tree of any depth, owned by a jail's user, may take long to remove: a
+ * janitor process of its own does it, while jailerd already serves. */
+static void clean_jails_dir(jd_daemon *d)
+{
+        DIR *dir = opendir(d->opt.jails_dir);
+        _cleanup_free_ char **names = NULL;
+        size_t n = 0, cap = 0;
+        struct dirent *de;
+        pid_t pid;
+
+        if (!dir)
+                return;
+        while ((de = readdir(dir))) {
+                jd_jail *j;
+
+                if (de->d_name[0] == '.' || !jl_jail_id_valid(de->d_name))
+                        continue;
+                /* A running jail's is its supervisor's. */
+                j = jd_jail_find(d, de->d_name);
+                if (j && j->state != JD_JAIL_EXITED)
+                        continue;
+                if (n == cap) {
+                        char **grown = realloc(names, (cap = cap ? 2 * cap : 16) * sizeof *names);
+                        if (!grown)
+                                break;
+                        names = grown;
+                }
+                names[n] = strdup(de->d_name);
+                if (names[n])
+                        n++;
+        }
         closedir(dir);
+        if (n == 0)
+                return;
+        pid = fork();
+        if (pid == 0)
+                janitor(d, names, n);
+        if (pid < 0 || sd_event_add_child(d->event, NULL, pid, WEXITED, on_janitor_exit, d) < 0) {
+                if (pid > 0)
+                        (void) waitpid(pid, NULL, 0);
+                else
+                        log_warning("cannot start the clean-up of stale jail directories: %s", strerror(errno));
+        }
+        for (size_t i = 0; i < n; i++)
+                free(names[i]);
 }
 
 int jd_jails_recover(jd_daemon *d)

@@ -267,97 +267,142 @@ static void close_fds(int *fds, size_t n)
                 }
 }
 
-int jl_request_decode(jl_line *line, jl_request *out, json_object **id_out, jl_rpc_error *err)
+/* The envelope: jsonrpc, method (returned), params (an object or absent),
+ * nothing else. */
+static const char *check_envelope(json_object *msg, json_object **params, jl_rpc_error *err)
 {
-        _cleanup_json_ json_object *msg = NULL;
-        json_object *v, *id = NULL, *params = NULL;
-        const char *method_name;
+        json_object *v, *m;
 
-        *id_out = NULL;
-        *out = (jl_request) { .method = _JL_METHOD_INVALID };
-
-        if (line->oversized)
-                return jl_rpc_error_set(err, JL_RPC_INVALID_REQUEST, JL_REASON_OVERSIZED, NULL,
-                                        "line longer than %d bytes", JL_PROTOCOL_MAX_LINE);
-
-        bool is_null;
-        msg = parse_json(line->data, line->len, &is_null, err);
-        if (!msg && is_null)
-                return jl_rpc_error_set(err, JL_RPC_INVALID_REQUEST, NULL, NULL,
-                                        "a request must be a JSON object, not null");
-        if (!msg)
-                return -1;
-
-        if (json_object_is_type(msg, json_type_array))
-                return jl_rpc_error_set(err, JL_RPC_INVALID_REQUEST, NULL, NULL, "batch requests are not supported");
-        if (!json_object_is_type(msg, json_type_object))
-                return jl_rpc_error_set(err, JL_RPC_INVALID_REQUEST, NULL, NULL,
-                                        "a request must be a JSON object, not %s", json_type_label(msg));
-
-        /* The id first, so that every later error can be answered with it. */
-        if (!json_object_object_get_ex(msg, "id", &id))
-                return jl_rpc_error_set(err, JL_RPC_INVALID_REQUEST, NULL, "id", "id: missing");
-        if (!json_object_is_type(id, json_type_string) && !json_object_is_type(id, json_type_int))
-                return jl_rpc_error_set(err, JL_RPC_INVALID_REQUEST, NULL, "id",
-                                        "id: must be a string or an integer, not %s", json_type_label(id));
-        *id_out = json_object_get(id);
-
-        if (!json_object_object_get_ex(msg, "jsonrpc", &v))
-                return jl_rpc_error_set(err, JL_RPC_INVALID_REQUEST, NULL, "jsonrpc", "jsonrpc: missing");
-        if (!json_object_is_type(v, json_type_string) || strcmp(json_object_get_string(v), "2.0") != 0)
-                return jl_rpc_error_set(err, JL_RPC_INVALID_REQUEST, NULL, "jsonrpc", "jsonrpc: must be \"2.0\"");
-
-        if (!json_object_object_get_ex(msg, "method", &v))
-                return jl_rpc_error_set(err, JL_RPC_INVALID_REQUEST, NULL, "method", "method: missing");
-        if (!json_object_is_type(v, json_type_string))
-                return jl_rpc_error_set(err, JL_RPC_INVALID_REQUEST, NULL, "method",
-                                        "method: must be a string, not %s", json_type_label(v));
-        method_name = json_object_get_string(v);
-
-        if (json_object_object_get_ex(msg, "params", &params) && !json_object_is_type(params, json_type_object))
-                return jl_rpc_error_set(err, JL_RPC_INVALID_REQUEST, NULL, "params",
-                                        "params: must be an object, not %s", json_type_label(params));
-
+        if (!json_object_object_get_ex(msg, "jsonrpc", &v)) {
+                jl_rpc_error_set(err, JL_RPC_INVALID_REQUEST, NULL, "jsonrpc", "jsonrpc: missing");
+                return NULL;
+        }
+        if (!json_object_is_type(v, json_type_string) || strcmp(json_object_get_string(v), "2.0") != 0) {
+                jl_rpc_error_set(err, JL_RPC_INVALID_REQUEST, NULL, "jsonrpc", "jsonrpc: must be \"2.0\"");
+                return NULL;
+        }
+        if (!json_object_object_get_ex(msg, "method", &m)) {
+                jl_rpc_error_set(err, JL_RPC_INVALID_REQUEST, NULL, "method", "method: missing");
+                return NULL;
+        }
+        if (!json_object_is_type(m, json_type_string)) {
+                jl_rpc_error_set(err, JL_RPC_INVALID_REQUEST, NULL, "method", "method: must be a string, not %s",
+                                 json_type_label(m));
+                return NULL;
+        }
+        if (json_object_object_get_ex(msg, "params", params) && !json_object_is_type(*params, json_type_object)) {
+                jl_rpc_error_set(err, JL_RPC_INVALID_REQUEST, NULL, "params", "params: must be an object, not %s",
+                                 json_type_label(*params));
+                return NULL;
+        }
         json_object_object_foreach(msg, key, val) {
                 (void) val;
                 if (!strcmp(key, "jsonrpc") || !strcmp(key, "id") || !strcmp(key, "method") ||
                     !strcmp(key, "params"))
                         continue;
-                return jl_rpc_error_set(err, JL_RPC_INVALID_REQUEST, NULL, key, "unknown member \"%s\"", key);
+                jl_rpc_error_set(err, JL_RPC_INVALID_REQUEST, NULL, key, "unknown member \"%s\"", key);
+                return NULL;
         }
-
-        out->method = jl_method_from_string(method_name);
-        if (out->method == _JL_METHOD_INVALID ||
-            strlen(method_name) != (size_t) json_object_get_string_len(v))
-                return jl_rpc_error_set(err, JL_RPC_METHOD_NOT_FOUND, NULL, "method", "unknown method \"%.64s\"",
-                                        method_name);
-
-        if (params) {
-                char path[96] = "";
-                if (json_has_nul(params, path, sizeof(path)))
-                        return jl_rpc_error_set(err, JL_RPC_INVALID_PARAMS,
-                                                out->method == JL_METHOD_CREATE ? JL_REASON_INVALID_CONFIG
-                                                                                : JL_REASON_INVALID_PARAMS,
-                                                path, "%s: strings must not contain NUL (\\u0000)", path);
+        /* A NUL inside the name would make it look like a method it is not. */
+        if (strlen(json_object_get_string(m)) != (size_t) json_object_get_string_len(m)) {
+                jl_rpc_error_set(err, JL_RPC_METHOD_NOT_FOUND, NULL, "method", "unknown method \"%.64s\"",
+                                 json_object_get_string(m));
+                return NULL;
         }
+        return json_object_get_string(m);
+}
 
+/* The fds sent with the line: only create takes them, 0 or 3. */
+static int check_fds(const jl_line *line, jl_method method, const char *method_name, jl_rpc_error *err)
+{
         if (line->fds_truncated)
                 return jl_rpc_error_set(err, JL_RPC_INVALID_PARAMS, JL_REASON_INVALID_FDS, NULL,
                                         "file descriptors refused: at most %d, all sent with the first "
                                         "piece of the request line (every one was closed)",
                                         JL_PROTOCOL_MAX_FDS);
-        if (line->n_fds > 0 && out->method != JL_METHOD_CREATE)
+        if (line->n_fds > 0 && method != JL_METHOD_CREATE)
                 return jl_rpc_error_set(err, JL_RPC_INVALID_PARAMS, JL_REASON_INVALID_FDS, NULL,
                                         "%s takes no file descriptors, %zu passed", method_name, line->n_fds);
         if (line->n_fds != 0 && line->n_fds != 3)
                 return jl_rpc_error_set(err, JL_RPC_INVALID_PARAMS, JL_REASON_INVALID_FDS, NULL,
                                         "create takes 0 or 3 file descriptors (stdin, stdout, stderr), %zu passed",
                                         line->n_fds);
+        return 0;
+}
+
+/* The id first, so that every later error can be answered with it. */
+static int take_id(json_object *msg, json_object **id_out, jl_rpc_error *err)
+{
+        json_object *id;
+
+        if (!json_object_object_get_ex(msg, "id", &id))
+                return jl_rpc_error_set(err, JL_RPC_INVALID_REQUEST, NULL, "id", "id: missing");
+        if (!json_object_is_type(id, json_type_string) && !json_object_is_type(id, json_type_int))
+                return jl_rpc_error_set(err, JL_RPC_INVALID_REQUEST, NULL, "id",
+                                        "id: must be a string or an integer, not %s", json_type_label(id));
+        *id_out = json_object_get(id);
+        return 0;
+}
+
+/* The line as one JSON object (not null, not a batch). */
+static json_object *parse_request(const jl_line *line, jl_rpc_error *err)
+{
+        json_object *msg;
+        bool is_null;
+
+        if (line->oversized) {
+                jl_rpc_error_set(err, JL_RPC_INVALID_REQUEST, JL_REASON_OVERSIZED, NULL, "line longer than %d bytes",
+                                 JL_PROTOCOL_MAX_LINE);
+                return NULL;
+        }
+        msg = parse_json(line->data, line->len, &is_null, err);
+        if (!msg && is_null)
+                jl_rpc_error_set(err, JL_RPC_INVALID_REQUEST, NULL, NULL, "a request must be a JSON object, not null");
+        if (!msg)
+                return NULL;
+        if (json_object_is_type(msg, json_type_array))
+                jl_rpc_error_set(err, JL_RPC_INVALID_REQUEST, NULL, NULL, "batch requests are not supported");
+        else if (!json_object_is_type(msg, json_type_object))
+                jl_rpc_error_set(err, JL_RPC_INVALID_REQUEST, NULL, NULL, "a request must be a JSON object, not %s",
+                                 json_type_label(msg));
+        else
+                return msg;
+        json_object_put(msg);
+        return NULL;
+}
+
+int jl_request_decode(jl_line *line, jl_request *out, json_object **id_out, jl_rpc_error *err)
+{
+        _cleanup_json_ json_object *msg = NULL;
+        json_object *params = NULL;
+        const char *method_name;
+        char path[96] = "";
+
+        *id_out = NULL;
+        *out = (jl_request) { .method = _JL_METHOD_INVALID };
+
+        msg = parse_request(line, err);
+        if (!msg || take_id(msg, id_out, err) < 0)
+                return -1;
+        method_name = check_envelope(msg, &params, err);
+        if (!method_name)
+                return -1;
+        out->method = jl_method_from_string(method_name);
+        if (out->method == _JL_METHOD_INVALID)
+                return jl_rpc_error_set(err, JL_RPC_METHOD_NOT_FOUND, NULL, "method", "unknown method \"%.64s\"",
+                                        method_name);
+        if (params && json_has_nul(params, path, sizeof(path)))
+                return jl_rpc_error_set(err, JL_RPC_INVALID_PARAMS,
+                                        out->method == JL_METHOD_CREATE ? JL_REASON_INVALID_CONFIG
+                                                                        : JL_REASON_INVALID_PARAMS,
+                                        path, "%s: strings must not contain NUL (\\u0000)", path);
+        if (check_fds(line, out->method, method_name, err) < 0)
+                return -1;
 
         out->params = params ? json_object_get(params) : json_object_new_object();
         if (!out->params)
                 return jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "out of memory");
-        out->id = json_object_get(id);
+        out->id = json_object_get(*id_out);
         for (size_t i = 0; i < JL_PROTOCOL_MAX_FDS; i++)
                 out->fds[i] = -1;
         for (size_t i = 0; i < line->n_fds; i++) {
