@@ -37,6 +37,21 @@ typedef struct jd_daemon jd_daemon;
 typedef struct jd_client jd_client;
 typedef struct jd_jail jd_jail;
 
+/* The files call one way: jailerd.c -> server.c -> jails.c -> events.c
+ * (and each of them -> policy.c, cgroups.c, the helpers).  What goes the
+ * other way — a jail's news for a client, the daemon's status line — goes
+ * through these hooks, which jailerd.c fills in at start. */
+typedef struct jd_hooks {
+        void (*send)(jd_client *c, json_object *msg);   /* a whole message to c (may be dead); takes msg */
+        void (*request_done)(jd_client *c);             /* one of c's pending requests has been answered */
+        void (*hold)(jd_client *c);                     /* keep c while sending to it */
+        void (*release)(jd_client *c);
+        /* A notification for every subscriber that may see j; takes params. */
+        void (*notify)(jd_daemon *d, const jd_jail *j, const char *method, json_object *params);
+        void (*changed)(jd_daemon *d);                  /* jail or client counts changed: the status line */
+        void (*settled)(jd_daemon *d);                  /* something ended: a stop may complete */
+} jd_hooks;
+
 typedef struct jd_options {
         const char *socket_path;        /* NULL: <state_dir>/jailerd.sock */
         const char *state_dir;
@@ -151,6 +166,7 @@ struct jd_jail {
 struct jd_daemon {
         sd_event *event;
         jd_options opt;
+        const jd_hooks *hooks;
 
         int listen_fd;
         bool listen_passed;             /* socket activation: never unlink, never shutdown */

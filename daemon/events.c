@@ -12,6 +12,7 @@
 
 #include "fsutil.h"
 #include "log.h"
+#include "policy.h"
 #include "state.h"
 
 #define EVENTS_FILE "events"
@@ -152,9 +153,9 @@ static int item_cmp(const void *a, const void *b)
         return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-void jd_events_replay(jd_client *c, uint64_t after)
+void jd_events_replay(const jd_daemon *d, const jd_peer *peer, uint64_t after,
+                      void (*emit)(const jd_jail *j, bool exited, void *userdata), void *userdata)
 {
-        jd_daemon *d = c->daemon;
         _cleanup_free_ replay_item *items = NULL;
         size_t n = 0, max = 0;
 
@@ -168,7 +169,7 @@ void jd_events_replay(jd_client *c, uint64_t after)
                 return;
         }
         for (const jd_jail *j = d->jails; j; j = j->next) {
-                if (!jd_jail_visible(j, &c->peer))
+                if (!jd_policy_may_see(d, peer, j->owner_uid))
                         continue;
                 if (j->started_seq > after)
                         items[n++] = (replay_item) { j->started_seq, j, false };
@@ -177,6 +178,5 @@ void jd_events_replay(jd_client *c, uint64_t after)
         }
         qsort(items, n, sizeof *items, item_cmp);
         for (size_t i = 0; i < n; i++)
-                jd_client_send(c, jl_notification(items[i].exited ? JL_NOTIFY_EXITED : JL_NOTIFY_STARTED,
-                                                  jd_jail_event_params(items[i].jail, items[i].exited)));
+                emit(items[i].jail, items[i].exited, userdata);
 }

@@ -33,7 +33,9 @@ void jd_cursor_format(const jd_daemon *d, uint64_t seq, char buf[static JD_CURSO
  * kept events are new to its holder).  -EINVAL when it is not a cursor. */
 int jd_cursor_parse(const jd_daemon *d, const char *s, uint64_t *after);
 
-/* Send c, in order, every event of a jail it may see numbered after `after`. */
-void jd_events_replay(jd_client *c, uint64_t after);
+/* Every kept event numbered after `after` of a jail peer may see, in
+ * order: emit(jail, exited, userdata) for each. */
+void jd_events_replay(const jd_daemon *d, const jd_peer *peer, uint64_t after,
+                      void (*emit)(const jd_jail *j, bool exited, void *userdata), void *userdata);
 
 #endif

@@ -606,6 +606,17 @@ static void raise_nofile(void)
         }
 }
 
+/* What the jail table and the server tell the rest (daemon.h, jd_hooks). */
+static const jd_hooks hooks = {
+        .send = jd_client_send,
+        .request_done = jd_client_pending_done,
+        .hold = jd_client_ref,
+        .release = jd_client_unref,
+        .notify = jd_broadcast,
+        .changed = jd_update_status,
+        .settled = jd_maybe_finish_shutdown,
+};
+
 int main(int argc, char **argv)
 {
         _cleanup_free_ char *socket_alloc = NULL, *supervisor_alloc = NULL;
@@ -686,6 +697,7 @@ int main(int argc, char **argv)
                 log_error("cgroup set-up failed: %s", strerror(-r));
                 goto out;
         }
+        d.hooks = &hooks;
         r = jd_events_init(&d);
         if (r < 0) {
                 log_error("%s/events: %s", d.opt.state_dir, strerror(-r));

@@ -79,32 +79,30 @@ void jd_pending_free(jd_pending *p)
         free(p);
 }
 
-/* Answer and free. */
-static void pending_reply(jd_pending *p, json_object *result)
+/* Send msg (a whole reply) to p's client, if it is still there, and free p. */
+static void pending_send(jd_daemon *d, jd_pending *p, json_object *msg)
 {
         jd_client *c = p->client;
 
         if (c) {
-                jd_client_ref(c);
-                jd_client_reply(c, p->id, result);
-                jd_client_pending_done(c);
-                jd_client_unref(c);
+                d->hooks->hold(c);
+                d->hooks->send(c, msg);
+                d->hooks->request_done(c);
+                d->hooks->release(c);
         } else
-                json_object_put(result);
+                json_object_put(msg);
         jd_pending_free(p);
 }
 
-static void pending_error(jd_pending *p, const jl_rpc_error *e)
+/* Answer and free. */
+static void pending_reply(jd_daemon *d, jd_pending *p, json_object *result)
 {
-        jd_client *c = p->client;
+        pending_send(d, p, jl_reply_result(p->id, result));
+}
 
-        if (c) {
-                jd_client_ref(c);
-                jd_client_reply_error(c, p->id, e);
-                jd_client_pending_done(c);
-                jd_client_unref(c);
-        }
-        jd_pending_free(p);
+static void pending_error(jd_daemon *d, jd_pending *p, const jl_rpc_error *e)
+{
+        pending_send(d, p, jl_reply_error(p->id, e));
 }
 
 /* ------------------------------------------------------------------ the table */
@@ -231,7 +229,7 @@ static void set_state(jd_jail *j, jd_jail_state s)
         count(j->daemon, j->state, -1);
         j->state = s;
         count(j->daemon, s, +1);
-        jd_update_status(j->daemon);
+        j->daemon->hooks->changed(j->daemon);
 }
 
 static jd_jail *jail_new(jd_daemon *d, const char *id, jd_jail_state state)
@@ -275,12 +273,12 @@ static void jail_free(jd_jail *j, bool remove_state)
         }
         jl_rpc_error_set(&e, JL_RPC_SHUTTING_DOWN, NULL, NULL, "jailerd is stopping");
         if (j->create)
-                pending_error(TAKE_PTR(j->create), &e);
+                pending_error(d, TAKE_PTR(j->create), &e);
         while (j->waiters) {
                 jd_pending *p = j->waiters;
 
                 j->waiters = p->next;
-                pending_error(p, &e);
+                pending_error(d, p, &e);
         }
 
         if (j->prev)
@@ -313,7 +311,7 @@ static void jail_free(jd_jail *j, bool remove_state)
         free(j->cgroup_path);
         free(j->lost);
         free(j);
-        jd_update_status(d);
+        d->hooks->changed(d);
 }
 
 void jd_jails_free(jd_daemon *d)
@@ -344,21 +342,22 @@ void jd_jails_forget_client(jd_daemon *d, jd_client *c)
 
 void jd_jail_wait(jd_jail *j, jd_client *c, json_object *id)
 {
+        const jd_hooks *h = j->daemon->hooks;
         jd_pending *p;
         jl_rpc_error e;
 
         if (j->state == JD_JAIL_EXITED && j->lost) {
-                jd_client_send(c, lost_error(j, id));
+                h->send(c, lost_error(j, id));
                 return;
         }
         if (j->state == JD_JAIL_EXITED) {
-                jd_client_reply(c, id, jl_report_to_json(&j->report));
+                h->send(c, jl_reply_result(id, jl_report_to_json(&j->report)));
                 return;
         }
         p = jd_pending_new(c, id, JL_METHOD_WAIT);
         if (!p) {
                 jl_rpc_error_set(&e, JL_RPC_INTERNAL, NULL, NULL, "out of memory");
-                jd_client_reply_error(c, id, &e);
+                h->send(c, jl_reply_error(id, &e));
                 return;
         }
         p->next = j->waiters;
@@ -370,19 +369,10 @@ static void answer_waiters(jd_jail *j)
 {
         while (j->waiters) {
                 jd_pending *p = j->waiters;
-                jd_client *c = p->client;
 
                 j->waiters = p->next;
-                if (c) {
-                        jd_client_ref(c);
-                        if (j->lost)
-                                jd_client_send(c, lost_error(j, p->id));
-                        else
-                                jd_client_reply(c, p->id, jl_report_to_json(&j->report));
-                        jd_client_pending_done(c);
-                        jd_client_unref(c);
-                }
-                jd_pending_free(p);
+                pending_send(j->daemon, p,
+                             j->lost ? lost_error(j, p->id) : jl_reply_result(p->id, jl_report_to_json(&j->report)));
         }
 }
 
@@ -432,7 +422,7 @@ static void jail_event(jd_jail *j, bool exited)
         else
                 j->started_seq = jd_events_next(d);
         record_save(j);
-        jd_broadcast(d, j, exited ? JL_NOTIFY_EXITED : JL_NOTIFY_STARTED, jd_jail_event_params(j, exited));
+        d->hooks->notify(d, j, exited ? JL_NOTIFY_EXITED : JL_NOTIFY_STARTED, jd_jail_event_params(j, exited));
 }
 
 /* ------------------------------------------------------------------ logging */
@@ -513,7 +503,7 @@ static void jail_ended(jd_jail *j, bool while_away)
         log_exited(j, while_away);
         answer_waiters(j);
         start_retention(j);
-        jd_maybe_finish_shutdown(j->daemon);
+        j->daemon->hooks->settled(j->daemon);
 }
 
 /* ------------------------------------------------------------------ crash clean-up */
@@ -609,7 +599,7 @@ static void jail_started(jd_jail *j)
                  * ignore members they do not know. */
                 if (res && j->jail_dir)
                         (void) json_object_object_add(res, "jail_root", json_object_new_string(j->jail_dir));
-                pending_reply(TAKE_PTR(j->create), res);
+                pending_reply(d, TAKE_PTR(j->create), res);
         }
         jail_event(j, false);
 
@@ -639,7 +629,7 @@ static void jail_prepared(jd_jail *j)
                         if (j->jail_dir)
                                 json_object_object_add(res, "jail_root", json_object_new_string(j->jail_dir));
                 }
-                pending_reply(TAKE_PTR(j->create), res);
+                pending_reply(j->daemon, TAKE_PTR(j->create), res);
         }
 }
 
@@ -732,7 +722,7 @@ static void jail_start_failed(jd_jail *j, const char *how)
                 (void) jd_rm_rf(j->state_dir);
         }
         if (j->create)
-                pending_error(TAKE_PTR(j->create), &j->start_error);
+                pending_error(j->daemon, TAKE_PTR(j->create), &j->start_error);
         jail_free(j, false);
 }
 
@@ -774,7 +764,7 @@ static void supervisor_gone(jd_jail *j, const char *how)
 
         if (j->state == JD_JAIL_STARTING) {
                 jail_start_failed(j, how);
-                jd_maybe_finish_shutdown(d);
+                d->hooks->settled(d);
                 return;
         }
         if (j->state == JD_JAIL_EXITED)
@@ -1176,6 +1166,7 @@ static void control_free(jd_control *ctl)
 
 static void control_finish(jd_control *ctl, json_object *result, const jl_rpc_error *e)
 {
+        jd_daemon *d = ctl->daemon;
         jd_pending *p = TAKE_PTR(ctl->req);
 
         control_free(ctl);
@@ -1184,9 +1175,9 @@ static void control_finish(jd_control *ctl, json_object *result, const jl_rpc_er
                 return;
         }
         if (e)
-                pending_error(p, e);
+                pending_error(d, p, e);
         else
-                pending_reply(p, result);
+                pending_reply(d, p, result);
 }
 
 /* The supervisor cannot be asked (it is finishing): answer from what we know. */
@@ -1664,6 +1655,6 @@ int jd_jails_recover(jd_daemon *d)
         closedir(dir);
         clean_jails_dir(d);
         jd_cgroups_clean_stale(d);
-        jd_update_status(d);
+        d->hooks->changed(d);
         return 0;
 }

@@ -193,8 +193,8 @@ void jd_client_disconnect(jd_client *c)
         client_account(c);
         tenant_put(d, TAKE_PTR(c->tenant));
         log_debug("client uid %u pid %d disconnected", (unsigned) c->peer.uid, (int) c->peer.pid);
-        jd_update_status(d);
-        jd_maybe_finish_shutdown(d);
+        d->hooks->changed(d);
+        d->hooks->settled(d);
         jd_client_unref(c);     /* the list's reference */
 }
 
@@ -838,6 +838,12 @@ refused:
         refuse_rule(c, req->id, "create", jail_id[0] ? jail_id : NULL, &e, rule);
 }
 
+static void replay_one(const jd_jail *j, bool exited, void *userdata)
+{
+        jd_client_send(userdata, jl_notification(exited ? JL_NOTIFY_EXITED : JL_NOTIFY_STARTED,
+                                                 jd_jail_event_params(j, exited)));
+}
+
 /* subscribe [cursor]: the events after the cursor first (those of kept
  * records), then every new one as it happens. */
 static void do_subscribe(jd_client *c, jl_request *req)
@@ -875,7 +881,7 @@ static void do_subscribe(jd_client *c, jl_request *req)
                 json_object_object_add(res, "cursor", json_object_new_string(now));
         jd_client_reply(c, req->id, res);
         if (cursor)
-                jd_events_replay(c, after);
+                jd_events_replay(d, &c->peer, after, replay_one, c);
         c->subscribed = true;
 }
 
@@ -1307,7 +1313,7 @@ static void new_client(jd_daemon *d, int fd)
         d->n_clients++;
 
         log_debug("client uid %u pid %d connected", (unsigned) c->peer.uid, (int) c->peer.pid);
-        jd_update_status(d);
+        d->hooks->changed(d);
 }
 
 static int on_accept_retry(sd_event_source *s, uint64_t usec, void *userdata)
