@@ -168,6 +168,7 @@ struct jd_daemon {
         unsigned n_starting, n_running, n_exited;
 
         struct jd_control *controls;    /* outstanding supervisor requests */
+        struct jd_launcher *launcher;   /* forks supervisors; NULL: they are exec'd */
 
         bool shutting_down;
         bool status_final;      /* the last STATUS= is sent: keep it */
