@@ -109,15 +109,17 @@ static int on_launcher_exit(sd_event_source *s, const siginfo_t *si, void *userd
         return 0;
 }
 
-/* Kill and reap a launcher that does not answer (it is our child). */
-static void launcher_drop(jd_launcher *l)
+/* Reap a launcher (it is our child): one that does not answer is killed
+ * first; one that declined exits by itself at the end of its channel. */
+static void launcher_drop(jd_launcher *l, bool kill_it)
 {
         l->child_src = sd_event_source_disable_unref(l->child_src);
         if (l->fd >= 0)
                 close(l->fd);
         l->fd = -1;
         if (l->pid > 0) {
-                (void) kill(l->pid, SIGKILL);
+                if (kill_it)
+                        (void) kill(l->pid, SIGKILL);
                 while (waitpid(l->pid, NULL, 0) < 0 && errno == EINTR)
                         ;
         }
@@ -166,14 +168,16 @@ static int launcher_start(jd_launcher *l)
         r = reply_recv(l->fd, &hello, &extra, LAUNCHER_TIMEOUT_MS);
         if (extra >= 0)
                 close(extra);
-        if (r == 0 && hello.error != 0)
-                r = -hello.error;
-        else if (r == 0 && hello.pid != pid)
+        if (r == 0 && hello.error > 0) {
+                launcher_drop(l, false);
+                return -hello.error;
+        }
+        if (r == 0 && hello.pid != pid)
                 r = -EBADMSG;
         if (r == 0)
                 r = sd_event_add_child(l->event, &l->child_src, pid, WEXITED, on_launcher_exit, l);
         if (r < 0) {
-                launcher_drop(l);
+                launcher_drop(l, true);
                 return r;
         }
         log_info("supervisor launcher %d started (%s --launcher)", (int) pid, l->path);
@@ -326,7 +330,7 @@ int jd_launcher_spawn(jd_launcher *l, char *const *argv, const int *fds, const i
                 if (r >= 0)
                         return -r;
                 log_warning("supervisor launcher %d: %s; replacing it", (int) l->pid, strerror(-r));
-                launcher_drop(l);
+                launcher_drop(l, true);
         }
         log_error("the new supervisor launcher failed too; supervisors are exec'd from now on");
         l->given_up = true;
