@@ -128,7 +128,7 @@ static void launcher_drop(jd_launcher *l, bool kill_it)
 
 static int launcher_start(jd_launcher *l)
 {
-        static char *argv[4 + JD_LAUNCHER_CMDLINE_ROOM];
+        _cleanup_free_ char **argv = calloc(4 + JD_LAUNCHER_CMDLINE_ROOM, sizeof(char *));
         char *envp[] = { (char *) "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
         posix_spawn_file_actions_t fa;
         posix_spawnattr_t attr;
@@ -137,6 +137,8 @@ static int launcher_start(jd_launcher *l)
         int sp[2], r, extra;
         pid_t pid;
 
+        if (!argv)
+                return -ENOMEM;
         argv[0] = (char *) "jailer-supervisor";
         argv[1] = (char *) "--launcher";
         argv[2] = (char *) "3";

@@ -29,6 +29,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <json-c/json.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -886,6 +887,10 @@ static int supervisor_main(int argc, char **argv)
                 log_error("jail %s: no control socket: %s", sv.state.id, strerror(-r));
 
         notify_started(&sv);
+        /* What starting the jail needed (the config, the seccomp program,
+         * libjailer's buffers) is freed: give its pages back, for the
+         * jail's whole life. */
+        (void) malloc_trim(0);
 
         ret = sd_event_loop(sv.event);
         ret = ret < 0 ? 1 : ret;
