@@ -742,7 +742,7 @@ static int launch_supervisor(jd_jail *j, char **argv, char (*path_args)[72], cha
         size_t n = 0;
 
         if (4 + n_paths > JD_LAUNCHER_MAX_FDS)
-                return -E2BIG;
+                return -EHOSTDOWN;      /* more than one message carries: exec it */
         src[n] = notify;
         tg[n++] = JD_SUPERVISOR_NOTIFY_FD;
         for (int i = 0; own_stdio && i < 3; i++) {
@@ -821,9 +821,13 @@ static int spawn_supervisor(jd_jail *j, const jailer_config *c, bool own_stdio, 
                 *ret_notify = sp[0];
                 return 0;
         }
-        if (r != -EHOSTDOWN)
-                log_warning("jail %s: the launcher could not start its supervisor (%s): exec'ing it", j->id,
-                            strerror(-r));
+        if (r != -EHOSTDOWN) {
+                close(sp[0]);
+                close(sp[1]);
+                for (size_t i = 0; i < n_paths; i++)
+                        close(path_high[i]);
+                return r;
+        }
         *ret_pidfd = -1;
 
         /* Every source fd above the targets 3-6, so that no dup2() of the

@@ -278,8 +278,10 @@ static int request_send(int fd, char *const *argv, const int *fds, const int *ta
         return (size_t) n == sizeof req + n_fds * sizeof(int32_t) + len ? 0 : -EMSGSIZE;
 }
 
-/* One round trip.  > 0: the launcher said no (an errno, it is fine);
- * < 0: the channel failed (the launcher is gone or stuck). */
+/* One round trip.  0: started.  > 0: nothing started (the launcher said
+ * no, or the request never left: an errno).  -EPIPE and the like: the
+ * request was not delivered (the launcher is gone).  -EIO: it was, and no
+ * answer came: a supervisor may run. */
 static int spawn_once(jd_launcher *l, char *const *argv, const int *fds, const int *targets, size_t n_fds,
                       pid_t *ret_pid, int *ret_pidfd)
 {
@@ -292,17 +294,20 @@ static int spawn_once(jd_launcher *l, char *const *argv, const int *fds, const i
         if (r < 0)
                 return r;
         r = reply_recv(l->fd, &rep, &pidfd, LAUNCHER_TIMEOUT_MS);
-        if (r < 0)
-                return r;
+        if (r < 0) {
+                log_error("supervisor launcher %d: no answer: %s", (int) l->pid, strerror(-r));
+                return -EIO;
+        }
         if (rep.error != 0) {
                 if (pidfd >= 0)
                         close(pidfd);
-                return rep.error > 0 ? rep.error : EIO;
+                return rep.error > 0 ? rep.error : EPROTO;
         }
         if (pidfd < 0 || rep.pid <= 0) {
                 if (pidfd >= 0)
                         close(pidfd);
-                return -EBADMSG;
+                log_error("supervisor launcher %d: an answer without a pidfd", (int) l->pid);
+                return -EIO;
         }
         *ret_pid = rep.pid;
         *ret_pidfd = pidfd;
@@ -317,7 +322,7 @@ int jd_launcher_spawn(jd_launcher *l, char *const *argv, const int *fds, const i
         if (!l || l->given_up)
                 return -EHOSTDOWN;
         if (n_fds > JD_LAUNCHER_MAX_FDS)
-                return -E2BIG;
+                return -EHOSTDOWN;
         for (int attempt = 0; attempt < 2; attempt++) {
                 if (l->fd < 0) {
                         r = launcher_start(l);
@@ -329,10 +334,20 @@ int jd_launcher_spawn(jd_launcher *l, char *const *argv, const int *fds, const i
                         }
                 }
                 r = spawn_once(l, argv, fds, targets, n_fds, ret_pid, ret_pidfd);
-                if (r >= 0)
-                        return -r;
-                log_warning("supervisor launcher %d: %s; replacing it", (int) l->pid, strerror(-r));
+                if (r == 0)
+                        return 0;
+                if (r > 0) {
+                        log_warning("supervisor launcher %d: %s; this supervisor is exec'd", (int) l->pid,
+                                    strerror(r));
+                        return -EHOSTDOWN;
+                }
+                /* A launcher that does not answer is not asked again.  When
+                 * the request got through, a supervisor may run: starting
+                 * another for the same jail would be worse than failing. */
                 launcher_drop(l, true);
+                if (r == -EIO)
+                        return -EIO;
+                log_warning("supervisor launcher gone (%s); starting a new one", strerror(-r));
         }
         log_error("the new supervisor launcher failed too; supervisors are exec'd from now on");
         l->given_up = true;

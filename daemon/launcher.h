@@ -56,8 +56,10 @@ int jd_launcher_new(sd_event *event, const char *path, jd_launcher **ret);
 
 /* Start a supervisor: argv, and fds[i] as fd targets[i] (3 <= target <
  * JD_LAUNCHER_MAX_TARGET).  On success *ret_pidfd pins the supervisor, which
- * is not jailerd's child.  A launcher that does not answer is replaced once;
- * when that fails too, -EHOSTDOWN from now on: the caller execs instead. */
+ * is not jailerd's child.  -EHOSTDOWN: nothing was started, exec it instead
+ * (no launcher, or it declined; a launcher found gone is replaced once, and
+ * when that fails too there is none from then on).  -EIO: the launcher got
+ * the request and did not answer: a supervisor may run, start no other. */
 int jd_launcher_spawn(jd_launcher *l, char *const *argv, const int *fds, const int *targets, size_t n_fds,
                       pid_t *ret_pid, int *ret_pidfd);
 
