@@ -250,3 +250,40 @@ def test_sigkill_of_jailerd_then_reattach(daemon):
         assert rep["signal"] == "SIGKILL", rep
     finally:
         j.close()
+
+
+def test_stop_jails_on_exit_reaches_launched_supervisors():
+    """--stop-jails-on-exit stops jails whose supervisors the launcher
+    forked; the launcher goes with jailerd."""
+    d = dt.make_daemon("lnch-stop", extra=["--stop-jails-on-exit"])
+    try:
+        j = Jail(d, "lnch-stop")
+        launcher = launcher_of(d)
+        assert ppid_of(j.supervisor) == launcher
+        assert d.stop() == 0, d.log_text()
+        for pid, what in ((j.pid, "jail"), (j.supervisor, "supervisor"), (launcher, "launcher")):
+            wait_until(lambda: not alive(pid), f"the {what} {pid} to end after jailerd stopped")
+        d.assert_nothing_left(j.id, state_too=False)
+        j.close()
+    finally:
+        d.cleanup()
+
+
+def test_jail_without_stdio_holds_nothing_of_the_launcher(daemon):
+    """A jail whose output goes to the journal gets fewer fds from jailerd:
+    the fd numbers the launcher used are not all reused, and must be closed."""
+    a = Jail(daemon, "lnch-with")
+    jid = unique_id("lnch-nostdio")
+    daemon.call("create", dt.jail_config(jid, "sleep", "60"))
+    sup = supervisor_pid(daemon, jid)
+    try:
+        launcher = launcher_of(daemon)
+        assert ppid_of(sup) == launcher
+        theirs = objects(daemon.pid, lowest=3) | objects(launcher, lowest=3) | a.pipes | objects(a.supervisor)
+        assert not objects(sup) & theirs, fd_targets(sup)
+        kinds = [t for t in fd_targets(sup).values() if t == "anon_inode:[signalfd]"]
+        assert len(kinds) <= 1, f"the supervisor holds {len(kinds)} signalfds (the launcher's?): {fd_targets(sup)}"
+        kill_and_wait(daemon, jid)
+        kill_and_wait(daemon, a.id)
+    finally:
+        a.close()
