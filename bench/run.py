@@ -534,6 +534,30 @@ def proc_cpu_us(pid):
     return sum(int(x) for x in f[11:15]) * 1e6 / os.sysconf("SC_CLK_TCK")
 
 
+def launcher_pids(dpid):
+    """jailerd's supervisor launcher (jailer-supervisor --launcher), if any."""
+    out = []
+    for c in children(dpid):
+        try:
+            if b"--launcher" in Path(f"/proc/{c}/cmdline").read_bytes().split(b"\0"):
+                out.append(c)
+        except OSError:
+            pass
+    return out
+
+
+def supervisor_pids(dpid):
+    """jailerd's supervisors: forked by its launcher, or its own children
+    (exec'd, when there is no launcher)."""
+    ls = launcher_pids(dpid)
+    return [c for c in children(dpid) if c not in ls] + [c for l in ls for c in children(l)]
+
+
+def daemon_cpu_us(dpid):
+    """CPU time of jailerd and of the supervisors it or its launcher reaped."""
+    return proc_cpu_us(dpid) + sum(proc_cpu_us(l) for l in launcher_pids(dpid))
+
+
 def stderr_log(env, argv):
     return env.logs / (Path(argv[0]).name + ".stderr")
 
@@ -595,7 +619,7 @@ def latency(env, cmds, res):
             # jailerd the daemon's own and its reaped supervisors'): robust where wall-clock
             # time is not, on a shared machine.  Kernel threads (netns clean-up, RCU) excluded.
             cpu0 = children_cpu_us()
-            d0 = proc_cpu_us(env.daemon.pid) if env.daemon else 0
+            d0 = daemon_cpu_us(env.daemon.pid) if env.daemon else 0
             if name == "floor, in process":
                 rows = run_floor_reps(env, per + warm)[warm:]
                 for row in rows:
@@ -620,7 +644,7 @@ def latency(env, cmds, res):
                     L["tail"].append(tail)
             L["cpu_us"] += children_cpu_us() - cpu0
             if name.startswith("jailerd") or name == "jailerctl run":
-                L["cpu_us"] += proc_cpu_us(env.daemon.pid) - d0
+                L["cpu_us"] += daemon_cpu_us(env.daemon.pid) - d0
             L["cpu_jails"] += per + warm
         say(f"  round {rnd + 1}/{rounds} done, load {os.getloadavg()[0]:.2f}")
     res["latency"] = lat
@@ -811,7 +835,9 @@ def scale_daemon(env, n, probes):
         out["n"] = len(created)
         time.sleep(1)
         dpid = env.daemon.pid
-        sups = [p for p in children(dpid)]
+        sups = supervisor_pids(dpid)
+        lpids = launcher_pids(dpid)
+        out["launcher_pss_kib"] = sum(pss_kib(p) for p in lpids)
         out["daemon_rss_kib_idle"] = rss_idle
         out["daemon_rss_kib"] = proc_status(dpid, "VmRSS")
         out["daemon_pss_kib"] = pss_kib(dpid)
@@ -1024,14 +1050,16 @@ def profile(env, cmds, res):
         tr = subprocess.Popen(["strace", "-f", "-ttt", "-T", "-s", "96", "-o", str(tl), "-e",
                                "trace=%process,accept4,recvmsg,sendmsg,sendto,write,openat,mkdir,mkdirat,"
                                "rmdir,unlinkat,fsync,renameat,execveat,pidfd_open,waitid,pivot_root,unshare",
-                               "-p", str(env.daemon.pid)], stderr=subprocess.DEVNULL)
+                               "-p", str(env.daemon.pid),
+                               *[a for l in launcher_pids(env.daemon.pid) for a in ("-p", str(l))]],
+                              stderr=subprocess.DEVNULL)
         started.append(tr)
         time.sleep(1.0)
         daemon_latency(env, 1, 0, "strace")
         time.sleep(0.3)
         tr.send_signal(signal.SIGINT)
         tr.wait(timeout=30)
-        out["daemon_timeline"] = daemon_timeline(tl, env.daemon.pid)
+        out["daemon_timeline"] = daemon_timeline(tl, env.daemon.pid, launcher_pids(env.daemon.pid))
         say("profile: jailerd strace done")
     res["profile"] = out
 
@@ -1062,11 +1090,11 @@ def strace_lines(path):
             yield int(m.group(1)), float(m.group(2)), m.group(3), float(m.group(4) or 0)
 
 
-def daemon_timeline(path, dpid):
+def daemon_timeline(path, dpid, lpids=()):
     """One create through jailerd, syscall by syscall: time since the request
     was read, who (daemon, supervisor, jail), how long the call took."""
     rows = list(strace_lines(path))
-    role = {dpid: "jailerd"}
+    role = {dpid: "jailerd", **{l: "launcher" for l in lpids}}
     out, t0 = [], None
     for pid, t, call, dur in rows:
         if t0 is None:
@@ -1076,6 +1104,10 @@ def daemon_timeline(path, dpid):
                 continue
         if "execve(" in call and "supervisor" in call:
             role[pid] = "supervisor"
+        elif role.get(pid) == "launcher" and call.startswith(("clone", "fork", "vfork")):
+            m = re.search(r"= (\d+)$", call)
+            if m:
+                role[int(m.group(1))] = "supervisor"
         elif call.startswith("execveat"):
             role[pid] = "jail"
         who = role.get(pid, "child")
@@ -1191,6 +1223,59 @@ def evaluate(res):
             ev["perjail"] = (None, "not measured")
         ev["rss"] = (None, "jailerd not measured")
         ev["notify"] = (None, "jailerd not measured")
+    return ev
+
+
+# jailerd at the kernel's floor: the daemon, not the one-shot CLI, measured
+# against the in-process floor and bwrap.
+FLOOR_TARGETS = [
+    ("jailerd create→main() p50 ≤ 1.3× the in-process floor", "p50"),
+    ("jailerd create→main() p99 ≤ 1.5× the in-process floor", "p99"),
+    ("`jailerctl run` start→reaped p50 < 1.0× `bwrap --unshare-all`", "e2e"),
+    ("throughput at concurrency 2 ≥ 75% of the in-process floor's", "tput"),
+    ("per-jail memory outside the jail (PSS) ≤ 128 KiB", "perjail"),
+    ("one jail every 250 ms: create→main() p50 ≤ 1.5× bwrap's", "spaced"),
+    ("`start` of a prepared jail → main() p50 ≤ 0.5 ms", "prepared"),
+]
+
+
+def evaluate_floor(res):
+    """Each of FLOOR_TARGETS: (verdict, evidence)."""
+    L = res.get("latency", {})
+    T = res.get("throughput", {})
+    S = res.get("scale", {})
+    SP = res.get("spaced", {})
+    ev = {}
+
+    def p(src, name, key, q):
+        xs = src.get(name, {}).get(key, [])
+        return pct(xs, q) if xs else None
+
+    fl50, fl99 = p(L, "floor, in process", "to_stamp", 50), p(L, "floor, in process", "to_stamp", 99)
+    j50, j99 = p(L, "jailerd create (socket)", "to_stamp", 50), p(L, "jailerd create (socket)", "to_stamp", 99)
+    if j50 is not None and fl50:
+        ev["p50"] = (j50 / fl50 <= 1.3, f"{j50 / fl50:.2f}× ({ms(j50)} vs {ms(fl50)} ms)")
+        ev["p99"] = (j99 / fl99 <= 1.5, f"{j99 / fl99:.2f}× ({ms(j99)} vs {ms(fl99)} ms)")
+    jc, bw = p(L, "jailerctl run", "to_exit", 50), p(L, "bwrap", "to_exit", 50)
+    if jc is not None and bw:
+        ev["e2e"] = (jc < bw, f"{ms(jc)} vs {ms(bw)} ms ({jc / bw:.2f}×)")
+    fl = T.get("floor, in process", {}).get(2)
+    ours = T.get("jailerd create+wait (socket)", {}).get(2)
+    if fl and ours:
+        ev["tput"] = (ours / fl >= 0.75, f"{ours / fl * 100:.0f}% ({ours:.0f}/s vs {fl:.0f}/s)")
+    d = S.get("jailerd")
+    if d and d.get("supervisor_pss_kib"):
+        n = max(1, d["n"])
+        shared = (d["daemon_pss_kib"] + d.get("launcher_pss_kib", 0)) / n
+        per = d["supervisor_pss_kib"]["p50"] + shared
+        ev["perjail"] = (per <= 128, f"{per:.0f} KiB: supervisor PSS p50 {d['supervisor_pss_kib']['p50']:.0f} KiB "
+                                     f"+ jailerd and launcher {shared:.1f} KiB/jail, with {d['n']} jails")
+    sj, sb = p(SP, "jailerd create (socket)", "to_stamp", 50), p(SP, "bwrap", "to_stamp", 50)
+    if sj is not None and sb:
+        ev["spaced"] = (sj <= 1.5 * sb, f"{ms(sj)} vs {ms(sb)} ms ({sj / sb:.2f}×)")
+    pr = p(L, "jailerd start (prepared)", "to_stamp", 50)
+    if pr is not None:
+        ev["prepared"] = (pr <= 500, f"{ms(pr)} ms")
     return ev
 
 
@@ -1343,6 +1428,14 @@ def render(env, res):
     ev = evaluate(res)
     for text, key in TARGETS:
         ok, why = ev.get(key, (None, ""))
+        w(f"| {text} | {verdict(ok)} | {why} |")
+    w("")
+    w("### Targets: jailerd at the kernel's floor\n")
+    w("| target | verdict | measured |")
+    w("|---|---|---|")
+    ev = evaluate_floor(res)
+    for text, key in FLOOR_TARGETS:
+        ok, why = ev.get(key, (None, "not measured"))
         w(f"| {text} | {verdict(ok)} | {why} |")
     w("")
     P = res.get("profile")

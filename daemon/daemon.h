@@ -192,6 +192,7 @@ struct jd_daemon {
         unsigned n_starting, n_running, n_exited;
 
         struct jd_control *controls;    /* outstanding supervisor requests */
+        struct jd_launcher *launcher;   /* forks supervisors; NULL: they are exec'd */
 
         char event_epoch[JD_EPOCH_LEN + 1];     /* events.h */
         uint64_t event_seq;             /* the last event number given out */

@@ -17,8 +17,9 @@ uint64_t jd_now_realtime_us(void);
  * max bytes (-EFBIG beyond).  0 or -errno. */
 int jd_read_file_at(int dirfd, const char *path, size_t max, char **out, size_t *len);
 
-/* Write data to dirfd/name atomically: a temporary file beside it, fsync,
- * rename over name, fsync of the directory.  0 or -errno. */
+/* Write data to dirfd/name atomically: a temporary file beside it, renamed
+ * over name.  Not synced to disk: for state that lives no longer than the
+ * running system (see the function).  0 or -errno. */
 int jd_write_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode);
 
 /* Process start time (field 22 of /proc/PID/stat, in clock ticks since

@@ -23,6 +23,7 @@
 #include "daemon.h"
 #include "events.h"
 #include "fsutil.h"
+#include "launcher.h"
 #include "log.h"
 #include "policy.h"
 
@@ -617,6 +618,18 @@ static const jd_hooks hooks = {
         .settled = jd_maybe_finish_shutdown,
 };
 
+/* Supervisors are forked by a launcher started now, a fresh image of the
+ * supervisor program: none of our memory, no exec per jail.  Without one
+ * they are exec'd, as before it. */
+static void start_launcher(jd_daemon *d)
+{
+        int r = jd_launcher_new(d->event, d->opt.supervisor, &d->launcher);
+
+        if (r < 0)
+                log_warning("no supervisor launcher (%s --launcher: %s): supervisors are exec'd", d->opt.supervisor,
+                            strerror(-r));
+}
+
 int main(int argc, char **argv)
 {
         _cleanup_free_ char *socket_alloc = NULL, *supervisor_alloc = NULL;
@@ -710,6 +723,7 @@ int main(int argc, char **argv)
         r = jd_server_listen(&d);
         if (r < 0)
                 goto out;
+        start_launcher(&d);
 
         jd_entry_add(&e, "JAILER_SOCKET=%s", d.listen_passed ? "(passed by the service manager)" : d.opt.socket_path);
         jd_entry_add(&e, "JAILER_CGROUP_PARENT=%s", d.cgroup_parent);
@@ -728,6 +742,10 @@ int main(int argc, char **argv)
 out:
         jd_clients_shutdown(&d);
         jd_server_stop_listening(&d);
+        /* The launcher sees the end of its channel and exits; the
+         * supervisors it started are not its children any more then, but
+         * they run on (and --stop-jails-on-exit has stopped them already). */
+        d.launcher = jd_launcher_free(d.launcher);
         jd_jails_free(&d);
         while (d.controls) {
                 /* Only our own shutdown kills can be left: nobody to answer. */

@@ -21,6 +21,7 @@
  */
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
@@ -35,6 +36,7 @@
 #include "daemon.h"
 #include "events.h"
 #include "fsutil.h"
+#include "launcher.h"
 #include "log.h"
 #include "policy.h"
 #include "state.h"
@@ -831,11 +833,11 @@ static const char *supervisor_path(jd_daemon *d)
         return d->opt.supervisor;
 }
 
-/* What the policy check opened for the client (the config's fd forms),
- * as "FIELD=FD" for the supervisor's --path-fd: a duplicate above the stdio
- * targets, inherited under its own number.  out has room for every one.
- * All or none: a supervisor without one of them would open the path again. */
-static int path_fds(const jailer_config *c, char (*args)[48], int *out, size_t *ret_n)
+/* What the policy check opened for the client (the config's fd forms): a
+ * duplicate above the stdio targets in out[i], its field in fields[i] (for
+ * the supervisor's --path-fd FIELD=FD).  out has room for every one.  All
+ * or none: a supervisor without one of them would open the path again. */
+static int path_fds(const jailer_config *c, char (*fields)[48], int *out, size_t *ret_n)
 {
         size_t n = 0;
         bool failed = false;
@@ -844,11 +846,8 @@ static int path_fds(const jailer_config *c, char (*args)[48], int *out, size_t *
         do {                                                                    \
                 if ((fd) >= 0 && (out[n] = dup_high(fd)) < 0)                   \
                         failed = true;                                          \
-                else if ((fd) >= 0) {                                           \
-                        int _k = snprintf(args[n], 48, __VA_ARGS__);            \
-                        snprintf(args[n] + _k, 48 - (size_t) _k, "=%d", out[n]); \
-                        n++;                                                    \
-                }                                                               \
+                else if ((fd) >= 0)                                             \
+                        snprintf(fields[n++], 48, __VA_ARGS__);                 \
         } while (0)
         ADD(jailer_config_get_exec_fd(c), "exec_path");
         ADD(jailer_config_get_seccomp_fd(c), "seccomp");
@@ -868,8 +867,36 @@ static int path_fds(const jailer_config *c, char (*args)[48], int *out, size_t *
         return -EMFILE;
 }
 
+/* The launcher's way: the same argv, the fds as numbers 3 (start channel),
+ * 4-6 (stdio) and 7... (paths) in the new supervisor. */
+static int launch_supervisor(jd_jail *j, char **argv, char (*path_args)[72], char (*fields)[48],
+                             const int *path_high, size_t n_paths, int notify, bool own_stdio, int fds[3],
+                             pid_t *ret_pid, int *ret_pidfd)
+{
+        int src[JD_LAUNCHER_MAX_FDS], tg[JD_LAUNCHER_MAX_FDS];
+        size_t n = 0;
+
+        if (4 + n_paths > JD_LAUNCHER_MAX_FDS)
+                return -EHOSTDOWN;      /* more than one message carries: exec it */
+        src[n] = notify;
+        tg[n++] = JD_SUPERVISOR_NOTIFY_FD;
+        for (int i = 0; own_stdio && i < 3; i++) {
+                src[n] = fds[i];
+                tg[n++] = JD_SUPERVISOR_STDIO_FD + i;
+        }
+        for (size_t i = 0; i < n_paths; i++) {
+                src[n] = path_high[i];
+                tg[n] = JD_SUPERVISOR_STDIO_FD + 3 + (int) i;
+                snprintf(path_args[i], 72, "%s=%d", fields[i], tg[n]);
+                n++;
+        }
+        return jd_launcher_spawn(j->daemon->launcher, argv, src, tg, n, ret_pid, ret_pidfd);
+}
+
+/* Start the jail's supervisor: forked by the launcher (*ret_pidfd >= 0; not
+ * our child), or else exec'd (our child, *ret_pidfd = -1). */
 static int spawn_supervisor(jd_jail *j, const jailer_config *c, bool own_stdio, int fds[3], pid_t *ret_pid,
-                            int *ret_notify)
+                            int *ret_pidfd, int *ret_notify)
 {
         jd_daemon *d = j->daemon;
         posix_spawn_file_actions_t fa;
@@ -880,14 +907,15 @@ static int spawn_supervisor(jd_jail *j, const jailer_config *c, bool own_stdio, 
         int sp[2] = { -1, -1 }, high[4] = { -1, -1, -1, -1 };
         size_t n = 0, n_paths, max_paths = 4 + jailer_config_n_bind_mounts(c) + jailer_config_n_devices(c);
         _cleanup_free_ char **argv = calloc(16 + 2 * max_paths, sizeof(char *));
-        _cleanup_free_ char (*path_args)[48] = calloc(max_paths, 48);
+        _cleanup_free_ char (*path_args)[72] = calloc(max_paths, 72);
+        _cleanup_free_ char (*fields)[48] = calloc(max_paths, 48);
         _cleanup_free_ int *path_high = calloc(max_paths, sizeof(int));
         pid_t pid;
         int r;
 
-        if (!argv || !path_args || !path_high)
+        if (!argv || !path_args || !fields || !path_high)
                 return -ENOMEM;
-        r = path_fds(c, path_args, path_high, &n_paths);
+        r = path_fds(c, fields, path_high, &n_paths);
         if (r < 0)
                 return r;
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
@@ -896,12 +924,6 @@ static int spawn_supervisor(jd_jail *j, const jailer_config *c, bool own_stdio, 
                         close(path_high[i]);
                 return r;
         }
-        /* Every source fd above the targets 3-6, so that no dup2() of the
-         * file actions clobbers another's source. */
-        high[0] = dup_high(sp[1]);
-        for (int i = 0; own_stdio && i < 3; i++)
-                high[i + 1] = dup_high(fds[i]);
-        close(sp[1]);
 
         snprintf(prepare_timeout, sizeof prepare_timeout, "%llu", (unsigned long long) j->prepare_timeout_ms);
         snprintf(uid, sizeof uid, "%u", (unsigned) j->owner_uid);
@@ -930,6 +952,34 @@ static int spawn_supervisor(jd_jail *j, const jailer_config *c, bool own_stdio, 
                 argv[n++] = path_args[i];
         }
         argv[n] = NULL;
+
+        r = launch_supervisor(j, argv, path_args, fields, path_high, n_paths, sp[1], own_stdio, fds, &pid,
+                              ret_pidfd);
+        if (r == 0) {
+                close(sp[1]);
+                for (size_t i = 0; i < n_paths; i++)
+                        close(path_high[i]);
+                *ret_pid = pid;
+                *ret_notify = sp[0];
+                return 0;
+        }
+        if (r != -EHOSTDOWN) {
+                close(sp[0]);
+                close(sp[1]);
+                for (size_t i = 0; i < n_paths; i++)
+                        close(path_high[i]);
+                return r;
+        }
+        *ret_pidfd = -1;
+
+        /* Every source fd above the targets 3-6, so that no dup2() of the
+         * file actions clobbers another's source. */
+        high[0] = dup_high(sp[1]);
+        for (int i = 0; own_stdio && i < 3; i++)
+                high[i + 1] = dup_high(fds[i]);
+        close(sp[1]);
+        for (size_t i = 0; i < n_paths; i++)
+                snprintf(path_args[i], 72, "%s=%d", fields[i], path_high[i]);
 
         posix_spawn_file_actions_init(&fa);
         posix_spawn_file_actions_adddup2(&fa, high[0], JD_SUPERVISOR_NOTIFY_FD);
@@ -981,7 +1031,7 @@ int jd_jail_create(jd_daemon *d, jd_client *client, json_object *id, jailer_conf
         _cleanup_free_ char *json = NULL;
         _cleanup_close_ int dfd = -1;
         const char *jid = jailer_config_get_id(c);
-        bool own_stdio = fds[0] >= 0;
+        bool own_stdio = fds[0] >= 0, launched;
         jd_jail *j, *old;
         int r;
 
@@ -1088,7 +1138,7 @@ int jd_jail_create(jd_daemon *d, jd_client *client, json_object *id, jailer_conf
                 goto fail_dir;
         }
 
-        r = spawn_supervisor(j, c, own_stdio, fds, &j->supervisor_pid, &j->notify_fd);
+        r = spawn_supervisor(j, c, own_stdio, fds, &j->supervisor_pid, &j->supervisor_pidfd, &j->notify_fd);
         if (r < 0) {
                 jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "cannot start %s: %s", supervisor_path(d),
                                  strerror(-r));
@@ -1101,8 +1151,12 @@ int jd_jail_create(jd_daemon *d, jd_client *client, json_object *id, jailer_conf
                 }
         jailer_config_free(c);
 
-        j->supervisor_pidfd = pidfd_open_(j->supervisor_pid);
-        if (j->supervisor_pidfd >= 0)
+        launched = j->supervisor_pidfd >= 0;
+        if (launched)
+                /* The launcher's child, not ours: watched like a reattached one. */
+                r = sd_event_add_io(d->event, &j->supervisor_src, j->supervisor_pidfd, EPOLLIN,
+                                    on_supervisor_pidfd, j);
+        else if ((j->supervisor_pidfd = pidfd_open_(j->supervisor_pid)) >= 0)
                 r = sd_event_add_child_pidfd(d->event, &j->supervisor_src, j->supervisor_pidfd, WEXITED,
                                              on_supervisor_child, j);
         else if (errno == ENOSYS)
@@ -1113,15 +1167,21 @@ int jd_jail_create(jd_daemon *d, jd_client *client, json_object *id, jailer_conf
         else
                 r = -errno;
         if (r >= 0) {
-                if (j->supervisor_pidfd >= 0)
+                if (j->supervisor_pidfd >= 0 && !launched)
                         (void) sd_event_source_set_child_pidfd_own(j->supervisor_src, true);
                 r = sd_event_add_io(d->event, &j->notify_src, j->notify_fd, EPOLLIN, on_notify, j);
         }
         if (r < 0) {
                 /* Cannot watch it: stop it; its own clean-up runs. */
                 log_error("jail %s: cannot watch supervisor %d: %s", j->id, (int) j->supervisor_pid, strerror(-r));
-                (void) kill(j->supervisor_pid, SIGKILL);
-                (void) waitpid(j->supervisor_pid, NULL, 0);
+                if (launched) {
+                        /* Its parent reaps it; the pidfd says when it is gone. */
+                        (void) syscall(SYS_pidfd_send_signal, j->supervisor_pidfd, SIGKILL, NULL, 0);
+                        (void) poll(&(struct pollfd) { .fd = j->supervisor_pidfd, .events = POLLIN }, 1, 5000);
+                } else {
+                        (void) kill(j->supervisor_pid, SIGKILL);
+                        (void) waitpid(j->supervisor_pid, NULL, 0);
+                }
                 cleanup_leftovers(d, j->id, NULL, j->jail_dir, j->state_dir, "it could not be watched");
                 jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "cannot watch the supervisor: %s", strerror(-r));
                 create_abandon(j);

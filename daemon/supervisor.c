@@ -2,9 +2,12 @@
 /*
  * jailer-supervisor — holds one jail for jailerd, and outlives it.
  *
- * jailerd execs one supervisor per jail (exec rather than fork keeps the
- * daemon's memory out of every jail's supervisor) with the jail's state
- * directory, in which it has written config.json.  The supervisor
+ * jailerd has one started per jail with the jail's state directory, in
+ * which it has written config.json: forked by the supervisor launcher
+ * (launcher.c, this same program run with --launcher, which has no daemon
+ * memory to pass on), or exec'd by jailerd when there is no launcher.
+ * Either way it gets the same arguments and fds, and nothing else.  The
+ * supervisor
  *
  *   1. takes an exclusive flock on the state directory for its whole life
  *      (a restarted jailerd tells a live supervisor from a dead one by it)
@@ -26,6 +29,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <json-c/json.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -40,6 +44,7 @@
 
 #include "fsutil.h"
 #include "jailer.h"
+#include "launcher.h"
 #include "macro.h"
 #include "log.h"
 #include "state.h"
@@ -743,9 +748,12 @@ static _Noreturn void usage(int status)
                 "                         [--jail-dir DIR] [--stdio] [--path-fd FIELD=FD]...\n"
                 "                         [--prepare [--prepare-timeout MS]]\n"
                 "       jailer-supervisor --keep-cgroup\n"
+                "       jailer-supervisor --launcher FD\n"
                 "Runs one jail for jailerd; not meant to be started by hand.\n"
                 "With --keep-cgroup: the main process of jailerd-jails.service, whose\n"
                 "delegated cgroup holds the jails.\n"
+                "With --launcher: jailerd's supervisor launcher, which forks supervisors\n"
+                "on requests read from the socket FD.\n"
                 "DIR holds config.json; fd %d carries the start result to jailerd;\n"
                 "with --stdio, fds %d-%d are the jail's stdin, stdout and stderr;\n"
                 "--path-fd: what jailerd opened for the config's FIELD (exec_path, seccomp,\n"
@@ -756,7 +764,7 @@ static _Noreturn void usage(int status)
         exit(status);
 }
 
-int main(int argc, char **argv)
+static int supervisor_main(int argc, char **argv)
 {
         static const struct option opts[] = {
                 { "state-dir", required_argument, NULL, 's' },
@@ -957,6 +965,10 @@ int main(int argc, char **argv)
                 log_error("jail %s: no control socket: %s", sv.state.id, strerror(-r));
 
         notify_started(&sv);
+        /* What starting the jail needed (the config, the seccomp program,
+         * libjailer's buffers) is freed: give its pages back, for the
+         * jail's whole life. */
+        (void) malloc_trim(0);
 
         ret = sd_event_loop(sv.event);
         ret = ret < 0 ? 1 : ret;
@@ -977,4 +989,13 @@ out:
         if (sv.notify_fd >= 0)
                 close(sv.notify_fd);
         return ret;
+}
+
+/* Two ways in, one supervisor: exec'd by jailerd with its arguments, or
+ * forked by the launcher (launcher.c) with the same arguments and fds. */
+int main(int argc, char **argv)
+{
+        if (argc >= 3 && strcmp(argv[1], "--launcher") == 0)
+                return jd_launcher_main(argc, argv, supervisor_main);
+        return supervisor_main(argc, argv);
 }

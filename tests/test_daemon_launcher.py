@@ -1,0 +1,289 @@
+# SPDX-License-Identifier: MIT
+"""The supervisor launcher: jailerd starts one `jailer-supervisor --launcher`
+that forks a supervisor per jail (daemon/launcher.c).
+
+- a supervisor is the launcher's child, runs the supervisor program, and
+  names its jail in its command line;
+- with two jails running, neither supervisor nor jailed program holds an fd
+  of jailerd's (its listening socket, its clients, the launcher channel), of
+  the launcher's, or of the other jail (its stdio pipes, its sockets, its
+  directories); the launcher holds nothing of a jail between requests and
+  no socket a client could reach;
+- SIGKILL of the launcher leaves running jails alone, and the next create
+  gets a new launcher; SIGKILL of jailerd leaves the supervisors running,
+  the launcher exits, and a restarted jailerd reattaches.
+
+Run as root: /usr/bin/pytest-3 tests/test_daemon_launcher.py
+"""
+import os
+import signal
+import time
+
+import pytest
+
+import test_daemon_e2e as dt
+from jailtest import unique_id
+
+
+@pytest.fixture
+def daemon():
+    d = dt.make_daemon("launcher")
+    try:
+        yield d
+    finally:
+        d.cleanup()
+
+
+# --------------------------------------------------------------- /proc helpers
+
+def ppid_of(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("PPid:"):
+                return int(line.split()[1])
+    raise AssertionError(f"no PPid in /proc/{pid}/status")
+
+
+def cmdline_of(pid):
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        return [a.decode(errors="replace") for a in f.read().split(b"\0") if a]
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def fd_targets(pid, lowest=0):
+    """{fd: readlink target} of a process (fds >= lowest)."""
+    out = {}
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        if int(fd) < lowest:
+            continue
+        try:
+            out[int(fd)] = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            pass
+    return out
+
+
+def objects(pid, lowest=0):
+    """What an fd target names for good: sockets and pipes by inode."""
+    return {t for t in fd_targets(pid, lowest).values() if t.startswith(("socket:[", "pipe:["))}
+
+
+def launcher_of(d):
+    """The pid of jailerd's launcher: its child running --launcher."""
+    found = []
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            if ppid_of(int(p)) == d.pid and "--launcher" in cmdline_of(int(p)):
+                found.append(int(p))
+        except (OSError, AssertionError):
+            continue
+    assert len(found) == 1, f"jailerd {d.pid} has {len(found)} launchers: {found}\n{d.log_text()}"
+    return found[0]
+
+
+def wait_until(pred, what, timeout=15):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def supervisor_pid(d, jid):
+    import json
+    return json.loads((d.state_dir / "jails" / jid / "state.json").read_text())["supervisor_pid"]
+
+
+class Jail:
+    """A sleeping jail whose stdio is pipes of ours."""
+
+    def __init__(self, d, name, secs=60):
+        self.id = unique_id(name)
+        self.stdin_r, self.stdin_w = os.pipe()
+        self.out_r, self.out_w = os.pipe()
+        self.err_r, self.err_w = os.pipe()
+        self.pipes = {f"pipe:[{os.fstat(fd).st_ino}]" for fd in (self.stdin_r, self.out_r, self.err_r)}
+        with d.conn() as c:
+            res = c.call("create", dt.jail_config(self.id, "sleep", str(secs)),
+                         fds=[self.stdin_r, self.out_w, self.err_w])
+        for fd in (self.stdin_r, self.out_w, self.err_w):
+            os.close(fd)
+        self.pid = res["pid"]
+        self.supervisor = supervisor_pid(d, self.id)
+        self.state_dir = str(d.state_dir / "jails" / self.id)
+
+    def close(self):
+        for fd in (self.stdin_w, self.out_r, self.err_r):
+            os.close(fd)
+
+
+def kill_and_wait(d, jid):
+    with d.conn() as c:
+        c.call("kill", {"jail": jid, "signal": "SIGKILL"})
+        return c.call("wait", {"jail": jid})
+
+
+# --------------------------------------------------------------- tests
+
+def test_supervisor_is_forked_by_the_launcher(daemon):
+    j = Jail(daemon, "lnch-parent")
+    try:
+        launcher = launcher_of(daemon)
+        # Forked by the launcher, not exec'd by jailerd; yet it shows what
+        # it holds, as an exec'd one would.
+        assert ppid_of(j.supervisor) == launcher, daemon.log_text()
+        argv = cmdline_of(j.supervisor)
+        assert argv[0] == "jailer-supervisor" and "--state-dir" in argv, argv
+        assert argv[argv.index("--state-dir") + 1] == j.state_dir, argv
+        assert os.readlink(f"/proc/{j.supervisor}/exe") == str(dt.SUPERVISOR.resolve())
+        assert ppid_of(j.pid) == j.supervisor
+        # The launcher: its own program image, not jailerd's.
+        assert os.readlink(f"/proc/{launcher}/exe") == str(dt.SUPERVISOR.resolve())
+        rep = kill_and_wait(daemon, j.id)
+        assert rep["signal"] == "SIGKILL", rep
+    finally:
+        j.close()
+    daemon.assert_nothing_left(j.id, state_too=False)
+
+
+def test_no_fd_of_jailerd_or_of_another_jail(daemon):
+    a = Jail(daemon, "lnch-a")
+    b = Jail(daemon, "lnch-b")
+    try:
+        launcher = launcher_of(daemon)
+        listen = f"socket:[{os.stat(daemon.socket).st_ino}]"
+        # jailerd's own fds (0-2 are handed down by design: its log here).
+        daemon_objs = objects(daemon.pid, lowest=3)
+        launcher_objs = objects(launcher, lowest=3)
+        assert launcher_objs, "the launcher holds no channel?"
+        # The launcher channel: jailerd's end and the launcher's.
+        assert daemon_objs and launcher_objs
+
+        for me, other in ((a, b), (b, a)):
+            other_objs = other.pipes | objects(other.supervisor) | objects(other.pid)
+            for pid, what in ((me.supervisor, "supervisor"), (me.pid, "jailed program")):
+                mine = objects(pid)
+                paths = fd_targets(pid).values()
+                where = f"{what} of {me.id} (pid {pid}): {fd_targets(pid)}"
+                assert not mine & daemon_objs, f"{where} holds jailerd's {mine & daemon_objs}"
+                assert not mine & launcher_objs, f"{where} holds the launcher's {mine & launcher_objs}"
+                assert not mine & other.pipes, f"{where} holds {other.id}'s stdio pipes"
+                assert not (mine - me.pipes) & other_objs, f"{where} holds {other.id}'s {mine & other_objs}"
+                assert not any(p == other.state_dir or p.startswith(other.state_dir + "/") for p in paths), where
+            # The jailed program has its stdio and nothing else that names
+            # an object of anyone's.
+            assert objects(me.pid) <= me.pipes, fd_targets(me.pid)
+        # The launcher keeps nothing of a jail once it has forked it, and
+        # no socket of its own is bound to a name a client could connect to.
+        assert not launcher_objs & (a.pipes | b.pipes)
+        assert listen not in launcher_objs
+        inodes = {o[len("socket:["):-1] for o in launcher_objs if o.startswith("socket:[")}
+        with open("/proc/net/unix") as f:
+            next(f)
+            named = {l.split()[6] for l in f if len(l.split()) >= 8}
+        assert not inodes & named, f"the launcher holds a named socket: {inodes & named}"
+        assert all(p.startswith(("socket:[", "anon_inode:", "/dev/null")) or fd < 3
+                   for fd, p in fd_targets(launcher).items()), fd_targets(launcher)
+        for j in (a, b):
+            rep = kill_and_wait(daemon, j.id)
+            assert rep["signal"] == "SIGKILL", rep
+    finally:
+        a.close()
+        b.close()
+
+
+def test_killed_launcher_leaves_jails_alone(daemon):
+    j = Jail(daemon, "lnch-survive")
+    try:
+        old = launcher_of(daemon)
+        os.kill(old, signal.SIGKILL)
+        wait_until(lambda: not alive(old), "the launcher to die")
+        time.sleep(0.2)
+        assert alive(j.supervisor) and alive(j.pid)
+        with daemon.conn() as c:
+            st = c.call("status", {"jail": j.id})
+            assert st["state"] == "running", st
+
+        # The next create gets a new launcher, and works.
+        jid = unique_id("lnch-after")
+        with daemon.conn() as c:
+            c.call("create", dt.jail_config(jid, "exit", "7"))
+            rep = c.call("wait", {"jail": jid})
+        assert rep["exit_code"] == 7, rep
+        new = launcher_of(daemon)
+        assert new != old
+
+        # The orphaned supervisor still reports its jail's end.
+        rep = kill_and_wait(daemon, j.id)
+        assert rep["signal"] == "SIGKILL", rep
+        wait_until(lambda: not alive(j.supervisor), "the old supervisor to end")
+    finally:
+        j.close()
+    daemon.assert_nothing_left(j.id, state_too=False)
+    assert daemon.alive()
+
+
+def test_sigkill_of_jailerd_then_reattach(daemon):
+    j = Jail(daemon, "lnch-reattach")
+    try:
+        launcher = launcher_of(daemon)
+        daemon.kill9()
+        # The launcher sees its channel end and goes; the supervisor stays.
+        wait_until(lambda: not alive(launcher), "the launcher to exit after jailerd")
+        assert alive(j.supervisor) and alive(j.pid)
+        daemon.start()
+        with daemon.conn() as c:
+            st = c.call("status", {"jail": j.id})
+        assert st["state"] == "running" and st["pid"] == j.pid, st
+        assert launcher_of(daemon) != launcher
+        rep = kill_and_wait(daemon, j.id)
+        assert rep["signal"] == "SIGKILL", rep
+    finally:
+        j.close()
+
+
+def test_stop_jails_on_exit_reaches_launched_supervisors():
+    """--stop-jails-on-exit stops jails whose supervisors the launcher
+    forked; the launcher goes with jailerd."""
+    d = dt.make_daemon("lnch-stop", extra=["--stop-jails-on-exit"])
+    try:
+        j = Jail(d, "lnch-stop")
+        launcher = launcher_of(d)
+        assert ppid_of(j.supervisor) == launcher
+        assert d.stop() == 0, d.log_text()
+        for pid, what in ((j.pid, "jail"), (j.supervisor, "supervisor"), (launcher, "launcher")):
+            wait_until(lambda: not alive(pid), f"the {what} {pid} to end after jailerd stopped")
+        d.assert_nothing_left(j.id, state_too=False)
+        j.close()
+    finally:
+        d.cleanup()
+
+
+def test_jail_without_stdio_holds_nothing_of_the_launcher(daemon):
+    """A jail whose output goes to the journal gets fewer fds from jailerd:
+    the fd numbers the launcher used are not all reused, and must be closed."""
+    a = Jail(daemon, "lnch-with")
+    jid = unique_id("lnch-nostdio")
+    daemon.call("create", dt.jail_config(jid, "sleep", "60"))
+    sup = supervisor_pid(daemon, jid)
+    try:
+        launcher = launcher_of(daemon)
+        assert ppid_of(sup) == launcher
+        theirs = objects(daemon.pid, lowest=3) | objects(launcher, lowest=3) | a.pipes | objects(a.supervisor)
+        assert not objects(sup) & theirs, fd_targets(sup)
+        kinds = [t for t in fd_targets(sup).values() if t == "anon_inode:[signalfd]"]
+        assert len(kinds) <= 1, f"the supervisor holds {len(kinds)} signalfds (the launcher's?): {fd_targets(sup)}"
+        kill_and_wait(daemon, jid)
+        kill_and_wait(daemon, a.id)
+    finally:
+        a.close()
