@@ -160,6 +160,7 @@ struct jd_jail {
         uint64_t started_seq;           /* event numbers (events.h), 0: none yet */
         uint64_t exited_seq;
         uint64_t exited_at_us;          /* CLOCK_REALTIME: when the end was seen */
+        bool cleaning;                  /* reported; its supervisor still tears it down: id taken */
         sd_event_source *retention_src;
 };
 

@@ -504,7 +504,8 @@ static void jail_ended(jd_jail *j, bool while_away)
         jail_event(j, true);
         log_exited(j, while_away);
         answer_waiters(j);
-        start_retention(j);
+        if (!j->cleaning)
+                start_retention(j);
         j->daemon->hooks->settled(j->daemon);
 }
 
@@ -636,26 +637,58 @@ static void jail_prepared(jd_jail *j)
 }
 
 /* One message on the start channel (or its end). */
-static void read_notify(jd_jail *j)
+static void notify_close(jd_jail *j)
+{
+        j->notify_src = sd_event_source_disable_unref(j->notify_src);
+        if (j->notify_fd >= 0)
+                close(j->notify_fd);
+        j->notify_fd = -1;
+}
+
+static void start_error(jd_jail *j, json_object *m)
+{
+        jailer_error je = { 0 };
+        const char *s;
+
+        je.step = step_from_name(json_str(m, "step"));
+        je.code = (int) json_int(m, "code");
+        if ((s = json_str(m, "field")))
+                snprintf(je.field, sizeof je.field, "%s", s);
+        if ((s = json_str(m, "message")))
+                snprintf(je.message, sizeof je.message, "%s", s);
+        if (je.step == JAILER_STEP_NONE)
+                jl_rpc_error_set(&j->start_error, JL_RPC_INTERNAL, NULL, NULL, "%s", je.message);
+        else
+                jl_rpc_error_from_jailer(&j->start_error, &je);
+        j->start_failed = true;
+}
+
+static void jail_reported(jd_jail *j);
+
+/* One message on the start channel: "started" or "prepared" (the channel
+ * stays open), then "exited" (the report is written: the tear-down runs
+ * still), or the error that ended the start.  1 when one was read. */
+static int read_notify(jd_jail *j)
 {
         char buf[JD_SVCTL_MAX_MSG + 1];
         json_object *o = NULL, *m;
         ssize_t n;
 
         if (j->notify_fd < 0)
-                return;
+                return 0;
         n = recv(j->notify_fd, buf, sizeof buf - 1, MSG_DONTWAIT);
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
-                return;
-        j->notify_src = sd_event_source_disable_unref(j->notify_src);
-        close(j->notify_fd);
-        j->notify_fd = -1;
-        if (n <= 0)
-                return;         /* no word: the pidfd will tell */
+                return 0;
+        if (n <= 0) {
+                notify_close(j);        /* no (more) word: the pidfd will tell */
+                return 0;
+        }
         buf[n] = '\0';
         o = json_tokener_parse(buf);
-        if (!o)
-                return;
+        if (!o) {
+                notify_close(j);
+                return 0;
+        }
 
         if ((json_object_object_get_ex(o, "started", &m) || json_object_object_get_ex(o, "prepared", &m)) &&
             j->state == JD_JAIL_STARTING) {
@@ -669,23 +702,16 @@ static void read_notify(jd_jail *j)
                         jail_prepared(j);
                 else
                         jail_started(j);
-        } else if (json_object_object_get_ex(o, "error", &m)) {
-                jailer_error je = { 0 };
-                const char *s;
-
-                je.step = step_from_name(json_str(m, "step"));
-                je.code = (int) json_int(m, "code");
-                if ((s = json_str(m, "field")))
-                        snprintf(je.field, sizeof je.field, "%s", s);
-                if ((s = json_str(m, "message")))
-                        snprintf(je.message, sizeof je.message, "%s", s);
-                if (je.step == JAILER_STEP_NONE)
-                        jl_rpc_error_set(&j->start_error, JL_RPC_INTERNAL, NULL, NULL, "%s", je.message);
-                else
-                        jl_rpc_error_from_jailer(&j->start_error, &je);
-                j->start_failed = true;
+        } else if (json_object_object_get_ex(o, "exited", NULL)) {
+                notify_close(j);
+                jail_reported(j);
+        } else {
+                notify_close(j);
+                if (json_object_object_get_ex(o, "error", &m))
+                        start_error(j, m);
         }
         json_object_put(o);
+        return 1;
 }
 
 static int on_notify(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -749,11 +775,34 @@ static int report_parse(const char *buf, jailer_report *r, char **lost, jailer_e
         return ret;
 }
 
+/* report.json into j->report: 0, or -errno. */
+static int read_report(jd_jail *j)
+{
+        _cleanup_free_ char *path = NULL, *buf = NULL;
+        jailer_error je = { 0 };
+        int r;
+
+        if (asprintf(&path, "%s/%s", j->state_dir, JD_REPORT_FILE) < 0)
+                return -ENOMEM;
+        r = jd_read_file_at(AT_FDCWD, path, 64 * 1024, &buf, NULL);
+        if (r >= 0 && report_parse(buf, &j->report, &j->lost, &je) < 0)
+                r = -EBADMSG;
+        return r;
+}
+
+/* The supervisor wrote the report and tears the jail down: answer now; the
+ * id stays taken (a create with it is "busy") until the supervisor is gone. */
+static void jail_reported(jd_jail *j)
+{
+        if (j->state != JD_JAIL_RUNNING || read_report(j) < 0)
+                return;         /* the pidfd will tell */
+        j->cleaning = true;
+        jail_ended(j, false);
+}
+
 static void supervisor_gone(jd_jail *j, const char *how)
 {
         jd_daemon *d = j->daemon;
-        _cleanup_free_ char *path = NULL, *buf = NULL;
-        jailer_error je = { 0 };
         int r;
 
         j->supervisor_src = sd_event_source_disable_unref(j->supervisor_src);
@@ -762,22 +811,26 @@ static void supervisor_gone(jd_jail *j, const char *how)
                 j->supervisor_pidfd = -1;
         }
         /* The start channel and the pidfd race: read what it says first. */
-        read_notify(j);
+        while (read_notify(j) > 0)
+                ;
+        notify_close(j);
 
         if (j->state == JD_JAIL_STARTING) {
                 jail_start_failed(j, how);
                 d->hooks->settled(d);
                 return;
         }
-        if (j->state == JD_JAIL_EXITED)
+        if (j->state == JD_JAIL_EXITED) {
+                /* Reported already: the tear-down is done now. */
+                if (j->cleaning) {
+                        j->cleaning = false;
+                        start_retention(j);
+                        d->hooks->settled(d);
+                }
                 return;
+        }
 
-        if (asprintf(&path, "%s/%s", j->state_dir, JD_REPORT_FILE) < 0)
-                r = -ENOMEM;
-        else
-                r = jd_read_file_at(AT_FDCWD, path, 64 * 1024, &buf, NULL);
-        if (r >= 0 && report_parse(buf, &j->report, &j->lost, &je) < 0)
-                r = -EBADMSG;
+        r = read_report(j);
         if (r < 0) {
                 jd_state st;
                 _cleanup_close_ int dfd = open(j->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -1043,6 +1096,12 @@ int jd_jail_create(jd_daemon *d, jd_client *client, json_object *id, jailer_conf
         if (d->opt.max_jails && d->n_starting + d->n_running >= d->opt.max_jails) {
                 r = jl_rpc_error_set(err, JL_RPC_LIMIT_REACHED, NULL, NULL, "%u jails are running, the limit",
                                      d->opt.max_jails);
+                goto fail_config;
+        }
+        if (old && old->cleaning) {
+                r = jl_rpc_error_set(err, JL_RPC_BUSY, NULL, "id",
+                                     "jail %s has ended and is being cleaned up; its id is free again in a moment",
+                                     jid);
                 goto fail_config;
         }
         /* A kept report of an earlier jail with this id gives way, to its

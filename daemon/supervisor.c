@@ -491,7 +491,10 @@ static int control_open(supervisor *sv)
 
 /* ------------------------------------------------------------------ start and end */
 
-static void notify_daemon(supervisor *sv, json_object *msg)
+/* One message on the start channel; the last one closes it.  After
+ * "started" (or "prepared") it stays open for "exited": the report is
+ * written, and the tear-down follows. */
+static void notify_daemon(supervisor *sv, json_object *msg, bool last)
 {
         const char *txt;
 
@@ -500,8 +503,10 @@ static void notify_daemon(supervisor *sv, json_object *msg)
         txt = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
         /* The daemon may be gone (restarted): then nobody is waiting. */
         (void) send(sv->notify_fd, txt, strlen(txt), MSG_NOSIGNAL);
-        close(sv->notify_fd);
-        sv->notify_fd = -1;
+        if (last) {
+                close(sv->notify_fd);
+                sv->notify_fd = -1;
+        }
 }
 
 static void notify_error(supervisor *sv, const jailer_error *err)
@@ -513,7 +518,7 @@ static void notify_error(supervisor *sv, const jailer_error *err)
         json_object_object_add(e, "field", json_object_new_string(err->field));
         json_object_object_add(e, "message", json_object_new_string(err->message));
         json_object_object_add(o, "error", e);
-        notify_daemon(sv, o);
+        notify_daemon(sv, o, true);
         json_object_put(o);
 }
 
@@ -527,7 +532,17 @@ static void notify_started(supervisor *sv)
         if (sv->state.cgroup_path)
                 json_object_object_add(s, "cgroup", json_object_new_string(sv->state.cgroup_path));
         json_object_object_add(o, sv->state.phase == JD_PHASE_PREPARED ? "prepared" : "started", s);
-        notify_daemon(sv, o);
+        notify_daemon(sv, o, false);
+        json_object_put(o);
+}
+
+/* The report is in report.json: jailerd may answer before the tear-down. */
+static void notify_exited(supervisor *sv)
+{
+        json_object *o = json_object_new_object();
+
+        json_object_object_add(o, "exited", json_object_new_boolean(true));
+        notify_daemon(sv, o, true);
         json_object_put(o);
 }
 
@@ -556,8 +571,8 @@ static int on_jail_exit(sd_event_source *src, int fd, uint32_t revents, void *us
         sv->grace_src = sd_event_source_disable_unref(sv->grace_src);
 
         /* Reaps PID 1, kills whatever is left in the cgroup, collects the
-         * figures, removes the cgroup, frees the jail. */
-        r = jailer_jail_wait(TAKE_PTR(sv->jail), &rep, &err);
+         * figures: the jail's processes are gone, its cgroup is empty. */
+        r = jailer_jail_collect(sv->jail, &rep, &err);
         if (r < 0)
                 log_error("jail %s: %s", sv->state.id, err.message);
         if (!rep.id[0])
@@ -582,7 +597,12 @@ static int on_jail_exit(sd_event_source *src, int fd, uint32_t revents, void *us
                 r = jd_write_atomic_at(sv->dirfd, JD_REPORT_FILE, json, strlen(json), 0600);
         if (r < 0)
                 log_error("jail %s: could not write %s: %s", sv->state.id, JD_REPORT_FILE, strerror(-r));
+        else
+                notify_exited(sv);
 
+        /* Then the tear-down: the cgroup removed, the mountpoints we made,
+         * the jail directory.  jailerd keeps the id until we are gone. */
+        jailer_jail_free(TAKE_PTR(sv->jail));
         remove_jail_dir(sv);
         sd_event_exit(sv->event, r < 0 ? 1 : 0);
         return 0;
