@@ -1078,56 +1078,45 @@ static void create_abandon(jd_jail *j)
         jail_free(j, false);
 }
 
-int jd_jail_create(jd_daemon *d, jd_client *client, json_object *id, jailer_config *c, const jl_create_opts *o,
-                   bool made_root, int fds[3], jl_rpc_error *err)
+/* May a jail with this id be created now?  An ended one's record gives
+ * way (to its owner or root only: anyone else would take the report from
+ * the owner's wait and status) once its supervisor is gone. */
+static int create_allowed(jd_daemon *d, const jd_client *client, const char *jid, jl_rpc_error *err)
 {
-        _cleanup_free_ char *json = NULL;
-        _cleanup_close_ int dfd = -1;
-        const char *jid = jailer_config_get_id(c);
-        bool own_stdio = fds[0] >= 0, launched;
-        jd_jail *j, *old;
-        int r;
+        jd_jail *old = jd_jail_find(d, jid);
 
-        old = jd_jail_find(d, jid);
-        if (old && old->state != JD_JAIL_EXITED) {
-                r = jl_rpc_error_set(err, JL_RPC_EXISTS, NULL, "id", "jail %s exists", jid);
-                goto fail_config;
-        }
-        if (d->opt.max_jails && d->n_starting + d->n_running >= d->opt.max_jails) {
-                r = jl_rpc_error_set(err, JL_RPC_LIMIT_REACHED, NULL, NULL, "%u jails are running, the limit",
-                                     d->opt.max_jails);
-                goto fail_config;
-        }
-        if (old && old->cleaning) {
-                r = jl_rpc_error_set(err, JL_RPC_BUSY, NULL, "id",
-                                     "jail %s has ended and is being cleaned up; its id is free again in a moment",
-                                     jid);
-                goto fail_config;
-        }
-        /* A kept report of an earlier jail with this id gives way, to its
-         * owner or root only: anyone else would take the report from the
-         * owner's wait and status. */
-        if (old && client && !client->peer.root && old->owner_uid != client->peer.uid) {
-                r = jl_rpc_error_set(err, JL_RPC_EXISTS, NULL, "id",
-                                     "jail %s exists (ended; its report is kept for its owner)", jid);
-                goto fail_config;
-        }
+        if (old && old->state != JD_JAIL_EXITED)
+                return jl_rpc_error_set(err, JL_RPC_EXISTS, NULL, "id", "jail %s exists", jid);
+        if (d->opt.max_jails && d->n_starting + d->n_running >= d->opt.max_jails)
+                return jl_rpc_error_set(err, JL_RPC_LIMIT_REACHED, NULL, NULL, "%u jails are running, the limit",
+                                        d->opt.max_jails);
+        if (old && client && !client->peer.root && old->owner_uid != client->peer.uid)
+                return jl_rpc_error_set(err, JL_RPC_EXISTS, NULL, "id",
+                                        "jail %s exists (ended; its report is kept for its owner)", jid);
+        if (old && old->cleaning)
+                return jl_rpc_error_set(err, JL_RPC_BUSY, NULL, "id",
+                                        "jail %s has ended and is being cleaned up; its id is free again in a moment",
+                                        jid);
         if (old)
                 jail_free(old, true);
+        return 0;
+}
 
-        j = jail_new(d, jid, JD_JAIL_STARTING);
-        if (j) {
-                /* Whom to answer, before anything is made: a create that
-                 * could not be remembered would never be answered. */
-                j->create = jd_pending_new(client, id, JL_METHOD_CREATE);
-                if (!j->create) {
-                        jail_free(j, false);
-                        j = NULL;
-                }
-        }
-        if (!j) {
-                r = jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "out of memory");
-                goto fail_config;
+/* The table's record of the new jail, with whom to answer: made before
+ * anything else, since a create that could not be remembered would never
+ * be answered. */
+static jd_jail *create_record(jd_daemon *d, jd_client *client, json_object *id, const jailer_config *c,
+                              const jl_create_opts *o)
+{
+        jd_jail *j = jail_new(d, jailer_config_get_id(c), JD_JAIL_STARTING);
+
+        if (!j)
+                return NULL;
+        j->create = jd_pending_new(client, id, JL_METHOD_CREATE);
+        j->jail_root = strdup(jailer_config_get_jail_root(c));
+        if (!j->create || !j->jail_root) {
+                create_abandon(j);
+                return NULL;
         }
         j->owner_uid = client ? client->peer.uid : 0;
         j->owner_pid = client ? client->peer.pid : 0;
@@ -1136,81 +1125,75 @@ int jd_jail_create(jd_daemon *d, jd_client *client, json_object *id, jailer_conf
         j->uid = jailer_config_get_uid(c);
         j->gid = jailer_config_get_gid(c);
         j->has_ids = true;
-        j->jail_root = strdup(jailer_config_get_jail_root(c));
-        if (!j->jail_root) {
-                r = jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "out of memory");
-                create_abandon(j);
-                goto fail_config;
-        }
+        return j;
+}
 
-        if (mkdir(j->state_dir, 0700) < 0) {
-                if (errno == EEXIST)
-                        jl_rpc_error_set(err, JL_RPC_EXISTS, NULL, "id",
-                                         "jail %s: its state directory %s exists", jid, j->state_dir);
-                else
-                        jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "%s: %s", j->state_dir, strerror(errno));
-                create_abandon(j);
-                goto fail_config;
+/* A jail root of ours, and its run/: the one place in it the jail may
+ * write, where a VMM puts its control socket (QMP, --api-sock), reachable
+ * from the host at <jail_root>/run.  A tmpfs of --run-size bytes, so that a
+ * jail cannot fill the host's disk through it; its pages count against the
+ * jail's memory cgroup (the jail writes them).  Removed with the rest. */
+static int make_jail_dir(jd_jail *j, jl_rpc_error *err)
+{
+        _cleanup_close_ int rfd = -1;
+        int r;
+
+        j->jail_dir = strdup(j->jail_root);
+        /* A leftover that is empty is harmless; anything else is not ours to reuse. */
+        if (!j->jail_dir || ((mkdir(j->jail_dir, 0755) < 0 &&
+                              (errno != EEXIST || rmdir(j->jail_dir) < 0 || mkdir(j->jail_dir, 0755) < 0)))) {
+                jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "jail directory %s: %s", j->jail_root,
+                                 strerror(errno));
+                free(TAKE_PTR(j->jail_dir));
+                return -1;
         }
-        if (made_root) {
-                j->jail_dir = strdup(j->jail_root);
-                /* A leftover that is empty is harmless; anything else is not ours to reuse. */
-                if (!j->jail_dir || ((mkdir(j->jail_dir, 0755) < 0 &&
-                                      (errno != EEXIST || rmdir(j->jail_dir) < 0 || mkdir(j->jail_dir, 0755) < 0)))) {
-                        jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "jail directory %s: %s",
-                                         j->jail_root, strerror(errno));
-                        free(j->jail_dir);
-                        j->jail_dir = NULL;
-                        goto fail_dir;
-                }
-                /* The one place in a root of ours the jail may write: where a
-                 * VMM puts its control socket (QMP, --api-sock), reachable
-                 * from the host at <jail_root>/run.  A tmpfs of --run-size
-                 * bytes, so that a jail cannot fill the host's disk through
-                 * it; its pages count against the jail's memory cgroup (the
-                 * jail writes them).  Removed with the rest. */
-                _cleanup_close_ int rfd = open(j->jail_dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (rfd < 0 || mkdirat(rfd, "run", 0700) < 0 ||
-                    fchownat(rfd, "run", j->uid, j->gid, AT_SYMLINK_NOFOLLOW) < 0) {
-                        jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "jail directory %s/run: %s",
-                                         j->jail_root, strerror(errno));
-                        goto fail_dir;
-                }
-                if (d->opt.run_size && (r = jd_jail_dir_mount_run(rfd, d->opt.run_size, j->uid, j->gid)) < 0) {
-                        jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "jail directory %s/run: tmpfs: %s",
-                                         j->jail_root, strerror(-r));
-                        goto fail_dir;
-                }
-        }
+        rfd = open(j->jail_dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (rfd < 0 || mkdirat(rfd, "run", 0700) < 0 || fchownat(rfd, "run", j->uid, j->gid, AT_SYMLINK_NOFOLLOW) < 0)
+                return jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "jail directory %s/run: %s", j->jail_root,
+                                        strerror(errno));
+        if (j->daemon->opt.run_size && (r = jd_jail_dir_mount_run(rfd, j->daemon->opt.run_size, j->uid, j->gid)) < 0)
+                return jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "jail directory %s/run: tmpfs: %s",
+                                        j->jail_root, strerror(-r));
+        return 0;
+}
+
+/* The jail's state directory: ours only when we make it now. */
+static int make_state_dir(jd_jail *j, jl_rpc_error *err)
+{
+        if (mkdir(j->state_dir, 0700) == 0)
+                return 0;
+        if (errno == EEXIST)
+                return jl_rpc_error_set(err, JL_RPC_EXISTS, NULL, "id", "jail %s: its state directory %s exists",
+                                        j->id, j->state_dir);
+        return jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "%s: %s", j->state_dir, strerror(errno));
+}
+
+/* The config.json the supervisor reads. */
+static int write_config(jd_jail *j, const jailer_config *c, jl_rpc_error *err)
+{
+        _cleanup_free_ char *json = NULL;
+        _cleanup_close_ int dfd = -1;
+        int r;
 
         json = jailer_config_to_json(c);
         dfd = open(j->state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (!json || dfd < 0) {
-                jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "%s: %s", j->state_dir,
-                                 json ? strerror(errno) : "out of memory");
-                goto fail_dir;
-        }
+        if (!json || dfd < 0)
+                return jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "%s: %s", j->state_dir,
+                                        json ? strerror(errno) : "out of memory");
         r = jd_write_atomic_at(dfd, JD_CONFIG_FILE, json, strlen(json), 0600);
-        if (r < 0) {
-                jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "%s/%s: %s", j->state_dir, JD_CONFIG_FILE,
-                                 strerror(-r));
-                goto fail_dir;
-        }
+        if (r < 0)
+                return jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "%s/%s: %s", j->state_dir, JD_CONFIG_FILE,
+                                        strerror(-r));
+        return 0;
+}
 
-        r = spawn_supervisor(j, c, own_stdio, fds, &j->supervisor_pid, &j->supervisor_pidfd, &j->notify_fd);
-        if (r < 0) {
-                jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "cannot start %s: %s", supervisor_path(d),
-                                 strerror(-r));
-                goto fail_dir;
-        }
-        for (int i = 0; i < 3; i++)
-                if (fds[i] >= 0) {
-                        close(fds[i]);
-                        fds[i] = -1;
-                }
-        jailer_config_free(c);
+/* Watch the new supervisor's end and its start channel. */
+static int watch_supervisor(jd_jail *j)
+{
+        jd_daemon *d = j->daemon;
+        bool launched = j->supervisor_pidfd >= 0;
+        int r;
 
-        launched = j->supervisor_pidfd >= 0;
         if (launched)
                 /* The launcher's child, not ours: watched like a reattached one. */
                 r = sd_event_add_io(d->event, &j->supervisor_src, j->supervisor_pidfd, EPOLLIN,
@@ -1225,41 +1208,84 @@ int jd_jail_create(jd_daemon *d, jd_client *client, json_object *id, jailer_conf
                                        on_supervisor_child, j);
         else
                 r = -errno;
-        if (r >= 0) {
-                if (j->supervisor_pidfd >= 0 && !launched)
-                        (void) sd_event_source_set_child_pidfd_own(j->supervisor_src, true);
-                r = sd_event_add_io(d->event, &j->notify_src, j->notify_fd, EPOLLIN, on_notify, j);
-        }
-        if (r < 0) {
-                /* Cannot watch it: stop it; its own clean-up runs. */
-                log_error("jail %s: cannot watch supervisor %d: %s", j->id, (int) j->supervisor_pid, strerror(-r));
-                if (launched) {
-                        /* Its parent reaps it; the pidfd says when it is gone. */
-                        (void) syscall(SYS_pidfd_send_signal, j->supervisor_pidfd, SIGKILL, NULL, 0);
-                        (void) poll(&(struct pollfd) { .fd = j->supervisor_pidfd, .events = POLLIN }, 1, 5000);
-                } else {
-                        (void) kill(j->supervisor_pid, SIGKILL);
-                        (void) waitpid(j->supervisor_pid, NULL, 0);
-                }
-                cleanup_leftovers(d, j->id, NULL, j->jail_dir, j->state_dir, "it could not be watched");
-                jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "cannot watch the supervisor: %s", strerror(-r));
-                create_abandon(j);
-                return -1;
-        }
-        log_debug("jail %s: supervisor %d started", j->id, (int) j->supervisor_pid);
-        return 0;
+        if (r < 0)
+                return r;
+        if (j->supervisor_pidfd >= 0 && !launched)
+                (void) sd_event_source_set_child_pidfd_own(j->supervisor_src, true);
+        return sd_event_add_io(d->event, &j->notify_src, j->notify_fd, EPOLLIN, on_notify, j);
+}
 
-fail_dir:
-        if (j->jail_dir)
-                (void) jd_jail_dir_remove(j->jail_dir);
-        (void) jd_rm_rf(j->state_dir);
+/* A supervisor we cannot watch: stop it (its own clean-up runs), remove
+ * what is left. */
+static void abandon_unwatched(jd_jail *j, bool launched, int r, jl_rpc_error *err)
+{
+        log_error("jail %s: cannot watch supervisor %d: %s", j->id, (int) j->supervisor_pid, strerror(-r));
+        if (launched) {
+                /* Its parent reaps it; the pidfd says when it is gone. */
+                (void) syscall(SYS_pidfd_send_signal, j->supervisor_pidfd, SIGKILL, NULL, 0);
+                (void) poll(&(struct pollfd) { .fd = j->supervisor_pidfd, .events = POLLIN }, 1, 5000);
+        } else {
+                (void) kill(j->supervisor_pid, SIGKILL);
+                (void) waitpid(j->supervisor_pid, NULL, 0);
+        }
+        cleanup_leftovers(j->daemon, j->id, NULL, j->jail_dir, j->state_dir, "it could not be watched");
+        jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "cannot watch the supervisor: %s", strerror(-r));
         create_abandon(j);
-fail_config:
+}
+
+static void close_fds(int fds[3])
+{
         for (int i = 0; i < 3; i++)
                 if (fds[i] >= 0) {
                         close(fds[i]);
                         fds[i] = -1;
                 }
+}
+
+int jd_jail_create(jd_daemon *d, jd_client *client, json_object *id, jailer_config *c, const jl_create_opts *o,
+                   bool made_root, int fds[3], jl_rpc_error *err)
+{
+        bool own_stdio = fds[0] >= 0, launched;
+        jd_jail *j = NULL;
+        int r;
+
+        if (create_allowed(d, client, jailer_config_get_id(c), err) < 0)
+                goto out;
+        j = create_record(d, client, id, c, o);
+        if (!j) {
+                jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "out of memory");
+                goto out;
+        }
+        if (make_state_dir(j, err) < 0) {
+                create_abandon(j);
+                goto out;
+        }
+        if ((made_root && make_jail_dir(j, err) < 0) || write_config(j, c, err) < 0)
+                goto undo;
+        r = spawn_supervisor(j, c, own_stdio, fds, &j->supervisor_pid, &j->supervisor_pidfd, &j->notify_fd);
+        if (r < 0) {
+                jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "cannot start %s: %s", supervisor_path(d),
+                                 strerror(-r));
+                goto undo;
+        }
+        close_fds(fds);
+        jailer_config_free(c);
+        launched = j->supervisor_pidfd >= 0;
+        r = watch_supervisor(j);
+        if (r < 0) {
+                abandon_unwatched(j, launched, r, err);
+                return -1;
+        }
+        log_debug("jail %s: supervisor %d started", j->id, (int) j->supervisor_pid);
+        return 0;
+
+undo:
+        if (j->jail_dir)
+                (void) jd_jail_dir_remove(j->jail_dir);
+        (void) jd_rm_rf(j->state_dir);
+        create_abandon(j);
+out:
+        close_fds(fds);
         jailer_config_free(c);
         return -1;
 }
