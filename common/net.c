@@ -74,8 +74,7 @@ int jl_netns_open(const jailer_config *c, jailer_error *err)
         if (!c->netns)
                 return -1;
         _cleanup_close_ int fd = c->netns_fd >= 0 ? fcntl(c->netns_fd, F_DUPFD_CLOEXEC, 3)
-                                                  : jl_open_trusted(c->netns, O_RDONLY | O_NOCTTY | O_NONBLOCK, why,
-                                                                    sizeof(why));
+                                                  : jl_open_host(c->netns, JL_TYPE_REG, O_RDONLY, why, sizeof(why));
         if (fd < 0)
                 return jl_error(err, JAILER_STEP_SPAWN, errno, "netns", "netns: %s%s%s", c->netns, why[0] ? ": " : "",
                                 why);

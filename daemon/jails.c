@@ -872,6 +872,7 @@ static int path_fds(const jailer_config *c, char (*args)[48], int *out, size_t *
         } while (0)
         ADD(jailer_config_get_exec_fd(c), "exec_path");
         ADD(jailer_config_get_seccomp_fd(c), "seccomp");
+        ADD(jailer_config_get_netns_fd(c), "netns");
         ADD(jailer_config_get_jail_root_fd(c), "jail_root");
         ADD(jailer_config_get_jail_root_parent_fd(c), "jail_root.parent");
         for (size_t i = 0; i < jailer_config_n_bind_mounts(c); i++)
@@ -898,7 +899,7 @@ static int spawn_supervisor(jd_jail *j, const jailer_config *c, bool own_stdio, 
         char uid[16], ppid[16], prepare_timeout[24];
         char *envp[] = { (char *) "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
         int sp[2] = { -1, -1 }, high[4] = { -1, -1, -1, -1 };
-        size_t n = 0, n_paths, max_paths = 4 + jailer_config_n_bind_mounts(c) + jailer_config_n_devices(c);
+        size_t n = 0, n_paths, max_paths = 5 + jailer_config_n_bind_mounts(c) + jailer_config_n_devices(c);
         _cleanup_free_ char **argv = calloc(16 + 2 * max_paths, sizeof(char *));
         _cleanup_free_ char (*path_args)[48] = calloc(max_paths, 48);
         _cleanup_free_ int *path_high = calloc(max_paths, sizeof(int));
