@@ -548,7 +548,8 @@ def test_network_is_lo_only_until_the_operator_adds_a_tap(vm):
     vm.assert_clean()
 
 
-@pytest.mark.parametrize("name", ["qemu.json", "firecracker.json", "cloud-hypervisor.json"])
+@pytest.mark.parametrize("name", ["qemu.json", "firecracker.json", "cloud-hypervisor.json", "qemu-net.json",
+                                  "firecracker-net.json", "cloud-hypervisor-net.json"])
 def test_example_config_validates(built, name):
     """Every example passes config validation: jailer stops later (the jail
     root or the VMM binary is not on this machine), never at the config."""
