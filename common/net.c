@@ -141,6 +141,13 @@ static int tap_make(const jailer_config *c, const jailer_tap *t, int fd, int soc
                 if (ioctl(sock, SIOCSIFHWADDR, &ifr) < 0)
                         return jl_error(err, JAILER_STEP_SPAWN, errno, field, "%s: mac %s", field, t->mac);
         }
+        /* Up, as a CNI plugin leaves its tap: the jailed VMM cannot do it
+         * (its carrier comes when the VMM attaches). */
+        if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0)
+                return jl_error(err, JAILER_STEP_SPAWN, errno, field, "%s: flags of \"%s\"", field, t->name);
+        ifr.ifr_flags |= IFF_UP;
+        if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0)
+                return jl_error(err, JAILER_STEP_SPAWN, errno, field, "%s: bring \"%s\" up", field, t->name);
         return 0;
 }
 
