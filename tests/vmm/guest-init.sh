@@ -34,7 +34,8 @@ for arg in $(/bin/busybox cat /proc/cmdline); do
 done
 
 if [ "$mode" = net ]; then
-  for m in failover net_failover virtio_net; do /bin/busybox insmod "/lib/modules/$m.ko"; done
+  for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci failover net_failover \
+           virtio_net; do /bin/busybox insmod "/lib/modules/$m.ko"; done
   /bin/busybox ip addr add "$ip" dev eth0 && /bin/busybox ip link set eth0 up ||
     echo "JAILER-GUEST-NET cannot configure eth0 with '$ip'"
 fi

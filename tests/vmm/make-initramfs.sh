@@ -105,10 +105,12 @@ fi
 chmod 0644 "$OUT/vmlinuz" "$OUT/kernel.version"
 
 # The guest's network driver (virtio-net and what it needs), from the same
-# package as the kernel: Debian builds them as modules.  Only these three
-# files are unpacked, into OUTDIR/modules; without them (offline) the guest
+# package as the kernel: Debian builds them as modules.  Only these are unpacked, into OUTDIR/modules; without them (offline) the guest
 # boots as before and only jailer.guest=net cannot bring eth0 up.
-NET_MODULES="kernel/net/core/failover.ko kernel/drivers/net/net_failover.ko kernel/drivers/net/virtio_net.ko"
+NET_MODULES="kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko
+  kernel/drivers/virtio/virtio_pci_modern_dev.ko kernel/drivers/virtio/virtio_pci_legacy_dev.ko
+  kernel/drivers/virtio/virtio_pci.ko kernel/net/core/failover.ko kernel/drivers/net/net_failover.ko
+  kernel/drivers/net/virtio_net.ko"
 fetch_modules() {  # $1 = kernel version
   local kver=$1 pkg=linux-image-$1 tmp m
   tmp=$(mktemp -d "$OUT/.modules.XXXXXX") || return 1
@@ -129,7 +131,7 @@ fetch_modules() {  # $1 = kernel version
   rm -rf "$tmp"
 }
 KVER=$(cat "$OUT/kernel.version")
-if [ ! -s "$OUT/modules/virtio_net.ko" ] || [ "$(cat "$OUT/modules/kernel.version" 2>/dev/null)" != "$KVER" ]; then
+if [ ! -s "$OUT/modules/virtio_pci.ko" ] || [ "$(cat "$OUT/modules/kernel.version" 2>/dev/null)" != "$KVER" ]; then
   rm -rf "$OUT/modules"
   fetch_modules "$KVER" && echo "$KVER" > "$OUT/modules/kernel.version"
 fi
