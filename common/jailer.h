@@ -267,6 +267,12 @@ int jailer_config_get_bind_source_fd(const jailer_config *c, size_t i);
 int jailer_config_get_device_fd(const jailer_config *c, size_t i);
 int jailer_config_get_netns_fd(const jailer_config *c);
 
+/* After the process that made a jail's taps died without removing them
+ * (jailer_jail_wait() removes them otherwise): remove each of names that is
+ * a tun device owned by uid in the network namespace of netns_fd.  The
+ * number removed, or -1 with errno. */
+int jailer_netns_remove_taps(int netns_fd, const char *const *names, size_t n, uid_t uid);
+
 /* "user", "pid", "mount", "network", "uts", "ipc", "cgroup": the keys of
  * the config's "namespaces"; NULL for a value out of range. */
 const char *jailer_namespace_name(jailer_namespace ns);

@@ -235,3 +235,77 @@ void jl_taps_remove(struct jl_taps *t)
         t->n = 0;
         closep(&t->nl_fd);
 }
+
+/* ------------------------------------------------------------ after a crash */
+
+/* The owner of the tun device named name, or -1 when there is none of that
+ * name, or it is not a tun device, or it has no owner; its index in *index. */
+static long tun_owner(int nl, const char *name, int *index)
+{
+        struct {
+                struct nlmsghdr nh;
+                struct ifinfomsg ifi;
+                char attrs[64];
+        } req = {
+                .nh = { .nlmsg_type = RTM_GETLINK, .nlmsg_flags = NLM_F_REQUEST },
+                .ifi = { .ifi_family = AF_UNSPEC },
+        };
+        struct rtattr *rta = (struct rtattr *) req.attrs;
+        _Alignas(struct nlmsghdr) char buf[16384];
+        long owner = -1;
+
+        rta->rta_type = IFLA_IFNAME;
+        rta->rta_len = (unsigned short) RTA_LENGTH(strlen(name) + 1);
+        memcpy(RTA_DATA(rta), name, strlen(name) + 1);
+        req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.ifi)) + RTA_ALIGN(rta->rta_len);
+        if (send(nl, &req, req.nh.nlmsg_len, MSG_NOSIGNAL) < 0)
+                return -1;
+        ssize_t n = recv(nl, buf, sizeof(buf), 0);
+        struct nlmsghdr *nh = (struct nlmsghdr *) buf;
+        if (n < 0 || !NLMSG_OK(nh, (size_t) n) || nh->nlmsg_type != RTM_NEWLINK)
+                return -1;
+        struct ifinfomsg *ifi = NLMSG_DATA(nh);
+        *index = ifi->ifi_index;
+        int len = (int) IFLA_PAYLOAD(nh);
+        bool tun = false;
+        for (struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+                if (a->rta_type != IFLA_LINKINFO)
+                        continue;
+                int l2 = (int) RTA_PAYLOAD(a);
+                for (struct rtattr *b = RTA_DATA(a); RTA_OK(b, l2); b = RTA_NEXT(b, l2)) {
+                        if (b->rta_type == IFLA_INFO_KIND)
+                                tun = strncmp(RTA_DATA(b), "tun", RTA_PAYLOAD(b)) == 0;
+                        if (b->rta_type != IFLA_INFO_DATA)
+                                continue;
+                        int l3 = (int) RTA_PAYLOAD(b);
+                        for (struct rtattr *t = RTA_DATA(b); RTA_OK(t, l3); t = RTA_NEXT(t, l3))
+                                if (t->rta_type == IFLA_TUN_OWNER && RTA_PAYLOAD(t) >= sizeof(uint32_t))
+                                        owner = *(uint32_t *) RTA_DATA(t);
+                }
+        }
+        return tun ? owner : -1;
+}
+
+int jailer_netns_remove_taps(int netns_fd, const char *const *names, size_t n, uid_t uid)
+{
+        _cleanup_close_ int nl = -1, sock = -1;
+        jailer_error err;
+        int removed = 0;
+
+        if (netns_fd < 0 || (n > 0 && !names)) {
+                errno = EINVAL;
+                return -1;
+        }
+        if (enter_and_open(netns_fd, &nl, &sock, NULL, 0, &err) < 0)
+                return -1;
+        for (size_t i = 0; i < n; i++) {
+                int index = 0;
+                /* Only a tun device the jail's uid owns: never one that
+                 * somebody else made under that name since. */
+                if (names[i] && tun_owner(nl, names[i], &index) == (long) uid && index > 0) {
+                        link_delete(nl, index);
+                        removed++;
+                }
+        }
+        return removed;
+}

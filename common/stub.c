@@ -160,6 +160,7 @@ int jailer_config_get_jail_root_parent_fd(const jailer_config *c) { (void) c; re
 int jailer_config_get_bind_source_fd(const jailer_config *c, size_t i) { (void) c, (void) i; return -1; }
 int jailer_config_get_device_fd(const jailer_config *c, size_t i) { (void) c, (void) i; return -1; }
 int jailer_config_get_netns_fd(const jailer_config *c) { (void) c; return -1; }
+int jailer_netns_remove_taps(int netns_fd, const char *const *names, size_t n, uid_t uid) { (void) netns_fd, (void) names, (void) n, (void) uid; return -1; }
 
 const char *jailer_namespace_name(jailer_namespace ns) { (void) ns; return NULL; }
 

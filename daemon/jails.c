@@ -245,6 +245,7 @@ static jd_jail *jail_new(jd_daemon *d, const char *id, jd_jail_state state)
         j->state = state;
         j->supervisor_pidfd = -1;
         j->notify_fd = -1;
+        j->netns_fd = -1;
         if (asprintf(&j->state_dir, "%s/%s", d->jails_state_dir, id) < 0) {
                 free(j);
                 return NULL;
@@ -312,6 +313,9 @@ static void jail_free(jd_jail *j, bool remove_state)
         free(j->jail_root);
         free(j->cgroup_path);
         free(j->lost);
+        if (j->netns_fd >= 0)
+                close(j->netns_fd);
+        jd_strv_free(j->taps);
         free(j);
         jd_update_status(d);
 }
@@ -517,6 +521,43 @@ static void jail_ended(jd_jail *j, bool while_away)
 }
 
 /* ------------------------------------------------------------------ crash clean-up */
+
+/* A supervisor that dies cannot remove the taps it made in a joined
+ * network namespace (in a new one they go with it): keep what finds them,
+ * the namespace by fd and their names; the jail's uid owns them. */
+static int remember_taps(jd_jail *j, const jailer_config *c)
+{
+        const char *netns = jailer_config_get_netns(c);
+        size_t n = jailer_config_n_taps(c);
+        int fd = jailer_config_get_netns_fd(c);
+
+        if (!netns || n == 0)
+                return 0;
+        j->netns_fd = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 3) : jailer_open_host(netns, JAILER_FILE_REG, O_RDONLY, NULL, 0);
+        if (j->netns_fd < 0)
+                return 0;       /* the supervisor's libjailer refuses it, and says why */
+        j->taps = calloc(n + 1, sizeof(char *));
+        for (size_t i = 0; j->taps && i < n; i++)
+                if (!(j->taps[i] = strdup(jailer_config_get_tap(c, i)->name)))
+                        return -ENOMEM;
+        return j->taps ? 0 : -ENOMEM;
+}
+
+static void remove_taps(jd_jail *j)
+{
+        size_t n = 0;
+        int r;
+
+        if (j->netns_fd < 0 || !j->taps)
+                return;
+        while (j->taps[n])
+                n++;
+        r = jailer_netns_remove_taps(j->netns_fd, (const char *const *) j->taps, n, j->uid);
+        if (r < 0)
+                log_warning("jail %s: cannot remove its taps: %s", j->id, strerror(errno));
+        else if (r > 0)
+                log_info("jail %s: removed %d tap(s) its supervisor left", j->id, r);
+}
 
 /* Remove what a jail without a supervisor left: processes and cgroup, the
  * jail directory we made, and (when asked) the state directory. */
@@ -734,8 +775,10 @@ static void jail_start_failed(jd_jail *j, const char *how)
         /* The supervisor removes what it made when the jail fails to start;
          * if it died instead, do it for it.  Either way the reply goes out
          * only when nothing of the jail is left. */
-        if (!j->start_failed)
+        if (!j->start_failed) {
                 cleanup_leftovers(d, j->id, NULL, j->jail_dir, j->state_dir, "its supervisor died while starting it");
+                remove_taps(j);
+        }
         else {
                 if (j->jail_dir)
                         (void) jd_jail_dir_remove(j->jail_dir);
@@ -813,6 +856,7 @@ static void supervisor_gone(jd_jail *j, const char *how)
                         jd_state_done(&st);
                 }
                 cleanup_leftovers(d, j->id, j->cgroup_path, j->jail_dir, NULL, "its supervisor died");
+                remove_taps(j);
         }
         jail_ended(j, false);
 }
@@ -1049,7 +1093,7 @@ int jd_jail_create(jd_daemon *d, jd_client *client, json_object *id, jailer_conf
         j->gid = jailer_config_get_gid(c);
         j->has_ids = true;
         j->jail_root = strdup(jailer_config_get_jail_root(c));
-        if (!j->jail_root) {
+        if (!j->jail_root || remember_taps(j, c) < 0) {
                 r = jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "out of memory");
                 create_abandon(j);
                 goto fail_config;

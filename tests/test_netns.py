@@ -11,7 +11,8 @@ From inside the jail (the probe): only the joined namespace's interfaces
 are seen; addresses, flags, MTU, routes cannot be changed, no tap can be
 made, no other namespace entered (EPERM); the jail's own tap can be attached
 to with no capability.  The taps are owned by the jail's uid/gid, and gone
-when the jail ends, also after a SIGKILL of the jailed program.  A netns
+when the jail ends, also after a SIGKILL of the jailed program, and when a
+jail's supervisor is SIGKILLed (jailerd removes them then).  A netns
 that is a symlink planted by another user, a regular file, a mount
 namespace, or (through jailerd) one outside the policy's netns_paths is
 refused with the field and the value, and nothing is left: no tap, no
@@ -296,3 +297,25 @@ def test_jailerd_refuses_namespaces_outside_its_list(daemon, accounts, nets):
             assert not taps_in(nets.a) and not taps_in(nets.b)
     finally:
         shutil.rmtree(top, ignore_errors=True)
+
+
+def test_taps_are_removed_when_the_supervisor_dies(daemon, nets):
+    """A jail's supervisor SIGKILLed: it cannot remove its taps, and the jail
+    is lost; jailerd removes them (the namespace is a joined one: they would
+    not go by themselves)."""
+    jid = unique_id("netns-lost")
+    daemon.call("create", dt.jail_config(jid, "sleep", "60", exec_path=str(daemon.probe), netns=nets.path(nets.a),
+                                         taps=[{"name": "tapk"}]))
+    deadline = time.monotonic() + 30
+    while "tapk" not in taps_in(nets.a) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "tapk" in taps_in(nets.a)
+    sups = [int(p) for t in os.listdir(f"/proc/{daemon.pid}/task")
+            for p in Path(f"/proc/{daemon.pid}/task/{t}/children").read_text().split()
+            if os.path.basename(os.readlink(f"/proc/{p}/exe")) == "jailer-supervisor"]
+    assert len(sups) == 1, sups
+    os.kill(sups[0], signal.SIGKILL)
+    with pytest.raises(dt.RpcError):
+        daemon.call("wait", {"jail": jid})      # lost: an error that says so
+    assert "tapk" not in taps_in(nets.a)
+    daemon.assert_nothing_left(jid, state_too=False)
