@@ -237,6 +237,8 @@ uint64_t jailer_config_get_max_fds(const jailer_config *c);
 uint64_t jailer_config_get_max_procs(const jailer_config *c);
 uint64_t jailer_config_get_max_file_size(const jailer_config *c);
 uint64_t jailer_config_get_timeout_ms(const jailer_config *c);
+/* Whether the jail gets a new namespace of that kind: for the network one,
+ * false when the config joins one ("netns"). */
 bool jailer_config_get_namespace(const jailer_config *c, jailer_namespace ns);
 /* Bind mount i, 0 <= i < jailer_config_n_bind_mounts(): its source, and
  * its destination and read_only flag through the pointers that are not
