@@ -319,3 +319,23 @@ def test_taps_are_removed_when_the_supervisor_dies(daemon, nets):
         daemon.call("wait", {"jail": jid})      # lost: an error that says so
     assert "tapk" not in taps_in(nets.a)
     daemon.assert_nothing_left(jid, state_too=False)
+
+
+def test_a_listed_directory_allows_the_namespaces_in_it(daemon, accounts, nets):
+    """netns_paths: ["/run/netns"] allows each namespace file in it (by the
+    namespace, whatever path the client gives)."""
+    import test_daemon_policy as pt
+    policy = json.loads(daemon.policy_path.read_text())
+    try:
+        daemon.write_policy({**policy, "netns_paths": ["/run/netns"]})
+        assert daemon.reload() == "reloaded"
+        jid = unique_id("netns-dir")
+        cfg = dt.jail_config(jid, "exit", "0", exec_path=str(daemon.probe), netns=nets.path(nets.b))
+        pt.started(daemon, pt.create_as(daemon, accounts, "alice", cfg))
+        assert dt.wait_report(daemon, jid)["exit_code"] == 0
+    finally:
+        daemon.write_policy(policy)
+        assert daemon.reload() == "reloaded"
+    jid = unique_id("netns-dir-no")
+    cfg = dt.jail_config(jid, "exit", "0", exec_path=str(daemon.probe), netns=nets.path(nets.b))
+    pt.refused(pt.create_as(daemon, accounts, "alice", cfg), "netns_paths", "netns")
