@@ -569,6 +569,7 @@ def test_guest_answers_ping_through_its_tap_in_a_joined_netns(vm):
     for tool in ("ip", "tc", "busybox"):
         if shutil.which(tool) is None:
             pytest.skip(f"{tool} is not installed")
+    host_before = tn.host_net_state()
     nets = tn.Nets()
     try:
         nets.create()
@@ -615,6 +616,7 @@ def test_guest_answers_ping_through_its_tap_in_a_joined_netns(vm):
         vm.assert_clean(killed_vmm=True)
     finally:
         nets.delete()
+    assert tn.host_net_state() == host_before, "the host's network namespace changed"
 
 
 @pytest.mark.parametrize("name", ["qemu.json", "firecracker.json", "cloud-hypervisor.json", "qemu-net.json",
