@@ -245,6 +245,7 @@ static jd_jail *jail_new(jd_daemon *d, const char *id, jd_jail_state state)
         j->state = state;
         j->supervisor_pidfd = -1;
         j->notify_fd = -1;
+        j->netns_fd = -1;
         if (asprintf(&j->state_dir, "%s/%s", d->jails_state_dir, id) < 0) {
                 free(j);
                 return NULL;
@@ -258,6 +259,13 @@ static jd_jail *jail_new(jd_daemon *d, const char *id, jd_jail_state state)
 }
 
 static void control_finish(jd_control *ctl, json_object *result, const jl_rpc_error *e);
+
+static void strv_free(char **v)
+{
+        for (char **p = v; p && *p; p++)
+                free(*p);
+        free(v);
+}
 
 /* Drop a jail from the table; with remove_state, its state directory too. */
 static void jail_free(jd_jail *j, bool remove_state)
@@ -312,6 +320,9 @@ static void jail_free(jd_jail *j, bool remove_state)
         free(j->jail_root);
         free(j->cgroup_path);
         free(j->lost);
+        if (j->netns_fd >= 0)
+                close(j->netns_fd);
+        strv_free(j->taps);
         free(j);
         d->hooks->changed(d);
 }
@@ -510,6 +521,43 @@ static void jail_ended(jd_jail *j, bool while_away)
 }
 
 /* ------------------------------------------------------------------ crash clean-up */
+
+/* A supervisor that dies cannot remove the taps it made in a joined
+ * network namespace (in a new one they go with it): keep what finds them,
+ * the namespace by fd and their names; the jail's uid owns them. */
+static int remember_taps(jd_jail *j, const jailer_config *c)
+{
+        const char *netns = jailer_config_get_netns(c);
+        size_t n = jailer_config_n_taps(c);
+        int fd = jailer_config_get_netns_fd(c);
+
+        if (!netns || n == 0)
+                return 0;
+        j->netns_fd = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 3) : jailer_open_host(netns, JAILER_FILE_REG, O_RDONLY, NULL, 0);
+        if (j->netns_fd < 0)
+                return 0;       /* the supervisor's libjailer refuses it, and says why */
+        j->taps = calloc(n + 1, sizeof(char *));
+        for (size_t i = 0; j->taps && i < n; i++)
+                if (!(j->taps[i] = strdup(jailer_config_get_tap(c, i)->name)))
+                        return -ENOMEM;
+        return j->taps ? 0 : -ENOMEM;
+}
+
+static void remove_taps(jd_jail *j)
+{
+        size_t n = 0;
+        int r;
+
+        if (j->netns_fd < 0 || !j->taps)
+                return;
+        while (j->taps[n])
+                n++;
+        r = jailer_netns_remove_taps(j->netns_fd, (const char *const *) j->taps, n, j->uid);
+        if (r < 0)
+                log_warning("jail %s: cannot remove its taps: %s", j->id, strerror(errno));
+        else if (r > 0)
+                log_info("jail %s: removed %d tap(s) its supervisor left", j->id, r);
+}
 
 /* Remove what a jail without a supervisor left: processes and cgroup, the
  * jail directory we made, and (when asked) the state directory. */
@@ -742,9 +790,10 @@ static void jail_start_failed(jd_jail *j, const char *how)
         /* The supervisor removes what it made when the jail fails to start;
          * if it died instead, do it for it.  Either way the reply goes out
          * only when nothing of the jail is left. */
-        if (!j->start_failed)
+        if (!j->start_failed) {
                 cleanup_leftovers(d, j->id, NULL, j->jail_dir, j->state_dir, "its supervisor died while starting it");
-        else {
+                remove_taps(j);
+        } else {
                 if (j->jail_dir)
                         (void) jd_jail_dir_remove(j->jail_dir);
                 (void) jd_rm_rf(j->state_dir);
@@ -848,6 +897,7 @@ static void supervisor_gone(jd_jail *j, const char *how)
                         jd_state_done(&st);
                 }
                 cleanup_leftovers(d, j->id, j->cgroup_path, j->jail_dir, NULL, "its supervisor died");
+                remove_taps(j);
         }
         jail_ended(j, false);
 }
@@ -904,6 +954,7 @@ static int path_fds(const jailer_config *c, char (*fields)[48], int *out, size_t
         } while (0)
         ADD(jailer_config_get_exec_fd(c), "exec_path");
         ADD(jailer_config_get_seccomp_fd(c), "seccomp");
+        ADD(jailer_config_get_netns_fd(c), "netns");
         ADD(jailer_config_get_jail_root_fd(c), "jail_root");
         ADD(jailer_config_get_jail_root_parent_fd(c), "jail_root.parent");
         for (size_t i = 0; i < jailer_config_n_bind_mounts(c); i++)
@@ -958,7 +1009,7 @@ static int spawn_supervisor(jd_jail *j, const jailer_config *c, bool own_stdio, 
         char uid[16], ppid[16], prepare_timeout[24];
         char *envp[] = { (char *) "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
         int sp[2] = { -1, -1 }, high[4] = { -1, -1, -1, -1 };
-        size_t n = 0, n_paths, max_paths = 4 + jailer_config_n_bind_mounts(c) + jailer_config_n_devices(c);
+        size_t n = 0, n_paths, max_paths = 5 + jailer_config_n_bind_mounts(c) + jailer_config_n_devices(c);
         _cleanup_free_ char **argv = calloc(16 + 2 * max_paths, sizeof(char *));
         _cleanup_free_ char (*path_args)[72] = calloc(max_paths, 72);
         _cleanup_free_ char (*fields)[48] = calloc(max_paths, 48);
@@ -1125,6 +1176,10 @@ static jd_jail *create_record(jd_daemon *d, jd_client *client, json_object *id, 
         j->uid = jailer_config_get_uid(c);
         j->gid = jailer_config_get_gid(c);
         j->has_ids = true;
+        if (remember_taps(j, c) < 0) {
+                create_abandon(j);
+                return NULL;
+        }
         return j;
 }
 

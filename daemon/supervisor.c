@@ -736,6 +736,8 @@ static int path_fds_apply(jailer_config *c, path_fd *p, size_t n, jailer_error *
                         r = jailer_config_set_exec_fd(c, p[i].fd);
                 else if (strcmp(p[i].field, "seccomp") == 0)
                         r = jailer_config_set_seccomp_fd(c, p[i].fd);
+                else if (strcmp(p[i].field, "netns") == 0)
+                        r = jailer_config_set_netns_fd(c, p[i].fd);
                 else if (strcmp(p[i].field, "jail_root") == 0 && root < 0) {
                         root = TAKE_FD(p[i].fd);
                         continue;
