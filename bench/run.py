@@ -482,6 +482,40 @@ def daemon_latency(env, reps, warmup, tag, gap_ms=0):
     return out
 
 
+def daemon_prepared_latency(env, reps, warmup, tag):
+    """A prepared jail (create "start": false, not timed): start written ->
+    stamp; -> start reply; -> wait reply (exit report)."""
+    cl = Client(env.daemon.sock)
+    devnull = os.open("/dev/null", os.O_RDWR)
+    out = {"to_stamp": [], "to_reply": [], "to_report": [], "notify": []}
+    try:
+        for i in range(warmup + reps):
+            r, w = os.pipe()
+            jid = f"jd-{PID}-{tag}-p{i}"
+            cfg = jail_config(env, jid)
+            cfg["start"] = False
+            cl.recv(cl.send("create", cfg, [devnull, w, devnull]))
+            os.close(w)
+            t0 = time.monotonic_ns()
+            cl.recv(cl.send("start", {"jail": jid}))
+            t_reply = time.monotonic_ns()
+            rep = cl.recv(cl.send("wait", {"jail": jid}))
+            t_report = time.monotonic_ns()
+            start, end = read_stamp(r)
+            os.close(r)
+            if rep.get("exit_code") != 0:
+                raise RuntimeError(f"jail {jid}: {rep}")
+            if i >= warmup:
+                out["to_stamp"].append((start - t0) / 1000)
+                out["to_reply"].append((t_reply - t0) / 1000)
+                out["to_report"].append((t_report - t0) / 1000)
+                out["notify"].append((t_report - end) / 1000)
+    finally:
+        os.close(devnull)
+        cl.close()
+    return out
+
+
 def daemon_throughput(env, conc, duration):
     """conc clients, each create+wait in a loop on its own connection."""
     stop_at = time.monotonic() + duration
@@ -603,8 +637,8 @@ def latency(env, cmds, res):
     lat = {name: {"to_stamp": [], "to_exit": [], "tail": [], "fail": 0} for name in cmds}
     lat["floor, in process"] = {"to_stamp": [], "to_exit": [], "tail": [], "fail": 0, "steps": []}
     if env.daemon:
-        lat["jailerd create (socket)"] = {"to_stamp": [], "to_exit": [], "tail": [], "fail": 0,
-                                          "to_reply": [], "notify": []}
+        for n in ("jailerd create (socket)", "jailerd start (prepared)"):
+            lat[n] = {"to_stamp": [], "to_exit": [], "tail": [], "fail": 0, "to_reply": [], "notify": []}
     names = list(lat)
     for L in lat.values():
         L["cpu_us"] = 0.0
@@ -627,8 +661,9 @@ def latency(env, cmds, res):
                     L["to_exit"].append(row[11])
                     L["tail"].append(row[11] - row[12])
                     L["steps"].append(row)
-            elif name == "jailerd create (socket)":
-                o = daemon_latency(env, per, warm, f"r{rnd}")
+            elif name.startswith("jailerd "):
+                o = (daemon_latency if name == "jailerd create (socket)" else daemon_prepared_latency)(
+                    env, per, warm, f"r{rnd}")
                 L["to_stamp"] += o["to_stamp"]
                 L["to_exit"] += o["to_report"]
                 L["to_reply"] += o["to_reply"]
@@ -1314,19 +1349,20 @@ def render(env, res):
     w("| contender | to main() p50 | p90 | p99 | to reaped p50 | p90 | p99 | exit→reaped p50 | CPU per jail | "
       "×floor (p50 main / reaped) | ×bwrap (p50 main / reaped) | ×jailer (p50 main / reaped) |")
     w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    order = ["floor, in process", "jailerd create (socket)", "exec, no isolation", "floor", "jailer",
-             "jailer --seccomp none", "jailerctl run", "bwrap", "unshare", "runc"]
+    order = ["floor, in process", "jailerd create (socket)", "jailerd start (prepared)", "exec, no isolation",
+             "floor", "jailer", "jailer --seccomp none", "jailerctl run", "bwrap", "unshare", "runc"]
+    in_process = ("floor, in process", "jailerd create (socket)", "jailerd start (prepared)")
     for name in order:
         if name not in L or not L[name]["to_stamp"]:
             continue
         a, e = L[name]["to_stamp"], L[name]["to_exit"]
-        if name in ("floor, in process", "jailerd create (socket)"):
+        if name in in_process:
             base, basee = L["floor, in process"]["to_stamp"], L["floor, in process"]["to_exit"]
         else:
             base, basee = fl, fle
         rf = (f"{pct(a, 50) / pct(base, 50):.2f} / {pct(e, 50) / pct(basee, 50):.2f}"
               if base and basee else "–")
-        cmdline = name not in ("floor, in process", "jailerd create (socket)")
+        cmdline = name not in in_process
         rb = (f"{pct(a, 50) / pct(bw, 50):.2f} / {pct(e, 50) / pct(bwe, 50):.2f}"
               if bw and cmdline else "–")
         rj = (f"{pct(a, 50) / pct(jl, 50):.2f} / {pct(e, 50) / pct(jle, 50):.2f}"
@@ -1351,6 +1387,11 @@ def render(env, res):
         w(f"jailerd: request written → `create` reply p50 {ms(pct(jd['to_reply'], 50))} ms "
           f"(p99 {ms(pct(jd['to_reply'], 99))}); jailed program's exit → exit report p50 "
           f"{ms(pct(jd['notify'], 50))} ms (p99 {ms(pct(jd['notify'], 99))}).")
+    jp = L.get("jailerd start (prepared)")
+    if jp and jp["to_stamp"]:
+        w(f"jailerd start (prepared): the jail was made by `create` with `\"start\": false` beforehand (not "
+          f"timed); timed from the `start` request written: → main() p50 {ms(pct(jp['to_stamp'], 50))} ms, "
+          f"→ `start` reply p50 {ms(pct(jp['to_reply'], 50))} ms.")
     for name, why in env.skipped.items():
         w(f"- *{name}*: {why}")
     w("")
@@ -1511,11 +1552,12 @@ def plot(env, res, path):
         return False
     L = res["latency"]
     order = ["floor, in process", "jailerd create (socket)", "exec, no isolation", "floor", "jailer",
-             "jailerctl run", "bwrap", "unshare", "runc", "jailer --seccomp none"]
+             "jailerctl run", "bwrap", "unshare", "runc", "jailer --seccomp none", "jailerd start (prepared)"]
     palette = plt.get_cmap("tab10").colors
     color = {n: palette[i % 10] for i, n in enumerate(order)}
     color["jailerd create+wait (socket)"] = color["jailerd create (socket)"]
-    ours = ("jailer", "jailerctl run", "jailerd create (socket)", "jailerd create+wait (socket)")
+    ours = ("jailer", "jailerctl run", "jailerd create (socket)", "jailerd create+wait (socket)",
+            "jailerd start (prepared)")
 
     def style(n):
         return dict(color=color.get(n), linewidth=2.4 if n in ours else 1.2,

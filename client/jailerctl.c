@@ -23,7 +23,7 @@
  * executed or found, and 125 when jailerd or jailerctl failed.  run, create
  * and wait exit 77 when jailerd refused the request (permission_denied: the
  * policy or the jail's owner says no) and 75 when it cannot take it now
- * (limit_reached, shutting_down): try again later.  The other commands exit
+ * (limit_reached, shutting_down, busy): try again later.  The other commands exit
  * 0 on success, 1 when jailerd refused or failed, 2 on a usage error.
  * Errors go to stderr with jailerd's message (with --json, run and create
  * print them as a JSON object on stdout too).
@@ -105,7 +105,7 @@ static int exit_for_refusal(const jl_rpc_error *e, int otherwise)
 {
         if (e->code == JL_RPC_PERMISSION_DENIED)
                 return EXIT_NOPERM;
-        if (e->code == JL_RPC_LIMIT_REACHED || e->code == JL_RPC_SHUTTING_DOWN)
+        if (e->code == JL_RPC_LIMIT_REACHED || e->code == JL_RPC_SHUTTING_DOWN || e->code == JL_RPC_BUSY)
                 return EXIT_TEMPFAIL;
         return otherwise;
 }

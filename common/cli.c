@@ -40,6 +40,8 @@ enum opt_id {
         OPT_WORKDIR,
         OPT_HOSTNAME,
         OPT_DEVICE,
+        OPT_NETNS,
+        OPT_TAP,
         OPT_NO_NS,
         OPT_CGROUP_VERSION,
         OPT_CGROUP_PARENT,
@@ -77,6 +79,8 @@ static const struct opt options[] = {
         { "workdir", true, OPT_WORKDIR, 0 },
         { "hostname", true, OPT_HOSTNAME, 0 },
         { "device", true, OPT_DEVICE, 0 },
+        { "netns", true, OPT_NETNS, 0 },
+        { "tap", true, OPT_TAP, 0 },
         { "no-user-ns", false, OPT_NO_NS, JAILER_NS_USER },
         { "no-pid-ns", false, OPT_NO_NS, JAILER_NS_PID },
         { "no-mount-ns", false, OPT_NO_NS, JAILER_NS_MOUNT },
@@ -114,6 +118,9 @@ const char *jl_cli_usage(void)
                "  --workdir DIR            working directory inside the jail (default /)\n"
                "  --hostname NAME          hostname inside the jail (default: the id)\n"
                "  --device PATH            extra device node, e.g. /dev/net/tun (repeatable)\n"
+               "  --netns PATH             join this network namespace, e.g. /run/netns/NAME\n"
+               "  --tap NAME               a tap owned by the jail in its network namespace\n"
+               "                           (repeatable; options in the config's \"taps\")\n"
                "  --no-kvm                 no /dev/kvm, even when the host has it\n"
                "  --no-user-ns, --no-pid-ns, --no-mount-ns, --no-net-ns, --no-uts-ns,\n"
                "  --no-ipc-ns, --no-cgroup-ns\n"
@@ -368,6 +375,13 @@ static int apply(jailer_error *err, const struct flag *f, jailer_config *c, stru
         case OPT_DEVICE:
                 set_str = jailer_config_add_device;
                 break;
+        case OPT_NETNS:
+                set_str = jailer_config_set_netns;
+                break;
+        case OPT_TAP:
+                if (jailer_config_add_tap(c, &(jailer_tap) { .name = f->value }) < 0)
+                        return jl_config_bad(err, f->label, "%s", strerror(errno));
+                return 0;
         case OPT_CGROUP_PARENT:
                 set_str = jailer_config_set_cgroup_parent;
                 break;
@@ -428,8 +442,7 @@ static int apply(jailer_error *err, const struct flag *f, jailer_config *c, stru
         case OPT_ENV:
                 return parse_env(err, f, c);
         case OPT_NO_NS:
-                c->ns[f->opt->ns] = false;
-                return 0;
+                return jailer_config_set_namespace(c, f->opt->ns, false);
         case OPT_CGROUP_VERSION:
                 return parse_cgroup_version(err, f, c);
         default:

@@ -22,6 +22,7 @@ typedef int (*jl_cli_extra_fn)(void *userdata, const char *name, const char *val
  *   --max-file-size SIZE --timeout MS --uid N --gid N
  *   --bind SRC:DEST[:ro|:rw] (repeatable) --env K=V (repeatable)
  *   --workdir DIR --hostname NAME --device PATH (repeatable)
+ *   --netns PATH --tap NAME (repeatable)
  *   --no-user-ns --no-pid-ns --no-mount-ns --no-net-ns --no-uts-ns
  *   --no-ipc-ns --no-cgroup-ns --cgroup-version auto|v1|v2 --cgroup-parent REL
  *   -- ARGS...      the jailed program's arguments

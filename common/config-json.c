@@ -28,6 +28,7 @@
 #define MAX_BINDS 256
 #define MAX_DEVICES 64
 #define MAX_SECCOMP_ALLOW 64
+#define MAX_TAPS 16
 #define QUOTE_MAX 200
 #define FIELD_MAX 96 /* sizeof(jailer_error.field) */
 
@@ -214,6 +215,7 @@ static int parse_namespaces(jailer_error *err, json_object *obj, jailer_config *
                 IF_SET(v) {
                         if (get_bool(err, f, v, &c->ns[i]) < 0)
                                 return -1;
+                        c->ns_given[i] = true;
                 }
         }
         return 0;
@@ -278,6 +280,65 @@ static int parse_binds(jailer_error *err, json_object *arr, jailer_config *c)
 
                 jl_json_path_index(f, sizeof(f), "bind_mounts", i);
                 if (parse_bind(err, f, json_object_array_get_idx(arr, i), c) < 0)
+                        return -1;
+        }
+        return 0;
+}
+
+static int parse_tap(jailer_error *err, const char *field, json_object *obj, jailer_config *c)
+{
+        jailer_tap t = { 0 };
+        uint64_t mtu = 0;
+
+        if (!json_object_is_type(obj, json_type_object))
+                return type_error(err, field, "an object {\"name\", \"vnet_hdr\", \"multi_queue\", \"mtu\", \"mac\"}",
+                                  obj);
+        json_object_object_foreach(obj, key, v) {
+                char f[FIELD_MAX];
+                int r = 0;
+
+                jl_json_path_key(f, sizeof(f), field, key);
+                if (strcmp(key, "name") == 0)
+                        r = get_string(err, f, v, &t.name);
+                else if (strcmp(key, "mac") == 0) {
+                        IF_SET(v) r = get_string(err, f, v, &t.mac);
+                } else if (strcmp(key, "vnet_hdr") == 0) {
+                        IF_SET(v) r = get_bool(err, f, v, &t.vnet_hdr);
+                } else if (strcmp(key, "multi_queue") == 0) {
+                        IF_SET(v) r = get_bool(err, f, v, &t.multi_queue);
+                } else if (strcmp(key, "mtu") == 0) {
+                        IF_SET(v) r = get_u64(err, f, v, UINT32_MAX, &mtu);
+                } else
+                        r = jl_config_bad(err, f, "unknown key");
+                if (r < 0)
+                        return -1;
+        }
+        if (!t.name) {
+                char f[FIELD_MAX];
+
+                jl_json_path_key(f, sizeof(f), field, "name");
+                return jl_config_bad(err, f, "is required");
+        }
+        t.mtu = (unsigned) mtu;
+        if (jailer_config_add_tap(c, &t) < 0)
+                return set_failed(err, field);
+        return 0;
+}
+
+static int parse_taps(jailer_error *err, json_object *arr, jailer_config *c)
+{
+        size_t n;
+
+        if (!json_object_is_type(arr, json_type_array))
+                return type_error(err, "taps", "an array", arr);
+        n = json_object_array_length(arr);
+        if (check_count(err, "taps", n, MAX_TAPS) < 0)
+                return -1;
+        for (size_t i = 0; i < n; i++) {
+                char f[FIELD_MAX];
+
+                jl_json_path_index(f, sizeof(f), "taps", i);
+                if (parse_tap(err, f, json_object_array_get_idx(arr, i), c) < 0)
                         return -1;
         }
         return 0;
@@ -406,6 +467,12 @@ static int parse_root(jailer_error *err, json_object *root, jailer_config *c)
                 } else if (strcmp(key, "devices") == 0) {
                         if (!null)
                                 r = parse_string_array(err, key, v, c, MAX_DEVICES, jailer_config_add_device);
+                } else if (strcmp(key, "netns") == 0) {
+                        if (!null)
+                                r = parse_string_field(err, key, v, c, jailer_config_set_netns);
+                } else if (strcmp(key, "taps") == 0) {
+                        if (!null)
+                                r = parse_taps(err, v, c);
                 } else if (strcmp(key, "cgroup_version") == 0) {
                         if (!null)
                                 r = parse_cgroup_version(err, v, c);
@@ -552,7 +619,7 @@ static const char *cgroup_version_name(jailer_cgroup_version v)
 char *jailer_config_to_json(const jailer_config *c)
 {
         _cleanup_json_ json_object *root = NULL;
-        json_object *args, *limits, *ns, *binds, *env, *devices, *seccomp_allow;
+        json_object *args, *limits, *ns, *binds, *env, *devices, *seccomp_allow, *taps;
         bool ok = true;
         char *s;
 
@@ -589,7 +656,7 @@ char *jailer_config_to_json(const jailer_config *c)
 
         json_add(root, "namespaces", ns = json_object_new_object(), &ok);
         for (size_t i = 0; ns && i < JAILER_NS_COUNT; i++)
-                json_add(ns, jl_namespace_names[i], json_object_new_boolean(c->ns[i]), &ok);
+                json_add(ns, jl_namespace_names[i], json_object_new_boolean(jailer_config_get_namespace(c, i)), &ok);
 
         json_add(root, "bind_mounts", binds = json_object_new_array(), &ok);
         for (size_t i = 0; binds && i < c->n_binds; i++) {
@@ -620,6 +687,21 @@ char *jailer_config_to_json(const jailer_config *c)
         json_add(root, "devices", devices = json_object_new_array(), &ok);
         for (size_t i = 0; devices && i < c->n_devices; i++)
                 append(devices, json_object_new_string(c->devices[i]), &ok);
+        add_str(root, "netns", c->netns, &ok);
+        json_add(root, "taps", taps = json_object_new_array(), &ok);
+        for (size_t i = 0; taps && i < c->n_taps; i++) {
+                json_object *t = json_object_new_object();
+
+                append(taps, t, &ok);
+                if (!t)
+                        break;
+                add_str(t, "name", c->taps[i].name, &ok);
+                json_add(t, "vnet_hdr", json_object_new_boolean(c->taps[i].vnet_hdr), &ok);
+                json_add(t, "multi_queue", json_object_new_boolean(c->taps[i].multi_queue), &ok);
+                json_add(t, "mtu", json_object_new_uint64(c->taps[i].mtu), &ok);
+                if (c->taps[i].mac)
+                        add_str(t, "mac", c->taps[i].mac, &ok);
+        }
         json_add(root, "cgroup_version", json_object_new_string(cgroup_version_name(c->cgroup_version)), &ok);
         add_str(root, "cgroup_parent", c->cgroup_parent, &ok);
         json_add(root, "kvm", json_object_new_boolean(c->kvm), &ok);

@@ -8,6 +8,7 @@
  */
 #include "jailer-internal.h"
 
+#include <ctype.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
@@ -97,6 +98,7 @@ jailer_config *jailer_config_new(const char *id, const char *exec_path, const ch
         c->seccomp_fd = -1;
         c->jail_root_fd = -1;
         c->jail_root_parent_fd = -1;
+        c->netns_fd = -1;
 
         /* exec_args is always a valid NULL-terminated array. */
         c->exec_args = calloc(1, sizeof(char *));
@@ -143,6 +145,13 @@ void jailer_config_free(jailer_config *c)
         for (size_t i = 0; i < c->n_seccomp_allow; i++)
                 free(c->seccomp_allow[i]);
         free(c->seccomp_allow);
+        free(c->netns);
+        for (size_t i = 0; i < c->n_taps; i++) {
+                free((char *) c->taps[i].name);
+                free((char *) c->taps[i].mac);
+        }
+        free(c->taps);
+        closep(&c->netns_fd);
         closep(&c->exec_fd);
         closep(&c->seccomp_fd);
         closep(&c->jail_root_fd);
@@ -300,6 +309,7 @@ int jailer_config_set_namespace(jailer_config *c, jailer_namespace ns, bool on)
                 return -1;
         }
         c->ns[ns] = on;
+        c->ns_given[ns] = true;
         return 0;
 }
 
@@ -392,6 +402,36 @@ int jailer_config_add_device(jailer_config *c, const char *path)
         if (!copy)
                 return -1;
         c->devices[c->n_devices++] = copy;
+        return 0;
+}
+
+int jailer_config_set_netns(jailer_config *c, const char *path)
+{
+        CHECK_CONFIG(c);
+        return set_str(&c->netns, path);
+}
+
+int jailer_config_add_tap(jailer_config *c, const jailer_tap *tap)
+{
+        jailer_tap t;
+
+        CHECK_CONFIG(c);
+        if (!tap || !tap->name) {
+                errno = EINVAL;
+                return -1;
+        }
+        if (grow((void **) &c->taps, c->n_taps, 1, sizeof(*c->taps)) < 0)
+                return -1;
+        t = *tap;
+        t.name = strdup(tap->name);
+        t.mac = tap->mac ? strdup(tap->mac) : NULL;
+        if (!t.name || (tap->mac && !t.mac)) {
+                free((char *) t.name);
+                free((char *) t.mac);
+                errno = ENOMEM;
+                return -1;
+        }
+        c->taps[c->n_taps++] = t;
         return 0;
 }
 
@@ -525,6 +565,12 @@ int jailer_config_set_device_fd(jailer_config *c, size_t index, int fd)
         return slot ? set_fd(slot, fd) : -1;
 }
 
+int jailer_config_set_netns_fd(jailer_config *c, int fd)
+{
+        CHECK_CONFIG(c);
+        return set_fd(&c->netns_fd, fd);
+}
+
 int jl_config_bind_fd(const jailer_config *c, size_t i)
 {
         return i < c->n_bind_fds ? c->bind_fds[i] : -1;
@@ -557,6 +603,9 @@ uint64_t jailer_config_get_timeout_ms(const jailer_config *c) { return GET(c, c-
 
 bool jailer_config_get_namespace(const jailer_config *c, jailer_namespace ns)
 {
+        /* A joined network namespace is not a new one. */
+        if (c && ns == JAILER_NS_NETWORK)
+                return jl_config_new_netns(c);
         return c && (unsigned) ns < JAILER_NS_COUNT && c->ns[ns];
 }
 
@@ -591,6 +640,14 @@ const char *jailer_config_get_device(const jailer_config *c, size_t i)
         return c && i < c->n_devices ? c->devices[i] : NULL;
 }
 
+const char *jailer_config_get_netns(const jailer_config *c) { return GET(c, c->netns, NULL); }
+size_t jailer_config_n_taps(const jailer_config *c) { return GET(c, c->n_taps, 0); }
+
+const jailer_tap *jailer_config_get_tap(const jailer_config *c, size_t i)
+{
+        return c && i < c->n_taps ? &c->taps[i] : NULL;
+}
+
 bool jailer_config_get_kvm(const jailer_config *c) { return GET(c, c->kvm, false); }
 const char *jailer_config_get_cgroup_parent(const jailer_config *c) { return GET(c, c->cgroup_parent, NULL); }
 const char *jailer_config_get_seccomp(const jailer_config *c) { return GET(c, c->seccomp, NULL); }
@@ -607,6 +664,7 @@ int jailer_config_get_jail_root_fd(const jailer_config *c) { return GET(c, c->ja
 int jailer_config_get_jail_root_parent_fd(const jailer_config *c) { return GET(c, c->jail_root_parent_fd, -1); }
 int jailer_config_get_bind_source_fd(const jailer_config *c, size_t i) { return GET(c, jl_config_bind_fd(c, i), -1); }
 int jailer_config_get_device_fd(const jailer_config *c, size_t i) { return GET(c, jl_config_device_fd(c, i), -1); }
+int jailer_config_get_netns_fd(const jailer_config *c) { return GET(c, c->netns_fd, -1); }
 
 /* ------------------------------------------------------------ validation */
 
@@ -945,6 +1003,94 @@ static int check_mount_ns(const jailer_config *c, jailer_error *err)
         return 0;
 }
 
+#define MAX_TAPS 16
+#define TAP_MTU_MIN 68
+#define TAP_MTU_MAX 65521 /* the tun driver's MAX_MTU */
+
+/* A joined namespace, or a new one: never the host's, where taps would be
+ * the host's interfaces. */
+static int check_netns(const jailer_config *c, jailer_error *err)
+{
+        if (c->netns) {
+                if (c->netns[0] != '/')
+                        return bad(err, "netns", "\"%.*s%s\" is not an absolute path", Q(c->netns));
+                if (check_path(err, "netns", c->netns, PATH_NOT_ROOT) < 0)
+                        return -1;
+                if (c->ns[JAILER_NS_NETWORK] && c->ns_given[JAILER_NS_NETWORK])
+                        return bad(err, "netns",
+                                   "joining \"%.*s%s\" and namespaces.network: true (a new network namespace) "
+                                   "exclude each other; leave namespaces.network out",
+                                   Q(c->netns));
+        }
+        if (c->n_taps == 0)
+                return 0;
+        if (c->n_taps > MAX_TAPS)
+                return bad(err, "taps", "%zu entries, at most %d are allowed", c->n_taps, MAX_TAPS);
+        if (!c->netns && !c->ns[JAILER_NS_NETWORK])
+                return bad(err, "taps", "%zu tap(s) need a network namespace of the jail (netns, or "
+                                        "namespaces.network), not the host's", c->n_taps);
+        if (!c->ns[JAILER_NS_MOUNT])
+                return bad(err, "taps", "%zu tap(s) need /dev/net/tun in the jail, but namespaces.mount is false",
+                           c->n_taps);
+        return 0;
+}
+
+static bool parse_mac(const char *s, unsigned char mac[6])
+{
+        for (int i = 0; i < 6; i++, s += 3) {
+                unsigned v;
+                if (!isxdigit((unsigned char) s[0]) || !isxdigit((unsigned char) s[1]) ||
+                    s[2] != (i == 5 ? '\0' : ':') || sscanf(s, "%2x", &v) != 1)
+                        return false;
+                mac[i] = (unsigned char) v;
+        }
+        return true;
+}
+
+bool jl_tap_mac(const char *s, unsigned char mac[6])
+{
+        return s && parse_mac(s, mac) && !(mac[0] & 1) && (mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]);
+}
+
+static int check_tap(const jailer_config *c, size_t i, jailer_error *err)
+{
+        const jailer_tap *t = &c->taps[i];
+        unsigned char mac[6];
+        char field[48];
+
+        snprintf(field, sizeof(field), "taps[%zu].name", i);
+        size_t n = strlen(t->name);
+        if (n == 0 || n > 15)
+                return bad(err, field, "\"%.*s%s\" must have 1 to 15 characters", Q(t->name));
+        for (const char *p = t->name; *p; p++)
+                if (!isalnum((unsigned char) *p) && !strchr("-_.", *p))
+                        return bad(err, field, "\"%.*s%s\" may contain only ASCII letters, digits, '-', '_' and '.'",
+                                   Q(t->name));
+        if (t->name[0] == '.' || t->name[0] == '-')
+                return bad(err, field, "\"%.*s%s\" must not start with '.' or '-'", Q(t->name));
+        for (size_t j = 0; j < i; j++)
+                if (strcmp(c->taps[j].name, t->name) == 0)
+                        return bad(err, field, "\"%s\" is also taps[%zu].name", t->name, j);
+        snprintf(field, sizeof(field), "taps[%zu].mtu", i);
+        if (t->mtu && (t->mtu < TAP_MTU_MIN || t->mtu > TAP_MTU_MAX))
+                return bad(err, field, "%u is not between %d and %d", t->mtu, TAP_MTU_MIN, TAP_MTU_MAX);
+        snprintf(field, sizeof(field), "taps[%zu].mac", i);
+        if (t->mac && !jl_tap_mac(t->mac, mac))
+                return bad(err, field, "\"%.*s%s\" is not a unicast MAC address like 02:00:00:00:00:01",
+                           Q(t->mac));
+        return 0;
+}
+
+static int check_taps(const jailer_config *c, jailer_error *err)
+{
+        if (check_netns(c, err) < 0)
+                return -1;
+        for (size_t i = 0; i < c->n_taps && i < MAX_TAPS; i++)
+                if (check_tap(c, i, err) < 0)
+                        return -1;
+        return 0;
+}
+
 #define MAX_SECCOMP_ALLOW 64
 
 static int check_seccomp(const jailer_config *c, jailer_error *err)
@@ -1003,6 +1149,8 @@ int jailer_config_validate(const jailer_config *c, jailer_error *err)
         if (check_mount_ns(c, err) < 0)
                 return -1;
         if (check_seccomp(c, err) < 0)
+                return -1;
+        if (check_taps(c, err) < 0)
                 return -1;
 
         return 0;

@@ -9,11 +9,14 @@
  *   validate the config
  *   prepare the jail root (mount.c)
  *   open the exec file (O_PATH)
+ *   open and check the netns to join (net.c)
  *   create the cgroup with its limits
  *   clone3(new mount/pid/net/uts/ipc
  *          namespaces, CLONE_INTO_CGROUP) ──► waits for "go"
+ *   taps, in the jail's network namespace
  *   v1: write the pid into every hierarchy
- *   "go" ─────────────────────────────────► cgroup namespace (now "/" is its leaf)
+ *   "go" ─────────────────────────────────► join the netns (no new net namespace then)
+ *                                           cgroup namespace (now "/" is its leaf)
  *                                           setsid, stdio
  *                                           mounts, pivot_root (mount.c)
  *                                           hostname, lo
@@ -65,6 +68,8 @@ struct jailer_jail {
         bool seccomp_kill; /* the filter kills: SIGSYS means a seccomp kill */
         int sync_fd;       /* a prepared jail's set-up channel, until it is started; else -1 */
         uint64_t timeout_ms;
+        int netns_fd;      /* the network namespace joined (config "netns"), or -1 */
+        struct jl_taps taps; /* the taps made for the jail, removed at the end */
 };
 
 enum msg_type {
@@ -169,7 +174,7 @@ static char **build_argv(const jailer_config *c)
 }
 
 static int child_run(const jailer_config *c, const struct jl_rootfs *rootfs, const jailer_spawn_opts *o, int sock,
-                     int exec_fd, const jl_seccomp_prog *filter, jailer_error *err)
+                     int exec_fd, int netns_fd, const jl_seccomp_prog *filter, jailer_error *err)
 {
         /* Not traceable or dumpable while privileged. */
         if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
@@ -180,6 +185,13 @@ static int child_run(const jailer_config *c, const struct jl_rootfs *rootfs, con
         /* Wait until the parent has put us into every cgroup hierarchy (v1);
          * on v2 clone3 did it already and "go" comes at once. */
         if (wait_go(sock, err) < 0)
+                return -1;
+
+        /* A prepared network namespace is joined while we are still root of
+         * the initial user namespace: it keeps that owner, so the jail can
+         * never reconfigure it, nor leave it (setns needs CAP_SYS_ADMIN
+         * there). */
+        if (jl_netns_join_child(netns_fd, err) < 0)
                 return -1;
 
         /* The cgroup namespace is rooted where we stand: the jail's leaf. */
@@ -268,10 +280,10 @@ static int child_run(const jailer_config *c, const struct jl_rootfs *rootfs, con
 }
 
 _Noreturn static void child_main(const jailer_config *c, const struct jl_rootfs *rootfs, const jailer_spawn_opts *o,
-                                 int sock, int exec_fd, const jl_seccomp_prog *filter)
+                                 int sock, int exec_fd, int netns_fd, const jl_seccomp_prog *filter)
 {
         jailer_error err = { 0 };
-        (void) child_run(c, rootfs, o, sock, exec_fd, filter, &err);
+        (void) child_run(c, rootfs, o, sock, exec_fd, netns_fd, filter, &err);
         (void) send_msg(sock, MSG_ERROR, &err);
         _exit(125);
 }
@@ -307,6 +319,10 @@ static void jail_free(struct jailer_jail *j)
         /* destroy kills whatever is still inside before removing. */
         if (j->cg)
                 (void) jl_cgroup_destroy(j->cg);
+        /* Nothing of the jail runs any more: its taps go. */
+        jl_taps_remove(&j->taps);
+        if (j->netns_fd >= 0)
+                close(j->netns_fd);
         jl_rootfs_cleanup(&j->rootfs);
         if (j->pidfd >= 0)
                 close(j->pidfd);
@@ -427,6 +443,8 @@ int jailer_spawn(const jailer_config *c, const jailer_spawn_opts *opts, jailer_j
         j->rootfs.root_fd = -1;
         j->rootfs.root_tree = -1;
         j->rootfs.root_parent_fd = -1;
+        j->netns_fd = -1;
+        j->taps.nl_fd = -1;
         snprintf(j->id, sizeof(j->id), "%s", c->id);
         j->seccomp_kill = c->seccomp_kill && !(c->seccomp && strcmp(c->seccomp, "none") == 0);
 
@@ -443,6 +461,8 @@ int jailer_spawn(const jailer_config *c, const jailer_spawn_opts *opts, jailer_j
                 goto fail;
         if (jl_seccomp_prepare(c, &filter, err) < 0)
                 goto fail;
+        if (c->netns && (j->netns_fd = jl_netns_open(c, err)) < 0)
+                goto fail;
 
         /* 2. the cgroup, limits written before anything runs in it */
         if (jl_cgroup_create(c, &j->cg, err) < 0)
@@ -458,7 +478,7 @@ int jailer_spawn(const jailer_config *c, const jailer_spawn_opts *opts, jailer_j
                 flags |= CLONE_NEWNS;
         if (c->ns[JAILER_NS_PID])
                 flags |= CLONE_NEWPID;
-        if (c->ns[JAILER_NS_NETWORK])
+        if (jl_config_new_netns(c))
                 flags |= CLONE_NEWNET;
         if (c->ns[JAILER_NS_UTS])
                 flags |= CLONE_NEWUTS;
@@ -481,13 +501,18 @@ int jailer_spawn(const jailer_config *c, const jailer_spawn_opts *opts, jailer_j
         }
         if (pid == 0) {
                 close(sv[0]);
-                child_main(c, &j->rootfs, opts, sv[1], exec_fd, filter);
+                child_main(c, &j->rootfs, opts, sv[1], exec_fd, j->netns_fd, filter);
         }
         j->pid = pid;
         close(sv[1]);
         sv[1] = -1;
         /* The child has its own references to the mount trees now. */
         jl_rootfs_release_trees(&j->rootfs);
+
+        /* The taps, in the namespace the child joins or was born in, before
+         * it runs anything. */
+        if (jl_taps_create(c, j->netns_fd >= 0 ? j->netns_fd : j->pidfd, &j->taps, err) < 0)
+                goto fail_child;
 
         if (attach && jl_cgroup_attach(j->cg, pid, err) < 0)
                 goto fail_child;

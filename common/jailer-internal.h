@@ -57,7 +57,11 @@ struct jailer_config {
                 uint64_t pids;          /* cgroup pids.max, JL_UNSET = none */
                 uint64_t timeout_ms;    /* wall clock, 0 = none */
         } limits;
-        bool ns[JAILER_NS_COUNT];
+        bool ns[JAILER_NS_COUNT];       /* network: a new network namespace (not with netns) */
+        bool ns_given[JAILER_NS_COUNT]; /* set explicitly (a setter, the file, a flag) */
+        char *netns;                    /* join this network namespace; NULL: none */
+        jailer_tap *taps;               /* strings owned */
+        size_t n_taps;
         struct jl_bind *binds;
         size_t n_binds;
         char *workdir;                  /* default "/" */
@@ -83,7 +87,14 @@ struct jailer_config {
         size_t n_bind_fds;
         int *device_fds;                /* n_device_fds entries, -1 when not given */
         size_t n_device_fds;
+        int netns_fd;
 };
+
+/* Does the jail get a network namespace of its own (new, or joined)? */
+static inline bool jl_config_new_netns(const jailer_config *c)
+{
+        return c->ns[JAILER_NS_NETWORK] && !c->netns;
+}
 
 /* The fd given for bind i / device i, or -1. */
 int jl_config_bind_fd(const jailer_config *c, size_t i);
@@ -216,6 +227,26 @@ int jl_mount_setup_child(const jailer_config *c, const struct jl_rootfs *r, jail
 /* ns.c */
 int jl_uts_setup_child(const jailer_config *c, jailer_error *err);
 int jl_net_setup_child(const jailer_config *c, jailer_error *err);
+
+/* net.c: the jail's network.  Parent: open and check the netns to join
+ * (an fd, or -1 when none is asked for). */
+int jl_netns_open(const jailer_config *c, jailer_error *err);
+/* Child, first of all: join it (before any other namespace step). */
+int jl_netns_join_child(int netns_fd, jailer_error *err);
+/* The taps the jailer made, to be removed when the jail ends: a netlink
+ * socket of their namespace and their interface indexes. */
+struct jl_taps {
+        int nl_fd;
+        int *ifindex;
+        size_t n;
+};
+/* Parent: create the config's taps in the namespace of ns_fd (an nsfs fd
+ * or the child's pidfd), owned by the jail's uid/gid. */
+int jl_taps_create(const jailer_config *c, int ns_fd, struct jl_taps *t, jailer_error *err);
+/* config.c: a unicast, non-zero "xx:xx:xx:xx:xx:xx" into mac. */
+bool jl_tap_mac(const char *s, unsigned char mac[6]);
+/* Remove what jl_taps_create() made; closes the socket. */
+void jl_taps_remove(struct jl_taps *t);
 /* Parent: write /proc/PID/{setgroups,uid_map,gid_map} mapping the jail's
  * uid/gid to themselves (and nothing else). */
 int jl_userns_write_maps(pid_t pid, uid_t uid, gid_t gid, jailer_error *err);

@@ -154,6 +154,22 @@ int jailer_config_add_env(jailer_config *c, const char *key, const char *value);
 int jailer_config_set_workdir(jailer_config *c, const char *path);
 int jailer_config_set_hostname(jailer_config *c, const char *hostname);
 int jailer_config_add_device(jailer_config *c, const char *path);       /* e.g. "/dev/net/tun" */
+/* Networking (docs/vmm.md).  netns: join this existing network namespace
+ * (a file such as /run/netns/NAME, or the fd form below) instead of making
+ * a new one; NULL (the default) leaves it to namespaces.network.  It is
+ * joined before the user namespace is made, so it stays owned by the
+ * initial one and the jail cannot reconfigure it.  Taps: created in the
+ * jail's network namespace (joined or new), owned by the jail's uid/gid,
+ * with /dev/net/tun in the jail's /dev, and removed when the jail ends. */
+int jailer_config_set_netns(jailer_config *c, const char *path);
+typedef struct jailer_tap {
+        const char *name;       /* interface name, 1-15 characters */
+        bool vnet_hdr;          /* IFF_VNET_HDR */
+        bool multi_queue;       /* IFF_MULTI_QUEUE */
+        unsigned mtu;           /* 0: the kernel's default */
+        const char *mac;        /* "02:00:00:00:00:01"; NULL: a random one */
+} jailer_tap;
+int jailer_config_add_tap(jailer_config *c, const jailer_tap *tap);
 /* Give the jail /dev/kvm when the host has it (the default), or not. */
 int jailer_config_set_kvm(jailer_config *c, bool kvm);
 int jailer_config_set_cgroup_version(jailer_config *c, jailer_cgroup_version v);
@@ -194,6 +210,10 @@ int jailer_config_set_seccomp_fd(jailer_config *c, int fd);
 int jailer_config_set_jail_root_fd(jailer_config *c, int root_fd, int parent_fd);
 int jailer_config_set_bind_source_fd(jailer_config *c, size_t index, int fd);
 int jailer_config_set_device_fd(jailer_config *c, size_t index, int fd);
+/*   netns      the network namespace file (an nsfs file, e.g. opened
+ *              O_RDONLY from /run/netns/NAME); checked to be a network
+ *              namespace when the jail is prepared */
+int jailer_config_set_netns_fd(jailer_config *c, int fd);
 
 /* Getters, for a caller that judges a config before it runs it (jailerd's
  * policy does: it decides on these, then clamps limits with the setters).
@@ -217,6 +237,8 @@ uint64_t jailer_config_get_max_fds(const jailer_config *c);
 uint64_t jailer_config_get_max_procs(const jailer_config *c);
 uint64_t jailer_config_get_max_file_size(const jailer_config *c);
 uint64_t jailer_config_get_timeout_ms(const jailer_config *c);
+/* Whether the jail gets a new namespace of that kind: for the network one,
+ * false when the config joins one ("netns"). */
 bool jailer_config_get_namespace(const jailer_config *c, jailer_namespace ns);
 /* Bind mount i, 0 <= i < jailer_config_n_bind_mounts(): its source, and
  * its destination and read_only flag through the pointers that are not
@@ -228,6 +250,10 @@ size_t jailer_config_n_env(const jailer_config *c);
 const char *jailer_config_get_env(const jailer_config *c, size_t i, const char **value);
 size_t jailer_config_n_devices(const jailer_config *c);
 const char *jailer_config_get_device(const jailer_config *c, size_t i);
+const char *jailer_config_get_netns(const jailer_config *c);
+/* Tap i: its fields belong to the config, like the strings above. */
+size_t jailer_config_n_taps(const jailer_config *c);
+const jailer_tap *jailer_config_get_tap(const jailer_config *c, size_t i);
 bool jailer_config_get_kvm(const jailer_config *c);
 const char *jailer_config_get_cgroup_parent(const jailer_config *c);   /* NULL: the default, "jailer" */
 const char *jailer_config_get_seccomp(const jailer_config *c);         /* NULL: the default, "default" */
@@ -241,6 +267,13 @@ int jailer_config_get_jail_root_fd(const jailer_config *c);
 int jailer_config_get_jail_root_parent_fd(const jailer_config *c);
 int jailer_config_get_bind_source_fd(const jailer_config *c, size_t i);
 int jailer_config_get_device_fd(const jailer_config *c, size_t i);
+int jailer_config_get_netns_fd(const jailer_config *c);
+
+/* After the process that made a jail's taps died without removing them
+ * (jailer_jail_wait() removes them otherwise): remove each of names that is
+ * a tun device owned by uid in the network namespace of netns_fd.  The
+ * number removed, or -1 with errno. */
+int jailer_netns_remove_taps(int netns_fd, const char *const *names, size_t n, uid_t uid);
 
 /* "user", "pid", "mount", "network", "uts", "ipc", "cgroup": the keys of
  * the config's "namespaces"; NULL for a value out of range. */

@@ -468,6 +468,18 @@ static int prepare_devices(const jailer_config *c, struct jl_rootfs *r, jailer_e
                         return jl_error(err, JAILER_STEP_ROOTFS, ENOMEM, NULL, "devices");
         }
 
+        /* /dev/net/tun when the jail has taps or joins a prepared network
+         * namespace (whose taps the operator may have given to the jail's
+         * uid): without CAP_NET_ADMIN it attaches only to taps its uid or
+         * gid owns, and creates none. */
+        if ((c->n_taps > 0 || c->netns) && stat("/dev/net/tun", &st) == 0 && S_ISCHR(st.st_mode)) {
+                bool asked = false;
+                for (size_t i = 0; i < c->n_devices; i++)
+                        asked |= strcmp(c->devices[i], "/dev/net/tun") == 0;
+                if (!asked && add_dev(r, "net/tun", S_IFCHR | 0666, st.st_rdev, false) < 0)
+                        return jl_error(err, JAILER_STEP_ROOTFS, ENOMEM, NULL, "devices");
+        }
+
         for (size_t i = 0; i < c->n_devices; i++) {
                 char field[32];
                 snprintf(field, sizeof(field), "devices[%zu]", i);

@@ -29,7 +29,8 @@ int jl_uts_setup_child(const jailer_config *c, jailer_error *err)
 
 int jl_net_setup_child(const jailer_config *c, jailer_error *err)
 {
-        if (!c->ns[JAILER_NS_NETWORK])
+        /* A joined namespace is the operator's: left as it is. */
+        if (!jl_config_new_netns(c))
                 return 0;
         /* A new network namespace has only "lo", down.  Bring it up so that
          * a VMM's local sockets work; there is no route anywhere else. */

@@ -109,6 +109,8 @@ int jailer_config_add_env(jailer_config *c, const char *k, const char *v) { (voi
 int jailer_config_set_workdir(jailer_config *c, const char *v) { (void) c, (void) v; return -1; }
 int jailer_config_set_hostname(jailer_config *c, const char *v) { (void) c, (void) v; return -1; }
 int jailer_config_add_device(jailer_config *c, const char *v) { (void) c, (void) v; return -1; }
+int jailer_config_set_netns(jailer_config *c, const char *v) { (void) c, (void) v; return -1; }
+int jailer_config_add_tap(jailer_config *c, const jailer_tap *t) { (void) c, (void) t; return -1; }
 int jailer_config_set_kvm(jailer_config *c, bool v) { (void) c, (void) v; return -1; }
 int jailer_config_set_cgroup_version(jailer_config *c, jailer_cgroup_version v) { (void) c, (void) v; return -1; }
 int jailer_config_set_cgroup_parent(jailer_config *c, const char *v) { (void) c, (void) v; return -1; }
@@ -121,6 +123,7 @@ int jailer_config_set_seccomp_fd(jailer_config *c, int fd) { (void) c, (void) fd
 int jailer_config_set_jail_root_fd(jailer_config *c, int root_fd, int parent_fd) { (void) c, (void) root_fd, (void) parent_fd; return -1; }
 int jailer_config_set_bind_source_fd(jailer_config *c, size_t index, int fd) { (void) c, (void) index, (void) fd; return -1; }
 int jailer_config_set_device_fd(jailer_config *c, size_t index, int fd) { (void) c, (void) index, (void) fd; return -1; }
+int jailer_config_set_netns_fd(jailer_config *c, int fd) { (void) c, (void) fd; return -1; }
 
 /* The getters: no config, and so nothing, to get. */
 const char *jailer_config_get_id(const jailer_config *c) { (void) c; return NULL; }
@@ -143,6 +146,9 @@ size_t jailer_config_n_env(const jailer_config *c) { (void) c; return 0; }
 const char *jailer_config_get_env(const jailer_config *c, size_t i, const char **value) { (void) c, (void) i, (void) value; return NULL; }
 size_t jailer_config_n_devices(const jailer_config *c) { (void) c; return 0; }
 const char *jailer_config_get_device(const jailer_config *c, size_t i) { (void) c, (void) i; return NULL; }
+const char *jailer_config_get_netns(const jailer_config *c) { (void) c; return NULL; }
+size_t jailer_config_n_taps(const jailer_config *c) { (void) c; return 0; }
+const jailer_tap *jailer_config_get_tap(const jailer_config *c, size_t i) { (void) c, (void) i; return NULL; }
 bool jailer_config_get_kvm(const jailer_config *c) { (void) c; return false; }
 const char *jailer_config_get_cgroup_parent(const jailer_config *c) { (void) c; return NULL; }
 const char *jailer_config_get_seccomp(const jailer_config *c) { (void) c; return NULL; }
@@ -154,6 +160,8 @@ int jailer_config_get_jail_root_fd(const jailer_config *c) { (void) c; return -1
 int jailer_config_get_jail_root_parent_fd(const jailer_config *c) { (void) c; return -1; }
 int jailer_config_get_bind_source_fd(const jailer_config *c, size_t i) { (void) c, (void) i; return -1; }
 int jailer_config_get_device_fd(const jailer_config *c, size_t i) { (void) c, (void) i; return -1; }
+int jailer_config_get_netns_fd(const jailer_config *c) { (void) c; return -1; }
+int jailer_netns_remove_taps(int netns_fd, const char *const *names, size_t n, uid_t uid) { (void) netns_fd, (void) names, (void) n, (void) uid; return -1; }
 
 const char *jailer_namespace_name(jailer_namespace ns) { (void) ns; return NULL; }
 

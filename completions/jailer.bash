@@ -6,7 +6,7 @@
 
 _jailer_jail_flags='--config --id --exec --jail-root --memory --cpu --cpu-quota
 --cpu-period --pids --max-fds --max-procs --max-file-size --timeout --uid
---gid --bind --env --workdir --hostname --device --no-kvm --no-user-ns
+--gid --bind --env --workdir --hostname --device --netns --tap --no-kvm --no-user-ns
 --no-pid-ns --no-mount-ns --no-net-ns --no-uts-ns --no-ipc-ns --no-cgroup-ns
 --cgroup-version --cgroup-parent --seccomp --seccomp-kill --seccomp-allow'
 
@@ -17,7 +17,7 @@ _jailer_takes_value()
         --config | --id | --exec | --jail-root | --memory | --cpu | --cpu-quota | \
         --cpu-period | --pids | --max-fds | --max-procs | --max-file-size | \
         --timeout | --uid | --gid | --bind | --env | --workdir | --hostname | \
-        --device | --cgroup-version | --cgroup-parent | --seccomp | \
+        --device | --netns | --tap | --cgroup-version | --cgroup-parent | --seccomp | \
         --seccomp-allow | --report | --socket | --prepare-timeout)
                 return 0 ;;
         esac
@@ -58,6 +58,9 @@ _jailer_value()
                 ;;
         --device)
                 _jailer_files "${cur:-/dev/}"
+                ;;
+        --netns)
+                _jailer_files "${cur:-/run/netns/}"
                 ;;
         --bind)
                 # SRC:DEST[:ro|:rw]: the host path is ours to complete.

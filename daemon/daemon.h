@@ -141,6 +141,8 @@ struct jd_jail {
         char *jail_dir;                 /* a jail root we made, or NULL */
         char *jail_root;                /* its jail root, ours or the client's (NULL: unknown) */
         char *cgroup_path;
+        int netns_fd;                   /* the namespace its taps are in (joined), or -1 */
+        char **taps;                    /* their names: removed here if the supervisor dies */
 
         pid_t supervisor_pid;
         int supervisor_pidfd;
@@ -160,6 +162,7 @@ struct jd_jail {
         uint64_t started_seq;           /* event numbers (events.h), 0: none yet */
         uint64_t exited_seq;
         uint64_t exited_at_us;          /* CLOCK_REALTIME: when the end was seen */
+        bool cleaning;                  /* reported; its supervisor still tears it down: id taken */
         sd_event_source *retention_src;
 };
 

@@ -245,6 +245,7 @@ static jd_jail *jail_new(jd_daemon *d, const char *id, jd_jail_state state)
         j->state = state;
         j->supervisor_pidfd = -1;
         j->notify_fd = -1;
+        j->netns_fd = -1;
         if (asprintf(&j->state_dir, "%s/%s", d->jails_state_dir, id) < 0) {
                 free(j);
                 return NULL;
@@ -258,6 +259,13 @@ static jd_jail *jail_new(jd_daemon *d, const char *id, jd_jail_state state)
 }
 
 static void control_finish(jd_control *ctl, json_object *result, const jl_rpc_error *e);
+
+static void strv_free(char **v)
+{
+        for (char **p = v; p && *p; p++)
+                free(*p);
+        free(v);
+}
 
 /* Drop a jail from the table; with remove_state, its state directory too. */
 static void jail_free(jd_jail *j, bool remove_state)
@@ -312,6 +320,9 @@ static void jail_free(jd_jail *j, bool remove_state)
         free(j->jail_root);
         free(j->cgroup_path);
         free(j->lost);
+        if (j->netns_fd >= 0)
+                close(j->netns_fd);
+        strv_free(j->taps);
         free(j);
         d->hooks->changed(d);
 }
@@ -504,11 +515,49 @@ static void jail_ended(jd_jail *j, bool while_away)
         jail_event(j, true);
         log_exited(j, while_away);
         answer_waiters(j);
-        start_retention(j);
+        if (!j->cleaning)
+                start_retention(j);
         j->daemon->hooks->settled(j->daemon);
 }
 
 /* ------------------------------------------------------------------ crash clean-up */
+
+/* A supervisor that dies cannot remove the taps it made in a joined
+ * network namespace (in a new one they go with it): keep what finds them,
+ * the namespace by fd and their names; the jail's uid owns them. */
+static int remember_taps(jd_jail *j, const jailer_config *c)
+{
+        const char *netns = jailer_config_get_netns(c);
+        size_t n = jailer_config_n_taps(c);
+        int fd = jailer_config_get_netns_fd(c);
+
+        if (!netns || n == 0)
+                return 0;
+        j->netns_fd = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 3) : jailer_open_host(netns, JAILER_FILE_REG, O_RDONLY, NULL, 0);
+        if (j->netns_fd < 0)
+                return 0;       /* the supervisor's libjailer refuses it, and says why */
+        j->taps = calloc(n + 1, sizeof(char *));
+        for (size_t i = 0; j->taps && i < n; i++)
+                if (!(j->taps[i] = strdup(jailer_config_get_tap(c, i)->name)))
+                        return -ENOMEM;
+        return j->taps ? 0 : -ENOMEM;
+}
+
+static void remove_taps(jd_jail *j)
+{
+        size_t n = 0;
+        int r;
+
+        if (j->netns_fd < 0 || !j->taps)
+                return;
+        while (j->taps[n])
+                n++;
+        r = jailer_netns_remove_taps(j->netns_fd, (const char *const *) j->taps, n, j->uid);
+        if (r < 0)
+                log_warning("jail %s: cannot remove its taps: %s", j->id, strerror(errno));
+        else if (r > 0)
+                log_info("jail %s: removed %d tap(s) its supervisor left", j->id, r);
+}
 
 /* Remove what a jail without a supervisor left: processes and cgroup, the
  * jail directory we made, and (when asked) the state directory. */
@@ -636,26 +685,58 @@ static void jail_prepared(jd_jail *j)
 }
 
 /* One message on the start channel (or its end). */
-static void read_notify(jd_jail *j)
+static void notify_close(jd_jail *j)
+{
+        j->notify_src = sd_event_source_disable_unref(j->notify_src);
+        if (j->notify_fd >= 0)
+                close(j->notify_fd);
+        j->notify_fd = -1;
+}
+
+static void start_error(jd_jail *j, json_object *m)
+{
+        jailer_error je = { 0 };
+        const char *s;
+
+        je.step = step_from_name(json_str(m, "step"));
+        je.code = (int) json_int(m, "code");
+        if ((s = json_str(m, "field")))
+                snprintf(je.field, sizeof je.field, "%s", s);
+        if ((s = json_str(m, "message")))
+                snprintf(je.message, sizeof je.message, "%s", s);
+        if (je.step == JAILER_STEP_NONE)
+                jl_rpc_error_set(&j->start_error, JL_RPC_INTERNAL, NULL, NULL, "%s", je.message);
+        else
+                jl_rpc_error_from_jailer(&j->start_error, &je);
+        j->start_failed = true;
+}
+
+static void jail_reported(jd_jail *j);
+
+/* One message on the start channel: "started" or "prepared" (the channel
+ * stays open), then "exited" (the report is written: the tear-down runs
+ * still), or the error that ended the start.  1 when one was read. */
+static int read_notify(jd_jail *j)
 {
         char buf[JD_SVCTL_MAX_MSG + 1];
         json_object *o = NULL, *m;
         ssize_t n;
 
         if (j->notify_fd < 0)
-                return;
+                return 0;
         n = recv(j->notify_fd, buf, sizeof buf - 1, MSG_DONTWAIT);
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
-                return;
-        j->notify_src = sd_event_source_disable_unref(j->notify_src);
-        close(j->notify_fd);
-        j->notify_fd = -1;
-        if (n <= 0)
-                return;         /* no word: the pidfd will tell */
+                return 0;
+        if (n <= 0) {
+                notify_close(j);        /* no (more) word: the pidfd will tell */
+                return 0;
+        }
         buf[n] = '\0';
         o = json_tokener_parse(buf);
-        if (!o)
-                return;
+        if (!o) {
+                notify_close(j);
+                return 0;
+        }
 
         if ((json_object_object_get_ex(o, "started", &m) || json_object_object_get_ex(o, "prepared", &m)) &&
             j->state == JD_JAIL_STARTING) {
@@ -669,23 +750,16 @@ static void read_notify(jd_jail *j)
                         jail_prepared(j);
                 else
                         jail_started(j);
-        } else if (json_object_object_get_ex(o, "error", &m)) {
-                jailer_error je = { 0 };
-                const char *s;
-
-                je.step = step_from_name(json_str(m, "step"));
-                je.code = (int) json_int(m, "code");
-                if ((s = json_str(m, "field")))
-                        snprintf(je.field, sizeof je.field, "%s", s);
-                if ((s = json_str(m, "message")))
-                        snprintf(je.message, sizeof je.message, "%s", s);
-                if (je.step == JAILER_STEP_NONE)
-                        jl_rpc_error_set(&j->start_error, JL_RPC_INTERNAL, NULL, NULL, "%s", je.message);
-                else
-                        jl_rpc_error_from_jailer(&j->start_error, &je);
-                j->start_failed = true;
+        } else if (json_object_object_get_ex(o, "exited", NULL)) {
+                notify_close(j);
+                jail_reported(j);
+        } else {
+                notify_close(j);
+                if (json_object_object_get_ex(o, "error", &m))
+                        start_error(j, m);
         }
         json_object_put(o);
+        return 1;
 }
 
 static int on_notify(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -716,9 +790,10 @@ static void jail_start_failed(jd_jail *j, const char *how)
         /* The supervisor removes what it made when the jail fails to start;
          * if it died instead, do it for it.  Either way the reply goes out
          * only when nothing of the jail is left. */
-        if (!j->start_failed)
+        if (!j->start_failed) {
                 cleanup_leftovers(d, j->id, NULL, j->jail_dir, j->state_dir, "its supervisor died while starting it");
-        else {
+                remove_taps(j);
+        } else {
                 if (j->jail_dir)
                         (void) jd_jail_dir_remove(j->jail_dir);
                 (void) jd_rm_rf(j->state_dir);
@@ -749,11 +824,34 @@ static int report_parse(const char *buf, jailer_report *r, char **lost, jailer_e
         return ret;
 }
 
+/* report.json into j->report: 0, or -errno. */
+static int read_report(jd_jail *j)
+{
+        _cleanup_free_ char *path = NULL, *buf = NULL;
+        jailer_error je = { 0 };
+        int r;
+
+        if (asprintf(&path, "%s/%s", j->state_dir, JD_REPORT_FILE) < 0)
+                return -ENOMEM;
+        r = jd_read_file_at(AT_FDCWD, path, 64 * 1024, &buf, NULL);
+        if (r >= 0 && report_parse(buf, &j->report, &j->lost, &je) < 0)
+                r = -EBADMSG;
+        return r;
+}
+
+/* The supervisor wrote the report and tears the jail down: answer now; the
+ * id stays taken (a create with it is "busy") until the supervisor is gone. */
+static void jail_reported(jd_jail *j)
+{
+        if (j->state != JD_JAIL_RUNNING || read_report(j) < 0)
+                return;         /* the pidfd will tell */
+        j->cleaning = true;
+        jail_ended(j, false);
+}
+
 static void supervisor_gone(jd_jail *j, const char *how)
 {
         jd_daemon *d = j->daemon;
-        _cleanup_free_ char *path = NULL, *buf = NULL;
-        jailer_error je = { 0 };
         int r;
 
         j->supervisor_src = sd_event_source_disable_unref(j->supervisor_src);
@@ -762,22 +860,26 @@ static void supervisor_gone(jd_jail *j, const char *how)
                 j->supervisor_pidfd = -1;
         }
         /* The start channel and the pidfd race: read what it says first. */
-        read_notify(j);
+        while (read_notify(j) > 0)
+                ;
+        notify_close(j);
 
         if (j->state == JD_JAIL_STARTING) {
                 jail_start_failed(j, how);
                 d->hooks->settled(d);
                 return;
         }
-        if (j->state == JD_JAIL_EXITED)
+        if (j->state == JD_JAIL_EXITED) {
+                /* Reported already: the tear-down is done now. */
+                if (j->cleaning) {
+                        j->cleaning = false;
+                        start_retention(j);
+                        d->hooks->settled(d);
+                }
                 return;
+        }
 
-        if (asprintf(&path, "%s/%s", j->state_dir, JD_REPORT_FILE) < 0)
-                r = -ENOMEM;
-        else
-                r = jd_read_file_at(AT_FDCWD, path, 64 * 1024, &buf, NULL);
-        if (r >= 0 && report_parse(buf, &j->report, &j->lost, &je) < 0)
-                r = -EBADMSG;
+        r = read_report(j);
         if (r < 0) {
                 jd_state st;
                 _cleanup_close_ int dfd = open(j->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -795,6 +897,7 @@ static void supervisor_gone(jd_jail *j, const char *how)
                         jd_state_done(&st);
                 }
                 cleanup_leftovers(d, j->id, j->cgroup_path, j->jail_dir, NULL, "its supervisor died");
+                remove_taps(j);
         }
         jail_ended(j, false);
 }
@@ -851,6 +954,7 @@ static int path_fds(const jailer_config *c, char (*fields)[48], int *out, size_t
         } while (0)
         ADD(jailer_config_get_exec_fd(c), "exec_path");
         ADD(jailer_config_get_seccomp_fd(c), "seccomp");
+        ADD(jailer_config_get_netns_fd(c), "netns");
         ADD(jailer_config_get_jail_root_fd(c), "jail_root");
         ADD(jailer_config_get_jail_root_parent_fd(c), "jail_root.parent");
         for (size_t i = 0; i < jailer_config_n_bind_mounts(c); i++)
@@ -905,7 +1009,7 @@ static int spawn_supervisor(jd_jail *j, const jailer_config *c, bool own_stdio, 
         char uid[16], ppid[16], prepare_timeout[24];
         char *envp[] = { (char *) "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
         int sp[2] = { -1, -1 }, high[4] = { -1, -1, -1, -1 };
-        size_t n = 0, n_paths, max_paths = 4 + jailer_config_n_bind_mounts(c) + jailer_config_n_devices(c);
+        size_t n = 0, n_paths, max_paths = 5 + jailer_config_n_bind_mounts(c) + jailer_config_n_devices(c);
         _cleanup_free_ char **argv = calloc(16 + 2 * max_paths, sizeof(char *));
         _cleanup_free_ char (*path_args)[72] = calloc(max_paths, 72);
         _cleanup_free_ char (*fields)[48] = calloc(max_paths, 48);
@@ -1025,50 +1129,45 @@ static void create_abandon(jd_jail *j)
         jail_free(j, false);
 }
 
-int jd_jail_create(jd_daemon *d, jd_client *client, json_object *id, jailer_config *c, const jl_create_opts *o,
-                   bool made_root, int fds[3], jl_rpc_error *err)
+/* May a jail with this id be created now?  An ended one's record gives
+ * way (to its owner or root only: anyone else would take the report from
+ * the owner's wait and status) once its supervisor is gone. */
+static int create_allowed(jd_daemon *d, const jd_client *client, const char *jid, jl_rpc_error *err)
 {
-        _cleanup_free_ char *json = NULL;
-        _cleanup_close_ int dfd = -1;
-        const char *jid = jailer_config_get_id(c);
-        bool own_stdio = fds[0] >= 0, launched;
-        jd_jail *j, *old;
-        int r;
+        jd_jail *old = jd_jail_find(d, jid);
 
-        old = jd_jail_find(d, jid);
-        if (old && old->state != JD_JAIL_EXITED) {
-                r = jl_rpc_error_set(err, JL_RPC_EXISTS, NULL, "id", "jail %s exists", jid);
-                goto fail_config;
-        }
-        if (d->opt.max_jails && d->n_starting + d->n_running >= d->opt.max_jails) {
-                r = jl_rpc_error_set(err, JL_RPC_LIMIT_REACHED, NULL, NULL, "%u jails are running, the limit",
-                                     d->opt.max_jails);
-                goto fail_config;
-        }
-        /* A kept report of an earlier jail with this id gives way, to its
-         * owner or root only: anyone else would take the report from the
-         * owner's wait and status. */
-        if (old && client && !client->peer.root && old->owner_uid != client->peer.uid) {
-                r = jl_rpc_error_set(err, JL_RPC_EXISTS, NULL, "id",
-                                     "jail %s exists (ended; its report is kept for its owner)", jid);
-                goto fail_config;
-        }
+        if (old && old->state != JD_JAIL_EXITED)
+                return jl_rpc_error_set(err, JL_RPC_EXISTS, NULL, "id", "jail %s exists", jid);
+        if (d->opt.max_jails && d->n_starting + d->n_running >= d->opt.max_jails)
+                return jl_rpc_error_set(err, JL_RPC_LIMIT_REACHED, NULL, NULL, "%u jails are running, the limit",
+                                        d->opt.max_jails);
+        if (old && client && !client->peer.root && old->owner_uid != client->peer.uid)
+                return jl_rpc_error_set(err, JL_RPC_EXISTS, NULL, "id",
+                                        "jail %s exists (ended; its report is kept for its owner)", jid);
+        if (old && old->cleaning)
+                return jl_rpc_error_set(err, JL_RPC_BUSY, NULL, "id",
+                                        "jail %s has ended and is being cleaned up; its id is free again in a moment",
+                                        jid);
         if (old)
                 jail_free(old, true);
+        return 0;
+}
 
-        j = jail_new(d, jid, JD_JAIL_STARTING);
-        if (j) {
-                /* Whom to answer, before anything is made: a create that
-                 * could not be remembered would never be answered. */
-                j->create = jd_pending_new(client, id, JL_METHOD_CREATE);
-                if (!j->create) {
-                        jail_free(j, false);
-                        j = NULL;
-                }
-        }
-        if (!j) {
-                r = jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "out of memory");
-                goto fail_config;
+/* The table's record of the new jail, with whom to answer: made before
+ * anything else, since a create that could not be remembered would never
+ * be answered. */
+static jd_jail *create_record(jd_daemon *d, jd_client *client, json_object *id, const jailer_config *c,
+                              const jl_create_opts *o)
+{
+        jd_jail *j = jail_new(d, jailer_config_get_id(c), JD_JAIL_STARTING);
+
+        if (!j)
+                return NULL;
+        j->create = jd_pending_new(client, id, JL_METHOD_CREATE);
+        j->jail_root = strdup(jailer_config_get_jail_root(c));
+        if (!j->create || !j->jail_root) {
+                create_abandon(j);
+                return NULL;
         }
         j->owner_uid = client ? client->peer.uid : 0;
         j->owner_pid = client ? client->peer.pid : 0;
@@ -1077,81 +1176,79 @@ int jd_jail_create(jd_daemon *d, jd_client *client, json_object *id, jailer_conf
         j->uid = jailer_config_get_uid(c);
         j->gid = jailer_config_get_gid(c);
         j->has_ids = true;
-        j->jail_root = strdup(jailer_config_get_jail_root(c));
-        if (!j->jail_root) {
-                r = jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "out of memory");
+        if (remember_taps(j, c) < 0) {
                 create_abandon(j);
-                goto fail_config;
+                return NULL;
         }
+        return j;
+}
 
-        if (mkdir(j->state_dir, 0700) < 0) {
-                if (errno == EEXIST)
-                        jl_rpc_error_set(err, JL_RPC_EXISTS, NULL, "id",
-                                         "jail %s: its state directory %s exists", jid, j->state_dir);
-                else
-                        jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "%s: %s", j->state_dir, strerror(errno));
-                create_abandon(j);
-                goto fail_config;
+/* A jail root of ours, and its run/: the one place in it the jail may
+ * write, where a VMM puts its control socket (QMP, --api-sock), reachable
+ * from the host at <jail_root>/run.  A tmpfs of --run-size bytes, so that a
+ * jail cannot fill the host's disk through it; its pages count against the
+ * jail's memory cgroup (the jail writes them).  Removed with the rest. */
+static int make_jail_dir(jd_jail *j, jl_rpc_error *err)
+{
+        _cleanup_close_ int rfd = -1;
+        int r;
+
+        j->jail_dir = strdup(j->jail_root);
+        /* A leftover that is empty is harmless; anything else is not ours to reuse. */
+        if (!j->jail_dir || ((mkdir(j->jail_dir, 0755) < 0 &&
+                              (errno != EEXIST || rmdir(j->jail_dir) < 0 || mkdir(j->jail_dir, 0755) < 0)))) {
+                jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "jail directory %s: %s", j->jail_root,
+                                 strerror(errno));
+                free(TAKE_PTR(j->jail_dir));
+                return -1;
         }
-        if (made_root) {
-                j->jail_dir = strdup(j->jail_root);
-                /* A leftover that is empty is harmless; anything else is not ours to reuse. */
-                if (!j->jail_dir || ((mkdir(j->jail_dir, 0755) < 0 &&
-                                      (errno != EEXIST || rmdir(j->jail_dir) < 0 || mkdir(j->jail_dir, 0755) < 0)))) {
-                        jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "jail directory %s: %s",
-                                         j->jail_root, strerror(errno));
-                        free(j->jail_dir);
-                        j->jail_dir = NULL;
-                        goto fail_dir;
-                }
-                /* The one place in a root of ours the jail may write: where a
-                 * VMM puts its control socket (QMP, --api-sock), reachable
-                 * from the host at <jail_root>/run.  A tmpfs of --run-size
-                 * bytes, so that a jail cannot fill the host's disk through
-                 * it; its pages count against the jail's memory cgroup (the
-                 * jail writes them).  Removed with the rest. */
-                _cleanup_close_ int rfd = open(j->jail_dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (rfd < 0 || mkdirat(rfd, "run", 0700) < 0 ||
-                    fchownat(rfd, "run", j->uid, j->gid, AT_SYMLINK_NOFOLLOW) < 0) {
-                        jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "jail directory %s/run: %s",
-                                         j->jail_root, strerror(errno));
-                        goto fail_dir;
-                }
-                if (d->opt.run_size && (r = jd_jail_dir_mount_run(rfd, d->opt.run_size, j->uid, j->gid)) < 0) {
-                        jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "jail directory %s/run: tmpfs: %s",
-                                         j->jail_root, strerror(-r));
-                        goto fail_dir;
-                }
-        }
+        rfd = open(j->jail_dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (rfd < 0 || mkdirat(rfd, "run", 0700) < 0 || fchownat(rfd, "run", j->uid, j->gid, AT_SYMLINK_NOFOLLOW) < 0)
+                return jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "jail directory %s/run: %s", j->jail_root,
+                                        strerror(errno));
+        if (j->daemon->opt.run_size && (r = jd_jail_dir_mount_run(rfd, j->daemon->opt.run_size, j->uid, j->gid)) < 0)
+                return jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "jail directory %s/run: tmpfs: %s",
+                                        j->jail_root, strerror(-r));
+        return 0;
+}
+
+/* The jail's state directory: ours only when we make it now. */
+static int make_state_dir(jd_jail *j, jl_rpc_error *err)
+{
+        if (mkdir(j->state_dir, 0700) == 0)
+                return 0;
+        if (errno == EEXIST)
+                return jl_rpc_error_set(err, JL_RPC_EXISTS, NULL, "id", "jail %s: its state directory %s exists",
+                                        j->id, j->state_dir);
+        return jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "%s: %s", j->state_dir, strerror(errno));
+}
+
+/* The config.json the supervisor reads. */
+static int write_config(jd_jail *j, const jailer_config *c, jl_rpc_error *err)
+{
+        _cleanup_free_ char *json = NULL;
+        _cleanup_close_ int dfd = -1;
+        int r;
 
         json = jailer_config_to_json(c);
         dfd = open(j->state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (!json || dfd < 0) {
-                jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "%s: %s", j->state_dir,
-                                 json ? strerror(errno) : "out of memory");
-                goto fail_dir;
-        }
+        if (!json || dfd < 0)
+                return jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "%s: %s", j->state_dir,
+                                        json ? strerror(errno) : "out of memory");
         r = jd_write_atomic_at(dfd, JD_CONFIG_FILE, json, strlen(json), 0600);
-        if (r < 0) {
-                jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "%s/%s: %s", j->state_dir, JD_CONFIG_FILE,
-                                 strerror(-r));
-                goto fail_dir;
-        }
+        if (r < 0)
+                return jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "%s/%s: %s", j->state_dir, JD_CONFIG_FILE,
+                                        strerror(-r));
+        return 0;
+}
 
-        r = spawn_supervisor(j, c, own_stdio, fds, &j->supervisor_pid, &j->supervisor_pidfd, &j->notify_fd);
-        if (r < 0) {
-                jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "cannot start %s: %s", supervisor_path(d),
-                                 strerror(-r));
-                goto fail_dir;
-        }
-        for (int i = 0; i < 3; i++)
-                if (fds[i] >= 0) {
-                        close(fds[i]);
-                        fds[i] = -1;
-                }
-        jailer_config_free(c);
+/* Watch the new supervisor's end and its start channel. */
+static int watch_supervisor(jd_jail *j)
+{
+        jd_daemon *d = j->daemon;
+        bool launched = j->supervisor_pidfd >= 0;
+        int r;
 
-        launched = j->supervisor_pidfd >= 0;
         if (launched)
                 /* The launcher's child, not ours: watched like a reattached one. */
                 r = sd_event_add_io(d->event, &j->supervisor_src, j->supervisor_pidfd, EPOLLIN,
@@ -1166,41 +1263,84 @@ int jd_jail_create(jd_daemon *d, jd_client *client, json_object *id, jailer_conf
                                        on_supervisor_child, j);
         else
                 r = -errno;
-        if (r >= 0) {
-                if (j->supervisor_pidfd >= 0 && !launched)
-                        (void) sd_event_source_set_child_pidfd_own(j->supervisor_src, true);
-                r = sd_event_add_io(d->event, &j->notify_src, j->notify_fd, EPOLLIN, on_notify, j);
-        }
-        if (r < 0) {
-                /* Cannot watch it: stop it; its own clean-up runs. */
-                log_error("jail %s: cannot watch supervisor %d: %s", j->id, (int) j->supervisor_pid, strerror(-r));
-                if (launched) {
-                        /* Its parent reaps it; the pidfd says when it is gone. */
-                        (void) syscall(SYS_pidfd_send_signal, j->supervisor_pidfd, SIGKILL, NULL, 0);
-                        (void) poll(&(struct pollfd) { .fd = j->supervisor_pidfd, .events = POLLIN }, 1, 5000);
-                } else {
-                        (void) kill(j->supervisor_pid, SIGKILL);
-                        (void) waitpid(j->supervisor_pid, NULL, 0);
-                }
-                cleanup_leftovers(d, j->id, NULL, j->jail_dir, j->state_dir, "it could not be watched");
-                jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "cannot watch the supervisor: %s", strerror(-r));
-                create_abandon(j);
-                return -1;
-        }
-        log_debug("jail %s: supervisor %d started", j->id, (int) j->supervisor_pid);
-        return 0;
+        if (r < 0)
+                return r;
+        if (j->supervisor_pidfd >= 0 && !launched)
+                (void) sd_event_source_set_child_pidfd_own(j->supervisor_src, true);
+        return sd_event_add_io(d->event, &j->notify_src, j->notify_fd, EPOLLIN, on_notify, j);
+}
 
-fail_dir:
-        if (j->jail_dir)
-                (void) jd_jail_dir_remove(j->jail_dir);
-        (void) jd_rm_rf(j->state_dir);
+/* A supervisor we cannot watch: stop it (its own clean-up runs), remove
+ * what is left. */
+static void abandon_unwatched(jd_jail *j, bool launched, int r, jl_rpc_error *err)
+{
+        log_error("jail %s: cannot watch supervisor %d: %s", j->id, (int) j->supervisor_pid, strerror(-r));
+        if (launched) {
+                /* Its parent reaps it; the pidfd says when it is gone. */
+                (void) syscall(SYS_pidfd_send_signal, j->supervisor_pidfd, SIGKILL, NULL, 0);
+                (void) poll(&(struct pollfd) { .fd = j->supervisor_pidfd, .events = POLLIN }, 1, 5000);
+        } else {
+                (void) kill(j->supervisor_pid, SIGKILL);
+                (void) waitpid(j->supervisor_pid, NULL, 0);
+        }
+        cleanup_leftovers(j->daemon, j->id, NULL, j->jail_dir, j->state_dir, "it could not be watched");
+        jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "cannot watch the supervisor: %s", strerror(-r));
         create_abandon(j);
-fail_config:
+}
+
+static void close_fds(int fds[3])
+{
         for (int i = 0; i < 3; i++)
                 if (fds[i] >= 0) {
                         close(fds[i]);
                         fds[i] = -1;
                 }
+}
+
+int jd_jail_create(jd_daemon *d, jd_client *client, json_object *id, jailer_config *c, const jl_create_opts *o,
+                   bool made_root, int fds[3], jl_rpc_error *err)
+{
+        bool own_stdio = fds[0] >= 0, launched;
+        jd_jail *j = NULL;
+        int r;
+
+        if (create_allowed(d, client, jailer_config_get_id(c), err) < 0)
+                goto out;
+        j = create_record(d, client, id, c, o);
+        if (!j) {
+                jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "out of memory");
+                goto out;
+        }
+        if (make_state_dir(j, err) < 0) {
+                create_abandon(j);
+                goto out;
+        }
+        if ((made_root && make_jail_dir(j, err) < 0) || write_config(j, c, err) < 0)
+                goto undo;
+        r = spawn_supervisor(j, c, own_stdio, fds, &j->supervisor_pid, &j->supervisor_pidfd, &j->notify_fd);
+        if (r < 0) {
+                jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "cannot start %s: %s", supervisor_path(d),
+                                 strerror(-r));
+                goto undo;
+        }
+        close_fds(fds);
+        jailer_config_free(c);
+        launched = j->supervisor_pidfd >= 0;
+        r = watch_supervisor(j);
+        if (r < 0) {
+                abandon_unwatched(j, launched, r, err);
+                return -1;
+        }
+        log_debug("jail %s: supervisor %d started", j->id, (int) j->supervisor_pid);
+        return 0;
+
+undo:
+        if (j->jail_dir)
+                (void) jd_jail_dir_remove(j->jail_dir);
+        (void) jd_rm_rf(j->state_dir);
+        create_abandon(j);
+out:
+        close_fds(fds);
         jailer_config_free(c);
         return -1;
 }

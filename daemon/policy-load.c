@@ -66,6 +66,7 @@ void jd_policy_free(jd_policy *p)
         path_list_done(&p->exec_paths);
         path_list_done(&p->bind_sources);
         path_list_done(&p->devices);
+        path_list_done(&p->netns_paths);
         path_list_done(&p->seccomp.profiles);
         for (size_t i = 0; i < p->seccomp.n_syscalls; i++)
                 free(p->seccomp.syscalls[i]);
@@ -772,6 +773,9 @@ static int parse_host_paths(load_ctx *x, json_object *root, jd_policy *p)
                                 return fail(x, f, "\"%s\" is not under /dev", p->devices.paths[i]);
                         }
         }
+        if (json_object_object_get_ex(root, "netns_paths", &v) &&
+            (r = get_path_list(x, "netns_paths", v, &p->netns_paths)) < 0)
+                return r;
         return 0;
 }
 
@@ -820,7 +824,7 @@ static int parse_policy(load_ctx *x, json_object *root, jd_policy *p)
         static const char *const keys[] = {
                 "clients",   "exec_paths", "bind_sources", "read_write_binds",       "jail_root_base", "devices",
                 "ceilings",  "totals",     "uid_range",    "gid_range",              "allocate_uid",
-                "allow_own_uid",
+                "allow_own_uid", "netns_paths",
                 "may_disable_namespaces",  "seccomp",      "loader_env", NULL,
         };
         json_object *v;
@@ -953,6 +957,8 @@ void jd_policy_describe(const jd_policy *p, char *buf, size_t size)
                 fprintf(f, ", jail roots under %s", p->jail_root_base);
         if (p->devices.set)
                 fprintf(f, ", %zu device%s", p->devices.n, p->devices.n == 1 ? "" : "s");
+        if (p->netns_paths.set)
+                fprintf(f, ", %zu netns path%s", p->netns_paths.n, p->netns_paths.n == 1 ? "" : "s");
         if (p->allocate_uid)
                 fprintf(f, ", uids allocated from %u-%u", p->uid_min, p->uid_max);
         else if (p->has_uid_range)

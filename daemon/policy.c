@@ -17,6 +17,7 @@
  * judged by the real path of the fd that gives, never by the string the
  * client sent.
  */
+#include <dirent.h>
 #include <endian.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -771,6 +772,72 @@ static int check_devices(check *k, jailer_config *c)
         return 0;
 }
 
+/* Is the namespace behind st one the operator lists?  Compared by the
+ * namespace itself (nsfs device and inode), never by a path: an entry that
+ * is a directory (/run/netns) allows every namespace file in it. */
+static bool same_inode(const struct stat *a, const struct stat *b)
+{
+        return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+/* Is st one of the entries of the directory dfd (which is closed)? */
+static bool dir_holds(int dfd, const struct stat *st)
+{
+        DIR *dir = fdopendir(dfd);
+        struct dirent *e;
+        struct stat est;
+        bool found = false;
+
+        if (!dir) {
+                close(dfd);
+                return false;
+        }
+        while (!found && (e = readdir(dir)))
+                found = fstatat(dirfd(dir), e->d_name, &est, AT_SYMLINK_NOFOLLOW) == 0 && same_inode(&est, st);
+        closedir(dir);
+        return found;
+}
+
+static bool netns_listed(const jd_path_list *l, const struct stat *st)
+{
+        for (size_t i = 0; i < l->n; i++) {
+                _cleanup_close_ int fd = jailer_open_trusted(l->paths[i], O_RDONLY | O_NONBLOCK, NULL, 0);
+                struct stat est;
+
+                if (fd < 0 || fstat(fd, &est) < 0)
+                        continue;
+                if (same_inode(&est, st))
+                        return true;
+                if (S_ISDIR(est.st_mode) && dir_holds(TAKE_FD(fd), st))
+                        return true;
+        }
+        return false;
+}
+
+/* A network namespace to join: only one the policy lists (netns_paths;
+ * none without it), opened once as the client and then used by fd. */
+static int check_netns(check *k, jailer_config *c)
+{
+        const char *path = jailer_config_get_netns(c);
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+
+        if (!path)
+                return 0;
+        if (!k->pol->netns_paths.set)
+                return refuse(k, "netns_paths", "netns",
+                              "netns: %s: the policy lets no client join a network namespace", path);
+        fd = open_requested(k, "netns_paths", "netns", path, JAILER_FILE_REG, O_RDONLY, false);
+        if (fd < 0)
+                return -1;
+        if (fstat(fd, &st) < 0 || !netns_listed(&k->pol->netns_paths, &st))
+                return refuse(k, "netns_paths", "netns",
+                              "netns: %s is not one of the network namespaces the policy allows", path);
+        if (jailer_config_set_netns_fd(c, fd) < 0)
+                return jl_rpc_error_set(k->err, JL_RPC_INTERNAL, NULL, NULL, "netns: %s", strerror(errno));
+        return 0;
+}
+
 /* The jail root is where libjailer makes mount points, as root: only in a
  * directory of the client's own, and under jail_root_base when there is
  * one.  Resolved as libjailer does: the parent through jailer_open_trusted(),
@@ -876,7 +943,9 @@ static int check_env(check *k, const jailer_config *c)
 static int check_namespaces(check *k, const jailer_config *c)
 {
         for (size_t i = 0; i < JAILER_NS_COUNT; i++)
-                if (!jailer_config_get_namespace(c, i) && !k->pol->ns_may_disable[i]) {
+                /* A joined network namespace is netns_paths' question. */
+                if (!jailer_config_get_namespace(c, i) && !k->pol->ns_may_disable[i] &&
+                    !(i == JAILER_NS_NETWORK && jailer_config_get_netns(c))) {
                         char field[48];
 
                         snprintf(field, sizeof field, "namespaces.%s", jailer_namespace_name(i));
@@ -1089,7 +1158,7 @@ static int check_client_request(check *k, jailer_config *c, bool root_given)
                 return refuse(k, "cgroup_parent", "cgroup_parent",
                               "cgroup_parent: only root may choose where a jail's cgroup goes");
         if (check_namespaces(k, c) < 0 || check_env(k, c) < 0 || check_seccomp(k, c) < 0 || check_ids(k, c) < 0 ||
-            check_exec(k, c) < 0 || check_binds(k, c) < 0 || check_devices(k, c) < 0)
+            check_exec(k, c) < 0 || check_binds(k, c) < 0 || check_devices(k, c) < 0 || check_netns(k, c) < 0)
                 return -1;
         if (root_given && (check_jail_root(k, c) < 0 || check_root_apart(k, jail_root) < 0))
                 return -1;

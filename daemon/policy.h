@@ -96,6 +96,7 @@ struct jd_policy {
         bool loader_env;                /* clients may set LD_*, GLIBC_TUNABLES, ... (policy.c) */
         char *jail_root_base;           /* NULL: a directory of the client's own anywhere */
         jd_path_list devices;           /* unset: those the client may open read-write itself */
+        jd_path_list netns_paths;       /* network namespaces a client may join; unset: none */
         struct {
                 uint64_t memory_bytes;  /* 0 in each: no ceiling */
                 double cpus;

@@ -491,7 +491,10 @@ static int control_open(supervisor *sv)
 
 /* ------------------------------------------------------------------ start and end */
 
-static void notify_daemon(supervisor *sv, json_object *msg)
+/* One message on the start channel; the last one closes it.  After
+ * "started" (or "prepared") it stays open for "exited": the report is
+ * written, and the tear-down follows. */
+static void notify_daemon(supervisor *sv, json_object *msg, bool last)
 {
         const char *txt;
 
@@ -500,8 +503,10 @@ static void notify_daemon(supervisor *sv, json_object *msg)
         txt = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
         /* The daemon may be gone (restarted): then nobody is waiting. */
         (void) send(sv->notify_fd, txt, strlen(txt), MSG_NOSIGNAL);
-        close(sv->notify_fd);
-        sv->notify_fd = -1;
+        if (last) {
+                close(sv->notify_fd);
+                sv->notify_fd = -1;
+        }
 }
 
 static void notify_error(supervisor *sv, const jailer_error *err)
@@ -513,7 +518,7 @@ static void notify_error(supervisor *sv, const jailer_error *err)
         json_object_object_add(e, "field", json_object_new_string(err->field));
         json_object_object_add(e, "message", json_object_new_string(err->message));
         json_object_object_add(o, "error", e);
-        notify_daemon(sv, o);
+        notify_daemon(sv, o, true);
         json_object_put(o);
 }
 
@@ -527,7 +532,17 @@ static void notify_started(supervisor *sv)
         if (sv->state.cgroup_path)
                 json_object_object_add(s, "cgroup", json_object_new_string(sv->state.cgroup_path));
         json_object_object_add(o, sv->state.phase == JD_PHASE_PREPARED ? "prepared" : "started", s);
-        notify_daemon(sv, o);
+        notify_daemon(sv, o, false);
+        json_object_put(o);
+}
+
+/* The report is in report.json: jailerd may answer before the tear-down. */
+static void notify_exited(supervisor *sv)
+{
+        json_object *o = json_object_new_object();
+
+        json_object_object_add(o, "exited", json_object_new_boolean(true));
+        notify_daemon(sv, o, true);
         json_object_put(o);
 }
 
@@ -556,8 +571,8 @@ static int on_jail_exit(sd_event_source *src, int fd, uint32_t revents, void *us
         sv->grace_src = sd_event_source_disable_unref(sv->grace_src);
 
         /* Reaps PID 1, kills whatever is left in the cgroup, collects the
-         * figures, removes the cgroup, frees the jail. */
-        r = jailer_jail_wait(TAKE_PTR(sv->jail), &rep, &err);
+         * figures: the jail's processes are gone, its cgroup is empty. */
+        r = jailer_jail_collect(sv->jail, &rep, &err);
         if (r < 0)
                 log_error("jail %s: %s", sv->state.id, err.message);
         if (!rep.id[0])
@@ -582,7 +597,12 @@ static int on_jail_exit(sd_event_source *src, int fd, uint32_t revents, void *us
                 r = jd_write_atomic_at(sv->dirfd, JD_REPORT_FILE, json, strlen(json), 0600);
         if (r < 0)
                 log_error("jail %s: could not write %s: %s", sv->state.id, JD_REPORT_FILE, strerror(-r));
+        else
+                notify_exited(sv);
 
+        /* Then the tear-down: the cgroup removed, the mountpoints we made,
+         * the jail directory.  jailerd keeps the id until we are gone. */
+        jailer_jail_free(TAKE_PTR(sv->jail));
         remove_jail_dir(sv);
         sd_event_exit(sv->event, r < 0 ? 1 : 0);
         return 0;
@@ -716,6 +736,8 @@ static int path_fds_apply(jailer_config *c, path_fd *p, size_t n, jailer_error *
                         r = jailer_config_set_exec_fd(c, p[i].fd);
                 else if (strcmp(p[i].field, "seccomp") == 0)
                         r = jailer_config_set_seccomp_fd(c, p[i].fd);
+                else if (strcmp(p[i].field, "netns") == 0)
+                        r = jailer_config_set_netns_fd(c, p[i].fd);
                 else if (strcmp(p[i].field, "jail_root") == 0 && root < 0) {
                         root = TAKE_FD(p[i].fd);
                         continue;
@@ -764,7 +786,15 @@ static _Noreturn void usage(int status)
         exit(status);
 }
 
-static int supervisor_main(int argc, char **argv)
+/* What the command line asks for, beside what goes into sv. */
+typedef struct sv_args {
+        path_fd paths[MAX_PATH_FDS];
+        size_t n_paths;
+        jailer_spawn_opts sopts;
+        bool keep_cgroup;
+} sv_args;
+
+static void parse_options(int argc, char **argv, supervisor *sv, sv_args *a)
 {
         static const struct option opts[] = {
                 { "state-dir", required_argument, NULL, 's' },
@@ -779,53 +809,43 @@ static int supervisor_main(int argc, char **argv)
                 { "help", no_argument, NULL, 'h' },
                 {}
         };
-        supervisor sv = {
-                .dirfd = -1, .notify_fd = -1, .console_fd = -1, .control_fd = -1,
-                .out = { .fd = -1 }, .err = { .fd = -1 },
-        };
-        jailer_spawn_opts sopts = JAILER_SPAWN_OPTS_INIT;
-        jailer_error err = { 0 };
-        path_fd paths[MAX_PATH_FDS];
-        size_t n_paths = 0;
-        int pipe_out[2] = { -1, -1 }, pipe_err[2] = { -1, -1 };
-        char path[4096];
         uint64_t v;
-        sigset_t mask;
-        int c, r, ret = 1;
+        int c;
 
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) >= 0)
                 switch (c) {
                 case 's':
-                        sv.state_dir = optarg;
+                        sv->state_dir = optarg;
                         break;
                 case 'u':
                         if (jailer_parse_u64(optarg, &v) < 0 || v > UINT32_MAX)
                                 usage(2);
-                        sv.state.owner_uid = (uid_t) v;
+                        sv->state.owner_uid = (uid_t) v;
                         break;
                 case 'p':
                         if (jailer_parse_u64(optarg, &v) < 0 || v > INT32_MAX)
                                 usage(2);
-                        sv.state.owner_pid = (pid_t) v;
+                        sv->state.owner_pid = (pid_t) v;
                         break;
                 case 'j':
-                        sv.state.jail_dir = strdup(optarg);
+                        sv->state.jail_dir = strdup(optarg);
                         break;
                 case 'S':
-                        sv.own_stdio = true;
+                        sv->own_stdio = true;
                         break;
                 case 'P':
-                        if (n_paths >= MAX_PATH_FDS || path_fd_parse(optarg, &paths[n_paths]) < 0)
+                        if (a->n_paths >= MAX_PATH_FDS || path_fd_parse(optarg, &a->paths[a->n_paths]) < 0)
                                 usage(2);
-                        n_paths++;
+                        a->n_paths++;
                         break;
                 case 'K':
-                        return keep_cgroup();
+                        a->keep_cgroup = true;
+                        return;
                 case 'R':
-                        sopts.prepare_only = true;
+                        a->sopts.prepare_only = true;
                         break;
                 case 'T':
-                        if (jailer_parse_u64(optarg, &sv.prepare_timeout_ms) < 0 || sv.prepare_timeout_ms == 0)
+                        if (jailer_parse_u64(optarg, &sv->prepare_timeout_ms) < 0 || sv->prepare_timeout_ms == 0)
                                 usage(2);
                         break;
                 case 'h':
@@ -833,108 +853,131 @@ static int supervisor_main(int argc, char **argv)
                 default:
                         usage(2);
                 }
-        if (!sv.state_dir || optind != argc)
+        if (!sv->state_dir || optind != argc)
                 usage(2);
+}
 
-        /* Root, holding a jail's secrets: no core dumps, no ptrace by
-         * anyone but root with CAP_SYS_PTRACE. */
-        (void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-        /* Our own session: no terminal signals from jailerd's, and the
-         * jail gets none either (TIOCSTI). */
-        (void) setsid();
-        jd_log_open("jailer-supervisor");
+/* The start failed: tell jailerd why, remove what we made. */
+static int fail_start(supervisor *sv, const jailer_error *err)
+{
+        notify_error(sv, err);
+        fail_cleanup(sv);
+        return -1;
+}
 
+/* The start channel and, with --stdio, the jail's stdio: ours, kept from
+ * the jail (close-on-exec: jailer_spawn() hands it the stdio itself). */
+static int take_fds(supervisor *sv)
+{
         if (fcntl(JD_SUPERVISOR_NOTIFY_FD, F_GETFD) >= 0) {
-                sv.notify_fd = JD_SUPERVISOR_NOTIFY_FD;
-                (void) fcntl(sv.notify_fd, F_SETFD, FD_CLOEXEC);
+                sv->notify_fd = JD_SUPERVISOR_NOTIFY_FD;
+                (void) fcntl(sv->notify_fd, F_SETFD, FD_CLOEXEC);
         }
-        if (sv.own_stdio)
+        if (sv->own_stdio)
                 for (int fd = JD_SUPERVISOR_STDIO_FD; fd < JD_SUPERVISOR_STDIO_FD + 3; fd++)
                         if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
                                 log_error("--stdio given but fd %d is not open", fd);
-                                goto out;
+                                return -1;
                         }
+        return 0;
+}
 
-        sv.dirfd = open(sv.state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (sv.dirfd < 0) {
-                jailer_error_set(&err, JAILER_STEP_NONE, errno, NULL, "state directory %s", sv.state_dir);
-                notify_error(&sv, &err);
-                goto out;
-        }
-        /* Held until we exit: jailerd's proof that this jail has a keeper. */
-        if (flock(sv.dirfd, LOCK_EX | LOCK_NB) < 0) {
-                jailer_error_set(&err, JAILER_STEP_NONE, errno, NULL, "state directory %s is locked", sv.state_dir);
-                notify_error(&sv, &err);
-                goto out;
-        }
+/* The state directory, locked for our whole life (jailerd's proof that
+ * this jail has a keeper), the config jailerd wrote there, and the first
+ * state.json ("starting"). */
+static int open_state(supervisor *sv, sv_args *a)
+{
+        jailer_error err = { 0 };
+        char path[4096];
+        int r;
 
-        snprintf(path, sizeof path, "%s/%s", sv.state_dir, JD_CONFIG_FILE);
-        if (jailer_config_from_file(path, &sv.config, &err) < 0 ||
-            jailer_config_validate(sv.config, &err) < 0 || path_fds_apply(sv.config, paths, n_paths, &err) < 0) {
-                notify_error(&sv, &err);
-                fail_cleanup(&sv);
-                goto out;
+        sv->dirfd = open(sv->state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sv->dirfd < 0) {
+                jailer_error_set(&err, JAILER_STEP_NONE, errno, NULL, "state directory %s", sv->state_dir);
+                notify_error(sv, &err);
+                return -1;
         }
-        snprintf(sv.state.id, sizeof sv.state.id, "%s", jailer_config_get_id(sv.config));
-        sv.state.phase = JD_PHASE_STARTING;
-        sv.state.supervisor_pid = getpid();
-        (void) jd_proc_starttime(getpid(), &sv.state.supervisor_starttime);
-        sv.state.created_at_us = jd_now_realtime_us();
-        sv.state.own_stdio = sv.own_stdio;
-        r = jd_state_write(sv.dirfd, &sv.state);
+        if (flock(sv->dirfd, LOCK_EX | LOCK_NB) < 0) {
+                jailer_error_set(&err, JAILER_STEP_NONE, errno, NULL, "state directory %s is locked", sv->state_dir);
+                notify_error(sv, &err);
+                return -1;
+        }
+        snprintf(path, sizeof path, "%s/%s", sv->state_dir, JD_CONFIG_FILE);
+        if (jailer_config_from_file(path, &sv->config, &err) < 0 || jailer_config_validate(sv->config, &err) < 0 ||
+            path_fds_apply(sv->config, a->paths, a->n_paths, &err) < 0)
+                return fail_start(sv, &err);
+        snprintf(sv->state.id, sizeof sv->state.id, "%s", jailer_config_get_id(sv->config));
+        sv->state.phase = JD_PHASE_STARTING;
+        sv->state.supervisor_pid = getpid();
+        (void) jd_proc_starttime(getpid(), &sv->state.supervisor_starttime);
+        sv->state.created_at_us = jd_now_realtime_us();
+        sv->state.own_stdio = sv->own_stdio;
+        r = jd_state_write(sv->dirfd, &sv->state);
         if (r < 0) {
-                jailer_error_set(&err, JAILER_STEP_NONE, -r, NULL, "%s/%s", sv.state_dir, JD_STATE_FILE);
-                notify_error(&sv, &err);
-                fail_cleanup(&sv);
-                goto out;
+                jailer_error_set(&err, JAILER_STEP_NONE, -r, NULL, "%s/%s", sv->state_dir, JD_STATE_FILE);
+                return fail_start(sv, &err);
         }
+        return 0;
+}
 
-        r = sd_event_new(&sv.event);
-        if (r < 0 || (r = stdio_setup(&sv, &sopts, pipe_out, pipe_err)) < 0) {
+static void close_pair(int p[2])
+{
+        for (int i = 0; i < 2; i++)
+                if (p[i] >= 0)
+                        close(p[i]);
+}
+
+/* The jail, started (or prepared), and state.json saying so. */
+static int start_jail(supervisor *sv, jailer_spawn_opts *sopts, int pipe_out[2], int pipe_err[2])
+{
+        jailer_error err = { 0 };
+        int r;
+
+        r = sd_event_new(&sv->event);
+        if (r < 0 || (r = stdio_setup(sv, sopts, pipe_out, pipe_err)) < 0) {
                 jailer_error_set(&err, JAILER_STEP_NONE, -r, NULL, "supervisor set-up");
-                notify_error(&sv, &err);
-                fail_cleanup(&sv);
-                goto out;
+                return fail_start(sv, &err);
         }
         /* The jail dies with us (PR_SET_PDEATHSIG): a jail whose supervisor
          * is gone has nobody to record its end, and the next jailerd
-         * cleans it up as a crash. */
-        sopts.die_with_parent = true;
-
-        /* Signal dispositions and the mask are inherited by the jail: keep
-         * them default until it runs. */
-        if (jailer_spawn(sv.config, &sopts, &sv.jail, &err) < 0) {
-                notify_error(&sv, &err);
-                fail_cleanup(&sv);
-                if (!sv.own_stdio) {
-                        /* Nothing will read or write them now. */
-                        if (sopts.stdin_fd >= 0)
-                                close(sopts.stdin_fd);
-                        for (int i = 0; i < 2; i++) {
-                                if (pipe_out[i] >= 0)
-                                        close(pipe_out[i]);
-                                if (pipe_err[i] >= 0)
-                                        close(pipe_err[i]);
-                        }
+         * cleans it up as a crash.  Signal dispositions and the mask are
+         * inherited by the jail: they stay default until it runs. */
+        sopts->die_with_parent = true;
+        r = jailer_spawn(sv->config, sopts, &sv->jail, &err);
+        if (!sv->own_stdio) {
+                /* The jail's ends are its own now (or nobody's). */
+                if (sopts->stdin_fd >= 0)
+                        close(sopts->stdin_fd);
+                if (r < 0) {
+                        close_pair(pipe_out);
+                        close_pair(pipe_err);
+                } else {
+                        close(pipe_out[1]);
+                        close(pipe_err[1]);
                 }
-                goto out;
-        }
-        if (!sv.own_stdio) {
-                close(sopts.stdin_fd);
-                close(pipe_out[1]);
-                close(pipe_err[1]);
-        } else
+        } else if (r >= 0)
                 for (int fd = JD_SUPERVISOR_STDIO_FD; fd < JD_SUPERVISOR_STDIO_FD + 3; fd++)
                         close(fd);
-
-        sv.state.phase = sopts.prepare_only ? JD_PHASE_PREPARED : JD_PHASE_RUNNING;
-        sv.state.jail_pid = jailer_jail_pid(sv.jail);
-        sv.state.started_at_us = jd_now_realtime_us();   /* a prepared jail: when it was made ready */
-        if (jailer_jail_cgroup_path(sv.jail))
-                sv.state.cgroup_path = strdup(jailer_jail_cgroup_path(sv.jail));
-        r = jd_state_write(sv.dirfd, &sv.state);
         if (r < 0)
-                log_error("jail %s: could not write %s: %s", sv.state.id, JD_STATE_FILE, strerror(-r));
+                return fail_start(sv, &err);
+
+        sv->state.phase = sopts->prepare_only ? JD_PHASE_PREPARED : JD_PHASE_RUNNING;
+        sv->state.jail_pid = jailer_jail_pid(sv->jail);
+        sv->state.started_at_us = jd_now_realtime_us();   /* a prepared jail: when it was made ready */
+        if (jailer_jail_cgroup_path(sv->jail))
+                sv->state.cgroup_path = strdup(jailer_jail_cgroup_path(sv->jail));
+        r = jd_state_write(sv->dirfd, &sv->state);
+        if (r < 0)
+                log_error("jail %s: could not write %s: %s", sv->state.id, JD_STATE_FILE, strerror(-r));
+        return 0;
+}
+
+/* Everything the event loop watches: our signals, the jail's output, its
+ * end, its deadline (or, prepared, the time it may wait), control.sock. */
+static void watch_jail(supervisor *sv, const jailer_spawn_opts *sopts, int out_fd, int err_fd)
+{
+        sigset_t mask;
+        int r;
 
         (void) signal(SIGPIPE, SIG_IGN);
         sigemptyset(&mask);
@@ -942,52 +985,80 @@ static int supervisor_main(int argc, char **argv)
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGHUP);
         (void) sigprocmask(SIG_BLOCK, &mask, NULL);
-        (void) sd_event_add_signal(sv.event, NULL, SIGTERM, on_term, &sv);
-        (void) sd_event_add_signal(sv.event, NULL, SIGINT, on_term, &sv);
+        (void) sd_event_add_signal(sv->event, NULL, SIGTERM, on_term, sv);
+        (void) sd_event_add_signal(sv->event, NULL, SIGINT, on_term, sv);
         (void) signal(SIGHUP, SIG_IGN);
 
-        if (!sv.own_stdio) {
-                (void) stream_start(&sv, &sv.out, "stdout", LOG_INFO, pipe_out[0]);
-                (void) stream_start(&sv, &sv.err, "stderr", LOG_NOTICE, pipe_err[0]);
+        if (!sv->own_stdio) {
+                (void) stream_start(sv, &sv->out, "stdout", LOG_INFO, out_fd);
+                (void) stream_start(sv, &sv->err, "stderr", LOG_NOTICE, err_fd);
         }
-        r = sd_event_add_io(sv.event, &sv.pidfd_src, jailer_jail_pidfd(sv.jail), EPOLLIN, on_jail_exit, &sv);
+        r = sd_event_add_io(sv->event, &sv->pidfd_src, jailer_jail_pidfd(sv->jail), EPOLLIN, on_jail_exit, sv);
         if (r < 0) {
-                log_error("jail %s: cannot watch the jail's pidfd: %s", sv.state.id, strerror(-r));
-                (void) jailer_jail_kill(sv.jail, SIGKILL);
+                log_error("jail %s: cannot watch the jail's pidfd: %s", sv->state.id, strerror(-r));
+                (void) jailer_jail_kill(sv->jail, SIGKILL);
         }
-        if (!sopts.prepare_only)
-                watch_deadline(&sv);
-        else if (sv.prepare_timeout_ms)
-                (void) sd_event_add_time_relative(sv.event, &sv.prepare_src, CLOCK_MONOTONIC,
-                                                  sv.prepare_timeout_ms * 1000, 1000, on_prepare_timeout, &sv);
-        r = control_open(&sv);
+        if (!sopts->prepare_only)
+                watch_deadline(sv);
+        else if (sv->prepare_timeout_ms)
+                (void) sd_event_add_time_relative(sv->event, &sv->prepare_src, CLOCK_MONOTONIC,
+                                                  sv->prepare_timeout_ms * 1000, 1000, on_prepare_timeout, sv);
+        r = control_open(sv);
         if (r < 0)
-                log_error("jail %s: no control socket: %s", sv.state.id, strerror(-r));
+                log_error("jail %s: no control socket: %s", sv->state.id, strerror(-r));
+}
 
-        notify_started(&sv);
-        /* What starting the jail needed (the config, the seccomp program,
-         * libjailer's buffers) is freed: give its pages back, for the
-         * jail's whole life. */
-        (void) malloc_trim(0);
-
-        ret = sd_event_loop(sv.event);
-        ret = ret < 0 ? 1 : ret;
-
-out:
-        if (sv.control_fd >= 0) {
-                sv.control_src = sd_event_source_disable_unref(sv.control_src);
-                close(sv.control_fd);
-                (void) unlinkat(sv.dirfd, JD_CONTROL_SOCKET, 0);
+static void supervisor_done(supervisor *sv)
+{
+        if (sv->control_fd >= 0) {
+                sv->control_src = sd_event_source_disable_unref(sv->control_src);
+                close(sv->control_fd);
+                (void) unlinkat(sv->dirfd, JD_CONTROL_SOCKET, 0);
         }
-        if (sv.console_fd >= 0)
-                close(sv.console_fd);
-        jailer_config_free(sv.config);
-        jd_state_done(&sv.state);
-        sd_event_unref(sv.event);
-        if (sv.dirfd >= 0)
-                close(sv.dirfd);
-        if (sv.notify_fd >= 0)
-                close(sv.notify_fd);
+        if (sv->console_fd >= 0)
+                close(sv->console_fd);
+        jailer_config_free(sv->config);
+        jd_state_done(&sv->state);
+        sd_event_unref(sv->event);
+        if (sv->dirfd >= 0)
+                close(sv->dirfd);
+        if (sv->notify_fd >= 0)
+                close(sv->notify_fd);
+}
+
+static int supervisor_main(int argc, char **argv)
+{
+        supervisor sv = {
+                .dirfd = -1, .notify_fd = -1, .console_fd = -1, .control_fd = -1,
+                .out = { .fd = -1 }, .err = { .fd = -1 },
+        };
+        sv_args a = { .sopts = JAILER_SPAWN_OPTS_INIT };
+        int pipe_out[2] = { -1, -1 }, pipe_err[2] = { -1, -1 };
+        int ret = 1;
+
+        parse_options(argc, argv, &sv, &a);
+        if (a.keep_cgroup)
+                return keep_cgroup();
+
+        /* Root, holding a jail's secrets: no core dumps, no ptrace by
+         * anyone but root with CAP_SYS_PTRACE.  Our own session: no
+         * terminal signals from jailerd's, and the jail gets none either
+         * (TIOCSTI). */
+        (void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+        (void) setsid();
+        jd_log_open("jailer-supervisor");
+
+        if (take_fds(&sv) == 0 && open_state(&sv, &a) == 0 && start_jail(&sv, &a.sopts, pipe_out, pipe_err) == 0) {
+                watch_jail(&sv, &a.sopts, pipe_out[0], pipe_err[0]);
+                notify_started(&sv);
+                /* What starting the jail needed (the config, the seccomp
+                 * program, libjailer's buffers) is freed: give its pages
+                 * back, for the jail's whole life. */
+                (void) malloc_trim(0);
+                ret = sd_event_loop(sv.event);
+                ret = ret < 0 ? 1 : ret;
+        }
+        supervisor_done(&sv);
         return ret;
 }
 

@@ -52,6 +52,8 @@ const char *jl_rpc_code_reason(int code)
                 return JL_REASON_LOST;
         case JL_RPC_NOT_PREPARED:
                 return JL_REASON_NOT_PREPARED;
+        case JL_RPC_BUSY:
+                return JL_REASON_BUSY;
         case JL_RPC_INTERNAL_ERROR:
         case JL_RPC_INTERNAL:
         default:

@@ -57,6 +57,7 @@ enum {
         JL_RPC_SHUTTING_DOWN = -32008,     /* "shutting_down": the daemon is stopping */
         JL_RPC_LOST = -32009,              /* "lost": the jail's supervisor died without its report */
         JL_RPC_NOT_PREPARED = -32010,      /* "not_prepared": start of a jail that is not prepared */
+        JL_RPC_BUSY = -32011,              /* "busy": create with the id of a jail still being cleaned up */
 };
 
 /* data.reason values.  Each code has one default reason; -32602 has two. */
@@ -77,6 +78,7 @@ enum {
 #define JL_REASON_SHUTTING_DOWN "shutting_down"
 #define JL_REASON_LOST "lost"
 #define JL_REASON_NOT_PREPARED "not_prepared"
+#define JL_REASON_BUSY "busy"
 /* Not on the wire: errors the client library makes up itself (code 0). */
 #define JL_REASON_CONNECTION "connection"   /* connect/read/write failed, peer closed */
 #define JL_REASON_PROTOCOL "protocol"       /* the daemon sent something we cannot read */

@@ -492,10 +492,20 @@ def test_jail_config_example_runs(built, top, label, text):
         src.write_text("a bind source\n")
         b["source"] = str(src)
     cfg["devices"] = [dev for dev in cfg.get("devices", []) if os.path.exists(dev)]
+    netns = None
+    if "netns" in cfg:
+        # The namespace the operator would have made: the test's own.
+        netns = f"jd{uuid.uuid4().hex[:8]}"
+        _sh("ip", "netns", "add", netns)
+        cfg["netns"] = f"/run/netns/{netns}"
     path = top / "config.json"
     path.write_text(json.dumps(cfg))
     report = top / "report.json"
-    rc, out, err, _ = jailtest.run_command([jailtest.JAILER, "--config", path, "--report", report])
+    try:
+        rc, out, err, _ = jailtest.run_command([jailtest.JAILER, "--config", path, "--report", report])
+    finally:
+        if netns:
+            subprocess.run(["ip", "netns", "del", netns], capture_output=True)
     assert rc == 0, f"{label}: jailer --config failed ({rc}):\n{err}"
     seen = dl.json_lines(out)[0]
     assert seen["probe"] == "report" and seen["uid"] == cfg["uid"], seen

@@ -16,6 +16,8 @@ Proven here, with the one-shot `jailer` and through jailerd (`jailerctl run`):
     configured uid/gid, the jail's cgroup;
   - the jail's network namespace has only lo, and the documented way to add
     a tap (examples/README.md) works for the unprivileged QEMU;
+  - a jail that joins a prepared network namespace with a tap of its own:
+    the guest answers ping from a second namespace over a veth pair;
   - jailerd only: a stop during QEMU's start-up still ends the jail (SIGKILL
     after the grace period), and the console of a jail created without
     stdio is kept in its console.log;
@@ -111,9 +113,13 @@ class VM:
             c["cgroup_version"] = jailtest.CGROUP_VERSION
         return c
 
-    def start(self, mode="marker", memory=None, sandbox=True, devices=()):
+    def start(self, mode="marker", memory=None, sandbox=True, devices=(), edit=None):
+        """edit(config), when given, changes the config before it is used."""
         path = self.tmp / "qemu.json"
-        path.write_text(json.dumps(self.config(mode, memory, sandbox, devices), indent=2))
+        cfg = self.config(mode, memory, sandbox, devices)
+        if edit:
+            edit(cfg)
+        path.write_text(json.dumps(cfg, indent=2))
         self.proc = self.front.start(self, path)
         # Read the console as it comes, to know when the guest is up.
         self._lines = {"out": [], "err": []}
@@ -543,7 +549,73 @@ def test_network_is_lo_only_until_the_operator_adds_a_tap(vm):
     vm.assert_clean()
 
 
-@pytest.mark.parametrize("name", ["qemu.json", "firecracker.json", "cloud-hypervisor.json"])
+def test_guest_answers_ping_through_its_tap_in_a_joined_netns(vm):
+    """The CNI shape (docs/vmm.md, "Networking"), built by the test: two
+    network namespaces with a veth pair between them (link-local addresses
+    only; the host's namespace is not touched).  QEMU, jailed with no
+    capability as a fresh uid, joins the first one ("netns") and opens the
+    tap the jailer made for it ("taps"); the operator's side splices the tap
+    onto the veth as tc-redirect-tap does (tc mirred, both ways).  The guest
+    brings up virtio-net at 169.254.77.3 and answers ping from the second
+    namespace.  When the VM is stopped its tap is gone."""
+    import test_netns as tn
+    if not (vm.guest / "modules" / "virtio_pci.ko").exists():
+        pytest.skip("the guest has no virtio-net module (make-initramfs.sh could not fetch it)")
+    for tool in ("ip", "tc", "busybox"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} is not installed")
+    host_before = tn.host_net_state()
+    nets = tn.Nets()
+    try:
+        nets.create()
+
+        def join(c):
+            args = c["exec_args"]
+            i = args.index("-nic")
+            args[i:i + 2] = ["-netdev", "tap,id=n0,ifname=tap0,script=no,downscript=no",
+                             "-device", "virtio-net-pci,netdev=n0,mac=02:00:00:00:00:03"]
+            i = args.index("-append")
+            args[i + 1] += " jailer.ip=169.254.77.3/24"
+            c["namespaces"].pop("network")
+            c["netns"] = nets.path(nets.a)
+            c["taps"] = [{"name": "tap0", "vnet_hdr": True}]
+
+        vm.start(mode="net", edit=join)
+        deadline = time.monotonic() + 60
+        while "tap0" not in tn.taps_in(nets.a) and vm.alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        tap = tn.taps_in(nets.a).get("tap0")
+        assert tap, vm.describe()
+        assert tap["linkinfo"]["info_data"]["user"] == vm.uid
+        for dev, to in ((nets.va, "tap0"), ("tap0", nets.va)):
+            tn.ip("netns", "exec", nets.a, "tc", "qdisc", "add", "dev", dev, "ingress")
+            tn.ip("netns", "exec", nets.a, "tc", "filter", "add", "dev", dev, "parent", "ffff:", "protocol", "all",
+                  "u32", "match", "u32", "0", "0", "action", "mirred", "egress", "redirect", "dev", to)
+        vm.wait_marker()
+        pid = vm.qemu_pid()
+        assert os.stat(f"/proc/{pid}/ns/net").st_ino == os.stat(nets.path(nets.a)).st_ino
+        status = Path(f"/proc/{pid}/status").read_text()
+        assert "CapEff:\t0000000000000000" in status, status
+        answered = None
+        deadline = time.monotonic() + BOOT_TIMEOUT
+        while time.monotonic() < deadline and vm.alive():
+            p = subprocess.run(["ip", "netns", "exec", nets.b, "busybox", "ping", "-c", "1", "-W", "1", "169.254.77.3"],
+                               capture_output=True, text=True)
+            if p.returncode == 0:
+                answered = p.stdout
+                break
+        assert answered and "1 packets received" in answered, vm.describe()
+        vm.front.stop(vm)
+        vm.wait(timeout=60)
+        assert "tap0" not in tn.links(nets.a), tn.links(nets.a)
+        vm.assert_clean(killed_vmm=True)
+    finally:
+        nets.delete()
+    assert tn.host_net_state() == host_before, "the host's network namespace changed"
+
+
+@pytest.mark.parametrize("name", ["qemu.json", "firecracker.json", "cloud-hypervisor.json", "qemu-net.json",
+                                  "firecracker-net.json", "cloud-hypervisor-net.json"])
 def test_example_config_validates(built, name):
     """Every example passes config validation: jailer stops later (the jail
     root or the VMM binary is not on this machine), never at the config."""

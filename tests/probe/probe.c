@@ -23,6 +23,13 @@
  *                                      what it says (up to 256 bytes)
  *   probe read PATH                    read a file (up to 4096 bytes)
  *   probe signal PID SIG               send SIG to another process
+ *   probe net IF [--tap NAME] [--setns PATH]
+ *                                      try to reconfigure the network: IF's
+ *                                      address, flags and MTU (set to what
+ *                                      they are), a route, a new tap, a new
+ *                                      network namespace, setns to PATH
+ *                                      (default /proc/self/ns/net); attach
+ *                                      to the tap NAME; errno of each
  *   probe --child ACTION ARGS...       run ACTION in a forked child, report
  *                                      how it ended, exit like a shell would
  *
@@ -43,7 +50,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <arpa/inet.h>
+#include <linux/if_tun.h>
 #include <net/if.h>
+#include <net/route.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -236,6 +247,7 @@ static int usage(void)
               "       alloc MIB | forks N [--leave] | openfds N | fsize BYTES PATH | spin SEC | burn SEC |\n"
               "       write PATH | serve PATH SEC | connect PATH | read PATH | signal PID SIG |\n"
               "       nest N DIR | fill DIR BYTES | output BYTES [SEC] |\n"
+              "       net IF [--tap NAME] [--setns PATH] |\n"
               "       --child ACTION ARGS...\n",
               stderr);
         return 2;
@@ -1323,6 +1335,69 @@ static int do_connect(const char *path)
         return result_end(err ? 1 : 0);
 }
 
+/* 0 or the errno of one TUNSETIFF on a fresh /dev/net/tun file. */
+static int tun_attach(const char *name, short flags)
+{
+        struct ifreq ifr = { 0 };
+        int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC), e = 0;
+
+        if (fd < 0)
+                return errno;
+        snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", name);
+        ifr.ifr_flags = flags;
+        if (ioctl(fd, TUNSETIFF, &ifr) < 0)
+                e = errno;
+        close(fd);
+        return e;
+}
+
+static int ifreq_set(int s, unsigned long get, unsigned long set, const char *ifname)
+{
+        struct ifreq ifr = { 0 };
+
+        snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", ifname);
+        if (ioctl(s, get, &ifr) < 0)
+                return errno;
+        return ioctl(s, set, &ifr) < 0 ? errno : 0;
+}
+
+static int do_net(const char *ifname, const char *tap, const char *ns_path)
+{
+        int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), fd;
+        struct ifreq ifr = { 0 };
+        struct rtentry rt = { 0 };
+        struct sockaddr_in *sin = (struct sockaddr_in *) &ifr.ifr_addr;
+
+        result_begin("net");
+        jw_kv_str("if", ifname);
+        snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", ifname);
+        sin->sin_family = AF_INET;
+        inet_pton(AF_INET, "169.254.99.99", &sin->sin_addr);
+        jw_kv_errno("set_addr", ioctl(s, SIOCSIFADDR, &ifr) < 0 ? errno : 0);
+        jw_kv_errno("set_flags", ifreq_set(s, SIOCGIFFLAGS, SIOCSIFFLAGS, ifname));
+        jw_kv_errno("set_mtu", ifreq_set(s, SIOCGIFMTU, SIOCSIFMTU, ifname));
+        sin = (struct sockaddr_in *) &rt.rt_dst;
+        sin->sin_family = AF_INET;
+        inet_pton(AF_INET, "169.254.123.0", &sin->sin_addr);
+        sin = (struct sockaddr_in *) &rt.rt_genmask;
+        sin->sin_family = AF_INET;
+        inet_pton(AF_INET, "255.255.255.0", &sin->sin_addr);
+        rt.rt_flags = RTF_UP;
+        rt.rt_dev = (char *) ifname;
+        jw_kv_errno("add_route", ioctl(s, SIOCADDRT, &rt) < 0 ? errno : 0);
+        jw_kv_errno("create_tap", tun_attach("probetap0", IFF_TAP | IFF_NO_PI | IFF_TUN_EXCL));
+        jw_kv_errno("unshare_net", unshare(CLONE_NEWNET) < 0 ? errno : 0);
+        fd = open(ns_path ? ns_path : "/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+        jw_kv_errno("setns", fd < 0 ? errno : setns(fd, CLONE_NEWNET) < 0 ? errno : 0);
+        if (fd >= 0)
+                close(fd);
+        if (tap)
+                jw_kv_errno("open_tap", tun_attach(tap, IFF_TAP | IFF_NO_PI));
+        if (s >= 0)
+                close(s);
+        return result_end(0);
+}
+
 static int do_read(const char *path)
 {
         char buf[4096];
@@ -1405,6 +1480,20 @@ static int run_action(int argc, char **argv)
         if (strcmp(a, "signal") == 0 && argc == 3 && parse_ll(argv[1], &n) && n > 0) {
                 int sig = parse_signal(argv[2]);
                 return sig > 0 ? do_signal(n, sig) : usage();
+        }
+        if (strcmp(a, "net") == 0 && argc >= 2) {
+                const char *tap = NULL, *ns_path = NULL;
+                for (int i = 2; i < argc; i += 2) {
+                        if (i + 1 >= argc)
+                                return usage();
+                        if (strcmp(argv[i], "--tap") == 0)
+                                tap = argv[i + 1];
+                        else if (strcmp(argv[i], "--setns") == 0)
+                                ns_path = argv[i + 1];
+                        else
+                                return usage();
+                }
+                return do_net(argv[1], tap, ns_path);
         }
         if (strcmp(a, "nest") == 0 && argc == 3 && parse_ll(argv[1], &n) && n >= 0)
                 return do_nest(n, argv[2]);

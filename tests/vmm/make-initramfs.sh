@@ -104,6 +104,38 @@ if [ ! -s "$OUT/vmlinuz" ]; then
 fi
 chmod 0644 "$OUT/vmlinuz" "$OUT/kernel.version"
 
+# The guest's network driver (virtio-net and what it needs), from the same
+# package as the kernel: Debian builds them as modules.  Only these are unpacked, into OUTDIR/modules; without them (offline) the guest
+# boots as before and only jailer.guest=net cannot bring eth0 up.
+NET_MODULES="kernel/drivers/virtio/virtio.ko kernel/drivers/virtio/virtio_ring.ko
+  kernel/drivers/virtio/virtio_pci_modern_dev.ko kernel/drivers/virtio/virtio_pci_legacy_dev.ko
+  kernel/drivers/virtio/virtio_pci.ko kernel/net/core/failover.ko kernel/drivers/net/net_failover.ko
+  kernel/drivers/net/virtio_net.ko"
+fetch_modules() {  # $1 = kernel version
+  local kver=$1 pkg=linux-image-$1 tmp m
+  tmp=$(mktemp -d "$OUT/.modules.XXXXXX") || return 1
+  chmod 0755 "$tmp"
+  if ! (cd "$tmp" && apt-get download "$pkg" >"$tmp/download.log" 2>&1); then
+    say "apt-get download $pkg failed (no network modules): $(tail -1 "$tmp/download.log")"
+    rm -rf "$tmp"
+    return 1
+  fi
+  set --
+  for m in $NET_MODULES; do set -- "$@" "./lib/modules/$kver/$m"; done
+  if dpkg-deb --fsys-tarfile "$tmp"/"$pkg"_*.deb | tar -x -C "$tmp" "$@"; then
+    mkdir -p "$OUT/modules" && chmod 0755 "$OUT/modules"
+    for m in $NET_MODULES; do
+      install -m 0644 "$tmp/lib/modules/$kver/$m" "$OUT/modules/$(basename "$m")"
+    done
+  fi
+  rm -rf "$tmp"
+}
+KVER=$(cat "$OUT/kernel.version")
+if [ ! -s "$OUT/modules/virtio_pci.ko" ] || [ "$(cat "$OUT/modules/kernel.version" 2>/dev/null)" != "$KVER" ]; then
+  rm -rf "$OUT/modules"
+  fetch_modules "$KVER" && echo "$KVER" > "$OUT/modules/kernel.version"
+fi
+
 # The payload of a bzImage: its offset (after the setup sectors) and length
 # are in the boot protocol header (>= 2.08), at 0x248 and 0x24c.
 extract_vmlinux() {  # $1 = bzImage, $2 = output
@@ -131,7 +163,8 @@ if [ ! -s "$OUT/vmlinux" ] || [ "$OUT/vmlinux" -ot "$OUT/vmlinuz" ]; then
 fi
 
 # ------------------------------------------------------------------ initramfs
-stamp=$( { cat "$HERE/guest-init.sh" "$0"; md5sum < "$BUSYBOX"; } | md5sum | cut -d' ' -f1)
+stamp=$( { cat "$HERE/guest-init.sh" "$0"; md5sum < "$BUSYBOX"; cat "$OUT"/modules/*.ko 2>/dev/null | md5sum; } |
+         md5sum | cut -d' ' -f1)
 if [ -s "$OUT/initramfs.cpio.gz" ] && [ "$(cat "$OUT/initramfs.stamp" 2>/dev/null)" = "$stamp" ]; then
   echo "$OUT"
   exit 0
@@ -141,6 +174,9 @@ trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp"/{bin,dev,proc}
 cp "$BUSYBOX" "$tmp/bin/busybox" && chmod 0755 "$tmp/bin/busybox" || fail "cannot copy busybox"
 cp "$HERE/guest-init.sh" "$tmp/init" && chmod 0755 "$tmp/init" || fail "cannot copy guest-init.sh"
+if [ -s "$OUT/modules/virtio_net.ko" ]; then
+  mkdir -p "$tmp/lib/modules" && cp "$OUT"/modules/*.ko "$tmp/lib/modules/" || fail "cannot copy the modules"
+fi
 # Owned by root inside the guest whoever builds it; stable order and times
 # so that the archive only changes when its inputs do.
 (cd "$tmp" && find . -mindepth 1 -newermt @0 -exec touch -h -d @0 {} + &&
