@@ -448,8 +448,10 @@ def read_stamp(fd, timeout=30):
     return int(m.group(1)), int(m.group(2))
 
 
-def daemon_latency(env, reps, warmup, tag, gap_ms=0):
-    """create written -> stamp; -> create reply; -> wait reply (exit report)."""
+def daemon_latency(env, reps, warmup, tag, gap_ms=0, prepared=False):
+    """create written -> stamp; -> create reply; -> wait reply (exit report).
+    prepared: the jail is made by create with "start": false first (not
+    timed), and the clock starts when `start` is written."""
     cl = Client(env.daemon.sock)
     devnull = os.open("/dev/null", os.O_RDWR)
     out = {"to_stamp": [], "to_reply": [], "to_report": [], "notify": []}
@@ -458,48 +460,20 @@ def daemon_latency(env, reps, warmup, tag, gap_ms=0):
             if gap_ms and i:
                 time.sleep(gap_ms / 1000)
             r, w = os.pipe()
-            jid = f"jd-{PID}-{tag}-{i}"
-            t0 = time.monotonic_ns()
-            cid = cl.send("create", jail_config(env, jid), [devnull, w, devnull])
-            cl.recv(cid)
+            jid = f"jd-{PID}-{tag}-{'p' if prepared else ''}{i}"
+            cfg = jail_config(env, jid)
+            if prepared:
+                cfg["start"] = False
+                cl.recv(cl.send("create", cfg, [devnull, w, devnull]))
+                t0 = time.monotonic_ns()
+                cl.recv(cl.send("start", {"jail": jid}))
+            else:
+                t0 = time.monotonic_ns()
+                cl.recv(cl.send("create", cfg, [devnull, w, devnull]))
             t_reply = time.monotonic_ns()
             os.close(w)
             wid = cl.send("wait", {"jail": jid})
             rep = cl.recv(wid)
-            t_report = time.monotonic_ns()
-            start, end = read_stamp(r)
-            os.close(r)
-            if rep.get("exit_code") != 0:
-                raise RuntimeError(f"jail {jid}: {rep}")
-            if i >= warmup:
-                out["to_stamp"].append((start - t0) / 1000)
-                out["to_reply"].append((t_reply - t0) / 1000)
-                out["to_report"].append((t_report - t0) / 1000)
-                out["notify"].append((t_report - end) / 1000)
-    finally:
-        os.close(devnull)
-        cl.close()
-    return out
-
-
-def daemon_prepared_latency(env, reps, warmup, tag):
-    """A prepared jail (create "start": false, not timed): start written ->
-    stamp; -> start reply; -> wait reply (exit report)."""
-    cl = Client(env.daemon.sock)
-    devnull = os.open("/dev/null", os.O_RDWR)
-    out = {"to_stamp": [], "to_reply": [], "to_report": [], "notify": []}
-    try:
-        for i in range(warmup + reps):
-            r, w = os.pipe()
-            jid = f"jd-{PID}-{tag}-p{i}"
-            cfg = jail_config(env, jid)
-            cfg["start"] = False
-            cl.recv(cl.send("create", cfg, [devnull, w, devnull]))
-            os.close(w)
-            t0 = time.monotonic_ns()
-            cl.recv(cl.send("start", {"jail": jid}))
-            t_reply = time.monotonic_ns()
-            rep = cl.recv(cl.send("wait", {"jail": jid}))
             t_report = time.monotonic_ns()
             start, end = read_stamp(r)
             os.close(r)
@@ -662,8 +636,7 @@ def latency(env, cmds, res):
                     L["tail"].append(row[11] - row[12])
                     L["steps"].append(row)
             elif name.startswith("jailerd "):
-                o = (daemon_latency if name == "jailerd create (socket)" else daemon_prepared_latency)(
-                    env, per, warm, f"r{rnd}")
+                o = daemon_latency(env, per, warm, f"r{rnd}", prepared=name == "jailerd start (prepared)")
                 L["to_stamp"] += o["to_stamp"]
                 L["to_exit"] += o["to_report"]
                 L["to_reply"] += o["to_reply"]

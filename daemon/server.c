@@ -929,12 +929,20 @@ static jd_jail *request_jail(jd_client *c, jl_request *req, int decoded, const c
         return lookup(c, req->id, req->method, jail);
 }
 
+/* The jail of a request whose params are {"jail": ID} (wait, status,
+ * start), or NULL when the request has been answered. */
+static jd_jail *named_jail(jd_client *c, jl_request *req, const char **jail, jl_rpc_error *e)
+{
+        int r = jl_jail_params_decode(req->params, jail, e);
+
+        return request_jail(c, req, r, *jail, e);
+}
+
 static void do_wait(jd_client *c, jl_request *req)
 {
         const char *jail = NULL;
         jl_rpc_error e;
-        int r = jl_jail_params_decode(req->params, &jail, &e);
-        jd_jail *j = request_jail(c, req, r, jail, &e);
+        jd_jail *j = named_jail(c, req, &jail, &e);
 
         if (j)
                 jd_jail_wait(j, c, req->id);
@@ -944,8 +952,7 @@ static void do_status(jd_client *c, jl_request *req)
 {
         const char *jail = NULL;
         jl_rpc_error e;
-        int r = jl_jail_params_decode(req->params, &jail, &e);
-        jd_jail *j = request_jail(c, req, r, jail, &e);
+        jd_jail *j = named_jail(c, req, &jail, &e);
 
         if (!j)
                 return;
@@ -983,8 +990,7 @@ static void do_start(jd_client *c, jl_request *req)
 {
         const char *jail = NULL;
         jl_rpc_error e;
-        int r = jl_jail_params_decode(req->params, &jail, &e);
-        jd_jail *j = request_jail(c, req, r, jail, &e);
+        jd_jail *j = named_jail(c, req, &jail, &e);
 
         if (!j)
                 return;

@@ -592,6 +592,12 @@ static int on_jail_exit(sd_event_source *src, int fd, uint32_t revents, void *us
                 stream_close(&sv->err);
         }
 
+        /* What the client can see goes before the report: the cgroup, the
+         * mountpoints made in its jail root, its taps.  A client that reuses
+         * its jail root or its network namespace once it has the report
+         * finds them as they were. */
+        jailer_jail_free(TAKE_PTR(sv->jail));
+
         json = jailer_report_to_json(&rep);
         if (!json)
                 r = -ENOMEM;
@@ -602,9 +608,9 @@ static int on_jail_exit(sd_event_source *src, int fd, uint32_t revents, void *us
         else
                 notify_exited(sv);
 
-        /* Then the tear-down: the cgroup removed, the mountpoints we made,
-         * the jail directory.  jailerd keeps the id until we are gone. */
-        jailer_jail_free(TAKE_PTR(sv->jail));
+        /* Then what is ours alone, which may take long: a jail root jailerd
+         * made, with whatever the jail left in its run/, removed as its
+         * owner.  jailerd keeps the id until we are gone. */
         remove_jail_dir(sv);
         sd_event_exit(sv->event, r < 0 ? 1 : 0);
         return 0;

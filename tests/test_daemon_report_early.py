@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: MIT
-"""The exit report comes before the tear-down: a client's wait is answered
-as soon as the jail's processes are gone and its cgroup's figures read,
-while its supervisor still removes what the jail left (here: a run/ the
-jail filled with thousands of nested directories, removed as their owner).
+"""The exit report comes before the slow part of the tear-down: a client's
+wait is answered once the jail's processes are gone, its cgroup's figures
+read and what the client can see (cgroup, mountpoints in its jail root,
+taps) removed, while its supervisor still removes the jail root jailerd
+made (here with a run/ the jail filled with thousands of nested
+directories, removed as their owner).
 Meanwhile the id stays taken: a create with it gets `busy`, never a
 collision; once the supervisor is done, the id is free again."""
 import time

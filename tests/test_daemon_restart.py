@@ -3,15 +3,13 @@
 start it again on the same state directory: the jail still runs, is
 listed, and its exit report arrives to a wait on the new daemon, even when
 it ended while no daemon was there."""
-import signal
-import subprocess
 import time
 
 import pytest
 
 import daemonlib as dl
 import jailtest
-from jailtest import PROBE, unique_id
+from jailtest import unique_id
 
 
 @pytest.fixture
@@ -77,29 +75,8 @@ def test_kill_after_restart(daemon):
     daemon.assert_nothing_left(jid, state_too=False)
 
 
-def test_jailerctl_run_rides_out_a_restart(daemon):
-    """jailerctl run waiting for a report reconnects to the new daemon."""
-    jid = unique_id("ctlrestart")
-    p = subprocess.Popen([str(dl.JAILERCTL), "--socket", str(daemon.socket), "run", "--id", jid,
-                          "--exec", str(PROBE), "--", "sleep", "3"],
-                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with daemon.conn() as c:
-                if any(e["jail"] == jid for e in c.call("list")["jails"]):
-                    break
-            time.sleep(0.1)
-        daemon.kill9()
-        time.sleep(0.5)
-        daemon.start()
-        out, err = p.communicate(timeout=60)
-    finally:
-        if p.poll() is None:
-            p.send_signal(signal.SIGKILL)
-            p.wait()
-    assert p.returncode == 0, (p.returncode, err, daemon.log_text())
-    assert "reconnecting" in err, err
+# jailerctl run riding out a restart (SIGKILL and SIGTERM):
+# tests/test_daemon_resume.py.
 
 
 def test_stale_state_cleaned(daemon):
