@@ -160,7 +160,9 @@ static json_object *jail_params(const char *jail)
 
 static const char *fmt_bytes(uint64_t b, char buf[static 32])
 {
-        if (b >= 1024ULL * 1024 * 1024)
+        if (b == JAILER_UNKNOWN)
+                snprintf(buf, 32, "unknown");
+        else if (b >= 1024ULL * 1024 * 1024)
                 snprintf(buf, 32, "%.1f GiB", (double) b / (1024.0 * 1024 * 1024));
         else if (b >= 1024 * 1024)
                 snprintf(buf, 32, "%.1f MiB", (double) b / (1024.0 * 1024));

@@ -60,9 +60,6 @@ struct jl_cgroup {
         size_t n_dirs;
         /* v1: which dirs[] entry serves each controller. */
         size_t cg1_dir[JL_CG1_COUNT];
-        /* v2 kernels without memory.peak: the largest memory.current seen.
-         * Behind a pointer because jl_cgroup_stats_read() takes a const jail. */
-        uint64_t *memory_seen_max;
 };
 
 /* ------------------------------------------------------ file helpers

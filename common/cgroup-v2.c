@@ -63,10 +63,6 @@ static int cg2_create(const jailer_config *c, const struct jl_cg_host *h, struct
         struct jl_cg_dir *d = &cg->dirs[0];
         char buf[64];
 
-        cg->memory_seen_max = calloc(1, sizeof(*cg->memory_seen_max));
-        if (!cg->memory_seen_max)
-                return jl_error(err, JAILER_STEP_CGROUP, ENOMEM, NULL, "cgroup");
-
         _cleanup_free_ char *parent_path = NULL;
         int pfd = jl_cg_open_parent(h->v2_mount, parent, enable_controllers, &parent_path, err);
         if (pfd < 0)
@@ -131,11 +127,9 @@ static int cg2_stats_read(const struct jl_cgroup *cg, jl_cgroup_stats *st)
         jl_cg_keep(&first, jl_cg_read_u64_at(fd, "memory.current", &st->memory_current_bytes));
         jl_cg_keep(&first, jl_cg_read_u64_at(fd, "pids.current", &st->pids_current));
 
-        if (*cg->memory_seen_max < st->memory_current_bytes)
-                *cg->memory_seen_max = st->memory_current_bytes;
         r = jl_cg_read_u64_at(fd, "memory.peak", &v);
-        if (r == -ENOENT)       /* before Linux 5.19: the most we have seen */
-                st->memory_peak_bytes = *cg->memory_seen_max;
+        if (r == -ENOENT)       /* before Linux 5.19: not known (a sampled maximum would be made up) */
+                st->memory_peak_bytes = JAILER_UNKNOWN;
         else {
                 jl_cg_keep(&first, r);
                 st->memory_peak_bytes = r == 0 ? v : 0;
@@ -164,12 +158,6 @@ static int cg2_kill_all(struct jl_cgroup *cg)
 {
         struct jl_cg_dir *d = &cg->dirs[0];
         uint64_t deadline = jl_now_monotonic_ns() + JL_CG_KILL_TIMEOUT_NS;
-        uint64_t cur;
-
-        /* Last chance to see the jail's memory use on kernels without
-         * memory.peak. */
-        if (jl_cg_read_u64_at(d->fd, "memory.current", &cur) == 0 && *cg->memory_seen_max < cur)
-                *cg->memory_seen_max = cur;
 
         int r = is_empty(d->fd);
         if (r != 0)

@@ -221,7 +221,6 @@ static void cgroup_free(struct jl_cgroup *cg, int *first_error)
                 if (r < 0 && first_error && *first_error == 0)
                         *first_error = r;
         }
-        free(cg->memory_seen_max);
         free(cg->id);
         free(cg);
 }

@@ -261,6 +261,15 @@ static int child_run(const jailer_config *c, const struct jl_rootfs *rootfs, con
         /* From the fd opened and checked before any namespace existed: the
          * path is never resolved again (and need not exist in the jail). */
         syscall(SYS_execveat, exec_fd, "", argv, envp, AT_EMPTY_PATH);
+        if (errno == ENOENT || errno == ENOSYS) {
+                /* Some kernels (seen on Debian 11's 5.10) refuse execveat()
+                 * of an fd with ENOENT, whatever the file: the same open
+                 * file through its magic link, which names no path either. */
+                char self[64];
+
+                snprintf(self, sizeof(self), "/proc/self/fd/%d", exec_fd);
+                execve(self, argv, envp);
+        }
         if (errno == ENOENT)
                 /* The file was there: its ELF interpreter is not, in the jail. */
                 return jl_error(err, JAILER_STEP_EXEC, errno, "exec_path",

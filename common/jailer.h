@@ -349,14 +349,18 @@ typedef struct jailer_report {
         bool seccomp_killed;        /* killed by SIGSYS from a seccomp filter's kill action */
         uint64_t wall_time_us;      /* from spawn to exit */
         uint64_t cpu_usage_us;      /* user+system CPU of the whole cgroup */
-        uint64_t memory_peak_bytes; /* peak memory of the cgroup */
+        uint64_t memory_peak_bytes; /* peak memory of the cgroup, JAILER_UNKNOWN when the kernel does not say */
         int64_t pids_peak;          /* peak number of tasks, -1 when the kernel does not say */
 } jailer_report;
+
+/* A figure the kernel does not give: memory_peak_bytes on cgroup v2 before
+ * Linux 5.19 (no memory.peak).  JSON null, never a number made up. */
+#define JAILER_UNKNOWN UINT64_MAX
 
 /* The exit report as JSON:
  * {"jail":"id","pid":N,"exit_code":N|null,"signal":"SIGKILL"|null,
  *  "oom_killed":b,"timed_out":b,"seccomp_killed":b,"wall_time_us":N,"cpu_usage_us":N,
- *  "memory_peak_bytes":N,"pids_peak":N|null}
+ *  "memory_peak_bytes":N|null,"pids_peak":N|null}
  * malloc'd, NULL on ENOMEM. */
 char *jailer_report_to_json(const jailer_report *r);
 int jailer_report_from_json(const char *json, jailer_report *r, jailer_error *err);
@@ -408,7 +412,7 @@ const char *jailer_jail_cgroup_path(const jailer_jail *j);
 typedef struct jailer_usage {
         uint64_t cpu_usage_us;
         uint64_t memory_current_bytes;
-        uint64_t memory_peak_bytes;
+        uint64_t memory_peak_bytes;     /* JAILER_UNKNOWN: see jailer_report */
         uint64_t pids_current;
 } jailer_usage;
 int jailer_jail_usage(const jailer_jail *j, jailer_usage *u, jailer_error *err);

@@ -3,7 +3,7 @@
  * The exit report and its JSON form, one line:
  * {"jail":"id","pid":N,"exit_code":N|null,"signal":"SIGKILL"|null,
  *  "oom_killed":b,"timed_out":b,"seccomp_killed":b,"wall_time_us":N,"cpu_usage_us":N,
- *  "memory_peak_bytes":N,"pids_peak":N|null}
+ *  "memory_peak_bytes":N|null,"pids_peak":N|null}
  *
  * The reader checks types strictly but ignores keys it does not know, so
  * that an older client can read the report of a newer jailer.
@@ -60,7 +60,10 @@ char *jailer_report_to_json(const jailer_report *r)
         json_add(o, "seccomp_killed", json_object_new_boolean(r->seccomp_killed), &ok);
         json_add(o, "wall_time_us", json_object_new_uint64(r->wall_time_us), &ok);
         json_add(o, "cpu_usage_us", json_object_new_uint64(r->cpu_usage_us), &ok);
-        json_add(o, "memory_peak_bytes", json_object_new_uint64(r->memory_peak_bytes), &ok);
+        if (r->memory_peak_bytes == JAILER_UNKNOWN)
+                json_add_null(o, "memory_peak_bytes", &ok);
+        else
+                json_add(o, "memory_peak_bytes", json_object_new_uint64(r->memory_peak_bytes), &ok);
         if (r->pids_peak < 0)
                 json_add_null(o, "pids_peak", &ok);
         else
@@ -187,7 +190,9 @@ int jailer_report_from_json(const char *json, jailer_report *r, jailer_error *er
                         if (get_uint(err, key, v, UINT64_MAX, &rep.cpu_usage_us) < 0)
                                 return -1;
                 } else if (strcmp(key, "memory_peak_bytes") == 0) {
-                        if (get_uint(err, key, v, UINT64_MAX, &rep.memory_peak_bytes) < 0)
+                        if (json_object_is_type(v, json_type_null))
+                                rep.memory_peak_bytes = JAILER_UNKNOWN;
+                        else if (get_uint(err, key, v, UINT64_MAX - 1, &rep.memory_peak_bytes) < 0)
                                 return -1;
                 } else if (strcmp(key, "pids_peak") == 0) {
                         if (json_object_is_type(v, json_type_null))

@@ -471,7 +471,8 @@ static void log_exited(jd_jail *j, bool while_away)
         jd_entry_add(&e, "JAIL_TIMED_OUT=%d", r->timed_out ? 1 : 0);
         jd_entry_add(&e, "JAIL_WALL_TIME_US=%llu", (unsigned long long) r->wall_time_us);
         jd_entry_add(&e, "JAIL_CPU_USAGE_US=%llu", (unsigned long long) r->cpu_usage_us);
-        jd_entry_add(&e, "JAIL_MEMORY_PEAK_BYTES=%llu", (unsigned long long) r->memory_peak_bytes);
+        if (r->memory_peak_bytes != JAILER_UNKNOWN)
+                jd_entry_add(&e, "JAIL_MEMORY_PEAK_BYTES=%llu", (unsigned long long) r->memory_peak_bytes);
         if (r->exit_code >= 0)
                 snprintf(status, sizeof status, "exited with status %d", r->exit_code);
         else
@@ -1409,7 +1410,7 @@ static int on_control_reply(sd_event_source *s, int fd, uint32_t revents, void *
 {
         jd_control *ctl = userdata;
         char buf[JD_SVCTL_MAX_MSG + 1];
-        json_object *o, *ok, *u;
+        json_object *o, *ok, *u, *peak;
         jl_rpc_error e;
         const char *reason;
         ssize_t n;
@@ -1441,7 +1442,9 @@ static int on_control_reply(sd_event_source *s, int fd, uint32_t revents, void *
                         jailer_usage usage = {
                                 .cpu_usage_us = (uint64_t) json_int(u, "cpu_usage_us"),
                                 .memory_current_bytes = (uint64_t) json_int(u, "memory_current_bytes"),
-                                .memory_peak_bytes = (uint64_t) json_int(u, "memory_peak_bytes"),
+                                .memory_peak_bytes = json_object_object_get_ex(u, "memory_peak_bytes", &peak) && !peak ?
+                                                             JAILER_UNKNOWN :
+                                                             (uint64_t) json_int(u, "memory_peak_bytes"),
                                 .pids_current = (uint64_t) json_int(u, "pids_current"),
                         };
 

@@ -396,7 +396,9 @@ static json_object *handle_control(supervisor *sv, json_object *req)
                 uo = json_object_new_object();
                 json_object_object_add(uo, "cpu_usage_us", json_object_new_uint64(u.cpu_usage_us));
                 json_object_object_add(uo, "memory_current_bytes", json_object_new_uint64(u.memory_current_bytes));
-                json_object_object_add(uo, "memory_peak_bytes", json_object_new_uint64(u.memory_peak_bytes));
+                json_object_object_add(uo, "memory_peak_bytes",
+                                       u.memory_peak_bytes == JAILER_UNKNOWN ? NULL :
+                                                                               json_object_new_uint64(u.memory_peak_bytes));
                 json_object_object_add(uo, "pids_current", json_object_new_uint64(u.pids_current));
                 json_object_object_add(o, "ok", json_object_new_boolean(true));
                 json_object_object_add(o, "pid", json_object_new_int(sv->state.jail_pid));

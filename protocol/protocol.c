@@ -1093,7 +1093,11 @@ json_object *jl_jail_info_to_json(const jl_jail_info *i)
                 json_object_object_add(u, "cpu_usage_us", json_object_new_uint64(i->usage.cpu_usage_us));
                 json_object_object_add(u, "memory_current_bytes",
                                        json_object_new_uint64(i->usage.memory_current_bytes));
-                json_object_object_add(u, "memory_peak_bytes", json_object_new_uint64(i->usage.memory_peak_bytes));
+                /* null (json-c's NULL) when the kernel does not say */
+                json_object_object_add(u, "memory_peak_bytes",
+                                       i->usage.memory_peak_bytes == JAILER_UNKNOWN ?
+                                               NULL :
+                                               json_object_new_uint64(i->usage.memory_peak_bytes));
                 json_object_object_add(u, "pids_current", json_object_new_uint64(i->usage.pids_current));
         }
         if (i->has_report) {
@@ -1114,7 +1118,7 @@ static uint64_t get_u64(json_object *o, const char *key)
 
 int jl_jail_info_from_json(json_object *o, jl_jail_info *i, jl_rpc_error *err)
 {
-        json_object *v;
+        json_object *v, *m;
 
         *i = (jl_jail_info) {};
         if (!json_object_is_type(o, json_type_object))
@@ -1142,6 +1146,8 @@ int jl_jail_info_from_json(json_object *o, jl_jail_info *i, jl_rpc_error *err)
                 i->usage.cpu_usage_us = get_u64(v, "cpu_usage_us");
                 i->usage.memory_current_bytes = get_u64(v, "memory_current_bytes");
                 i->usage.memory_peak_bytes = get_u64(v, "memory_peak_bytes");
+                if (json_object_object_get_ex(v, "memory_peak_bytes", &m) && !m)
+                        i->usage.memory_peak_bytes = JAILER_UNKNOWN;
                 i->usage.pids_current = get_u64(v, "pids_current");
         }
         if (json_object_object_get_ex(o, "report", &v) && json_object_is_type(v, json_type_object)) {

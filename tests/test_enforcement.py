@@ -21,7 +21,8 @@ def test_memory_limit_oom_kills(jail):
     assert rep["oom_killed"] is True, rep
     assert rep["signal"] == "SIGKILL" and rep["exit_code"] is None, rep
     assert rep["timed_out"] is False
-    assert 16 * MiB < rep["memory_peak_bytes"] <= 33 * MiB, rep
+    peak = jailtest.memory_peak(rep)
+    assert peak is None or 16 * MiB < peak <= 33 * MiB, rep
     assert res.line("alloc") is None, "the probe finished allocating 256 MiB under a 32 MiB limit"
 
 
@@ -30,7 +31,8 @@ def test_memory_below_limit_runs(jail):
     assert res.rc == 0, res
     assert res.line("alloc")["allocated_mib"] == 8
     assert res.report["oom_killed"] is False
-    assert res.report["memory_peak_bytes"] >= 8 * MiB, res.report
+    peak = jailtest.memory_peak(res.report)
+    assert peak is None or peak >= 8 * MiB, res.report
 
 
 def test_pids_limit(jail):
@@ -214,7 +216,8 @@ def test_report_plausible(jail):
     assert rep["pid"] > 1 and rep["pid"] != os.getpid()
     assert rep["wall_time_us"] >= 500_000, rep
     assert rep["cpu_usage_us"] >= 100_000, rep
-    assert rep["memory_peak_bytes"] > 0, rep
+    peak = jailtest.memory_peak(rep)
+    assert peak is None or peak > 0, rep
     if rep["pids_peak"] is not None:
         assert rep["pids_peak"] >= 2, rep     # the probe and its child
 

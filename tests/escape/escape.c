@@ -369,6 +369,14 @@ static int reexec_from_memory(const char *stage2, int exe_fd)
         char *argv[] = { (char *) "escape", (char *) stage2, fdarg, NULL };
         char *envp[] = { NULL };
         syscall(SYS_execveat, mem, "", argv, envp, AT_EMPTY_PATH);
+        if (errno == ENOENT || errno == ENOSYS) {
+                /* Kernels whose execveat() of an fd fails (Debian 11's 5.10):
+                 * the memfd through its magic link, as the jailer does. */
+                char self[32];
+
+                snprintf(self, sizeof(self), "/proc/self/fd/%d", mem);
+                execve(self, argv, envp);
+        }
         return errno;
 }
 

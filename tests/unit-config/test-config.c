@@ -1011,6 +1011,18 @@ static void test_report(void)
                "report: round trip exited", "%s", err.message);
         report(jailer_report_status(&r) == 3, "report: status exit code", "%d", jailer_report_status(&r));
 
+        {
+                /* A peak the kernel does not give is null, and null comes back as unknown. */
+                _cleanup_free_ char *jn = NULL;
+
+                r.memory_peak_bytes = JAILER_UNKNOWN;
+                jn = jailer_report_to_json(&r);
+                report(jn && strstr(jn, "\"memory_peak_bytes\":null") &&
+                               jailer_report_from_json(jn, &back, &err) == 0 &&
+                               back.memory_peak_bytes == JAILER_UNKNOWN,
+                       "report: unknown memory peak is null both ways", "%s", jn ?: "NULL");
+        }
+
         memset(&r, 0, sizeof(r));
         r.signal = 32; /* no name */
         r.exit_code = -1;

@@ -31,6 +31,8 @@
 # itself failed (boot failure, timeout: the guest console is printed).
 #
 # Environment: JAILER_VM_CACHE (cache directory, default tests/.vm),
+# JAILER_VM_KERNEL_SUITE (a Debian release whose kernel the guest boots,
+# e.g. bullseye for Linux 5.10; default: the host's release),
 # JAILER_VM_ACCEL (auto|kvm|tcg; auto = KVM when /dev/kvm works, else TCG),
 # JAILER_VM_KVM_GRACE (seconds a KVM boot may take to show a sign of life
 # before TCG is used instead; 20).  For the harness's own tests only:
@@ -89,8 +91,32 @@ fi
 # overlay on top of it, and tun so that /dev/net/tun exists in the guest.
 GUEST_MODULES="virtio_pci 9pnet_virtio 9p overlay tun"
 
+# JAILER_VM_KERNEL_SUITE=bullseye (say): the guest boots that Debian
+# release's kernel instead of the host's (bullseye: Linux 5.10), fetched from
+# the same archive through a private sources list and apt state under the
+# cache directory: the host's apt configuration is never touched.
+SUITE=${JAILER_VM_KERNEL_SUITE:-}
+APT_OPTS=()
+private_apt() {
+  local dir=$CACHE/apt-$SUITE uri
+  uri=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null)
+  [ -n "$uri" ] || uri=$(awk '$1 == "deb" && $0 !~ /security/ {print $2; exit}' /etc/apt/sources.list 2>/dev/null)
+  uri=${uri:-http://deb.debian.org/debian}
+  mkdir -p "$dir/lists/partial" "$dir/archives/partial" "$dir/etc" || return 1
+  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $uri $SUITE main" > "$dir/etc/sources.list"
+  APT_OPTS=(-o "Dir::Etc::SourceList=$dir/etc/sources.list" -o "Dir::Etc::SourceParts=/nonexistent"
+            -o "Dir::State=$dir" -o "Dir::State::Lists=$dir/lists" -o "Dir::State::status=/var/lib/dpkg/status"
+            -o "Dir::Cache=$dir" -o "Dir::Cache::Archives=$dir/archives" -o "Debug::NoLocking=1"
+            -o "APT::Get::List-Cleanup=0")
+  if [ ! -s "$dir/updated" ]; then
+    apt-get "${APT_OPTS[@]}" update > "$dir/update.log" 2>&1 || return 1
+    date > "$dir/updated"
+  fi
+}
+
 kernel_package() {
-  apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}'
+  apt-cache "${APT_OPTS[@]}" depends linux-image-amd64 2>/dev/null |
+    awk '/Depends: linux-image-[0-9]/ {print $2; exit}'
 }
 
 build_initramfs() {  # $1 = extracted package root, $2 = kernel version, $3 = output dir
@@ -166,9 +192,14 @@ print(setup * 512 + off, length)' "$1") || return 1
 prepare_kernel() {
   mkdir -p "$CACHE" || cannot_run "cannot create the cache directory $CACHE"
   local pkg
+  # Here, not in kernel_package's subshell: APT_OPTS serves the download too.
+  if [ -n "$SUITE" ] && ! private_apt; then
+    cannot_run "apt cannot fetch $SUITE's package lists (see $CACHE/apt-$SUITE/update.log)"
+  fi
   pkg=$(kernel_package)
   if [ -z "$pkg" ]; then
     # Offline or no package lists: use whatever kernel was cached before.
+    [ -z "$SUITE" ] || cannot_run "apt cannot resolve $SUITE's linux-image-amd64 (see $CACHE/apt-$SUITE/update.log)"
     KDIR=$(ls -d "$CACHE"/kernel-* 2>/dev/null | tail -1)
     [ -n "$KDIR" ] && [ -s "$KDIR/vmlinuz" ] ||
       cannot_run "no kernel cached in $CACHE and apt cannot resolve linux-image-amd64 (run apt-get update)"
@@ -186,7 +217,7 @@ prepare_kernel() {
   local deb
   deb=$(ls "$KDIR"/"$pkg"_*.deb 2>/dev/null | tail -1)
   if [ -z "$deb" ]; then
-    (cd "$KDIR" && apt-get download "$pkg" >"$KDIR/download.log" 2>&1) ||
+    (cd "$KDIR" && apt-get "${APT_OPTS[@]}" download "$pkg" >"$KDIR/download.log" 2>&1) ||
       cannot_run "apt-get download $pkg failed: $(tail -1 "$KDIR/download.log")"
     deb=$(ls "$KDIR"/"$pkg"_*.deb | tail -1)
   fi
