@@ -380,3 +380,151 @@ int jl_cg_kill_procs(int dirfd)
                 return r;
         return (int) (n_again > INT32_MAX ? INT32_MAX : n_again);
 }
+
+/* ------------------------------------------------------------ pinning */
+
+/* A cpu list file of the kernel's into *out: 0 or -errno (-EINVAL when it
+ * does not parse).  fallback, when not NULL, stands for a missing file. */
+static int read_list(int dirfd, const char *name, const char *fallback, jl_cpuset *out)
+{
+        _cleanup_free_ char *text = NULL;
+        char why[128];
+
+        int r = jl_cg_read_at(dirfd, name, &text);
+        if (r == -ENOENT && fallback)
+                r = (text = strdup(fallback)) ? 0 : -ENOMEM;
+        if (r < 0)
+                return r;
+        return jl_cpulist_parse(text, out, why, sizeof(why)) < 0 ? -EINVAL : 0;
+}
+
+struct pin_kind {
+        const char *field;      /* "limits.cpus" */
+        const char *what;       /* "cpu" */
+        const char *host_dir;   /* where the host says what is online */
+        const char *fallback;   /* no such file: what the host has */
+};
+
+static const struct pin_kind pin_cpus = { "limits.cpus", "cpu", "/sys/devices/system/cpu", NULL };
+/* A kernel without NUMA has no node directory, and one node, 0. */
+static const struct pin_kind pin_mems = { "limits.mems", "NUMA node", "/sys/devices/system/node", "0" };
+
+static int pin_one(const struct pin_kind *k, const char *list, jl_cpuset *want, jailer_error *err)
+{
+        char why[128], have[256];
+        jl_cpuset host;
+
+        if (jl_cpulist_parse(list, want, why, sizeof(why)) < 0)
+                return jl_error(err, JAILER_STEP_CONFIG, 0, k->field, "%s", why);
+        if (jl_cpuset_count(want) == 0)
+                return jl_error(err, JAILER_STEP_CONFIG, 0, k->field, "\"%s\" is empty", list);
+
+        _cleanup_close_ int fd = open(k->host_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int r;
+        if (fd >= 0)
+                r = read_list(fd, "online", k->fallback, &host);
+        else if (errno == ENOENT && k->fallback)
+                r = jl_cpulist_parse(k->fallback, &host, why, sizeof(why)) < 0 ? -EINVAL : 0;
+        else
+                r = -errno;
+        if (r < 0)
+                return jl_error(err, JAILER_STEP_CGROUP, -r, k->field, "cannot read %s/online", k->host_dir);
+
+        int n = jl_cpuset_first_outside(want, &host);
+        if (n >= 0) {
+                jl_cpuset_format(&host, have, sizeof(have));
+                return jl_error(err, JAILER_STEP_CONFIG, 0, k->field,
+                                "%s %d (of \"%s\") is not online on this host (online: %s)", k->what, n, list,
+                                have);
+        }
+        return 0;
+}
+
+int jl_cg_pin_parse(const jailer_config *c, struct jl_cg_pin **out, jailer_error *err)
+{
+        *out = NULL;
+        if (!c->limits.cpus && !c->limits.mems)
+                return 0;
+
+        _cleanup_free_ struct jl_cg_pin *p = calloc(1, sizeof(*p));
+        if (!p)
+                return jl_error(err, JAILER_STEP_CGROUP, ENOMEM, NULL, "cpuset");
+        p->cpus_set = c->limits.cpus != NULL;
+        p->mems_set = c->limits.mems != NULL;
+        if (p->cpus_set && pin_one(&pin_cpus, c->limits.cpus, &p->cpus, err) < 0)
+                return -1;
+        if (p->mems_set && pin_one(&pin_mems, c->limits.mems, &p->mems, err) < 0)
+                return -1;
+        *out = TAKE_PTR(p);
+        return 0;
+}
+
+static int check_within(const struct pin_kind *k, const jl_cpuset *want, int parent_fd, const char *parent_path,
+                        const char *file, jailer_error *err)
+{
+        jl_cpuset have;
+        char have_s[256];
+
+        int r = read_list(parent_fd, file, NULL, &have);
+        if (r < 0)
+                return jl_error(err, JAILER_STEP_CGROUP, -r, k->field, "cannot read %s/%s", parent_path, file);
+        int n = jl_cpuset_first_outside(want, &have);
+        if (n < 0)
+                return 0;
+        jl_cpuset_format(&have, have_s, sizeof(have_s));
+        return jl_error(err, JAILER_STEP_CGROUP, 0, k->field,
+                        "%s %d is not in the parent cgroup's set (%s/%s: %s)", k->what, n, parent_path, file,
+                        have_s[0] ? have_s : "empty");
+}
+
+int jl_cg_pin_check_parent(const struct jl_cg_pin *p, int parent_fd, const char *parent_path,
+                           const struct jl_cg_pin_files *f, jailer_error *err)
+{
+        if (p->cpus_set && check_within(&pin_cpus, &p->cpus, parent_fd, parent_path, f->effective_cpus, err) < 0)
+                return -1;
+        if (p->mems_set && check_within(&pin_mems, &p->mems, parent_fd, parent_path, f->effective_mems, err) < 0)
+                return -1;
+        return 0;
+}
+
+static int write_list(struct jl_cg_dir *d, const char *field, const char *file, const jl_cpuset *set,
+                      jailer_error *err)
+{
+        char buf[4096];
+
+        jl_cpuset_format(set, buf, sizeof(buf));
+        int r = jl_cg_write_at(d->fd, file, buf);
+        if (r < 0)
+                return jl_error(err, JAILER_STEP_CGROUP, -r, field, "cannot write \"%s\" to %s/%s", buf, d->path,
+                                file);
+        return 0;
+}
+
+/* The parent's effective set of file into the leaf's setting: v1 starts a
+ * cpuset empty, and an empty cpuset takes no task. */
+static int copy_parent(struct jl_cg_dir *d, const struct pin_kind *k, const char *effective, const char *file,
+                       jailer_error *err)
+{
+        jl_cpuset have;
+        int r = read_list(d->parent_fd, effective, NULL, &have);
+        if (r < 0)
+                return jl_error(err, JAILER_STEP_CGROUP, -r, k->field, "cannot read the parent of %s: %s",
+                                d->path, effective);
+        return write_list(d, k->field, file, &have, err);
+}
+
+int jl_cg_pin_write(const struct jl_cg_pin *p, struct jl_cg_dir *d, const struct jl_cg_pin_files *f,
+                    bool inherit, jailer_error *err)
+{
+        int r;
+
+        if (p->cpus_set)
+                r = write_list(d, pin_cpus.field, f->cpus, &p->cpus, err);
+        else
+                r = inherit ? 0 : copy_parent(d, &pin_cpus, f->effective_cpus, f->cpus, err);
+        if (r < 0)
+                return -1;
+        if (p->mems_set)
+                return write_list(d, pin_mems.field, f->mems, &p->mems, err);
+        return inherit ? 0 : copy_parent(d, &pin_mems, f->effective_mems, f->mems, err);
+}

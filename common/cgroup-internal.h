@@ -13,13 +13,17 @@
 #include <stdint.h>
 #include <time.h>
 
-/* The v1 controllers a jail uses, as indexes.  cpuset is never used: it
- * starts empty in a new v1 cgroup and would have to be copied down. */
+/* The v1 controllers a jail uses, as indexes: every jail the first
+ * JL_CG1_REQUIRED, and cpuset only a jail that is pinned (a new v1 cpuset
+ * starts empty, and its cpus and mems have to be filled in before a task
+ * may join it). */
 enum {
         JL_CG1_CPU = 0,
         JL_CG1_CPUACCT,
         JL_CG1_MEMORY,
         JL_CG1_PIDS,
+        JL_CG1_REQUIRED,
+        JL_CG1_CPUSET = JL_CG1_REQUIRED,
         JL_CG1_COUNT,
 };
 extern const char *const jl_cg1_controller_names[JL_CG1_COUNT];
@@ -60,6 +64,8 @@ struct jl_cgroup {
         size_t n_dirs;
         /* v1: which dirs[] entry serves each controller. */
         size_t cg1_dir[JL_CG1_COUNT];
+        /* Pinning, from the config and checked against the host. */
+        struct jl_cg_pin *pin;
         /* v2 kernels without memory.peak: the largest memory.current seen.
          * Behind a pointer because jl_cgroup_stats_read() takes a const jail. */
         uint64_t *memory_seen_max;
@@ -120,6 +126,33 @@ static inline void jl_cg_keep(int *first, int r)
 /* pids.peak, the same file on v1 and v2 (recent kernels only: without it
  * *out stays -1).  0 or -errno. */
 int jl_cg_read_pids_peak(int dirfd, int64_t *out);
+
+/* ------------------------------------------------------ pinning (cpuset)
+ * The cpus and nodes of limits.cpus and limits.mems, parsed, checked
+ * against what the host has online (jl_cg_pin_parse), then against the
+ * parent cgroup's set (jl_cg_pin_check_parent) before the leaf is made. */
+struct jl_cg_pin {
+        bool cpus_set, mems_set;
+        jl_cpuset cpus, mems;
+};
+
+/* The cpuset file names of one backend. */
+struct jl_cg_pin_files {
+        const char *cpus, *mems;                        /* the leaf's setting */
+        const char *effective_cpus, *effective_mems;    /* what a cgroup really has */
+};
+
+/* *out = NULL when the config pins nothing; else a malloc'd pin.  0 or -1
+ * with *err naming the field and the offending cpu or node. */
+int jl_cg_pin_parse(const jailer_config *c, struct jl_cg_pin **out, jailer_error *err);
+/* Is every pinned cpu and node in the parent's effective set? */
+int jl_cg_pin_check_parent(const struct jl_cg_pin *p, int parent_fd, const char *parent_path,
+                           const struct jl_cg_pin_files *f, jailer_error *err);
+/* Write the pinned cpus and nodes into the leaf d; those not pinned are
+ * left alone when inherit (v2: an empty setting means the parent's), or
+ * copied from the parent's effective set (v1: empty means none). */
+int jl_cg_pin_write(const struct jl_cg_pin *p, struct jl_cg_dir *d, const struct jl_cg_pin_files *f,
+                    bool inherit, jailer_error *err);
 
 /* ------------------------------------------------------ backends
  * One table of operations per backend, chosen once by jl_cgroup_create():

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cgroup v1 backend, for hybrid hosts: one leaf <mnt>/<parent>/<id> in each
- * of the cpu, cpuacct, memory and pids hierarchies (one leaf serves
- * controllers that are co-mounted).  v1 has no CLONE_INTO_CGROUP: the child
+ * of the cpu, cpuacct, memory and pids hierarchies, and in the cpuset one
+ * when the jail is pinned (one leaf serves controllers that are co-mounted).  v1 has no CLONE_INTO_CGROUP: the child
  * waits until the parent has attach()ed it to every hierarchy.
  */
 #include "cgroup-internal.h"
 
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,17 +27,60 @@ static int write_limit(struct jl_cg_dir *d, const char *file, const char *field,
         return 0;
 }
 
+static const struct jl_cg_pin_files cpuset_files = {
+        .cpus = "cpuset.cpus",
+        .mems = "cpuset.mems",
+        .effective_cpus = "cpuset.effective_cpus",
+        .effective_mems = "cpuset.effective_mems",
+};
+
+/* One setting of a parent cpuset: v1 creates a cpuset with empty cpus and
+ * mems, and neither a task nor a child's setting fits into an empty one,
+ * so a parent left empty (we made it, or someone did without filling it)
+ * gets its own parent's values, top down.  The mount root is never empty. */
+static int cpuset_fill_one(int fd, const char *path, const char *file, jailer_error *err)
+{
+        _cleanup_free_ char *cur = NULL, *up = NULL;
+        int r = jl_cg_read_at(fd, file, &cur);
+        if (r == 0 && cur[strspn(cur, "\n")] != '\0')
+                return 0;
+
+        _cleanup_close_ int pfd = -EBADF;
+        if (r == 0) {
+                pfd = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                r = pfd < 0 ? -errno : jl_cg_read_at(pfd, file, &up);
+        }
+        if (r == 0)
+                r = jl_cg_write_at(fd, file, up);
+        if (r < 0)
+                return jl_error(err, JAILER_STEP_CGROUP, -r, "cgroup_parent", "cannot fill %s/%s from its parent",
+                                path, file);
+        return 0;
+}
+
+static int cpuset_fill(int fd, const char *path, jailer_error *err)
+{
+        if (cpuset_fill_one(fd, path, cpuset_files.cpus, err) < 0)
+                return -1;
+        return cpuset_fill_one(fd, path, cpuset_files.mems, err);
+}
+
 static int cg1_create(const jailer_config *c, const struct jl_cg_host *h, struct jl_cgroup *cg,
                       jailer_error *err)
 {
         const char *parent = c->cgroup_parent ? c->cgroup_parent : JL_CG_DEFAULT_PARENT;
 
+        if (cg->pin && !h->v1_mount[JL_CG1_CPUSET])
+                return jl_error(err, JAILER_STEP_CGROUP, 0, cg->pin->cpus_set ? "limits.cpus" : "limits.mems",
+                                "pinning needs the cpuset controller, and no v1 hierarchy has it");
+
         /* Memory first: it is the jail's main path.  Every leaf is counted in
          * n_dirs before it is made, so that a failure half-way removes the
          * ones made (and only those: a leftover of a crashed jail in one
          * hierarchy is reported, never removed). */
-        static const int order[] = { JL_CG1_MEMORY, JL_CG1_PIDS, JL_CG1_CPU, JL_CG1_CPUACCT };
-        for (size_t k = 0; k < ELEMENTSOF(order); k++) {
+        static const int order[] = { JL_CG1_MEMORY, JL_CG1_PIDS, JL_CG1_CPU, JL_CG1_CPUACCT, JL_CG1_CPUSET };
+        size_t n_order = cg->pin ? ELEMENTSOF(order) : ELEMENTSOF(order) - 1;
+        for (size_t k = 0; k < n_order; k++) {
                 int ctl = order[k];
                 bool shared = false;
                 for (size_t j = 0; j < k; j++)
@@ -48,16 +92,27 @@ static int cg1_create(const jailer_config *c, const struct jl_cg_host *h, struct
                 if (shared)
                         continue;
 
+                /* The cpuset hierarchy (maybe co-mounted with another):
+                 * its parents filled in, the pinning checked against them
+                 * before the leaf is made. */
+                bool cpuset = cg->pin && strcmp(h->v1_dev[ctl], h->v1_dev[JL_CG1_CPUSET]) == 0;
                 _cleanup_free_ char *parent_path = NULL;
-                int pfd = jl_cg_open_parent(h->v1_mount[ctl], parent, NULL, &parent_path, err);
+                int pfd = jl_cg_open_parent(h->v1_mount[ctl], parent, cpuset ? cpuset_fill : NULL, &parent_path,
+                                            err);
                 if (pfd < 0)
                         return -1;
                 struct jl_cg_dir *d = &cg->dirs[cg->n_dirs];
                 d->parent_fd = pfd;
                 cg->cg1_dir[ctl] = cg->n_dirs++;
+                if (cpuset && jl_cg_pin_check_parent(cg->pin, pfd, parent_path, &cpuset_files, err) < 0)
+                        return -1;
                 if (jl_cg_dir_make(d, pfd, parent_path, c->id, err) < 0)
                         return -1;
         }
+
+        /* Before any task joins: an empty v1 cpuset refuses them. */
+        if (cg->pin && jl_cg_pin_write(cg->pin, dir_of(cg, JL_CG1_CPUSET), &cpuset_files, false, err) < 0)
+                return -1;
 
         uint64_t period = c->limits.cpu_period_us;
         if (period == JL_UNSET || period == 0)

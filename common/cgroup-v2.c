@@ -13,9 +13,8 @@
 #include <string.h>
 #include <sys/inotify.h>
 
-static int enable_controllers(int fd, const char *path, jailer_error *err)
+static int enable(int fd, const char *path, const char *const *want, size_t n_want, jailer_error *err)
 {
-        static const char *const want[] = { "cpu", "memory", "pids" };
         _cleanup_free_ char *cur = NULL;
 
         int r = jl_cg_read_at(fd, "cgroup.subtree_control", &cur);
@@ -24,7 +23,7 @@ static int enable_controllers(int fd, const char *path, jailer_error *err)
                                 "cannot read %s/cgroup.subtree_control", path);
 
         char add[64] = "";
-        for (size_t i = 0; i < ELEMENTSOF(want); i++)
+        for (size_t i = 0; i < n_want; i++)
                 if (!jl_cg_has_word(cur, want[i])) {
                         if (add[0])
                                 strcat(add, " ");
@@ -43,6 +42,43 @@ static int enable_controllers(int fd, const char *path, jailer_error *err)
                 return jl_error(err, JAILER_STEP_CGROUP, -r, "cgroup_parent",
                                 "cannot write \"%s\" to %s/cgroup.subtree_control%s", add, path, why);
         }
+        return 0;
+}
+
+static int enable_controllers(int fd, const char *path, jailer_error *err)
+{
+        static const char *const want[] = { "cpu", "memory", "pids" };
+        return enable(fd, path, want, ELEMENTSOF(want), err);
+}
+
+/* A pinned jail needs cpuset too, given down the same path. */
+static int enable_controllers_cpuset(int fd, const char *path, jailer_error *err)
+{
+        static const char *const want[] = { "cpu", "memory", "pids", "cpuset" };
+        return enable(fd, path, want, ELEMENTSOF(want), err);
+}
+
+static const struct jl_cg_pin_files cpuset_files = {
+        .cpus = "cpuset.cpus",
+        .mems = "cpuset.mems",
+        .effective_cpus = "cpuset.cpus.effective",
+        .effective_mems = "cpuset.mems.effective",
+};
+
+/* Is cpuset offered at the mount root? */
+static int cpuset_offered(const struct jl_cg_host *h, const struct jl_cg_pin *pin, jailer_error *err)
+{
+        _cleanup_close_ int fd = open(h->v2_mount, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_free_ char *ctl = NULL;
+        int r = fd < 0 ? -errno : jl_cg_read_at(fd, "cgroup.controllers", &ctl);
+        if (r < 0)
+                return jl_error(err, JAILER_STEP_CGROUP, -r, NULL, "cannot read %s/cgroup.controllers",
+                                h->v2_mount);
+        if (!jl_cg_has_word(ctl, "cpuset"))
+                return jl_error(err, JAILER_STEP_CGROUP, 0, pin->cpus_set ? "limits.cpus" : "limits.mems",
+                                "pinning needs the cpuset controller, and the cgroup2 hierarchy at %s "
+                                "does not offer it",
+                                h->v2_mount);
         return 0;
 }
 
@@ -67,13 +103,23 @@ static int cg2_create(const jailer_config *c, const struct jl_cg_host *h, struct
         if (!cg->memory_seen_max)
                 return jl_error(err, JAILER_STEP_CGROUP, ENOMEM, NULL, "cgroup");
 
+        if (cg->pin && cpuset_offered(h, cg->pin, err) < 0)
+                return -1;
+
         _cleanup_free_ char *parent_path = NULL;
-        int pfd = jl_cg_open_parent(h->v2_mount, parent, enable_controllers, &parent_path, err);
+        int pfd = jl_cg_open_parent(h->v2_mount, parent,
+                                    cg->pin ? enable_controllers_cpuset : enable_controllers, &parent_path, err);
         if (pfd < 0)
                 return -1;
         d->parent_fd = pfd;
         cg->n_dirs = 1;
+        /* v2 takes any list and runs the jail on its intersection with
+         * the parent's: a cpu outside it would be silently dropped. */
+        if (cg->pin && jl_cg_pin_check_parent(cg->pin, pfd, parent_path, &cpuset_files, err) < 0)
+                return -1;
         if (jl_cg_dir_make(d, pfd, parent_path, c->id, err) < 0)
+                return -1;
+        if (cg->pin && jl_cg_pin_write(cg->pin, d, &cpuset_files, true, err) < 0)
                 return -1;
 
         uint64_t period = c->limits.cpu_period_us;

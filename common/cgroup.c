@@ -24,6 +24,7 @@ const char *const jl_cg1_controller_names[JL_CG1_COUNT] = {
         [JL_CG1_CPUACCT] = "cpuacct",
         [JL_CG1_MEMORY] = "memory",
         [JL_CG1_PIDS] = "pids",
+        [JL_CG1_CPUSET] = "cpuset",
 };
 
 /* The v2 controllers a jail needs. */
@@ -175,7 +176,7 @@ void jl_cg_host_done(struct jl_cg_host *h)
 
 bool jl_cg_host_has_v1(const struct jl_cg_host *h)
 {
-        for (size_t i = 0; i < JL_CG1_COUNT; i++)
+        for (size_t i = 0; i < JL_CG1_REQUIRED; i++)
                 if (!h->v1_mount[i])
                         return false;
         return true;
@@ -185,7 +186,7 @@ void jl_cg_host_v1_missing(const struct jl_cg_host *h, char *buf, size_t size)
 {
         size_t len = 0;
         buf[0] = '\0';
-        for (size_t i = 0; i < JL_CG1_COUNT; i++)
+        for (size_t i = 0; i < JL_CG1_REQUIRED; i++)
                 if (!h->v1_mount[i] && len < size) {
                         int k = snprintf(buf + len, size - len, "%s%s", len ? ", " : "",
                                          jl_cg1_controller_names[i]);
@@ -222,6 +223,7 @@ static void cgroup_free(struct jl_cgroup *cg, int *first_error)
                         *first_error = r;
         }
         free(cg->memory_seen_max);
+        free(cg->pin);
         free(cg->id);
         free(cg);
 }
@@ -266,6 +268,11 @@ int jl_cgroup_create(const jailer_config *c, struct jl_cgroup **out, jailer_erro
                 return jl_error(err, JAILER_STEP_CGROUP, 0, "id", "id: \"%s\" cannot name a cgroup",
                                 c->id ? c->id : "");
         if (parent_check(c->cgroup_parent ? c->cgroup_parent : JL_CG_DEFAULT_PARENT, err) < 0)
+                return -1;
+
+        /* Pinning is checked against the host before anything is made. */
+        _cleanup_free_ struct jl_cg_pin *pin = NULL;
+        if (jl_cg_pin_parse(c, &pin, err) < 0)
                 return -1;
 
         struct jl_cg_host h;
@@ -323,6 +330,7 @@ int jl_cgroup_create(const jailer_config *c, struct jl_cgroup **out, jailer_erro
                 return jl_error(err, JAILER_STEP_CGROUP, ENOMEM, NULL, "cgroup");
         }
         cg->ops = v2 ? &jl_cg2_ops : &jl_cg1_ops;
+        cg->pin = TAKE_PTR(pin);
         for (size_t i = 0; i < ELEMENTSOF(cg->dirs); i++)
                 cg->dirs[i].fd = cg->dirs[i].parent_fd = -1;
 

@@ -47,6 +47,9 @@ enum opt_id {
         OPT_NO_KVM,
         OPT_SECCOMP_KILL,
         OPT_SECCOMP_ALLOW,
+        /* pinning */
+        OPT_CPUS,
+        OPT_MEMS,
 };
 
 struct opt {
@@ -90,6 +93,9 @@ static const struct opt options[] = {
         { "no-kvm", false, OPT_NO_KVM, 0 },
         { "seccomp-kill", false, OPT_SECCOMP_KILL, 0 },
         { "seccomp-allow", true, OPT_SECCOMP_ALLOW, 0 },
+        /* pinning */
+        { "cpus", true, OPT_CPUS, 0 },
+        { "mems", true, OPT_MEMS, 0 },
 };
 
 const char *jl_cli_usage(void)
@@ -104,6 +110,8 @@ const char *jl_cli_usage(void)
                "  --cpu-quota US           CPU quota per period, in microseconds\n"
                "  --cpu-period US          CPU period in microseconds (default 100000)\n"
                "  --pids N                 maximum number of tasks in the jail's cgroup\n"
+               "  --cpus LIST              pin to these cpus, e.g. 2-3 or 4,6 (cpuset)\n"
+               "  --mems LIST              pin memory to these NUMA nodes, e.g. 0\n"
                "  --max-fds N              RLIMIT_NOFILE (default 1024)\n"
                "  --max-procs N            RLIMIT_NPROC (default 64)\n"
                "  --max-file-size SIZE     RLIMIT_FSIZE, or 'unlimited' (default)\n"
@@ -376,6 +384,12 @@ static int apply(jailer_error *err, const struct flag *f, jailer_config *c, stru
                 break;
         case OPT_SECCOMP_ALLOW:
                 set_str = jailer_config_add_seccomp_allow;
+                break;
+        case OPT_CPUS:
+                set_str = jailer_config_set_cpus;
+                break;
+        case OPT_MEMS:
+                set_str = jailer_config_set_mems;
                 break;
         case OPT_SECCOMP_KILL:
                 c->seccomp_kill = true;

@@ -2,7 +2,7 @@
 /*
  * The JSON config file format: the spec's format, plus "hostname",
  * "devices", "cgroup_version", "cgroup_parent", and "max_file_size", "pids",
- * "timeout_ms" in "limits".
+ * "timeout_ms", "cpus", "mems" in "limits".
  *
  * The reader is strict on purpose: a typo must not silently weaken a jail.
  * Unknown keys, duplicate keys, wrong types, fractions, negative or
@@ -183,6 +183,17 @@ static int parse_limits(jailer_error *err, json_object *obj, jailer_config *c)
                 size_t i;
 
                 jl_json_path_key(f, sizeof(f), "limits", key);
+                /* Pinning: cpu lists, strings. */
+                if (strcmp(key, "cpus") == 0 || strcmp(key, "mems") == 0) {
+                        const char *s = NULL;
+                        IF_SET(v) {
+                                if (get_string(err, f, v, &s) < 0)
+                                        return -1;
+                        }
+                        if ((key[0] == 'c' ? jailer_config_set_cpus : jailer_config_set_mems)(c, s) < 0)
+                                return set_failed(err, f);
+                        continue;
+                }
                 for (i = 0; i < ELEMENTSOF(fields); i++)
                         if (strcmp(key, fields[i].name) == 0)
                                 break;
@@ -585,6 +596,10 @@ char *jailer_config_to_json(const jailer_config *c)
                 add_limit(limits, "max_file_size", c->limits.max_file_size, &ok);
                 add_limit(limits, "pids", c->limits.pids, &ok);
                 json_add(limits, "timeout_ms", json_object_new_uint64(c->limits.timeout_ms), &ok);
+                if (c->limits.cpus)
+                        add_str(limits, "cpus", c->limits.cpus, &ok);
+                if (c->limits.mems)
+                        add_str(limits, "mems", c->limits.mems, &ok);
         }
 
         json_add(root, "namespaces", ns = json_object_new_object(), &ok);

@@ -139,6 +139,8 @@ void jailer_config_free(jailer_config *c)
                 free(c->devices[i]);
         free(c->devices);
         free(c->cgroup_parent);
+        free(c->limits.cpus);
+        free(c->limits.mems);
         free(c->seccomp);
         for (size_t i = 0; i < c->n_seccomp_allow; i++)
                 free(c->seccomp_allow[i]);
@@ -291,6 +293,22 @@ int jailer_config_set_timeout_ms(jailer_config *c, uint64_t ms)
         c->limits.timeout_ms = ms;
         return 0;
 }
+
+/* ---- pinning (cpuset) */
+
+int jailer_config_set_cpus(jailer_config *c, const char *list)
+{
+        CHECK_CONFIG(c);
+        return set_str(&c->limits.cpus, list);
+}
+
+int jailer_config_set_mems(jailer_config *c, const char *list)
+{
+        CHECK_CONFIG(c);
+        return set_str(&c->limits.mems, list);
+}
+
+/* ---- */
 
 int jailer_config_set_namespace(jailer_config *c, jailer_namespace ns, bool on)
 {
@@ -555,6 +573,25 @@ uint64_t jailer_config_get_max_procs(const jailer_config *c) { return GET(c, c->
 uint64_t jailer_config_get_max_file_size(const jailer_config *c) { return GET(c, c->limits.max_file_size, JL_UNSET); }
 uint64_t jailer_config_get_timeout_ms(const jailer_config *c) { return GET(c, c->limits.timeout_ms, 0); }
 
+/* ---- pinning (cpuset) */
+const char *jailer_config_get_cpus(const jailer_config *c) { return GET(c, c->limits.cpus, NULL); }
+const char *jailer_config_get_mems(const jailer_config *c) { return GET(c, c->limits.mems, NULL); }
+
+long jailer_config_count_cpus(const jailer_config *c)
+{
+        jl_cpuset set;
+        char why[128];
+
+        if (!c || !c->limits.cpus)
+                return 0;
+        if (jl_cpulist_parse(c->limits.cpus, &set, why, sizeof(why)) < 0) {
+                errno = EINVAL;
+                return -1;
+        }
+        return (long) jl_cpuset_count(&set);
+}
+/* ---- */
+
 bool jailer_config_get_namespace(const jailer_config *c, jailer_namespace ns)
 {
         return c && (unsigned) ns < JAILER_NS_COUNT && c->ns[ns];
@@ -740,6 +777,24 @@ static int check_ids(const jailer_config *c, jailer_error *err)
         return 0;
 }
 
+/* A cpu or node list: well formed and not empty.  Whether the host has
+ * those cpus, and the parent cgroup lets the jail use them, is the cgroup
+ * step's question (the daemon may validate on one host a config that runs
+ * on another). */
+static int check_cpulist(jailer_error *err, const char *field, const char *list)
+{
+        jl_cpuset set;
+        char why[128];
+
+        if (!list)
+                return 0;
+        if (jl_cpulist_parse(list, &set, why, sizeof(why)) < 0)
+                return bad(err, field, "%s", why);
+        if (jl_cpuset_count(&set) == 0)
+                return bad(err, field, "\"%.*s%s\" is empty: leave it out to run anywhere", Q(list));
+        return 0;
+}
+
 static int check_limits(const jailer_config *c, jailer_error *err)
 {
         const typeof(c->limits) *l = &c->limits;
@@ -766,6 +821,8 @@ static int check_limits(const jailer_config *c, jailer_error *err)
         if (l->timeout_ms > TIMEOUT_MAX)
                 return bad(err, "limits.timeout_ms", "%llu is above the 2592000000 (30 days) maximum",
                            (unsigned long long) l->timeout_ms);
+        if (check_cpulist(err, "limits.cpus", l->cpus) < 0 || check_cpulist(err, "limits.mems", l->mems) < 0)
+                return -1;
         return 0;
 }
 

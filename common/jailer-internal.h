@@ -56,6 +56,9 @@ struct jailer_config {
                 uint64_t max_file_size; /* RLIMIT_FSIZE, JL_UNSET = unlimited */
                 uint64_t pids;          /* cgroup pids.max, JL_UNSET = none */
                 uint64_t timeout_ms;    /* wall clock, 0 = none */
+                /* Pinning (cpuset): lists as given, NULL = not pinned. */
+                char *cpus;
+                char *mems;
         } limits;
         bool ns[JAILER_NS_COUNT];
         struct jl_bind *binds;
@@ -222,6 +225,23 @@ int jl_userns_write_maps(pid_t pid, uid_t uid, gid_t gid, jailer_error *err);
 
 /* rlimit.c: those that may need privilege to raise (before the user
  * namespace), and RLIMIT_NPROC (after it, see rlimit.c for why). */
+/* ------------------------------------------------------------ cpu lists (cpulist.c) */
+
+#define JL_CPUS_MAX 4096        /* cpus and NUMA nodes 0..JL_CPUS_MAX-1 */
+typedef struct {
+        uint64_t bits[JL_CPUS_MAX / 64];
+} jl_cpuset;
+
+/* "0-3,8" (a trailing newline allowed; "" is the empty set) into *out;
+ * -1 with why filled ("... is not a list such as ...") when malformed. */
+int jl_cpulist_parse(const char *text, jl_cpuset *out, char *why, size_t why_size);
+bool jl_cpuset_has(const jl_cpuset *s, unsigned n);
+size_t jl_cpuset_count(const jl_cpuset *s);
+/* The lowest member of want that is not in have, or -1. */
+int jl_cpuset_first_outside(const jl_cpuset *want, const jl_cpuset *have);
+/* The canonical list ("0-3,8") in buf. */
+void jl_cpuset_format(const jl_cpuset *s, char *buf, size_t size);
+
 int jl_rlimits_apply_child(const jailer_config *c, jailer_error *err);
 int jl_rlimit_nproc_apply_child(const jailer_config *c, jailer_error *err);
 

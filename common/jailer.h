@@ -148,6 +148,10 @@ int jailer_config_set_max_fds(jailer_config *c, uint64_t n);             /* RLIM
 int jailer_config_set_max_procs(jailer_config *c, uint64_t n);           /* RLIMIT_NPROC */
 int jailer_config_set_max_file_size(jailer_config *c, uint64_t bytes);   /* RLIMIT_FSIZE */
 int jailer_config_set_timeout_ms(jailer_config *c, uint64_t ms);         /* wall-clock limit, 0 = none */
+/* Pinning: the cpus and NUMA nodes the jail may use, as cpu lists
+ * ("2-3", "4,6"); NULL removes it.  Written to the jail's cpuset. */
+int jailer_config_set_cpus(jailer_config *c, const char *list);
+int jailer_config_set_mems(jailer_config *c, const char *list);
 int jailer_config_set_namespace(jailer_config *c, jailer_namespace ns, bool on);
 int jailer_config_add_bind_mount(jailer_config *c, const char *source, const char *dest, bool read_only);
 int jailer_config_add_env(jailer_config *c, const char *key, const char *value);
@@ -217,6 +221,11 @@ uint64_t jailer_config_get_max_fds(const jailer_config *c);
 uint64_t jailer_config_get_max_procs(const jailer_config *c);
 uint64_t jailer_config_get_max_file_size(const jailer_config *c);
 uint64_t jailer_config_get_timeout_ms(const jailer_config *c);
+/* The pinning lists as set, NULL when not pinned; how many cpus the cpu
+ * list names (0: not pinned, -1 with errno EINVAL: not a list). */
+const char *jailer_config_get_cpus(const jailer_config *c);
+const char *jailer_config_get_mems(const jailer_config *c);
+long jailer_config_count_cpus(const jailer_config *c);
 bool jailer_config_get_namespace(const jailer_config *c, jailer_namespace ns);
 /* Bind mount i, 0 <= i < jailer_config_n_bind_mounts(): its source, and
  * its destination and read_only flag through the pointers that are not

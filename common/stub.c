@@ -103,6 +103,8 @@ int jailer_config_set_max_fds(jailer_config *c, uint64_t v) { (void) c, (void) v
 int jailer_config_set_max_procs(jailer_config *c, uint64_t v) { (void) c, (void) v; return -1; }
 int jailer_config_set_max_file_size(jailer_config *c, uint64_t v) { (void) c, (void) v; return -1; }
 int jailer_config_set_timeout_ms(jailer_config *c, uint64_t v) { (void) c, (void) v; return -1; }
+int jailer_config_set_cpus(jailer_config *c, const char *v) { (void) c, (void) v; return -1; }
+int jailer_config_set_mems(jailer_config *c, const char *v) { (void) c, (void) v; return -1; }
 int jailer_config_set_namespace(jailer_config *c, jailer_namespace ns, bool on) { (void) c, (void) ns, (void) on; return -1; }
 int jailer_config_add_bind_mount(jailer_config *c, const char *s, const char *d, bool ro) { (void) c, (void) s, (void) d, (void) ro; return -1; }
 int jailer_config_add_env(jailer_config *c, const char *k, const char *v) { (void) c, (void) k, (void) v; return -1; }
@@ -136,6 +138,9 @@ uint64_t jailer_config_get_max_fds(const jailer_config *c) { (void) c; return 0;
 uint64_t jailer_config_get_max_procs(const jailer_config *c) { (void) c; return 0; }
 uint64_t jailer_config_get_max_file_size(const jailer_config *c) { (void) c; return JAILER_LIMIT_NONE; }
 uint64_t jailer_config_get_timeout_ms(const jailer_config *c) { (void) c; return 0; }
+const char *jailer_config_get_cpus(const jailer_config *c) { (void) c; return NULL; }
+const char *jailer_config_get_mems(const jailer_config *c) { (void) c; return NULL; }
+long jailer_config_count_cpus(const jailer_config *c) { (void) c; return 0; }
 bool jailer_config_get_namespace(const jailer_config *c, jailer_namespace ns) { (void) c, (void) ns; return false; }
 size_t jailer_config_n_bind_mounts(const jailer_config *c) { (void) c; return 0; }
 const char *jailer_config_get_bind_mount(const jailer_config *c, size_t i, const char **dest, bool *read_only) { (void) c, (void) i, (void) dest, (void) read_only; return NULL; }

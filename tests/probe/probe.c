@@ -23,6 +23,9 @@
  *                                      what it says (up to 256 bytes)
  *   probe read PATH                    read a file (up to 4096 bytes)
  *   probe signal PID SIG               send SIG to another process
+ *   probe affinity SEC                 the cpus it may run on (sched_getaffinity,
+ *                                      Cpus_allowed_list, Mems_allowed_list), and
+ *                                      those it ran on in SEC seconds of busy loop
  *   probe --child ACTION ARGS...       run ACTION in a forked child, report
  *                                      how it ended, exit like a shell would
  *
@@ -1111,6 +1114,44 @@ static int do_spin(double sec)
         return result_end(0);
 }
 
+static void jw_cpu_array(const char *k, const cpu_set_t *set)
+{
+        jw_key(k);
+        jw_arr();
+        for (int i = 0; i < CPU_SETSIZE; i++)
+                if (CPU_ISSET(i, set))
+                        jw_int(i);
+        jw_arr_end();
+}
+
+static int do_affinity(double sec)
+{
+        cpu_set_t allowed, ran;
+
+        CPU_ZERO(&allowed);
+        CPU_ZERO(&ran);
+        int r = sched_getaffinity(0, sizeof(allowed), &allowed) < 0 ? errno : 0;
+        uint64_t end = now_us() + (uint64_t) (sec * 1e6);
+        do {
+                int cpu = sched_getcpu();
+                if (cpu >= 0 && cpu < CPU_SETSIZE)
+                        CPU_SET(cpu, &ran);
+        } while (now_us() < end);
+
+        result_begin("affinity");
+        if (r) {
+                jw_kv_errno("errno", r);
+                return result_end(1);
+        }
+        jw_cpu_array("affinity", &allowed);
+        jw_cpu_array("ran_on", &ran);
+        const char *v = status_field("Cpus_allowed_list");
+        jw_kv_str("cpus_allowed_list", v ? v : "");
+        v = status_field("Mems_allowed_list");
+        jw_kv_str("mems_allowed_list", v ? v : "");
+        return result_end(0);
+}
+
 static uint64_t cpu_used_us(void)
 {
         struct rusage ru;
@@ -1392,6 +1433,8 @@ static int run_action(int argc, char **argv)
                 return do_fsize(n, argv[2]);
         if (strcmp(a, "burn") == 0 && argc == 2 && parse_double(argv[1], &d) && d >= 0)
                 return do_burn(d);
+        if (strcmp(a, "affinity") == 0 && argc == 2 && parse_double(argv[1], &d) && d >= 0)
+                return do_affinity(d);
         if (strcmp(a, "spin") == 0 && argc == 2 && parse_double(argv[1], &d))
                 return do_spin(d);
         if (strcmp(a, "write") == 0 && argc == 2)
