@@ -998,6 +998,31 @@ static int check_cpu_ceiling(check *k, jailer_config *c)
                       (unsigned long long) quota, (unsigned long long) period, (double) quota / (double) period, cpus);
 }
 
+/* ceilings.pinned_cpus: how many cpus a client's jail may be pinned to; 0
+ * refuses pinning.  Leaving limits.cpus out stays unpinned: pinning is a
+ * request, not a limit a ceiling could fill in. */
+static int check_pinning(check *k, const jailer_config *c)
+{
+        uint64_t max = k->pol->ceilings.pinned_cpus;
+        const char *cpus = jailer_config_get_cpus(c);
+        long n;
+
+        if (!k->pol->ceilings.has_pinned_cpus || !cpus)
+                return 0;
+        if (max == 0)
+                return refuse(k, "ceilings.pinned_cpus", "limits.cpus",
+                              "limits.cpus: \"%s\": the policy does not let clients pin jails to cpus", cpus);
+        n = jailer_config_count_cpus(c);
+        if (n < 0)
+                return deny(k, JL_RPC_INVALID_PARAMS, "ceilings.pinned_cpus", "limits.cpus",
+                            "limits.cpus: \"%s\" is not a cpu list", cpus);
+        if ((uint64_t) n <= max)
+                return 0;
+        return refuse(k, "ceilings.pinned_cpus", "limits.cpus",
+                      "limits.cpus: \"%s\" names %ld cpus, above the policy's ceiling of %llu", cpus, n,
+                      (unsigned long long) max);
+}
+
 static int check_ceilings(check *k, jailer_config *c)
 {
         const typeof(k->pol->ceilings) *cl = &k->pol->ceilings;
@@ -1025,6 +1050,8 @@ static int check_ceilings(check *k, jailer_config *c)
         for (size_t i = 0; i < ELEMENTSOF(limits); i++)
                 if (check_limit(k, c, &limits[i]) < 0)
                         return -1;
+        if (check_pinning(k, c) < 0)
+                return -1;
         return check_cpu_ceiling(k, c);
 }
 

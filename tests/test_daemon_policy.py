@@ -248,7 +248,7 @@ def strict_policy(accounts, lay):
         "jail_root_base": str(lay.roots),
         "devices": ["/dev/net/tun"],
         "ceilings": {"memory_bytes": "256M", "cpus": 1, "pids": 64, "max_fds": 512, "max_procs": 128,
-                     "max_file_size": "1G", "timeout_ms": 600000},
+                     "max_file_size": "1G", "timeout_ms": 600000, "pinned_cpus": 1},
         "totals": {"jails_per_client": 2},
         "uid_range": [UID_BASE, UID_BASE + 9],
         "_comment_allocate_uid": "clients name their uid (of the range): what this module tests",
@@ -294,6 +294,7 @@ BAD_POLICIES = [
     ("unknown key", '{"exec_pathz": []}', ["exec_pathz", "unknown key"]),
     ("bad size", '{"ceilings": {"memory_bytes": "lots"}}', ["ceilings.memory_bytes", "lots"]),
     ("below minimum", '{"ceilings": {"memory_bytes": 12}}', ["ceilings.memory_bytes", "12"]),
+    ("pinned_cpus beyond cpu lists", '{"ceilings": {"pinned_cpus": 4097}}', ["ceilings.pinned_cpus", "4097"]),
     ("wrong type", '{"read_write_binds": "yes"}', ["read_write_binds", '"yes"']),
     ("unknown right", '{"clients": [{"uid": 1000, "rights": ["destroy"]}]}',
      ["clients[0].rights[0]", "destroy"]),
@@ -530,6 +531,7 @@ CEILINGS = [
     ("max_procs", {"max_procs": 129}, "limits.max_procs"),
     ("max_file_size", {"max_file_size": (1 << 30) + 1}, "limits.max_file_size"),
     ("timeout_ms", {"timeout_ms": 600001}, "limits.timeout_ms"),
+    ("pinned_cpus", {"cpus": "0-1"}, "limits.cpus"),
 ]
 
 
@@ -538,6 +540,18 @@ def test_ceiling(strict, accounts, name, limits, field):
     jid = unique_id(f"ceil-{name}")
     refused(create_as(strict, accounts, "alice", req(strict, jid, limits=limits)), f"ceilings.{name}", field)
     strict.assert_nothing_left(jid)
+
+
+def test_pinning_within_the_ceiling_runs_pinned(strict, accounts, jails):
+    """One cpu is within ceilings.pinned_cpus: the jail runs, and its
+    cpuset holds that cpu.  Leaving limits.cpus out stays unpinned."""
+    cpu = int(Path("/sys/devices/system/cpu/online").read_text().strip().split(",")[-1].split("-")[-1])
+    jid = unique_id("pin-one")
+    reply = create_as(strict, accounts, "alice", req(strict, jid, "sleep", "30", limits={"cpus": str(cpu)}))
+    if "error" in reply and "cpuset" in reply["error"]["message"]:
+        pytest.skip(f"no cpuset controller for jails here: {reply['error']['message']}")
+    started(strict, reply)
+    assert cgroup_value(strict, jid, "cpuset.cpus") == str(cpu)
 
 
 def test_ceilings_are_the_defaults(strict, accounts, jails):
@@ -755,6 +769,27 @@ def test_allocate_uid(accounts):
         # root's default (nobody) is allocated too: the range is full
         refused(create_as(d, accounts, None, dl.jail_config(unique_id("alloc-root"), "exit", "0")),
                 "allocate_uid", code=LIMIT_REACHED)
+    finally:
+        kill_all(d)
+        d.cleanup()
+
+
+def test_pinned_cpus_zero_refuses_pinning(accounts):
+    """ceilings.pinned_cpus 0: no client jail may be pinned (refused with
+    the rule, nothing left); without limits.cpus the same request runs."""
+    d = PolicyDaemon("nopin", accounts)
+    lay = Layout(d.top, accounts)
+    d.write_policy({"exec_paths": [str(lay.vmm)], "ceilings": {"pinned_cpus": 0}})
+    d.start()
+    try:
+        jid = unique_id("nopin")
+        cfg = dl.jail_config(jid, "exit", "0", exec_path=str(lay.probe))
+        cfg["limits"] = {"cpus": "0"}
+        e = refused(create_as(d, accounts, "alice", cfg), "ceilings.pinned_cpus", "limits.cpus")
+        assert '"0"' in e["message"], e
+        d.assert_nothing_left(jid)
+        del cfg["limits"]
+        started(d, create_as(d, accounts, "alice", cfg))
     finally:
         kill_all(d)
         d.cleanup()
