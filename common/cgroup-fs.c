@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 
 /* ------------------------------------------------------------ file helpers */
 
@@ -177,7 +178,7 @@ static char *path_join(const char *a, const char *b)
         return p;
 }
 
-int jl_cg_open_parent(const char *mount, const char *parent, jl_cg_level_fn level,
+int jl_cg_open_parent(const char *mount, const char *parent, jl_cg_level_fn level, void *data,
                       char **path_out, jailer_error *err)
 {
         _cleanup_close_ int fd = open(mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
@@ -191,7 +192,7 @@ int jl_cg_open_parent(const char *mount, const char *parent, jl_cg_level_fn leve
         if (!path || !copy)
                 return jl_error(err, JAILER_STEP_CGROUP, ENOMEM, NULL, "cgroup path");
 
-        if (level && level(fd, path, err) < 0)
+        if (level && level(fd, path, data, err) < 0)
                 return -1;
 
         char *save = NULL;
@@ -215,7 +216,7 @@ int jl_cg_open_parent(const char *mount, const char *parent, jl_cg_level_fn leve
                 free(path);
                 path = TAKE_PTR(next);
 
-                if (level && level(fd, path, err) < 0)
+                if (level && level(fd, path, data, err) < 0)
                         return -1;
         }
 
@@ -527,4 +528,91 @@ int jl_cg_pin_write(const struct jl_cg_pin *p, struct jl_cg_dir *d, const struct
         if (p->mems_set)
                 return write_list(d, pin_mems.field, f->mems, &p->mems, err);
         return inherit ? 0 : copy_parent(d, &pin_mems, f->effective_mems, f->mems, err);
+}
+
+/* ------------------------------------------------------------ I/O limits */
+
+/* The whole disk of the block device maj:min: itself, or for a partition
+ * the disk sysfs puts it under.  0, -ENODEV when the host has no such
+ * block device, or -errno. */
+static int whole_disk(unsigned *maj, unsigned *min)
+{
+        char path[96];
+        _cleanup_free_ char *text = NULL;
+
+        snprintf(path, sizeof(path), "/sys/dev/block/%u:%u", *maj, *min);
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? -ENODEV : -errno;
+        if (!jl_cg_exists_at(fd, "partition"))
+                return 0;
+        /* /sys/dev/block/M:m links to .../disk/partition: "..", taken
+         * after the link, is the disk. */
+        _cleanup_close_ int up = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int r = up < 0 ? -errno : jl_cg_read_at(up, "dev", &text);
+        if (r < 0)
+                return r;
+        text[strcspn(text, "\n")] = '\0';
+        return jl_io_parse_devnum(text, maj, min) ? 0 : -EINVAL;
+}
+
+/* The device entry i names, as a (not yet whole-disk) maj:min. */
+static int io_devnum(const char *field, const char *device, unsigned *maj, unsigned *min, jailer_error *err)
+{
+        if (jl_io_parse_devnum(device, maj, min))
+                return 0;
+        /* jailer's caller names this path: root's own config (the daemon
+         * resolves a client's path itself, as the client). */
+        _cleanup_close_ int fd = open(device, O_PATH | O_CLOEXEC);
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) < 0)
+                return jl_error(err, JAILER_STEP_CONFIG, errno, field, "%s", device);
+        dev_t d = S_ISBLK(st.st_mode) ? st.st_rdev : st.st_dev;
+        *maj = major(d);
+        *min = minor(d);
+        return 0;
+}
+
+int jl_cg_io_resolve(const jailer_config *c, struct jl_cg_io **out, size_t *n_out, jailer_error *err)
+{
+        *out = NULL;
+        *n_out = 0;
+        if (!c->limits.n_io)
+                return 0;
+
+        _cleanup_free_ struct jl_cg_io *io = calloc(c->limits.n_io, sizeof(*io));
+        if (!io)
+                return jl_error(err, JAILER_STEP_CGROUP, ENOMEM, NULL, "limits.io");
+        for (size_t i = 0; i < c->limits.n_io; i++) {
+                const struct jl_io *in = &c->limits.io[i];
+                char field[48];
+                unsigned maj, min;
+
+                snprintf(field, sizeof(field), "limits.io[%zu].device", i);
+                if (io_devnum(field, in->device, &maj, &min, err) < 0)
+                        return -1;
+                unsigned dmaj = maj, dmin = min;
+                int r = whole_disk(&dmaj, &dmin);
+                if (r == -ENODEV && jl_io_parse_devnum(in->device, NULL, NULL))
+                        return jl_error(err, JAILER_STEP_CONFIG, 0, field, "%s is not a block device of this host",
+                                        in->device);
+                if (r == -ENODEV)
+                        return jl_error(err, JAILER_STEP_CONFIG, 0, field,
+                                        "%s: its device %u:%u is not a block device of this host (a file on "
+                                        "tmpfs, overlayfs, ... has none)",
+                                        in->device, maj, min);
+                if (r < 0)
+                        return jl_error(err, JAILER_STEP_CGROUP, -r, field, "%s: cannot find the disk of %u:%u",
+                                        in->device, maj, min);
+                for (size_t j = 0; j < i; j++)
+                        if (io[j].major == dmaj && io[j].minor == dmin)
+                                return jl_error(err, JAILER_STEP_CONFIG, 0, field,
+                                                "%s: disk %u:%u is already limited by limits.io[%zu]", in->device,
+                                                dmaj, dmin, j);
+                io[i] = (struct jl_cg_io) { .major = dmaj, .minor = dmin, .rbps = in->rbps, .wbps = in->wbps,
+                                            .riops = in->riops, .wiops = in->wiops };
+        }
+        *n_out = c->limits.n_io;
+        *out = TAKE_PTR(io);
+        return 0;
 }

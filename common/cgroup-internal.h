@@ -14,7 +14,8 @@
 #include <time.h>
 
 /* The v1 controllers a jail uses, as indexes: every jail the first
- * JL_CG1_REQUIRED, and cpuset only a jail that is pinned (a new v1 cpuset
+ * JL_CG1_REQUIRED, blkio only a jail with I/O limits, and cpuset only a
+ * jail that is pinned (a new v1 cpuset
  * starts empty, and its cpus and mems have to be filled in before a task
  * may join it). */
 enum {
@@ -24,6 +25,7 @@ enum {
         JL_CG1_PIDS,
         JL_CG1_REQUIRED,
         JL_CG1_CPUSET = JL_CG1_REQUIRED,
+        JL_CG1_BLKIO,           /* only a jail with I/O limits */
         JL_CG1_COUNT,
 };
 extern const char *const jl_cg1_controller_names[JL_CG1_COUNT];
@@ -66,6 +68,9 @@ struct jl_cgroup {
         size_t cg1_dir[JL_CG1_COUNT];
         /* Pinning, from the config and checked against the host. */
         struct jl_cg_pin *pin;
+        /* I/O limits, their devices resolved to whole disks. */
+        struct jl_cg_io *io;
+        size_t n_io;
         /* v2 kernels without memory.peak: the largest memory.current seen.
          * Behind a pointer because jl_cgroup_stats_read() takes a const jail. */
         uint64_t *memory_seen_max;
@@ -94,8 +99,8 @@ bool jl_cg_has_word(const char *text, const char *word);
  * mount/parent without following symlinks; level(), when not NULL, is called
  * for the mount root and for every component, top down, before descending.
  * Returns the fd of the last component, or -1 with *err filled. */
-typedef int (*jl_cg_level_fn)(int fd, const char *path, jailer_error *err);
-int jl_cg_open_parent(const char *mount, const char *parent, jl_cg_level_fn level,
+typedef int (*jl_cg_level_fn)(int fd, const char *path, void *data, jailer_error *err);
+int jl_cg_open_parent(const char *mount, const char *parent, jl_cg_level_fn level, void *data,
                       char **path_out, jailer_error *err);
 
 /* mkdir the leaf "id" under parent_fd and open it.  EEXIST is reported as
@@ -153,6 +158,19 @@ int jl_cg_pin_check_parent(const struct jl_cg_pin *p, int parent_fd, const char 
  * copied from the parent's effective set (v1: empty means none). */
 int jl_cg_pin_write(const struct jl_cg_pin *p, struct jl_cg_dir *d, const struct jl_cg_pin_files *f,
                     bool inherit, jailer_error *err);
+
+/* ------------------------------------------------------ I/O limits
+ * limits.io with each device resolved (jl_cg_io_resolve) before anything
+ * is made: "major:minor" as given, a block device node its st_rdev, any
+ * other path the disk of its file system; a partition stands for its disk
+ * (the throttles are per disk), and a device the host does not have is an
+ * error naming the entry. */
+struct jl_cg_io {
+        unsigned major, minor;
+        uint64_t rbps, wbps, riops, wiops;      /* JL_UNSET: no limit */
+};
+
+int jl_cg_io_resolve(const jailer_config *c, struct jl_cg_io **out, size_t *n_out, jailer_error *err);
 
 /* ------------------------------------------------------ backends
  * One table of operations per backend, chosen once by jl_cgroup_create():

@@ -9,6 +9,7 @@
 
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -58,11 +59,43 @@ static int cpuset_fill_one(int fd, const char *path, const char *file, jailer_er
         return 0;
 }
 
-static int cpuset_fill(int fd, const char *path, jailer_error *err)
+static int cpuset_fill(int fd, const char *path, _unused_ void *data, jailer_error *err)
 {
         if (cpuset_fill_one(fd, path, cpuset_files.cpus, err) < 0)
                 return -1;
         return cpuset_fill_one(fd, path, cpuset_files.mems, err);
+}
+
+/* limits.io into blkio.throttle.*: one "maj:min value" line per file. */
+static int write_io(struct jl_cgroup *cg, jailer_error *err)
+{
+        static const struct {
+                const char *file, *key;
+                size_t off;
+        } files[] = {
+                { "blkio.throttle.read_bps_device", "rbps", offsetof(struct jl_cg_io, rbps) },
+                { "blkio.throttle.write_bps_device", "wbps", offsetof(struct jl_cg_io, wbps) },
+                { "blkio.throttle.read_iops_device", "riops", offsetof(struct jl_cg_io, riops) },
+                { "blkio.throttle.write_iops_device", "wiops", offsetof(struct jl_cg_io, wiops) },
+        };
+
+        for (size_t i = 0; i < cg->n_io; i++)
+                for (size_t k = 0; k < ELEMENTSOF(files); k++) {
+                        const struct jl_cg_io *io = &cg->io[i];
+                        uint64_t v = *(const uint64_t *) ((const char *) io + files[k].off);
+                        struct jl_cg_dir *d = dir_of(cg, JL_CG1_BLKIO);
+                        char field[48];
+
+                        if (v == JL_UNSET)
+                                continue;
+                        snprintf(field, sizeof(field), "limits.io[%zu].%s", i, files[k].key);
+                        int r = jl_cg_writef_at(d->fd, files[k].file, "%u:%u %" PRIu64, io->major, io->minor, v);
+                        if (r < 0)
+                                return jl_error(err, JAILER_STEP_CGROUP, -r, field,
+                                                "cannot write \"%u:%u %" PRIu64 "\" to %s/%s", io->major, io->minor,
+                                                v, d->path, files[k].file);
+                }
+        return 0;
 }
 
 static int cg1_create(const jailer_config *c, const struct jl_cg_host *h, struct jl_cgroup *cg,
@@ -73,13 +106,20 @@ static int cg1_create(const jailer_config *c, const struct jl_cg_host *h, struct
         if (cg->pin && !h->v1_mount[JL_CG1_CPUSET])
                 return jl_error(err, JAILER_STEP_CGROUP, 0, cg->pin->cpus_set ? "limits.cpus" : "limits.mems",
                                 "pinning needs the cpuset controller, and no v1 hierarchy has it");
+        if (cg->n_io && !h->v1_mount[JL_CG1_BLKIO])
+                return jl_error(err, JAILER_STEP_CGROUP, 0, "limits.io",
+                                "I/O limits need the blkio controller, and no v1 hierarchy has it");
 
         /* Memory first: it is the jail's main path.  Every leaf is counted in
          * n_dirs before it is made, so that a failure half-way removes the
          * ones made (and only those: a leftover of a crashed jail in one
          * hierarchy is reported, never removed). */
-        static const int order[] = { JL_CG1_MEMORY, JL_CG1_PIDS, JL_CG1_CPU, JL_CG1_CPUACCT, JL_CG1_CPUSET };
-        size_t n_order = cg->pin ? ELEMENTSOF(order) : ELEMENTSOF(order) - 1;
+        int order[JL_CG1_COUNT] = { JL_CG1_MEMORY, JL_CG1_PIDS, JL_CG1_CPU, JL_CG1_CPUACCT };
+        size_t n_order = JL_CG1_REQUIRED;
+        if (cg->pin)
+                order[n_order++] = JL_CG1_CPUSET;
+        if (cg->n_io)
+                order[n_order++] = JL_CG1_BLKIO;
         for (size_t k = 0; k < n_order; k++) {
                 int ctl = order[k];
                 bool shared = false;
@@ -97,8 +137,8 @@ static int cg1_create(const jailer_config *c, const struct jl_cg_host *h, struct
                  * before the leaf is made. */
                 bool cpuset = cg->pin && strcmp(h->v1_dev[ctl], h->v1_dev[JL_CG1_CPUSET]) == 0;
                 _cleanup_free_ char *parent_path = NULL;
-                int pfd = jl_cg_open_parent(h->v1_mount[ctl], parent, cpuset ? cpuset_fill : NULL, &parent_path,
-                                            err);
+                int pfd = jl_cg_open_parent(h->v1_mount[ctl], parent, cpuset ? cpuset_fill : NULL, NULL,
+                                            &parent_path, err);
                 if (pfd < 0)
                         return -1;
                 struct jl_cg_dir *d = &cg->dirs[cg->n_dirs];
@@ -149,7 +189,7 @@ static int cg1_create(const jailer_config *c, const struct jl_cg_host *h, struct
         if (c->limits.pids != JL_UNSET &&
             write_limit(dir_of(cg, JL_CG1_PIDS), "pids.max", "limits.pids", c->limits.pids, err) < 0)
                 return -1;
-        return 0;
+        return write_io(cg, err);
 }
 
 static int cg1_attach(struct jl_cgroup *cg, pid_t pid, jailer_error *err)

@@ -45,17 +45,17 @@ static int enable(int fd, const char *path, const char *const *want, size_t n_wa
         return 0;
 }
 
-static int enable_controllers(int fd, const char *path, jailer_error *err)
-{
-        static const char *const want[] = { "cpu", "memory", "pids" };
-        return enable(fd, path, want, ELEMENTSOF(want), err);
-}
+/* The controllers a jail needs given to the children of every level: cpu,
+ * memory and pids, and cpuset or io when it is pinned or I/O-limited. */
+struct wanted {
+        const char *names[5];
+        size_t n;
+};
 
-/* A pinned jail needs cpuset too, given down the same path. */
-static int enable_controllers_cpuset(int fd, const char *path, jailer_error *err)
+static int enable_controllers(int fd, const char *path, void *data, jailer_error *err)
 {
-        static const char *const want[] = { "cpu", "memory", "pids", "cpuset" };
-        return enable(fd, path, want, ELEMENTSOF(want), err);
+        const struct wanted *w = data;
+        return enable(fd, path, w->names, w->n, err);
 }
 
 static const struct jl_cg_pin_files cpuset_files = {
@@ -65,8 +65,9 @@ static const struct jl_cg_pin_files cpuset_files = {
         .effective_mems = "cpuset.mems.effective",
 };
 
-/* Is cpuset offered at the mount root? */
-static int cpuset_offered(const struct jl_cg_host *h, const struct jl_cg_pin *pin, jailer_error *err)
+/* Is controller offered at the mount root? */
+static int offered(const struct jl_cg_host *h, const char *controller, const char *field, const char *what,
+                   jailer_error *err)
 {
         _cleanup_close_ int fd = open(h->v2_mount, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         _cleanup_free_ char *ctl = NULL;
@@ -74,11 +75,37 @@ static int cpuset_offered(const struct jl_cg_host *h, const struct jl_cg_pin *pi
         if (r < 0)
                 return jl_error(err, JAILER_STEP_CGROUP, -r, NULL, "cannot read %s/cgroup.controllers",
                                 h->v2_mount);
-        if (!jl_cg_has_word(ctl, "cpuset"))
-                return jl_error(err, JAILER_STEP_CGROUP, 0, pin->cpus_set ? "limits.cpus" : "limits.mems",
-                                "pinning needs the cpuset controller, and the cgroup2 hierarchy at %s "
-                                "does not offer it",
-                                h->v2_mount);
+        if (!jl_cg_has_word(ctl, controller))
+                return jl_error(err, JAILER_STEP_CGROUP, 0, field,
+                                "%s needs the %s controller, and the cgroup2 hierarchy at %s does not offer it", what,
+                                controller, h->v2_mount);
+        return 0;
+}
+
+/* limits.io into io.max: one line per disk, only the keys given. */
+static int write_io(struct jl_cgroup *cg, jailer_error *err)
+{
+        struct jl_cg_dir *d = &cg->dirs[0];
+
+        for (size_t i = 0; i < cg->n_io; i++) {
+                const struct jl_cg_io *io = &cg->io[i];
+                const struct {
+                        const char *key;
+                        uint64_t v;
+                } kv[] = { { "rbps", io->rbps }, { "wbps", io->wbps }, { "riops", io->riops }, { "wiops", io->wiops } };
+                char line[160], field[32];
+                int len = snprintf(line, sizeof(line), "%u:%u", io->major, io->minor);
+
+                for (size_t k = 0; k < ELEMENTSOF(kv); k++)
+                        if (kv[k].v != JL_UNSET)
+                                len += snprintf(line + len, sizeof(line) - (size_t) len, " %s=%" PRIu64, kv[k].key,
+                                                kv[k].v);
+                snprintf(field, sizeof(field), "limits.io[%zu]", i);
+                int r = jl_cg_write_at(d->fd, "io.max", line);
+                if (r < 0)
+                        return jl_error(err, JAILER_STEP_CGROUP, -r, field, "cannot write \"%s\" to %s/io.max", line,
+                                        d->path);
+        }
         return 0;
 }
 
@@ -103,12 +130,20 @@ static int cg2_create(const jailer_config *c, const struct jl_cg_host *h, struct
         if (!cg->memory_seen_max)
                 return jl_error(err, JAILER_STEP_CGROUP, ENOMEM, NULL, "cgroup");
 
-        if (cg->pin && cpuset_offered(h, cg->pin, err) < 0)
-                return -1;
+        struct wanted want = { { "cpu", "memory", "pids" }, 3 };
+        if (cg->pin) {
+                if (offered(h, "cpuset", cg->pin->cpus_set ? "limits.cpus" : "limits.mems", "pinning", err) < 0)
+                        return -1;
+                want.names[want.n++] = "cpuset";
+        }
+        if (cg->n_io) {
+                if (offered(h, "io", "limits.io", "an I/O limit", err) < 0)
+                        return -1;
+                want.names[want.n++] = "io";
+        }
 
         _cleanup_free_ char *parent_path = NULL;
-        int pfd = jl_cg_open_parent(h->v2_mount, parent,
-                                    cg->pin ? enable_controllers_cpuset : enable_controllers, &parent_path, err);
+        int pfd = jl_cg_open_parent(h->v2_mount, parent, enable_controllers, &want, &parent_path, err);
         if (pfd < 0)
                 return -1;
         d->parent_fd = pfd;
@@ -156,7 +191,7 @@ static int cg2_create(const jailer_config *c, const struct jl_cg_host *h, struct
                 if (write_limit(d, "pids.max", "limits.pids", buf, err) < 0)
                         return -1;
         }
-        return 0;
+        return write_io(cg, err);
 }
 
 static int cg2_attach(struct jl_cgroup *cg, pid_t pid, jailer_error *err)

@@ -25,6 +25,7 @@ const char *const jl_cg1_controller_names[JL_CG1_COUNT] = {
         [JL_CG1_MEMORY] = "memory",
         [JL_CG1_PIDS] = "pids",
         [JL_CG1_CPUSET] = "cpuset",
+        [JL_CG1_BLKIO] = "blkio",
 };
 
 /* The v2 controllers a jail needs. */
@@ -224,6 +225,7 @@ static void cgroup_free(struct jl_cgroup *cg, int *first_error)
         }
         free(cg->memory_seen_max);
         free(cg->pin);
+        free(cg->io);
         free(cg->id);
         free(cg);
 }
@@ -273,6 +275,11 @@ int jl_cgroup_create(const jailer_config *c, struct jl_cgroup **out, jailer_erro
         /* Pinning is checked against the host before anything is made. */
         _cleanup_free_ struct jl_cg_pin *pin = NULL;
         if (jl_cg_pin_parse(c, &pin, err) < 0)
+                return -1;
+        /* So are the I/O limits' devices. */
+        _cleanup_free_ struct jl_cg_io *io = NULL;
+        size_t n_io;
+        if (jl_cg_io_resolve(c, &io, &n_io, err) < 0)
                 return -1;
 
         struct jl_cg_host h;
@@ -331,6 +338,8 @@ int jl_cgroup_create(const jailer_config *c, struct jl_cgroup **out, jailer_erro
         }
         cg->ops = v2 ? &jl_cg2_ops : &jl_cg1_ops;
         cg->pin = TAKE_PTR(pin);
+        cg->io = TAKE_PTR(io);
+        cg->n_io = n_io;
         for (size_t i = 0; i < ELEMENTSOF(cg->dirs); i++)
                 cg->dirs[i].fd = cg->dirs[i].parent_fd = -1;
 

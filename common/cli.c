@@ -50,6 +50,8 @@ enum opt_id {
         /* pinning */
         OPT_CPUS,
         OPT_MEMS,
+        /* I/O limits */
+        OPT_IO,
 };
 
 struct opt {
@@ -96,6 +98,8 @@ static const struct opt options[] = {
         /* pinning */
         { "cpus", true, OPT_CPUS, 0 },
         { "mems", true, OPT_MEMS, 0 },
+        /* I/O limits */
+        { "io", true, OPT_IO, 0 },
 };
 
 const char *jl_cli_usage(void)
@@ -112,6 +116,9 @@ const char *jl_cli_usage(void)
                "  --pids N                 maximum number of tasks in the jail's cgroup\n"
                "  --cpus LIST              pin to these cpus, e.g. 2-3 or 4,6 (cpuset)\n"
                "  --mems LIST              pin memory to these NUMA nodes, e.g. 0\n"
+               "  --io DEV,KEY=N[,...]     I/O limit of a block device (MAJ:MIN or a path):\n"
+               "                           rbps, wbps (bytes/s, e.g. 10M), riops, wiops\n"
+               "                           (repeatable)\n"
                "  --max-fds N              RLIMIT_NOFILE (default 1024)\n"
                "  --max-procs N            RLIMIT_NPROC (default 64)\n"
                "  --max-file-size SIZE     RLIMIT_FSIZE, or 'unlimited' (default)\n"
@@ -320,6 +327,41 @@ static int parse_env(jailer_error *err, const struct flag *f, jailer_config *c)
         return 0;
 }
 
+/* --io DEVICE,KEY=VALUE[,KEY=VALUE...]: KEY rbps, wbps (sizes, e.g. 10M),
+ * riops, wiops. */
+static int parse_io(jailer_error *err, const struct flag *f, jailer_config *c)
+{
+        static const char *const names[4] = { "rbps", "wbps", "riops", "wiops" };
+        uint64_t v[4] = { JL_UNSET, JL_UNSET, JL_UNSET, JL_UNSET };
+        _cleanup_free_ char *copy = strdup(f->value);
+        char *save = NULL;
+
+        if (!copy)
+                return jl_error(err, JAILER_STEP_CONFIG, ENOMEM, f->label, "cannot store the value");
+        char *device = strtok_r(copy, ",", &save);
+        if (!device || f->value[0] == ',')
+                return jl_config_bad(err, f->label, "\"%.*s%s\" is not DEVICE,KEY=VALUE[,...]", Q(f->value));
+        for (char *kv = strtok_r(NULL, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+                char *eq = strchr(kv, '=');
+                size_t i;
+
+                if (eq)
+                        *eq = '\0';
+                for (i = 0; i < ELEMENTSOF(names); i++)
+                        if (strcmp(kv, names[i]) == 0)
+                                break;
+                if (!eq || i == ELEMENTSOF(names))
+                        return jl_config_bad(err, f->label, "\"%.*s%s\": \"%s\" is not one of rbps=, wbps=, riops=, wiops=",
+                                             Q(f->value), kv);
+                if (jl_parse_size(eq + 1, &v[i]) < 0 || v[i] == JL_UNSET)
+                        return jl_config_bad(err, f->label, "\"%.*s%s\": %s: \"%s\" is not a number (e.g. 100, 10M)",
+                                             Q(f->value), kv, eq + 1);
+        }
+        if (jailer_config_add_io_limit(c, device, v[0], v[1], v[2], v[3]) < 0)
+                return jl_error(err, JAILER_STEP_CONFIG, ENOMEM, f->label, "cannot store the value");
+        return 0;
+}
+
 static int parse_cgroup_version(jailer_error *err, const struct flag *f, jailer_config *c)
 {
         jailer_cgroup_version v;
@@ -446,6 +488,8 @@ static int apply(jailer_error *err, const struct flag *f, jailer_config *c, stru
                 return 0;
         case OPT_CGROUP_VERSION:
                 return parse_cgroup_version(err, f, c);
+        case OPT_IO:
+                return parse_io(err, f, c);
         default:
                 return jl_config_bad(err, f->label, "unhandled option");
         }

@@ -32,6 +32,7 @@
 #define MAX_ARGS 4096
 #define MAX_ENV 4096
 #define MAX_BINDS 256
+#define MAX_IO 16
 #define MAX_DEVICES 64
 #define HOSTNAME_MAX 64
 #define CGROUP_PARENT_MAX 255
@@ -141,6 +142,9 @@ void jailer_config_free(jailer_config *c)
         free(c->cgroup_parent);
         free(c->limits.cpus);
         free(c->limits.mems);
+        for (size_t i = 0; i < c->limits.n_io; i++)
+                free(c->limits.io[i].device);
+        free(c->limits.io);
         free(c->seccomp);
         for (size_t i = 0; i < c->n_seccomp_allow; i++)
                 free(c->seccomp_allow[i]);
@@ -306,6 +310,36 @@ int jailer_config_set_mems(jailer_config *c, const char *list)
 {
         CHECK_CONFIG(c);
         return set_str(&c->limits.mems, list);
+}
+
+/* ---- I/O limits */
+
+int jailer_config_add_io_limit(jailer_config *c, const char *device, uint64_t rbps, uint64_t wbps, uint64_t riops,
+                               uint64_t wiops)
+{
+        CHECK_CONFIG(c);
+        if (!device) {
+                errno = EINVAL;
+                return -1;
+        }
+        if (grow((void **) &c->limits.io, c->limits.n_io, 1, sizeof(*c->limits.io)) < 0)
+                return -1;
+        struct jl_io *io = &c->limits.io[c->limits.n_io];
+        *io = (struct jl_io) { .rbps = rbps, .wbps = wbps, .riops = riops, .wiops = wiops };
+        if (set_str(&io->device, device) < 0)
+                return -1;
+        c->limits.n_io++;
+        return 0;
+}
+
+int jailer_config_set_io_limit_device(jailer_config *c, size_t i, const char *device)
+{
+        CHECK_CONFIG(c);
+        if (i >= c->limits.n_io || !device) {
+                errno = EINVAL;
+                return -1;
+        }
+        return set_str(&c->limits.io[i].device, device);
 }
 
 /* ---- */
@@ -590,6 +624,26 @@ long jailer_config_count_cpus(const jailer_config *c)
         }
         return (long) jl_cpuset_count(&set);
 }
+
+/* ---- I/O limits */
+size_t jailer_config_n_io_limits(const jailer_config *c) { return GET(c, c->limits.n_io, 0); }
+
+const char *jailer_config_get_io_limit(const jailer_config *c, size_t i, uint64_t *rbps, uint64_t *wbps,
+                                       uint64_t *riops, uint64_t *wiops)
+{
+        if (!c || i >= c->limits.n_io)
+                return NULL;
+        const struct jl_io *io = &c->limits.io[i];
+        if (rbps)
+                *rbps = io->rbps;
+        if (wbps)
+                *wbps = io->wbps;
+        if (riops)
+                *riops = io->riops;
+        if (wiops)
+                *wiops = io->wiops;
+        return io->device;
+}
 /* ---- */
 
 bool jailer_config_get_namespace(const jailer_config *c, jailer_namespace ns)
@@ -795,6 +849,65 @@ static int check_cpulist(jailer_error *err, const char *field, const char *list)
         return 0;
 }
 
+/* "major:minor" in decimal; *maj and *min when not NULL. */
+bool jl_io_parse_devnum(const char *s, unsigned *maj, unsigned *min)
+{
+        unsigned long a, b;
+        char *end;
+
+        if (!(s[0] >= '0' && s[0] <= '9'))
+                return false;
+        errno = 0;
+        a = strtoul(s, &end, 10);
+        if (errno || *end != ':' || !(end[1] >= '0' && end[1] <= '9') || a > 0xfff)
+                return false;
+        b = strtoul(end + 1, &end, 10);
+        if (errno || *end || b > 0xfffff)
+                return false;
+        if (maj)
+                *maj = (unsigned) a;
+        if (min)
+                *min = (unsigned) b;
+        return true;
+}
+
+static int check_io(const jailer_config *c, jailer_error *err)
+{
+        char field[48];
+
+        if (c->limits.n_io > MAX_IO)
+                return bad(err, "limits.io", "%zu entries, at most %d are allowed", c->limits.n_io, MAX_IO);
+        for (size_t i = 0; i < c->limits.n_io; i++) {
+                const struct jl_io *io = &c->limits.io[i];
+                const struct {
+                        const char *name;
+                        uint64_t v;
+                } v[] = { { "rbps", io->rbps }, { "wbps", io->wbps }, { "riops", io->riops }, { "wiops", io->wiops } };
+                bool any = false;
+
+                snprintf(field, sizeof(field), "limits.io[%zu].device", i);
+                if (!jl_io_parse_devnum(io->device, NULL, NULL) && check_path(err, field, io->device, 0) < 0)
+                        return bad(err, field, "\"%.*s%s\" is neither major:minor (e.g. 8:0) nor an absolute path",
+                                   Q(io->device));
+                for (size_t k = 0; k < ELEMENTSOF(v); k++) {
+                        snprintf(field, sizeof(field), "limits.io[%zu].%s", i, v[k].name);
+                        if (v[k].v == 0)
+                                return bad(err, field, "0 would stop all I/O (leave it out for no limit)");
+                        any |= v[k].v != JL_UNSET;
+                }
+                if (!any) {
+                        snprintf(field, sizeof(field), "limits.io[%zu]", i);
+                        return bad(err, field, "%s: no limit given (rbps, wbps, riops or wiops)", io->device);
+                }
+                for (size_t j = 0; j < i; j++)
+                        if (strcmp(c->limits.io[j].device, io->device) == 0) {
+                                snprintf(field, sizeof(field), "limits.io[%zu].device", i);
+                                return bad(err, field, "%s is already limited by limits.io[%zu]", io->device, j);
+                        }
+        }
+        return 0;
+}
+
 static int check_limits(const jailer_config *c, jailer_error *err)
 {
         const typeof(c->limits) *l = &c->limits;
@@ -823,7 +936,7 @@ static int check_limits(const jailer_config *c, jailer_error *err)
                            (unsigned long long) l->timeout_ms);
         if (check_cpulist(err, "limits.cpus", l->cpus) < 0 || check_cpulist(err, "limits.mems", l->mems) < 0)
                 return -1;
-        return 0;
+        return check_io(c, err);
 }
 
 static int check_exec_args(const jailer_config *c, jailer_error *err)

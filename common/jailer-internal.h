@@ -34,6 +34,12 @@ struct jl_bind {
         bool read_only;
 };
 
+/* One block device's I/O limits (JL_UNSET: not limited). */
+struct jl_io {
+        char *device;   /* "major:minor", or a path whose device is meant */
+        uint64_t rbps, wbps, riops, wiops;
+};
+
 struct jl_env {
         char *key;
         char *value;
@@ -59,6 +65,9 @@ struct jailer_config {
                 /* Pinning (cpuset): lists as given, NULL = not pinned. */
                 char *cpus;
                 char *mems;
+                /* I/O limits per block device (io.max, blkio.throttle.*). */
+                struct jl_io *io;
+                size_t n_io;
         } limits;
         bool ns[JAILER_NS_COUNT];
         struct jl_bind *binds;
@@ -241,6 +250,9 @@ size_t jl_cpuset_count(const jl_cpuset *s);
 int jl_cpuset_first_outside(const jl_cpuset *want, const jl_cpuset *have);
 /* The canonical list ("0-3,8") in buf. */
 void jl_cpuset_format(const jl_cpuset *s, char *buf, size_t size);
+
+/* "major:minor" (decimal) of limits.io[].device; false for anything else. */
+bool jl_io_parse_devnum(const char *s, unsigned *maj, unsigned *min);
 
 int jl_rlimits_apply_child(const jailer_config *c, jailer_error *err);
 int jl_rlimit_nproc_apply_child(const jailer_config *c, jailer_error *err);

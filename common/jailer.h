@@ -152,6 +152,14 @@ int jailer_config_set_timeout_ms(jailer_config *c, uint64_t ms);         /* wall
  * ("2-3", "4,6"); NULL removes it.  Written to the jail's cpuset. */
 int jailer_config_set_cpus(jailer_config *c, const char *list);
 int jailer_config_set_mems(jailer_config *c, const char *list);
+/* I/O limits of one block device, named "major:minor" or by a path (a block
+ * device node, or a file whose file system's disk is meant): read and
+ * write bytes/s and operations/s, JAILER_LIMIT_NONE for no limit.
+ * _set_io_limit_device replaces entry i's device (e.g. a path by the
+ * "major:minor" it resolved to). */
+int jailer_config_add_io_limit(jailer_config *c, const char *device, uint64_t rbps, uint64_t wbps, uint64_t riops,
+                               uint64_t wiops);
+int jailer_config_set_io_limit_device(jailer_config *c, size_t i, const char *device);
 int jailer_config_set_namespace(jailer_config *c, jailer_namespace ns, bool on);
 int jailer_config_add_bind_mount(jailer_config *c, const char *source, const char *dest, bool read_only);
 int jailer_config_add_env(jailer_config *c, const char *key, const char *value);
@@ -226,6 +234,11 @@ uint64_t jailer_config_get_timeout_ms(const jailer_config *c);
 const char *jailer_config_get_cpus(const jailer_config *c);
 const char *jailer_config_get_mems(const jailer_config *c);
 long jailer_config_count_cpus(const jailer_config *c);
+/* I/O limit i, 0 <= i < jailer_config_n_io_limits(): its device, and its
+ * limits through the pointers that are not NULL. */
+size_t jailer_config_n_io_limits(const jailer_config *c);
+const char *jailer_config_get_io_limit(const jailer_config *c, size_t i, uint64_t *rbps, uint64_t *wbps,
+                                       uint64_t *riops, uint64_t *wiops);
 bool jailer_config_get_namespace(const jailer_config *c, jailer_namespace ns);
 /* Bind mount i, 0 <= i < jailer_config_n_bind_mounts(): its source, and
  * its destination and read_only flag through the pointers that are not

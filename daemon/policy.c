@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/fsuid.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -775,6 +776,36 @@ static int check_devices(check *k, jailer_config *c)
  * directory of the client's own, and under jail_root_base when there is
  * one.  Resolved as libjailer does: the parent through jailer_open_trusted(),
  * the last component without following a link. */
+/* limits.io may name a device by a path (a device node, or a file whose
+ * disk is meant): opened here as the client, like every path it names, and
+ * replaced by the major:minor it stands for, so that libjailer never opens
+ * a client's path as root.  Which disk a client throttles for its own jail
+ * takes nothing from anyone. */
+static int check_io(check *k, jailer_config *c)
+{
+        for (size_t i = 0; i < jailer_config_n_io_limits(c); i++) {
+                const char *device = jailer_config_get_io_limit(c, i, NULL, NULL, NULL, NULL);
+                char field[48], num[32];
+                struct stat st;
+
+                if (!device || device[0] != '/')
+                        continue;
+                snprintf(field, sizeof field, "limits.io[%zu].device", i);
+                _cleanup_close_ int fd = open_requested(k, "host_access", field, device,
+                                                        JAILER_FILE_REG | JAILER_FILE_DIR | JAILER_FILE_BLK, O_PATH,
+                                                        false);
+                if (fd < 0)
+                        return -1;
+                if (fstat(fd, &st) < 0)
+                        return refuse(k, "host_access", field, "%s: %s: %s", field, device, strerror(errno));
+                dev_t d = S_ISBLK(st.st_mode) ? st.st_rdev : st.st_dev;
+                snprintf(num, sizeof num, "%u:%u", major(d), minor(d));
+                if (jailer_config_set_io_limit_device(c, i, num) < 0)
+                        return jl_rpc_error_set(k->err, JL_RPC_INTERNAL, NULL, NULL, "%s: %s", field, strerror(errno));
+        }
+        return 0;
+}
+
 static int check_jail_root(check *k, jailer_config *c)
 {
         const char *jail_root = jailer_config_get_jail_root(c);
@@ -1116,7 +1147,7 @@ static int check_client_request(check *k, jailer_config *c, bool root_given)
                 return refuse(k, "cgroup_parent", "cgroup_parent",
                               "cgroup_parent: only root may choose where a jail's cgroup goes");
         if (check_namespaces(k, c) < 0 || check_env(k, c) < 0 || check_seccomp(k, c) < 0 || check_ids(k, c) < 0 ||
-            check_exec(k, c) < 0 || check_binds(k, c) < 0 || check_devices(k, c) < 0)
+            check_exec(k, c) < 0 || check_binds(k, c) < 0 || check_devices(k, c) < 0 || check_io(k, c) < 0)
                 return -1;
         if (root_given && (check_jail_root(k, c) < 0 || check_root_apart(k, jail_root) < 0))
                 return -1;
