@@ -554,6 +554,43 @@ def test_pinning_within_the_ceiling_runs_pinned(strict, accounts, jails):
     assert cgroup_value(strict, jid, "cpuset.cpus") == str(cpu)
 
 
+def whole_disk(dev):
+    """major:minor of the disk that st_dev dev is on (itself, or for a
+    partition its disk), or None when it is no block device."""
+    sysfs = Path(f"/sys/dev/block/{os.major(dev)}:{os.minor(dev)}")
+    if not sysfs.exists():
+        return None
+    if (sysfs / "partition").exists():
+        return (sysfs.resolve().parent / "dev").read_text().strip()
+    return f"{os.major(dev)}:{os.minor(dev)}"
+
+
+def test_io_device_path_resolved_as_the_client(strict, accounts, jails):
+    """A client's limits.io device path is opened as the client: one it
+    cannot reach is refused (host_access), one it can becomes the
+    major:minor of its disk in the jail's cgroup."""
+    private = mkdir(strict.top / "private-io", mode=0o700)
+    (private / "f").write_text("root's\n")
+    jid = unique_id("io-private")
+    refused(create_as(strict, accounts, "alice",
+                      req(strict, jid, limits={"io": [{"device": str(private / "f"), "rbps": 1 << 20}]})),
+            "host_access", "limits.io[0].device")
+    strict.assert_nothing_left(jid)
+
+    disk = whole_disk(os.stat(strict.lay.probe).st_dev)
+    if disk is None:
+        pytest.skip(f"{strict.lay.probe} is on no block device: nothing to throttle")
+    jid = unique_id("io-own")
+    reply = create_as(strict, accounts, "alice", req(strict, jid, "sleep", "30",
+                                                     limits={"io": [{"device": str(strict.lay.probe),
+                                                                     "rbps": 1 << 20}]}))
+    if "error" in reply and "controller" in reply["error"]["message"]:
+        pytest.skip(f"no blkio/io controller for jails here: {reply['error']['message']}")
+    started(strict, reply)
+    value = cgroup_value(strict, jid, "io.max", "blkio.throttle.read_bps_device")
+    assert value.split()[0] == disk and str(1 << 20) in value, value
+
+
 def test_ceilings_are_the_defaults(strict, accounts, jails):
     """Limits a request leaves out get the ceiling, and the jail really runs
     into it: the rlimits as the kernel reports them for the process, an OOM
