@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -614,5 +615,53 @@ int jl_cg_io_resolve(const jailer_config *c, struct jl_cg_io **out, size_t *n_ou
         }
         *n_out = c->limits.n_io;
         *out = TAKE_PTR(io);
+        return 0;
+}
+
+/* ------------------------------------------------------------ disturbance */
+
+int jl_cg_read_key_opt(int dirfd, const char *name, const char *key, int64_t *out)
+{
+        uint64_t v;
+        int r = jl_cg_read_key_at(dirfd, name, key, &v);
+        if (r == -ENOENT || r == -ENOKEY || r == -EOPNOTSUPP)
+                return 0;
+        if (r < 0)
+                return r;
+        *out = v > INT64_MAX ? INT64_MAX : (int64_t) v;
+        return 0;
+}
+
+static void psi_total(const char *line, int64_t *out)
+{
+        const char *t = strstr(line, " total=");
+        if (!t)
+                return;
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(t + 7, &end, 10);
+        if (errno == 0 && end != t + 7 && v <= INT64_MAX)
+                *out = (int64_t) v;
+}
+
+int jl_cg_read_psi_at(int dirfd, const char *name, int64_t *some, int64_t *full)
+{
+        _cleanup_free_ char *text = NULL;
+        int r = jl_cg_read_at(dirfd, name, &text);
+        /* No file (v1, or an old kernel), or PSI off (psi=0): nothing. */
+        if (r == -ENOENT || r == -EOPNOTSUPP)
+                return 0;
+        if (r < 0)
+                return r;
+        for (char *line = text; line && *line;) {
+                char *nl = strchr(line, '\n');
+                if (nl)
+                        *nl = '\0';
+                if (strncmp(line, "some ", 5) == 0)
+                        psi_total(line, some);
+                else if (strncmp(line, "full ", 5) == 0)
+                        psi_total(line, full);
+                line = nl ? nl + 1 : NULL;
+        }
         return 0;
 }

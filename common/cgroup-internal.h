@@ -131,6 +131,12 @@ static inline void jl_cg_keep(int *first, int r)
 /* pids.peak, the same file on v1 and v2 (recent kernels only: without it
  * *out stays -1).  0 or -errno. */
 int jl_cg_read_pids_peak(int dirfd, int64_t *out);
+/* A key of a flat keyed file into *out when present (else *out unchanged);
+ * 0 or -errno, a missing file or key is not an error. */
+int jl_cg_read_key_opt(int dirfd, const char *name, const char *key, int64_t *out);
+/* The "total=" of the "some" and "full" lines of a PSI file (cpu.pressure,
+ * ...), µs; *some and *full unchanged when absent.  0 or -errno. */
+int jl_cg_read_psi_at(int dirfd, const char *name, int64_t *some, int64_t *full);
 
 /* ------------------------------------------------------ pinning (cpuset)
  * The cpus and nodes of limits.cpus and limits.mems, parsed, checked

@@ -221,6 +221,18 @@ static int cg1_stats_read(const struct jl_cgroup *cg, jl_cgroup_stats *st)
         jl_cg_keep(&first, jl_cg_read_u64_at(pids, "pids.current", &st->pids_current));
         jl_cg_keep(&first, jl_cg_read_pids_peak(pids, &st->pids_peak));
 
+        /* Disturbance: v1 has no per-cgroup PSI and no memory.high. */
+        int cpu = cg->dirs[cg->cg1_dir[JL_CG1_CPU]].fd;
+        jl_cg_keep(&first, jl_cg_read_key_opt(cpu, "cpu.stat", "nr_periods", &st->cpu_periods));
+        jl_cg_keep(&first, jl_cg_read_key_opt(cpu, "cpu.stat", "nr_throttled", &st->cpu_throttled_periods));
+        jl_cg_keep(&first, jl_cg_read_key_opt(cpu, "cpu.stat", "throttled_time", &st->cpu_throttled_us));
+        if (st->cpu_throttled_us > 0)
+                st->cpu_throttled_us /= 1000;   /* ns */
+        /* No memory events either: memory.failcnt would be the count of
+         * charges refused at the limit, but recent kernels (6.18 here)
+         * leave it at 0 even for a jail OOM-killed at its limit, and a 0
+         * that means nothing is worse than null. */
+
         r = jl_cg_read_key_at(mem, "memory.oom_control", "oom_kill", &v);
         if (r == 0)
                 st->oom_killed = v > 0;

@@ -223,6 +223,16 @@ static int cg2_stats_read(const struct jl_cgroup *cg, jl_cgroup_stats *st)
         }
         jl_cg_keep(&first, jl_cg_read_pids_peak(fd, &st->pids_peak));
 
+        jl_cg_keep(&first, jl_cg_read_key_opt(fd, "cpu.stat", "nr_periods", &st->cpu_periods));
+        jl_cg_keep(&first, jl_cg_read_key_opt(fd, "cpu.stat", "nr_throttled", &st->cpu_throttled_periods));
+        jl_cg_keep(&first, jl_cg_read_key_opt(fd, "cpu.stat", "throttled_usec", &st->cpu_throttled_us));
+        jl_cg_keep(&first, jl_cg_read_key_opt(fd, "memory.events", "high", &st->memory_high_events));
+        jl_cg_keep(&first, jl_cg_read_key_opt(fd, "memory.events", "max", &st->memory_max_events));
+        static const char *const psi[] = { [JL_PSI_CPU] = "cpu.pressure", [JL_PSI_MEMORY] = "memory.pressure",
+                                           [JL_PSI_IO] = "io.pressure" };
+        for (size_t i = 0; i < ELEMENTSOF(psi); i++)
+                jl_cg_keep(&first, jl_cg_read_psi_at(fd, psi[i], &st->pressure[i][0], &st->pressure[i][1]));
+
         r = jl_cg_read_key_at(fd, "memory.events", "oom_kill", &v);
         if (r == 0)
                 st->oom_killed = v > 0;

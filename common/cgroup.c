@@ -374,6 +374,12 @@ int jl_cgroup_stats_read(const struct jl_cgroup *cg, jl_cgroup_stats *st)
 {
         memset(st, 0, sizeof(*st));
         st->pids_peak = -1;
+        st->cpu_periods = st->cpu_throttled_periods = st->cpu_throttled_us = -1;
+        st->memory_high_events = st->memory_max_events = -1;
+        for (size_t i = 0; i < ELEMENTSOF(st->pressure); i++)
+                st->pressure[i][0] = st->pressure[i][1] = -1;
+        if (cg->pin && cg->pin->cpus_set)
+                jl_cpuset_format(&cg->pin->cpus, st->cpus, sizeof(st->cpus));
         int r = cg->ops->stats_read(cg, st);
         if (r < 0) {
                 errno = -r;

@@ -160,7 +160,14 @@ typedef struct jl_cgroup_stats {
         uint64_t pids_current;
         int64_t pids_peak;      /* -1 when the kernel does not report it */
         bool oom_killed;        /* oom_kill count > 0 */
+        /* Disturbance: -1 where the backend or kernel has nothing. */
+        int64_t cpu_periods, cpu_throttled_periods, cpu_throttled_us;
+        int64_t memory_high_events, memory_max_events;
+        int64_t pressure[3][2]; /* cpu, memory, io x some, full: µs */
+        char cpus[256];         /* pinned cpus, canonical list; "" when not pinned */
 } jl_cgroup_stats;
+
+enum { JL_PSI_CPU, JL_PSI_MEMORY, JL_PSI_IO };
 
 /* Resolve which backend to use for this config ("v1"/"v2"); fails with a
  * clear message when the requested one is unavailable. */

@@ -340,12 +340,32 @@ typedef struct jailer_report {
         uint64_t cpu_usage_us;      /* user+system CPU of the whole cgroup */
         uint64_t memory_peak_bytes; /* peak memory of the cgroup */
         int64_t pids_peak;          /* peak number of tasks, -1 when the kernel does not say */
+        /* Was the run disturbed?  Only when measured is true (a report made
+         * up without a jail has all null); then each -1 (null in JSON)
+         * where the kernel does not say. */
+        bool measured;
+        char cpus[256];             /* the cpus it was pinned to ("1", "2-3"); "" when not pinned */
+        int64_t cpu_periods;        /* cpu.stat nr_periods: bandwidth periods in which it ran */
+        int64_t cpu_throttled_periods; /* nr_throttled: of those, periods it was throttled in */
+        int64_t cpu_throttled_us;   /* time throttled */
+        int64_t memory_high_events; /* memory.events high: reclaimed over memory.high (v2) */
+        int64_t memory_max_events;  /* memory.events max: times at the limit (v2) */
+        /* Pressure stall totals of the cgroup (v2 PSI, µs); -1 on v1 */
+        int64_t cpu_pressure_some_us, cpu_pressure_full_us;
+        int64_t memory_pressure_some_us, memory_pressure_full_us;
+        int64_t io_pressure_some_us, io_pressure_full_us;
+        /* Involuntary context switches of the program and of the children
+         * it waited for (its rusage). */
+        int64_t involuntary_switches;
 } jailer_report;
 
 /* The exit report as JSON:
  * {"jail":"id","pid":N,"exit_code":N|null,"signal":"SIGKILL"|null,
  *  "oom_killed":b,"timed_out":b,"seccomp_killed":b,"wall_time_us":N,"cpu_usage_us":N,
- *  "memory_peak_bytes":N,"pids_peak":N|null}
+ *  "memory_peak_bytes":N,"pids_peak":N|null,"cpus":"1"|null,"cpu_periods":N|null,
+ *  "cpu_throttled_periods":N|null,"cpu_throttled_us":N|null,"memory_high_events":N|null,
+ *  "memory_max_events":N|null,"cpu_pressure_some_us":N|null,... (cpu, memory, io;
+ *  some, full),"involuntary_switches":N|null}
  * malloc'd, NULL on ENOMEM. */
 char *jailer_report_to_json(const jailer_report *r);
 int jailer_report_from_json(const char *json, jailer_report *r, jailer_error *err);
