@@ -341,8 +341,8 @@ typedef struct jailer_report {
         uint64_t memory_peak_bytes; /* peak memory of the cgroup */
         int64_t pids_peak;          /* peak number of tasks, -1 when the kernel does not say */
         /* Was the run disturbed?  Only when measured is true (a report made
-         * up without a jail has all null); then each -1 (null in JSON)
-         * where the kernel does not say. */
+         * up without the jail's figures has none of these keys in JSON);
+         * then each -1 (null in JSON) where the kernel does not say. */
         bool measured;
         char cpus[256];             /* the cpus it was pinned to ("1", "2-3"); "" when not pinned */
         int64_t cpu_periods;        /* cpu.stat nr_periods: bandwidth periods in which it ran */

@@ -46,19 +46,24 @@ static int64_t *field_of(jailer_report *r, size_t i)
         return (int64_t *) ((char *) r + disturbance[i].off);
 }
 
+/* Only a report with the jail's figures has these keys: one made up
+ * without them (a lost jail) reads as it always did. */
 static void add_disturbance(json_object *o, const jailer_report *r, bool *ok)
 {
         char cpus[sizeof(r->cpus)];
 
+        if (!r->measured)
+                return;
+
         /* r->cpus may come from anywhere: never read past its array. */
         snprintf(cpus, sizeof(cpus), "%.*s", (int) sizeof(r->cpus) - 1, r->cpus);
-        if (r->measured && cpus[0])
+        if (cpus[0])
                 json_add(o, "cpus", json_object_new_string(cpus), ok);
         else
                 json_add_null(o, "cpus", ok);
         for (size_t i = 0; i < ELEMENTSOF(disturbance); i++) {
                 int64_t v = *field_of((jailer_report *) r, i);
-                if (r->measured && v >= 0)
+                if (v >= 0)
                         json_add(o, disturbance[i].key, json_object_new_int64(v), ok);
                 else
                         json_add_null(o, disturbance[i].key, ok);
@@ -155,13 +160,22 @@ static int get_boolean(jailer_error *err, const char *field, json_object *v, boo
         return 0;
 }
 
+/* The first disturbance key seen: the report has the figures, each
+ * unknown (-1) until given. */
+static void measured(jailer_report *r)
+{
+        if (r->measured)
+                return;
+        r->measured = true;
+        for (size_t i = 0; i < ELEMENTSOF(disturbance); i++)
+                *field_of(r, i) = -1;
+}
+
 int jailer_report_from_json(const char *json, jailer_report *r, jailer_error *err)
 {
         _cleanup_(json_putp) json_object *o = NULL;
         json_tokener *tok;
         jailer_report rep = { .exit_code = -1, .pids_peak = -1 };
-        for (size_t i = 0; i < ELEMENTSOF(disturbance); i++)
-                *field_of(&rep, i) = -1;
         bool have_jail = false, have_exit = false, have_signal = false;
         uint64_t u;
 
@@ -247,6 +261,7 @@ int jailer_report_from_json(const char *json, jailer_report *r, jailer_error *er
                                 return -1;
                         rep.pids_peak = (int64_t) u;
                 } else if (strcmp(key, "cpus") == 0) {
+                        measured(&rep);
                         if (json_object_is_type(v, json_type_null))
                                 continue;
                         if (!json_object_is_type(v, json_type_string) ||
@@ -254,15 +269,16 @@ int jailer_report_from_json(const char *json, jailer_report *r, jailer_error *er
                             (size_t) json_object_get_string_len(v) != strlen(json_object_get_string(v)))
                                 return rbad(err, key, "expected a cpu list or null");
                         snprintf(rep.cpus, sizeof(rep.cpus), "%s", json_object_get_string(v));
-                        rep.measured = true;
                 } else {
                         for (size_t i = 0; i < ELEMENTSOF(disturbance); i++) {
-                                if (strcmp(key, disturbance[i].key) != 0 || json_object_is_type(v, json_type_null))
+                                if (strcmp(key, disturbance[i].key) != 0)
+                                        continue;
+                                measured(&rep);
+                                if (json_object_is_type(v, json_type_null))
                                         continue;
                                 if (get_uint(err, key, v, INT64_MAX, &u) < 0)
                                         return -1;
                                 *field_of(&rep, i) = (int64_t) u;
-                                rep.measured = true;
                         }
                 }
                 /* other keys: written by a newer jailer, ignored */

@@ -552,6 +552,13 @@ def test_pinning_within_the_ceiling_runs_pinned(strict, accounts, jails):
         pytest.skip(f"no cpuset controller for jails here: {reply['error']['message']}")
     started(strict, reply)
     assert cgroup_value(strict, jid, "cpuset.cpus") == str(cpu)
+    # The report jailerd hands on (wait, and the exited notification, the
+    # same object) says where it ran and whether it was disturbed.
+    with strict.conn() as c:
+        c.call("kill", {"jail": jid, "signal": "SIGKILL"})
+        rep = c.call("wait", {"jail": jid})
+    assert rep["cpus"] == str(cpu), rep
+    assert rep["cpu_throttled_periods"] is not None and "involuntary_switches" in rep, rep
 
 
 def whole_disk(dev):
