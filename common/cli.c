@@ -50,6 +50,7 @@ enum opt_id {
         /* pinning */
         OPT_CPUS,
         OPT_MEMS,
+        OPT_CPUS_EXCLUSIVE,
         /* I/O limits */
         OPT_IO,
 };
@@ -98,6 +99,7 @@ static const struct opt options[] = {
         /* pinning */
         { "cpus", true, OPT_CPUS, 0 },
         { "mems", true, OPT_MEMS, 0 },
+        { "cpus-exclusive", false, OPT_CPUS_EXCLUSIVE, 0 },
         /* I/O limits */
         { "io", true, OPT_IO, 0 },
 };
@@ -116,6 +118,7 @@ const char *jl_cli_usage(void)
                "  --pids N                 maximum number of tasks in the jail's cgroup\n"
                "  --cpus LIST              pin to these cpus, e.g. 2-3 or 4,6 (cpuset)\n"
                "  --mems LIST              pin memory to these NUMA nodes, e.g. 0\n"
+               "  --cpus-exclusive         jailerd keeps its other pinned jails off --cpus\n"
                "  --io DEV,KEY=N[,...]     I/O limit of a block device (MAJ:MIN or a path):\n"
                "                           rbps, wbps (bytes/s, e.g. 10M), riops, wiops\n"
                "                           (repeatable)\n"
@@ -438,6 +441,9 @@ static int apply(jailer_error *err, const struct flag *f, jailer_config *c, stru
                 return 0;
         case OPT_NO_KVM:
                 c->kvm = false;
+                return 0;
+        case OPT_CPUS_EXCLUSIVE:
+                c->limits.cpus_exclusive = true;
                 return 0;
         case OPT_MEMORY:
                 if (parse_size_value(err, f, &v) < 0)

@@ -248,6 +248,13 @@ static int parse_limits(jailer_error *err, json_object *obj, jailer_config *c)
                                 return set_failed(err, f);
                         continue;
                 }
+                if (strcmp(key, "cpus_exclusive") == 0) {
+                        IF_SET(v) {
+                                if (get_bool(err, f, v, &c->limits.cpus_exclusive) < 0)
+                                        return -1;
+                        }
+                        continue;
+                }
                 if (strcmp(key, "io") == 0) {
                         IF_SET(v) {
                                 if (parse_io(err, v, c) < 0)
@@ -683,6 +690,8 @@ char *jailer_config_to_json(const jailer_config *c)
                         add_str(limits, "cpus", c->limits.cpus, &ok);
                 if (c->limits.mems)
                         add_str(limits, "mems", c->limits.mems, &ok);
+                if (c->limits.cpus_exclusive)
+                        json_add(limits, "cpus_exclusive", json_object_new_boolean(true), &ok);
                 add_io(limits, c, &ok);
         }
 

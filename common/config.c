@@ -312,6 +312,13 @@ int jailer_config_set_mems(jailer_config *c, const char *list)
         return set_str(&c->limits.mems, list);
 }
 
+int jailer_config_set_cpus_exclusive(jailer_config *c, bool on)
+{
+        CHECK_CONFIG(c);
+        c->limits.cpus_exclusive = on;
+        return 0;
+}
+
 /* ---- I/O limits */
 
 int jailer_config_add_io_limit(jailer_config *c, const char *device, uint64_t rbps, uint64_t wbps, uint64_t riops,
@@ -610,6 +617,23 @@ uint64_t jailer_config_get_timeout_ms(const jailer_config *c) { return GET(c, c-
 /* ---- pinning (cpuset) */
 const char *jailer_config_get_cpus(const jailer_config *c) { return GET(c, c->limits.cpus, NULL); }
 const char *jailer_config_get_mems(const jailer_config *c) { return GET(c, c->limits.mems, NULL); }
+bool jailer_config_get_cpus_exclusive(const jailer_config *c) { return GET(c, c->limits.cpus_exclusive, false); }
+
+int jailer_cpulist_first_common(const char *a, const char *b)
+{
+        jl_cpuset sa, sb;
+        char why[128];
+
+        if (!a || !b || jl_cpulist_parse(a, &sa, why, sizeof(why)) < 0 ||
+            jl_cpulist_parse(b, &sb, why, sizeof(why)) < 0) {
+                errno = EINVAL;
+                return -2;
+        }
+        for (unsigned n = 0; n < JL_CPUS_MAX; n++)
+                if (jl_cpuset_has(&sa, n) && jl_cpuset_has(&sb, n))
+                        return (int) n;
+        return -1;
+}
 
 long jailer_config_count_cpus(const jailer_config *c)
 {
@@ -936,6 +960,8 @@ static int check_limits(const jailer_config *c, jailer_error *err)
                            (unsigned long long) l->timeout_ms);
         if (check_cpulist(err, "limits.cpus", l->cpus) < 0 || check_cpulist(err, "limits.mems", l->mems) < 0)
                 return -1;
+        if (l->cpus_exclusive && !l->cpus)
+                return bad(err, "limits.cpus_exclusive", "true needs limits.cpus: which cpus to keep");
         return check_io(c, err);
 }
 

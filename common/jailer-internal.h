@@ -65,6 +65,7 @@ struct jailer_config {
                 /* Pinning (cpuset): lists as given, NULL = not pinned. */
                 char *cpus;
                 char *mems;
+                bool cpus_exclusive;    /* jailerd keeps its other jails off these cpus */
                 /* I/O limits per block device (io.max, blkio.throttle.*). */
                 struct jl_io *io;
                 size_t n_io;

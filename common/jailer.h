@@ -152,6 +152,9 @@ int jailer_config_set_timeout_ms(jailer_config *c, uint64_t ms);         /* wall
  * ("2-3", "4,6"); NULL removes it.  Written to the jail's cpuset. */
 int jailer_config_set_cpus(jailer_config *c, const char *list);
 int jailer_config_set_mems(jailer_config *c, const char *list);
+/* Ask jailerd to keep its other pinned jails off these cpus while this one
+ * runs (libjailer itself only carries the flag). */
+int jailer_config_set_cpus_exclusive(jailer_config *c, bool on);
 /* I/O limits of one block device, named "major:minor" or by a path (a block
  * device node, or a file whose file system's disk is meant): read and
  * write bytes/s and operations/s, JAILER_LIMIT_NONE for no limit.
@@ -234,6 +237,10 @@ uint64_t jailer_config_get_timeout_ms(const jailer_config *c);
 const char *jailer_config_get_cpus(const jailer_config *c);
 const char *jailer_config_get_mems(const jailer_config *c);
 long jailer_config_count_cpus(const jailer_config *c);
+bool jailer_config_get_cpus_exclusive(const jailer_config *c);
+/* The lowest cpu both lists name, -1 when none, -2 (errno EINVAL) when
+ * either is not a cpu list. */
+int jailer_cpulist_first_common(const char *a, const char *b);
 /* I/O limit i, 0 <= i < jailer_config_n_io_limits(): its device, and its
  * limits through the pointers that are not NULL. */
 size_t jailer_config_n_io_limits(const jailer_config *c);

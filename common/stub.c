@@ -105,6 +105,7 @@ int jailer_config_set_max_file_size(jailer_config *c, uint64_t v) { (void) c, (v
 int jailer_config_set_timeout_ms(jailer_config *c, uint64_t v) { (void) c, (void) v; return -1; }
 int jailer_config_set_cpus(jailer_config *c, const char *v) { (void) c, (void) v; return -1; }
 int jailer_config_set_mems(jailer_config *c, const char *v) { (void) c, (void) v; return -1; }
+int jailer_config_set_cpus_exclusive(jailer_config *c, bool v) { (void) c, (void) v; return -1; }
 int jailer_config_add_io_limit(jailer_config *c, const char *d, uint64_t rb, uint64_t wb, uint64_t ri, uint64_t wi)
 {
         (void) c, (void) d, (void) rb, (void) wb, (void) ri, (void) wi;
@@ -147,6 +148,8 @@ uint64_t jailer_config_get_timeout_ms(const jailer_config *c) { (void) c; return
 const char *jailer_config_get_cpus(const jailer_config *c) { (void) c; return NULL; }
 const char *jailer_config_get_mems(const jailer_config *c) { (void) c; return NULL; }
 long jailer_config_count_cpus(const jailer_config *c) { (void) c; return 0; }
+bool jailer_config_get_cpus_exclusive(const jailer_config *c) { (void) c; return false; }
+int jailer_cpulist_first_common(const char *a, const char *b) { (void) a, (void) b; return -2; }
 size_t jailer_config_n_io_limits(const jailer_config *c) { (void) c; return 0; }
 const char *jailer_config_get_io_limit(const jailer_config *c, size_t i, uint64_t *rb, uint64_t *wb, uint64_t *ri,
                                        uint64_t *wi)

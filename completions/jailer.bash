@@ -9,7 +9,7 @@ _jailer_jail_flags='--config --id --exec --jail-root --memory --cpu --cpu-quota
 --gid --bind --env --workdir --hostname --device --no-kvm --no-user-ns
 --no-pid-ns --no-mount-ns --no-net-ns --no-uts-ns --no-ipc-ns --no-cgroup-ns
 --cgroup-version --cgroup-parent --seccomp --seccomp-kill --seccomp-allow
---cpus --mems --io'
+--cpus --mems --cpus-exclusive --io'
 
 # Whether a flag takes a value (the next word).
 _jailer_takes_value()

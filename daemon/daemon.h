@@ -126,6 +126,10 @@ struct jd_jail {
         char *jail_dir;                 /* a jail root we made, or NULL */
         char *jail_root;                /* its jail root, ours or the client's (NULL: unknown) */
         char *cgroup_path;
+        /* pinning: limits.cpus (NULL: not pinned) and whether it holds
+         * them alone (policy.c keeps other jails off them) */
+        char *cpus;
+        bool cpus_exclusive;
 
         pid_t supervisor_pid;
         int supervisor_pidfd;

@@ -1154,6 +1154,32 @@ static int check_client_request(check *k, jailer_config *c, bool root_given)
         return check_ceilings(k, c);
 }
 
+/* limits.cpus_exclusive: no two jails of this daemon, root's included,
+ * share a cpu while either holds it exclusively.  A jail holds its cpus
+ * until it has exited.  Jails that are not pinned are not kept off them
+ * (docs/policy.md). */
+static int check_exclusive(check *k, const jailer_config *c)
+{
+        const char *cpus = jailer_config_get_cpus(c);
+        bool exclusive = jailer_config_get_cpus_exclusive(c);
+
+        if (!cpus)
+                return 0;
+        for (const jd_jail *j = k->d->jails; j; j = j->next) {
+                if (j->state == JD_JAIL_EXITED || !j->cpus || (!exclusive && !j->cpus_exclusive))
+                        continue;
+                int cpu = jailer_cpulist_first_common(cpus, j->cpus);
+                if (cpu < 0)
+                        continue;
+                return deny(k, JL_RPC_LIMIT_REACHED, "cpus_exclusive", "limits.cpus",
+                            j->cpus_exclusive ? "limits.cpus: cpu %d is held exclusively by jail %s (limits.cpus %s)"
+                                              : "limits.cpus: cpu %d is used by jail %s (limits.cpus %s): it "
+                                                "cannot be held exclusively",
+                            cpu, j->id, j->cpus);
+        }
+        return 0;
+}
+
 int jd_policy_check_create(jd_daemon *d, const jd_peer *p, jailer_config *c, bool root_given, jl_rpc_error *err,
                            const char **rule)
 {
@@ -1163,6 +1189,8 @@ int jd_policy_check_create(jd_daemon *d, const jd_peer *p, jailer_config *c, boo
         if (check_rights(&k) < 0 || check_totals(&k) < 0)
                 return -1;
         if (!p->root && check_client_request(&k, c, root_given) < 0)
+                return -1;
+        if (check_exclusive(&k, c) < 0)
                 return -1;
         /* /dev/kvm (libjailer gives it to every jail on a host that has
          * it) is the policy's decision: the right "kvm", and a devices list

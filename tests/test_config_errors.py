@@ -183,6 +183,11 @@ FILE_CASES = [
     ("cpus reversed range", {"limits": {"cpus": "3-1"}}, "limits.cpus", '"3-1"'),
     ("cpus beyond the maximum", {"limits": {"cpus": "0,5000"}}, "limits.cpus", "5000"),
     ("mems junk", {"limits": {"mems": "zero"}}, "limits.mems", '"zero"'),
+    ("cpus_exclusive without cpus", {"limits": {"cpus_exclusive": True}}, "limits.cpus_exclusive",
+     "limits.cpus"),
+    ("cpus_exclusive not a boolean", {"limits": {"cpus_exclusive": "yes"}}, "limits.cpus_exclusive", '"yes"'),
+    ("cpus_exclusive without jailerd", {"limits": {"cpus": "0", "cpus_exclusive": True}},
+     "limits.cpus_exclusive", "only jailerd"),
 ]
 
 
@@ -288,6 +293,8 @@ FLAG_CASES = [
     ("--cpus offline", ["--cpus", str(os.sysconf("SC_NPROCESSORS_CONF") + 7)], "limits.cpus",
      f"cpu {os.sysconf('SC_NPROCESSORS_CONF') + 7}"),
     ("--mems missing value", ["--mems"], "--mems", "missing value"),
+    ("--cpus-exclusive without jailerd", ["--cpus", "0", "--cpus-exclusive"], "limits.cpus_exclusive",
+     "only jailerd"),
     ("--cgroup-parent escapes", ["--cgroup-parent", "a/../../b"], "cgroup_parent", "a/../../b"),
     ("--id charset", ["--id", "no spaces"], "id", "no spaces"),
     ("--exec relative", ["--exec", "true"], "exec_path", '"true"'),

@@ -561,6 +561,50 @@ def test_pinning_within_the_ceiling_runs_pinned(strict, accounts, jails):
     assert rep["cpu_throttled_periods"] is not None and "involuntary_switches" in rep, rep
 
 
+def test_exclusive_cpus(strict, accounts, jails):
+    """limits.cpus_exclusive: while the holder runs, no other jail of the
+    daemon (another client's, root's) is pinned to its cpu, refused naming
+    the holder; an exclusive request on a cpu a running jail is pinned to
+    is refused too; another cpu is fine; the cpu is free once the holder
+    has ended."""
+    online = Path("/sys/devices/system/cpu/online").read_text().strip()
+    cpus = sorted({int(x) for part in online.split(",")
+                   for x in range(int(part.split("-")[0]), int(part.split("-")[-1]) + 1)})
+    if len(cpus) < 2:
+        pytest.skip("one online cpu: no second cpu to show exclusivity against")
+    mine, other = cpus[-1], cpus[0]
+    holder = unique_id("excl")
+    reply = create_as(strict, accounts, "alice",
+                      req(strict, holder, "sleep", "30", limits={"cpus": str(mine), "cpus_exclusive": True}))
+    if "error" in reply and "cpuset" in reply["error"]["message"]:
+        pytest.skip(f"no cpuset controller for jails here: {reply['error']['message']}")
+    started(strict, reply)
+
+    jid = unique_id("excl-bob")
+    e = refused(create_as(strict, accounts, "bob", req(strict, jid, limits={"cpus": str(mine)})),
+                "cpus_exclusive", "limits.cpus", code=LIMIT_REACHED)
+    assert f"cpu {mine} is held exclusively by jail {holder}" in e["message"], e
+    strict.assert_nothing_left(jid)
+    root_cfg = dl.jail_config(jid, "exit", "0", exec_path=str(strict.lay.probe))
+    root_cfg["limits"] = {"cpus": str(mine)}
+    refused(create_as(strict, accounts, None, root_cfg), "cpus_exclusive", "limits.cpus", code=LIMIT_REACHED)
+
+    bob = unique_id("excl-bob-other")
+    started(strict, create_as(strict, accounts, "bob", req(strict, bob, "sleep", "30",
+                                                            limits={"cpus": str(other)})))
+    jid = unique_id("excl-second")
+    e = refused(create_as(strict, accounts, "alice",
+                          req(strict, jid, limits={"cpus": str(other), "cpus_exclusive": True})),
+                "cpus_exclusive", "limits.cpus", code=LIMIT_REACHED)
+    assert f"used by jail {bob}" in e["message"], e
+
+    with strict.conn() as c:
+        c.call("kill", {"jail": holder, "signal": "SIGKILL"})
+        c.call("wait", {"jail": holder})
+    started(strict, create_as(strict, accounts, "bob", req(strict, unique_id("excl-after"), "exit", "0",
+                                                            limits={"cpus": str(mine)})))
+
+
 def whole_disk(dev):
     """major:minor of the disk that st_dev dev is on (itself, or for a
     partition its disk), or None when it is no block device."""
