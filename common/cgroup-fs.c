@@ -665,3 +665,29 @@ int jl_cg_read_psi_at(int dirfd, const char *name, int64_t *some, int64_t *full)
         }
         return 0;
 }
+
+int jl_cg_cpus_busy_us(const jl_cpuset *set, uint64_t *out)
+{
+        FILE *f = fopen("/proc/stat", "re");
+        if (!f)
+                return -errno;
+        long hz = sysconf(_SC_CLK_TCK);
+        uint64_t ticks = 0;
+        char line[512];
+
+        while (fgets(line, sizeof(line), f)) {
+                unsigned cpu;
+                unsigned long long v[8] = { 0 };
+                /* cpuN user nice system idle iowait irq softirq steal */
+                if (sscanf(line, "cpu%u %llu %llu %llu %llu %llu %llu %llu %llu", &cpu, &v[0], &v[1], &v[2], &v[3],
+                           &v[4], &v[5], &v[6], &v[7]) < 5 ||
+                    !jl_cpuset_has(set, cpu))
+                        continue;
+                ticks += v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+        }
+        fclose(f);
+        if (hz <= 0)
+                return -EINVAL;
+        *out = ticks * (1000000 / (uint64_t) hz);
+        return 0;
+}

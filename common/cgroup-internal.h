@@ -66,8 +66,10 @@ struct jl_cgroup {
         size_t n_dirs;
         /* v1: which dirs[] entry serves each controller. */
         size_t cg1_dir[JL_CG1_COUNT];
-        /* Pinning, from the config and checked against the host. */
+        /* Pinning, from the config and checked against the host; the busy
+         * time of the pinned cpus when the cgroup was made (-1: unknown). */
         struct jl_cg_pin *pin;
+        int64_t pinned_busy_start_us;
         /* I/O limits, their devices resolved to whole disks. */
         struct jl_cg_io *io;
         size_t n_io;
@@ -159,6 +161,9 @@ int jl_cg_pin_parse(const jailer_config *c, struct jl_cg_pin **out, jailer_error
 /* Is every pinned cpu and node in the parent's effective set? */
 int jl_cg_pin_check_parent(const struct jl_cg_pin *p, int parent_fd, const char *parent_path,
                            const struct jl_cg_pin_files *f, jailer_error *err);
+/* The busy time (all but idle and iowait) of the cpus in set since boot,
+ * from /proc/stat, in µs (to a USER_HZ tick per cpu).  0 or -errno. */
+int jl_cg_cpus_busy_us(const jl_cpuset *set, uint64_t *out);
 /* Write the pinned cpus and nodes into the leaf d; those not pinned are
  * left alone when inherit (v2: an empty setting means the parent's), or
  * copied from the parent's effective set (v1: empty means none). */

@@ -338,6 +338,10 @@ int jl_cgroup_create(const jailer_config *c, struct jl_cgroup **out, jailer_erro
         }
         cg->ops = v2 ? &jl_cg2_ops : &jl_cg1_ops;
         cg->pin = TAKE_PTR(pin);
+        uint64_t busy;
+        cg->pinned_busy_start_us = cg->pin && cg->pin->cpus_set && jl_cg_cpus_busy_us(&cg->pin->cpus, &busy) == 0
+                                           ? (int64_t) busy
+                                           : -1;
         cg->io = TAKE_PTR(io);
         cg->n_io = n_io;
         for (size_t i = 0; i < ELEMENTSOF(cg->dirs); i++)
@@ -380,7 +384,16 @@ int jl_cgroup_stats_read(const struct jl_cgroup *cg, jl_cgroup_stats *st)
                 st->pressure[i][0] = st->pressure[i][1] = -1;
         if (cg->pin && cg->pin->cpus_set)
                 jl_cpuset_format(&cg->pin->cpus, st->cpus, sizeof(st->cpus));
+        st->pinned_other_us = -1;
         int r = cg->ops->stats_read(cg, st);
+        /* Who else ran on the pinned cpus: their busy time since the
+         * cgroup was made, less the jail's own. */
+        uint64_t busy;
+        if (cg->pinned_busy_start_us >= 0 && jl_cg_cpus_busy_us(&cg->pin->cpus, &busy) == 0 &&
+            busy >= (uint64_t) cg->pinned_busy_start_us) {
+                uint64_t since = busy - (uint64_t) cg->pinned_busy_start_us;
+                st->pinned_other_us = since > st->cpu_usage_us ? (int64_t) (since - st->cpu_usage_us) : 0;
+        }
         if (r < 0) {
                 errno = -r;
                 return -1;

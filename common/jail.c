@@ -653,6 +653,7 @@ int jailer_jail_collect(jailer_jail *j, jailer_report *r, jailer_error *err)
                 .io_pressure_some_us = st.pressure[JL_PSI_IO][0],
                 .io_pressure_full_us = st.pressure[JL_PSI_IO][1],
                 .involuntary_switches = ru.ru_nivcsw,
+                .pinned_cpus_other_us = st.pinned_other_us,
         };
         snprintf(r->id, sizeof(r->id), "%s", j->id);
         snprintf(r->cpus, sizeof(r->cpus), "%s", st.cpus);

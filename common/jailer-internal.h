@@ -166,6 +166,7 @@ typedef struct jl_cgroup_stats {
         int64_t memory_high_events, memory_max_events;
         int64_t pressure[3][2]; /* cpu, memory, io x some, full: µs */
         char cpus[256];         /* pinned cpus, canonical list; "" when not pinned */
+        int64_t pinned_other_us; /* busy time of the pinned cpus not the jail's */
 } jl_cgroup_stats;
 
 enum { JL_PSI_CPU, JL_PSI_MEMORY, JL_PSI_IO };

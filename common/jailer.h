@@ -364,6 +364,9 @@ typedef struct jailer_report {
         /* Involuntary context switches of the program and of the children
          * it waited for (its rusage). */
         int64_t involuntary_switches;
+        /* Busy time of the pinned cpus (from /proc/stat) that was not the
+         * jail's: other tasks, kernel threads, interrupts. */
+        int64_t pinned_cpus_other_us;
 } jailer_report;
 
 /* The exit report as JSON:

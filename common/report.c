@@ -38,6 +38,7 @@ static const struct {
         F(io_pressure_some_us),
         F(io_pressure_full_us),
         F(involuntary_switches),
+        F(pinned_cpus_other_us),
 #undef F
 };
 

@@ -1029,11 +1029,12 @@ static void test_report(void)
                 r.memory_pressure_some_us = 5;
                 r.memory_pressure_full_us = r.io_pressure_some_us = r.io_pressure_full_us = -1;
                 r.involuntary_switches = 91;
+                r.pinned_cpus_other_us = 20000;
                 jd = jailer_report_to_json(&r);
                 report(jd && strstr(jd, "\"cpus\":\"2-3\",\"cpu_periods\":10,\"cpu_throttled_periods\":9,"
                                         "\"cpu_throttled_us\":547825,\"memory_high_events\":null") &&
                                strstr(jd, "\"memory_pressure_some_us\":5,") &&
-                               strstr(jd, "\"involuntary_switches\":91}"),
+                               strstr(jd, "\"involuntary_switches\":91,\"pinned_cpus_other_us\":20000}"),
                        "report: disturbance figures", "%s", jd ?: "NULL");
                 report(jd && jailer_report_from_json(jd, &back, &err) == 0 && memcmp(&r, &back, sizeof(r)) == 0,
                        "report: round trip disturbance", "%s", err.message);
