@@ -492,9 +492,11 @@ int jl_cg_pin_check_parent(const struct jl_cg_pin *p, int parent_fd, const char 
 static int write_list(struct jl_cg_dir *d, const char *field, const char *file, const jl_cpuset *set,
                       jailer_error *err)
 {
-        char buf[4096];
-
-        jl_cpuset_format(set, buf, sizeof(buf));
+        /* Whole, never cut: a shorter list would pin to fewer cpus. */
+        _cleanup_free_ char *buf = malloc(JL_CPULIST_MAX);
+        if (!buf)
+                return jl_error(err, JAILER_STEP_CGROUP, ENOMEM, field, "cpuset");
+        jl_cpuset_format(set, buf, JL_CPULIST_MAX);
         int r = jl_cg_write_at(d->fd, file, buf);
         if (r < 0)
                 return jl_error(err, JAILER_STEP_CGROUP, -r, field, "cannot write \"%s\" to %s/%s", buf, d->path,

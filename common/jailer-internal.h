@@ -257,7 +257,9 @@ bool jl_cpuset_has(const jl_cpuset *s, unsigned n);
 size_t jl_cpuset_count(const jl_cpuset *s);
 /* The lowest member of want that is not in have, or -1. */
 int jl_cpuset_first_outside(const jl_cpuset *want, const jl_cpuset *have);
-/* The canonical list ("0-3,8") in buf. */
+/* The canonical list ("0-3,8") in buf, cut after the last range that
+ * fits; JL_CPULIST_MAX always fits ("0,2,4,...": 5 bytes a cpu at most). */
+#define JL_CPULIST_MAX (5 * JL_CPUS_MAX + 1)
 void jl_cpuset_format(const jl_cpuset *s, char *buf, size_t size);
 
 /* "major:minor" (decimal) of limits.io[].device; false for anything else. */
