@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cgroup v1 backend, for hybrid hosts: one leaf <mnt>/<parent>/<id> in each
- * of the cpu, cpuacct, memory and pids hierarchies, and in the cpuset one
- * when the jail is pinned (one leaf serves controllers that are co-mounted).  v1 has no CLONE_INTO_CGROUP: the child
- * waits until the parent has attach()ed it to every hierarchy.
+ * of the cpu, cpuacct, memory and pids hierarchies, in the cpuset one when
+ * the jail is pinned and in the blkio one when it has I/O limits (one leaf
+ * serves controllers that are co-mounted).  v1 has no CLONE_INTO_CGROUP:
+ * the child waits until the parent has attach()ed it to every hierarchy.
  */
 #include "cgroup-internal.h"
 

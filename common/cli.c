@@ -354,7 +354,8 @@ static int parse_io(jailer_error *err, const struct flag *f, jailer_config *c)
                         if (strcmp(kv, names[i]) == 0)
                                 break;
                 if (!eq || i == ELEMENTSOF(names))
-                        return jl_config_bad(err, f->label, "\"%.*s%s\": \"%s\" is not one of rbps=, wbps=, riops=, wiops=",
+                        return jl_config_bad(err, f->label,
+                                             "\"%.*s%s\": \"%s\" is not one of rbps=, wbps=, riops=, wiops=",
                                              Q(f->value), kv);
                 if (jl_parse_size(eq + 1, &v[i]) < 0 || v[i] == JL_UNSET)
                         return jl_config_bad(err, f->label, "\"%.*s%s\": %s: \"%s\" is not a number (e.g. 100, 10M)",

@@ -111,7 +111,11 @@ int jailer_config_add_io_limit(jailer_config *c, const char *d, uint64_t rb, uin
         (void) c, (void) d, (void) rb, (void) wb, (void) ri, (void) wi;
         return -1;
 }
-int jailer_config_set_io_limit_device(jailer_config *c, size_t i, const char *d) { (void) c, (void) i, (void) d; return -1; }
+int jailer_config_set_io_limit_device(jailer_config *c, size_t i, const char *d)
+{
+        (void) c, (void) i, (void) d;
+        return -1;
+}
 int jailer_config_set_namespace(jailer_config *c, jailer_namespace ns, bool on) { (void) c, (void) ns, (void) on; return -1; }
 int jailer_config_add_bind_mount(jailer_config *c, const char *s, const char *d, bool ro) { (void) c, (void) s, (void) d, (void) ro; return -1; }
 int jailer_config_add_env(jailer_config *c, const char *k, const char *v) { (void) c, (void) k, (void) v; return -1; }
