@@ -194,6 +194,15 @@ info:
                 return 0;
         }
 
+        /* Exclusive cores are a promise between the jails of one jailerd;
+         * jailer runs one jail and knows of no other: refused, not ignored. */
+        if (jailer_config_get_cpus_exclusive(c)) {
+                fprintf(stderr, "jailer: config: limits.cpus_exclusive: only jailerd keeps its other jails off a "
+                                "jail's cpus (jailer runs one jail and knows no others)\n");
+                jailer_config_free(c);
+                return EXIT_JAILER;
+        }
+
         sigset_t fwd;
         sigemptyset(&fwd);
         sigaddset(&fwd, SIGINT);

@@ -195,6 +195,37 @@ static const char *fmt_time(uint64_t us, char buf[static 32])
         return buf;
 }
 
+/* Whether the run was disturbed, one line, only what says something:
+ * pinning, throttling, other tasks on the pinned cpus, memory events. */
+static void print_disturbance_human(FILE *f, const jailer_report *r)
+{
+        char a[32], b[32];
+        bool any = false;
+
+        if (!r->measured)
+                return;
+        if (r->cpus[0]) {
+                fprintf(f, "  pinned to cpus %.*s", (int) sizeof(r->cpus) - 1, r->cpus);
+                if (r->pinned_cpus_other_us >= 0)
+                        fprintf(f, " (others used them %s)", fmt_us((uint64_t) r->pinned_cpus_other_us, a));
+                any = true;
+        }
+        if (r->cpu_throttled_periods > 0) {
+                fprintf(f, "%sthrottled in %" PRIi64 " of %" PRIi64 " cpu periods (%s)", any ? "; " : "  ",
+                        r->cpu_throttled_periods, r->cpu_periods,
+                        fmt_us(r->cpu_throttled_us > 0 ? (uint64_t) r->cpu_throttled_us : 0, b));
+                any = true;
+        }
+        if (r->memory_high_events > 0 || r->memory_max_events > 0) {
+                fprintf(f, "%smemory: %" PRIi64 " high, %" PRIi64 " max events", any ? "; " : "  ",
+                        r->memory_high_events > 0 ? r->memory_high_events : 0,
+                        r->memory_max_events > 0 ? r->memory_max_events : 0);
+                any = true;
+        }
+        if (any)
+                fprintf(f, "\n");
+}
+
 static void print_report_human(FILE *f, const jailer_report *r)
 {
         char a[32], b[32], c[32];
@@ -214,6 +245,7 @@ static void print_report_human(FILE *f, const jailer_report *r)
         if (r->pids_peak >= 0)
                 fprintf(f, ", pids peak %" PRIi64, r->pids_peak);
         fprintf(f, "\n");
+        print_disturbance_human(f, r);
         fflush(f);
 }
 

@@ -19,10 +19,12 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 
 /* ------------------------------------------------------------ file helpers */
 
@@ -177,7 +179,7 @@ static char *path_join(const char *a, const char *b)
         return p;
 }
 
-int jl_cg_open_parent(const char *mount, const char *parent, jl_cg_level_fn level,
+int jl_cg_open_parent(const char *mount, const char *parent, jl_cg_level_fn level, void *data,
                       char **path_out, jailer_error *err)
 {
         _cleanup_close_ int fd = open(mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
@@ -191,7 +193,7 @@ int jl_cg_open_parent(const char *mount, const char *parent, jl_cg_level_fn leve
         if (!path || !copy)
                 return jl_error(err, JAILER_STEP_CGROUP, ENOMEM, NULL, "cgroup path");
 
-        if (level && level(fd, path, err) < 0)
+        if (level && level(fd, path, data, err) < 0)
                 return -1;
 
         char *save = NULL;
@@ -215,7 +217,7 @@ int jl_cg_open_parent(const char *mount, const char *parent, jl_cg_level_fn leve
                 free(path);
                 path = TAKE_PTR(next);
 
-                if (level && level(fd, path, err) < 0)
+                if (level && level(fd, path, data, err) < 0)
                         return -1;
         }
 
@@ -379,4 +381,315 @@ int jl_cg_kill_procs(int dirfd)
         if (r < 0)
                 return r;
         return (int) (n_again > INT32_MAX ? INT32_MAX : n_again);
+}
+
+/* ------------------------------------------------------------ pinning */
+
+/* A cpu list file of the kernel's into *out: 0 or -errno (-EINVAL when it
+ * does not parse).  fallback, when not NULL, stands for a missing file. */
+static int read_list(int dirfd, const char *name, const char *fallback, jl_cpuset *out)
+{
+        _cleanup_free_ char *text = NULL;
+        char why[128];
+
+        int r = jl_cg_read_at(dirfd, name, &text);
+        if (r == -ENOENT && fallback)
+                r = (text = strdup(fallback)) ? 0 : -ENOMEM;
+        if (r < 0)
+                return r;
+        return jl_cpulist_parse(text, out, why, sizeof(why)) < 0 ? -EINVAL : 0;
+}
+
+struct pin_kind {
+        const char *field;      /* "limits.cpus" */
+        const char *what;       /* "cpu" */
+        const char *host_dir;   /* where the host says what is online */
+        const char *fallback;   /* no such file: what the host has */
+};
+
+static const struct pin_kind pin_cpus = { "limits.cpus", "cpu", "/sys/devices/system/cpu", NULL };
+/* A kernel without NUMA has no node directory, and one node, 0. */
+static const struct pin_kind pin_mems = { "limits.mems", "NUMA node", "/sys/devices/system/node", "0" };
+
+static int pin_one(const struct pin_kind *k, const char *list, jl_cpuset *want, jailer_error *err)
+{
+        char why[128], have[256];
+        jl_cpuset host;
+
+        if (jl_cpulist_parse(list, want, why, sizeof(why)) < 0)
+                return jl_error(err, JAILER_STEP_CONFIG, 0, k->field, "%s", why);
+        if (jl_cpuset_count(want) == 0)
+                return jl_error(err, JAILER_STEP_CONFIG, 0, k->field, "\"%s\" is empty", list);
+
+        _cleanup_close_ int fd = open(k->host_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int r;
+        if (fd >= 0)
+                r = read_list(fd, "online", k->fallback, &host);
+        else if (errno == ENOENT && k->fallback)
+                r = jl_cpulist_parse(k->fallback, &host, why, sizeof(why)) < 0 ? -EINVAL : 0;
+        else
+                r = -errno;
+        if (r < 0)
+                return jl_error(err, JAILER_STEP_CGROUP, -r, k->field, "cannot read %s/online", k->host_dir);
+
+        int n = jl_cpuset_first_outside(want, &host);
+        if (n >= 0) {
+                jl_cpuset_format(&host, have, sizeof(have));
+                return jl_error(err, JAILER_STEP_CONFIG, 0, k->field,
+                                "%s %d (of \"%s\") is not online on this host (online: %s)", k->what, n, list,
+                                have);
+        }
+        return 0;
+}
+
+int jl_cg_pin_parse(const jailer_config *c, struct jl_cg_pin **out, jailer_error *err)
+{
+        *out = NULL;
+        if (!c->limits.cpus && !c->limits.mems)
+                return 0;
+
+        _cleanup_free_ struct jl_cg_pin *p = calloc(1, sizeof(*p));
+        if (!p)
+                return jl_error(err, JAILER_STEP_CGROUP, ENOMEM, NULL, "cpuset");
+        p->cpus_set = c->limits.cpus != NULL;
+        p->mems_set = c->limits.mems != NULL;
+        if (p->cpus_set && pin_one(&pin_cpus, c->limits.cpus, &p->cpus, err) < 0)
+                return -1;
+        if (p->mems_set && pin_one(&pin_mems, c->limits.mems, &p->mems, err) < 0)
+                return -1;
+        *out = TAKE_PTR(p);
+        return 0;
+}
+
+static int check_within(const struct pin_kind *k, const jl_cpuset *want, int parent_fd, const char *parent_path,
+                        const char *file, jailer_error *err)
+{
+        jl_cpuset have;
+        char have_s[256];
+
+        int r = read_list(parent_fd, file, NULL, &have);
+        if (r < 0)
+                return jl_error(err, JAILER_STEP_CGROUP, -r, k->field, "cannot read %s/%s", parent_path, file);
+        int n = jl_cpuset_first_outside(want, &have);
+        if (n < 0)
+                return 0;
+        jl_cpuset_format(&have, have_s, sizeof(have_s));
+        return jl_error(err, JAILER_STEP_CGROUP, 0, k->field,
+                        "%s %d is not in the parent cgroup's set (%s/%s: %s)", k->what, n, parent_path, file,
+                        have_s[0] ? have_s : "empty");
+}
+
+int jl_cg_pin_check_parent(const struct jl_cg_pin *p, int parent_fd, const char *parent_path,
+                           const struct jl_cg_pin_files *f, jailer_error *err)
+{
+        if (p->cpus_set && check_within(&pin_cpus, &p->cpus, parent_fd, parent_path, f->effective_cpus, err) < 0)
+                return -1;
+        if (p->mems_set && check_within(&pin_mems, &p->mems, parent_fd, parent_path, f->effective_mems, err) < 0)
+                return -1;
+        return 0;
+}
+
+static int write_list(struct jl_cg_dir *d, const char *field, const char *file, const jl_cpuset *set,
+                      jailer_error *err)
+{
+        /* Whole, never cut: a shorter list would pin to fewer cpus. */
+        _cleanup_free_ char *buf = malloc(JL_CPULIST_MAX);
+        if (!buf)
+                return jl_error(err, JAILER_STEP_CGROUP, ENOMEM, field, "cpuset");
+        jl_cpuset_format(set, buf, JL_CPULIST_MAX);
+        int r = jl_cg_write_at(d->fd, file, buf);
+        if (r < 0)
+                return jl_error(err, JAILER_STEP_CGROUP, -r, field, "cannot write \"%s\" to %s/%s", buf, d->path,
+                                file);
+        return 0;
+}
+
+/* The parent's effective set of file into the leaf's setting: v1 starts a
+ * cpuset empty, and an empty cpuset takes no task. */
+static int copy_parent(struct jl_cg_dir *d, const struct pin_kind *k, const char *effective, const char *file,
+                       jailer_error *err)
+{
+        jl_cpuset have;
+        int r = read_list(d->parent_fd, effective, NULL, &have);
+        if (r < 0)
+                return jl_error(err, JAILER_STEP_CGROUP, -r, k->field, "cannot read the parent of %s: %s",
+                                d->path, effective);
+        return write_list(d, k->field, file, &have, err);
+}
+
+int jl_cg_pin_write(const struct jl_cg_pin *p, struct jl_cg_dir *d, const struct jl_cg_pin_files *f,
+                    bool inherit, jailer_error *err)
+{
+        int r;
+
+        if (p->cpus_set)
+                r = write_list(d, pin_cpus.field, f->cpus, &p->cpus, err);
+        else
+                r = inherit ? 0 : copy_parent(d, &pin_cpus, f->effective_cpus, f->cpus, err);
+        if (r < 0)
+                return -1;
+        if (p->mems_set)
+                return write_list(d, pin_mems.field, f->mems, &p->mems, err);
+        return inherit ? 0 : copy_parent(d, &pin_mems, f->effective_mems, f->mems, err);
+}
+
+/* ------------------------------------------------------------ I/O limits */
+
+/* The whole disk of the block device maj:min: itself, or for a partition
+ * the disk sysfs puts it under.  0, -ENODEV when the host has no such
+ * block device, or -errno. */
+static int whole_disk(unsigned *maj, unsigned *min)
+{
+        char path[96];
+        _cleanup_free_ char *text = NULL;
+
+        snprintf(path, sizeof(path), "/sys/dev/block/%u:%u", *maj, *min);
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT ? -ENODEV : -errno;
+        if (!jl_cg_exists_at(fd, "partition"))
+                return 0;
+        /* /sys/dev/block/M:m links to .../disk/partition: "..", taken
+         * after the link, is the disk. */
+        _cleanup_close_ int up = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        int r = up < 0 ? -errno : jl_cg_read_at(up, "dev", &text);
+        if (r < 0)
+                return r;
+        text[strcspn(text, "\n")] = '\0';
+        return jl_io_parse_devnum(text, maj, min) ? 0 : -EINVAL;
+}
+
+/* The device entry i names, as a (not yet whole-disk) maj:min. */
+static int io_devnum(const char *field, const char *device, unsigned *maj, unsigned *min, jailer_error *err)
+{
+        if (jl_io_parse_devnum(device, maj, min))
+                return 0;
+        /* jailer's caller names this path: root's own config (the daemon
+         * resolves a client's path itself, as the client). */
+        _cleanup_close_ int fd = open(device, O_PATH | O_CLOEXEC);
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) < 0)
+                return jl_error(err, JAILER_STEP_CONFIG, errno, field, "%s", device);
+        dev_t d = S_ISBLK(st.st_mode) ? st.st_rdev : st.st_dev;
+        *maj = major(d);
+        *min = minor(d);
+        return 0;
+}
+
+int jl_cg_io_resolve(const jailer_config *c, struct jl_cg_io **out, size_t *n_out, jailer_error *err)
+{
+        *out = NULL;
+        *n_out = 0;
+        if (!c->limits.n_io)
+                return 0;
+
+        _cleanup_free_ struct jl_cg_io *io = calloc(c->limits.n_io, sizeof(*io));
+        if (!io)
+                return jl_error(err, JAILER_STEP_CGROUP, ENOMEM, NULL, "limits.io");
+        for (size_t i = 0; i < c->limits.n_io; i++) {
+                const struct jl_io *in = &c->limits.io[i];
+                char field[48];
+                unsigned maj, min;
+
+                snprintf(field, sizeof(field), "limits.io[%zu].device", i);
+                if (io_devnum(field, in->device, &maj, &min, err) < 0)
+                        return -1;
+                unsigned dmaj = maj, dmin = min;
+                int r = whole_disk(&dmaj, &dmin);
+                if (r == -ENODEV && jl_io_parse_devnum(in->device, NULL, NULL))
+                        return jl_error(err, JAILER_STEP_CONFIG, 0, field, "%s is not a block device of this host",
+                                        in->device);
+                if (r == -ENODEV)
+                        return jl_error(err, JAILER_STEP_CONFIG, 0, field,
+                                        "%s: its device %u:%u is not a block device of this host (a file on "
+                                        "tmpfs, overlayfs, ... has none)",
+                                        in->device, maj, min);
+                if (r < 0)
+                        return jl_error(err, JAILER_STEP_CGROUP, -r, field, "%s: cannot find the disk of %u:%u",
+                                        in->device, maj, min);
+                for (size_t j = 0; j < i; j++)
+                        if (io[j].major == dmaj && io[j].minor == dmin)
+                                return jl_error(err, JAILER_STEP_CONFIG, 0, field,
+                                                "%s: disk %u:%u is already limited by limits.io[%zu]", in->device,
+                                                dmaj, dmin, j);
+                io[i] = (struct jl_cg_io) { .major = dmaj, .minor = dmin, .rbps = in->rbps, .wbps = in->wbps,
+                                            .riops = in->riops, .wiops = in->wiops };
+        }
+        *n_out = c->limits.n_io;
+        *out = TAKE_PTR(io);
+        return 0;
+}
+
+/* ------------------------------------------------------------ disturbance */
+
+int jl_cg_read_key_opt(int dirfd, const char *name, const char *key, int64_t *out)
+{
+        uint64_t v;
+        int r = jl_cg_read_key_at(dirfd, name, key, &v);
+        if (r == -ENOENT || r == -ENOKEY || r == -EOPNOTSUPP)
+                return 0;
+        if (r < 0)
+                return r;
+        *out = v > INT64_MAX ? INT64_MAX : (int64_t) v;
+        return 0;
+}
+
+static void psi_total(const char *line, int64_t *out)
+{
+        const char *t = strstr(line, " total=");
+        if (!t)
+                return;
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(t + 7, &end, 10);
+        if (errno == 0 && end != t + 7 && v <= INT64_MAX)
+                *out = (int64_t) v;
+}
+
+int jl_cg_read_psi_at(int dirfd, const char *name, int64_t *some, int64_t *full)
+{
+        _cleanup_free_ char *text = NULL;
+        int r = jl_cg_read_at(dirfd, name, &text);
+        /* No file (v1, or an old kernel), or PSI off (psi=0): nothing. */
+        if (r == -ENOENT || r == -EOPNOTSUPP)
+                return 0;
+        if (r < 0)
+                return r;
+        for (char *line = text; line && *line;) {
+                char *nl = strchr(line, '\n');
+                if (nl)
+                        *nl = '\0';
+                if (strncmp(line, "some ", 5) == 0)
+                        psi_total(line, some);
+                else if (strncmp(line, "full ", 5) == 0)
+                        psi_total(line, full);
+                line = nl ? nl + 1 : NULL;
+        }
+        return 0;
+}
+
+int jl_cg_cpus_busy_us(const jl_cpuset *set, uint64_t *out)
+{
+        FILE *f = fopen("/proc/stat", "re");
+        if (!f)
+                return -errno;
+        long hz = sysconf(_SC_CLK_TCK);
+        uint64_t ticks = 0;
+        char line[512];
+
+        while (fgets(line, sizeof(line), f)) {
+                unsigned cpu;
+                unsigned long long v[8] = { 0 };
+                /* cpuN user nice system idle iowait irq softirq steal */
+                if (sscanf(line, "cpu%u %llu %llu %llu %llu %llu %llu %llu %llu", &cpu, &v[0], &v[1], &v[2], &v[3],
+                           &v[4], &v[5], &v[6], &v[7]) < 5 ||
+                    !jl_cpuset_has(set, cpu))
+                        continue;
+                ticks += v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+        }
+        fclose(f);
+        if (hz <= 0)
+                return -EINVAL;
+        *out = ticks * (1000000 / (uint64_t) hz);
+        return 0;
 }

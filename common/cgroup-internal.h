@@ -13,13 +13,19 @@
 #include <stdint.h>
 #include <time.h>
 
-/* The v1 controllers a jail uses, as indexes.  cpuset is never used: it
- * starts empty in a new v1 cgroup and would have to be copied down. */
+/* The v1 controllers a jail uses, as indexes: every jail the first
+ * JL_CG1_REQUIRED, blkio only a jail with I/O limits, and cpuset only a
+ * jail that is pinned (a new v1 cpuset
+ * starts empty, and its cpus and mems have to be filled in before a task
+ * may join it). */
 enum {
         JL_CG1_CPU = 0,
         JL_CG1_CPUACCT,
         JL_CG1_MEMORY,
         JL_CG1_PIDS,
+        JL_CG1_REQUIRED,
+        JL_CG1_CPUSET = JL_CG1_REQUIRED,
+        JL_CG1_BLKIO,           /* only a jail with I/O limits */
         JL_CG1_COUNT,
 };
 extern const char *const jl_cg1_controller_names[JL_CG1_COUNT];
@@ -60,6 +66,13 @@ struct jl_cgroup {
         size_t n_dirs;
         /* v1: which dirs[] entry serves each controller. */
         size_t cg1_dir[JL_CG1_COUNT];
+        /* Pinning, from the config and checked against the host; the busy
+         * time of the pinned cpus when the cgroup was made (-1: unknown). */
+        struct jl_cg_pin *pin;
+        int64_t pinned_busy_start_us;
+        /* I/O limits, their devices resolved to whole disks. */
+        struct jl_cg_io *io;
+        size_t n_io;
 };
 
 /* ------------------------------------------------------ file helpers
@@ -85,8 +98,8 @@ bool jl_cg_has_word(const char *text, const char *word);
  * mount/parent without following symlinks; level(), when not NULL, is called
  * for the mount root and for every component, top down, before descending.
  * Returns the fd of the last component, or -1 with *err filled. */
-typedef int (*jl_cg_level_fn)(int fd, const char *path, jailer_error *err);
-int jl_cg_open_parent(const char *mount, const char *parent, jl_cg_level_fn level,
+typedef int (*jl_cg_level_fn)(int fd, const char *path, void *data, jailer_error *err);
+int jl_cg_open_parent(const char *mount, const char *parent, jl_cg_level_fn level, void *data,
                       char **path_out, jailer_error *err);
 
 /* mkdir the leaf "id" under parent_fd and open it.  EEXIST is reported as
@@ -117,6 +130,55 @@ static inline void jl_cg_keep(int *first, int r)
 /* pids.peak, the same file on v1 and v2 (recent kernels only: without it
  * *out stays -1).  0 or -errno. */
 int jl_cg_read_pids_peak(int dirfd, int64_t *out);
+/* A key of a flat keyed file into *out when present (else *out unchanged);
+ * 0 or -errno, a missing file or key is not an error. */
+int jl_cg_read_key_opt(int dirfd, const char *name, const char *key, int64_t *out);
+/* The "total=" of the "some" and "full" lines of a PSI file (cpu.pressure,
+ * ...), µs; *some and *full unchanged when absent.  0 or -errno. */
+int jl_cg_read_psi_at(int dirfd, const char *name, int64_t *some, int64_t *full);
+
+/* ------------------------------------------------------ pinning (cpuset)
+ * The cpus and nodes of limits.cpus and limits.mems, parsed, checked
+ * against what the host has online (jl_cg_pin_parse), then against the
+ * parent cgroup's set (jl_cg_pin_check_parent) before the leaf is made. */
+struct jl_cg_pin {
+        bool cpus_set, mems_set;
+        jl_cpuset cpus, mems;
+};
+
+/* The cpuset file names of one backend. */
+struct jl_cg_pin_files {
+        const char *cpus, *mems;                        /* the leaf's setting */
+        const char *effective_cpus, *effective_mems;    /* what a cgroup really has */
+};
+
+/* *out = NULL when the config pins nothing; else a malloc'd pin.  0 or -1
+ * with *err naming the field and the offending cpu or node. */
+int jl_cg_pin_parse(const jailer_config *c, struct jl_cg_pin **out, jailer_error *err);
+/* Is every pinned cpu and node in the parent's effective set? */
+int jl_cg_pin_check_parent(const struct jl_cg_pin *p, int parent_fd, const char *parent_path,
+                           const struct jl_cg_pin_files *f, jailer_error *err);
+/* The busy time (all but idle and iowait) of the cpus in set since boot,
+ * from /proc/stat, in µs (to a USER_HZ tick per cpu).  0 or -errno. */
+int jl_cg_cpus_busy_us(const jl_cpuset *set, uint64_t *out);
+/* Write the pinned cpus and nodes into the leaf d; those not pinned are
+ * left alone when inherit (v2: an empty setting means the parent's), or
+ * copied from the parent's effective set (v1: empty means none). */
+int jl_cg_pin_write(const struct jl_cg_pin *p, struct jl_cg_dir *d, const struct jl_cg_pin_files *f,
+                    bool inherit, jailer_error *err);
+
+/* ------------------------------------------------------ I/O limits
+ * limits.io with each device resolved (jl_cg_io_resolve) before anything
+ * is made: "major:minor" as given, a block device node its st_rdev, any
+ * other path the disk of its file system; a partition stands for its disk
+ * (the throttles are per disk), and a device the host does not have is an
+ * error naming the entry. */
+struct jl_cg_io {
+        unsigned major, minor;
+        uint64_t rbps, wbps, riops, wiops;      /* JL_UNSET: no limit */
+};
+
+int jl_cg_io_resolve(const jailer_config *c, struct jl_cg_io **out, size_t *n_out, jailer_error *err);
 
 /* ------------------------------------------------------ backends
  * One table of operations per backend, chosen once by jl_cgroup_create():

@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cgroup v1 backend, for hybrid hosts: one leaf <mnt>/<parent>/<id> in each
- * of the cpu, cpuacct, memory and pids hierarchies (one leaf serves
- * controllers that are co-mounted).  v1 has no CLONE_INTO_CGROUP: the child
- * waits until the parent has attach()ed it to every hierarchy.
+ * of the cpu, cpuacct, memory and pids hierarchies, in the cpuset one when
+ * the jail is pinned and in the blkio one when it has I/O limits (one leaf
+ * serves controllers that are co-mounted).  v1 has no CLONE_INTO_CGROUP:
+ * the child waits until the parent has attach()ed it to every hierarchy.
  */
 #include "cgroup-internal.h"
 
+#include <fcntl.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,17 +29,99 @@ static int write_limit(struct jl_cg_dir *d, const char *file, const char *field,
         return 0;
 }
 
+static const struct jl_cg_pin_files cpuset_files = {
+        .cpus = "cpuset.cpus",
+        .mems = "cpuset.mems",
+        .effective_cpus = "cpuset.effective_cpus",
+        .effective_mems = "cpuset.effective_mems",
+};
+
+/* One setting of a parent cpuset: v1 creates a cpuset with empty cpus and
+ * mems, and neither a task nor a child's setting fits into an empty one,
+ * so a parent left empty (we made it, or someone did without filling it)
+ * gets its own parent's values, top down.  The mount root is never empty. */
+static int cpuset_fill_one(int fd, const char *path, const char *file, jailer_error *err)
+{
+        _cleanup_free_ char *cur = NULL, *up = NULL;
+        int r = jl_cg_read_at(fd, file, &cur);
+        if (r == 0 && cur[strspn(cur, "\n")] != '\0')
+                return 0;
+
+        _cleanup_close_ int pfd = -EBADF;
+        if (r == 0) {
+                pfd = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                r = pfd < 0 ? -errno : jl_cg_read_at(pfd, file, &up);
+        }
+        if (r == 0)
+                r = jl_cg_write_at(fd, file, up);
+        if (r < 0)
+                return jl_error(err, JAILER_STEP_CGROUP, -r, "cgroup_parent", "cannot fill %s/%s from its parent",
+                                path, file);
+        return 0;
+}
+
+static int cpuset_fill(int fd, const char *path, _unused_ void *data, jailer_error *err)
+{
+        if (cpuset_fill_one(fd, path, cpuset_files.cpus, err) < 0)
+                return -1;
+        return cpuset_fill_one(fd, path, cpuset_files.mems, err);
+}
+
+/* limits.io into blkio.throttle.*: one "maj:min value" line per file. */
+static int write_io(struct jl_cgroup *cg, jailer_error *err)
+{
+        static const struct {
+                const char *file, *key;
+                size_t off;
+        } files[] = {
+                { "blkio.throttle.read_bps_device", "rbps", offsetof(struct jl_cg_io, rbps) },
+                { "blkio.throttle.write_bps_device", "wbps", offsetof(struct jl_cg_io, wbps) },
+                { "blkio.throttle.read_iops_device", "riops", offsetof(struct jl_cg_io, riops) },
+                { "blkio.throttle.write_iops_device", "wiops", offsetof(struct jl_cg_io, wiops) },
+        };
+
+        for (size_t i = 0; i < cg->n_io; i++)
+                for (size_t k = 0; k < ELEMENTSOF(files); k++) {
+                        const struct jl_cg_io *io = &cg->io[i];
+                        uint64_t v = *(const uint64_t *) ((const char *) io + files[k].off);
+                        struct jl_cg_dir *d = dir_of(cg, JL_CG1_BLKIO);
+                        char field[48];
+
+                        if (v == JL_UNSET)
+                                continue;
+                        snprintf(field, sizeof(field), "limits.io[%zu].%s", i, files[k].key);
+                        int r = jl_cg_writef_at(d->fd, files[k].file, "%u:%u %" PRIu64, io->major, io->minor, v);
+                        if (r < 0)
+                                return jl_error(err, JAILER_STEP_CGROUP, -r, field,
+                                                "cannot write \"%u:%u %" PRIu64 "\" to %s/%s", io->major, io->minor,
+                                                v, d->path, files[k].file);
+                }
+        return 0;
+}
+
 static int cg1_create(const jailer_config *c, const struct jl_cg_host *h, struct jl_cgroup *cg,
                       jailer_error *err)
 {
         const char *parent = c->cgroup_parent ? c->cgroup_parent : JL_CG_DEFAULT_PARENT;
 
+        if (cg->pin && !h->v1_mount[JL_CG1_CPUSET])
+                return jl_error(err, JAILER_STEP_CGROUP, 0, cg->pin->cpus_set ? "limits.cpus" : "limits.mems",
+                                "pinning needs the cpuset controller, and no v1 hierarchy has it");
+        if (cg->n_io && !h->v1_mount[JL_CG1_BLKIO])
+                return jl_error(err, JAILER_STEP_CGROUP, 0, "limits.io",
+                                "I/O limits need the blkio controller, and no v1 hierarchy has it");
+
         /* Memory first: it is the jail's main path.  Every leaf is counted in
          * n_dirs before it is made, so that a failure half-way removes the
          * ones made (and only those: a leftover of a crashed jail in one
          * hierarchy is reported, never removed). */
-        static const int order[] = { JL_CG1_MEMORY, JL_CG1_PIDS, JL_CG1_CPU, JL_CG1_CPUACCT };
-        for (size_t k = 0; k < ELEMENTSOF(order); k++) {
+        int order[JL_CG1_COUNT] = { JL_CG1_MEMORY, JL_CG1_PIDS, JL_CG1_CPU, JL_CG1_CPUACCT };
+        size_t n_order = JL_CG1_REQUIRED;
+        if (cg->pin)
+                order[n_order++] = JL_CG1_CPUSET;
+        if (cg->n_io)
+                order[n_order++] = JL_CG1_BLKIO;
+        for (size_t k = 0; k < n_order; k++) {
                 int ctl = order[k];
                 bool shared = false;
                 for (size_t j = 0; j < k; j++)
@@ -48,16 +133,27 @@ static int cg1_create(const jailer_config *c, const struct jl_cg_host *h, struct
                 if (shared)
                         continue;
 
+                /* The cpuset hierarchy (maybe co-mounted with another):
+                 * its parents filled in, the pinning checked against them
+                 * before the leaf is made. */
+                bool cpuset = cg->pin && strcmp(h->v1_dev[ctl], h->v1_dev[JL_CG1_CPUSET]) == 0;
                 _cleanup_free_ char *parent_path = NULL;
-                int pfd = jl_cg_open_parent(h->v1_mount[ctl], parent, NULL, &parent_path, err);
+                int pfd = jl_cg_open_parent(h->v1_mount[ctl], parent, cpuset ? cpuset_fill : NULL, NULL,
+                                            &parent_path, err);
                 if (pfd < 0)
                         return -1;
                 struct jl_cg_dir *d = &cg->dirs[cg->n_dirs];
                 d->parent_fd = pfd;
                 cg->cg1_dir[ctl] = cg->n_dirs++;
+                if (cpuset && jl_cg_pin_check_parent(cg->pin, pfd, parent_path, &cpuset_files, err) < 0)
+                        return -1;
                 if (jl_cg_dir_make(d, pfd, parent_path, c->id, err) < 0)
                         return -1;
         }
+
+        /* Before any task joins: an empty v1 cpuset refuses them. */
+        if (cg->pin && jl_cg_pin_write(cg->pin, dir_of(cg, JL_CG1_CPUSET), &cpuset_files, false, err) < 0)
+                return -1;
 
         uint64_t period = c->limits.cpu_period_us;
         if (period == JL_UNSET || period == 0)
@@ -94,7 +190,7 @@ static int cg1_create(const jailer_config *c, const struct jl_cg_host *h, struct
         if (c->limits.pids != JL_UNSET &&
             write_limit(dir_of(cg, JL_CG1_PIDS), "pids.max", "limits.pids", c->limits.pids, err) < 0)
                 return -1;
-        return 0;
+        return write_io(cg, err);
 }
 
 static int cg1_attach(struct jl_cgroup *cg, pid_t pid, jailer_error *err)
@@ -125,6 +221,18 @@ static int cg1_stats_read(const struct jl_cgroup *cg, jl_cgroup_stats *st)
         jl_cg_keep(&first, jl_cg_read_u64_at(mem, "memory.max_usage_in_bytes", &st->memory_peak_bytes));
         jl_cg_keep(&first, jl_cg_read_u64_at(pids, "pids.current", &st->pids_current));
         jl_cg_keep(&first, jl_cg_read_pids_peak(pids, &st->pids_peak));
+
+        /* Disturbance: v1 has no per-cgroup PSI and no memory.high. */
+        int cpu = cg->dirs[cg->cg1_dir[JL_CG1_CPU]].fd;
+        jl_cg_keep(&first, jl_cg_read_key_opt(cpu, "cpu.stat", "nr_periods", &st->cpu_periods));
+        jl_cg_keep(&first, jl_cg_read_key_opt(cpu, "cpu.stat", "nr_throttled", &st->cpu_throttled_periods));
+        jl_cg_keep(&first, jl_cg_read_key_opt(cpu, "cpu.stat", "throttled_time", &st->cpu_throttled_us));
+        if (st->cpu_throttled_us > 0)
+                st->cpu_throttled_us /= 1000;   /* ns */
+        /* No memory events either: memory.failcnt would be the count of
+         * charges refused at the limit, but recent kernels (6.18 here)
+         * leave it at 0 even for a jail OOM-killed at its limit, and a 0
+         * that means nothing is worse than null. */
 
         r = jl_cg_read_key_at(mem, "memory.oom_control", "oom_kill", &v);
         if (r == 0)

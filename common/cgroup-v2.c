@@ -13,9 +13,8 @@
 #include <string.h>
 #include <sys/inotify.h>
 
-static int enable_controllers(int fd, const char *path, jailer_error *err)
+static int enable(int fd, const char *path, const char *const *want, size_t n_want, jailer_error *err)
 {
-        static const char *const want[] = { "cpu", "memory", "pids" };
         _cleanup_free_ char *cur = NULL;
 
         int r = jl_cg_read_at(fd, "cgroup.subtree_control", &cur);
@@ -24,7 +23,7 @@ static int enable_controllers(int fd, const char *path, jailer_error *err)
                                 "cannot read %s/cgroup.subtree_control", path);
 
         char add[64] = "";
-        for (size_t i = 0; i < ELEMENTSOF(want); i++)
+        for (size_t i = 0; i < n_want; i++)
                 if (!jl_cg_has_word(cur, want[i])) {
                         if (add[0])
                                 strcat(add, " ");
@@ -46,6 +45,70 @@ static int enable_controllers(int fd, const char *path, jailer_error *err)
         return 0;
 }
 
+/* The controllers a jail needs given to the children of every level: cpu,
+ * memory and pids, and cpuset or io when it is pinned or I/O-limited. */
+struct wanted {
+        const char *names[5];
+        size_t n;
+};
+
+static int enable_controllers(int fd, const char *path, void *data, jailer_error *err)
+{
+        const struct wanted *w = data;
+        return enable(fd, path, w->names, w->n, err);
+}
+
+static const struct jl_cg_pin_files cpuset_files = {
+        .cpus = "cpuset.cpus",
+        .mems = "cpuset.mems",
+        .effective_cpus = "cpuset.cpus.effective",
+        .effective_mems = "cpuset.mems.effective",
+};
+
+/* Is controller offered at the mount root? */
+static int offered(const struct jl_cg_host *h, const char *controller, const char *field, const char *what,
+                   jailer_error *err)
+{
+        _cleanup_close_ int fd = open(h->v2_mount, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_free_ char *ctl = NULL;
+        int r = fd < 0 ? -errno : jl_cg_read_at(fd, "cgroup.controllers", &ctl);
+        if (r < 0)
+                return jl_error(err, JAILER_STEP_CGROUP, -r, NULL, "cannot read %s/cgroup.controllers",
+                                h->v2_mount);
+        if (!jl_cg_has_word(ctl, controller))
+                return jl_error(err, JAILER_STEP_CGROUP, 0, field,
+                                "%s needs the %s controller, and the cgroup2 hierarchy at %s does not offer it", what,
+                                controller, h->v2_mount);
+        return 0;
+}
+
+/* limits.io into io.max: one line per disk, only the keys given. */
+static int write_io(struct jl_cgroup *cg, jailer_error *err)
+{
+        struct jl_cg_dir *d = &cg->dirs[0];
+
+        for (size_t i = 0; i < cg->n_io; i++) {
+                const struct jl_cg_io *io = &cg->io[i];
+                const struct {
+                        const char *key;
+                        uint64_t v;
+                } kv[] = { { "rbps", io->rbps }, { "wbps", io->wbps }, { "riops", io->riops }, { "wiops", io->wiops } };
+                char line[160], field[32];
+                int len = snprintf(line, sizeof(line), "%u:%u", io->major, io->minor);
+
+                for (size_t k = 0; k < ELEMENTSOF(kv); k++)
+                        if (kv[k].v != JL_UNSET)
+                                len += snprintf(line + len, sizeof(line) - (size_t) len, " %s=%" PRIu64, kv[k].key,
+                                                kv[k].v);
+                snprintf(field, sizeof(field), "limits.io[%zu]", i);
+                int r = jl_cg_write_at(d->fd, "io.max", line);
+                if (r < 0)
+                        return jl_error(err, JAILER_STEP_CGROUP, -r, field, "cannot write \"%s\" to %s/io.max", line,
+                                        d->path);
+        }
+        return 0;
+}
+
 static int write_limit(struct jl_cg_dir *d, const char *file, const char *field, const char *value,
                        jailer_error *err)
 {
@@ -63,13 +126,31 @@ static int cg2_create(const jailer_config *c, const struct jl_cg_host *h, struct
         struct jl_cg_dir *d = &cg->dirs[0];
         char buf[64];
 
+        struct wanted want = { { "cpu", "memory", "pids" }, 3 };
+        if (cg->pin) {
+                if (offered(h, "cpuset", cg->pin->cpus_set ? "limits.cpus" : "limits.mems", "pinning", err) < 0)
+                        return -1;
+                want.names[want.n++] = "cpuset";
+        }
+        if (cg->n_io) {
+                if (offered(h, "io", "limits.io", "an I/O limit", err) < 0)
+                        return -1;
+                want.names[want.n++] = "io";
+        }
+
         _cleanup_free_ char *parent_path = NULL;
-        int pfd = jl_cg_open_parent(h->v2_mount, parent, enable_controllers, &parent_path, err);
+        int pfd = jl_cg_open_parent(h->v2_mount, parent, enable_controllers, &want, &parent_path, err);
         if (pfd < 0)
                 return -1;
         d->parent_fd = pfd;
         cg->n_dirs = 1;
+        /* v2 takes any list and runs the jail on its intersection with
+         * the parent's: a cpu outside it would be silently dropped. */
+        if (cg->pin && jl_cg_pin_check_parent(cg->pin, pfd, parent_path, &cpuset_files, err) < 0)
+                return -1;
         if (jl_cg_dir_make(d, pfd, parent_path, c->id, err) < 0)
+                return -1;
+        if (cg->pin && jl_cg_pin_write(cg->pin, d, &cpuset_files, true, err) < 0)
                 return -1;
 
         uint64_t period = c->limits.cpu_period_us;
@@ -106,7 +187,7 @@ static int cg2_create(const jailer_config *c, const struct jl_cg_host *h, struct
                 if (write_limit(d, "pids.max", "limits.pids", buf, err) < 0)
                         return -1;
         }
-        return 0;
+        return write_io(cg, err);
 }
 
 static int cg2_attach(struct jl_cgroup *cg, pid_t pid, jailer_error *err)
@@ -135,6 +216,16 @@ static int cg2_stats_read(const struct jl_cgroup *cg, jl_cgroup_stats *st)
                 st->memory_peak_bytes = r == 0 ? v : 0;
         }
         jl_cg_keep(&first, jl_cg_read_pids_peak(fd, &st->pids_peak));
+
+        jl_cg_keep(&first, jl_cg_read_key_opt(fd, "cpu.stat", "nr_periods", &st->cpu_periods));
+        jl_cg_keep(&first, jl_cg_read_key_opt(fd, "cpu.stat", "nr_throttled", &st->cpu_throttled_periods));
+        jl_cg_keep(&first, jl_cg_read_key_opt(fd, "cpu.stat", "throttled_usec", &st->cpu_throttled_us));
+        jl_cg_keep(&first, jl_cg_read_key_opt(fd, "memory.events", "high", &st->memory_high_events));
+        jl_cg_keep(&first, jl_cg_read_key_opt(fd, "memory.events", "max", &st->memory_max_events));
+        static const char *const psi[] = { [JL_PSI_CPU] = "cpu.pressure", [JL_PSI_MEMORY] = "memory.pressure",
+                                           [JL_PSI_IO] = "io.pressure" };
+        for (size_t i = 0; i < ELEMENTSOF(psi); i++)
+                jl_cg_keep(&first, jl_cg_read_psi_at(fd, psi[i], &st->pressure[i][0], &st->pressure[i][1]));
 
         r = jl_cg_read_key_at(fd, "memory.events", "oom_kill", &v);
         if (r == 0)

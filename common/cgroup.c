@@ -24,6 +24,8 @@ const char *const jl_cg1_controller_names[JL_CG1_COUNT] = {
         [JL_CG1_CPUACCT] = "cpuacct",
         [JL_CG1_MEMORY] = "memory",
         [JL_CG1_PIDS] = "pids",
+        [JL_CG1_CPUSET] = "cpuset",
+        [JL_CG1_BLKIO] = "blkio",
 };
 
 /* The v2 controllers a jail needs. */
@@ -175,7 +177,7 @@ void jl_cg_host_done(struct jl_cg_host *h)
 
 bool jl_cg_host_has_v1(const struct jl_cg_host *h)
 {
-        for (size_t i = 0; i < JL_CG1_COUNT; i++)
+        for (size_t i = 0; i < JL_CG1_REQUIRED; i++)
                 if (!h->v1_mount[i])
                         return false;
         return true;
@@ -185,7 +187,7 @@ void jl_cg_host_v1_missing(const struct jl_cg_host *h, char *buf, size_t size)
 {
         size_t len = 0;
         buf[0] = '\0';
-        for (size_t i = 0; i < JL_CG1_COUNT; i++)
+        for (size_t i = 0; i < JL_CG1_REQUIRED; i++)
                 if (!h->v1_mount[i] && len < size) {
                         int k = snprintf(buf + len, size - len, "%s%s", len ? ", " : "",
                                          jl_cg1_controller_names[i]);
@@ -221,6 +223,8 @@ static void cgroup_free(struct jl_cgroup *cg, int *first_error)
                 if (r < 0 && first_error && *first_error == 0)
                         *first_error = r;
         }
+        free(cg->pin);
+        free(cg->io);
         free(cg->id);
         free(cg);
 }
@@ -265,6 +269,16 @@ int jl_cgroup_create(const jailer_config *c, struct jl_cgroup **out, jailer_erro
                 return jl_error(err, JAILER_STEP_CGROUP, 0, "id", "id: \"%s\" cannot name a cgroup",
                                 c->id ? c->id : "");
         if (parent_check(c->cgroup_parent ? c->cgroup_parent : JL_CG_DEFAULT_PARENT, err) < 0)
+                return -1;
+
+        /* Pinning is checked against the host before anything is made. */
+        _cleanup_free_ struct jl_cg_pin *pin = NULL;
+        if (jl_cg_pin_parse(c, &pin, err) < 0)
+                return -1;
+        /* So are the I/O limits' devices. */
+        _cleanup_free_ struct jl_cg_io *io = NULL;
+        size_t n_io;
+        if (jl_cg_io_resolve(c, &io, &n_io, err) < 0)
                 return -1;
 
         struct jl_cg_host h;
@@ -322,6 +336,13 @@ int jl_cgroup_create(const jailer_config *c, struct jl_cgroup **out, jailer_erro
                 return jl_error(err, JAILER_STEP_CGROUP, ENOMEM, NULL, "cgroup");
         }
         cg->ops = v2 ? &jl_cg2_ops : &jl_cg1_ops;
+        cg->pin = TAKE_PTR(pin);
+        uint64_t busy;
+        cg->pinned_busy_start_us = cg->pin && cg->pin->cpus_set && jl_cg_cpus_busy_us(&cg->pin->cpus, &busy) == 0
+                                           ? (int64_t) busy
+                                           : -1;
+        cg->io = TAKE_PTR(io);
+        cg->n_io = n_io;
         for (size_t i = 0; i < ELEMENTSOF(cg->dirs); i++)
                 cg->dirs[i].fd = cg->dirs[i].parent_fd = -1;
 
@@ -356,7 +377,22 @@ int jl_cgroup_stats_read(const struct jl_cgroup *cg, jl_cgroup_stats *st)
 {
         memset(st, 0, sizeof(*st));
         st->pids_peak = -1;
+        st->cpu_periods = st->cpu_throttled_periods = st->cpu_throttled_us = -1;
+        st->memory_high_events = st->memory_max_events = -1;
+        for (size_t i = 0; i < ELEMENTSOF(st->pressure); i++)
+                st->pressure[i][0] = st->pressure[i][1] = -1;
+        if (cg->pin && cg->pin->cpus_set)
+                jl_cpuset_format(&cg->pin->cpus, st->cpus, sizeof(st->cpus));
+        st->pinned_other_us = -1;
         int r = cg->ops->stats_read(cg, st);
+        /* Who else ran on the pinned cpus: their busy time since the
+         * cgroup was made, less the jail's own. */
+        uint64_t busy;
+        if (cg->pinned_busy_start_us >= 0 && jl_cg_cpus_busy_us(&cg->pin->cpus, &busy) == 0 &&
+            busy >= (uint64_t) cg->pinned_busy_start_us) {
+                uint64_t since = busy - (uint64_t) cg->pinned_busy_start_us;
+                st->pinned_other_us = since > st->cpu_usage_us ? (int64_t) (since - st->cpu_usage_us) : 0;
+        }
         if (r < 0) {
                 errno = -r;
                 return -1;

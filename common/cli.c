@@ -49,6 +49,12 @@ enum opt_id {
         OPT_NO_KVM,
         OPT_SECCOMP_KILL,
         OPT_SECCOMP_ALLOW,
+        /* pinning */
+        OPT_CPUS,
+        OPT_MEMS,
+        OPT_CPUS_EXCLUSIVE,
+        /* I/O limits */
+        OPT_IO,
 };
 
 struct opt {
@@ -94,6 +100,12 @@ static const struct opt options[] = {
         { "no-kvm", false, OPT_NO_KVM, 0 },
         { "seccomp-kill", false, OPT_SECCOMP_KILL, 0 },
         { "seccomp-allow", true, OPT_SECCOMP_ALLOW, 0 },
+        /* pinning */
+        { "cpus", true, OPT_CPUS, 0 },
+        { "mems", true, OPT_MEMS, 0 },
+        { "cpus-exclusive", false, OPT_CPUS_EXCLUSIVE, 0 },
+        /* I/O limits */
+        { "io", true, OPT_IO, 0 },
 };
 
 const char *jl_cli_usage(void)
@@ -108,6 +120,12 @@ const char *jl_cli_usage(void)
                "  --cpu-quota US           CPU quota per period, in microseconds\n"
                "  --cpu-period US          CPU period in microseconds (default 100000)\n"
                "  --pids N                 maximum number of tasks in the jail's cgroup\n"
+               "  --cpus LIST              pin to these cpus, e.g. 2-3 or 4,6 (cpuset)\n"
+               "  --mems LIST              pin memory to these NUMA nodes, e.g. 0\n"
+               "  --cpus-exclusive         jailerd keeps its other pinned jails off --cpus\n"
+               "  --io DEV,KEY=N[,...]     I/O limit of a block device (MAJ:MIN or a path):\n"
+               "                           rbps, wbps (bytes/s, e.g. 10M), riops, wiops\n"
+               "                           (repeatable)\n"
                "  --max-fds N              RLIMIT_NOFILE (default 1024)\n"
                "  --max-procs N            RLIMIT_NPROC (default 64)\n"
                "  --max-file-size SIZE     RLIMIT_FSIZE, or 'unlimited' (default)\n"
@@ -319,6 +337,42 @@ static int parse_env(jailer_error *err, const struct flag *f, jailer_config *c)
         return 0;
 }
 
+/* --io DEVICE,KEY=VALUE[,KEY=VALUE...]: KEY rbps, wbps (sizes, e.g. 10M),
+ * riops, wiops. */
+static int parse_io(jailer_error *err, const struct flag *f, jailer_config *c)
+{
+        static const char *const names[4] = { "rbps", "wbps", "riops", "wiops" };
+        uint64_t v[4] = { JL_UNSET, JL_UNSET, JL_UNSET, JL_UNSET };
+        _cleanup_free_ char *copy = strdup(f->value);
+        char *save = NULL;
+
+        if (!copy)
+                return jl_error(err, JAILER_STEP_CONFIG, ENOMEM, f->label, "cannot store the value");
+        char *device = strtok_r(copy, ",", &save);
+        if (!device || f->value[0] == ',')
+                return jl_config_bad(err, f->label, "\"%.*s%s\" is not DEVICE,KEY=VALUE[,...]", Q(f->value));
+        for (char *kv = strtok_r(NULL, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+                char *eq = strchr(kv, '=');
+                size_t i;
+
+                if (eq)
+                        *eq = '\0';
+                for (i = 0; i < ELEMENTSOF(names); i++)
+                        if (strcmp(kv, names[i]) == 0)
+                                break;
+                if (!eq || i == ELEMENTSOF(names))
+                        return jl_config_bad(err, f->label,
+                                             "\"%.*s%s\": \"%s\" is not one of rbps=, wbps=, riops=, wiops=",
+                                             Q(f->value), kv);
+                if (jl_parse_size(eq + 1, &v[i]) < 0 || v[i] == JL_UNSET)
+                        return jl_config_bad(err, f->label, "\"%.*s%s\": %s: \"%s\" is not a number (e.g. 100, 10M)",
+                                             Q(f->value), kv, eq + 1);
+        }
+        if (jailer_config_add_io_limit(c, device, v[0], v[1], v[2], v[3]) < 0)
+                return jl_error(err, JAILER_STEP_CONFIG, ENOMEM, f->label, "cannot store the value");
+        return 0;
+}
+
 static int parse_cgroup_version(jailer_error *err, const struct flag *f, jailer_config *c)
 {
         jailer_cgroup_version v;
@@ -391,11 +445,20 @@ static int apply(jailer_error *err, const struct flag *f, jailer_config *c, stru
         case OPT_SECCOMP_ALLOW:
                 set_str = jailer_config_add_seccomp_allow;
                 break;
+        case OPT_CPUS:
+                set_str = jailer_config_set_cpus;
+                break;
+        case OPT_MEMS:
+                set_str = jailer_config_set_mems;
+                break;
         case OPT_SECCOMP_KILL:
                 c->seccomp_kill = true;
                 return 0;
         case OPT_NO_KVM:
                 c->kvm = false;
+                return 0;
+        case OPT_CPUS_EXCLUSIVE:
+                c->limits.cpus_exclusive = true;
                 return 0;
         case OPT_MEMORY:
                 if (parse_size_value(err, f, &v) < 0)
@@ -445,6 +508,8 @@ static int apply(jailer_error *err, const struct flag *f, jailer_config *c, stru
                 return jailer_config_set_namespace(c, f->opt->ns, false);
         case OPT_CGROUP_VERSION:
                 return parse_cgroup_version(err, f, c);
+        case OPT_IO:
+                return parse_io(err, f, c);
         default:
                 return jl_config_bad(err, f->label, "unhandled option");
         }

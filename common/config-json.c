@@ -2,7 +2,7 @@
 /*
  * The JSON config file format: the spec's format, plus "hostname",
  * "devices", "cgroup_version", "cgroup_parent", and "max_file_size", "pids",
- * "timeout_ms" in "limits".
+ * "timeout_ms", "cpus", "mems", "io" in "limits".
  *
  * The reader is strict on purpose: a typo must not silently weaken a jail.
  * Unknown keys, duplicate keys, wrong types, fractions, negative or
@@ -160,6 +160,60 @@ static int parse_string_array(jailer_error *err, const char *field, json_object 
         return 0;
 }
 
+/* limits.io[i]: {"device": "8:0" or a path, "rbps", "wbps", "riops", "wiops"}. */
+static int parse_io_entry(jailer_error *err, const char *field, json_object *obj, jailer_config *c)
+{
+        const char *device = NULL;
+        uint64_t v[4] = { JL_UNSET, JL_UNSET, JL_UNSET, JL_UNSET };
+        static const char *const names[4] = { "rbps", "wbps", "riops", "wiops" };
+
+        if (!json_object_is_type(obj, json_type_object))
+                return type_error(err, field, "an object {\"device\", \"rbps\", \"wbps\", \"riops\", \"wiops\"}",
+                                  obj);
+        json_object_object_foreach(obj, key, val) {
+                char f[FIELD_MAX];
+                size_t i;
+
+                jl_json_path_key(f, sizeof(f), field, key);
+                if (strcmp(key, "device") == 0) {
+                        if (get_string(err, f, val, &device) < 0)
+                                return -1;
+                        continue;
+                }
+                for (i = 0; i < ELEMENTSOF(names); i++)
+                        if (strcmp(key, names[i]) == 0)
+                                break;
+                if (i == ELEMENTSOF(names))
+                        return jl_config_bad(err, f, "unknown key");
+                IF_SET(val) {
+                        if (get_u64(err, f, val, JL_UNSET - 1, &v[i]) < 0)
+                                return -1;
+                }
+        }
+        if (!device) {
+                char f[FIELD_MAX];
+                jl_json_path_key(f, sizeof(f), field, "device");
+                return jl_config_bad(err, f, "is required");
+        }
+        if (jailer_config_add_io_limit(c, device, v[0], v[1], v[2], v[3]) < 0)
+                return set_failed(err, field);
+        return 0;
+}
+
+static int parse_io(jailer_error *err, json_object *arr, jailer_config *c)
+{
+        if (!json_object_is_type(arr, json_type_array))
+                return type_error(err, "limits.io", "an array", arr);
+        for (size_t i = 0; i < json_object_array_length(arr); i++) {
+                char f[FIELD_MAX];
+
+                jl_json_path_index(f, sizeof(f), "limits.io", i);
+                if (parse_io_entry(err, f, json_object_array_get_idx(arr, i), c) < 0)
+                        return -1;
+        }
+        return 0;
+}
+
 static int parse_limits(jailer_error *err, json_object *obj, jailer_config *c)
 {
         const struct {
@@ -184,6 +238,31 @@ static int parse_limits(jailer_error *err, json_object *obj, jailer_config *c)
                 size_t i;
 
                 jl_json_path_key(f, sizeof(f), "limits", key);
+                /* Pinning: cpu lists, strings. */
+                if (strcmp(key, "cpus") == 0 || strcmp(key, "mems") == 0) {
+                        const char *s = NULL;
+                        IF_SET(v) {
+                                if (get_string(err, f, v, &s) < 0)
+                                        return -1;
+                        }
+                        if ((key[0] == 'c' ? jailer_config_set_cpus : jailer_config_set_mems)(c, s) < 0)
+                                return set_failed(err, f);
+                        continue;
+                }
+                if (strcmp(key, "cpus_exclusive") == 0) {
+                        IF_SET(v) {
+                                if (get_bool(err, f, v, &c->limits.cpus_exclusive) < 0)
+                                        return -1;
+                        }
+                        continue;
+                }
+                if (strcmp(key, "io") == 0) {
+                        IF_SET(v) {
+                                if (parse_io(err, v, c) < 0)
+                                        return -1;
+                        }
+                        continue;
+                }
                 for (i = 0; i < ELEMENTSOF(fields); i++)
                         if (strcmp(key, fields[i].name) == 0)
                                 break;
@@ -616,6 +695,28 @@ static const char *cgroup_version_name(jailer_cgroup_version v)
         }
 }
 
+static void add_io(json_object *limits, const jailer_config *c, bool *ok)
+{
+        json_object *arr;
+
+        if (!c->limits.n_io)
+                return;
+        json_add(limits, "io", arr = json_object_new_array(), ok);
+        for (size_t i = 0; arr && i < c->limits.n_io; i++) {
+                const struct jl_io *io = &c->limits.io[i];
+                json_object *o = json_object_new_object();
+
+                append(arr, o, ok);
+                if (!o)
+                        break;
+                add_str(o, "device", io->device, ok);
+                add_limit(o, "rbps", io->rbps, ok);
+                add_limit(o, "wbps", io->wbps, ok);
+                add_limit(o, "riops", io->riops, ok);
+                add_limit(o, "wiops", io->wiops, ok);
+        }
+}
+
 char *jailer_config_to_json(const jailer_config *c)
 {
         _cleanup_json_ json_object *root = NULL;
@@ -652,6 +753,13 @@ char *jailer_config_to_json(const jailer_config *c)
                 add_limit(limits, "max_file_size", c->limits.max_file_size, &ok);
                 add_limit(limits, "pids", c->limits.pids, &ok);
                 json_add(limits, "timeout_ms", json_object_new_uint64(c->limits.timeout_ms), &ok);
+                if (c->limits.cpus)
+                        add_str(limits, "cpus", c->limits.cpus, &ok);
+                if (c->limits.mems)
+                        add_str(limits, "mems", c->limits.mems, &ok);
+                if (c->limits.cpus_exclusive)
+                        json_add(limits, "cpus_exclusive", json_object_new_boolean(true), &ok);
+                add_io(limits, c, &ok);
         }
 
         json_add(root, "namespaces", ns = json_object_new_object(), &ok);

@@ -33,6 +33,7 @@
 #define MAX_ARGS 4096
 #define MAX_ENV 4096
 #define MAX_BINDS 256
+#define MAX_IO 16
 #define MAX_DEVICES 64
 #define HOSTNAME_MAX 64
 #define CGROUP_PARENT_MAX 255
@@ -141,6 +142,11 @@ void jailer_config_free(jailer_config *c)
                 free(c->devices[i]);
         free(c->devices);
         free(c->cgroup_parent);
+        free(c->limits.cpus);
+        free(c->limits.mems);
+        for (size_t i = 0; i < c->limits.n_io; i++)
+                free(c->limits.io[i].device);
+        free(c->limits.io);
         free(c->seccomp);
         for (size_t i = 0; i < c->n_seccomp_allow; i++)
                 free(c->seccomp_allow[i]);
@@ -300,6 +306,59 @@ int jailer_config_set_timeout_ms(jailer_config *c, uint64_t ms)
         c->limits.timeout_ms = ms;
         return 0;
 }
+
+/* ---- pinning (cpuset) */
+
+int jailer_config_set_cpus(jailer_config *c, const char *list)
+{
+        CHECK_CONFIG(c);
+        return set_str(&c->limits.cpus, list);
+}
+
+int jailer_config_set_mems(jailer_config *c, const char *list)
+{
+        CHECK_CONFIG(c);
+        return set_str(&c->limits.mems, list);
+}
+
+int jailer_config_set_cpus_exclusive(jailer_config *c, bool on)
+{
+        CHECK_CONFIG(c);
+        c->limits.cpus_exclusive = on;
+        return 0;
+}
+
+/* ---- I/O limits */
+
+int jailer_config_add_io_limit(jailer_config *c, const char *device, uint64_t rbps, uint64_t wbps, uint64_t riops,
+                               uint64_t wiops)
+{
+        CHECK_CONFIG(c);
+        if (!device) {
+                errno = EINVAL;
+                return -1;
+        }
+        if (grow((void **) &c->limits.io, c->limits.n_io, 1, sizeof(*c->limits.io)) < 0)
+                return -1;
+        struct jl_io *io = &c->limits.io[c->limits.n_io];
+        *io = (struct jl_io) { .rbps = rbps, .wbps = wbps, .riops = riops, .wiops = wiops };
+        if (set_str(&io->device, device) < 0)
+                return -1;
+        c->limits.n_io++;
+        return 0;
+}
+
+int jailer_config_set_io_limit_device(jailer_config *c, size_t i, const char *device)
+{
+        CHECK_CONFIG(c);
+        if (i >= c->limits.n_io || !device) {
+                errno = EINVAL;
+                return -1;
+        }
+        return set_str(&c->limits.io[i].device, device);
+}
+
+/* ---- */
 
 int jailer_config_set_namespace(jailer_config *c, jailer_namespace ns, bool on)
 {
@@ -601,6 +660,62 @@ uint64_t jailer_config_get_max_procs(const jailer_config *c) { return GET(c, c->
 uint64_t jailer_config_get_max_file_size(const jailer_config *c) { return GET(c, c->limits.max_file_size, JL_UNSET); }
 uint64_t jailer_config_get_timeout_ms(const jailer_config *c) { return GET(c, c->limits.timeout_ms, 0); }
 
+/* ---- pinning (cpuset) */
+const char *jailer_config_get_cpus(const jailer_config *c) { return GET(c, c->limits.cpus, NULL); }
+const char *jailer_config_get_mems(const jailer_config *c) { return GET(c, c->limits.mems, NULL); }
+bool jailer_config_get_cpus_exclusive(const jailer_config *c) { return GET(c, c->limits.cpus_exclusive, false); }
+
+int jailer_cpulist_first_common(const char *a, const char *b)
+{
+        jl_cpuset sa, sb;
+        char why[128];
+
+        if (!a || !b || jl_cpulist_parse(a, &sa, why, sizeof(why)) < 0 ||
+            jl_cpulist_parse(b, &sb, why, sizeof(why)) < 0) {
+                errno = EINVAL;
+                return -2;
+        }
+        for (unsigned n = 0; n < JL_CPUS_MAX; n++)
+                if (jl_cpuset_has(&sa, n) && jl_cpuset_has(&sb, n))
+                        return (int) n;
+        return -1;
+}
+
+long jailer_config_count_cpus(const jailer_config *c)
+{
+        jl_cpuset set;
+        char why[128];
+
+        if (!c || !c->limits.cpus)
+                return 0;
+        if (jl_cpulist_parse(c->limits.cpus, &set, why, sizeof(why)) < 0) {
+                errno = EINVAL;
+                return -1;
+        }
+        return (long) jl_cpuset_count(&set);
+}
+
+/* ---- I/O limits */
+size_t jailer_config_n_io_limits(const jailer_config *c) { return GET(c, c->limits.n_io, 0); }
+
+const char *jailer_config_get_io_limit(const jailer_config *c, size_t i, uint64_t *rbps, uint64_t *wbps,
+                                       uint64_t *riops, uint64_t *wiops)
+{
+        if (!c || i >= c->limits.n_io)
+                return NULL;
+        const struct jl_io *io = &c->limits.io[i];
+        if (rbps)
+                *rbps = io->rbps;
+        if (wbps)
+                *wbps = io->wbps;
+        if (riops)
+                *riops = io->riops;
+        if (wiops)
+                *wiops = io->wiops;
+        return io->device;
+}
+/* ---- */
+
 bool jailer_config_get_namespace(const jailer_config *c, jailer_namespace ns)
 {
         /* A joined network namespace is not a new one. */
@@ -798,6 +913,83 @@ static int check_ids(const jailer_config *c, jailer_error *err)
         return 0;
 }
 
+/* A cpu or node list: well formed and not empty.  Whether the host has
+ * those cpus, and the parent cgroup lets the jail use them, is the cgroup
+ * step's question (the daemon may validate on one host a config that runs
+ * on another). */
+static int check_cpulist(jailer_error *err, const char *field, const char *list)
+{
+        jl_cpuset set;
+        char why[128];
+
+        if (!list)
+                return 0;
+        if (jl_cpulist_parse(list, &set, why, sizeof(why)) < 0)
+                return bad(err, field, "%s", why);
+        if (jl_cpuset_count(&set) == 0)
+                return bad(err, field, "\"%.*s%s\" is empty: leave it out to run anywhere", Q(list));
+        return 0;
+}
+
+/* "major:minor" in decimal; *maj and *min when not NULL. */
+bool jl_io_parse_devnum(const char *s, unsigned *maj, unsigned *min)
+{
+        unsigned long a, b;
+        char *end;
+
+        if (!(s[0] >= '0' && s[0] <= '9'))
+                return false;
+        errno = 0;
+        a = strtoul(s, &end, 10);
+        if (errno || *end != ':' || !(end[1] >= '0' && end[1] <= '9') || a > 0xfff)
+                return false;
+        b = strtoul(end + 1, &end, 10);
+        if (errno || *end || b > 0xfffff)
+                return false;
+        if (maj)
+                *maj = (unsigned) a;
+        if (min)
+                *min = (unsigned) b;
+        return true;
+}
+
+static int check_io(const jailer_config *c, jailer_error *err)
+{
+        char field[48];
+
+        if (c->limits.n_io > MAX_IO)
+                return bad(err, "limits.io", "%zu entries, at most %d are allowed", c->limits.n_io, MAX_IO);
+        for (size_t i = 0; i < c->limits.n_io; i++) {
+                const struct jl_io *io = &c->limits.io[i];
+                const struct {
+                        const char *name;
+                        uint64_t v;
+                } v[] = { { "rbps", io->rbps }, { "wbps", io->wbps }, { "riops", io->riops }, { "wiops", io->wiops } };
+                bool any = false;
+
+                snprintf(field, sizeof(field), "limits.io[%zu].device", i);
+                if (!jl_io_parse_devnum(io->device, NULL, NULL) && check_path(err, field, io->device, 0) < 0)
+                        return bad(err, field, "\"%.*s%s\" is neither major:minor (e.g. 8:0) nor an absolute path",
+                                   Q(io->device));
+                for (size_t k = 0; k < ELEMENTSOF(v); k++) {
+                        snprintf(field, sizeof(field), "limits.io[%zu].%s", i, v[k].name);
+                        if (v[k].v == 0)
+                                return bad(err, field, "0 would stop all I/O (leave it out for no limit)");
+                        any |= v[k].v != JL_UNSET;
+                }
+                if (!any) {
+                        snprintf(field, sizeof(field), "limits.io[%zu]", i);
+                        return bad(err, field, "%s: no limit given (rbps, wbps, riops or wiops)", io->device);
+                }
+                for (size_t j = 0; j < i; j++)
+                        if (strcmp(c->limits.io[j].device, io->device) == 0) {
+                                snprintf(field, sizeof(field), "limits.io[%zu].device", i);
+                                return bad(err, field, "%s is already limited by limits.io[%zu]", io->device, j);
+                        }
+        }
+        return 0;
+}
+
 static int check_limits(const jailer_config *c, jailer_error *err)
 {
         const typeof(c->limits) *l = &c->limits;
@@ -824,7 +1016,11 @@ static int check_limits(const jailer_config *c, jailer_error *err)
         if (l->timeout_ms > TIMEOUT_MAX)
                 return bad(err, "limits.timeout_ms", "%llu is above the 2592000000 (30 days) maximum",
                            (unsigned long long) l->timeout_ms);
-        return 0;
+        if (check_cpulist(err, "limits.cpus", l->cpus) < 0 || check_cpulist(err, "limits.mems", l->mems) < 0)
+                return -1;
+        if (l->cpus_exclusive && !l->cpus)
+                return bad(err, "limits.cpus_exclusive", "true needs limits.cpus: which cpus to keep");
+        return check_io(c, err);
 }
 
 static int check_exec_args(const jailer_config *c, jailer_error *err)

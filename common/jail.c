@@ -48,6 +48,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -646,7 +647,11 @@ int jailer_jail_collect(jailer_jail *j, jailer_report *r, jailer_error *err)
         }
 
         siginfo_t si = { 0 };
-        while (waitid((idtype_t) P_PIDFD, (id_t) j->pidfd, &si, WEXITED) < 0) {
+        struct rusage ru = { 0 };
+        /* The raw call: glibc's waitid() has no rusage, whose ru_nivcsw is
+         * the program's (and its waited-for children's) involuntary
+         * context switches. */
+        while (syscall(SYS_waitid, P_PIDFD, j->pidfd, &si, WEXITED, &ru) < 0) {
                 if (errno != EINTR)
                         return jl_error(err, JAILER_STEP_WAIT, errno, NULL, "waitid");
         }
@@ -669,8 +674,23 @@ int jailer_jail_collect(jailer_jail *j, jailer_report *r, jailer_error *err)
                 .cpu_usage_us = st.cpu_usage_us,
                 .memory_peak_bytes = st.memory_peak_bytes,
                 .pids_peak = st.pids_peak,
+                .measured = true,
+                .cpu_periods = st.cpu_periods,
+                .cpu_throttled_periods = st.cpu_throttled_periods,
+                .cpu_throttled_us = st.cpu_throttled_us,
+                .memory_high_events = st.memory_high_events,
+                .memory_max_events = st.memory_max_events,
+                .cpu_pressure_some_us = st.pressure[JL_PSI_CPU][0],
+                .cpu_pressure_full_us = st.pressure[JL_PSI_CPU][1],
+                .memory_pressure_some_us = st.pressure[JL_PSI_MEMORY][0],
+                .memory_pressure_full_us = st.pressure[JL_PSI_MEMORY][1],
+                .io_pressure_some_us = st.pressure[JL_PSI_IO][0],
+                .io_pressure_full_us = st.pressure[JL_PSI_IO][1],
+                .involuntary_switches = ru.ru_nivcsw,
+                .pinned_cpus_other_us = st.pinned_other_us,
         };
         snprintf(r->id, sizeof(r->id), "%s", j->id);
+        snprintf(r->cpus, sizeof(r->cpus), "%s", st.cpus);
         return 0;
 }
 

@@ -34,6 +34,12 @@ struct jl_bind {
         bool read_only;
 };
 
+/* One block device's I/O limits (JL_UNSET: not limited). */
+struct jl_io {
+        char *device;   /* "major:minor", or a path whose device is meant */
+        uint64_t rbps, wbps, riops, wiops;
+};
+
 struct jl_env {
         char *key;
         char *value;
@@ -56,6 +62,13 @@ struct jailer_config {
                 uint64_t max_file_size; /* RLIMIT_FSIZE, JL_UNSET = unlimited */
                 uint64_t pids;          /* cgroup pids.max, JL_UNSET = none */
                 uint64_t timeout_ms;    /* wall clock, 0 = none */
+                /* Pinning (cpuset): lists as given, NULL = not pinned. */
+                char *cpus;
+                char *mems;
+                bool cpus_exclusive;    /* jailerd keeps its other jails off these cpus */
+                /* I/O limits per block device (io.max, blkio.throttle.*). */
+                struct jl_io *io;
+                size_t n_io;
         } limits;
         bool ns[JAILER_NS_COUNT];       /* network: a new network namespace (not with netns) */
         bool ns_given[JAILER_NS_COUNT]; /* set explicitly (a setter, the file, a flag) */
@@ -159,7 +172,15 @@ typedef struct jl_cgroup_stats {
         uint64_t pids_current;
         int64_t pids_peak;      /* -1 when the kernel does not report it */
         bool oom_killed;        /* oom_kill count > 0 */
+        /* Disturbance: -1 where the backend or kernel has nothing. */
+        int64_t cpu_periods, cpu_throttled_periods, cpu_throttled_us;
+        int64_t memory_high_events, memory_max_events;
+        int64_t pressure[3][2]; /* cpu, memory, io x some, full: µs */
+        char cpus[256];         /* pinned cpus, canonical list; "" when not pinned */
+        int64_t pinned_other_us; /* busy time of the pinned cpus not the jail's */
 } jl_cgroup_stats;
+
+enum { JL_PSI_CPU, JL_PSI_MEMORY, JL_PSI_IO };
 
 /* Resolve which backend to use for this config ("v1"/"v2"); fails with a
  * clear message when the requested one is unavailable. */
@@ -253,6 +274,28 @@ int jl_userns_write_maps(pid_t pid, uid_t uid, gid_t gid, jailer_error *err);
 
 /* rlimit.c: those that may need privilege to raise (before the user
  * namespace), and RLIMIT_NPROC (after it, see rlimit.c for why). */
+/* ------------------------------------------------------------ cpu lists (cpulist.c) */
+
+#define JL_CPUS_MAX 4096        /* cpus and NUMA nodes 0..JL_CPUS_MAX-1 */
+typedef struct {
+        uint64_t bits[JL_CPUS_MAX / 64];
+} jl_cpuset;
+
+/* "0-3,8" (a trailing newline allowed; "" is the empty set) into *out;
+ * -1 with why filled ("... is not a list such as ...") when malformed. */
+int jl_cpulist_parse(const char *text, jl_cpuset *out, char *why, size_t why_size);
+bool jl_cpuset_has(const jl_cpuset *s, unsigned n);
+size_t jl_cpuset_count(const jl_cpuset *s);
+/* The lowest member of want that is not in have, or -1. */
+int jl_cpuset_first_outside(const jl_cpuset *want, const jl_cpuset *have);
+/* The canonical list ("0-3,8") in buf, cut after the last range that
+ * fits; JL_CPULIST_MAX always fits ("0,2,4,...": 5 bytes a cpu at most). */
+#define JL_CPULIST_MAX (5 * JL_CPUS_MAX + 1)
+void jl_cpuset_format(const jl_cpuset *s, char *buf, size_t size);
+
+/* "major:minor" (decimal) of limits.io[].device; false for anything else. */
+bool jl_io_parse_devnum(const char *s, unsigned *maj, unsigned *min);
+
 int jl_rlimits_apply_child(const jailer_config *c, jailer_error *err);
 int jl_rlimit_nproc_apply_child(const jailer_config *c, jailer_error *err);
 

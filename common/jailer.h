@@ -148,6 +148,21 @@ int jailer_config_set_max_fds(jailer_config *c, uint64_t n);             /* RLIM
 int jailer_config_set_max_procs(jailer_config *c, uint64_t n);           /* RLIMIT_NPROC */
 int jailer_config_set_max_file_size(jailer_config *c, uint64_t bytes);   /* RLIMIT_FSIZE */
 int jailer_config_set_timeout_ms(jailer_config *c, uint64_t ms);         /* wall-clock limit, 0 = none */
+/* Pinning: the cpus and NUMA nodes the jail may use, as cpu lists
+ * ("2-3", "4,6"); NULL removes it.  Written to the jail's cpuset. */
+int jailer_config_set_cpus(jailer_config *c, const char *list);
+int jailer_config_set_mems(jailer_config *c, const char *list);
+/* Ask jailerd to keep its other pinned jails off these cpus while this one
+ * runs (libjailer itself only carries the flag). */
+int jailer_config_set_cpus_exclusive(jailer_config *c, bool on);
+/* I/O limits of one block device, named "major:minor" or by a path (a block
+ * device node, or a file whose file system's disk is meant): read and
+ * write bytes/s and operations/s, JAILER_LIMIT_NONE for no limit.
+ * _set_io_limit_device replaces entry i's device (e.g. a path by the
+ * "major:minor" it resolved to). */
+int jailer_config_add_io_limit(jailer_config *c, const char *device, uint64_t rbps, uint64_t wbps, uint64_t riops,
+                               uint64_t wiops);
+int jailer_config_set_io_limit_device(jailer_config *c, size_t i, const char *device);
 int jailer_config_set_namespace(jailer_config *c, jailer_namespace ns, bool on);
 int jailer_config_add_bind_mount(jailer_config *c, const char *source, const char *dest, bool read_only);
 int jailer_config_add_env(jailer_config *c, const char *key, const char *value);
@@ -237,6 +252,20 @@ uint64_t jailer_config_get_max_fds(const jailer_config *c);
 uint64_t jailer_config_get_max_procs(const jailer_config *c);
 uint64_t jailer_config_get_max_file_size(const jailer_config *c);
 uint64_t jailer_config_get_timeout_ms(const jailer_config *c);
+/* The pinning lists as set, NULL when not pinned; how many cpus the cpu
+ * list names (0: not pinned, -1 with errno EINVAL: not a list). */
+const char *jailer_config_get_cpus(const jailer_config *c);
+const char *jailer_config_get_mems(const jailer_config *c);
+long jailer_config_count_cpus(const jailer_config *c);
+bool jailer_config_get_cpus_exclusive(const jailer_config *c);
+/* The lowest cpu both lists name, -1 when none, -2 (errno EINVAL) when
+ * either is not a cpu list. */
+int jailer_cpulist_first_common(const char *a, const char *b);
+/* I/O limit i, 0 <= i < jailer_config_n_io_limits(): its device, and its
+ * limits through the pointers that are not NULL. */
+size_t jailer_config_n_io_limits(const jailer_config *c);
+const char *jailer_config_get_io_limit(const jailer_config *c, size_t i, uint64_t *rbps, uint64_t *wbps,
+                                       uint64_t *riops, uint64_t *wiops);
 /* Whether the jail gets a new namespace of that kind: for the network one,
  * false when the config joins one ("netns"). */
 bool jailer_config_get_namespace(const jailer_config *c, jailer_namespace ns);
@@ -351,6 +380,26 @@ typedef struct jailer_report {
         uint64_t cpu_usage_us;      /* user+system CPU of the whole cgroup */
         uint64_t memory_peak_bytes; /* peak memory of the cgroup, JAILER_UNKNOWN when the kernel does not say */
         int64_t pids_peak;          /* peak number of tasks, -1 when the kernel does not say */
+        /* Was the run disturbed?  Only when measured is true (a report made
+         * up without the jail's figures has none of these keys in JSON);
+         * then each -1 (null in JSON) where the kernel does not say. */
+        bool measured;
+        char cpus[256];             /* the cpus it was pinned to ("1", "2-3"); "" when not pinned */
+        int64_t cpu_periods;        /* cpu.stat nr_periods: bandwidth periods in which it ran */
+        int64_t cpu_throttled_periods; /* nr_throttled: of those, periods it was throttled in */
+        int64_t cpu_throttled_us;   /* time throttled */
+        int64_t memory_high_events; /* memory.events high: reclaimed over memory.high (v2) */
+        int64_t memory_max_events;  /* memory.events max: times at the limit (v2) */
+        /* Pressure stall totals of the cgroup (v2 PSI, µs); -1 on v1 */
+        int64_t cpu_pressure_some_us, cpu_pressure_full_us;
+        int64_t memory_pressure_some_us, memory_pressure_full_us;
+        int64_t io_pressure_some_us, io_pressure_full_us;
+        /* Involuntary context switches of the program and of the children
+         * it waited for (its rusage). */
+        int64_t involuntary_switches;
+        /* Busy time of the pinned cpus (from /proc/stat) that was not the
+         * jail's: other tasks, kernel threads, interrupts. */
+        int64_t pinned_cpus_other_us;
 } jailer_report;
 
 /* A figure the kernel does not give: memory_peak_bytes on cgroup v2 before
@@ -360,7 +409,10 @@ typedef struct jailer_report {
 /* The exit report as JSON:
  * {"jail":"id","pid":N,"exit_code":N|null,"signal":"SIGKILL"|null,
  *  "oom_killed":b,"timed_out":b,"seccomp_killed":b,"wall_time_us":N,"cpu_usage_us":N,
- *  "memory_peak_bytes":N|null,"pids_peak":N|null}
+ *  "memory_peak_bytes":N|null,"pids_peak":N|null,"cpus":"1"|null,"cpu_periods":N|null,
+ *  "cpu_throttled_periods":N|null,"cpu_throttled_us":N|null,"memory_high_events":N|null,
+ *  "memory_max_events":N|null,"cpu_pressure_some_us":N|null,... (cpu, memory, io;
+ *  some, full),"involuntary_switches":N|null}
  * malloc'd, NULL on ENOMEM. */
 char *jailer_report_to_json(const jailer_report *r);
 int jailer_report_from_json(const char *json, jailer_report *r, jailer_error *err);

@@ -3,7 +3,10 @@
  * The exit report and its JSON form, one line:
  * {"jail":"id","pid":N,"exit_code":N|null,"signal":"SIGKILL"|null,
  *  "oom_killed":b,"timed_out":b,"seccomp_killed":b,"wall_time_us":N,"cpu_usage_us":N,
- *  "memory_peak_bytes":N|null,"pids_peak":N|null}
+ *  "memory_peak_bytes":N|null,"pids_peak":N|null, and whether the run was disturbed:
+ *  "cpus":"LIST"|null, "cpu_periods", "cpu_throttled_periods", "cpu_throttled_us",
+ *  "memory_high_events", "memory_max_events", "{cpu,memory,io}_pressure_{some,full}_us",
+ *  "involuntary_switches": N|null}
  *
  * The reader checks types strictly but ignores keys it does not know, so
  * that an older client can read the report of a newer jailer.
@@ -14,8 +17,59 @@
 #include <json-c/json.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <string.h>
 
+/* The disturbance figures: int64_t, -1 (null) where the kernel does not say. */
+static const struct {
+        const char *key;
+        size_t off;
+} disturbance[] = {
+#define F(name) { #name, offsetof(jailer_report, name) }
+        F(cpu_periods),
+        F(cpu_throttled_periods),
+        F(cpu_throttled_us),
+        F(memory_high_events),
+        F(memory_max_events),
+        F(cpu_pressure_some_us),
+        F(cpu_pressure_full_us),
+        F(memory_pressure_some_us),
+        F(memory_pressure_full_us),
+        F(io_pressure_some_us),
+        F(io_pressure_full_us),
+        F(involuntary_switches),
+        F(pinned_cpus_other_us),
+#undef F
+};
+
+static int64_t *field_of(jailer_report *r, size_t i)
+{
+        return (int64_t *) ((char *) r + disturbance[i].off);
+}
+
+/* Only a report with the jail's figures has these keys: one made up
+ * without them (a lost jail) reads as it always did. */
+static void add_disturbance(json_object *o, const jailer_report *r, bool *ok)
+{
+        char cpus[sizeof(r->cpus)];
+
+        if (!r->measured)
+                return;
+
+        /* r->cpus may come from anywhere: never read past its array. */
+        snprintf(cpus, sizeof(cpus), "%.*s", (int) sizeof(r->cpus) - 1, r->cpus);
+        if (cpus[0])
+                json_add(o, "cpus", json_object_new_string(cpus), ok);
+        else
+                json_add_null(o, "cpus", ok);
+        for (size_t i = 0; i < ELEMENTSOF(disturbance); i++) {
+                int64_t v = *field_of((jailer_report *) r, i);
+                if (v >= 0)
+                        json_add(o, disturbance[i].key, json_object_new_int64(v), ok);
+                else
+                        json_add_null(o, disturbance[i].key, ok);
+        }
+}
 
 char *jailer_report_to_json(const jailer_report *r)
 {
@@ -68,6 +122,7 @@ char *jailer_report_to_json(const jailer_report *r)
                 json_add_null(o, "pids_peak", &ok);
         else
                 json_add(o, "pids_peak", json_object_new_int64(r->pids_peak), &ok);
+        add_disturbance(o, r, &ok);
 
         if (!ok) {
                 errno = ENOMEM;
@@ -107,6 +162,17 @@ static int get_boolean(jailer_error *err, const char *field, json_object *v, boo
                             json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
         *out = json_object_get_boolean(v);
         return 0;
+}
+
+/* The first disturbance key seen: the report has the figures, each
+ * unknown (-1) until given. */
+static void measured(jailer_report *r)
+{
+        if (r->measured)
+                return;
+        r->measured = true;
+        for (size_t i = 0; i < ELEMENTSOF(disturbance); i++)
+                *field_of(r, i) = -1;
 }
 
 int jailer_report_from_json(const char *json, jailer_report *r, jailer_error *err)
@@ -200,6 +266,26 @@ int jailer_report_from_json(const char *json, jailer_report *r, jailer_error *er
                         if (get_uint(err, key, v, INT64_MAX, &u) < 0)
                                 return -1;
                         rep.pids_peak = (int64_t) u;
+                } else if (strcmp(key, "cpus") == 0) {
+                        measured(&rep);
+                        if (json_object_is_type(v, json_type_null))
+                                continue;
+                        if (!json_object_is_type(v, json_type_string) ||
+                            (size_t) json_object_get_string_len(v) >= sizeof(rep.cpus) ||
+                            (size_t) json_object_get_string_len(v) != strlen(json_object_get_string(v)))
+                                return rbad(err, key, "expected a cpu list or null");
+                        snprintf(rep.cpus, sizeof(rep.cpus), "%s", json_object_get_string(v));
+                } else {
+                        for (size_t i = 0; i < ELEMENTSOF(disturbance); i++) {
+                                if (strcmp(key, disturbance[i].key) != 0)
+                                        continue;
+                                measured(&rep);
+                                if (json_object_is_type(v, json_type_null))
+                                        continue;
+                                if (get_uint(err, key, v, INT64_MAX, &u) < 0)
+                                        return -1;
+                                *field_of(&rep, i) = (int64_t) u;
+                        }
                 }
                 /* other keys: written by a newer jailer, ignored */
         }

@@ -103,6 +103,19 @@ int jailer_config_set_max_fds(jailer_config *c, uint64_t v) { (void) c, (void) v
 int jailer_config_set_max_procs(jailer_config *c, uint64_t v) { (void) c, (void) v; return -1; }
 int jailer_config_set_max_file_size(jailer_config *c, uint64_t v) { (void) c, (void) v; return -1; }
 int jailer_config_set_timeout_ms(jailer_config *c, uint64_t v) { (void) c, (void) v; return -1; }
+int jailer_config_set_cpus(jailer_config *c, const char *v) { (void) c, (void) v; return -1; }
+int jailer_config_set_mems(jailer_config *c, const char *v) { (void) c, (void) v; return -1; }
+int jailer_config_set_cpus_exclusive(jailer_config *c, bool v) { (void) c, (void) v; return -1; }
+int jailer_config_add_io_limit(jailer_config *c, const char *d, uint64_t rb, uint64_t wb, uint64_t ri, uint64_t wi)
+{
+        (void) c, (void) d, (void) rb, (void) wb, (void) ri, (void) wi;
+        return -1;
+}
+int jailer_config_set_io_limit_device(jailer_config *c, size_t i, const char *d)
+{
+        (void) c, (void) i, (void) d;
+        return -1;
+}
 int jailer_config_set_namespace(jailer_config *c, jailer_namespace ns, bool on) { (void) c, (void) ns, (void) on; return -1; }
 int jailer_config_add_bind_mount(jailer_config *c, const char *s, const char *d, bool ro) { (void) c, (void) s, (void) d, (void) ro; return -1; }
 int jailer_config_add_env(jailer_config *c, const char *k, const char *v) { (void) c, (void) k, (void) v; return -1; }
@@ -139,6 +152,18 @@ uint64_t jailer_config_get_max_fds(const jailer_config *c) { (void) c; return 0;
 uint64_t jailer_config_get_max_procs(const jailer_config *c) { (void) c; return 0; }
 uint64_t jailer_config_get_max_file_size(const jailer_config *c) { (void) c; return JAILER_LIMIT_NONE; }
 uint64_t jailer_config_get_timeout_ms(const jailer_config *c) { (void) c; return 0; }
+const char *jailer_config_get_cpus(const jailer_config *c) { (void) c; return NULL; }
+const char *jailer_config_get_mems(const jailer_config *c) { (void) c; return NULL; }
+long jailer_config_count_cpus(const jailer_config *c) { (void) c; return 0; }
+bool jailer_config_get_cpus_exclusive(const jailer_config *c) { (void) c; return false; }
+int jailer_cpulist_first_common(const char *a, const char *b) { (void) a, (void) b; return -2; }
+size_t jailer_config_n_io_limits(const jailer_config *c) { (void) c; return 0; }
+const char *jailer_config_get_io_limit(const jailer_config *c, size_t i, uint64_t *rb, uint64_t *wb, uint64_t *ri,
+                                       uint64_t *wi)
+{
+        (void) c, (void) i, (void) rb, (void) wb, (void) ri, (void) wi;
+        return NULL;
+}
 bool jailer_config_get_namespace(const jailer_config *c, jailer_namespace ns) { (void) c, (void) ns; return false; }
 size_t jailer_config_n_bind_mounts(const jailer_config *c) { (void) c; return 0; }
 const char *jailer_config_get_bind_mount(const jailer_config *c, size_t i, const char **dest, bool *read_only) { (void) c, (void) i, (void) dest, (void) read_only; return NULL; }

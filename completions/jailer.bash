@@ -8,7 +8,8 @@ _jailer_jail_flags='--config --id --exec --jail-root --memory --cpu --cpu-quota
 --cpu-period --pids --max-fds --max-procs --max-file-size --timeout --uid
 --gid --bind --env --workdir --hostname --device --netns --tap --no-kvm --no-user-ns
 --no-pid-ns --no-mount-ns --no-net-ns --no-uts-ns --no-ipc-ns --no-cgroup-ns
---cgroup-version --cgroup-parent --seccomp --seccomp-kill --seccomp-allow'
+--cgroup-version --cgroup-parent --seccomp --seccomp-kill --seccomp-allow
+--cpus --mems --cpus-exclusive --io'
 
 # Whether a flag takes a value (the next word).
 _jailer_takes_value()
@@ -19,6 +20,8 @@ _jailer_takes_value()
         --timeout | --uid | --gid | --bind | --env | --workdir | --hostname | \
         --device | --netns | --tap | --cgroup-version | --cgroup-parent | --seccomp | \
         --seccomp-allow | --report | --socket | --prepare-timeout)
+                return 0 ;;
+        --cpus | --mems | --io)
                 return 0 ;;
         esac
         return 1

@@ -143,6 +143,10 @@ struct jd_jail {
         char *cgroup_path;
         int netns_fd;                   /* the namespace its taps are in (joined), or -1 */
         char **taps;                    /* their names: removed here if the supervisor dies */
+        /* pinning: limits.cpus (NULL: not pinned) and whether it holds
+         * them alone (policy.c keeps other jails off them) */
+        char *cpus;
+        bool cpus_exclusive;
 
         pid_t supervisor_pid;
         int supervisor_pidfd;

@@ -126,6 +126,18 @@ bool jd_jail_visible(const jd_jail *j, const jd_peer *p)
  * jailerd wrote for it: a restarted jailerd knows which uids jails hold
  * (uid allocation must not hand them out again) and where their roots are
  * (no other client may bind them). */
+/* Which cpus a jail is pinned to, and whether alone: a restarted jailerd
+ * still keeps other jails off an exclusive jail's cpus. */
+static int jd_jail_set_cpus(jd_jail *j, const jailer_config *c)
+{
+        const char *cpus = jailer_config_get_cpus(c);
+
+        free(j->cpus);
+        j->cpus = cpus ? strdup(cpus) : NULL;
+        j->cpus_exclusive = cpus && jailer_config_get_cpus_exclusive(c);
+        return cpus && !j->cpus ? -1 : 0;
+}
+
 static void read_jail_ids(jd_jail *j, int dfd)
 {
         _cleanup_free_ char *buf = NULL;
@@ -144,6 +156,7 @@ static void read_jail_ids(jd_jail *j, int dfd)
         j->has_ids = true;
         if (jailer_config_get_jail_root(c) && !j->jail_root)
                 j->jail_root = strdup(jailer_config_get_jail_root(c));
+        jd_jail_set_cpus(j, c);
         jailer_config_free(c);
 }
 
@@ -318,6 +331,7 @@ static void jail_free(jd_jail *j, bool remove_state)
         free(j->state_dir);
         free(j->jail_dir);
         free(j->jail_root);
+        free(j->cpus);
         free(j->cgroup_path);
         free(j->lost);
         if (j->netns_fd >= 0)
@@ -1177,7 +1191,7 @@ static jd_jail *create_record(jd_daemon *d, jd_client *client, json_object *id, 
         j->uid = jailer_config_get_uid(c);
         j->gid = jailer_config_get_gid(c);
         j->has_ids = true;
-        if (remember_taps(j, c) < 0) {
+        if (remember_taps(j, c) < 0 || jd_jail_set_cpus(j, c) < 0) {
                 create_abandon(j);
                 return NULL;
         }

@@ -562,11 +562,12 @@ static int parse_clients(load_ctx *x, json_object *v, jd_policy *p)
 #define TIMEOUT_MAX 2592000000ull
 #define CPUS_MIN 0.01   /* 1000 µs of quota in the default 100 ms period */
 #define CPUS_MAX 1024.0
+#define PINNED_CPUS_MAX 4096ull /* libjailer's cpu lists name cpus 0-4095 */
 
 static int parse_ceilings(load_ctx *x, json_object *o, jd_policy *p)
 {
         static const char *const keys[] = { "memory_bytes", "cpus",       "pids", "max_fds", "max_procs",
-                                            "max_file_size", "timeout_ms", NULL };
+                                            "max_file_size", "timeout_ms", "pinned_cpus", NULL };
         json_object *v;
         int r;
 
@@ -603,6 +604,11 @@ static int parse_ceilings(load_ctx *x, json_object *o, jd_policy *p)
         if (json_object_object_get_ex(o, "timeout_ms", &v) &&
             (r = get_u64(x, "ceilings.timeout_ms", v, 1, TIMEOUT_MAX, &p->ceilings.timeout_ms)) < 0)
                 return r;
+        if (json_object_object_get_ex(o, "pinned_cpus", &v)) {
+                if ((r = get_u64(x, "ceilings.pinned_cpus", v, 0, PINNED_CPUS_MAX, &p->ceilings.pinned_cpus)) < 0)
+                        return r;
+                p->ceilings.has_pinned_cpus = true;
+        }
         return 0;
 }
 

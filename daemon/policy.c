@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/fsuid.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -842,6 +843,36 @@ static int check_netns(check *k, jailer_config *c)
  * directory of the client's own, and under jail_root_base when there is
  * one.  Resolved as libjailer does: the parent through jailer_open_trusted(),
  * the last component without following a link. */
+/* limits.io may name a device by a path (a device node, or a file whose
+ * disk is meant): opened here as the client, like every path it names, and
+ * replaced by the major:minor it stands for, so that libjailer never opens
+ * a client's path as root.  Which disk a client throttles for its own jail
+ * takes nothing from anyone. */
+static int check_io(check *k, jailer_config *c)
+{
+        for (size_t i = 0; i < jailer_config_n_io_limits(c); i++) {
+                const char *device = jailer_config_get_io_limit(c, i, NULL, NULL, NULL, NULL);
+                char field[48], num[32];
+                struct stat st;
+
+                if (!device || device[0] != '/')
+                        continue;
+                snprintf(field, sizeof field, "limits.io[%zu].device", i);
+                _cleanup_close_ int fd = open_requested(k, "host_access", field, device,
+                                                        JAILER_FILE_REG | JAILER_FILE_DIR | JAILER_FILE_BLK, O_PATH,
+                                                        false);
+                if (fd < 0)
+                        return -1;
+                if (fstat(fd, &st) < 0)
+                        return refuse(k, "host_access", field, "%s: %s: %s", field, device, strerror(errno));
+                dev_t d = S_ISBLK(st.st_mode) ? st.st_rdev : st.st_dev;
+                snprintf(num, sizeof num, "%u:%u", major(d), minor(d));
+                if (jailer_config_set_io_limit_device(c, i, num) < 0)
+                        return jl_rpc_error_set(k->err, JL_RPC_INTERNAL, NULL, NULL, "%s: %s", field, strerror(errno));
+        }
+        return 0;
+}
+
 static int check_jail_root(check *k, jailer_config *c)
 {
         const char *jail_root = jailer_config_get_jail_root(c);
@@ -1067,6 +1098,31 @@ static int check_cpu_ceiling(check *k, jailer_config *c)
                       (unsigned long long) quota, (unsigned long long) period, (double) quota / (double) period, cpus);
 }
 
+/* ceilings.pinned_cpus: how many cpus a client's jail may be pinned to; 0
+ * refuses pinning.  Leaving limits.cpus out stays unpinned: pinning is a
+ * request, not a limit a ceiling could fill in. */
+static int check_pinning(check *k, const jailer_config *c)
+{
+        uint64_t max = k->pol->ceilings.pinned_cpus;
+        const char *cpus = jailer_config_get_cpus(c);
+        long n;
+
+        if (!k->pol->ceilings.has_pinned_cpus || !cpus)
+                return 0;
+        if (max == 0)
+                return refuse(k, "ceilings.pinned_cpus", "limits.cpus",
+                              "limits.cpus: \"%s\": the policy does not let clients pin jails to cpus", cpus);
+        n = jailer_config_count_cpus(c);
+        if (n < 0)
+                return deny(k, JL_RPC_INVALID_PARAMS, "ceilings.pinned_cpus", "limits.cpus",
+                            "limits.cpus: \"%s\" is not a cpu list", cpus);
+        if ((uint64_t) n <= max)
+                return 0;
+        return refuse(k, "ceilings.pinned_cpus", "limits.cpus",
+                      "limits.cpus: \"%s\" names %ld cpus, above the policy's ceiling of %llu", cpus, n,
+                      (unsigned long long) max);
+}
+
 static int check_ceilings(check *k, jailer_config *c)
 {
         const typeof(k->pol->ceilings) *cl = &k->pol->ceilings;
@@ -1094,6 +1150,8 @@ static int check_ceilings(check *k, jailer_config *c)
         for (size_t i = 0; i < ELEMENTSOF(limits); i++)
                 if (check_limit(k, c, &limits[i]) < 0)
                         return -1;
+        if (check_pinning(k, c) < 0)
+                return -1;
         return check_cpu_ceiling(k, c);
 }
 
@@ -1158,11 +1216,38 @@ static int check_client_request(check *k, jailer_config *c, bool root_given)
                 return refuse(k, "cgroup_parent", "cgroup_parent",
                               "cgroup_parent: only root may choose where a jail's cgroup goes");
         if (check_namespaces(k, c) < 0 || check_env(k, c) < 0 || check_seccomp(k, c) < 0 || check_ids(k, c) < 0 ||
-            check_exec(k, c) < 0 || check_binds(k, c) < 0 || check_devices(k, c) < 0 || check_netns(k, c) < 0)
+            check_exec(k, c) < 0 || check_binds(k, c) < 0 || check_devices(k, c) < 0 || check_netns(k, c) < 0 ||
+            check_io(k, c) < 0)
                 return -1;
         if (root_given && (check_jail_root(k, c) < 0 || check_root_apart(k, jail_root) < 0))
                 return -1;
         return check_ceilings(k, c);
+}
+
+/* limits.cpus_exclusive: no two jails of this daemon, root's included,
+ * share a cpu while either holds it exclusively.  A jail holds its cpus
+ * until it has exited.  Jails that are not pinned are not kept off them
+ * (docs/policy.md). */
+static int check_exclusive(check *k, const jailer_config *c)
+{
+        const char *cpus = jailer_config_get_cpus(c);
+        bool exclusive = jailer_config_get_cpus_exclusive(c);
+
+        if (!cpus)
+                return 0;
+        for (const jd_jail *j = k->d->jails; j; j = j->next) {
+                if (j->state == JD_JAIL_EXITED || !j->cpus || (!exclusive && !j->cpus_exclusive))
+                        continue;
+                int cpu = jailer_cpulist_first_common(cpus, j->cpus);
+                if (cpu < 0)
+                        continue;
+                return deny(k, JL_RPC_LIMIT_REACHED, "cpus_exclusive", "limits.cpus",
+                            j->cpus_exclusive ? "limits.cpus: cpu %d is held exclusively by jail %s (limits.cpus %s)"
+                                              : "limits.cpus: cpu %d is used by jail %s (limits.cpus %s): it "
+                                                "cannot be held exclusively",
+                            cpu, j->id, j->cpus);
+        }
+        return 0;
 }
 
 int jd_policy_check_create(jd_daemon *d, const jd_peer *p, jailer_config *c, bool root_given, jl_rpc_error *err,
@@ -1174,6 +1259,8 @@ int jd_policy_check_create(jd_daemon *d, const jd_peer *p, jailer_config *c, boo
         if (check_rights(&k) < 0 || check_totals(&k) < 0)
                 return -1;
         if (!p->root && check_client_request(&k, c, root_given) < 0)
+                return -1;
+        if (check_exclusive(&k, c) < 0)
                 return -1;
         /* /dev/kvm (libjailer gives it to every jail on a host that has
          * it) is the policy's decision: the right "kvm", and a devices list

@@ -105,6 +105,10 @@ struct jd_policy {
                 uint64_t max_procs;
                 uint64_t max_file_size;
                 uint64_t timeout_ms;
+                /* pinning: how many cpus limits.cpus may name (0: none,
+                 * no pinning); only when has_pinned_cpus */
+                bool has_pinned_cpus;
+                uint64_t pinned_cpus;
         } ceilings;
         struct {
                 unsigned jails;         /* 0: no limit of the policy's own */

@@ -126,7 +126,7 @@ def test_both_commands_registered():
 
 
 def test_jailer_flag_prefix():
-    assert complete("jailer --mem") == ["--memory"]
+    assert complete("jailer --mem") == ["--memory", "--mems"]
     assert complete("jailer --id x --no-k") == ["--no-kvm"]
 
 
@@ -184,7 +184,7 @@ def test_jailerctl_offers_every_command_and_flag_of_its_help():
         wanted = help_options(JAILERCTL, cmd, "--help") - {"--socket", "--version"}
         missing = wanted - set(complete(f"jailerctl {cmd} --"))
         assert not missing, f"jailerctl {cmd} --help options not completed: {sorted(missing)}"
-    assert complete("jailerctl run --mem") == ["--memory"]
+    assert complete("jailerctl run --memo") == ["--memory"]
     assert complete("jailerctl create --std") == ["--stdio"]
 
 

@@ -190,6 +190,18 @@ FILE_CASES = [
     ("cgroup_version unknown", {"cgroup_version": "v3"}, "cgroup_version", "v3"),
     ("cgroup_parent escapes", {"cgroup_parent": "../escape"}, "cgroup_parent", "../escape"),
     ("cgroup_parent absolute", {"cgroup_parent": "/abs"}, "cgroup_parent", "/abs"),
+    # pinning
+    ("cpus not a string", {"limits": {"cpus": 1}}, "limits.cpus", "1"),
+    ("cpus empty", {"limits": {"cpus": ""}}, "limits.cpus", "empty"),
+    ("cpus open range", {"limits": {"cpus": "1-"}}, "limits.cpus", '"1-"'),
+    ("cpus reversed range", {"limits": {"cpus": "3-1"}}, "limits.cpus", '"3-1"'),
+    ("cpus beyond the maximum", {"limits": {"cpus": "0,5000"}}, "limits.cpus", "5000"),
+    ("mems junk", {"limits": {"mems": "zero"}}, "limits.mems", '"zero"'),
+    ("cpus_exclusive without cpus", {"limits": {"cpus_exclusive": True}}, "limits.cpus_exclusive",
+     "limits.cpus"),
+    ("cpus_exclusive not a boolean", {"limits": {"cpus_exclusive": "yes"}}, "limits.cpus_exclusive", '"yes"'),
+    ("cpus_exclusive without jailerd", {"limits": {"cpus": "0", "cpus_exclusive": True}},
+     "limits.cpus_exclusive", "only jailerd"),
 ]
 
 
@@ -292,6 +304,14 @@ FLAG_CASES = [
     ("--tap without a network namespace", ["--no-net-ns", "--tap", "tap0"], "taps", "namespaces.network"),
     ("--tap bad name", ["--tap", "tap 0"], "taps[0].name", "tap 0"),
     ("--cgroup-version v3", ["--cgroup-version", "v3"], "--cgroup-version", '"v3"'),
+    # pinning
+    ("--cpus empty", ["--cpus", ""], "limits.cpus", "empty"),
+    ("--cpus junk", ["--cpus", "1,,2"], "limits.cpus", '"1,,2"'),
+    ("--cpus offline", ["--cpus", str(os.sysconf("SC_NPROCESSORS_CONF") + 7)], "limits.cpus",
+     f"cpu {os.sysconf('SC_NPROCESSORS_CONF') + 7}"),
+    ("--mems missing value", ["--mems"], "--mems", "missing value"),
+    ("--cpus-exclusive without jailerd", ["--cpus", "0", "--cpus-exclusive"], "limits.cpus_exclusive",
+     "only jailerd"),
     ("--cgroup-parent escapes", ["--cgroup-parent", "a/../../b"], "cgroup_parent", "a/../../b"),
     ("--id charset", ["--id", "no spaces"], "id", "no spaces"),
     ("--exec relative", ["--exec", "true"], "exec_path", '"true"'),

@@ -257,6 +257,19 @@ def test_jailerctl_run_passthrough_and_status(daemon):
     assert p.returncode == 128 + signal.SIGSEGV, p
 
 
+def test_jailerctl_run_pinned_and_throttled(daemon):
+    """`jailerctl run --cpus N --cpu 0.2` on a busy loop: the jail runs
+    pinned, and the summary on stderr says where and that it was throttled."""
+    cpu = int(open("/sys/devices/system/cpu/online").read().strip().split(",")[-1].split("-")[-1])
+    p = run_ctl(daemon, "run", "--id", unique_id("ctlpin"), "--exec", PROBE, "--cpus", str(cpu),
+                "--cpu", "0.2", "--", "burn", "0.1")
+    if p.returncode != 0 and "cpuset" in p.stderr:
+        pytest.skip(f"no cpuset controller for jails here: {p.stderr.strip()}")
+    assert p.returncode == 0, p
+    assert f"pinned to cpus {cpu}" in p.stderr, p.stderr
+    assert "throttled in " in p.stderr, p.stderr
+
+
 def test_jailerctl_run_json_report(daemon, tmp_path):
     jid = unique_id("ctljson")
     report_file = tmp_path / "report.json"

@@ -248,7 +248,7 @@ def strict_policy(accounts, lay):
         "jail_root_base": str(lay.roots),
         "devices": ["/dev/net/tun"],
         "ceilings": {"memory_bytes": "256M", "cpus": 1, "pids": 64, "max_fds": 512, "max_procs": 128,
-                     "max_file_size": "1G", "timeout_ms": 600000},
+                     "max_file_size": "1G", "timeout_ms": 600000, "pinned_cpus": 1},
         "totals": {"jails_per_client": 2},
         "uid_range": [UID_BASE, UID_BASE + 9],
         "_comment_allocate_uid": "clients name their uid (of the range): what this module tests",
@@ -294,6 +294,7 @@ BAD_POLICIES = [
     ("unknown key", '{"exec_pathz": []}', ["exec_pathz", "unknown key"]),
     ("bad size", '{"ceilings": {"memory_bytes": "lots"}}', ["ceilings.memory_bytes", "lots"]),
     ("below minimum", '{"ceilings": {"memory_bytes": 12}}', ["ceilings.memory_bytes", "12"]),
+    ("pinned_cpus beyond cpu lists", '{"ceilings": {"pinned_cpus": 4097}}', ["ceilings.pinned_cpus", "4097"]),
     ("wrong type", '{"read_write_binds": "yes"}', ["read_write_binds", '"yes"']),
     ("unknown right", '{"clients": [{"uid": 1000, "rights": ["destroy"]}]}',
      ["clients[0].rights[0]", "destroy"]),
@@ -530,6 +531,7 @@ CEILINGS = [
     ("max_procs", {"max_procs": 129}, "limits.max_procs"),
     ("max_file_size", {"max_file_size": (1 << 30) + 1}, "limits.max_file_size"),
     ("timeout_ms", {"timeout_ms": 600001}, "limits.timeout_ms"),
+    ("pinned_cpus", {"cpus": "0-1"}, "limits.cpus"),
 ]
 
 
@@ -538,6 +540,106 @@ def test_ceiling(strict, accounts, name, limits, field):
     jid = unique_id(f"ceil-{name}")
     refused(create_as(strict, accounts, "alice", req(strict, jid, limits=limits)), f"ceilings.{name}", field)
     strict.assert_nothing_left(jid)
+
+
+def test_pinning_within_the_ceiling_runs_pinned(strict, accounts, jails):
+    """One cpu is within ceilings.pinned_cpus: the jail runs, and its
+    cpuset holds that cpu.  Leaving limits.cpus out stays unpinned."""
+    cpu = int(Path("/sys/devices/system/cpu/online").read_text().strip().split(",")[-1].split("-")[-1])
+    jid = unique_id("pin-one")
+    reply = create_as(strict, accounts, "alice", req(strict, jid, "sleep", "30", limits={"cpus": str(cpu)}))
+    if "error" in reply and "cpuset" in reply["error"]["message"]:
+        pytest.skip(f"no cpuset controller for jails here: {reply['error']['message']}")
+    started(strict, reply)
+    assert cgroup_value(strict, jid, "cpuset.cpus") == str(cpu)
+    # The report jailerd hands on (wait, and the exited notification, the
+    # same object) says where it ran and whether it was disturbed.
+    with strict.conn() as c:
+        c.call("kill", {"jail": jid, "signal": "SIGKILL"})
+        rep = c.call("wait", {"jail": jid})
+    assert rep["cpus"] == str(cpu), rep
+    assert rep["cpu_throttled_periods"] is not None and "involuntary_switches" in rep, rep
+
+
+def test_exclusive_cpus(strict, accounts, jails):
+    """limits.cpus_exclusive: while the holder runs, no other jail of the
+    daemon (another client's, root's) is pinned to its cpu, refused naming
+    the holder; an exclusive request on a cpu a running jail is pinned to
+    is refused too; another cpu is fine; the cpu is free once the holder
+    has ended."""
+    online = Path("/sys/devices/system/cpu/online").read_text().strip()
+    cpus = sorted({int(x) for part in online.split(",")
+                   for x in range(int(part.split("-")[0]), int(part.split("-")[-1]) + 1)})
+    if len(cpus) < 2:
+        pytest.skip("one online cpu: no second cpu to show exclusivity against")
+    mine, other = cpus[-1], cpus[0]
+    holder = unique_id("excl")
+    reply = create_as(strict, accounts, "alice",
+                      req(strict, holder, "sleep", "30", limits={"cpus": str(mine), "cpus_exclusive": True}))
+    if "error" in reply and "cpuset" in reply["error"]["message"]:
+        pytest.skip(f"no cpuset controller for jails here: {reply['error']['message']}")
+    started(strict, reply)
+
+    jid = unique_id("excl-bob")
+    e = refused(create_as(strict, accounts, "bob", req(strict, jid, limits={"cpus": str(mine)})),
+                "cpus_exclusive", "limits.cpus", code=LIMIT_REACHED)
+    assert f"cpu {mine} is held exclusively by jail {holder}" in e["message"], e
+    strict.assert_nothing_left(jid)
+    root_cfg = dl.jail_config(jid, "exit", "0", exec_path=str(strict.lay.probe))
+    root_cfg["limits"] = {"cpus": str(mine)}
+    refused(create_as(strict, accounts, None, root_cfg), "cpus_exclusive", "limits.cpus", code=LIMIT_REACHED)
+
+    bob = unique_id("excl-bob-other")
+    started(strict, create_as(strict, accounts, "bob", req(strict, bob, "sleep", "30",
+                                                            limits={"cpus": str(other)})))
+    jid = unique_id("excl-second")
+    e = refused(create_as(strict, accounts, "alice",
+                          req(strict, jid, limits={"cpus": str(other), "cpus_exclusive": True})),
+                "cpus_exclusive", "limits.cpus", code=LIMIT_REACHED)
+    assert f"used by jail {bob}" in e["message"], e
+
+    with strict.conn() as c:
+        c.call("kill", {"jail": holder, "signal": "SIGKILL"})
+        c.call("wait", {"jail": holder})
+    started(strict, create_as(strict, accounts, "bob", req(strict, unique_id("excl-after"), "exit", "0",
+                                                            limits={"cpus": str(mine)})))
+
+
+def whole_disk(dev):
+    """major:minor of the disk that st_dev dev is on (itself, or for a
+    partition its disk), or None when it is no block device."""
+    sysfs = Path(f"/sys/dev/block/{os.major(dev)}:{os.minor(dev)}")
+    if not sysfs.exists():
+        return None
+    if (sysfs / "partition").exists():
+        return (sysfs.resolve().parent / "dev").read_text().strip()
+    return f"{os.major(dev)}:{os.minor(dev)}"
+
+
+def test_io_device_path_resolved_as_the_client(strict, accounts, jails):
+    """A client's limits.io device path is opened as the client: one it
+    cannot reach is refused (host_access), one it can becomes the
+    major:minor of its disk in the jail's cgroup."""
+    private = mkdir(strict.top / "private-io", mode=0o700)
+    (private / "f").write_text("root's\n")
+    jid = unique_id("io-private")
+    refused(create_as(strict, accounts, "alice",
+                      req(strict, jid, limits={"io": [{"device": str(private / "f"), "rbps": 1 << 20}]})),
+            "host_access", "limits.io[0].device")
+    strict.assert_nothing_left(jid)
+
+    disk = whole_disk(os.stat(strict.lay.probe).st_dev)
+    if disk is None:
+        pytest.skip(f"{strict.lay.probe} is on no block device: nothing to throttle")
+    jid = unique_id("io-own")
+    reply = create_as(strict, accounts, "alice", req(strict, jid, "sleep", "30",
+                                                     limits={"io": [{"device": str(strict.lay.probe),
+                                                                     "rbps": 1 << 20}]}))
+    if "error" in reply and "controller" in reply["error"]["message"]:
+        pytest.skip(f"no blkio/io controller for jails here: {reply['error']['message']}")
+    started(strict, reply)
+    value = cgroup_value(strict, jid, "io.max", "blkio.throttle.read_bps_device")
+    assert value.split()[0] == disk and str(1 << 20) in value, value
 
 
 def test_ceilings_are_the_defaults(strict, accounts, jails):
@@ -755,6 +857,27 @@ def test_allocate_uid(accounts):
         # root's default (nobody) is allocated too: the range is full
         refused(create_as(d, accounts, None, dl.jail_config(unique_id("alloc-root"), "exit", "0")),
                 "allocate_uid", code=LIMIT_REACHED)
+    finally:
+        kill_all(d)
+        d.cleanup()
+
+
+def test_pinned_cpus_zero_refuses_pinning(accounts):
+    """ceilings.pinned_cpus 0: no client jail may be pinned (refused with
+    the rule, nothing left); without limits.cpus the same request runs."""
+    d = PolicyDaemon("nopin", accounts)
+    lay = Layout(d.top, accounts)
+    d.write_policy({"exec_paths": [str(lay.vmm)], "ceilings": {"pinned_cpus": 0}})
+    d.start()
+    try:
+        jid = unique_id("nopin")
+        cfg = dl.jail_config(jid, "exit", "0", exec_path=str(lay.probe))
+        cfg["limits"] = {"cpus": "0"}
+        e = refused(create_as(d, accounts, "alice", cfg), "ceilings.pinned_cpus", "limits.cpus")
+        assert '"0"' in e["message"], e
+        d.assert_nothing_left(jid)
+        del cfg["limits"]
+        started(d, create_as(d, accounts, "alice", cfg))
     finally:
         kill_all(d)
         d.cleanup()

@@ -107,3 +107,36 @@ def test_stale_state_cleaned(daemon):
         m = c.reply(c.send("wait", {"jail": jid}), timeout=30)
         assert m["error"]["data"]["reason"] == "lost", m
     daemon.assert_nothing_left(jid, state_too=False)
+
+
+def test_exclusive_cpus_survive_a_restart(daemon):
+    """A restarted jailerd still keeps other jails off the cpu a running
+    jail holds exclusively (it reads it back from the jail's config.json),
+    and frees it once that jail has ended."""
+    online = open("/sys/devices/system/cpu/online").read().strip()
+    cpu = int(online.split(",")[-1].split("-")[-1])
+    holder, other = unique_id("excl-holder"), unique_id("excl-other")
+    cfg = dl.jail_config(holder, "sleep", "60")
+    cfg["limits"] = {"cpus": str(cpu), "cpus_exclusive": True}
+    with daemon.conn() as c:
+        try:
+            c.call("create", cfg)
+        except dl.RpcError as e:
+            if "cpuset" in (e.message or ""):
+                pytest.skip(f"no cpuset controller for jails here: {e.message}")
+            raise
+    daemon.kill9()
+    daemon.start()
+    cfg2 = dl.jail_config(other, "exit", "0")
+    cfg2["limits"] = {"cpus": str(cpu)}
+    with daemon.conn() as c:
+        with pytest.raises(dl.RpcError) as e:
+            c.call("create", cfg2)
+        assert e.value.reason == "limit_reached" and e.value.data.get("rule") == "cpus_exclusive", e.value
+        assert f"held exclusively by jail {holder}" in e.value.message, e.value
+        c.call("kill", {"jail": holder, "signal": "SIGKILL"})
+        c.call("wait", {"jail": holder}, timeout=60)
+        c.call("create", cfg2)
+        rep = c.call("wait", {"jail": other}, timeout=60)
+    assert rep["exit_code"] == 0 and rep["cpus"] == str(cpu), rep
+    daemon.assert_nothing_left(holder, state_too=False)

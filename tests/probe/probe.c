@@ -30,6 +30,11 @@
  *                                      network namespace, setns to PATH
  *                                      (default /proc/self/ns/net); attach
  *                                      to the tap NAME; errno of each
+ *   probe affinity SEC                 the cpus it may run on (sched_getaffinity,
+ *                                      Cpus_allowed_list, Mems_allowed_list), and
+ *                                      those it ran on in SEC seconds of busy loop
+ *   probe readdev PATH BYTES           read BYTES from the start of PATH with
+ *                                      O_DIRECT (past the page cache), timed
  *   probe --child ACTION ARGS...       run ACTION in a forked child, report
  *                                      how it ended, exit like a shell would
  *
@@ -1123,6 +1128,78 @@ static int do_spin(double sec)
         return result_end(0);
 }
 
+static void jw_cpu_array(const char *k, const cpu_set_t *set)
+{
+        jw_key(k);
+        jw_arr();
+        for (int i = 0; i < CPU_SETSIZE; i++)
+                if (CPU_ISSET(i, set))
+                        jw_int(i);
+        jw_arr_end();
+}
+
+static int do_affinity(double sec)
+{
+        cpu_set_t allowed, ran;
+
+        CPU_ZERO(&allowed);
+        CPU_ZERO(&ran);
+        int r = sched_getaffinity(0, sizeof(allowed), &allowed) < 0 ? errno : 0;
+        uint64_t end = now_us() + (uint64_t) (sec * 1e6);
+        do {
+                int cpu = sched_getcpu();
+                if (cpu >= 0 && cpu < CPU_SETSIZE)
+                        CPU_SET(cpu, &ran);
+        } while (now_us() < end);
+
+        result_begin("affinity");
+        if (r) {
+                jw_kv_errno("errno", r);
+                return result_end(1);
+        }
+        jw_cpu_array("affinity", &allowed);
+        jw_cpu_array("ran_on", &ran);
+        const char *v = status_field("Cpus_allowed_list");
+        jw_kv_str("cpus_allowed_list", v ? v : "");
+        v = status_field("Mems_allowed_list");
+        jw_kv_str("mems_allowed_list", v ? v : "");
+        return result_end(0);
+}
+
+static int do_readdev(const char *path, long long bytes)
+{
+        enum { CHUNK = 64 * 1024 };
+        uint64_t start = now_us();
+        long long done = 0;
+        int e = 0;
+        void *buf = NULL;
+
+        int fd = open(path, O_RDONLY | O_DIRECT | O_CLOEXEC);
+        if (fd < 0 || posix_memalign(&buf, 4096, CHUNK) != 0)
+                e = fd < 0 ? errno : ENOMEM;
+        while (!e && done < bytes) {
+                ssize_t n = read(fd, buf, CHUNK);
+                if (n < 0)
+                        e = errno;
+                else if (n == 0)
+                        break;
+                else
+                        done += n;
+        }
+        uint64_t wall = now_us() - start;
+        if (fd >= 0)
+                close(fd);
+        free(buf);
+        result_begin("readdev");
+        jw_kv_int("bytes", done);
+        jw_kv_int("wall_us", (long long) wall);
+        if (e) {
+                jw_kv_errno("errno", e);
+                return result_end(1);
+        }
+        return result_end(0);
+}
+
 static uint64_t cpu_used_us(void)
 {
         struct rusage ru;
@@ -1467,6 +1544,10 @@ static int run_action(int argc, char **argv)
                 return do_fsize(n, argv[2]);
         if (strcmp(a, "burn") == 0 && argc == 2 && parse_double(argv[1], &d) && d >= 0)
                 return do_burn(d);
+        if (strcmp(a, "readdev") == 0 && argc == 3 && parse_ll(argv[2], &n) && n >= 0)
+                return do_readdev(argv[1], n);
+        if (strcmp(a, "affinity") == 0 && argc == 2 && parse_double(argv[1], &d) && d >= 0)
+                return do_affinity(d);
         if (strcmp(a, "spin") == 0 && argc == 2 && parse_double(argv[1], &d))
                 return do_spin(d);
         if (strcmp(a, "write") == 0 && argc == 2)

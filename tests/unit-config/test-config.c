@@ -1021,6 +1021,32 @@ static void test_report(void)
                                jailer_report_from_json(jn, &back, &err) == 0 &&
                                back.memory_peak_bytes == JAILER_UNKNOWN,
                        "report: unknown memory peak is null both ways", "%s", jn ?: "NULL");
+                /* The disturbance figures: in JSON only when measured, -1 as
+                 * null, and back. */
+                _cleanup_free_ char *jd = NULL;
+                memset(&r, 0, sizeof(r));
+                snprintf(r.id, sizeof(r.id), "d");
+                snprintf(r.cpus, sizeof(r.cpus), "2-3");
+                r.measured = true;
+                r.pids_peak = -1;
+                r.cpu_periods = 10;
+                r.cpu_throttled_periods = 9;
+                r.cpu_throttled_us = 547825;
+                r.memory_high_events = -1;
+                r.memory_max_events = -1;
+                r.cpu_pressure_some_us = r.cpu_pressure_full_us = -1;
+                r.memory_pressure_some_us = 5;
+                r.memory_pressure_full_us = r.io_pressure_some_us = r.io_pressure_full_us = -1;
+                r.involuntary_switches = 91;
+                r.pinned_cpus_other_us = 20000;
+                jd = jailer_report_to_json(&r);
+                report(jd && strstr(jd, "\"cpus\":\"2-3\",\"cpu_periods\":10,\"cpu_throttled_periods\":9,"
+                                        "\"cpu_throttled_us\":547825,\"memory_high_events\":null") &&
+                               strstr(jd, "\"memory_pressure_some_us\":5,") &&
+                               strstr(jd, "\"involuntary_switches\":91,\"pinned_cpus_other_us\":20000}"),
+                       "report: disturbance figures", "%s", jd ?: "NULL");
+                report(jd && jailer_report_from_json(jd, &back, &err) == 0 && memcmp(&r, &back, sizeof(r)) == 0,
+                       "report: round trip disturbance", "%s", err.message);
         }
 
         memset(&r, 0, sizeof(r));

@@ -89,7 +89,8 @@ fi
 note "running the system tests with --cgroup-version v2"
 JAILER_BUILD=$BUILD JAILER_TEST_CGROUP_VERSION=v2 JAILER_TEST_TIMEOUT=180 \
   timeout 1200 /usr/bin/pytest-3 -p no:cacheprovider --color=no -q -rfEs \
-  tests/test_isolation.py tests/test_enforcement.py \
+  tests/test_isolation.py tests/test_enforcement.py tests/test_pinning.py tests/test_io_limits.py \
+  tests/test_disturbance.py \
   "tests/test_cleanup.py::test_nothing_left_behind" \
   -k "not test_nothing_left_behind or absent"
 rc=$?
