@@ -252,7 +252,7 @@ static int usage(void)
               "       alloc MIB | forks N [--leave] | openfds N | fsize BYTES PATH | spin SEC | burn SEC |\n"
               "       write PATH | serve PATH SEC | connect PATH | read PATH | signal PID SIG |\n"
               "       nest N DIR | fill DIR BYTES | output BYTES [SEC] |\n"
-              "       net IF [--tap NAME] [--setns PATH] |\n"
+              "       net IF [--tap NAME] [--setns PATH] | affinity SEC | readdev PATH BYTES |\n"
               "       --child ACTION ARGS...\n",
               stderr);
         return 2;
