@@ -188,19 +188,20 @@ static int remove_one(const char *mount, const char *rel)
         if (fd < 0)
                 return fd;
 
-        /* cgroup.kill (v2, Linux 5.14) takes the whole subtree in one go,
+        /* A first pass pid by pid, which counts what the cgroup held; then
+         * cgroup.kill (v2, Linux 5.14) for the whole subtree in one go,
          * forks included; then, and on v1 only, pid by pid until none is
          * left.  A process stuck in D state keeps the cgroup: bounded. */
+        int found = kill_tree(parent, leaf, fd, 0);
+        if (found < 0)
+                return found;
         (void) jl_cg_write_at(fd, "cgroup.kill", "1");
         uint64_t deadline = jl_now_monotonic_ns() + JL_CG_KILL_TIMEOUT_NS;
         unsigned round = 0;
-        int found = -1;
         for (;;) {
                 int r = kill_tree(parent, leaf, fd, 0);
                 if (r < 0)
                         return r;
-                if (found < 0)
-                        found = r;
                 if (r == 0)
                         break;
                 if (jl_now_monotonic_ns() >= deadline)
