@@ -429,6 +429,39 @@ static void start_clock(struct jailer_jail *j, uint64_t start_us)
                 j->deadline_us = j->start_us + j->timeout_ms * 1000u;
 }
 
+/* The namespaces the child is born in. */
+static uint64_t clone_flags(const jailer_config *c)
+{
+        uint64_t flags = 0;
+
+        if (c->ns[JAILER_NS_MOUNT])
+                flags |= CLONE_NEWNS;
+        if (c->ns[JAILER_NS_PID])
+                flags |= CLONE_NEWPID;
+        if (jl_config_new_netns(c))
+                flags |= CLONE_NEWNET;
+        if (c->ns[JAILER_NS_UTS])
+                flags |= CLONE_NEWUTS;
+        if (c->ns[JAILER_NS_IPC])
+                flags |= CLONE_NEWIPC;
+        return flags;
+}
+
+/* The child, born in its cgroup (v2, CLONE_INTO_CGROUP) or, where the
+ * kernel cannot, to be attached by pid (*attach) before it does anything. */
+static pid_t clone_into_jail(struct jailer_jail *j, const jailer_config *c, bool *attach)
+{
+        int cgfd = jl_cgroup_clone_fd(j->cg);
+        pid_t pid = clone_child(clone_flags(c), cgfd, &j->pidfd);
+
+        *attach = cgfd < 0;
+        if (pid < 0 && cgfd >= 0 && (errno == EINVAL || errno == ENOSYS || errno == E2BIG)) {
+                pid = clone_child(clone_flags(c), -1, &j->pidfd);
+                *attach = true;
+        }
+        return pid;
+}
+
 int jailer_spawn(const jailer_config *c, const jailer_spawn_opts *opts, jailer_jail **out, jailer_error *err)
 {
         if (geteuid() != 0)
@@ -452,7 +485,6 @@ int jailer_spawn(const jailer_config *c, const jailer_spawn_opts *opts, jailer_j
         _cleanup_close_ int exec_fd = -1;
         jl_seccomp_prog *filter = NULL;
         int sv[2] = { -1, -1 };
-        uint64_t flags = 0;
 
         /* 1. the jail root: mountpoints, mount trees, device list */
         if (jl_rootfs_prepare(c, &j->rootfs, err) < 0)
@@ -475,27 +507,9 @@ int jailer_spawn(const jailer_config *c, const jailer_spawn_opts *opts, jailer_j
         }
 
         /* 3. the child, in its new namespaces, born inside its cgroup on v2 */
-        if (c->ns[JAILER_NS_MOUNT])
-                flags |= CLONE_NEWNS;
-        if (c->ns[JAILER_NS_PID])
-                flags |= CLONE_NEWPID;
-        if (jl_config_new_netns(c))
-                flags |= CLONE_NEWNET;
-        if (c->ns[JAILER_NS_UTS])
-                flags |= CLONE_NEWUTS;
-        if (c->ns[JAILER_NS_IPC])
-                flags |= CLONE_NEWIPC;
-
-        int cgfd = jl_cgroup_clone_fd(j->cg);
+        bool attach;
         j->start_us = jl_now_monotonic_us();
-        pid_t pid = clone_child(flags, cgfd, &j->pidfd);
-        bool attach = cgfd < 0;
-        if (pid < 0 && cgfd >= 0 && (errno == EINVAL || errno == ENOSYS || errno == E2BIG)) {
-                /* A kernel without CLONE_INTO_CGROUP: attach by pid instead,
-                 * the child waits for "go" before doing anything. */
-                pid = clone_child(flags, -1, &j->pidfd);
-                attach = true;
-        }
+        pid_t pid = clone_into_jail(j, c, &attach);
         if (pid < 0) {
                 jl_error(err, JAILER_STEP_SPAWN, errno, NULL, "clone");
                 goto fail;

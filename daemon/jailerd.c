@@ -13,6 +13,7 @@
 #include <malloc.h>
 #include <math.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -199,42 +200,164 @@ static const char *long_name(const struct option *opts, int val)
         return "?";
 }
 
+enum {
+        OPT_SOCKET = 0x100, OPT_STATE_DIR, OPT_JAILS_DIR, OPT_CGROUP_PARENT, OPT_RETENTION,
+        OPT_KILL_GRACE, OPT_MAX_JAILS, OPT_MAX_CLIENTS, OPT_RUN_SIZE, OPT_STOP_JAILS, OPT_SUPERVISOR, OPT_GROUP,
+        OPT_CONFIG, OPT_CHECK_CONFIG, OPT_VERSION, OPT_ROOT_RESERVE, OPT_MAX_CLIENTS_PER_UID,
+        OPT_MAX_PENDING_PER_UID, OPT_MAX_BUFFER_PER_UID, OPT_MAX_ID_LENGTH, OPT_IDLE_TIMEOUT,
+};
+
+static const struct option options[] = {
+        { "socket", required_argument, NULL, OPT_SOCKET },
+        { "state-dir", required_argument, NULL, OPT_STATE_DIR },
+        { "jails-dir", required_argument, NULL, OPT_JAILS_DIR },
+        { "cgroup-parent", required_argument, NULL, OPT_CGROUP_PARENT },
+        { "retention", required_argument, NULL, OPT_RETENTION },
+        { "kill-grace", required_argument, NULL, OPT_KILL_GRACE },
+        { "max-jails", required_argument, NULL, OPT_MAX_JAILS },
+        { "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
+        { "run-size", required_argument, NULL, OPT_RUN_SIZE },
+        { "stop-jails-on-exit", no_argument, NULL, OPT_STOP_JAILS },
+        { "supervisor", required_argument, NULL, OPT_SUPERVISOR },
+        { "group", required_argument, NULL, OPT_GROUP },
+        { "config", required_argument, NULL, OPT_CONFIG },
+        { "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
+        { "root-reserve", required_argument, NULL, OPT_ROOT_RESERVE },
+        { "max-clients-per-uid", required_argument, NULL, OPT_MAX_CLIENTS_PER_UID },
+        { "max-pending-per-uid", required_argument, NULL, OPT_MAX_PENDING_PER_UID },
+        { "max-buffer-per-uid", required_argument, NULL, OPT_MAX_BUFFER_PER_UID },
+        { "max-id-length", required_argument, NULL, OPT_MAX_ID_LENGTH },
+        { "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
+        { "verbose", no_argument, NULL, 'v' },
+        { "help", no_argument, NULL, 'h' },
+        { "version", no_argument, NULL, OPT_VERSION },
+        {}
+};
+
+/* The options that set a field of jd_options from their argument. */
+static const struct {
+        int opt;
+        enum { STRING, SECONDS_US, SECONDS_MS, COUNT, BYTES } kind;
+        size_t offset;
+        const char *what;               /* in "--x: VALUE is not ..." */
+} fields[] = {
+        { OPT_SOCKET, STRING, offsetof(jd_options, socket_path), NULL },
+        { OPT_STATE_DIR, STRING, offsetof(jd_options, state_dir), NULL },
+        { OPT_JAILS_DIR, STRING, offsetof(jd_options, jails_dir), NULL },
+        { OPT_CGROUP_PARENT, STRING, offsetof(jd_options, cgroup_parent), NULL },
+        { OPT_SUPERVISOR, STRING, offsetof(jd_options, supervisor), NULL },
+        { OPT_GROUP, STRING, offsetof(jd_options, group), NULL },
+        { OPT_RETENTION, SECONDS_US, offsetof(jd_options, retention_us), "a number of seconds" },
+        { OPT_IDLE_TIMEOUT, SECONDS_US, offsetof(jd_options, idle_timeout_us), "a number of seconds" },
+        { OPT_KILL_GRACE, SECONDS_MS, offsetof(jd_options, kill_grace_ms), "a number of seconds" },
+        { OPT_MAX_JAILS, COUNT, offsetof(jd_options, max_jails), "a count" },
+        { OPT_MAX_CLIENTS, COUNT, offsetof(jd_options, max_clients), "a count" },
+        { OPT_ROOT_RESERVE, COUNT, offsetof(jd_options, root_reserve), "a count" },
+        { OPT_MAX_CLIENTS_PER_UID, COUNT, offsetof(jd_options, max_clients_per_uid), "a count" },
+        { OPT_MAX_PENDING_PER_UID, COUNT, offsetof(jd_options, max_pending_per_uid), "a count" },
+        { OPT_MAX_ID_LENGTH, COUNT, offsetof(jd_options, max_id_length), "a count" },
+        { OPT_MAX_BUFFER_PER_UID, BYTES, offsetof(jd_options, max_buffer_per_uid), "a size in bytes" },
+};
+
+/* One field option: 0, or -EINVAL after saying which and why. */
+static int set_field(jd_options *o, size_t i, const char *arg)
+{
+        void *p = (char *) o + fields[i].offset;
+        uint64_t us;
+        int r = 0;
+
+        switch (fields[i].kind) {
+        case STRING:
+                *(const char **) p = arg;
+                break;
+        case SECONDS_US:
+                r = parse_seconds(arg, p);
+                break;
+        case SECONDS_MS:
+                r = parse_seconds(arg, &us);
+                if (r >= 0)
+                        *(uint64_t *) p = (us + 999) / 1000;
+                break;
+        case COUNT:
+                r = parse_unsigned(arg, p);
+                break;
+        case BYTES:
+                r = parse_bytes(arg, p);
+                break;
+        default:
+                r = -EINVAL;
+        }
+        if (r < 0) {
+                fprintf(stderr, "jailerd: --%s: %s is not %s\n", long_name(options, fields[i].opt), arg,
+                        fields[i].what);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+/* One option from the command line. */
+static int apply_option(int c, const char *arg, jd_options *o, bool *check_config)
+{
+        for (size_t i = 0; i < ELEMENTSOF(fields); i++)
+                if (fields[i].opt == c)
+                        return set_field(o, i, arg);
+        switch (c) {
+        case OPT_RUN_SIZE:
+                if (jailer_parse_size(arg, &o->run_size) < 0 || (o->run_size && o->run_size < 4096)) {
+                        fprintf(stderr, "jailerd: --run-size: %s is not 0 or a size of at least 4K\n", arg);
+                        return -EINVAL;
+                }
+                return 0;
+        case OPT_STOP_JAILS:
+                o->stop_jails_on_exit = true;
+                return 0;
+        case OPT_CONFIG:
+                o->config_path = arg;
+                o->config_given = true;
+                return 0;
+        case OPT_CHECK_CONFIG:
+                *check_config = true;
+                return 0;
+        case 'v':
+                o->verbose = true;
+                return 0;
+        case 'h':
+                help();
+                exit(0);
+        case OPT_VERSION:
+                printf("jailerd %s\n", jailer_version());
+                exit(0);
+        default:
+                return -EINVAL;
+        }
+}
+
+/* Absolute paths, and the socket and supervisor they imply. */
+static int finish_options(jd_options *o, char **socket_alloc, char **supervisor_alloc)
+{
+        for (const char **p = (const char *[]) { o->state_dir, o->jails_dir, o->config_path, NULL }; *p; p++)
+                if ((*p)[0] != '/') {
+                        fprintf(stderr, "jailerd: %s: directories and the policy file must be absolute paths\n",
+                                *p);
+                        return -EINVAL;
+                }
+        if (!o->socket_path) {
+                if (asprintf(socket_alloc, "%s/jailerd.sock", o->state_dir) < 0)
+                        return -ENOMEM;
+                o->socket_path = *socket_alloc;
+        }
+        if (!o->supervisor) {
+                *supervisor_alloc = default_supervisor();
+                if (!*supervisor_alloc)
+                        return -ENOMEM;
+                o->supervisor = *supervisor_alloc;
+        }
+        return 0;
+}
+
 static int parse_args(int argc, char **argv, jd_options *o, char **socket_alloc, char **supervisor_alloc,
                       bool *check_config)
 {
-        enum {
-                OPT_SOCKET = 0x100, OPT_STATE_DIR, OPT_JAILS_DIR, OPT_CGROUP_PARENT, OPT_RETENTION,
-                OPT_KILL_GRACE, OPT_MAX_JAILS, OPT_MAX_CLIENTS, OPT_RUN_SIZE, OPT_STOP_JAILS, OPT_SUPERVISOR, OPT_GROUP,
-                OPT_CONFIG, OPT_CHECK_CONFIG, OPT_VERSION, OPT_ROOT_RESERVE, OPT_MAX_CLIENTS_PER_UID,
-                OPT_MAX_PENDING_PER_UID, OPT_MAX_BUFFER_PER_UID, OPT_MAX_ID_LENGTH, OPT_IDLE_TIMEOUT,
-        };
-        static const struct option opts[] = {
-                { "socket", required_argument, NULL, OPT_SOCKET },
-                { "state-dir", required_argument, NULL, OPT_STATE_DIR },
-                { "jails-dir", required_argument, NULL, OPT_JAILS_DIR },
-                { "cgroup-parent", required_argument, NULL, OPT_CGROUP_PARENT },
-                { "retention", required_argument, NULL, OPT_RETENTION },
-                { "kill-grace", required_argument, NULL, OPT_KILL_GRACE },
-                { "max-jails", required_argument, NULL, OPT_MAX_JAILS },
-                { "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
-                { "run-size", required_argument, NULL, OPT_RUN_SIZE },
-                { "stop-jails-on-exit", no_argument, NULL, OPT_STOP_JAILS },
-                { "supervisor", required_argument, NULL, OPT_SUPERVISOR },
-                { "group", required_argument, NULL, OPT_GROUP },
-                { "config", required_argument, NULL, OPT_CONFIG },
-                { "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
-                { "root-reserve", required_argument, NULL, OPT_ROOT_RESERVE },
-                { "max-clients-per-uid", required_argument, NULL, OPT_MAX_CLIENTS_PER_UID },
-                { "max-pending-per-uid", required_argument, NULL, OPT_MAX_PENDING_PER_UID },
-                { "max-buffer-per-uid", required_argument, NULL, OPT_MAX_BUFFER_PER_UID },
-                { "max-id-length", required_argument, NULL, OPT_MAX_ID_LENGTH },
-                { "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
-                { "verbose", no_argument, NULL, 'v' },
-                { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, OPT_VERSION },
-                {}
-        };
-        uint64_t us;
         int c;
 
         *o = (jd_options) {
@@ -254,126 +377,14 @@ static int parse_args(int argc, char **argv, jd_options *o, char **socket_alloc,
                 .idle_timeout_us = DEFAULT_IDLE_TIMEOUT_SEC * 1000000ull,
                 .run_size = DEFAULT_RUN_SIZE,
         };
-
-        while ((c = getopt_long(argc, argv, "vh", opts, NULL)) >= 0)
-                switch (c) {
-                case OPT_SOCKET:
-                        o->socket_path = optarg;
-                        break;
-                case OPT_STATE_DIR:
-                        o->state_dir = optarg;
-                        break;
-                case OPT_JAILS_DIR:
-                        o->jails_dir = optarg;
-                        break;
-                case OPT_CGROUP_PARENT:
-                        o->cgroup_parent = optarg;
-                        break;
-                case OPT_RETENTION:
-                        if (parse_seconds(optarg, &o->retention_us) < 0) {
-                                fprintf(stderr, "jailerd: --retention: %s is not a number of seconds\n", optarg);
-                                return -EINVAL;
-                        }
-                        break;
-                case OPT_KILL_GRACE:
-                        if (parse_seconds(optarg, &us) < 0) {
-                                fprintf(stderr, "jailerd: --kill-grace: %s is not a number of seconds\n", optarg);
-                                return -EINVAL;
-                        }
-                        o->kill_grace_ms = (us + 999) / 1000;
-                        break;
-                case OPT_MAX_JAILS:
-                case OPT_MAX_CLIENTS:
-                        if (parse_unsigned(optarg, c == OPT_MAX_JAILS ? &o->max_jails : &o->max_clients) < 0) {
-                                fprintf(stderr, "jailerd: %s: %s is not a count\n",
-                                        c == OPT_MAX_JAILS ? "--max-jails" : "--max-clients", optarg);
-                                return -EINVAL;
-                        }
-                        break;
-                case OPT_ROOT_RESERVE:
-                case OPT_MAX_CLIENTS_PER_UID:
-                case OPT_MAX_PENDING_PER_UID:
-                case OPT_MAX_ID_LENGTH: {
-                        unsigned *v = c == OPT_ROOT_RESERVE          ? &o->root_reserve
-                                      : c == OPT_MAX_CLIENTS_PER_UID ? &o->max_clients_per_uid
-                                      : c == OPT_MAX_PENDING_PER_UID ? &o->max_pending_per_uid
-                                                                     : &o->max_id_length;
-
-                        if (parse_unsigned(optarg, v) < 0) {
-                                fprintf(stderr, "jailerd: --%s: %s is not a count\n", long_name(opts, c), optarg);
-                                return -EINVAL;
-                        }
-                        break;
-                }
-                case OPT_MAX_BUFFER_PER_UID:
-                        if (parse_bytes(optarg, &o->max_buffer_per_uid) < 0) {
-                                fprintf(stderr, "jailerd: --max-buffer-per-uid: %s is not a size in bytes\n", optarg);
-                                return -EINVAL;
-                        }
-                        break;
-                case OPT_IDLE_TIMEOUT:
-                        if (parse_seconds(optarg, &o->idle_timeout_us) < 0) {
-                                fprintf(stderr, "jailerd: --idle-timeout: %s is not a number of seconds\n", optarg);
-                                return -EINVAL;
-                        }
-                        break;
-                case OPT_RUN_SIZE:
-                        if (jailer_parse_size(optarg, &o->run_size) < 0 || (o->run_size && o->run_size < 4096)) {
-                                fprintf(stderr, "jailerd: --run-size: %s is not 0 or a size of at least 4K\n",
-                                        optarg);
-                                return -EINVAL;
-                        }
-                        break;
-                case OPT_STOP_JAILS:
-                        o->stop_jails_on_exit = true;
-                        break;
-                case OPT_SUPERVISOR:
-                        o->supervisor = optarg;
-                        break;
-                case OPT_GROUP:
-                        o->group = optarg;
-                        break;
-                case OPT_CONFIG:
-                        o->config_path = optarg;
-                        o->config_given = true;
-                        break;
-                case OPT_CHECK_CONFIG:
-                        *check_config = true;
-                        break;
-                case 'v':
-                        o->verbose = true;
-                        break;
-                case 'h':
-                        help();
-                        exit(0);
-                case OPT_VERSION:
-                        printf("jailerd %s\n", jailer_version());
-                        exit(0);
-                default:
+        while ((c = getopt_long(argc, argv, "vh", options, NULL)) >= 0)
+                if (apply_option(c, optarg, o, check_config) < 0)
                         return -EINVAL;
-                }
         if (optind < argc) {
                 fprintf(stderr, "jailerd: unexpected argument %s\n", argv[optind]);
                 return -EINVAL;
         }
-        for (const char **p = (const char *[]) { o->state_dir, o->jails_dir, o->config_path, NULL }; *p; p++)
-                if ((*p)[0] != '/') {
-                        fprintf(stderr, "jailerd: %s: directories and the policy file must be absolute paths\n",
-                                *p);
-                        return -EINVAL;
-                }
-        if (!o->socket_path) {
-                if (asprintf(socket_alloc, "%s/jailerd.sock", o->state_dir) < 0)
-                        return -ENOMEM;
-                o->socket_path = *socket_alloc;
-        }
-        if (!o->supervisor) {
-                *supervisor_alloc = default_supervisor();
-                if (!*supervisor_alloc)
-                        return -ENOMEM;
-                o->supervisor = *supervisor_alloc;
-        }
-        return 0;
+        return finish_options(o, socket_alloc, supervisor_alloc);
 }
 
 /* ------------------------------------------------------------------ status, shutdown */
@@ -630,50 +641,45 @@ static void start_launcher(jd_daemon *d)
                             strerror(-r));
 }
 
-int main(int argc, char **argv)
+/* The policy, read before anything else: a bad one stops the start (better
+ * no daemon than one that lets clients do what its operator meant to
+ * forbid).  1 when done (--check-config, or a refusal: *status says how),
+ * 0 to go on. */
+static int read_policy_first(jd_daemon *d, bool check_config, int *status)
 {
-        _cleanup_free_ char *socket_alloc = NULL, *supervisor_alloc = NULL;
-        jd_daemon d = { .listen_fd = -1, .state_dirfd = -1 };
-        jd_entry e = JD_ENTRY_INIT;
-        bool check_config = false;
-        char err[1024];
-        sigset_t mask;
-        int r;
+        char err[1024], summary[512];
 
-        if (parse_args(argc, argv, &d.opt, &socket_alloc, &supervisor_alloc, &check_config) < 0)
-                return 2;
-        jd_log_open("jailerd");
-        if (d.opt.verbose)
-                jd_log_set_max_priority(LOG_DEBUG);
-
-        /* A bad policy stops the start: better no daemon than one that
-         * lets clients do what its operator meant to forbid. */
-        r = policy_read(&d.opt, &d.policy, err, sizeof err);
-        if (r < 0) {
+        if (policy_read(&d->opt, &d->policy, err, sizeof err) < 0) {
                 if (!check_config)
                         log_error("bad policy, not starting: %s", err);
                 if (jd_log_to_journal() || check_config)
                         fprintf(stderr, "jailerd: %s\n", err);
+                *status = 1;
                 return 1;
         }
         if (check_config) {
-                char summary[512];
-
-                jd_policy_describe(d.policy, summary, sizeof summary);
-                printf("%s: ok: %s\n", jd_policy_source(d.policy), summary);
-                jd_policy_free(d.policy);
-                return 0;
+                jd_policy_describe(d->policy, summary, sizeof summary);
+                printf("%s: ok: %s\n", jd_policy_source(d->policy), summary);
+                *status = 0;
+                return 1;
         }
         if (geteuid() != 0) {
                 log_error("jailerd must run as root");
-                jd_policy_free(d.policy);
+                *status = 1;
                 return 1;
         }
-        if (access(d.opt.supervisor, X_OK) < 0) {
-                log_error("supervisor %s: %m", d.opt.supervisor);
-                jd_policy_free(d.policy);
+        if (access(d->opt.supervisor, X_OK) < 0) {
+                log_error("supervisor %s: %m", d->opt.supervisor);
+                *status = 1;
                 return 1;
         }
+        return 0;
+}
+
+/* The process: umask, file limit, allocation, the signals the loop takes. */
+static void setup_process(void)
+{
+        sigset_t mask;
 
         umask(0022);
         raise_nofile();
@@ -690,78 +696,104 @@ int main(int argc, char **argv)
         sigaddset(&mask, SIGHUP);
         sigaddset(&mask, SIGCHLD);
         (void) sigprocmask(SIG_BLOCK, &mask, NULL);
+}
 
-        r = setup_dirs(&d);
+/* Directories, the event loop and its signals, cgroups, the event numbers,
+ * the jails a previous jailerd left, the socket, the launcher. */
+static int start_daemon(jd_daemon *d)
+{
+        jd_entry e = JD_ENTRY_INIT;
+        int r;
+
+        r = setup_dirs(d);
         if (r < 0)
-                goto out;
-        r = sd_event_default(&d.event);
+                return r;
+        r = sd_event_default(&d->event);
         if (r < 0)
-                goto out;
-        (void) sd_event_set_watchdog(d.event, true);
-        if ((r = sd_event_add_signal(d.event, NULL, SIGTERM, on_stop, &d)) < 0 ||
-            (r = sd_event_add_signal(d.event, NULL, SIGINT, on_stop, &d)) < 0 ||
-            (r = sd_event_add_signal(d.event, NULL, SIGHUP, on_hup, &d)) < 0) {
+                return r;
+        (void) sd_event_set_watchdog(d->event, true);
+        if ((r = sd_event_add_signal(d->event, NULL, SIGTERM, on_stop, d)) < 0 ||
+            (r = sd_event_add_signal(d->event, NULL, SIGINT, on_stop, d)) < 0 ||
+            (r = sd_event_add_signal(d->event, NULL, SIGHUP, on_hup, d)) < 0) {
                 log_error("cannot watch signals: %s", strerror(-r));
-                goto out;
+                return r;
         }
-
-        r = jd_cgroups_setup(&d);
+        r = jd_cgroups_setup(d);
         if (r < 0) {
                 log_error("cgroup set-up failed: %s", strerror(-r));
-                goto out;
+                return r;
         }
-        d.hooks = &hooks;
-        r = jd_events_init(&d);
+        d->hooks = &hooks;
+        r = jd_events_init(d);
         if (r < 0) {
-                log_error("%s/events: %s", d.opt.state_dir, strerror(-r));
-                goto out;
+                log_error("%s/events: %s", d->opt.state_dir, strerror(-r));
+                return r;
         }
-        r = jd_jails_recover(&d);
+        r = jd_jails_recover(d);
         if (r < 0)
-                log_warning("cannot read %s: %s", d.jails_state_dir, strerror(-r));
-
-        r = jd_server_listen(&d);
+                log_warning("cannot read %s: %s", d->jails_state_dir, strerror(-r));
+        r = jd_server_listen(d);
         if (r < 0)
-                goto out;
-        start_launcher(&d);
+                return r;
+        start_launcher(d);
 
-        jd_entry_add(&e, "JAILER_SOCKET=%s", d.listen_passed ? "(passed by the service manager)" : d.opt.socket_path);
-        jd_entry_add(&e, "JAILER_CGROUP_PARENT=%s", d.cgroup_parent);
-        jd_entry_add(&e, "JAIL_COUNT=%u", d.n_running);
+        jd_entry_add(&e, "JAILER_SOCKET=%s", d->listen_passed ? "(passed by the service manager)" : d->opt.socket_path);
+        jd_entry_add(&e, "JAILER_CGROUP_PARENT=%s", d->cgroup_parent);
+        jd_entry_add(&e, "JAIL_COUNT=%u", d->n_running);
         jd_entry_submit(&e, JD_EV_DAEMON, LOG_INFO, "jailerd %s ready on %s: cgroup %s parent %s, %u jails running",
-                        jailer_version(), d.listen_passed ? "a passed socket" : d.opt.socket_path,
-                        d.cgroup_version ?: "(none)", d.cgroup_parent, d.n_running);
-        log_policy(&d, "Using");
+                        jailer_version(), d->listen_passed ? "a passed socket" : d->opt.socket_path,
+                        d->cgroup_version ?: "(none)", d->cgroup_parent, d->n_running);
+        log_policy(d, "Using");
         (void) sd_notify(false, "READY=1");
-        jd_update_status(&d);
+        jd_update_status(d);
+        return 0;
+}
 
-        r = sd_event_loop(d.event);
-        if (r < 0)
-                log_error("event loop: %s", strerror(-r));
-
-out:
-        jd_clients_shutdown(&d);
-        jd_server_stop_listening(&d);
+static void stop_daemon(jd_daemon *d)
+{
+        jd_clients_shutdown(d);
+        jd_server_stop_listening(d);
         /* The launcher sees the end of its channel and exits; the
          * supervisors it started are not its children any more then, but
          * they run on (and --stop-jails-on-exit has stopped them already). */
-        d.launcher = jd_launcher_free(d.launcher);
-        jd_jails_free(&d);
-        while (d.controls) {
-                /* Only our own shutdown kills can be left: nobody to answer. */
-                struct jd_control *c = d.controls;
+        d->launcher = jd_launcher_free(d->launcher);
+        jd_jails_free(d);
+        /* Only our own shutdown kills can be left: nobody to answer. */
+        d->controls = NULL;
+        sd_event_unref(d->event);
+        free(d->jails_state_dir);
+        free(d->cgroup_parent);
+        free(d->cgroup_parent_abs);
+        free(d->bound_path);
+        jd_policy_free(d->policy);
+        if (d->state_dirfd >= 0)
+                close(d->state_dirfd);
+}
 
-                d.controls = NULL;
-                (void) c;
+int main(int argc, char **argv)
+{
+        _cleanup_free_ char *socket_alloc = NULL, *supervisor_alloc = NULL;
+        jd_daemon d = { .listen_fd = -1, .state_dirfd = -1 };
+        bool check_config = false;
+        int r, status;
+
+        if (parse_args(argc, argv, &d.opt, &socket_alloc, &supervisor_alloc, &check_config) < 0)
+                return 2;
+        jd_log_open("jailerd");
+        if (d.opt.verbose)
+                jd_log_set_max_priority(LOG_DEBUG);
+        if (read_policy_first(&d, check_config, &status)) {
+                jd_policy_free(d.policy);
+                return status;
         }
-        sd_event_unref(d.event);
-        free(d.jails_state_dir);
-        free(d.cgroup_parent);
-        free(d.cgroup_parent_abs);
-        free(d.bound_path);
-        jd_policy_free(d.policy);
-        if (d.state_dirfd >= 0)
-                close(d.state_dirfd);
+        setup_process();
+        r = start_daemon(&d);
+        if (r >= 0) {
+                r = sd_event_loop(d.event);
+                if (r < 0)
+                        log_error("event loop: %s", strerror(-r));
+        }
+        stop_daemon(&d);
         if (r >= 0)
                 log_info("jailerd stopped");
         return r < 0 ? 1 : 0;

@@ -1014,46 +1014,30 @@ static int launch_supervisor(jd_jail *j, char **argv, char (*path_args)[72], cha
 
 /* Start the jail's supervisor: forked by the launcher (*ret_pidfd >= 0; not
  * our child), or else exec'd (our child, *ret_pidfd = -1). */
-static int spawn_supervisor(jd_jail *j, const jailer_config *c, bool own_stdio, int fds[3], pid_t *ret_pid,
-                            int *ret_pidfd, int *ret_notify)
-{
-        jd_daemon *d = j->daemon;
-        posix_spawn_file_actions_t fa;
-        posix_spawnattr_t attr;
-        sigset_t none, all;
+/* The numbers a supervisor's command line carries, kept alive as long as
+ * its argv. */
+typedef struct sv_numbers {
         char uid[16], ppid[16], prepare_timeout[24];
-        char *envp[] = { (char *) "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
-        int sp[2] = { -1, -1 }, high[4] = { -1, -1, -1, -1 };
-        size_t n = 0, n_paths, max_paths = 5 + jailer_config_n_bind_mounts(c) + jailer_config_n_devices(c);
-        _cleanup_free_ char **argv = calloc(16 + 2 * max_paths, sizeof(char *));
-        _cleanup_free_ char (*path_args)[72] = calloc(max_paths, 72);
-        _cleanup_free_ char (*fields)[48] = calloc(max_paths, 48);
-        _cleanup_free_ int *path_high = calloc(max_paths, sizeof(int));
-        pid_t pid;
-        int r;
+} sv_numbers;
 
-        if (!argv || !path_args || !fields || !path_high)
-                return -ENOMEM;
-        r = path_fds(c, fields, path_high, &n_paths);
-        if (r < 0)
-                return r;
-        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
-                r = -errno;
-                for (size_t i = 0; i < n_paths; i++)
-                        close(path_high[i]);
-                return r;
-        }
+/* The supervisor's command line: the same whether the launcher forks it or
+ * it is exec'd. */
+static void supervisor_argv(const jd_jail *j, bool own_stdio, char (*path_args)[72], size_t n_paths, sv_numbers *nums,
+                            char **argv)
+{
+        size_t n = 0;
 
-        snprintf(prepare_timeout, sizeof prepare_timeout, "%llu", (unsigned long long) j->prepare_timeout_ms);
-        snprintf(uid, sizeof uid, "%u", (unsigned) j->owner_uid);
-        snprintf(ppid, sizeof ppid, "%d", (int) j->owner_pid);
+        snprintf(nums->prepare_timeout, sizeof nums->prepare_timeout, "%llu",
+                 (unsigned long long) j->prepare_timeout_ms);
+        snprintf(nums->uid, sizeof nums->uid, "%u", (unsigned) j->owner_uid);
+        snprintf(nums->ppid, sizeof nums->ppid, "%d", (int) j->owner_pid);
         argv[n++] = (char *) "jailer-supervisor";
         argv[n++] = (char *) "--state-dir";
         argv[n++] = j->state_dir;
         argv[n++] = (char *) "--owner-uid";
-        argv[n++] = uid;
+        argv[n++] = nums->uid;
         argv[n++] = (char *) "--owner-pid";
-        argv[n++] = ppid;
+        argv[n++] = nums->ppid;
         if (j->jail_dir) {
                 argv[n++] = (char *) "--jail-dir";
                 argv[n++] = j->jail_dir;
@@ -1064,39 +1048,35 @@ static int spawn_supervisor(jd_jail *j, const jailer_config *c, bool own_stdio, 
                 argv[n++] = (char *) "--prepare";
         if (j->prepare_timeout_ms) {
                 argv[n++] = (char *) "--prepare-timeout";
-                argv[n++] = prepare_timeout;
+                argv[n++] = nums->prepare_timeout;
         }
         for (size_t i = 0; i < n_paths; i++) {
                 argv[n++] = (char *) "--path-fd";
                 argv[n++] = path_args[i];
         }
         argv[n] = NULL;
+}
 
-        r = launch_supervisor(j, argv, path_args, fields, path_high, n_paths, sp[1], own_stdio, fds, &pid,
-                              ret_pidfd);
-        if (r == 0) {
-                close(sp[1]);
-                for (size_t i = 0; i < n_paths; i++)
-                        close(path_high[i]);
-                *ret_pid = pid;
-                *ret_notify = sp[0];
-                return 0;
-        }
-        if (r != -EHOSTDOWN) {
-                close(sp[0]);
-                close(sp[1]);
-                for (size_t i = 0; i < n_paths; i++)
-                        close(path_high[i]);
-                return r;
-        }
-        *ret_pidfd = -1;
+/* Without a launcher: exec the supervisor, its start channel on fd 3, the
+ * client's stdio on 4-6, the path fds at their numbers.  Takes sp1 and the
+ * path fds. */
+static int exec_supervisor(jd_daemon *d, char **argv, int sp1, bool own_stdio, int fds[3], char (*path_args)[72],
+                           char (*fields)[48], int *path_high, size_t n_paths, pid_t *ret_pid)
+{
+        char *envp[] = { (char *) "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+        int high[4] = { -1, -1, -1, -1 };
+        posix_spawn_file_actions_t fa;
+        posix_spawnattr_t attr;
+        sigset_t none, all;
+        pid_t pid;
+        int r;
 
         /* Every source fd above the targets 3-6, so that no dup2() of the
          * file actions clobbers another's source. */
-        high[0] = dup_high(sp[1]);
+        high[0] = dup_high(sp1);
         for (int i = 0; own_stdio && i < 3; i++)
                 high[i + 1] = dup_high(fds[i]);
-        close(sp[1]);
+        close(sp1);
         for (size_t i = 0; i < n_paths; i++)
                 snprintf(path_args[i], 72, "%s=%d", fields[i], path_high[i]);
 
@@ -1123,9 +1103,62 @@ static int spawn_supervisor(jd_jail *j, const jailer_config *c, bool own_stdio, 
                         close(high[i]);
         for (size_t i = 0; i < n_paths; i++)
                 close(path_high[i]);
-        if (r != 0) {
-                close(sp[0]);
+        if (r != 0)
                 return -r;
+        *ret_pid = pid;
+        return 0;
+}
+
+static int spawn_supervisor(jd_jail *j, const jailer_config *c, bool own_stdio, int fds[3], pid_t *ret_pid,
+                            int *ret_pidfd, int *ret_notify)
+{
+        jd_daemon *d = j->daemon;
+        sv_numbers args;
+        int sp[2] = { -1, -1 };
+        size_t n_paths, max_paths = 5 + jailer_config_n_bind_mounts(c) + jailer_config_n_devices(c);
+        _cleanup_free_ char **argv = calloc(16 + 2 * max_paths, sizeof(char *));
+        _cleanup_free_ char (*path_args)[72] = calloc(max_paths, 72);
+        _cleanup_free_ char (*fields)[48] = calloc(max_paths, 48);
+        _cleanup_free_ int *path_high = calloc(max_paths, sizeof(int));
+        pid_t pid;
+        int r;
+
+        if (!argv || !path_args || !fields || !path_high)
+                return -ENOMEM;
+        r = path_fds(c, fields, path_high, &n_paths);
+        if (r < 0)
+                return r;
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
+                r = -errno;
+                for (size_t i = 0; i < n_paths; i++)
+                        close(path_high[i]);
+                return r;
+        }
+
+        supervisor_argv(j, own_stdio, path_args, n_paths, &args, argv);
+        r = launch_supervisor(j, argv, path_args, fields, path_high, n_paths, sp[1], own_stdio, fds, &pid,
+                              ret_pidfd);
+        if (r == 0) {
+                close(sp[1]);
+                for (size_t i = 0; i < n_paths; i++)
+                        close(path_high[i]);
+                *ret_pid = pid;
+                *ret_notify = sp[0];
+                return 0;
+        }
+        if (r != -EHOSTDOWN) {
+                close(sp[0]);
+                close(sp[1]);
+                for (size_t i = 0; i < n_paths; i++)
+                        close(path_high[i]);
+                return r;
+        }
+        *ret_pidfd = -1;
+
+        r = exec_supervisor(d, argv, sp[1], own_stdio, fds, path_args, fields, path_high, n_paths, &pid);
+        if (r < 0) {
+                close(sp[0]);
+                return r;
         }
         *ret_pid = pid;
         *ret_notify = sp[0];
