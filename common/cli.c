@@ -403,63 +403,45 @@ struct cpu_flags {
         bool quota_given;
 };
 
-static int apply(jailer_error *err, const struct flag *f, jailer_config *c, struct cpu_flags *cpu)
+/* The flags whose value is a string the config keeps as it is. */
+static int (*string_setter(int id))(jailer_config *, const char *)
 {
-        int (*set_str)(jailer_config *, const char *) = NULL;
+        switch (id) {
+        case OPT_ID:
+                return jailer_config_set_id;
+        case OPT_EXEC:
+                return jailer_config_set_exec_path;
+        case OPT_JAIL_ROOT:
+                return jailer_config_set_jail_root;
+        case OPT_WORKDIR:
+                return jailer_config_set_workdir;
+        case OPT_HOSTNAME:
+                return jailer_config_set_hostname;
+        case OPT_DEVICE:
+                return jailer_config_add_device;
+        case OPT_NETNS:
+                return jailer_config_set_netns;
+        case OPT_CGROUP_PARENT:
+                return jailer_config_set_cgroup_parent;
+        case OPT_SECCOMP:
+                return jailer_config_set_seccomp;
+        case OPT_SECCOMP_ALLOW:
+                return jailer_config_add_seccomp_allow;
+        case OPT_CPUS:
+                return jailer_config_set_cpus;
+        case OPT_MEMS:
+                return jailer_config_set_mems;
+        default:
+                return NULL;
+        }
+}
+
+/* The limits: sizes, counts, the cpu share. */
+static int apply_limit(jailer_error *err, const struct flag *f, jailer_config *c, struct cpu_flags *cpu)
+{
         uint64_t v;
 
         switch (f->opt->id) {
-        case OPT_CONFIG:
-                return 0; /* loaded before the first flag */
-        case OPT_ID:
-                set_str = jailer_config_set_id;
-                break;
-        case OPT_EXEC:
-                set_str = jailer_config_set_exec_path;
-                break;
-        case OPT_JAIL_ROOT:
-                set_str = jailer_config_set_jail_root;
-                break;
-        case OPT_WORKDIR:
-                set_str = jailer_config_set_workdir;
-                break;
-        case OPT_HOSTNAME:
-                set_str = jailer_config_set_hostname;
-                break;
-        case OPT_DEVICE:
-                set_str = jailer_config_add_device;
-                break;
-        case OPT_NETNS:
-                set_str = jailer_config_set_netns;
-                break;
-        case OPT_TAP:
-                if (jailer_config_add_tap(c, &(jailer_tap) { .name = f->value }) < 0)
-                        return jl_config_bad(err, f->label, "%s", strerror(errno));
-                return 0;
-        case OPT_CGROUP_PARENT:
-                set_str = jailer_config_set_cgroup_parent;
-                break;
-        case OPT_SECCOMP:
-                set_str = jailer_config_set_seccomp;
-                break;
-        case OPT_SECCOMP_ALLOW:
-                set_str = jailer_config_add_seccomp_allow;
-                break;
-        case OPT_CPUS:
-                set_str = jailer_config_set_cpus;
-                break;
-        case OPT_MEMS:
-                set_str = jailer_config_set_mems;
-                break;
-        case OPT_SECCOMP_KILL:
-                c->seccomp_kill = true;
-                return 0;
-        case OPT_NO_KVM:
-                c->kvm = false;
-                return 0;
-        case OPT_CPUS_EXCLUSIVE:
-                c->limits.cpus_exclusive = true;
-                return 0;
         case OPT_MEMORY:
                 if (parse_size_value(err, f, &v) < 0)
                         return -1;
@@ -490,15 +472,51 @@ static int apply(jailer_error *err, const struct flag *f, jailer_config *c, stru
                 return parse_number(err, f, JL_UNSET - 1, &c->limits.max_procs);
         case OPT_TIMEOUT:
                 return parse_number(err, f, JL_UNSET - 1, &c->limits.timeout_ms);
-        case OPT_UID:
-                if (parse_number(err, f, UINT32_MAX, &v) < 0)
-                        return -1;
-                c->uid = (uid_t) v;
+        case OPT_IO:
+                return parse_io(err, f, c);
+        default:
+                return 1;
+        }
+}
+
+static int apply(jailer_error *err, const struct flag *f, jailer_config *c, struct cpu_flags *cpu)
+{
+        int (*set_str)(jailer_config *, const char *) = string_setter(f->opt->id);
+        uint64_t v;
+        int r;
+
+        if (set_str) {
+                if (set_str(c, f->value) < 0)
+                        return jl_error(err, JAILER_STEP_CONFIG, ENOMEM, f->label, "cannot store the value");
                 return 0;
+        }
+        r = apply_limit(err, f, c, cpu);
+        if (r <= 0)
+                return r;
+        switch (f->opt->id) {
+        case OPT_CONFIG:
+                return 0; /* loaded before the first flag */
+        case OPT_TAP:
+                if (jailer_config_add_tap(c, &(jailer_tap) { .name = f->value }) < 0)
+                        return jl_config_bad(err, f->label, "%s", strerror(errno));
+                return 0;
+        case OPT_SECCOMP_KILL:
+                c->seccomp_kill = true;
+                return 0;
+        case OPT_NO_KVM:
+                c->kvm = false;
+                return 0;
+        case OPT_CPUS_EXCLUSIVE:
+                c->limits.cpus_exclusive = true;
+                return 0;
+        case OPT_UID:
         case OPT_GID:
                 if (parse_number(err, f, UINT32_MAX, &v) < 0)
                         return -1;
-                c->gid = (gid_t) v;
+                if (f->opt->id == OPT_UID)
+                        c->uid = (uid_t) v;
+                else
+                        c->gid = (gid_t) v;
                 return 0;
         case OPT_BIND:
                 return parse_bind(err, f, c);
@@ -508,15 +526,9 @@ static int apply(jailer_error *err, const struct flag *f, jailer_config *c, stru
                 return jailer_config_set_namespace(c, f->opt->ns, false);
         case OPT_CGROUP_VERSION:
                 return parse_cgroup_version(err, f, c);
-        case OPT_IO:
-                return parse_io(err, f, c);
         default:
                 return jl_config_bad(err, f->label, "unhandled option");
         }
-
-        if (set_str(c, f->value) < 0)
-                return jl_error(err, JAILER_STEP_CONFIG, ENOMEM, f->label, "cannot store the value");
-        return 0;
 }
 
 static void config_freep(jailer_config **c)

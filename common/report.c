@@ -175,20 +175,16 @@ static void measured(jailer_report *r)
                 *field_of(r, i) = -1;
 }
 
-int jailer_report_from_json(const char *json, jailer_report *r, jailer_error *err)
+/* The text as one JSON object. */
+static json_object *report_parse(const char *json, jailer_error *err)
 {
-        _cleanup_(json_putp) json_object *o = NULL;
-        json_tokener *tok;
-        jailer_report rep = { .exit_code = -1, .pids_peak = -1 };
-        bool have_jail = false, have_exit = false, have_signal = false;
-        uint64_t u;
+        json_object *o;
+        json_tokener *tok = json_tokener_new();
 
-        if (!json || !r)
-                return jl_error(err, JAILER_STEP_WAIT, EINVAL, NULL, "report");
-
-        tok = json_tokener_new();
-        if (!tok)
-                return jl_error(err, JAILER_STEP_WAIT, ENOMEM, NULL, "report");
+        if (!tok) {
+                jl_error(err, JAILER_STEP_WAIT, ENOMEM, NULL, "report");
+                return NULL;
+        }
         json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
         o = json_tokener_parse_ex(tok, json, (int) strnlen(json, INT_MAX));
         if (!o) {
@@ -197,105 +193,152 @@ int jailer_report_from_json(const char *json, jailer_report *r, jailer_error *er
 
                 json_tokener_free(tok);
                 if (e == json_tokener_success) /* JSON null */
-                        return rbad(err, NULL, "expected a JSON object, got null");
-                return rbad(err, NULL, "invalid JSON at byte %zu: %s", off,
-                            e == json_tokener_continue ? "unexpected end of input" : json_tokener_error_desc(e));
+                        (void) rbad(err, NULL, "expected a JSON object, got null");
+                else
+                        (void) rbad(err, NULL, "invalid JSON at byte %zu: %s", off,
+                             e == json_tokener_continue ? "unexpected end of input" : json_tokener_error_desc(e));
+                return NULL;
         }
         json_tokener_free(tok);
-
-        if (!json_object_is_type(o, json_type_object))
-                return rbad(err, NULL, "expected a JSON object");
-
-        json_object_object_foreach(o, key, v) {
-                if (strcmp(key, "jail") == 0) {
-                        const char *s;
-
-                        if (!json_object_is_type(v, json_type_string))
-                                return rbad(err, key, "expected a string");
-                        s = json_object_get_string(v);
-                        if ((size_t) json_object_get_string_len(v) != strlen(s) || strlen(s) > JAILER_ID_MAX)
-                                return rbad(err, key, "not a jail id");
-                        snprintf(rep.id, sizeof(rep.id), "%s", s);
-                        have_jail = true;
-                } else if (strcmp(key, "pid") == 0) {
-                        if (get_uint(err, key, v, INT_MAX, &u) < 0)
-                                return -1;
-                        rep.pid = (pid_t) u;
-                } else if (strcmp(key, "exit_code") == 0) {
-                        if (json_object_is_type(v, json_type_null))
-                                continue;
-                        if (get_uint(err, key, v, 255, &u) < 0)
-                                return -1;
-                        rep.exit_code = (int) u;
-                        have_exit = true;
-                } else if (strcmp(key, "signal") == 0) {
-                        int sig;
-
-                        if (json_object_is_type(v, json_type_null))
-                                continue;
-                        if (!json_object_is_type(v, json_type_string))
-                                return rbad(err, key, "expected a signal name or null");
-                        sig = jailer_signal_from_name(json_object_get_string(v));
-                        if (sig <= 0)
-                                return rbad(err, key, "\"%.32s\" is not a signal", json_object_get_string(v));
-                        rep.signal = sig;
-                        have_signal = true;
-                } else if (strcmp(key, "oom_killed") == 0) {
-                        if (get_boolean(err, key, v, &rep.oom_killed) < 0)
-                                return -1;
-                } else if (strcmp(key, "timed_out") == 0) {
-                        if (get_boolean(err, key, v, &rep.timed_out) < 0)
-                                return -1;
-                } else if (strcmp(key, "seccomp_killed") == 0) {
-                        if (get_boolean(err, key, v, &rep.seccomp_killed) < 0)
-                                return -1;
-                } else if (strcmp(key, "wall_time_us") == 0) {
-                        if (get_uint(err, key, v, UINT64_MAX, &rep.wall_time_us) < 0)
-                                return -1;
-                } else if (strcmp(key, "cpu_usage_us") == 0) {
-                        if (get_uint(err, key, v, UINT64_MAX, &rep.cpu_usage_us) < 0)
-                                return -1;
-                } else if (strcmp(key, "memory_peak_bytes") == 0) {
-                        if (json_object_is_type(v, json_type_null))
-                                rep.memory_peak_bytes = JAILER_UNKNOWN;
-                        else if (get_uint(err, key, v, UINT64_MAX - 1, &rep.memory_peak_bytes) < 0)
-                                return -1;
-                } else if (strcmp(key, "pids_peak") == 0) {
-                        if (json_object_is_type(v, json_type_null))
-                                continue;
-                        if (get_uint(err, key, v, INT64_MAX, &u) < 0)
-                                return -1;
-                        rep.pids_peak = (int64_t) u;
-                } else if (strcmp(key, "cpus") == 0) {
-                        measured(&rep);
-                        if (json_object_is_type(v, json_type_null))
-                                continue;
-                        if (!json_object_is_type(v, json_type_string) ||
-                            (size_t) json_object_get_string_len(v) >= sizeof(rep.cpus) ||
-                            (size_t) json_object_get_string_len(v) != strlen(json_object_get_string(v)))
-                                return rbad(err, key, "expected a cpu list or null");
-                        snprintf(rep.cpus, sizeof(rep.cpus), "%s", json_object_get_string(v));
-                } else {
-                        for (size_t i = 0; i < ELEMENTSOF(disturbance); i++) {
-                                if (strcmp(key, disturbance[i].key) != 0)
-                                        continue;
-                                measured(&rep);
-                                if (json_object_is_type(v, json_type_null))
-                                        continue;
-                                if (get_uint(err, key, v, INT64_MAX, &u) < 0)
-                                        return -1;
-                                *field_of(&rep, i) = (int64_t) u;
-                        }
-                }
-                /* other keys: written by a newer jailer, ignored */
+        if (!json_object_is_type(o, json_type_object)) {
+                json_object_put(o);
+                (void) rbad(err, NULL, "expected a JSON object");
+                return NULL;
         }
+        return o;
+}
 
-        if (!have_jail)
+typedef struct report_seen {
+        bool jail, exit, signal;
+} report_seen;
+
+/* jail, pid, exit_code, signal: who ended how.  1 when key is not one of
+ * them. */
+static int status_member(jailer_report *rep, report_seen *seen, const char *key, json_object *v, jailer_error *err)
+{
+        uint64_t u;
+        const char *s;
+        int sig;
+
+        if (strcmp(key, "jail") == 0) {
+                if (!json_object_is_type(v, json_type_string))
+                        return rbad(err, key, "expected a string");
+                s = json_object_get_string(v);
+                if ((size_t) json_object_get_string_len(v) != strlen(s) || strlen(s) > JAILER_ID_MAX)
+                        return rbad(err, key, "not a jail id");
+                snprintf(rep->id, sizeof(rep->id), "%s", s);
+                seen->jail = true;
+        } else if (strcmp(key, "pid") == 0) {
+                if (get_uint(err, key, v, INT_MAX, &u) < 0)
+                        return -1;
+                rep->pid = (pid_t) u;
+        } else if (strcmp(key, "exit_code") == 0) {
+                if (json_object_is_type(v, json_type_null))
+                        return 0;
+                if (get_uint(err, key, v, 255, &u) < 0)
+                        return -1;
+                rep->exit_code = (int) u;
+                seen->exit = true;
+        } else if (strcmp(key, "signal") == 0) {
+                if (json_object_is_type(v, json_type_null))
+                        return 0;
+                if (!json_object_is_type(v, json_type_string))
+                        return rbad(err, key, "expected a signal name or null");
+                sig = jailer_signal_from_name(json_object_get_string(v));
+                if (sig <= 0)
+                        return rbad(err, key, "\"%.32s\" is not a signal", json_object_get_string(v));
+                rep->signal = sig;
+                seen->signal = true;
+        } else
+                return 1;
+        return 0;
+}
+
+/* The flags and the cgroup's figures. */
+static int figure_member(jailer_report *rep, const char *key, json_object *v, jailer_error *err)
+{
+        uint64_t u;
+
+        if (strcmp(key, "oom_killed") == 0)
+                return get_boolean(err, key, v, &rep->oom_killed);
+        if (strcmp(key, "timed_out") == 0)
+                return get_boolean(err, key, v, &rep->timed_out);
+        if (strcmp(key, "seccomp_killed") == 0)
+                return get_boolean(err, key, v, &rep->seccomp_killed);
+        if (strcmp(key, "wall_time_us") == 0)
+                return get_uint(err, key, v, UINT64_MAX, &rep->wall_time_us);
+        if (strcmp(key, "cpu_usage_us") == 0)
+                return get_uint(err, key, v, UINT64_MAX, &rep->cpu_usage_us);
+        if (strcmp(key, "memory_peak_bytes") == 0) {
+                if (json_object_is_type(v, json_type_null)) {
+                        rep->memory_peak_bytes = JAILER_UNKNOWN;
+                        return 0;
+                }
+                return get_uint(err, key, v, UINT64_MAX - 1, &rep->memory_peak_bytes);
+        }
+        if (strcmp(key, "pids_peak") == 0) {
+                if (json_object_is_type(v, json_type_null))
+                        return 0;
+                if (get_uint(err, key, v, INT64_MAX, &u) < 0)
+                        return -1;
+                rep->pids_peak = (int64_t) u;
+        }
+        return 0;
+}
+
+/* Whether the run was disturbed: the pinned cpus and the counts. */
+static int disturbance_member(jailer_report *rep, const char *key, json_object *v, jailer_error *err)
+{
+        uint64_t u;
+
+        if (strcmp(key, "cpus") == 0) {
+                measured(rep);
+                if (json_object_is_type(v, json_type_null))
+                        return 0;
+                if (!json_object_is_type(v, json_type_string) ||
+                    (size_t) json_object_get_string_len(v) >= sizeof(rep->cpus) ||
+                    (size_t) json_object_get_string_len(v) != strlen(json_object_get_string(v)))
+                        return rbad(err, key, "expected a cpu list or null");
+                snprintf(rep->cpus, sizeof(rep->cpus), "%s", json_object_get_string(v));
+                return 0;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(disturbance); i++) {
+                if (strcmp(key, disturbance[i].key) != 0)
+                        continue;
+                measured(rep);
+                if (json_object_is_type(v, json_type_null))
+                        return 0;
+                if (get_uint(err, key, v, INT64_MAX, &u) < 0)
+                        return -1;
+                *field_of(rep, i) = (int64_t) u;
+        }
+        return 0;
+}
+
+int jailer_report_from_json(const char *json, jailer_report *r, jailer_error *err)
+{
+        _cleanup_(json_putp) json_object *o = NULL;
+        jailer_report rep = { .exit_code = -1, .pids_peak = -1 };
+        report_seen seen = { 0 };
+
+        if (!json || !r)
+                return jl_error(err, JAILER_STEP_WAIT, EINVAL, NULL, "report");
+        o = report_parse(json, err);
+        if (!o)
+                return -1;
+        json_object_object_foreach(o, key, v) {
+                /* keys a newer jailer writes are ignored */
+                int k = status_member(&rep, &seen, key, v, err);
+                if (k == 1)
+                        k = figure_member(&rep, key, v, err) < 0 ? -1 : disturbance_member(&rep, key, v, err);
+                if (k < 0)
+                        return -1;
+        }
+        if (!seen.jail)
                 return rbad(err, "jail", "is missing");
         /* A program either exited or was killed by a signal. */
-        if (have_exit == have_signal)
+        if (seen.exit == seen.signal)
                 return rbad(err, "exit_code", "exactly one of exit_code and signal must be given");
-
         *r = rep;
         return 0;
 }
