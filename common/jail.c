@@ -451,7 +451,11 @@ static uint64_t clone_flags(const jailer_config *c)
  * kernel cannot, to be attached by pid (*attach) before it does anything. */
 static pid_t clone_into_jail(struct jailer_jail *j, const jailer_config *c, bool *attach)
 {
-        int cgfd = jl_cgroup_clone_fd(j->cg);
+        /* A pinned jail joins its cgroup by pid: before Linux 6.3 a child
+         * born in a cpuset cgroup (CLONE_INTO_CGROUP) kept its parent's
+         * cpus (seen on 5.10); attaching applies the cpuset on every
+         * kernel. */
+        int cgfd = c->limits.cpus || c->limits.mems ? -1 : jl_cgroup_clone_fd(j->cg);
         pid_t pid = clone_child(clone_flags(c), cgfd, &j->pidfd);
 
         *attach = cgfd < 0;

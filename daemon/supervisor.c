@@ -571,6 +571,7 @@ static int on_jail_exit(sd_event_source *src, int fd, uint32_t revents, void *us
         sv->pidfd_src = sd_event_source_disable_unref(sv->pidfd_src);
         sv->deadline_src = sd_event_source_disable_unref(sv->deadline_src);
         sv->grace_src = sd_event_source_disable_unref(sv->grace_src);
+        sv->prepare_src = sd_event_source_disable_unref(sv->prepare_src);
 
         /* Reaps PID 1, kills whatever is left in the cgroup, collects the
          * figures: the jail's processes are gone, its cgroup is empty. */
