@@ -800,6 +800,46 @@ static int cmd_list(int argc, char **argv)
         return 0;
 }
 
+/* "12ms" for a figure, "-" where the kernel does not say. */
+static const char *fmt_figure_us(int64_t us, char buf[static 32])
+{
+        if (us < 0)
+                return "-";
+        return fmt_us((uint64_t) us, buf);
+}
+
+/* A running jail's disturbance figures so far, as status shows them. */
+static void print_figures_human(const jailer_report *r)
+{
+        char a[32], b[32], c[32], d[32], e[32], f[32];
+
+        printf("wall:        %s\n", fmt_us(r->wall_time_us, a));
+        if (r->cpus[0])
+                printf("pinned:      cpus %.*s, others used them %s\n", (int) sizeof(r->cpus) - 1, r->cpus,
+                       fmt_figure_us(r->pinned_cpus_other_us, a));
+        else
+                printf("pinned:      no\n");
+        if (r->cpu_periods >= 0)
+                printf("throttled:   %" PRIi64 " of %" PRIi64 " cpu periods, %s\n", r->cpu_throttled_periods,
+                       r->cpu_periods, fmt_figure_us(r->cpu_throttled_us, a));
+        else
+                printf("throttled:   - (no cpu bandwidth figures)\n");
+        if (r->memory_max_events >= 0)
+                printf("memory events: %" PRIi64 " high, %" PRIi64 " max\n", r->memory_high_events,
+                       r->memory_max_events);
+        else
+                printf("memory events: - (not counted on cgroup v1)\n");
+        if (r->cpu_pressure_some_us >= 0)
+                printf("pressure:    cpu %s/%s, memory %s/%s, io %s/%s (some/full)\n",
+                       fmt_figure_us(r->cpu_pressure_some_us, a), fmt_figure_us(r->cpu_pressure_full_us, b),
+                       fmt_figure_us(r->memory_pressure_some_us, c), fmt_figure_us(r->memory_pressure_full_us, d),
+                       fmt_figure_us(r->io_pressure_some_us, e), fmt_figure_us(r->io_pressure_full_us, f));
+        else
+                printf("pressure:    - (no per-cgroup pressure figures: cgroup v1, or no PSI)\n");
+        if (r->involuntary_switches >= 0)
+                printf("involuntary switches: %" PRIi64 " (threads now in the jail)\n", r->involuntary_switches);
+}
+
 static int cmd_status(int argc, char **argv)
 {
         _cleanup_json_ json_object *res = NULL;
@@ -832,6 +872,8 @@ static int cmd_status(int argc, char **argv)
                        fmt_bytes(i.usage.memory_peak_bytes, b));
                 printf("pids:        %" PRIu64 "\n", i.usage.pids_current);
         }
+        if (i.has_figures)
+                print_figures_human(&i.figures);
         if (i.has_report) {
                 printf("report:      ");
                 print_report_human(stdout, &i.report);
@@ -929,32 +971,39 @@ static int cmd_events(int argc, char **argv)
 }
 
 
-/* One logs request on *cp; when jailerd goes away meanwhile (a restart:
- * jails and their output outlive it), reconnect for up to
- * RECONNECT_TIMEOUT_MS and ask again.  0 with *res, or -1 with *e. */
-static int logs_call(jl_client **cp, const char *jail, uint64_t offset, bool follow, json_object **res,
-                     jl_rpc_error *e)
+/* One request on *cp; when jailerd goes away meanwhile (a restart: jails,
+ * their figures and their output outlive it), reconnect for up to
+ * RECONNECT_TIMEOUT_MS and ask again.  Takes params.  0 with *res, or -1
+ * with *e. */
+static int call_through_restarts(jl_client **cp, const char *method, json_object *params, json_object **res,
+                                 jl_rpc_error *e)
 {
+        _cleanup_json_ json_object *p = params;
         reconnect rc = {};
 
         for (;;) {
-                json_object *p;
-
                 if (!*cp && client_open(cp, e) < 0) {
                         if (!rc.active || !reconnect_pause(&rc, cp, e))
                                 return -1;
                         continue;
                 }
-                p = jail_params(jail);
-                if (p) {
-                        json_object_object_add(p, "offset", json_object_new_int64((int64_t) offset));
-                        json_object_object_add(p, "follow", json_object_new_boolean(follow));
-                }
-                if (jl_client_call(*cp, "logs", p, NULL, 0, -1, res, e) == 0)
+                if (jl_client_call(*cp, method, json_object_get(p), NULL, 0, -1, res, e) == 0)
                         return 0;
                 if (!daemon_gone(e) || !reconnect_pause(&rc, cp, e))
                         return -1;
         }
+}
+
+static int logs_call(jl_client **cp, const char *jail, uint64_t offset, bool follow, json_object **res,
+                     jl_rpc_error *e)
+{
+        json_object *p = jail_params(jail);
+
+        if (p) {
+                json_object_object_add(p, "offset", json_object_new_int64((int64_t) offset));
+                json_object_object_add(p, "follow", json_object_new_boolean(follow));
+        }
+        return call_through_restarts(cp, "logs", p, res, e);
 }
 
 /* logs [-f] ID: the jail's console output, written as it is (raw bytes)
@@ -1039,6 +1088,175 @@ static int cmd_version(int argc, char **argv)
         return 0;
 }
 
+/* ------------------------------------------------------------------ stats */
+
+#define STATS_INTERVAL_MS_DEFAULT 1000
+#define STATS_INTERVAL_MS_MIN 100
+#define STATS_INTERVAL_MS_MAX 3600000
+
+/* One status of the jail, parsed; -1 after logging. */
+static int stats_sample(jl_client **cp, const char *jail, jl_jail_info *i)
+{
+        _cleanup_json_ json_object *res = NULL;
+        jl_rpc_error e = {};
+
+        if (call_through_restarts(cp, "status", jail_params(jail), &res, &e) < 0 ||
+            jl_jail_info_from_json(res, i, &e) < 0) {
+                log_rpc_error("stats", &e);
+                return -1;
+        }
+        if (arg.json)
+                print_json(stdout, res);
+        return 0;
+}
+
+/* 100 * part / whole into buf, "" when it cannot be said. */
+static void fmt_percent(int64_t part, int64_t whole, char buf[static 32])
+{
+        if (part < 0 || whole <= 0)
+                buf[0] = 0;
+        else
+                snprintf(buf, 32, "%.1f%%", 100.0 * (double) part / (double) whole);
+}
+
+static const char *fmt_percent_or_dash(const char *buf)
+{
+        return buf[0] ? buf : "-";
+}
+
+/* A table cell: "1.5MiB", "20.0ms" (no spaces in cells). */
+static const char *compact(const char *s, char buf[static 32])
+{
+        size_t n = 0;
+
+        for (; *s && n < 31; s++)
+                if (*s != ' ')
+                        buf[n++] = *s;
+        buf[n] = 0;
+        return buf;
+}
+
+static const char *cell_us(int64_t us, char buf[static 32])
+{
+        char t[32];
+
+        return compact(fmt_figure_us(us, t), buf);
+}
+
+static void stats_header(void)
+{
+        printf("%-20s %-8s %7s %9s %9s %5s %7s %9s %8s %9s %9s %9s %9s\n", "JAIL", "STATE", "CPU%", "MEM", "PEAK",
+               "PIDS", "THR%", "THR-TIME", "NIVCSW", "PIN-OTHER", "PSI-CPU", "PSI-MEM", "PSI-IO");
+}
+
+/* One row: the running jail's figures now, its CPU% and THR% (throttled
+ * periods of all periods) since prev (the start of the jail without one);
+ * an ended jail's from its report. */
+static void stats_row(const jl_jail_info *now, const jl_jail_info *prev)
+{
+        const jailer_report *r = now->has_figures ? &now->figures : now->has_report ? &now->report : NULL;
+        const jailer_report *p = prev && prev->has_figures ? &prev->figures : NULL;
+        char cpu[32], mem[32], peak[32], pids[32], thr[32], thrt[32], niv[32], other[32], pc[32], pm[32], pi[32];
+        char t[32];
+
+        if (!r || !r->measured) {
+                printf("%-20s %-8s %7s %9s %9s %5s %7s %9s %8s %9s %9s %9s %9s\n", now->jail,
+                       jl_jail_state_to_string(now->state) ?: "?", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-",
+                       "-");
+                return;
+        }
+        /* Over the interval when there is one, else since the start. */
+        if (p && r->wall_time_us > p->wall_time_us && r->cpu_usage_us >= p->cpu_usage_us)
+                fmt_percent((int64_t) (r->cpu_usage_us - p->cpu_usage_us),
+                            (int64_t) (r->wall_time_us - p->wall_time_us), cpu);
+        else
+                fmt_percent((int64_t) r->cpu_usage_us, (int64_t) r->wall_time_us, cpu);
+        if (p && p->cpu_throttled_periods >= 0 && r->cpu_periods > p->cpu_periods)
+                fmt_percent(r->cpu_throttled_periods - p->cpu_throttled_periods, r->cpu_periods - p->cpu_periods, thr);
+        else
+                fmt_percent(r->cpu_throttled_periods, r->cpu_periods, thr);
+        snprintf(mem, sizeof(mem), "-");
+        snprintf(pids, sizeof(pids), "-");
+        if (now->has_usage) {
+                compact(fmt_bytes(now->usage.memory_current_bytes, t), mem);
+                snprintf(pids, sizeof(pids), "%" PRIu64, now->usage.pids_current);
+        }
+        compact(fmt_bytes(r->memory_peak_bytes, t), peak);
+        snprintf(niv, sizeof(niv), "-");
+        if (r->involuntary_switches >= 0)
+                snprintf(niv, sizeof(niv), "%" PRIi64, r->involuntary_switches);
+        printf("%-20s %-8s %7s %9s %9s %5s %7s %9s %8s %9s %9s %9s %9s\n", now->jail,
+               jl_jail_state_to_string(now->state) ?: "?", fmt_percent_or_dash(cpu), mem,
+               peak, pids, fmt_percent_or_dash(thr),
+               cell_us(r->cpu_throttled_us, thrt), niv, r->cpus[0] ? cell_us(r->pinned_cpus_other_us, other) : "-",
+               cell_us(r->cpu_pressure_some_us, pc), cell_us(r->memory_pressure_some_us, pm),
+               cell_us(r->io_pressure_some_us, pi));
+}
+
+static int stats_usage(void)
+{
+        fprintf(stderr, "Usage: jailerctl stats [-f] [--interval MS] ID\n");
+        return EXIT_USAGE;
+}
+
+static bool stats_ended(const jl_jail_info *i)
+{
+        return i->state == JL_JAIL_EXITED || i->state == JL_JAIL_LOST;
+}
+
+/* stats [-f] [--interval MS] ID: the live figures of a jail, as one row
+ * (CPU% over one interval), or -f a row every interval until it ends. */
+static int cmd_stats(int argc, char **argv)
+{
+        _cleanup_client_ jl_client *c = NULL;
+        const char *jail = NULL;
+        unsigned long interval = STATS_INTERVAL_MS_DEFAULT;
+        bool follow = false;
+        jl_jail_info prev, now;
+        char *end;
+
+        for (int i = 1; i < argc; i++) {
+                if (strcmp(argv[i], "-f") == 0 || strcmp(argv[i], "--follow") == 0)
+                        follow = true;
+                else if (strcmp(argv[i], "--interval") == 0 && i + 1 < argc) {
+                        errno = 0;
+                        interval = strtoul(argv[++i], &end, 10);
+                        if (errno || end == argv[i] || *end || argv[i][0] == '-' ||
+                            interval < STATS_INTERVAL_MS_MIN || interval > STATS_INTERVAL_MS_MAX) {
+                                fprintf(stderr, "jailerctl: stats: --interval \"%s\": want milliseconds from %d to %d\n",
+                                        argv[i], STATS_INTERVAL_MS_MIN, STATS_INTERVAL_MS_MAX);
+                                return EXIT_USAGE;
+                        }
+                } else if (argv[i][0] != '-' && !jail)
+                        jail = argv[i];
+                else
+                        return stats_usage();
+        }
+        if (!jail)
+                return stats_usage();
+        if (stats_sample(&c, jail, &prev) < 0)
+                return EXIT_REFUSED;
+        if (!arg.json)
+                stats_header();
+        if (stats_ended(&prev)) {
+                if (!arg.json)
+                        stats_row(&prev, NULL);
+                return 0;
+        }
+        for (;;) {
+                usleep((useconds_t) interval * 1000);
+                if (stats_sample(&c, jail, &now) < 0)
+                        return EXIT_REFUSED;
+                if (!arg.json)
+                        stats_row(&now, stats_ended(&now) ? NULL : &prev);
+                if (fflush(stdout) != 0 || ferror(stdout))
+                        return errno == EPIPE ? 0 : EXIT_REFUSED;
+                if (!follow || stats_ended(&now))
+                        return 0;
+                prev = now;
+        }
+}
+
 /* ------------------------------------------------------------------ main */
 
 static void usage(FILE *f)
@@ -1055,6 +1273,7 @@ static void usage(FILE *f)
                 "  kill --all [SIGNAL]            signal every running jail you may see\n"
                 "  list                           list jails\n"
                 "  status ID                      show a jail's state and usage\n"
+                "  stats [-f] ID                  print a jail's live figures (-f: every second)\n"
                 "  events                         print jails starting and exiting\n"
                 "  logs [-f] ID                   print a jail's output (-f: follow it)\n"
                 "  version                        show versions\n\n"
@@ -1097,7 +1316,17 @@ int main(int argc, char **argv)
                   "is kept: id, pid, state, start time, uid." },
                 { "status", cmd_status, "ID",
                   "Show a jail's state, pid, uid, start time, live cpu, memory and pids usage,\n"
-                  "and its exit report once it has exited." },
+                  "its disturbance figures so far (pinning, throttling, memory events,\n"
+                  "pressure, involuntary switches), and its exit report once it has exited." },
+                { "stats", cmd_stats, "[-f|--follow] [--interval MS] ID",
+                  "Print a jail's live figures as a table row: CPU% over one interval (default\n"
+                  "1000 ms), memory now and peak, pids, THR% (throttled of all cpu periods in\n"
+                  "the interval) and throttled time, involuntary switches, busy time of its\n"
+                  "pinned cpus that was not its own, and pressure stall totals (some); \"-\"\n"
+                  "where the kernel does not say (cgroup v1: no pressure).  -f, --follow: a row\n"
+                  "every interval until the jail ends, then its row from the exit report.\n"
+                  "With --json, each status reply as a line of JSON.  Reconnects while jailerd\n"
+                  "restarts.  Exit 1 when jailerd refused (another user's jail, no such jail)." },
                 { "events", cmd_events, "",
                   "Print jails starting and exiting, one line each, as they happen (only your\n"
                   "own jails unless you are root); --json prints the notifications as JSON." },

@@ -299,11 +299,12 @@ static int sys_pidfd_send_signal(int pidfd, int sig)
         return (int) syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 }
 
-/* Parse cgroup.procs into a malloc'd array. */
-static int read_pids(int dirfd, pid_t **out, size_t *n_out)
+/* Parse a list of ids (cgroup.procs, cgroup.threads, tasks) into a
+ * malloc'd array. */
+static int read_ids(int dirfd, const char *name, pid_t **out, size_t *n_out)
 {
         _cleanup_free_ char *s = NULL;
-        int r = jl_cg_read_at(dirfd, "cgroup.procs", &s);
+        int r = jl_cg_read_at(dirfd, name, &s);
         if (r < 0)
                 return r;
 
@@ -327,6 +328,55 @@ static int read_pids(int dirfd, pid_t **out, size_t *n_out)
         }
         *out = TAKE_PTR(pids);
         *n_out = n;
+        return 0;
+}
+
+static int read_pids(int dirfd, pid_t **out, size_t *n_out)
+{
+        return read_ids(dirfd, "cgroup.procs", out, n_out);
+}
+
+/* "nonvoluntary_ctxt_switches:" of /proc/TID/status, the thread's own. */
+static int thread_nivcsw(pid_t tid, uint64_t *out)
+{
+        char path[64], line[256];
+        bool found = false;
+
+        snprintf(path, sizeof(path), "/proc/%d/status", (int) tid);
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        if (!f)
+                return -errno;
+        while (fgets(line, sizeof(line), f))
+                if (strncmp(line, "nonvoluntary_ctxt_switches:", 27) == 0) {
+                        char *p = line + 27;
+                        p += strspn(p, " \t");
+                        found = parse_u64_n(p, strcspn(p, "\n"), out) == 0;
+                        break;
+                }
+        return found ? 0 : -ENOKEY;
+}
+
+int jl_cg_threads_nivcsw(int dirfd, int64_t *out)
+{
+        _cleanup_free_ pid_t *tids = NULL;
+        size_t n = 0;
+        uint64_t sum = 0;
+        /* v2 lists a cgroup's threads in cgroup.threads, v1 in tasks. */
+        int r = read_ids(dirfd, "cgroup.threads", &tids, &n);
+        if (r == -ENOENT)
+                r = read_ids(dirfd, "tasks", &tids, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                uint64_t v;
+                /* A thread that ended since the list was read is gone with
+                 * its count; a tid reused meanwhile by a thread outside the
+                 * jail adds that thread's count: a statistic, never acted
+                 * upon. */
+                if (thread_nivcsw(tids[i], &v) == 0 && v <= INT64_MAX - sum)
+                        sum += v;
+        }
+        *out = (int64_t) sum;
         return 0;
 }
 

@@ -114,6 +114,10 @@ int jl_cg_dir_remove(struct jl_cg_dir *d, const char *id);
  * were listed (0: empty) or a negative errno. */
 int jl_cg_kill_procs(int dirfd);
 
+/* The involuntary context switches of the threads now in dirfd's cgroup
+ * (cgroup.threads on v2, tasks on v1), summed from /proc.  0 or -errno. */
+int jl_cg_threads_nivcsw(int dirfd, int64_t *out);
+
 /* Wait a little between polls: 1 ms, doubling up to 20 ms. */
 void jl_cg_backoff(unsigned *round);
 

@@ -400,6 +400,17 @@ int jl_cgroup_stats_read(const struct jl_cgroup *cg, jl_cgroup_stats *st)
         return 0;
 }
 
+int jl_cgroup_threads_nivcsw(const struct jl_cgroup *cg, int64_t *out)
+{
+        /* Every v1 hierarchy lists the same tasks: the first will do. */
+        int r = cg->n_dirs ? jl_cg_threads_nivcsw(cg->dirs[0].fd, out) : -ENOENT;
+        if (r < 0) {
+                errno = -r;
+                return -1;
+        }
+        return 0;
+}
+
 int jl_cgroup_kill_all(struct jl_cgroup *cg)
 {
         int r = cg->ops->kill_all(cg);

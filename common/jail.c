@@ -643,6 +643,52 @@ int jailer_jail_expire(jailer_jail *j)
         return jl_cgroup_kill_all(j->cg);
 }
 
+/* The report's figures from the cgroup's, at monotonic time now; the
+ * caller says how it ended. */
+static void report_fill(const jailer_jail *j, const jl_cgroup_stats *st, uint64_t now, jailer_report *r)
+{
+        *r = (jailer_report) {
+                .pid = j->pid,
+                .exit_code = -1,
+                .oom_killed = st->oom_killed,
+                .timed_out = j->timed_out,
+                .wall_time_us = now > j->start_us ? now - j->start_us : 0,
+                .cpu_usage_us = st->cpu_usage_us,
+                .memory_peak_bytes = st->memory_peak_bytes,
+                .pids_peak = st->pids_peak,
+                .measured = true,
+                .cpu_periods = st->cpu_periods,
+                .cpu_throttled_periods = st->cpu_throttled_periods,
+                .cpu_throttled_us = st->cpu_throttled_us,
+                .memory_high_events = st->memory_high_events,
+                .memory_max_events = st->memory_max_events,
+                .cpu_pressure_some_us = st->pressure[JL_PSI_CPU][0],
+                .cpu_pressure_full_us = st->pressure[JL_PSI_CPU][1],
+                .memory_pressure_some_us = st->pressure[JL_PSI_MEMORY][0],
+                .memory_pressure_full_us = st->pressure[JL_PSI_MEMORY][1],
+                .io_pressure_some_us = st->pressure[JL_PSI_IO][0],
+                .io_pressure_full_us = st->pressure[JL_PSI_IO][1],
+                .involuntary_switches = -1,
+                .pinned_cpus_other_us = st->pinned_other_us,
+        };
+        snprintf(r->id, sizeof(r->id), "%s", j->id);
+        snprintf(r->cpus, sizeof(r->cpus), "%s", st->cpus);
+}
+
+int jailer_jail_snapshot(const jailer_jail *j, jailer_report *r, jailer_error *err)
+{
+        jl_cgroup_stats st = { .pids_peak = -1 };
+
+        if (jl_cgroup_stats_read(j->cg, &st) < 0)
+                return jl_error(err, JAILER_STEP_CGROUP, errno, NULL, "read the figures of %s",
+                                jl_cgroup_path(j->cg));
+        report_fill(j, &st, jailer_jail_prepared(j) ? j->start_us : jl_now_monotonic_us(), r);
+        /* Live, the threads in the jail now; at the end, the program's
+         * rusage (its own and its waited-for children's). */
+        (void) jl_cgroup_threads_nivcsw(j->cg, &r->involuntary_switches);
+        return 0;
+}
+
 int jailer_jail_collect(jailer_jail *j, jailer_report *r, jailer_error *err)
 {
         for (;;) {
@@ -681,34 +727,11 @@ int jailer_jail_collect(jailer_jail *j, jailer_report *r, jailer_error *err)
         jl_cgroup_stats st = { .pids_peak = -1 };
         (void) jl_cgroup_stats_read(j->cg, &st);
 
-        *r = (jailer_report) {
-                .pid = j->pid,
-                .exit_code = si.si_code == CLD_EXITED ? si.si_status : -1,
-                .signal = si.si_code == CLD_EXITED ? 0 : si.si_status,
-                .oom_killed = st.oom_killed,
-                .timed_out = j->timed_out,
-                .seccomp_killed = j->seccomp_kill && si.si_code != CLD_EXITED && si.si_status == SIGSYS,
-                .wall_time_us = end - j->start_us,
-                .cpu_usage_us = st.cpu_usage_us,
-                .memory_peak_bytes = st.memory_peak_bytes,
-                .pids_peak = st.pids_peak,
-                .measured = true,
-                .cpu_periods = st.cpu_periods,
-                .cpu_throttled_periods = st.cpu_throttled_periods,
-                .cpu_throttled_us = st.cpu_throttled_us,
-                .memory_high_events = st.memory_high_events,
-                .memory_max_events = st.memory_max_events,
-                .cpu_pressure_some_us = st.pressure[JL_PSI_CPU][0],
-                .cpu_pressure_full_us = st.pressure[JL_PSI_CPU][1],
-                .memory_pressure_some_us = st.pressure[JL_PSI_MEMORY][0],
-                .memory_pressure_full_us = st.pressure[JL_PSI_MEMORY][1],
-                .io_pressure_some_us = st.pressure[JL_PSI_IO][0],
-                .io_pressure_full_us = st.pressure[JL_PSI_IO][1],
-                .involuntary_switches = ru.ru_nivcsw,
-                .pinned_cpus_other_us = st.pinned_other_us,
-        };
-        snprintf(r->id, sizeof(r->id), "%s", j->id);
-        snprintf(r->cpus, sizeof(r->cpus), "%s", st.cpus);
+        report_fill(j, &st, end, r);
+        r->exit_code = si.si_code == CLD_EXITED ? si.si_status : -1;
+        r->signal = si.si_code == CLD_EXITED ? 0 : si.si_status;
+        r->seccomp_killed = j->seccomp_kill && si.si_code != CLD_EXITED && si.si_status == SIGSYS;
+        r->involuntary_switches = ru.ru_nivcsw;
         return 0;
 }
 

@@ -194,6 +194,9 @@ int jl_cgroup_attach(struct jl_cgroup *cg, pid_t pid, jailer_error *err);
 int jl_cgroup_stats_read(const struct jl_cgroup *cg, jl_cgroup_stats *st);
 /* Kill every process in the cgroup and wait (bounded) until it is empty. */
 int jl_cgroup_kill_all(struct jl_cgroup *cg);
+/* The involuntary context switches of the threads now in the cgroup.
+ * 0, or -1 with errno. */
+int jl_cgroup_threads_nivcsw(const struct jl_cgroup *cg, int64_t *out);
 /* Remove the cgroup directories (after kill_all); frees cg. */
 int jl_cgroup_destroy(struct jl_cgroup *cg);
 const char *jl_cgroup_path(const struct jl_cgroup *cg);

@@ -468,6 +468,12 @@ typedef struct jailer_usage {
         uint64_t pids_current;
 } jailer_usage;
 int jailer_jail_usage(const jailer_jail *j, jailer_usage *u, jailer_error *err);
+/* The exit report so far, while the jail runs: wall time until now (0 for
+ * a prepared jail), the cgroup's figures and the disturbance figures, with
+ * involuntary_switches those of the threads in the jail now (at the end:
+ * the program's and its waited-for children's).  exit_code is -1 and
+ * signal 0: it has not ended. */
+int jailer_jail_snapshot(const jailer_jail *j, jailer_report *r, jailer_error *err);
 
 /* Send a signal to the jailed program (its PID 1). */
 int jailer_jail_kill(jailer_jail *j, int sig);

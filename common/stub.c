@@ -293,6 +293,12 @@ int jailer_jail_usage(const jailer_jail *j, jailer_usage *u, jailer_error *err)
         return unsupported(err);
 }
 
+int jailer_jail_snapshot(const jailer_jail *j, jailer_report *r, jailer_error *err)
+{
+        (void) j, (void) r;
+        return unsupported(err);
+}
+
 int jailer_jail_kill(jailer_jail *j, int sig)
 {
         (void) j, (void) sig;

@@ -19,7 +19,7 @@ _jailer_takes_value()
         --cpu-period | --pids | --max-fds | --max-procs | --max-file-size | \
         --timeout | --uid | --gid | --bind | --env | --workdir | --hostname | \
         --device | --netns | --tap | --cgroup-version | --cgroup-parent | --seccomp | \
-        --seccomp-allow | --report | --socket | --prepare-timeout)
+        --seccomp-allow | --report | --socket | --prepare-timeout | --interval)
                 return 0 ;;
         --cpus | --mems | --io)
                 return 0 ;;
@@ -193,7 +193,7 @@ _jailerctl()
                 elif [[ $cur == -* ]]; then
                         _jailer_words '--socket --json --help --version' "$cur"
                 else
-                        _jailer_words 'run create start wait kill list status events logs version' "$cur"
+                        _jailer_words 'run create start wait kill list status stats events logs version' "$cur"
                 fi
                 return 0
         fi
@@ -210,16 +210,24 @@ _jailerctl()
                         _jailer_words "$_jailer_jail_flags --stdio --no-start --prepare-timeout --json --help --" "$cur"
                 fi
                 ;;
-        wait | status | kill | logs | start)
+        wait | status | stats | kill | logs | start)
                 local n=0 state=
                 for ((i = cmd_at + 1; i < COMP_CWORD; i++)); do
+                        if [ "${COMP_WORDS[i]}" = --interval ]; then
+                                ((i += 1))
+                                continue
+                        fi
                         [[ ${COMP_WORDS[i]} == -* ]] || ((n += 1))
                 done
-                if [[ $cur == -* ]]; then
+                if [ "$flag" = --interval ]; then
+                        COMPREPLY=()
+                elif [[ $cur == -* ]]; then
                         if [ "$cmd" = kill ] && ((n == 0)); then
                                 _jailer_words '--all --json --help' "$cur"
                         elif [ "$cmd" = logs ]; then
                                 _jailer_words '--follow -f --json --help' "$cur"
+                        elif [ "$cmd" = stats ]; then
+                                _jailer_words '--follow -f --interval --json --help' "$cur"
                         else
                                 _jailer_words '--json --help' "$cur"
                         fi

@@ -230,7 +230,9 @@ void jd_clients_shutdown(jd_daemon *d);
 /* jails.c */
 jd_jail *jd_jail_find(jd_daemon *d, const char *id);
 bool jd_jail_visible(const jd_jail *j, const jd_peer *p);
-json_object *jd_jail_info(const jd_jail *j, const jailer_usage *usage);
+/* usage and figures (the report so far): a running jail's live figures,
+ * or NULL. */
+json_object *jd_jail_info(const jd_jail *j, const jailer_usage *usage, const jailer_report *figures);
 /* A started (exited false) or exited notification's params: the jail as it
  * was then, with its cursor. */
 json_object *jd_jail_event_params(const jd_jail *j, bool exited);

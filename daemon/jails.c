@@ -160,7 +160,8 @@ static void read_jail_ids(jd_jail *j, int dfd)
         jailer_config_free(c);
 }
 
-static json_object *jail_info(const jd_jail *j, const jailer_usage *usage, bool as_started)
+static json_object *jail_info(const jd_jail *j, const jailer_usage *usage, const jailer_report *figures,
+                              bool as_started)
 {
         jl_jail_info i = {
                 .pid = j->pid,
@@ -180,6 +181,10 @@ static json_object *jail_info(const jd_jail *j, const jailer_usage *usage, bool 
                 i.has_usage = true;
                 i.usage = *usage;
         }
+        if (usage && figures) {
+                i.has_figures = true;
+                i.figures = *figures;
+        }
         if (ended && !j->lost) {
                 i.has_report = true;
                 i.report = j->report;
@@ -192,14 +197,14 @@ static json_object *jail_info(const jd_jail *j, const jailer_usage *usage, bool 
         return o;
 }
 
-json_object *jd_jail_info(const jd_jail *j, const jailer_usage *usage)
+json_object *jd_jail_info(const jd_jail *j, const jailer_usage *usage, const jailer_report *figures)
 {
-        return jail_info(j, usage, false);
+        return jail_info(j, usage, figures, false);
 }
 
 json_object *jd_jail_event_params(const jd_jail *j, bool exited)
 {
-        json_object *o = jail_info(j, NULL, !exited);
+        json_object *o = jail_info(j, NULL, NULL, !exited);
         char cursor[JD_CURSOR_MAX];
 
         jd_cursor_format(j->daemon, exited ? j->exited_seq : j->started_seq, cursor);
@@ -1434,7 +1439,7 @@ static void control_answer_gone(jd_control *ctl)
         jl_rpc_error e;
 
         if (ctl->req && ctl->req->method == JL_METHOD_STATUS) {
-                control_finish(ctl, jd_jail_info(ctl->jail, NULL), NULL);
+                control_finish(ctl, jd_jail_info(ctl->jail, NULL, NULL), NULL);
                 return;
         }
         jl_rpc_error_set(&e, JL_RPC_NOT_RUNNING, NULL, NULL, "jail %s is not running", ctl->jail->id);
@@ -1457,7 +1462,7 @@ static int on_control_reply(sd_event_source *s, int fd, uint32_t revents, void *
 {
         jd_control *ctl = userdata;
         char buf[JD_SVCTL_MAX_MSG + 1];
-        json_object *o, *ok, *u, *peak;
+        json_object *o, *ok, *u, *peak, *fig;
         jl_rpc_error e;
         const char *reason;
         ssize_t n;
@@ -1494,8 +1499,14 @@ static int on_control_reply(sd_event_source *s, int fd, uint32_t revents, void *
                                                              (uint64_t) json_int(u, "memory_peak_bytes"),
                                 .pids_current = (uint64_t) json_int(u, "pids_current"),
                         };
+                        jailer_report figures;
+                        bool has_figures = json_object_object_get_ex(o, "figures", &fig) &&
+                                           jl_report_from_json(fig, &figures, &e) == 0;
 
-                        control_finish(ctl, jd_jail_info(ctl->jail, &usage), NULL);
+                        if (has_figures)
+                                figures.exit_code = -1;  /* it has not ended */
+
+                        control_finish(ctl, jd_jail_info(ctl->jail, &usage, has_figures ? &figures : NULL), NULL);
                 } else
                         control_finish(ctl, NULL, NULL);
                 json_object_put(o);

@@ -909,7 +909,7 @@ static void do_list(jd_client *c, jl_request *req)
         list = jl_list_result_new();
         for (jd_jail *j = c->daemon->jails; j; j = j->next)
                 if (j->state != JD_JAIL_STARTING && jd_jail_visible(j, &c->peer))
-                        (void) jl_list_result_add(list, jd_jail_info(j, NULL));
+                        (void) jl_list_result_add(list, jd_jail_info(j, NULL, NULL));
         jd_client_reply(c, req->id, list);
 }
 
@@ -957,7 +957,7 @@ static void do_status(jd_client *c, jl_request *req)
         if (!j)
                 return;
         if (j->state != JD_JAIL_RUNNING)
-                jd_client_reply(c, req->id, jd_jail_info(j, NULL));
+                jd_client_reply(c, req->id, jd_jail_info(j, NULL, NULL));
         else if (jd_jail_control(j, c, req->id, JL_METHOD_STATUS, 0, &e) < 0)
                 refuse(c, req->id, "status", jail, &e);
 }

@@ -344,6 +344,41 @@ static json_object *control_start(supervisor *sv)
         return o;
 }
 
+/* Live figures: the usage, and the exit report so far ("figures"), in
+ * the report's JSON form. */
+static json_object *control_status(supervisor *sv)
+{
+        jailer_usage u = { 0 };
+        jailer_report rep;
+        jailer_error err = { 0 };
+        _cleanup_free_ char *figures = NULL;
+        json_object *o, *uo;
+
+        if (sv->ended)
+                return reply_error("not_running", "jail %s is not running", sv->state.id);
+        if (jailer_jail_usage(sv->jail, &u, &err) < 0 || jailer_jail_snapshot(sv->jail, &rep, &err) < 0)
+                return reply_error("internal", "%s", err.message);
+        /* A report says how the program ended; this one has not: its
+         * ending members are dropped where the figures are shown
+         * (jl_jail_info_to_json()), but must read back meanwhile. */
+        rep.exit_code = 0;
+        figures = jailer_report_to_json(&rep);
+        o = json_object_new_object();
+        uo = json_object_new_object();
+        json_object_object_add(uo, "cpu_usage_us", json_object_new_uint64(u.cpu_usage_us));
+        json_object_object_add(uo, "memory_current_bytes", json_object_new_uint64(u.memory_current_bytes));
+        json_object_object_add(uo, "memory_peak_bytes",
+                               u.memory_peak_bytes == JAILER_UNKNOWN ? NULL :
+                                                                       json_object_new_uint64(u.memory_peak_bytes));
+        json_object_object_add(uo, "pids_current", json_object_new_uint64(u.pids_current));
+        json_object_object_add(o, "ok", json_object_new_boolean(true));
+        json_object_object_add(o, "pid", json_object_new_int(sv->state.jail_pid));
+        json_object_object_add(o, "usage", uo);
+        if (figures)
+                json_object_object_add(o, "figures", json_tokener_parse(figures));
+        return o;
+}
+
 static json_object *handle_control(supervisor *sv, json_object *req)
 {
         json_object *op, *m, *o;
@@ -383,28 +418,8 @@ static json_object *handle_control(supervisor *sv, json_object *req)
                 return o;
         }
 
-        if (strcmp(ops, "status") == 0) {
-                jailer_usage u = { 0 };
-                jailer_error err = { 0 };
-                json_object *uo;
-
-                if (sv->ended)
-                        return reply_error("not_running", "jail %s is not running", sv->state.id);
-                if (jailer_jail_usage(sv->jail, &u, &err) < 0)
-                        return reply_error("internal", "%s", err.message);
-                o = json_object_new_object();
-                uo = json_object_new_object();
-                json_object_object_add(uo, "cpu_usage_us", json_object_new_uint64(u.cpu_usage_us));
-                json_object_object_add(uo, "memory_current_bytes", json_object_new_uint64(u.memory_current_bytes));
-                json_object_object_add(uo, "memory_peak_bytes",
-                                       u.memory_peak_bytes == JAILER_UNKNOWN ? NULL :
-                                                                               json_object_new_uint64(u.memory_peak_bytes));
-                json_object_object_add(uo, "pids_current", json_object_new_uint64(u.pids_current));
-                json_object_object_add(o, "ok", json_object_new_boolean(true));
-                json_object_object_add(o, "pid", json_object_new_int(sv->state.jail_pid));
-                json_object_object_add(o, "usage", uo);
-                return o;
-        }
+        if (strcmp(ops, "status") == 0)
+                return control_status(sv);
 
         if (strcmp(ops, "start") == 0)
                 return control_start(sv);

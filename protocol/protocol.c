@@ -1072,6 +1072,55 @@ int jl_parse_rfc3339(const char *s, uint64_t *realtime_us)
         return 0;
 }
 
+/* The members of a report that say how it ended, or who: not figures. */
+static bool ending_key(const char *key)
+{
+        static const char *const keys[] = { "jail", "pid", "exit_code", "signal", "timed_out", "seccomp_killed" };
+
+        for (size_t k = 0; k < ELEMENTSOF(keys); k++)
+                if (strcmp(key, keys[k]) == 0)
+                        return true;
+        return false;
+}
+
+/* A running jail's report so far, into its usage object: its figures
+ * under the report's own names. */
+static int add_figures(json_object *u, const jailer_report *figures)
+{
+        _cleanup_json_ json_object *r = jl_report_to_json(figures);
+
+        if (!r)
+                return -ENOMEM;
+        json_object_object_foreach(r, key, v) {
+                if (ending_key(key) || json_object_object_get_ex(u, key, NULL))
+                        continue;
+                if (json_object_object_add(u, key, json_object_get(v)) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+/* The figures in a usage object (those with "wall_time_us") back into a
+ * report that has not ended. */
+static int figures_from_usage(json_object *u, const jl_jail_info *i, jailer_report *r, jl_rpc_error *err)
+{
+        _cleanup_json_ json_object *o = json_object_new_object();
+
+        if (!o)
+                return jl_rpc_error_set(err, 0, JL_REASON_INTERNAL, NULL, "out of memory");
+        json_object_object_foreach(u, key, v)
+                if (!ending_key(key))
+                        json_object_object_add(o, key, json_object_get(v));
+        json_object_object_add(o, "jail", json_object_new_string(i->jail));
+        json_object_object_add(o, "pid", json_object_new_int64(i->pid));
+        /* a report says how it ended: this one has not */
+        json_object_object_add(o, "exit_code", json_object_new_int(0));
+        if (jl_report_from_json(o, r, err) < 0)
+                return -1;
+        r->exit_code = -1;
+        return 0;
+}
+
 json_object *jl_jail_info_to_json(const jl_jail_info *i)
 {
         _cleanup_json_ json_object *o = json_object_new_object();
@@ -1099,6 +1148,8 @@ json_object *jl_jail_info_to_json(const jl_jail_info *i)
                                                NULL :
                                                json_object_new_uint64(i->usage.memory_peak_bytes));
                 json_object_object_add(u, "pids_current", json_object_new_uint64(i->usage.pids_current));
+                if (i->has_figures && add_figures(u, &i->figures) < 0)
+                        return NULL;
         }
         if (i->has_report) {
                 json_object *r = jl_report_to_json(&i->report);
@@ -1149,6 +1200,11 @@ int jl_jail_info_from_json(json_object *o, jl_jail_info *i, jl_rpc_error *err)
                 if (json_object_object_get_ex(v, "memory_peak_bytes", &m) && !m)
                         i->usage.memory_peak_bytes = JAILER_UNKNOWN;
                 i->usage.pids_current = get_u64(v, "pids_current");
+                if (json_object_object_get_ex(v, "wall_time_us", NULL)) {
+                        if (figures_from_usage(v, i, &i->figures, err) < 0)
+                                return -1;
+                        i->has_figures = true;
+                }
         }
         if (json_object_object_get_ex(o, "report", &v) && json_object_is_type(v, json_type_object)) {
                 if (jl_report_from_json(v, &i->report, err) < 0)

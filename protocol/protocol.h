@@ -316,7 +316,10 @@ jl_jail_state jl_jail_state_from_string(const char *s);
 /* One jail as list, status and the notifications show it:
  *   {"jail","pid","state","started_at","uid"}
  *   + "usage":{"cpu_usage_us","memory_current_bytes","memory_peak_bytes",
- *              "pids_current"}      when has_usage (status of a running jail)
+ *              "pids_current"}      when has_usage (status of a running jail),
+ *              and with has_figures the report's figures so far in it:
+ *              "wall_time_us", "oom_killed", "pids_peak" and the
+ *              disturbance keys ("cpus", "cpu_throttled_us", ...)
  *   + "report":{...}               when has_report (exited) */
 typedef struct jl_jail_info {
         char jail[JAILER_ID_MAX + 1];
@@ -326,6 +329,8 @@ typedef struct jl_jail_info {
         uid_t uid;                 /* the uid that created it (SO_PEERCRED) */
         bool has_usage;
         jailer_usage usage;
+        bool has_figures;          /* only with has_usage */
+        jailer_report figures;     /* the report so far: exit_code -1, signal 0 */
         bool has_report;
         jailer_report report;
 } jl_jail_info;

@@ -160,9 +160,10 @@ def test_jailer_program_arguments_are_not_flags(tmp_path):
 def test_jailerctl_commands():
     assert complete("jailerctl k") == ["kill"]
     assert set(complete("jailerctl ")) == {"run", "create", "start", "wait", "kill", "list", "status",
-                                          "events", "logs", "version"}
+                                          "stats", "events", "logs", "version"}
     assert set(complete("jailerctl logs -")) == {"--follow", "-f", "--json", "--help"}
-    assert complete("jailerctl --json --socket /tmp/s sta") == ["start", "status"]
+    assert set(complete("jailerctl stats -")) == {"--follow", "-f", "--interval", "--json", "--help"}
+    assert sorted(complete("jailerctl --json --socket /tmp/s sta")) == ["start", "stats", "status"]
     assert complete("jailerctl --soc") == ["--socket"]
 
 
@@ -195,6 +196,10 @@ def test_jailerctl_jail_ids_from_list(stub_dir):
     assert complete("jailerctl kill vm-", path=stub_dir) == ["vm-1", "vm-3"]
     assert complete("jailerctl status ", path=stub_dir) == ["vm-1", "done_2", "vm-3"]
     assert complete("jailerctl --json wait d", path=stub_dir) == ["done_2"]
+    # stats: the id, also after --interval and its value (which is no id)
+    assert complete("jailerctl stats -f --interval 500 vm-", path=stub_dir) == ["vm-1", "vm-3"]
+    assert complete("jailerctl stats --interval ", path=stub_dir) == []
+    assert complete("jailerctl stats vm-1 ", path=stub_dir) == []
     # the second argument of kill is a signal
     assert "SIGKILL" in complete("jailerctl kill vm-1 ", path=stub_dir)
     assert complete("jailerctl kill vm-1 SIGK", path=stub_dir) == ["SIGKILL"]

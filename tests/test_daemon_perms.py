@@ -105,10 +105,13 @@ def test_member_sees_and_kills_only_its_own(daemon, accounts):
         mine = [e for e in ctl_json(daemon, accounts, "alice", "list")["jails"] if e["jail"] == jid]
         assert len(mine) == 1 and mine[0]["uid"] == alice_uid, mine
         assert ctl_json(daemon, accounts, "alice", "status", jid)["uid"] == alice_uid
+        p = ctl(daemon, accounts, "alice", "stats", "--interval", "100", jid)
+        assert p.returncode == 0 and f"{jid} running" in " ".join(p.stdout.split()), p
 
         # bob neither sees it nor may touch it
         assert all(e["jail"] != jid for e in ctl_json(daemon, accounts, "bob", "list")["jails"])
-        for args in (("kill", jid), ("kill", jid, "KILL"), ("status", jid)):
+        for args in (("kill", jid), ("kill", jid, "KILL"), ("status", jid), ("stats", jid),
+                     ("stats", "-f", "--interval", "100", jid)):
             p = ctl(daemon, accounts, "bob", *args)
             assert p.returncode == 1 and "permission_denied" in p.stderr, (args, p)
         p = ctl(daemon, accounts, "bob", "wait", jid, timeout=30)
