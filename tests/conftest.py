@@ -21,6 +21,30 @@ def pytest_report_header(config):
             f"forced version {jailtest.CGROUP_VERSION or '(auto)'}"]
 
 
+def pytest_terminal_summary(terminalreporter):
+    """Per test file: passed, failed, skipped, on the kernel that ran them
+    (what a tier proved where, at a glance)."""
+    counts = {}
+    for outcome in ("passed", "failed", "skipped", "error"):
+        for rep in terminalreporter.stats.get(outcome, []):
+            path = getattr(rep, "nodeid", "").split("::")[0]
+            if not path:
+                continue
+            kind = "failed" if outcome == "error" else outcome
+            c = counts.setdefault(path, {"passed": 0, "failed": 0, "skipped": 0})
+            # a setup error and a teardown error of one test count once
+            if outcome == "error" and rep.when == "teardown" and c["passed"]:
+                c["passed"] -= 1
+            c[kind] += 1
+    if not counts:
+        return
+    tw = terminalreporter
+    tw.write_sep("-", f"per file, kernel {os.uname().release}")
+    for path in sorted(counts):
+        c = counts[path]
+        tw.write_line(f"{path:<40} passed {c['passed']:>4}  failed {c['failed']:>3}  skipped {c['skipped']:>3}")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _session_cgroups():
     """Remove the session's cgroup parent from every hierarchy at the end."""

@@ -657,6 +657,59 @@ static int t_jail_info_roundtrip(void)
         return 0;
 }
 
+/* A running jail's figures: under usage with the report's names, nothing
+ * that says how it ended, and read back as they were. */
+static int t_jail_info_figures(void)
+{
+        jl_jail_info a = {
+                .pid = 77,
+                .state = JL_JAIL_RUNNING,
+                .started_at_us = 1796063460000001ULL,
+                .has_usage = true,
+                .usage = { 10, 20, 30, 1 },
+                .has_figures = true,
+                .figures = {
+                        .pid = 77, .exit_code = -1, .wall_time_us = 500, .cpu_usage_us = 10,
+                        .memory_peak_bytes = 30, .pids_peak = 2, .measured = true, .cpus = "1",
+                        .cpu_periods = 5, .cpu_throttled_periods = 4, .cpu_throttled_us = 300,
+                        .memory_high_events = -1, .memory_max_events = -1,
+                        .cpu_pressure_some_us = -1, .cpu_pressure_full_us = -1,
+                        .memory_pressure_some_us = -1, .memory_pressure_full_us = -1,
+                        .io_pressure_some_us = -1, .io_pressure_full_us = -1,
+                        .involuntary_switches = 9, .pinned_cpus_other_us = 0,
+                },
+        }, b;
+        json_object *u, *v;
+        jl_rpc_error e;
+        strcpy(a.jail, "x");
+        strcpy(a.figures.id, "x");
+
+        json_object *o = jl_jail_info_to_json(&a);
+        CHECK(o && json_object_object_get_ex(o, "usage", &u), "to_json");
+        CHECK(!json_object_object_get_ex(u, "exit_code", NULL) && !json_object_object_get_ex(u, "signal", NULL) &&
+              !json_object_object_get_ex(u, "timed_out", NULL) && !json_object_object_get_ex(u, "jail", NULL),
+              "usage says how a running jail ended: %s", json_object_to_json_string(u));
+        CHECK(json_object_object_get_ex(u, "cpu_throttled_us", &v) && json_object_get_int64(v) == 300 &&
+              json_object_object_get_ex(u, "memory_max_events", &v) && !v &&
+              json_object_object_get_ex(u, "memory_current_bytes", &v) && json_object_get_int64(v) == 20,
+              "usage: %s", json_object_to_json_string(u));
+        int r = jl_jail_info_from_json(o, &b, &e);
+        json_object_put(o);
+        CHECK(r == 0, "from_json: %s", e.message);
+        CHECK(b.has_usage && b.has_figures && b.figures.exit_code == -1 && b.figures.signal == 0 &&
+              b.figures.wall_time_us == 500 && strcmp(b.figures.cpus, "1") == 0 &&
+              b.figures.cpu_throttled_periods == 4 && b.figures.memory_max_events == -1 &&
+              b.figures.involuntary_switches == 9 && b.usage.memory_current_bytes == 20, "figures differ");
+
+        /* Without figures (an older jailerd): none read. */
+        a.has_figures = false;
+        o = jl_jail_info_to_json(&a);
+        r = jl_jail_info_from_json(o, &b, &e);
+        json_object_put(o);
+        CHECK(r == 0 && b.has_usage && !b.has_figures, "figures made up");
+        return 0;
+}
+
 static int t_rfc3339(void)
 {
         char buf[32];
@@ -1238,6 +1291,7 @@ int main(void)
         report("build: result reply", t_build_result());
         report("build: exited notification", t_build_notification());
         report("build: jail info round trip", t_jail_info_roundtrip());
+        report("build: a running jail's figures", t_jail_info_figures());
         report("build: RFC 3339", t_rfc3339());
         report("names: methods and reasons", t_method_names());
         report("fds: 3 with create, usable, CLOEXEC", t_fds_three_with_create());
