@@ -17,6 +17,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/utsname.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
@@ -156,6 +157,22 @@ static int supervise(jailer_jail *j, jailer_report *r, jailer_error *err, int sf
         return jailer_jail_wait(j, r, err);
 }
 
+/* Which of those this kernel lacks, as libjailer finds them. */
+static void print_kernel_fallbacks(void)
+{
+        struct utsname u;
+        char what[256];
+
+        if (uname(&u) < 0)
+                snprintf(u.release, sizeof(u.release), "?");
+        if (jailer_kernel_fallbacks(what, sizeof(what)) < 0)
+                printf("this kernel (%s): cannot tell which it lacks: %m\n", u.release);
+        else if (!what[0])
+                printf("this kernel (%s): has them all\n", u.release);
+        else
+                printf("this kernel (%s): does without %s\n", u.release, what);
+}
+
 int main(int argc, char **argv)
 {
         struct options o = { 0 };
@@ -190,6 +207,7 @@ info:
                        "does without, where the kernel or a seccomp filter lacks them: clone3 (5.3),\n"
                        "openat2 (5.6), close_range (5.9), mount_setattr (5.12), cgroup.kill (5.14),\n"
                        "memory.peak (5.19) -- see README.md, \"Kernel\"\n");
+                print_kernel_fallbacks();
                 jailer_config_free(c);
                 return 0;
         }

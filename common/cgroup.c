@@ -7,6 +7,7 @@
  */
 #include "cgroup-internal.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <signal.h>
@@ -194,6 +195,61 @@ void jl_cg_host_v1_missing(const struct jl_cg_host *h, char *buf, size_t size)
                         if (k > 0)
                                 len += (size_t) k;
                 }
+}
+
+/* Does a cgroup below the v2 mount (ours, else the first child of the
+ * root: the root itself has fewer files) have file?  1, 0, or -1 when there
+ * is no such cgroup to look at. */
+static int v2_cgroup_has(const char *mount, const char *file)
+{
+        _cleanup_free_ char *line = NULL, *path = NULL;
+        size_t cap = 0;
+        FILE *f = fopen("/proc/self/cgroup", "re");
+        const char *own = NULL;
+        struct dirent *e;
+        int has = -1;
+
+        if (f) {
+                while (getline(&line, &cap, f) > 0)
+                        if (strncmp(line, "0::", 3) == 0) {
+                                line[strcspn(line, "\n")] = 0;
+                                own = line + 3;
+                                break;
+                        }
+                fclose(f);
+        }
+        if (own && strcmp(own, "/") != 0) {
+                if (asprintf(&path, "%s%s/%s", mount, own, file) < 0)
+                        return -1;
+                return access(path, F_OK) == 0;
+        }
+        DIR *d = opendir(mount);
+        while (d && (e = readdir(d)))
+                if (e->d_type == DT_DIR && e->d_name[0] != '.') {
+                        has = faccessat(dirfd(d), e->d_name, F_OK, AT_SYMLINK_NOFOLLOW) == 0 &&
+                              asprintf(&path, "%s/%s/%s", mount, e->d_name, file) >= 0 ? access(path, F_OK) == 0 : -1;
+                        break;
+                }
+        if (d)
+                closedir(d);
+        return has;
+}
+
+int jl_cgroup_kernel_fallbacks(char *buf, size_t size)
+{
+        struct jl_cg_host h;
+        size_t n = strlen(buf);
+
+        if (jl_cg_host_probe(&h) < 0)
+                return -1;
+        if (h.v2_mount) {
+                if (v2_cgroup_has(h.v2_mount, "cgroup.kill") == 0)
+                        n += (size_t) snprintf(buf + n, n < size ? size - n : 0, "%scgroup.kill", n ? ", " : "");
+                if (v2_cgroup_has(h.v2_mount, "memory.peak") == 0)
+                        n += (size_t) snprintf(buf + n, n < size ? size - n : 0, "%smemory.peak", n ? ", " : "");
+        }
+        jl_cg_host_done(&h);
+        return n < size ? 0 : -1;
 }
 
 const char *jl_cgroup_detect(void)

@@ -194,6 +194,9 @@ int jl_cgroup_attach(struct jl_cgroup *cg, pid_t pid, jailer_error *err);
 int jl_cgroup_stats_read(const struct jl_cgroup *cg, jl_cgroup_stats *st);
 /* Kill every process in the cgroup and wait (bounded) until it is empty. */
 int jl_cgroup_kill_all(struct jl_cgroup *cg);
+/* Append ", "-separated the cgroup files this kernel lacks that libjailer
+ * does without (cgroup.kill, memory.peak on v2) to buf.  0, or -1. */
+int jl_cgroup_kernel_fallbacks(char *buf, size_t size);
 /* The involuntary context switches of the threads now in the cgroup.
  * 0, or -1 with errno. */
 int jl_cgroup_threads_nivcsw(const struct jl_cgroup *cg, int64_t *out);

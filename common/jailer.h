@@ -542,6 +542,13 @@ int jailer_seccomp_prepare(const jailer_config *c, jailer_error *err);
 
 const char *jailer_version(void);
 
+/* What libjailer does without on this kernel (or under this seccomp
+ * filter), ", "-separated into buf: the calls clone3, openat2,
+ * close_range, pidfd_open, mount_setattr, and on cgroup v2 the files
+ * cgroup.kill and memory.peak; "" when it needs no fallback.  0, or -1
+ * with errno (ENOSPC: buf too small). */
+int jailer_kernel_fallbacks(char *buf, size_t size);
+
 /* Signal names, "SIGKILL" <-> 9.  name_to_signal accepts "KILL", "SIGKILL"
  * or "9"; returns -1 when unknown. */
 const char *jailer_signal_name(int sig);

@@ -392,6 +392,14 @@ int jailer_seccomp_prepare(const jailer_config *c, jailer_error *err)
         return unsupported(err);
 }
 
+int jailer_kernel_fallbacks(char *buf, size_t size)
+{
+        if (buf && size)
+                buf[0] = 0;
+        errno = ENOSYS;
+        return -1;
+}
+
 const char *jailer_version(void)
 {
         return JAILER_VERSION;

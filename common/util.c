@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #ifndef JAILER_VERSION
 #error "JAILER_VERSION must be defined by the build system"
@@ -30,6 +32,45 @@ const char *jailer_namespace_name(jailer_namespace ns)
 const char *jailer_version(void)
 {
         return JAILER_VERSION;
+}
+
+/* A call the kernel lacks answers ENOSYS (so does a seccomp filter that
+ * hides it).  Each probe's arguments get it refused when the call exists
+ * (EINVAL, EBADF): it never does anything. */
+static bool lacks(long nr, long a, long b, long c, long d, long e)
+{
+        return syscall(nr, a, b, c, d, e) < 0 && errno == ENOSYS;
+}
+
+int jailer_kernel_fallbacks(char *buf, size_t size)
+{
+        const struct {
+                const char *name;
+                long nr, args[5];
+        } calls[] = {
+                { "clone3", SYS_clone3, { 0, 0 } },                     /* size 0 */
+                { "openat2", SYS_openat2, { -1, 0, 0, 0 } },            /* size 0 */
+                { "close_range", SYS_close_range, { 2, 1, 0 } },        /* first > last */
+                { "pidfd_open", SYS_pidfd_open, { getpid(), ~0L } },    /* unknown flags */
+                { "mount_setattr", SYS_mount_setattr, { -1, 0, 0, 0, 0 } }, /* size 0 */
+        };
+        size_t n = 0;
+
+        if (!buf || size == 0) {
+                errno = EINVAL;
+                return -1;
+        }
+        buf[0] = 0;
+        for (size_t i = 0; i < ELEMENTSOF(calls); i++) {
+                const long *a = calls[i].args;
+                if (lacks(calls[i].nr, a[0], a[1], a[2], a[3], a[4]))
+                        n += (size_t) snprintf(buf + n, n < size ? size - n : 0, "%s%s", n ? ", " : "", calls[i].name);
+        }
+        if (n >= size || jl_cgroup_kernel_fallbacks(buf, size) < 0) {
+                errno = ENOSPC;
+                return -1;
+        }
+        return 0;
 }
 
 static bool is_digit(char c)

@@ -131,3 +131,20 @@ def test_without_the_mount_api_one_clear_line(jail, tmp_path, enosys, without):
     assert len(lines) == 1 and "Linux 5.2" in lines[0] and without in lines[0], err
     assert not jailtest.mounts_touching(jailtest.mount_keys(), [tmp_path])
     assert not jail.root.exists()
+
+
+@pytest.mark.parametrize("without", ["clone3", "openat2", "close_range", "pidfd_open", "mount_setattr"])
+def test_version_names_what_this_kernel_lacks(enosys, without):
+    """`jailer --version` says which calls it does without here: with one
+    hidden, exactly that one (and the cgroup files this kernel lacks)."""
+    argv = [str(jailtest.BUILD / "client" / "jailer"), "--version"]
+    rc, out, err, _ = jailtest.run_command(argv)
+    assert rc == 0, err
+    plain = [l for l in out.splitlines() if l.startswith("this kernel (")]
+    assert len(plain) == 1 and (plain[0].endswith("has them all") or "does without" in plain[0]), out
+    before = set(plain[0].split("does without ")[1].split(", ")) if "does without" in plain[0] else set()
+    rc, out, err, _ = jailtest.run_command([enosys, without, "--"] + argv)
+    assert rc == 0, err
+    shim = [l for l in out.splitlines() if l.startswith("this kernel (")]
+    assert len(shim) == 1 and "does without" in shim[0], out
+    assert set(shim[0].split("does without ")[1].split(", ")) == before | {without}, (plain, shim)
