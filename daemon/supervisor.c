@@ -62,7 +62,7 @@ typedef struct stream {
         int fd;
         sd_event_source *src;
         size_t len;
-        char buf[OUTPUT_LINE_MAX];
+        char *buf;              /* OUTPUT_LINE_MAX bytes */
 } stream;
 
 struct supervisor {
@@ -153,7 +153,7 @@ static void emit_line(stream *s, const char *line, size_t len)
 static int stream_read(stream *s)
 {
         for (;;) {
-                ssize_t n = read(s->fd, s->buf + s->len, sizeof s->buf - s->len);
+                ssize_t n = read(s->fd, s->buf + s->len, OUTPUT_LINE_MAX - s->len);
                 size_t start = 0;
 
                 if (n < 0) {
@@ -170,7 +170,7 @@ static int stream_read(stream *s)
                                 emit_line(s, s->buf + start, i - start);
                                 start = i + 1;
                         }
-                if (start == 0 && s->len == sizeof s->buf) {
+                if (start == 0 && s->len == OUTPUT_LINE_MAX) {
                         emit_line(s, s->buf, s->len);
                         start = s->len;
                 }
@@ -812,10 +812,10 @@ static _Noreturn void usage(int status)
 
 /* What the command line asks for, beside what goes into sv. */
 typedef struct sv_args {
-        path_fd paths[MAX_PATH_FDS];
-        size_t n_paths;
         jailer_spawn_opts sopts;
         bool keep_cgroup;
+        size_t n_paths;
+        path_fd paths[MAX_PATH_FDS];    /* last: only the first n_paths are touched */
 } sv_args;
 
 static void parse_options(int argc, char **argv, supervisor *sv, sv_args *a)
@@ -1052,13 +1052,20 @@ static void supervisor_done(supervisor *sv)
 
 static int supervisor_main(int argc, char **argv)
 {
-        supervisor sv = {
-                .dirfd = -1, .notify_fd = -1, .console_fd = -1, .control_fd = -1,
-                .out = { .fd = -1 }, .err = { .fd = -1 },
-        };
-        sv_args a = { .sopts = JAILER_SPAWN_OPTS_INIT };
+        /* Once per process, and static: its output buffers and path fd
+         * table (30 KiB) are zero pages nobody has touched, not a stack
+         * area zeroed (so made private) for every jail the launcher forks.
+         * Only what is set here, and what is used, is written. */
+        static supervisor sv;
+        static sv_args a;
+        static char out_buf[OUTPUT_LINE_MAX], err_buf[OUTPUT_LINE_MAX];
         int pipe_out[2] = { -1, -1 }, pipe_err[2] = { -1, -1 };
         int ret = 1;
+
+        sv.dirfd = sv.notify_fd = sv.console_fd = sv.control_fd = -1;
+        sv.out = (stream) { .fd = -1, .buf = out_buf };
+        sv.err = (stream) { .fd = -1, .buf = err_buf };
+        a.sopts = (jailer_spawn_opts) JAILER_SPAWN_OPTS_INIT;
 
         parse_options(argc, argv, &sv, &a);
         if (a.keep_cgroup)
