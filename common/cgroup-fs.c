@@ -640,10 +640,10 @@ int jl_cg_io_weight_write(struct jl_cg_dir *d, const struct jl_cg_weight_file *f
                 }
                 if (weight < f->min || weight > f->max)
                         return jl_error(err, JAILER_STEP_CGROUP, 0, "limits.io_weight",
-                                        "%" PRIu64 " is outside %" PRIu64 "-%" PRIu64 ", the range of %s, the only "
-                                        "I/O weight this kernel offers%s%s",
-                                        weight, f->min, f->max, f->name, tried[0] ? " (no " : "",
-                                        tried[0] ? tried : "");
+                                        "%" PRIu64 " is outside %" PRIu64 "-%" PRIu64 ", the range of %s, the "
+                                        "I/O weight this kernel offers%s%s%s",
+                                        weight, f->min, f->max, f->name, tried[0] ? " (it has no " : "", tried,
+                                        tried[0] ? ")" : "");
                 int r = jl_cg_writef_at(d->fd, f->name, "%s%" PRIu64, f->keyed ? "default " : "", weight);
                 if (r < 0)
                         return jl_error(err, JAILER_STEP_CGROUP, -r, "limits.io_weight",

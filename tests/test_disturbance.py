@@ -108,7 +108,7 @@ def fs_magic(path):
 @pytest.fixture
 def disk_dir():
     """A directory on a disk-backed file system, writable by the jail's uid:
-    under /var/tmp or /tmp when one of them is (the host), else on an ext2
+    under /var/tmp or /tmp when one of them is (the host), else on an ext4
     of the test's own in a loop-mounted image (the guest tier, whose /tmp
     is tmpfs: tmpfs pages cannot be reclaimed without swap).  The image is
     written out in full first, so that writing back into it allocates
@@ -125,8 +125,8 @@ def disk_dir():
             finally:
                 shutil.rmtree(top)
             return
-    if not shutil.which("mkfs.ext2"):
-        pytest.skip("no disk-backed /var/tmp or /tmp, and no mkfs.ext2 to make one")
+    if not shutil.which("mkfs.ext4"):
+        pytest.skip("no disk-backed /var/tmp or /tmp, and no mkfs.ext4 to make one")
     top = Path(tempfile.mkdtemp(dir="/tmp", prefix="jailer-mp-"))
     os.chmod(top, 0o755)
     img, mnt = top / "disk.img", top / "mnt"
@@ -136,7 +136,7 @@ def disk_dir():
             for _ in range(96):
                 f.write(b"\0" * MiB)
         mnt.mkdir()
-        for argv in (["mkfs.ext2", "-q", "-F", str(img)], ["mount", "-o", "loop", str(img), str(mnt)]):
+        for argv in (["mkfs.ext4", "-q", "-F", str(img)], ["mount", "-o", "loop", str(img), str(mnt)]):
             p = subprocess.run(argv, capture_output=True, text=True)
             if p.returncode != 0:
                 pytest.skip(f"cannot make a disk-backed directory: {' '.join(argv)}: {p.stderr.strip()}")
