@@ -167,7 +167,9 @@ def test_io_weight_in_the_cgroup_or_refused(jail, io_cgroup):
         deadline = time.monotonic() + 30
         while seen is None and proc.poll() is None and time.monotonic() < deadline:
             d = leaf(jail, mp)
-            for name in WEIGHT_FILES[ver] if d else ():
+            # Once the jail's process is in it, every limit has been
+            # written: before, the file may still hold the default.
+            for name in WEIGHT_FILES[ver] if d and jailtest.cgroup_procs(d) else ():
                 try:
                     seen = (name, (d / name).read_text())
                     break
