@@ -15,6 +15,7 @@
 #include "cgroup-internal.h"
 
 #include <fcntl.h>
+#include <inttypes.h>
 #include <linux/magic.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -668,6 +669,41 @@ int jl_cg_io_resolve(const jailer_config *c, struct jl_cg_io **out, size_t *n_ou
         *n_out = c->limits.n_io;
         *out = TAKE_PTR(io);
         return 0;
+}
+
+/* The first weight file the leaf has, in the backend's order of
+ * preference; none at all refuses the jail, naming what was looked for:
+ * a weight the kernel would quietly ignore is a run that looks shielded
+ * from its neighbours' I/O and is not. */
+int jl_cg_io_weight_write(struct jl_cg_dir *d, const struct jl_cg_weight_file *files, size_t n, uint64_t weight,
+                          const char *needs, jailer_error *err)
+{
+        char tried[160] = "";
+
+        for (size_t i = 0; i < n; i++) {
+                const struct jl_cg_weight_file *f = &files[i];
+
+                if (!jl_cg_exists_at(d->fd, f->name)) {
+                        size_t len = strlen(tried);
+                        snprintf(tried + len, sizeof(tried) - len, "%s%s", len ? " or " : "", f->name);
+                        continue;
+                }
+                if (weight < f->min || weight > f->max)
+                        return jl_error(err, JAILER_STEP_CGROUP, 0, "limits.io_weight",
+                                        "%" PRIu64 " is outside %" PRIu64 "-%" PRIu64 ", the range of %s, the "
+                                        "I/O weight this kernel offers%s%s%s",
+                                        weight, f->min, f->max, f->name, tried[0] ? " (it has no " : "", tried,
+                                        tried[0] ? ")" : "");
+                int r = jl_cg_writef_at(d->fd, f->name, "%s%" PRIu64, f->keyed ? "default " : "", weight);
+                if (r < 0)
+                        return jl_error(err, JAILER_STEP_CGROUP, -r, "limits.io_weight",
+                                        "cannot write \"%s%" PRIu64 "\" to %s/%s", f->keyed ? "default " : "", weight,
+                                        d->path, f->name);
+                return 0;
+        }
+        return jl_error(err, JAILER_STEP_CGROUP, 0, "limits.io_weight",
+                        "%" PRIu64 ": this kernel offers no I/O weight, the jail's cgroup has no %s (that needs %s)",
+                        weight, tried, needs);
 }
 
 /* ------------------------------------------------------------ disturbance */

@@ -184,6 +184,19 @@ struct jl_cg_io {
 
 int jl_cg_io_resolve(const jailer_config *c, struct jl_cg_io **out, size_t *n_out, jailer_error *err);
 
+/* limits.io_weight: one backend's weight files, best first, with the range
+ * each takes and whether it wants "default W" rather than "W". */
+struct jl_cg_weight_file {
+        const char *name;
+        uint64_t min, max;
+        bool keyed;
+};
+/* Write weight into the first of files that leaf d has; 0, or -1 with *err
+ * naming the field, the value and what the kernel lacks (needs: what would
+ * give it one). */
+int jl_cg_io_weight_write(struct jl_cg_dir *d, const struct jl_cg_weight_file *files, size_t n, uint64_t weight,
+                          const char *needs, jailer_error *err);
+
 /* ------------------------------------------------------ backends
  * One table of operations per backend, chosen once by jl_cgroup_create():
  * cgroup.c calls through cg->ops, a backend never calls back into

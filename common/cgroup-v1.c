@@ -99,6 +99,22 @@ static int write_io(struct jl_cgroup *cg, jailer_error *err)
         return 0;
 }
 
+/* limits.io_weight: BFQ's blkio.bfq.weight, else CFQ's blkio.weight
+ * (kernels before 5.0). */
+static int write_io_weight(const jailer_config *c, struct jl_cgroup *cg, jailer_error *err)
+{
+        static const struct jl_cg_weight_file files[] = {
+                { "blkio.bfq.weight", 1, 1000, false },
+                { "blkio.weight", 10, 1000, false },
+        };
+
+        if (c->limits.io_weight == JL_UNSET)
+                return 0;
+        return jl_cg_io_weight_write(dir_of(cg, JL_CG1_BLKIO), files, ELEMENTSOF(files), c->limits.io_weight,
+                                     "the BFQ I/O scheduler loaded; blk-iocost's io.weight is cgroup v2's only",
+                                     err);
+}
+
 static int cg1_create(const jailer_config *c, const struct jl_cg_host *h, struct jl_cgroup *cg,
                       jailer_error *err)
 {
@@ -107,9 +123,11 @@ static int cg1_create(const jailer_config *c, const struct jl_cg_host *h, struct
         if (cg->pin && !h->v1_mount[JL_CG1_CPUSET])
                 return jl_error(err, JAILER_STEP_CGROUP, 0, cg->pin->cpus_set ? "limits.cpus" : "limits.mems",
                                 "pinning needs the cpuset controller, and no v1 hierarchy has it");
-        if (cg->n_io && !h->v1_mount[JL_CG1_BLKIO])
-                return jl_error(err, JAILER_STEP_CGROUP, 0, "limits.io",
-                                "I/O limits need the blkio controller, and no v1 hierarchy has it");
+        bool blkio = cg->n_io || c->limits.io_weight != JL_UNSET;
+        if (blkio && !h->v1_mount[JL_CG1_BLKIO])
+                return jl_error(err, JAILER_STEP_CGROUP, 0, cg->n_io ? "limits.io" : "limits.io_weight",
+                                "%s the blkio controller, and no v1 hierarchy has it",
+                                cg->n_io ? "I/O limits need" : "an I/O weight needs");
 
         /* Memory first: it is the jail's main path.  Every leaf is counted in
          * n_dirs before it is made, so that a failure half-way removes the
@@ -119,7 +137,7 @@ static int cg1_create(const jailer_config *c, const struct jl_cg_host *h, struct
         size_t n_order = JL_CG1_REQUIRED;
         if (cg->pin)
                 order[n_order++] = JL_CG1_CPUSET;
-        if (cg->n_io)
+        if (blkio)
                 order[n_order++] = JL_CG1_BLKIO;
         for (size_t k = 0; k < n_order; k++) {
                 int ctl = order[k];
@@ -190,7 +208,9 @@ static int cg1_create(const jailer_config *c, const struct jl_cg_host *h, struct
         if (c->limits.pids != JL_UNSET &&
             write_limit(dir_of(cg, JL_CG1_PIDS), "pids.max", "limits.pids", c->limits.pids, err) < 0)
                 return -1;
-        return write_io(cg, err);
+        if (write_io(cg, err) < 0)
+                return -1;
+        return write_io_weight(c, cg, err);
 }
 
 static int cg1_attach(struct jl_cgroup *cg, pid_t pid, jailer_error *err)

@@ -109,6 +109,20 @@ static int write_io(struct jl_cgroup *cg, jailer_error *err)
         return 0;
 }
 
+/* limits.io_weight: blk-iocost's io.weight, else BFQ's io.bfq.weight. */
+static int write_io_weight(const jailer_config *c, struct jl_cgroup *cg, jailer_error *err)
+{
+        static const struct jl_cg_weight_file files[] = {
+                { "io.weight", 1, 10000, true },
+                { "io.bfq.weight", 1, 1000, false },
+        };
+
+        if (c->limits.io_weight == JL_UNSET)
+                return 0;
+        return jl_cg_io_weight_write(&cg->dirs[0], files, ELEMENTSOF(files), c->limits.io_weight,
+                                     "a kernel with blk-iocost, or the BFQ I/O scheduler loaded", err);
+}
+
 static int write_limit(struct jl_cg_dir *d, const char *file, const char *field, const char *value,
                        jailer_error *err)
 {
@@ -132,8 +146,9 @@ static int cg2_create(const jailer_config *c, const struct jl_cg_host *h, struct
                         return -1;
                 want.names[want.n++] = "cpuset";
         }
-        if (cg->n_io) {
-                if (offered(h, "io", "limits.io", "an I/O limit", err) < 0)
+        if (cg->n_io || c->limits.io_weight != JL_UNSET) {
+                if (offered(h, "io", cg->n_io ? "limits.io" : "limits.io_weight",
+                            cg->n_io ? "an I/O limit" : "an I/O weight", err) < 0)
                         return -1;
                 want.names[want.n++] = "io";
         }
@@ -187,7 +202,9 @@ static int cg2_create(const jailer_config *c, const struct jl_cg_host *h, struct
                 if (write_limit(d, "pids.max", "limits.pids", buf, err) < 0)
                         return -1;
         }
-        return write_io(cg, err);
+        if (write_io(cg, err) < 0)
+                return -1;
+        return write_io_weight(c, cg, err);
 }
 
 static int cg2_attach(struct jl_cgroup *cg, pid_t pid, jailer_error *err)

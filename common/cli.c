@@ -55,6 +55,7 @@ enum opt_id {
         OPT_CPUS_EXCLUSIVE,
         /* I/O limits */
         OPT_IO,
+        OPT_IO_WEIGHT,
 };
 
 struct opt {
@@ -106,6 +107,7 @@ static const struct opt options[] = {
         { "cpus-exclusive", false, OPT_CPUS_EXCLUSIVE, 0 },
         /* I/O limits */
         { "io", true, OPT_IO, 0 },
+        { "io-weight", true, OPT_IO_WEIGHT, 0 },
 };
 
 const char *jl_cli_usage(void)
@@ -126,6 +128,7 @@ const char *jl_cli_usage(void)
                "  --io DEV,KEY=N[,...]     I/O limit of a block device (MAJ:MIN or a path):\n"
                "                           rbps, wbps (bytes/s, e.g. 10M), riops, wiops\n"
                "                           (repeatable)\n"
+               "  --io-weight N            proportional I/O weight, 1-10000 (default 100)\n"
                "  --max-fds N              RLIMIT_NOFILE (default 1024)\n"
                "  --max-procs N            RLIMIT_NPROC (default 64)\n"
                "  --max-file-size SIZE     RLIMIT_FSIZE, or 'unlimited' (default)\n"
@@ -474,6 +477,8 @@ static int apply_limit(jailer_error *err, const struct flag *f, jailer_config *c
                 return parse_number(err, f, JL_UNSET - 1, &c->limits.timeout_ms);
         case OPT_IO:
                 return parse_io(err, f, c);
+        case OPT_IO_WEIGHT:
+                return parse_number(err, f, JL_UNSET - 1, &c->limits.io_weight);
         default:
                 return 1;
         }

@@ -2,7 +2,7 @@
 /*
  * The JSON config file format: the spec's format, plus "hostname",
  * "devices", "cgroup_version", "cgroup_parent", and "max_file_size", "pids",
- * "timeout_ms", "cpus", "mems", "io" in "limits".
+ * "timeout_ms", "cpus", "mems", "io", "io_weight" in "limits".
  *
  * The reader is strict on purpose: a typo must not silently weaken a jail.
  * Unknown keys, duplicate keys, wrong types, fractions, negative or
@@ -228,6 +228,7 @@ static int parse_limits(jailer_error *err, json_object *obj, jailer_config *c)
                 { "max_file_size", &c->limits.max_file_size },
                 { "pids", &c->limits.pids },
                 { "timeout_ms", &c->limits.timeout_ms },
+                { "io_weight", &c->limits.io_weight },
         };
 
         if (!json_object_is_type(obj, json_type_object))
@@ -760,6 +761,8 @@ char *jailer_config_to_json(const jailer_config *c)
                 if (c->limits.cpus_exclusive)
                         json_add(limits, "cpus_exclusive", json_object_new_boolean(true), &ok);
                 add_io(limits, c, &ok);
+                if (c->limits.io_weight != JL_UNSET)
+                        json_add(limits, "io_weight", json_object_new_uint64(c->limits.io_weight), &ok);
         }
 
         json_add(root, "namespaces", ns = json_object_new_object(), &ok);

@@ -34,6 +34,9 @@
 #define MAX_ENV 4096
 #define MAX_BINDS 256
 #define MAX_IO 16
+/* limits.io_weight: cgroup v2's io.weight range (BFQ's is 1-1000). */
+#define IO_WEIGHT_MIN 1ULL
+#define IO_WEIGHT_MAX 10000ULL
 #define MAX_DEVICES 64
 #define HOSTNAME_MAX 64
 #define CGROUP_PARENT_MAX 255
@@ -91,6 +94,7 @@ jailer_config *jailer_config_new(const char *id, const char *exec_path, const ch
         c->limits.max_file_size = JL_UNSET;
         c->limits.pids = JL_UNSET;
         c->limits.timeout_ms = 0;
+        c->limits.io_weight = JL_UNSET;
         for (size_t i = 0; i < JAILER_NS_COUNT; i++)
                 c->ns[i] = true;
         c->cgroup_version = JAILER_CGROUP_AUTO;
@@ -345,6 +349,13 @@ int jailer_config_add_io_limit(jailer_config *c, const char *device, uint64_t rb
         if (set_str(&io->device, device) < 0)
                 return -1;
         c->limits.n_io++;
+        return 0;
+}
+
+int jailer_config_set_io_weight(jailer_config *c, uint64_t weight)
+{
+        CHECK_CONFIG(c);
+        c->limits.io_weight = weight;
         return 0;
 }
 
@@ -697,6 +708,7 @@ long jailer_config_count_cpus(const jailer_config *c)
 
 /* ---- I/O limits */
 size_t jailer_config_n_io_limits(const jailer_config *c) { return GET(c, c->limits.n_io, 0); }
+uint64_t jailer_config_get_io_weight(const jailer_config *c) { return GET(c, c->limits.io_weight, JL_UNSET); }
 
 const char *jailer_config_get_io_limit(const jailer_config *c, size_t i, uint64_t *rbps, uint64_t *wbps,
                                        uint64_t *riops, uint64_t *wiops)
@@ -1020,6 +1032,9 @@ static int check_limits(const jailer_config *c, jailer_error *err)
                 return -1;
         if (l->cpus_exclusive && !l->cpus)
                 return bad(err, "limits.cpus_exclusive", "true needs limits.cpus: which cpus to keep");
+        if (l->io_weight != JL_UNSET &&
+            check_range(err, "limits.io_weight", l->io_weight, IO_WEIGHT_MIN, "1", IO_WEIGHT_MAX, "10000") < 0)
+                return -1;
         return check_io(c, err);
 }
 

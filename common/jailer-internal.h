@@ -69,6 +69,9 @@ struct jailer_config {
                 /* I/O limits per block device (io.max, blkio.throttle.*). */
                 struct jl_io *io;
                 size_t n_io;
+                /* Proportional I/O weight of the whole jail (io.weight,
+                 * io.bfq.weight, blkio.*weight), JL_UNSET = the kernel's. */
+                uint64_t io_weight;
         } limits;
         bool ns[JAILER_NS_COUNT];       /* network: a new network namespace (not with netns) */
         bool ns_given[JAILER_NS_COUNT]; /* set explicitly (a setter, the file, a flag) */

@@ -163,6 +163,12 @@ int jailer_config_set_cpus_exclusive(jailer_config *c, bool on);
 int jailer_config_add_io_limit(jailer_config *c, const char *device, uint64_t rbps, uint64_t wbps, uint64_t riops,
                                uint64_t wiops);
 int jailer_config_set_io_limit_device(jailer_config *c, size_t i, const char *device);
+/* The jail's proportional I/O weight against its sibling cgroups, 1-10000
+ * (the kernel's default is 100), on every disk: io.weight, else
+ * io.bfq.weight (1-1000) on v2; blkio.bfq.weight or blkio.weight on v1.
+ * A kernel with none of them refuses the jail.  JAILER_LIMIT_NONE: the
+ * kernel's default. */
+int jailer_config_set_io_weight(jailer_config *c, uint64_t weight);
 int jailer_config_set_namespace(jailer_config *c, jailer_namespace ns, bool on);
 int jailer_config_add_bind_mount(jailer_config *c, const char *source, const char *dest, bool read_only);
 int jailer_config_add_env(jailer_config *c, const char *key, const char *value);
@@ -266,6 +272,7 @@ int jailer_cpulist_first_common(const char *a, const char *b);
 size_t jailer_config_n_io_limits(const jailer_config *c);
 const char *jailer_config_get_io_limit(const jailer_config *c, size_t i, uint64_t *rbps, uint64_t *wbps,
                                        uint64_t *riops, uint64_t *wiops);
+uint64_t jailer_config_get_io_weight(const jailer_config *c);
 /* Whether the jail gets a new namespace of that kind: for the network one,
  * false when the config joins one ("netns"). */
 bool jailer_config_get_namespace(const jailer_config *c, jailer_namespace ns);

@@ -111,6 +111,7 @@ int jailer_config_add_io_limit(jailer_config *c, const char *d, uint64_t rb, uin
         (void) c, (void) d, (void) rb, (void) wb, (void) ri, (void) wi;
         return -1;
 }
+int jailer_config_set_io_weight(jailer_config *c, uint64_t v) { (void) c, (void) v; return -1; }
 int jailer_config_set_io_limit_device(jailer_config *c, size_t i, const char *d)
 {
         (void) c, (void) i, (void) d;
@@ -158,6 +159,7 @@ long jailer_config_count_cpus(const jailer_config *c) { (void) c; return 0; }
 bool jailer_config_get_cpus_exclusive(const jailer_config *c) { (void) c; return false; }
 int jailer_cpulist_first_common(const char *a, const char *b) { (void) a, (void) b; return -2; }
 size_t jailer_config_n_io_limits(const jailer_config *c) { (void) c; return 0; }
+uint64_t jailer_config_get_io_weight(const jailer_config *c) { (void) c; return JAILER_LIMIT_NONE; }
 const char *jailer_config_get_io_limit(const jailer_config *c, size_t i, uint64_t *rb, uint64_t *wb, uint64_t *ri,
                                        uint64_t *wi)
 {

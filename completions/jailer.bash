@@ -9,7 +9,7 @@ _jailer_jail_flags='--config --id --exec --jail-root --memory --cpu --cpu-quota
 --gid --bind --env --workdir --hostname --device --netns --tap --no-kvm --no-user-ns
 --no-pid-ns --no-mount-ns --no-net-ns --no-uts-ns --no-ipc-ns --no-cgroup-ns
 --cgroup-version --cgroup-parent --seccomp --seccomp-kill --seccomp-allow
---cpus --mems --cpus-exclusive --io'
+--cpus --mems --cpus-exclusive --io --io-weight'
 
 # Whether a flag takes a value (the next word).
 _jailer_takes_value()
@@ -21,7 +21,7 @@ _jailer_takes_value()
         --device | --netns | --tap | --cgroup-version | --cgroup-parent | --seccomp | \
         --seccomp-allow | --report | --socket | --prepare-timeout | --interval)
                 return 0 ;;
-        --cpus | --mems | --io)
+        --cpus | --mems | --io | --io-weight)
                 return 0 ;;
         esac
         return 1

@@ -563,11 +563,12 @@ static int parse_clients(load_ctx *x, json_object *v, jd_policy *p)
 #define CPUS_MIN 0.01   /* 1000 µs of quota in the default 100 ms period */
 #define CPUS_MAX 1024.0
 #define PINNED_CPUS_MAX 4096ull /* libjailer's cpu lists name cpus 0-4095 */
+#define IO_WEIGHT_MAX 10000ull
 
 static int parse_ceilings(load_ctx *x, json_object *o, jd_policy *p)
 {
         static const char *const keys[] = { "memory_bytes", "cpus",       "pids", "max_fds", "max_procs",
-                                            "max_file_size", "timeout_ms", "pinned_cpus", NULL };
+                                            "max_file_size", "timeout_ms", "pinned_cpus", "io_weight", NULL };
         json_object *v;
         int r;
 
@@ -609,6 +610,9 @@ static int parse_ceilings(load_ctx *x, json_object *o, jd_policy *p)
                         return r;
                 p->ceilings.has_pinned_cpus = true;
         }
+        if (json_object_object_get_ex(o, "io_weight", &v) &&
+            (r = get_u64(x, "ceilings.io_weight", v, 1, IO_WEIGHT_MAX, &p->ceilings.io_weight)) < 0)
+                return r;
         return 0;
 }
 

@@ -1123,6 +1123,22 @@ static int check_pinning(check *k, const jailer_config *c)
                       (unsigned long long) max);
 }
 
+/* ceilings.io_weight: how large a share of the disks a client's jail may
+ * claim against its siblings, root's jails and other clients' among them.
+ * Left out stays the kernel's default: a weight is a request, not a limit
+ * a ceiling could fill in (and on a kernel without weights, filling one in
+ * would refuse every jail). */
+static int check_io_weight(check *k, const jailer_config *c)
+{
+        uint64_t max = k->pol->ceilings.io_weight, w = jailer_config_get_io_weight(c);
+
+        if (!max || w == JAILER_LIMIT_NONE || w <= max)
+                return 0;
+        return refuse(k, "ceilings.io_weight", "limits.io_weight",
+                      "limits.io_weight: %llu is above the policy's ceiling of %llu", (unsigned long long) w,
+                      (unsigned long long) max);
+}
+
 static int check_ceilings(check *k, jailer_config *c)
 {
         const typeof(k->pol->ceilings) *cl = &k->pol->ceilings;
@@ -1150,7 +1166,7 @@ static int check_ceilings(check *k, jailer_config *c)
         for (size_t i = 0; i < ELEMENTSOF(limits); i++)
                 if (check_limit(k, c, &limits[i]) < 0)
                         return -1;
-        if (check_pinning(k, c) < 0)
+        if (check_pinning(k, c) < 0 || check_io_weight(k, c) < 0)
                 return -1;
         return check_cpu_ceiling(k, c);
 }

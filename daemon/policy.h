@@ -109,6 +109,9 @@ struct jd_policy {
                  * no pinning); only when has_pinned_cpus */
                 bool has_pinned_cpus;
                 uint64_t pinned_cpus;
+                /* the largest limits.io_weight a client may ask for; 0:
+                 * no ceiling.  Left out stays the kernel's default. */
+                uint64_t io_weight;
         } ceilings;
         struct {
                 unsigned jails;         /* 0: no limit of the policy's own */

@@ -202,6 +202,12 @@ FILE_CASES = [
     ("cpus_exclusive not a boolean", {"limits": {"cpus_exclusive": "yes"}}, "limits.cpus_exclusive", '"yes"'),
     ("cpus_exclusive without jailerd", {"limits": {"cpus": "0", "cpus_exclusive": True}},
      "limits.cpus_exclusive", "only jailerd"),
+    # I/O weight
+    ("io_weight zero", {"limits": {"io_weight": 0}}, "limits.io_weight", "0 is below the 1 minimum"),
+    ("io_weight above the maximum", {"limits": {"io_weight": 10001}}, "limits.io_weight",
+     "10001 is above the 10000 maximum"),
+    ("io_weight a string", {"limits": {"io_weight": "500"}}, "limits.io_weight", '"500"'),
+    ("io_weight a fraction", {"limits": {"io_weight": 1.5}}, "limits.io_weight", "1.5"),
 ]
 
 
@@ -312,6 +318,9 @@ FLAG_CASES = [
     ("--mems missing value", ["--mems"], "--mems", "missing value"),
     ("--cpus-exclusive without jailerd", ["--cpus", "0", "--cpus-exclusive"], "limits.cpus_exclusive",
      "only jailerd"),
+    ("--io-weight zero", ["--io-weight", "0"], "limits.io_weight", "0 is below the 1 minimum"),
+    ("--io-weight too large", ["--io-weight", "10001"], "limits.io_weight", "10001 is above the 10000 maximum"),
+    ("--io-weight junk", ["--io-weight", "heavy"], "--io-weight", '"heavy"'),
     ("--cgroup-parent escapes", ["--cgroup-parent", "a/../../b"], "cgroup_parent", "a/../../b"),
     ("--id charset", ["--id", "no spaces"], "id", "no spaces"),
     ("--exec relative", ["--exec", "true"], "exec_path", '"true"'),

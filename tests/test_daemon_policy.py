@@ -248,7 +248,7 @@ def strict_policy(accounts, lay):
         "jail_root_base": str(lay.roots),
         "devices": ["/dev/net/tun"],
         "ceilings": {"memory_bytes": "256M", "cpus": 1, "pids": 64, "max_fds": 512, "max_procs": 128,
-                     "max_file_size": "1G", "timeout_ms": 600000, "pinned_cpus": 1},
+                     "max_file_size": "1G", "timeout_ms": 600000, "pinned_cpus": 1, "io_weight": 100},
         "totals": {"jails_per_client": 2},
         "uid_range": [UID_BASE, UID_BASE + 9],
         "_comment_allocate_uid": "clients name their uid (of the range): what this module tests",
@@ -295,6 +295,7 @@ BAD_POLICIES = [
     ("bad size", '{"ceilings": {"memory_bytes": "lots"}}', ["ceilings.memory_bytes", "lots"]),
     ("below minimum", '{"ceilings": {"memory_bytes": 12}}', ["ceilings.memory_bytes", "12"]),
     ("pinned_cpus beyond cpu lists", '{"ceilings": {"pinned_cpus": 4097}}', ["ceilings.pinned_cpus", "4097"]),
+    ("io_weight beyond the kernel's", '{"ceilings": {"io_weight": 10001}}', ["ceilings.io_weight", "10001"]),
     ("wrong type", '{"read_write_binds": "yes"}', ["read_write_binds", '"yes"']),
     ("unknown right", '{"clients": [{"uid": 1000, "rights": ["destroy"]}]}',
      ["clients[0].rights[0]", "destroy"]),
@@ -532,6 +533,7 @@ CEILINGS = [
     ("max_file_size", {"max_file_size": (1 << 30) + 1}, "limits.max_file_size"),
     ("timeout_ms", {"timeout_ms": 600001}, "limits.timeout_ms"),
     ("pinned_cpus", {"cpus": "0-1"}, "limits.cpus"),
+    ("io_weight", {"io_weight": 101}, "limits.io_weight"),
 ]
 
 
@@ -540,6 +542,22 @@ def test_ceiling(strict, accounts, name, limits, field):
     jid = unique_id(f"ceil-{name}")
     refused(create_as(strict, accounts, "alice", req(strict, jid, limits=limits)), f"ceilings.{name}", field)
     strict.assert_nothing_left(jid)
+
+
+def test_io_weight_within_the_ceiling_passes_the_policy(strict, accounts, jails):
+    """limits.io_weight at the ceiling is not the policy's to refuse: the
+    jail runs, or (a kernel without I/O weights, such as this host's v1
+    blkio without BFQ) libjailer refuses it for the kernel's sake, naming
+    the field, with nothing left."""
+    jid = unique_id("iow-ok")
+    reply = create_as(strict, accounts, "alice", req(strict, jid, limits={"io_weight": 100}))
+    if "error" in reply:
+        e = reply["error"]
+        assert (e.get("data") or {}).get("rule") is None, e
+        assert "limits.io_weight: 100: this kernel offers no I/O weight" in e["message"], e
+        strict.assert_nothing_left(jid)
+        return
+    started(strict, reply)
 
 
 def test_pinning_within_the_ceiling_runs_pinned(strict, accounts, jails):

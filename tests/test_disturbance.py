@@ -9,8 +9,10 @@ Runs on whatever backend the session uses: v1 here, v2 in the guest tier."""
 from pathlib import Path
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -91,6 +93,92 @@ def test_memory_limit_reached_is_counted(jail):
         assert rep["memory_max_events"] is None, rep
     else:
         assert rep["memory_max_events"] is not None and rep["memory_max_events"] > 0, rep
+
+
+MiB = 1 << 20
+# File systems whose page cache the kernel can write back and reclaim.
+DISK_FS = {0xEF53: "ext2/3/4", 0x58465342: "xfs", 0x9123683E: "btrfs"}
+
+
+def fs_magic(path):
+    return int(subprocess.run(["stat", "-f", "-c", "%t", str(path)], capture_output=True, text=True,
+                              check=True).stdout.strip(), 16)
+
+
+@pytest.fixture
+def disk_dir():
+    """A directory on a disk-backed file system, writable by the jail's uid:
+    under /var/tmp or /tmp when one of them is (the host), else on an ext4
+    of the test's own in a loop-mounted image (the guest tier, whose /tmp
+    is tmpfs: tmpfs pages cannot be reclaimed without swap).  The image is
+    written out in full first, so that writing back into it allocates
+    nothing new; without metadata checksums, whose crc32c the guest's
+    kernel has as a module no one loads (the mount fails with ENOENT)."""
+    for base in ("/var/tmp", "/tmp"):
+        if os.path.isdir(base) and fs_magic(base) in DISK_FS:
+            top = tempfile.mkdtemp(dir=base, prefix="jailer-mp-")
+            os.chmod(top, 0o755)
+            data = Path(top) / "data"
+            data.mkdir()
+            os.chown(data, 65534, 65534)
+            try:
+                yield data
+            finally:
+                shutil.rmtree(top)
+            return
+    if not shutil.which("mkfs.ext4"):
+        pytest.skip("no disk-backed /var/tmp or /tmp, and no mkfs.ext4 to make one")
+    top = Path(tempfile.mkdtemp(dir="/tmp", prefix="jailer-mp-"))
+    os.chmod(top, 0o755)
+    img, mnt = top / "disk.img", top / "mnt"
+    mounted = False
+    try:
+        with open(img, "wb") as f:
+            for _ in range(96):
+                f.write(b"\0" * MiB)
+        mnt.mkdir()
+        for argv in (["mkfs.ext4", "-q", "-F", "-O", "^metadata_csum", str(img)], ["mount", "-o", "loop", str(img), str(mnt)]):
+            p = subprocess.run(argv, capture_output=True, text=True)
+            if p.returncode != 0:
+                pytest.skip(f"cannot make a disk-backed directory: {' '.join(argv)}: {p.stderr.strip()}")
+        mounted = True
+        data = mnt / "data"
+        data.mkdir()
+        os.chown(data, 65534, 65534)
+        yield data
+    finally:
+        if mounted:
+            subprocess.run(["umount", str(mnt)], check=False)
+        shutil.rmtree(top)
+
+
+def test_memory_pressure_run_says_so(jail, disk_dir):
+    """A jail writing 4 times its memory limit to a disk-backed directory:
+    its page cache reaches the limit over and over and is reclaimed there,
+    and the run still completes (file pages are written back, not killed
+    for).  On v2 the report counts the limit reached (memory.events max)
+    and gives the memory pressure stall time as a number; on v1 both are
+    null, as documented: v1 has no per-cgroup events or PSI."""
+    res = jail.run("fill", "/data", str(64 * MiB),
+                   flags=["--memory", "16M", "--bind", f"{disk_dir}:/data:rw"])
+    assert res.rc == 0, res
+    assert res.line("fill")["written"] == 64 * MiB, res
+    rep = res.report
+    assert rep["oom_killed"] is False, rep
+    assert_counts_shape(rep)
+    peak = jailtest.memory_peak(rep)
+    if peak is not None:
+        assert 12 * MiB <= peak <= 16 * MiB, f"the page cache did not reach the 16 MiB limit: {rep}"
+    if jailtest.effective_cgroup_version() == "v1":
+        assert rep["memory_max_events"] is None and rep["memory_pressure_some_us"] is None, rep
+        return
+    assert rep["memory_max_events"] > 0, rep
+    if not Path("/proc/pressure/memory").exists():
+        assert rep["memory_pressure_some_us"] is None, rep
+        pytest.skip("the kernel runs without PSI: memory pressure cannot be shown")
+    assert isinstance(rep["memory_pressure_some_us"], int), rep
+    print(f"memory_max_events {rep['memory_max_events']}, memory_pressure_some_us "
+          f"{rep['memory_pressure_some_us']}, full {rep['memory_pressure_full_us']}")
 
 
 def test_other_task_on_the_pinned_cpu_is_seen(jail):

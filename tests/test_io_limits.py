@@ -145,3 +145,67 @@ def test_io_limit_through_config_file(jail, io_cgroup, loopdev, tmp_path):
     res = jail.run("readdev", loopdev, str(2 * MiB), flags=["--config", cfg, "--device", loopdev])
     assert res.rc == 0, res
     assert res.line("readdev")["wall_us"] >= 500_000, res.line("readdev")
+
+
+# limits.io_weight: the files each backend tries, best first.
+WEIGHT_FILES = {"v2": ("io.weight", "io.bfq.weight"), "v1": ("blkio.bfq.weight", "blkio.weight")}
+
+
+def test_io_weight_in_the_cgroup_or_refused(jail, io_cgroup):
+    """--io-weight 300: the running jail's cgroup holds it in the first
+    weight file the kernel offers; a kernel with none refuses the jail in
+    one line naming the field, the value and the files it lacks, and
+    leaves nothing behind (then the test skips, saying so: the weight
+    itself cannot be shown on that kernel)."""
+    mp, ver = io_cgroup
+    before = jailtest.cgroup_tree(jail.cgroup_parent)
+    argv = jail.argv(("sleep", "3"), flags=["--io-weight", "300"])
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    seen = None
+    try:
+        deadline = time.monotonic() + 30
+        while seen is None and proc.poll() is None and time.monotonic() < deadline:
+            d = leaf(jail, mp)
+            # Once the jail's process is in it, every limit has been
+            # written: before, the file may still hold the default.
+            for name in WEIGHT_FILES[ver] if d and jailtest.cgroup_procs(d) else ():
+                try:
+                    seen = (name, (d / name).read_text())
+                    break
+                except OSError:
+                    pass
+            time.sleep(0.05)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    if proc.returncode == EXIT_JAILER and "offers no I/O weight" in err:
+        line = err.strip()
+        assert len(line.splitlines()) == 1 and "limits.io_weight: 300:" in line, line
+        assert all(f in line for f in WEIGHT_FILES[ver]), line
+        assert jailtest.cgroup_dirs_named(jail.cgroup_parent, jail.id) == []
+        assert jailtest.cgroup_tree(jail.cgroup_parent) - before == set()
+        assert not jail.root.exists()
+        pytest.skip(f"refused as it should be, the weight cannot be shown: {line}")
+    assert proc.returncode == 0, (out, err)
+    assert seen is not None, "no weight file seen in the running jail's cgroup"
+    name, text = seen
+    # io.weight and v2's io.bfq.weight say "default 300" (and per-disk
+    # lines); v1's files hold the bare number.
+    assert "default 300" in text.splitlines() or text.strip() == "300", seen
+    assert jailtest.cgroup_dirs_named(jail.cgroup_parent, jail.id) == []
+
+
+def test_io_weight_through_config_file(jail, io_cgroup, tmp_path):
+    """limits.io_weight in a file reaches the cgroup the same way: the run
+    either succeeds or is refused for the kernel's sake, never for the
+    file's."""
+    cfg = tmp_path / "w.json"
+    cfg.write_text('{"limits": {"io_weight": 250}}')
+    res = jail.run("exit", "0", flags=["--config", cfg], report=False)
+    if res.rc == EXIT_JAILER:
+        assert "limits.io_weight: 250: this kernel offers no I/O weight" in res.stderr, res
+        pytest.skip(f"the kernel offers no I/O weight: {res.stderr.strip()}")
+    assert res.rc == 0, res

@@ -69,6 +69,32 @@ def test_pinned_to_one_cpu(jail, cpuset):
     assert jailtest.cgroup_dirs_named(jail.cgroup_parent, jail.id) == []
 
 
+def test_two_threads_pinned_to_one_cpu_get_one_cpu(jail, cpuset):
+    """Two threads spinning for 2 s of wall time in a jail pinned to one
+    cpu: the jail's CPU time over its wall time (the report's, which also
+    counts the jail being set up and torn down) stays at about one cpu,
+    however loaded the host (load only lowers it); the probe's own
+    rusage says the same, and it saw and ran on that one cpu only.  The
+    slack (10%) is for accounting granularity, not for timing."""
+    cpus = online("cpu")
+    if len(cpus) < 2:
+        pytest.skip("one online cpu: two threads get at most one cpu anyway")
+    cpu = cpus[-1]
+    res = jail.run("spin", "2", "2", flags=["--cpus", str(cpu)])
+    assert res.rc == 0, res
+    s = res.line("spin")
+    assert s["threads"] == 2, s
+    assert s["affinity"] == [cpu] and s["ran_on"] == [cpu], s
+    assert s["cpu_ratio"] <= 1.10, f"two threads pinned to cpu {cpu} got {s['cpu_ratio']:.3f} cpus: {s}"
+    rep = res.report
+    ratio = rep["cpu_usage_us"] / rep["wall_time_us"]
+    assert rep["cpus"] == str(cpu), rep
+    assert ratio <= 1.10, f"the report says {ratio:.3f} cpus for a jail pinned to one: {rep}"
+    # Not asserted (a shared host decides): unpinned, the same two threads
+    # may get up to two cpus.
+    print(f"pinned to cpu {cpu}: report {ratio:.3f} cpus, probe {s['cpu_ratio']:.3f} cpus")
+
+
 def test_unpinned_jail_may_use_every_cpu(jail, cpuset):
     """The counterpart: without --cpus the same probe sees every online cpu,
     so the test above measures the pinning and not the host."""

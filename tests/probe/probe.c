@@ -13,7 +13,10 @@
  *   probe forks N [--leave]            fork N sleeping children
  *   probe openfds N                    open /dev/null N times
  *   probe fsize BYTES PATH             write BYTES bytes to PATH
- *   probe spin SEC                     busy-loop SEC seconds of wall time
+ *   probe spin SEC [THREADS]           busy-loop SEC seconds of wall time in
+ *                                      THREADS threads (default 1); the CPU
+ *                                      time all of them got, the cpus they
+ *                                      may and did run on
  *   probe burn SEC                     busy-loop until it has used SEC seconds of CPU
  *   probe write PATH                   create PATH and write to it
  *   probe serve PATH SEC               a VMM's control socket: listen on the
@@ -55,6 +58,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <arpa/inet.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
@@ -249,9 +253,9 @@ static const char *signame(int sig, char *buf, size_t n)
 static int usage(void)
 {
         fputs("usage: probe report [--check-path P]... | exit N | kill SIG | fault KIND | sleep SEC |\n"
-              "       alloc MIB | forks N [--leave] | openfds N | fsize BYTES PATH | spin SEC | burn SEC |\n"
-              "       write PATH | serve PATH SEC | connect PATH | read PATH | signal PID SIG |\n"
-              "       nest N DIR | fill DIR BYTES | output BYTES [SEC] |\n"
+              "       alloc MIB | forks N [--leave] | openfds N | fsize BYTES PATH | spin SEC [THREADS] |\n"
+              "       burn SEC | write PATH | serve PATH SEC | connect PATH | read PATH |\n"
+              "       signal PID SIG | nest N DIR | fill DIR BYTES | output BYTES [SEC] |\n"
               "       net IF [--tap NAME] [--setns PATH] | affinity SEC | readdev PATH BYTES |\n"
               "       --child ACTION ARGS...\n",
               stderr);
@@ -1108,26 +1112,6 @@ static int do_fsize(long long bytes, const char *path)
         return result_end(err == 0 && written == bytes ? 0 : 1);
 }
 
-static int do_spin(double sec)
-{
-        uint64_t start = now_us(), end = start + (uint64_t) (sec * 1e6);
-        volatile uint64_t x = 0;
-        while (now_us() < end)
-                for (int i = 0; i < 10000; i++)
-                        x += (uint64_t) i;
-        uint64_t wall = now_us() - start;
-        struct rusage ru;
-        getrusage(RUSAGE_SELF, &ru);
-        uint64_t cpu = (uint64_t) ru.ru_utime.tv_sec * 1000000u + (uint64_t) ru.ru_utime.tv_usec +
-                       (uint64_t) ru.ru_stime.tv_sec * 1000000u + (uint64_t) ru.ru_stime.tv_usec;
-        result_begin("spin");
-        jw_kv_int("wall_us", (long long) wall);
-        jw_kv_int("cpu_us", (long long) cpu);
-        jw_key("cpu_ratio");
-        jw_dbl(wall ? (double) cpu / (double) wall : 0.0);
-        return result_end(0);
-}
-
 static void jw_cpu_array(const char *k, const cpu_set_t *set)
 {
         jw_key(k);
@@ -1136,6 +1120,81 @@ static void jw_cpu_array(const char *k, const cpu_set_t *set)
                 if (CPU_ISSET(i, set))
                         jw_int(i);
         jw_arr_end();
+}
+
+/* One spinning thread: busy until end, noting the cpus it ran on. */
+struct spinner {
+        pthread_t thread;
+        uint64_t end;
+        cpu_set_t ran;
+};
+
+static void *spin_thread(void *arg)
+{
+        struct spinner *s = arg;
+        volatile uint64_t x = 0;
+
+        while (now_us() < s->end) {
+                for (int i = 0; i < 10000; i++)
+                        x += (uint64_t) i;
+                int cpu = sched_getcpu();
+                if (cpu >= 0 && cpu < CPU_SETSIZE)
+                        CPU_SET(cpu, &s->ran);
+        }
+        return NULL;
+}
+
+static int do_spin(double sec, long long threads)
+{
+        enum { MAX_SPINNERS = 64 };
+        struct spinner s[MAX_SPINNERS];
+        cpu_set_t allowed, ran;
+        long long started = 0;
+        int e = 0;
+
+        if (threads < 1 || threads > MAX_SPINNERS)
+                return usage();
+        CPU_ZERO(&allowed);
+        CPU_ZERO(&ran);
+        if (sched_getaffinity(0, sizeof(allowed), &allowed) < 0)
+                e = errno;
+        uint64_t start = now_us(), end = start + (uint64_t) (sec * 1e6);
+        /* Thread 0 is this one; the others are started first. */
+        for (long long i = 0; i < threads; i++) {
+                s[i].end = end;
+                CPU_ZERO(&s[i].ran);
+        }
+        for (started = 1; !e && started < threads; started++) {
+                int r = pthread_create(&s[started].thread, NULL, spin_thread, &s[started]);
+                if (r) {
+                        e = r;
+                        break;
+                }
+        }
+        spin_thread(&s[0]);
+        for (long long i = 1; i < started; i++) {
+                pthread_join(s[i].thread, NULL);
+                CPU_OR(&ran, &ran, &s[i].ran);
+        }
+        CPU_OR(&ran, &ran, &s[0].ran);
+        uint64_t wall = now_us() - start;
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        uint64_t cpu = (uint64_t) ru.ru_utime.tv_sec * 1000000u + (uint64_t) ru.ru_utime.tv_usec +
+                       (uint64_t) ru.ru_stime.tv_sec * 1000000u + (uint64_t) ru.ru_stime.tv_usec;
+        result_begin("spin");
+        jw_kv_int("threads", started);
+        jw_kv_int("wall_us", (long long) wall);
+        jw_kv_int("cpu_us", (long long) cpu);
+        jw_key("cpu_ratio");
+        jw_dbl(wall ? (double) cpu / (double) wall : 0.0);
+        jw_cpu_array("affinity", &allowed);
+        jw_cpu_array("ran_on", &ran);
+        if (e) {
+                jw_kv_errno("errno", e);
+                return result_end(1);
+        }
+        return result_end(0);
 }
 
 static int do_affinity(double sec)
@@ -1548,8 +1607,9 @@ static int run_action(int argc, char **argv)
                 return do_readdev(argv[1], n);
         if (strcmp(a, "affinity") == 0 && argc == 2 && parse_double(argv[1], &d) && d >= 0)
                 return do_affinity(d);
-        if (strcmp(a, "spin") == 0 && argc == 2 && parse_double(argv[1], &d))
-                return do_spin(d);
+        if (strcmp(a, "spin") == 0 && (argc == 2 || (argc == 3 && parse_ll(argv[2], &n))) &&
+            parse_double(argv[1], &d))
+                return do_spin(d, argc == 3 ? n : 1);
         if (strcmp(a, "write") == 0 && argc == 2)
                 return do_write(argv[1]);
         if (strcmp(a, "serve") == 0 && argc == 3 && parse_double(argv[2], &d))

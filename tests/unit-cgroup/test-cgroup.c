@@ -476,6 +476,7 @@ static void cfg_init(struct jailer_config *c, const char *id)
         c->limits.memory_bytes = JL_UNSET;
         c->limits.pids = JL_UNSET;
         c->limits.max_file_size = JL_UNSET;
+        c->limits.io_weight = JL_UNSET;
 }
 
 static struct jl_cgroup *create_or_fail(const struct jailer_config *c)

@@ -944,6 +944,7 @@ static void test_config_roundtrip(void)
         jailer_config_set_max_file_size(c, 1ULL << 30);
         jailer_config_set_pids_limit(c, 32);
         jailer_config_set_timeout_ms(c, 60000);
+        jailer_config_set_io_weight(c, 500);
         jailer_config_set_namespace(c, JAILER_NS_NETWORK, false);
         jailer_config_set_namespace(c, JAILER_NS_IPC, false);
         jailer_config_add_bind_mount(c, "/srv/vmlinux", "/kernel", true);
@@ -960,7 +961,7 @@ static void test_config_roundtrip(void)
 
         json = jailer_config_to_json(c);
         report(json && strstr(json, "\"/srv/vmlinux\"") && strstr(json, "\"cgroup_version\": \"v1\"") &&
-                       strstr(json, "\"env\": ["),
+                       strstr(json, "\"env\": [") && strstr(json, "\"io_weight\": 500"),
                "to_json: slashes unescaped, spec key names", "%s", json ?: "NULL");
         jailer_config_free(c);
 
