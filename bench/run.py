@@ -1436,7 +1436,7 @@ def render(env, res):
               f"(RSS {j['jailer_rss_kib']['p50']:.0f} KiB), {j['jailer_fds']['p50']:.0f} fds")
             w(f"- whole-system memory per jail: {j['system_kib_per_jail']:.0f} KiB")
             w("")
-    w("### Targets (issue 6)\n")
+    w("### Targets: start-up, throughput, footprint\n")
     w("| target | verdict | measured |")
     w("|---|---|---|")
     ev = evaluate(res)

@@ -467,7 +467,7 @@ def test_exec_file_writable_by_the_jail_user(escape_built, tmp_path):
     that nothing in the jail runs the file any more, then reopens the fd for
     writing.  A root-owned program is safe (EACCES: see exe_overwrite_via_
     reexec in the suite); one the jail user owns must be refused by jailer
-    (issue 4: "the exec file must be ... not writable by the jailed uid"),
+    (the security model: the exec file must not be writable by the jailed uid),
     or at least come out unchanged."""
     vmm = tmp_path / "bin" / "vmm"
     vmm.parent.mkdir()
@@ -488,9 +488,9 @@ def test_symlink_planted_by_a_jail_redirects_no_later_bind(escape_built, tmp_pat
     """A jail writes a symbolic link into its writable bind, pointing at a
     host directory it could never reach.  A later jail of the same workload
     binds that path (a VM's state directory, then a file in it): the link
-    must not bring the host directory into the later jail.  Issue 4: "every
-    path from a request ... is resolved without following symlinks planted
-    by a user".  jailer may refuse the bind; it must not follow the link."""
+    must not bring the host directory into the later jail: every path of a
+    request is resolved without following symlinks a user planted (the
+    security model).  jailer may refuse the bind; it must not follow the link."""
     state = tmp_path / "state"
     state.mkdir()
     state.chmod(0o777)
