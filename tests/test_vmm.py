@@ -176,11 +176,11 @@ class VM:
         except subprocess.TimeoutExpired:
             self.end_front()
             for t in self._readers:
-                t.join()
+                t.join(timeout=STOP_GRACE)
             self._collect()
             raise AssertionError(f"the VM did not end within {timeout}s\n{self.describe()}")
         for t in self._readers:
-            t.join()
+            t.join(timeout=STOP_GRACE)
         self._collect()
         return self.proc.returncode
 
