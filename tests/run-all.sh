@@ -48,7 +48,7 @@ BUDGET=${JAILER_CI_BUDGET:-5000}
 declare -A TIER_BOUND=(
   [deps]=1200 [build]=600 ["unit tests"]=600 ["system tests"]=1800
   ["asan+ubsan build"]=600 ["asan+ubsan unit"]=900 ["asan+ubsan system"]=2400
-  [fuzz]=900 ["mutants (sample)"]=1200 ["bench --quick"]=900 ["cgroup v2 (VM)"]=1800 ["kernel 5.10 (VM)"]=2400 ["systemd (VM)"]=1800 ["package (VM)"]=1800
+  [fuzz]=900 ["mutants (sample)"]=1200 ["bench --quick"]=900 ["cgroup v2 (VM)"]=1800 ["kernel 5.10 (VM)"]=3000 ["systemd (VM)"]=1800 ["package (VM)"]=1800
 )
 
 export ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=1:print_summary=1

@@ -48,6 +48,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "vmm"))
 import vmm  # noqa: E402
 
 BOOT_TIMEOUT = float(os.environ.get("JAILER_VMM_TIMEOUT", "180"))
+# Kernel command line words that only make the guest boot sooner: the
+# crypto self-tests are a third of a stock kernel's boot under emulation, and
+# this guest uses no kernel crypto.  JAILER_VMM_KERNEL_ARGS adds more.
+KERNEL_ARGS = " ".join(["cryptomgr.notests", os.environ.get("JAILER_VMM_KERNEL_ARGS", "")]).strip()
+# How long a front end that overran its time may take to end after a
+# SIGTERM (it passes it on, the one-shot jailer escalates to SIGKILL after
+# 10 s, jailerd after its --kill-grace) before it is SIGKILLed.
+STOP_GRACE = 60
 JAILERCTL = jailtest.BUILD / "client" / "jailerctl"
 JAILERD = jailtest.BUILD / "daemon" / "jailerd"
 # Too small for QEMU itself (its binary, libraries and guest RAM as soon as
@@ -106,7 +114,8 @@ class VM:
     def config(self, mode="marker", memory=None, sandbox=True, devices=()):
         c = vmm.jail_config(guest=self.guest, jail_root=self.root, accel_name=self.accel,
                             mode=mode, jail_id=self.id, memory=memory,
-                            cgroup_parent=self.cgroup_parent, sandbox=sandbox)
+                            cgroup_parent=self.cgroup_parent, sandbox=sandbox,
+                            kernel_args=KERNEL_ARGS)
         c["uid"], c["gid"] = self.uid, self.gid
         c["devices"] = c.get("devices", []) + list(devices)
         if jailtest.CGROUP_VERSION:
@@ -156,8 +165,7 @@ class VM:
                 if None in lines or left <= 0:
                     break
                 self._cond.wait(left)
-        if self.alive():
-            self.proc.kill()
+        self.end_front()
         self.wait(timeout=30)
         raise AssertionError(f"no guest marker within {timeout}s\n{self.describe()}")
 
@@ -166,14 +174,13 @@ class VM:
         try:
             self.proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+            self.end_front()
             for t in self._readers:
-                t.join()
+                t.join(timeout=STOP_GRACE)
             self._collect()
             raise AssertionError(f"the VM did not end within {timeout}s\n{self.describe()}")
         for t in self._readers:
-            t.join()
+            t.join(timeout=STOP_GRACE)
         self._collect()
         return self.proc.returncode
 
@@ -187,11 +194,26 @@ class VM:
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
+    def end_front(self):
+        """End a front end that overran its time the way an operator does:
+        SIGTERM, which it passes on to the jail and after which it cleans
+        up; SIGKILL only if that has not ended it within STOP_GRACE seconds.
+        A SIGKILLed one-shot jailer runs no more code: the jail dies with it,
+        but the mountpoints it made in the jail root (proc, dev, one per
+        bind) and its cgroup stay."""
+        if not self.alive():
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=STOP_GRACE)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
     def wait_qmp(self, timeout=BOOT_TIMEOUT):
         ok = vmm.wait_for_socket(self.qmp_path, timeout, self.alive)
         if not ok:
-            if self.alive():
-                self.proc.kill()
+            self.end_front()
             self.wait(timeout=30)
             raise AssertionError(f"no QMP socket at {self.qmp_path}\n{self.describe()}")
 
@@ -227,9 +249,7 @@ class VM:
         assert not problems, "\n".join(problems) + "\n" + self.describe()
 
     def cleanup(self):
-        if self.alive():
-            self.proc.kill()
-            self.proc.wait()
+        self.end_front()
         for d in jailtest.cgroup_dirs_named(self.cgroup_parent, self.id):
             jailtest.remove_cgroup_tree(d)
         jailtest.kill_pids([p for p in jailtest.processes_of_uid(self.uid)])
@@ -437,6 +457,19 @@ def test_kill_running_vm_cleans_up(vm, front):
     assert not jailtest.pid_alive(pid)
     vm.assert_clean()
     assert not vm.qmp_path.exists()
+
+
+def test_overrun_is_stopped_and_leaves_nothing(vm):
+    """A VM that overruns the time given to it (here: one that never ends,
+    given a second) is stopped as an operator does, with SIGTERM to the
+    front end, whatever QEMU is doing by then: the jail ends and nothing is
+    left, not even the mountpoints the one-shot jailer made in the jail root
+    (a SIGKILLed jailer cannot remove them)."""
+    vm.start(mode="wait")
+    with pytest.raises(AssertionError, match="did not end within"):
+        vm.wait(timeout=1)
+    assert vm.proc.returncode in (0, 128 + signal.SIGTERM, 128 + signal.SIGKILL), vm.describe()
+    vm.assert_clean(killed_vmm=True)
 
 
 def status_fields(pid):

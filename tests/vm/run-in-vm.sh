@@ -37,6 +37,9 @@
 # JAILER_VM_KVM_GRACE (seconds a KVM boot may take to show a sign of life
 # before TCG is used instead; 20).  For the harness's own tests only:
 # JAILER_VM_TEST_KVM_USABLE=1 treats /dev/kvm as usable without asking it.
+# In the guest, JAILER_VM_KERNEL_DIR names the cache directory of the kernel
+# it booted (vmlinuz, and vmlinux when it could be extracted), readable at the
+# same path: a VMM inside the guest can boot the same kernel.
 set -u
 set -o pipefail
 
@@ -237,6 +240,7 @@ prepare_kernel() {
 
 KDIR=
 prepare_kernel
+export JAILER_VM_KERNEL_DIR=$KDIR
 
 # ------------------------------------------------------------------ accelerator
 # KVM when /dev/kvm works, else TCG (software emulation: slower, same result).

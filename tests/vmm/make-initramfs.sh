@@ -28,6 +28,10 @@
 # package (offline, no package lists), a kernel already in OUTDIR is reused,
 # else the host's own /boot/vmlinuz-$(uname -r) if it exists (Debian installs
 # it 0600, hence the copy to OUTDIR, readable by the jail's uid).
+# JAILER_VMM_KERNEL=FILE boots that bzImage instead and asks apt nothing
+# (a guest without network, such as the VM tiers', boots the kernel it runs
+# on: tests/vm/cgroup-v2-tier.sh); a vmlinux beside FILE, not older than it,
+# is taken as its uncompressed form.  No network modules then.
 #
 # Needs: busybox-static, cpio, xz-utils (the rest is in every Debian 12).
 # Exit status: 0 ready; 77 cannot be prepared here (the reason is printed);
@@ -89,7 +93,34 @@ fetch_kernel() {  # $1 = package name; installs $OUT/vmlinuz and $OUT/kernel.ver
   return $rc
 }
 
-PKG=$(kernel_package)
+# The version string of a bzImage: at 0x200 + the offset in its header.
+bzimage_version() {  # $1 = bzImage
+  local off
+  off=$(od -An -tu2 -j $((0x20e)) -N2 "$1" | tr -d ' ') || return 1
+  dd if="$1" bs=1 skip=$((off + 0x200)) count=64 status=none | tr '\0' '\n' | head -1 | awk '{print $1}'
+}
+
+use_given_kernel() {  # $1 = bzImage
+  local kver
+  kver=$(bzimage_version "$1")
+  [ -n "$kver" ] || fail "JAILER_VMM_KERNEL=$1: not a bzImage"
+  [ "$(cat "$OUT/kernel.version" 2>/dev/null)" = "$kver" ] && [ -s "$OUT/vmlinuz" ] && return 0
+  say "using the kernel $1 ($kver)"
+  install -m 0644 "$1" "$OUT/vmlinuz" && echo "$kver" > "$OUT/kernel.version" || fail "cannot copy $1"
+  rm -f "$OUT/vmlinux"
+  local elf
+  elf=$(dirname "$1")/vmlinux
+  if [ -s "$elf" ] && ! [ "$elf" -ot "$1" ]; then
+    install -m 0644 "$elf" "$OUT/vmlinux" && touch "$OUT/vmlinux" || fail "cannot copy $elf"
+  fi
+}
+
+if [ -n "${JAILER_VMM_KERNEL:-}" ]; then
+  use_given_kernel "$JAILER_VMM_KERNEL"
+  PKG=
+else
+  PKG=$(kernel_package)
+fi
 if [ -n "$PKG" ]; then
   if [ ! -s "$OUT/vmlinuz" ] || [ "$(cat "$OUT/kernel.version" 2>/dev/null)" != "${PKG#linux-image-}" ]; then
     say "fetching $PKG (apt-get download) into $OUT"
@@ -131,7 +162,9 @@ fetch_modules() {  # $1 = kernel version
   rm -rf "$tmp"
 }
 KVER=$(cat "$OUT/kernel.version")
-if [ ! -s "$OUT/modules/virtio_pci.ko" ] || [ "$(cat "$OUT/modules/kernel.version" 2>/dev/null)" != "$KVER" ]; then
+if [ -n "${JAILER_VMM_KERNEL:-}" ]; then
+  [ "$(cat "$OUT/modules/kernel.version" 2>/dev/null)" = "$KVER" ] || rm -rf "$OUT/modules"
+elif [ ! -s "$OUT/modules/virtio_pci.ko" ] || [ "$(cat "$OUT/modules/kernel.version" 2>/dev/null)" != "$KVER" ]; then
   rm -rf "$OUT/modules"
   fetch_modules "$KVER" && echo "$KVER" > "$OUT/modules/kernel.version"
 fi

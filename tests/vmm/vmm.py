@@ -71,11 +71,12 @@ def example():
 
 
 def qemu_args(base, *, accel_name, mode="marker", guest_dir=GUEST_IN_JAIL,
-              qmp_path=QMP_IN_JAIL, sandbox=True):
+              qmp_path=QMP_IN_JAIL, sandbox=True, kernel_args=""):
     """The example's QEMU arguments adapted to this run: one -accel (the one
-    that works here), the guest's mode on the kernel command line, and, for
-    an unjailed run, host paths for the guest and the QMP socket.
-    sandbox=False leaves out QEMU's own seccomp filter (-sandbox)."""
+    that works here), the guest's mode (and kernel_args, more words) on the
+    kernel command line, and, for an unjailed run, host paths for the guest
+    and the QMP socket.  sandbox=False leaves out QEMU's own seccomp filter
+    (-sandbox)."""
     out = []
     args = list(base)
     i = 0
@@ -95,7 +96,7 @@ def qemu_args(base, *, accel_name, mode="marker", guest_dir=GUEST_IN_JAIL,
             continue
         if a == "-append":
             words = [w for w in nxt.split() if not w.startswith("jailer.guest=")]
-            out += [a, " ".join(words + [f"jailer.guest={mode}"])]
+            out += [a, " ".join(words + kernel_args.split() + [f"jailer.guest={mode}"])]
             i += 2
             continue
         if a == "-qmp":
@@ -113,11 +114,12 @@ def qemu_args(base, *, accel_name, mode="marker", guest_dir=GUEST_IN_JAIL,
 
 
 def jail_config(*, guest, jail_root, accel_name, mode="marker", jail_id=None, memory=None,
-                cgroup_parent=None, sandbox=True):
+                cgroup_parent=None, sandbox=True, kernel_args=""):
     """examples/qemu.json with this machine's paths: the guest directory as
     the /guest bind source, the jail root, the accelerator and guest mode;
-    optionally another id, memory limit (bytes), cgroup parent, and without
-    QEMU's own seccomp filter (sandbox=False)."""
+    optionally another id, memory limit (bytes), cgroup parent, more kernel
+    command line words, and without QEMU's own seccomp filter
+    (sandbox=False)."""
     c = example()
     c["jail_root"] = str(jail_root)
     if jail_id:
@@ -126,7 +128,8 @@ def jail_config(*, guest, jail_root, accel_name, mode="marker", jail_id=None, me
     for b in c["bind_mounts"]:
         if b["dest"] == GUEST_IN_JAIL:
             b["source"] = str(guest)
-    c["exec_args"] = qemu_args(c["exec_args"], accel_name=accel_name, mode=mode, sandbox=sandbox)
+    c["exec_args"] = qemu_args(c["exec_args"], accel_name=accel_name, mode=mode, sandbox=sandbox,
+                               kernel_args=kernel_args)
     if memory is not None:
         c["limits"]["memory_bytes"] = int(memory)
     if cgroup_parent:
@@ -161,7 +164,8 @@ def make_jail_root(root, uid, gid):
 
 def remove_jail_root(created):
     """Remove what make_jail_root() created (a control socket that a killed
-    VMM could not remove first, then the directories)."""
+    VMM could not remove first, then the directories).  Anything else in
+    them is somebody else's: it stays, and the error names it."""
     for d in reversed(created):
         d = Path(d)
         if d.name == "run" and d.is_dir():
@@ -169,6 +173,9 @@ def remove_jail_root(created):
                 if s.is_socket():
                     s.unlink()
         if d.is_dir():
+            left = sorted(e.name for e in d.iterdir())
+            if left:
+                raise RuntimeError(f"{d} is not empty, not removed: {', '.join(left)}")
             d.rmdir()
 
 
