@@ -7,13 +7,14 @@
 #   tests/vm/cgroup-v2-tier.sh [BUILD_DIR]      (as root, from anywhere)
 #
 # In the guest: the cgroup unit test binary (BUILD_DIR/tests/unit-cgroup/
-# test-cgroup), then the isolation and enforcement system tests and a
-# clean-up subset, every jail forced to --cgroup-version v2.
+# test-cgroup), then the isolation, enforcement, pinning, I/O and
+# disturbance system tests and a clean-up subset, every jail forced to
+# --cgroup-version v2; then the escape suite, the fallback tests and the
+# daemon's end-to-end, prepared-jail and live-figure tests.
 #
 # With JAILER_VM_KERNEL_SUITE=bullseye the guest boots Debian 11's kernel
-# (Linux 5.10: no mount_setattr, cgroup.kill, memory.peak) and the escape
-# suite, the fallback tests and the daemon's end-to-end tests run there too,
-# and a QEMU in a jail boots the guest's own kernel (the core of
+# (Linux 5.10: no mount_setattr, cgroup.kill, memory.peak), and a QEMU in a
+# jail boots the guest's own kernel there too (the core of
 # tests/test_vmm.py): the hosts fleets run today, proven whole
 # (tests/run-all.sh: "kernel 5.10 (VM)").
 #
@@ -140,11 +141,15 @@ JAILER_BUILD=$BUILD JAILER_TEST_CGROUP_VERSION=v2 JAILER_TEST_TIMEOUT=180 \
   "tests/test_cleanup.py::test_nothing_left_behind" \
   -k "not test_nothing_left_behind or absent"
 rc=$?
-if [ -n "${JAILER_VM_KERNEL_SUITE:-}" ] && [ $rc = 0 ]; then
+if [ $rc = 0 ]; then
+  # On every guest kernel: what a jail can reach (the escape suite), the
+  # fallbacks this kernel needs, and jailerd's life cycle with its live
+  # figures (per-cgroup pressure exists only on v2).
   note "running the escape suite, the fallbacks and the daemon's tests on $(uname -r)"
   JAILER_BUILD=$BUILD JAILER_TEST_CGROUP_VERSION=v2 JAILER_TEST_TIMEOUT=180 \
     timeout 1800 /usr/bin/pytest-3 -p no:cacheprovider --color=no -q -rfEs \
-    tests/test_escape.py tests/test_fallbacks.py tests/test_daemon_e2e.py tests/test_daemon_prepared.py
+    tests/test_escape.py tests/test_fallbacks.py tests/test_daemon_e2e.py tests/test_daemon_prepared.py \
+    tests/test_daemon_stats.py
   rc=$?
 fi
 if [ $rc = 0 ]; then
