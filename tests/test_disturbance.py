@@ -112,8 +112,7 @@ def disk_dir():
     of the test's own in a loop-mounted image (the guest tier, whose /tmp
     is tmpfs: tmpfs pages cannot be reclaimed without swap).  The image is
     written out in full first, so that writing back into it allocates
-    nothing new; without metadata checksums, whose crc32c the guest's
-    kernel has as a module no one loads (the mount fails with ENOENT)."""
+    nothing new."""
     for base in ("/var/tmp", "/tmp"):
         if os.path.isdir(base) and fs_magic(base) in DISK_FS:
             top = tempfile.mkdtemp(dir=base, prefix="jailer-mp-")
@@ -137,7 +136,7 @@ def disk_dir():
             for _ in range(96):
                 f.write(b"\0" * MiB)
         mnt.mkdir()
-        for argv in (["mkfs.ext4", "-q", "-F", "-O", "^metadata_csum", str(img)], ["mount", "-o", "loop", str(img), str(mnt)]):
+        for argv in (["mkfs.ext4", "-q", "-F", str(img)], ["mount", "-o", "loop", str(img), str(mnt)]):
             p = subprocess.run(argv, capture_output=True, text=True)
             if p.returncode != 0:
                 pytest.skip(f"cannot make a disk-backed directory: {' '.join(argv)}: {p.stderr.strip()}")
@@ -176,7 +175,9 @@ def test_memory_pressure_run_says_so(jail, disk_dir):
     if not Path("/proc/pressure/memory").exists():
         assert rep["memory_pressure_some_us"] is None, rep
         pytest.skip("the kernel runs without PSI: memory pressure cannot be shown")
-    assert isinstance(rep["memory_pressure_some_us"], int), rep
+    # Reclaim at the limit is a memory stall the kernel accounts (measured
+    # in the 6.1 guest: 246 max events, 88 ms of memory pressure).
+    assert isinstance(rep["memory_pressure_some_us"], int) and rep["memory_pressure_some_us"] > 0, rep
     print(f"memory_max_events {rep['memory_max_events']}, memory_pressure_some_us "
           f"{rep['memory_pressure_some_us']}, full {rep['memory_pressure_full_us']}")
 

@@ -93,8 +93,9 @@ fi
 # The modules the guest needs, whatever is built in: the 9p root, the
 # overlay on top of it, tun so that /dev/net/tun exists in the guest, loop
 # for the I/O limit tests' block devices, and ext4 for a file system on one
-# (the memory-pressure test needs page cache that can be written back).
-GUEST_MODULES="virtio_pci 9pnet_virtio 9p overlay tun loop ext4"
+# (the memory-pressure test needs page cache that can be written back), with
+# the crc32c ext4 asks the crypto API for at every mount.
+GUEST_MODULES="virtio_pci 9pnet_virtio 9p overlay tun loop ext4 crc32c_generic"
 
 # JAILER_VM_KERNEL_SUITE=bullseye (say): the guest boots that Debian
 # release's kernel instead of the host's (bullseye: Linux 5.10), fetched from
