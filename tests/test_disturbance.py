@@ -154,11 +154,15 @@ def disk_dir():
 def test_memory_pressure_run_says_so(jail, disk_dir):
     """A jail writing 4 times its memory limit to a disk-backed directory:
     its page cache reaches the limit over and over and is reclaimed there,
-    and the run still completes (file pages are written back, not killed
-    for).  On v2 the report counts the limit reached (memory.events max)
-    and gives the memory pressure stall time as a number; on v1 both are
-    null, as documented: v1 has no per-cgroup events or PSI."""
-    res = jail.run("fill", "/data", str(64 * MiB),
+    and the run still completes.  Each MiB is written back before the next
+    is written (fill --sync): the cache is clean, so reclaim can always
+    take it.  Dirty pages can only be reclaimed once written back, so with
+    a slow disk (an emulated loop device) the jail could meet its limit
+    with nothing reclaimable and be OOM-killed.  On v2 the report counts
+    the limit reached (memory.events max) and the memory pressure stall
+    time; on v1 both are null, as documented: v1 has no per-cgroup events
+    or PSI."""
+    res = jail.run("fill", "/data", str(64 * MiB), "--sync",
                    flags=["--memory", "16M", "--bind", f"{disk_dir}:/data:rw"])
     assert res.rc == 0, res
     assert res.line("fill")["written"] == 64 * MiB, res

@@ -255,7 +255,7 @@ static int usage(void)
         fputs("usage: probe report [--check-path P]... | exit N | kill SIG | fault KIND | sleep SEC |\n"
               "       alloc MIB | forks N [--leave] | openfds N | fsize BYTES PATH | spin SEC [THREADS] |\n"
               "       burn SEC | write PATH | serve PATH SEC | connect PATH | read PATH |\n"
-              "       signal PID SIG | nest N DIR | fill DIR BYTES | output BYTES [SEC] |\n"
+              "       signal PID SIG | nest N DIR | fill DIR BYTES [--sync] | output BYTES [SEC] |\n"
               "       net IF [--tap NAME] [--setns PATH] | affinity SEC | readdev PATH BYTES |\n"
               "       --child ACTION ARGS...\n",
               stderr);
@@ -1324,7 +1324,9 @@ static int do_nest(long long n, const char *dir)
 
 /* Write up to BYTES into DIR, in 1 MiB files (each below any max_file_size
  * worth having): how much got written, and the errno that stopped it. */
-static int do_fill(const char *dir, long long bytes)
+/* sync: each file's data is written back before the next one is begun,
+ * so that the page cache it leaves is clean (reclaimable at once). */
+static int do_fill(const char *dir, long long bytes, bool sync)
 {
         static char chunk[64 * 1024];
         long long written = 0;
@@ -1347,6 +1349,8 @@ static int do_fill(const char *dir, long long bytes)
                         }
                         written += w;
                 }
+                if (!err && sync && fdatasync(fd) < 0)
+                        err = errno;
                 close(fd);
         }
         result_begin("fill");
@@ -1638,8 +1642,9 @@ static int run_action(int argc, char **argv)
         }
         if (strcmp(a, "nest") == 0 && argc == 3 && parse_ll(argv[1], &n) && n >= 0)
                 return do_nest(n, argv[2]);
-        if (strcmp(a, "fill") == 0 && argc == 3 && parse_ll(argv[2], &n) && n >= 0)
-                return do_fill(argv[1], n);
+        if (strcmp(a, "fill") == 0 && (argc == 3 || (argc == 4 && strcmp(argv[3], "--sync") == 0)) &&
+            parse_ll(argv[2], &n) && n >= 0)
+                return do_fill(argv[1], n, argc == 4);
         return usage();
 }
 
