@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <systemd/sd-journal.h>
+#include <systemd/sd-login.h>
 
 /* Generated once with `systemd-id128 new`; never change them: users filter
  * on them (journalctl MESSAGE_ID=...). */
@@ -30,6 +31,8 @@ static const struct {
 
 static const char *log_ident = "jailerd";
 static bool log_journal;
+/* "OBJECT_SYSTEMD_UNIT=<our unit>", or NULL outside a unit. */
+static char *log_unit_field;
 static int log_max_prio = LOG_INFO;
 
 const char *jd_event_name(jd_event ev)
@@ -51,6 +54,27 @@ void jd_log_open(const char *ident)
          * without it (a private instance in a test's mount namespace), so
          * ask for its socket instead. */
         log_journal = stat("/run/systemd/journal/socket", &st) == 0 && S_ISSOCK(st.st_mode);
+        jd_log_name_unit();
+}
+
+void jd_log_name_unit(void)
+{
+        _cleanup_free_ char *unit = NULL;
+
+        /* journald learns a sender's unit from its /proc/PID/cgroup when it
+         * reads the entry: a supervisor that has exited by then (a short
+         * jail, a slow journald) leaves its entries without _SYSTEMD_UNIT,
+         * and `journalctl -u jailerd` misses them.  Root's entries that
+         * name the unit themselves are matched by -u all the same. */
+        free(log_unit_field);
+        log_unit_field = NULL;
+        if (sd_pid_get_unit(0, &unit) >= 0 && asprintf(&log_unit_field, "OBJECT_SYSTEMD_UNIT=%s", unit) < 0)
+                log_unit_field = NULL;
+}
+
+const char *jd_log_unit_field(void)
+{
+        return log_unit_field;
 }
 
 bool jd_log_to_journal(void)
@@ -115,7 +139,7 @@ static void submit_stderr(const jd_entry *e, jd_event ev, int prio, const char *
 
 static int submit_journal(const jd_entry *e, jd_event ev, int prio, const char *msg)
 {
-        struct iovec iov[JD_ENTRY_MAX_FIELDS + 6];
+        struct iovec iov[JD_ENTRY_MAX_FIELDS + 7];
         _cleanup_free_ char *m = NULL, *p = NULL, *id = NULL, *ident = NULL, *evname = NULL;
         size_t n = 0;
 
@@ -135,6 +159,8 @@ static int submit_journal(const jd_entry *e, jd_event ev, int prio, const char *
         }
         for (size_t i = 0; i < e->n; i++)
                 iov[n++] = (struct iovec) { e->fields[i], strlen(e->fields[i]) };
+        if (log_unit_field)
+                iov[n++] = (struct iovec) { log_unit_field, strlen(log_unit_field) };
 
         return sd_journal_sendv(iov, (int) n);
 }

@@ -45,6 +45,11 @@ const char *jd_event_message_id(jd_event ev);
  * stderr.  ident is SYSLOG_IDENTIFIER and the stderr prefix. */
 void jd_log_open(const char *ident);
 bool jd_log_to_journal(void);
+/* Learn (again) the systemd unit this process runs in, which every entry
+ * then names in OBJECT_SYSTEMD_UNIT= (jd_log_open() does it once). */
+void jd_log_name_unit(void);
+/* "OBJECT_SYSTEMD_UNIT=unit", or NULL outside a unit. */
+const char *jd_log_unit_field(void);
 /* Raise the stderr threshold (LOG_DEBUG shows everything). */
 void jd_log_set_max_priority(int prio);
 

@@ -142,6 +142,7 @@ static void emit_line(stream *s, const char *line, size_t len)
                                     "JAIL_ID=%s", sv->state.id,
                                     "JAIL_PID=%d", (int) sv->state.jail_pid,
                                     "JAIL_STREAM=%s", s->name,
+                                    jd_log_unit_field() ? "%s" : NULL, jd_log_unit_field(),
                                     NULL) >= 0)
                         return;
         }
