@@ -129,25 +129,37 @@ def disk_dir():
         pytest.skip("no disk-backed /var/tmp or /tmp, and no mkfs.ext4 to make one")
     top = Path(tempfile.mkdtemp(dir="/tmp", prefix="jailer-mp-"))
     os.chmod(top, 0o755)
-    img, mnt = top / "disk.img", top / "mnt"
-    mounted = False
+    ram, mnt = top / "ram", top / "mnt"
+    img = ram / "disk.img"
+    mounts = []
     try:
+        # The image on a ramfs of its own, every page of it written here:
+        # the loop device charges the pages it allocates in its backing
+        # file to the memory cgroup of the writer (the jail, once cgroup
+        # writeback is on), and a tmpfs image would get them allocated
+        # anew (mkfs punches holes in it) as unreclaimable shmem, which
+        # OOM-kills the jail.  ramfs has no holes to punch.
+        ram.mkdir()
+        if subprocess.run(["mount", "-t", "ramfs", "-o", "mode=0755", "ramfs", str(ram)]).returncode != 0:
+            pytest.skip("cannot mount a ramfs for the disk image")
+        mounts.append(ram)
         with open(img, "wb") as f:
             for _ in range(96):
                 f.write(b"\0" * MiB)
         mnt.mkdir()
-        for argv in (["mkfs.ext4", "-q", "-F", str(img)], ["mount", "-o", "loop", str(img), str(mnt)]):
+        for argv in (["mkfs.ext4", "-q", "-F", "-E", "nodiscard,lazy_itable_init=0,lazy_journal_init=0", str(img)],
+                     ["mount", "-o", "loop", str(img), str(mnt)]):
             p = subprocess.run(argv, capture_output=True, text=True)
             if p.returncode != 0:
                 pytest.skip(f"cannot make a disk-backed directory: {' '.join(argv)}: {p.stderr.strip()}")
-        mounted = True
+        mounts.insert(0, mnt)
         data = mnt / "data"
         data.mkdir()
         os.chown(data, 65534, 65534)
         yield data
     finally:
-        if mounted:
-            subprocess.run(["umount", str(mnt)], check=False)
+        for m in mounts:
+            subprocess.run(["umount", str(m)], check=False)
         shutil.rmtree(top)
 
 
