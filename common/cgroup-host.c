@@ -353,6 +353,15 @@ int jailer_cgroup_enable_controllers(const char *path, jailer_error *err)
         return 0;
 }
 
+int jailer_cgroup_host_pin(jailer_error *err)
+{
+        int r = jl_cg_host_pin();
+
+        if (r < 0)
+                return jl_error(err, JAILER_STEP_CGROUP, -r, NULL, "cannot read /proc/self/mountinfo");
+        return 0;
+}
+
 int jailer_cgroup_move_self(const char *path, const char *leaf, jailer_error *err)
 {
         if (!leaf || !leaf[0] || strchr(leaf, '/') || strcmp(leaf, ".") == 0 || strcmp(leaf, "..") == 0)

@@ -46,6 +46,12 @@ struct jl_cg_host {
 };
 
 int jl_cg_host_probe(struct jl_cg_host *h);
+/* Probe once and answer every later jl_cg_host_probe() of this process,
+ * and of the processes it forks, from that: for a launcher that forks one
+ * supervisor per jail, which would each parse /proc/self/mountinfo again.
+ * Cgroup hierarchies mounted or unmounted later are not seen (a jail then
+ * fails with the path it could not open): restart the process. */
+int jl_cg_host_pin(void);
 void jl_cg_host_done(struct jl_cg_host *h);
 bool jl_cg_host_has_v1(const struct jl_cg_host *h);
 /* "memory, pids": the v1 controllers with no hierarchy, in buf. */

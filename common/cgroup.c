@@ -97,7 +97,51 @@ static bool v2_usable(struct jl_cg_host *h, const char *mp)
         return false;
 }
 
+/* The host as a long-lived process saw it once (jl_cg_host_pin()). */
+static struct jl_cg_host pinned_host;
+static bool host_pinned;
+
+static int host_copy(struct jl_cg_host *dst, const struct jl_cg_host *src)
+{
+        *dst = *src;
+        dst->v2_mount = NULL;
+        memset(dst->v1_mount, 0, sizeof(dst->v1_mount));
+        if (src->v2_mount && !(dst->v2_mount = strdup(src->v2_mount)))
+                goto oom;
+        for (size_t i = 0; i < JL_CG1_COUNT; i++)
+                if (src->v1_mount[i] && !(dst->v1_mount[i] = strdup(src->v1_mount[i])))
+                        goto oom;
+        return 0;
+oom:
+        jl_cg_host_done(dst);
+        return -ENOMEM;
+}
+
+static int host_probe(struct jl_cg_host *h);
+
 int jl_cg_host_probe(struct jl_cg_host *h)
+{
+        if (host_pinned)
+                return host_copy(h, &pinned_host);
+        return host_probe(h);
+}
+
+int jl_cg_host_pin(void)
+{
+        struct jl_cg_host h;
+        int r;
+
+        if (host_pinned)
+                return 0;
+        r = host_probe(&h);
+        if (r < 0)
+                return r;
+        pinned_host = h;
+        host_pinned = true;
+        return 0;
+}
+
+static int host_probe(struct jl_cg_host *h)
 {
         memset(h, 0, sizeof(*h));
 

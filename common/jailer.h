@@ -547,6 +547,14 @@ int jailer_cgroup_move_self(const char *path, const char *leaf, jailer_error *er
  * its children.  Safe from several threads and across fork(). */
 int jailer_seccomp_prepare(const jailer_config *c, jailer_error *err);
 
+/* Find this host's cgroup hierarchies now (statfs(2), /proc/self/mountinfo)
+ * and answer every later jail of this process, and of the processes it
+ * forks, from what was found, rather than looking again per jail.  For a
+ * process that forks one supervisor per jail.  Hierarchies mounted or
+ * unmounted afterwards are not seen: a jail then fails naming the path it
+ * could not open, and the process must be restarted. */
+int jailer_cgroup_host_pin(jailer_error *err);
+
 const char *jailer_version(void);
 
 /* What libjailer does without on this kernel (or under this seccomp

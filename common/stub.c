@@ -394,6 +394,11 @@ int jailer_seccomp_prepare(const jailer_config *c, jailer_error *err)
         return unsupported(err);
 }
 
+int jailer_cgroup_host_pin(jailer_error *err)
+{
+        return unsupported(err);
+}
+
 int jailer_kernel_fallbacks(char *buf, size_t size)
 {
         if (buf && size)

@@ -637,6 +637,17 @@ static void warm_seccomp(void)
         jailer_config_free(c);
 }
 
+/* The host's cgroup mounts, found once here rather than by every
+ * supervisor from /proc/self/mountinfo; a host whose hierarchies change
+ * under a running jailerd needs jailerd restarted, which starts a new us. */
+static void warm_cgroup_host(void)
+{
+        jailer_error err = { 0 };
+
+        if (jailer_cgroup_host_pin(&err) < 0)
+                launcher_log("cgroup hierarchies not found ahead: %s", err.message);
+}
+
 int jd_launcher_main(int argc, char **argv, int (*supervisor_main)(int argc, char **argv))
 {
         const char *fd_arg = argv[2];
@@ -682,6 +693,11 @@ int jd_launcher_main(int argc, char **argv, int (*supervisor_main)(int argc, cha
         if (r != 0)
                 return 1;
         warm_seccomp();
+        /* Where a supervisor's entries go, and the unit they name (two
+         * files of /proc read through libsystemd): the same for every
+         * supervisor we fork, so learnt once, here. */
+        jd_log_open("jailer-supervisor");
+        warm_cgroup_host();
 
         p[0] = (struct pollfd) { .fd = chan, .events = POLLIN };
         p[1] = (struct pollfd) { .fd = sfd, .events = POLLIN };

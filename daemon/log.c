@@ -30,6 +30,7 @@ static const struct {
 };
 
 static const char *log_ident = "jailerd";
+static bool log_opened;
 static bool log_journal;
 /* "OBJECT_SYSTEMD_UNIT=<our unit>", or NULL outside a unit. */
 static char *log_unit_field;
@@ -50,11 +51,17 @@ void jd_log_open(const char *ident)
         struct stat st;
 
         log_ident = ident;
+        log_opened = true;
         /* sd_booted() says whether PID 1 is systemd; journald can run
          * without it (a private instance in a test's mount namespace), so
          * ask for its socket instead. */
         log_journal = stat("/run/systemd/journal/socket", &st) == 0 && S_ISSOCK(st.st_mode);
         jd_log_name_unit();
+}
+
+bool jd_log_is_open(void)
+{
+        return log_opened;
 }
 
 void jd_log_name_unit(void)

@@ -44,6 +44,8 @@ const char *jd_event_message_id(jd_event ev);
 /* Decide once where log entries go: journald when its socket exists, else
  * stderr.  ident is SYSLOG_IDENTIFIER and the stderr prefix. */
 void jd_log_open(const char *ident);
+/* Whether jd_log_open() has run in this process (or in the one that forked it). */
+bool jd_log_is_open(void);
 bool jd_log_to_journal(void);
 /* Learn (again) the systemd unit this process runs in, which every entry
  * then names in OBJECT_SYSTEMD_UNIT= (jd_log_open() does it once). */

@@ -1078,7 +1078,8 @@ static int supervisor_main(int argc, char **argv)
          * (TIOCSTI). */
         (void) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         (void) setsid();
-        jd_log_open("jailer-supervisor");
+        if (!jd_log_is_open())          /* the launcher did it for all of us */
+                jd_log_open("jailer-supervisor");
 
         if (take_fds(&sv) == 0 && open_state(&sv, &a) == 0 && start_jail(&sv, &a.sopts, pipe_out, pipe_err) == 0) {
                 watch_jail(&sv, &a.sopts, pipe_out[0], pipe_err[0]);
