@@ -72,6 +72,10 @@ struct jl_cgroup {
         size_t n_dirs;
         /* v1: which dirs[] entry serves each controller. */
         size_t cg1_dir[JL_CG1_COUNT];
+        /* v1: each leaf's "tasks", open for the child to join itself
+         * (jl_cgroup_join_open()); n_join of them. */
+        int join_fd[JL_CG1_COUNT];
+        size_t n_join;
         /* Pinning, from the config and checked against the host; the busy
          * time of the pinned cpus when the cgroup was made (-1: unknown). */
         struct jl_cg_pin *pin;
@@ -214,6 +218,9 @@ struct jl_cg_ops {
         int (*create)(const jailer_config *c, const struct jl_cg_host *h, struct jl_cgroup *cg,
                       jailer_error *err);
         int (*attach)(struct jl_cgroup *cg, pid_t pid, jailer_error *err);
+        /* Open what a child needs to move itself in (cg->join_fd), or NULL
+         * when the backend has no such way. */
+        int (*join_open)(struct jl_cgroup *cg, jailer_error *err);
         /* Fill what the backend has (st comes zeroed, pids_peak -1);
          * 0 or the first -errno. */
         int (*stats_read)(const struct jl_cgroup *cg, jl_cgroup_stats *st);

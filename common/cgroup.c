@@ -318,6 +318,7 @@ static void cgroup_free(struct jl_cgroup *cg, int *first_error)
 {
         if (!cg)
                 return;
+        jl_cgroup_join_close(cg);
         for (size_t i = 0; i < cg->n_dirs; i++) {
                 int r = jl_cg_dir_remove(&cg->dirs[i], cg->id);
                 if (r < 0 && first_error && *first_error == 0)
@@ -471,6 +472,40 @@ int jl_cgroup_clone_fd(const struct jl_cgroup *cg)
 int jl_cgroup_attach(struct jl_cgroup *cg, pid_t pid, jailer_error *err)
 {
         return cg->ops->attach(cg, pid, err);
+}
+
+int jl_cgroup_join_open(struct jl_cgroup *cg, jailer_error *err)
+{
+        if (!cg->ops->join_open)
+                return 0;
+        if (cg->ops->join_open(cg, err) < 0) {
+                jl_cgroup_join_close(cg);
+                return -1;
+        }
+        return 1;
+}
+
+int jl_cgroup_join_child(struct jl_cgroup *cg, jailer_error *err)
+{
+        for (size_t i = 0; i < cg->n_join; i++) {
+                ssize_t n;
+
+                do
+                        n = write(cg->join_fd[i], "0", 1);
+                while (n < 0 && errno == EINTR);
+                if (n != 1)
+                        return jl_error(err, JAILER_STEP_CGROUP, n < 0 ? errno : EIO, NULL,
+                                        "cannot join %s (tasks)", cg->dirs[i].path);
+        }
+        jl_cgroup_join_close(cg);
+        return 0;
+}
+
+void jl_cgroup_join_close(struct jl_cgroup *cg)
+{
+        for (size_t i = 0; i < cg->n_join; i++)
+                close(cg->join_fd[i]);
+        cg->n_join = 0;
 }
 
 int jl_cgroup_stats_read(const struct jl_cgroup *cg, jl_cgroup_stats *st)

@@ -175,17 +175,25 @@ static char **build_argv(const jailer_config *c)
 }
 
 static int child_run(const jailer_config *c, const struct jl_rootfs *rootfs, const jailer_spawn_opts *o, int sock,
-                     int exec_fd, int netns_fd, const jl_seccomp_prog *filter, jailer_error *err)
+                     int exec_fd, int netns_fd, const jl_seccomp_prog *filter, struct jl_cgroup *join,
+                     jailer_error *err)
 {
+        jailer_error go_err = { 0 };
+        int joined = 0;
+
         /* Not traceable or dumpable while privileged. */
         if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
                 return jl_error(err, JAILER_STEP_SPAWN, errno, NULL, "PR_SET_DUMPABLE");
         if ((!o || o->die_with_parent) && prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
                 return jl_error(err, JAILER_STEP_SPAWN, errno, NULL, "PR_SET_PDEATHSIG");
 
-        /* Wait until the parent has put us into every cgroup hierarchy (v1);
-         * on v2 clone3 did it already and "go" comes at once. */
-        if (wait_go(sock, err) < 0)
+        /* Into the jail's cgroup before anything else runs: on v1 we move
+         * ourselves (join), while the parent makes the taps; on v2 clone3
+         * did it.  "go" says the parent is done; a failed join is reported
+         * after it, so that the parent is listening. */
+        if (join)
+                joined = jl_cgroup_join_child(join, err);
+        if (wait_go(sock, joined < 0 ? &go_err : err) < 0 || joined < 0)
                 return -1;
 
         /* A prepared network namespace is joined while we are still root of
@@ -281,10 +289,11 @@ static int child_run(const jailer_config *c, const struct jl_rootfs *rootfs, con
 }
 
 _Noreturn static void child_main(const jailer_config *c, const struct jl_rootfs *rootfs, const jailer_spawn_opts *o,
-                                 int sock, int exec_fd, int netns_fd, const jl_seccomp_prog *filter)
+                                 int sock, int exec_fd, int netns_fd, const jl_seccomp_prog *filter,
+                                 struct jl_cgroup *join)
 {
         jailer_error err = { 0 };
-        (void) child_run(c, rootfs, o, sock, exec_fd, netns_fd, filter, &err);
+        (void) child_run(c, rootfs, o, sock, exec_fd, netns_fd, filter, join, &err);
         (void) send_msg(sock, MSG_ERROR, &err);
         _exit(125);
 }
@@ -510,8 +519,12 @@ int jailer_spawn(const jailer_config *c, const jailer_spawn_opts *opts, jailer_j
                 goto fail;
         }
 
-        /* 3. the child, in its new namespaces, born inside its cgroup on v2 */
+        /* 3. the child, in its new namespaces, born inside its cgroup on v2;
+         * on v1 it moves itself in (join), else we attach it by pid. */
         bool attach;
+        int join = jl_cgroup_join_open(j->cg, err);
+        if (join < 0)
+                goto fail;
         j->start_us = jl_now_monotonic_us();
         pid_t pid = clone_into_jail(j, c, &attach);
         if (pid < 0) {
@@ -520,8 +533,11 @@ int jailer_spawn(const jailer_config *c, const jailer_spawn_opts *opts, jailer_j
         }
         if (pid == 0) {
                 close(sv[0]);
-                child_main(c, &j->rootfs, opts, sv[1], exec_fd, j->netns_fd, filter);
+                child_main(c, &j->rootfs, opts, sv[1], exec_fd, j->netns_fd, filter,
+                           attach && join > 0 ? j->cg : NULL);
         }
+        jl_cgroup_join_close(j->cg);
+        attach = attach && join <= 0;
         j->pid = pid;
         close(sv[1]);
         sv[1] = -1;

@@ -194,6 +194,13 @@ int jl_cgroup_clone_fd(const struct jl_cgroup *cg);
 /* Move pid into the cgroup (every hierarchy on v1).  Used on v1, and on v2
  * when CLONE_INTO_CGROUP is unavailable. */
 int jl_cgroup_attach(struct jl_cgroup *cg, pid_t pid, jailer_error *err);
+/* Where the backend lets a child move itself in (v1): open what it needs,
+ * before the clone.  1: the child is to call jl_cgroup_join_child(); 0: the
+ * backend has no such way (attach by pid); -1 on error.  The parent closes
+ * its copies with jl_cgroup_join_close() once the child has them. */
+int jl_cgroup_join_open(struct jl_cgroup *cg, jailer_error *err);
+int jl_cgroup_join_child(struct jl_cgroup *cg, jailer_error *err);
+void jl_cgroup_join_close(struct jl_cgroup *cg);
 int jl_cgroup_stats_read(const struct jl_cgroup *cg, jl_cgroup_stats *st);
 /* Kill every process in the cgroup and wait (bounded) until it is empty. */
 int jl_cgroup_kill_all(struct jl_cgroup *cg);
