@@ -8,9 +8,10 @@
  *
  *   parent                                   child
  *   cgroup leaf in each hierarchy, limits
+ *   v1: each leaf's tasks file opened
  *   clone3(NEWNS|NEWPID|NEWNET|NEWUTS|NEWIPC
- *          [|CLONE_INTO_CGROUP on v2]) ────► waits on a pipe
- *   v1: pid into every cgroup.procs
+ *          [|CLONE_INTO_CGROUP on v2]) ────► v1: "0" into every tasks file
+ *                                            (moves itself), waits on a pipe
  *   "go" ───────────────────────────────────► unshare(NEWCGROUP)
  *                                            / private, bind the root
  *                                            (nosuid,nodev), /proc,
@@ -59,7 +60,10 @@
  * mount(2); --overlap lets the child build its mounts while the parent
  * attaches it to the v1 cgroups, and waits for "go" only before the cgroup
  * and user namespaces (nothing of the jailed program runs before either).
- * --no-clone-into attaches by pid on v2 too, as v1 must.  --gap MS sleeps
+ * --no-clone-into attaches by pid on v2 too; --attach-by-pid has the parent
+ * write the child's pid into every v1 cgroup.procs instead of the child
+ * moving itself (which takes the global cgroup_threadgroup_rwsem for
+ * writing: an RCU grace period after a quiet spell).  --gap MS sleeps
  * between the jails of --reps: a jail asked for after a quiet spell, as a
  * service sees them, rather than back to back.  --cgroup-parent NAME (default jailer-bench-floor-PID)
  * is created in every hierarchy unless it exists, and then removed at the
@@ -141,6 +145,7 @@ struct opts {
         bool overlap;
         bool new_api;
         bool no_clone_into;
+        bool attach_by_pid;
         int gap_ms;
 };
 
@@ -252,8 +257,10 @@ static void cg_fini(void)
 {
         for (int i = 0; i < CG.n; i++) {
                 close(CG.parent_fd[i]);
-                if (CG.made[i])
-                        (void) rmdir(CG.parent_path[i]);
+                /* As for the leaves: busy for a moment after the last one. */
+                for (int tries = 0; CG.made[i] && rmdir(CG.parent_path[i]) < 0 && errno == EBUSY && tries < 1000;
+                     tries++)
+                        usleep(100);
         }
 }
 
@@ -300,6 +307,24 @@ static void cg_attach(int leaf_fd[MAX_HIER], pid_t pid)
         for (int i = 0; i < CG.n; i++)
                 if (write_at(leaf_fd[i], "cgroup.procs", buf) < 0)
                         die("attach %d", (int) pid);
+}
+
+/* v1: the leaves' tasks files, for the child to write "0" into: a thread
+ * moving itself does without the global rwsem (Linux 6.2+). */
+static void cg_join_open(int leaf_fd[MAX_HIER], int join_fd[MAX_HIER])
+{
+        for (int i = 0; i < CG.n; i++) {
+                join_fd[i] = openat(leaf_fd[i], "tasks", O_WRONLY | O_CLOEXEC);
+                if (join_fd[i] < 0)
+                        die("open tasks");
+        }
+}
+
+static void cg_join_self(const int join_fd[MAX_HIER])
+{
+        for (int i = 0; i < CG.n; i++)
+                if (join_fd[i] >= 0 && write(join_fd[i], "0", 1) != 1)
+                        die("child: join its cgroup");
 }
 
 static void cg_remove(const char *name, int leaf_fd[MAX_HIER])
@@ -451,10 +476,11 @@ static void lo_up(void)
         close(s);
 }
 
-_Noreturn static void child(int go_rd, int maps_wr)
+_Noreturn static void child(int go_rd, int maps_wr, const int join_fd[MAX_HIER])
 {
         in_child = true;
         umask(0);
+        cg_join_self(join_fd);
         if (!O.overlap) {
                 rd(go_rd); /* in every cgroup now */
                 T[T_GO] = now_ns();
@@ -531,6 +557,7 @@ _Noreturn static void child(int go_rd, int maps_wr)
 static int one_jail(const char *leaf, int out_fd, int64_t *t0_out)
 {
         int leaf_fd[MAX_HIER] = { -1, -1, -1, -1 };
+        int join_fd[MAX_HIER] = { -1, -1, -1, -1 };
         int go[2], maps[2];
         int64_t t0 = now_ns();
         if (t0_out)
@@ -554,6 +581,9 @@ static int one_jail(const char *leaf, int out_fd, int64_t *t0_out)
         flags |= (O.skip & SKIP_UTS) ? 0 : CLONE_NEWUTS;
         flags |= (O.skip & SKIP_IPC) ? 0 : CLONE_NEWIPC;
         bool into = CG.v2 && !(O.skip & SKIP_CGROUP) && !O.no_clone_into;
+        bool join = !CG.v2 && !(O.skip & SKIP_CGROUP) && !O.attach_by_pid;
+        if (join)
+                cg_join_open(leaf_fd, join_fd);
         int pidfd = -1;
         struct clone_args args = {
                 .flags = flags | (into ? CLONE_INTO_CGROUP : 0),
@@ -570,8 +600,11 @@ static int one_jail(const char *leaf, int out_fd, int64_t *t0_out)
                 if (out_fd >= 0) {
                         dup2(out_fd, 1);
                 }
-                child(go[0], maps[1]);
+                child(go[0], maps[1], join_fd);
         }
+        for (int i = 0; i < MAX_HIER; i++)
+                if (join_fd[i] >= 0)
+                        close(join_fd[i]);
         T[T_CLONE] = now_ns();
         close(go[0]);
         close(maps[1]);
@@ -580,7 +613,7 @@ static int one_jail(const char *leaf, int out_fd, int64_t *t0_out)
                 root_tree = -1;
         }
 
-        if (!into && !(O.skip & SKIP_CGROUP))
+        if (!into && !join && !(O.skip & SKIP_CGROUP))
                 cg_attach(leaf_fd, pid);
         wr(go[1]);
         if (!(O.skip & SKIP_USER)) {
@@ -716,7 +749,7 @@ static int mode_workers(void)
 static void usage(void)
 {
         fprintf(stderr, "usage: floor --root DIR [--reps N | --workers C --duration S] [--skip LIST]\n"
-                        "             [--mount-api old|new] [--overlap] [--no-clone-into] [--gap MS]\n"
+                        "             [--mount-api old|new] [--overlap] [--no-clone-into] [--attach-by-pid] [--gap MS]\n"
                         "             [--cgroup-parent NAME]\n"
                         "             [--uid N] [--gid N] -- PROG [ARGS]\n");
         exit(2);
@@ -748,6 +781,8 @@ int main(int argc, char **argv)
                         O.gap_ms = atoi(v), i++;
                 } else if (strcmp(a, "--no-clone-into") == 0) {
                         O.no_clone_into = true;
+                } else if (strcmp(a, "--attach-by-pid") == 0) {
+                        O.attach_by_pid = true;
                 } else if (strcmp(a, "--overlap") == 0) {
                         O.overlap = true;
                 } else if (strcmp(a, "--mount-api") == 0 && v) {

@@ -677,9 +677,11 @@ def spaced(env, cmds, res):
     """Jails asked for one at a time after a quiet spell, as a service sees
     them: on cgroup v1 the first cgroup.procs write after a pause waits for
     an RCU grace period (cgroup_threadgroup_rwsem), which back-to-back runs
-    never see."""
+    never see; a child that moves itself in (the floor's default, and the
+    jail core's) does without it.  The row "floor, attach by pid" shows it."""
     a = env.args
-    names = ["floor, in process"] + (["jailerd create (socket)"] if env.daemon else []) + \
+    names = ["floor, in process"] + (["floor, in process, attach by pid"] if not is_v2() else []) + \
+        (["jailerd create (socket)"] if env.daemon else []) + \
         [n for n in ("floor", "jailer", "jailerctl run", "bwrap", "runc") if n in cmds]
     out = {n: {"to_stamp": [], "attach": []} for n in names}
     rounds = a.spaced_rounds
@@ -689,8 +691,9 @@ def spaced(env, cmds, res):
         order = names[:]
         random.Random(1000 + rnd).shuffle(order)
         for name in order:
-            if name == "floor, in process":
-                for row in run_floor_reps(env, per, extra=["--gap", str(a.gap)]):
+            if name.startswith("floor, in process"):
+                extra = ["--attach-by-pid"] if name.endswith("by pid") else []
+                for row in run_floor_reps(env, per, extra=["--gap", str(a.gap), *extra]):
                     out[name]["to_stamp"].append(row[9])
                     out[name]["attach"].append(row[2] - row[1])
             elif name == "jailerd create (socket)":
@@ -985,8 +988,9 @@ def profile(env, cmds, res):
     # Interleaved rounds: each variant runs as often, and as close in time, as the full floor.
     variants = {"full": None, **{f"no {k}": ["--skip", k] for k in
                 ["net", "user", "cgroup", "limits", "mnt", "proc,dev", "pid", "ipc", "uts", "cgns", "caps"]},
-                "new mount API": ["--mount-api", "new"], "attach overlapped": ["--overlap"],
-                "new mount API + overlapped": ["--mount-api", "new", "--overlap"]}
+                "new mount API": ["--mount-api", "new"], "attach by pid": ["--attach-by-pid"],
+                "attach by pid, overlapped": ["--attach-by-pid", "--overlap"],
+                "new mount API + attach by pid, overlapped": ["--mount-api", "new", "--attach-by-pid", "--overlap"]}
     rows_of = {k: [] for k in variants}
     round_p50 = {k: [] for k in variants}
     rounds = max(1, reps // 20)
@@ -1384,12 +1388,14 @@ def render(env, res):
             w(f"| {name} | {ms(pct(xs, 50))} | {ms(pct(xs, 90))} | {ms(pct(xs, 99))} | "
               f"{ms(pct(b2b, 50)) if b2b else '–'} | {rel} |")
         fa = SP.get("floor, in process", {}).get("attach", [])
+        fp = SP.get("floor, in process, attach by pid", {}).get("attach", [])
         steps = L.get("floor, in process", {}).get("steps", [])
-        if fa and steps:
+        if fa and fp and steps:
             b = [r[2] - r[1] for r in steps]
-            w(f"\nThe floor's step *child released* (on v1: the pid written into each hierarchy's "
-              f"`cgroup.procs`): p50 {ms(pct(fa, 50))} ms spaced out vs {ms(pct(b, 50))} ms back to back "
-              f"(p90 {ms(pct(fa, 90))} vs {ms(pct(b, 90))}).")
+            w(f"\nThe floor's step *child released* (on v1: in every hierarchy), spaced out: p50 "
+              f"{ms(pct(fp, 50))} ms (p90 {ms(pct(fp, 90))}) when the parent writes the child's pid into "
+              f"each `cgroup.procs`, {ms(pct(fa, 50))} ms (p90 {ms(pct(fa, 90))}) when the child writes 0 "
+              f"into each `tasks` (moves itself); back to back, moving itself: {ms(pct(b, 50))} ms.")
         w("")
     T = res.get("throughput")
     if T:
