@@ -584,14 +584,20 @@ static int parse_root(jailer_error *err, json_object *root, jailer_config *c)
 int jailer_config_from_json(const char *json, size_t len, jailer_config **out, jailer_error *err)
 {
         _cleanup_json_ json_object *root = NULL;
-        _cleanup_(config_freep) jailer_config *c = NULL;
 
         if (!out)
                 return jl_error(err, JAILER_STEP_CONFIG, EINVAL, NULL, "no place to store the config");
-
         if (parse_json(json, len, &root, err) < 0)
                 return -1;
+        return jl_config_from_object(root, out, err);
+}
 
+int jl_config_from_object(json_object *root, jailer_config **out, jailer_error *err)
+{
+        _cleanup_(config_freep) jailer_config *c = NULL;
+
+        if (!json_object_is_type(root, json_type_object))
+                return type_error(err, NULL, "a JSON object at the top level", root);
         c = jailer_config_new(NULL, NULL, NULL);
         if (!c)
                 return enomem(err, NULL);

@@ -7,6 +7,13 @@
 #include <stdbool.h>
 
 #include "macro.h"
+#include "jailer.h"
+
+/* The config in root, already read by the strict reader (json-strict.h)
+ * within the config's limits (1 MiB, 16 levels): jailer_config_from_json()
+ * without printing it and reading it again.  For a config that came inside
+ * a request. */
+int jl_config_from_object(json_object *root, jailer_config **out, jailer_error *err);
 
 static inline void json_putp(json_object **o)
 {

@@ -605,14 +605,12 @@ int jl_subscribe_params_decode(json_object *params, const char **cursor, jl_rpc_
 int jl_create_params_parse(json_object *params, jailer_config **out, bool *root_given, jl_rpc_error *err)
 {
         jailer_error je = {};
-        size_t len;
-        const char *s;
 
         *out = NULL;
-        s = json_object_to_json_string_length(params, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-        if (!s)
-                return jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "out of memory");
-        if (jailer_config_from_json(s, len, out, &je) < 0) {
+        /* The request line went through the strict reader, whose limits (1
+         * MiB, 16 levels) hold the config's: no need to print the params
+         * and read them again. */
+        if (jl_config_from_object(params, out, &je) < 0) {
                 *out = NULL;
                 if (je.step == JAILER_STEP_NONE && je.code == 0)
                         je.step = JAILER_STEP_CONFIG;
