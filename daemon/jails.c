@@ -532,9 +532,12 @@ static void jail_ended(jd_jail *j, bool while_away)
                 set_state(j, JD_JAIL_EXITED);
         if (!j->exited_at_us)
                 j->exited_at_us = jd_now_realtime_us();
+        /* Whoever waits for the report first: the record, the event and
+         * the journal entry do not change it, and the waiter (a CI job,
+         * an orchestrator) is the one in a hurry. */
+        answer_waiters(j);
         jail_event(j, true);
         log_exited(j, while_away);
-        answer_waiters(j);
         if (!j->cleaning)
                 start_retention(j);
         j->daemon->hooks->settled(j->daemon);
