@@ -24,6 +24,7 @@ A mutant file has header lines:
     test: tests/test_x.py::test_y    a pytest node expected to catch it (repeatable;
                                      a node with parameters may be given without them)
     needs: v2                        only where the jails use cgroup v2 (the VM tier)
+    needs: v1                        only where they use cgroup v1 (this host)
     find: "<JSON string>"            text that must occur exactly once in the file ...
     replace: "<JSON string>"         ... and what it becomes (pairs repeat)
 
@@ -197,7 +198,7 @@ def main():
     mutants = load_mutants()
     if args.list:
         for m in mutants:
-            print(f"{m.name:42} {m.file:22} {'[v2] ' if m.needs else ''}{m.bug}")
+            print(f"{m.name:42} {m.file:22} {f'[{m.needs}] ' if m.needs else ''}{m.bug}")
             for t in m.tests:
                 print(f"{'':42}   {t}")
         print(f"{len(mutants)} mutants")
@@ -230,6 +231,9 @@ def main():
                 skipped[m.name] = ("skipped", "needs jails on cgroup v2 (this host's use v1): "
                                    "run it in the cgroup v2 guest, tests/vm/run-in-vm.sh -- "
                                    f"tests/mutants/run.py --only {m.name}")
+            elif m.needs == "v1" and v2:
+                skipped[m.name] = ("skipped", "needs jails on cgroup v1 (this host's use v2): "
+                                   "run it on a host with v1 hierarchies")
             elif not all((copy / f).exists() for f in m.test_files()):
                 missing = [f for f in m.test_files() if not (copy / f).exists()]
                 skipped[m.name] = ("no test", f"{', '.join(missing)} does not exist in this tree")
