@@ -23,7 +23,8 @@
  * executed or found, and 125 when jailerd or jailerctl failed.  run, create
  * and wait exit 77 when jailerd refused the request (permission_denied: the
  * policy or the jail's owner says no) and 75 when it cannot take it now
- * (limit_reached, shutting_down, busy): try again later.  The other commands exit
+ * (limit_reached, shutting_down, busy): try again later (run and create ask
+ * again by themselves while the id is busy, up to CREATE_BUSY_MS).  The other commands exit
  * 0 on success, 1 when jailerd refused or failed, 2 on a usage error.
  * Errors go to stderr with jailerd's message (with --json, run and create
  * print them as a JSON object on stdout too).
@@ -54,6 +55,7 @@
  * jailerd, and the pause between tries (doubled each time, up to the
  * second). */
 #define RECONNECT_TIMEOUT_MS (60 * 1000)
+#define CREATE_BUSY_MS 10000    /* how long create asks again while its id is "busy" */
 #define RECONNECT_PAUSE_MIN_MS 50
 #define RECONNECT_PAUSE_MAX_MS 1000
 
@@ -575,17 +577,33 @@ static int cmd_run_or_create(int argc, char **argv, bool run)
         if (run)
                 jl_client_set_sigmask(client, &empty);
 
-        r = jl_client_send(client, "create", params, o.stdio ? fds : NULL, o.stdio ? 3 : 0, &id, &e);
+        /* "busy": a jail with this id has ended and its supervisor is
+         * still removing what it left, a matter of milliseconds.  A script
+         * that reuses its ids should not fail for it: ask again, for up to
+         * CREATE_BUSY_MS. */
+        bool sent = false;
+        for (unsigned pause_ms = 1, waited_ms = 0;; waited_ms += pause_ms, pause_ms = pause_ms < 64 ? pause_ms * 2 : 64) {
+                /* The request takes a reference: ours stays for another try. */
+                r = jl_client_send(client, "create", json_object_get(params), o.stdio ? fds : NULL, o.stdio ? 3 : 0,
+                                   &id, &e);
+                sent = r >= 0;
+                if (!sent)
+                        break;
+                while ((r = jl_client_recv_reply(client, id, -1, &res, &e)) < 0 && e.code == 0 &&
+                       strcmp(e.reason, JL_REASON_INTERRUPTED) == 0)
+                        ; /* a signal during create: handled once we know the jail */
+                if (r >= 0 || e.code != JL_RPC_BUSY || waited_ms >= CREATE_BUSY_MS || n_signals > 0)
+                        break;
+                usleep(pause_ms * 1000);
+        }
+        json_object_put(params);
         for (int i = 0; i < 3; i++)
                 if (devnull[i] >= 0)
                         close(devnull[i]);
-        if (r < 0) {
+        if (!sent) {
                 log_rpc_error("create", &e);
                 goto out;
         }
-        while ((r = jl_client_recv_reply(client, id, -1, &res, &e)) < 0 && e.code == 0 &&
-               strcmp(e.reason, JL_REASON_INTERRUPTED) == 0)
-                ; /* a signal during create: handled once we know the jail */
         if (r < 0) {
                 log_rpc_error("create", &e);
                 ret = exit_for_refusal(&e, run ? exit_for_spawn_error(&e) : EXIT_REFUSED);

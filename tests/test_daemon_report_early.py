@@ -59,3 +59,23 @@ def test_report_before_tear_down_and_busy_id(daemon):
         time.sleep(0.05)
     assert dl.wait_report(daemon, jid)["exit_code"] == 0
     daemon.assert_nothing_left(jid, state_too=False)
+
+
+def test_jailerctl_run_rides_out_a_busy_id(daemon):
+    """`jailerctl run` with the id of a jail whose supervisor is still
+    tearing down does not fail with `busy`: it asks again until the id is
+    free (bounded), then runs."""
+    jid = unique_id("early-ctl")
+    with daemon.conn() as c:
+        c.call("create", dl.jail_config(jid, "nest", str(NEST), "/run"))
+        sup = supervisor_pid(daemon, jid)
+        c.call("wait", {"jail": jid}, timeout=300)
+    assert jailtest.pid_alive(sup), "the report came only after the supervisor had finished"
+    t0 = time.monotonic()
+    p = dl.run_ctl(daemon, "run", "--id", jid, "--exec", dl.PROBE, "--", "exit", "7", timeout=120)
+    took = time.monotonic() - t0
+    assert p.returncode == 7, (p.returncode, p.stderr, daemon.log_text())
+    assert not jailtest.pid_alive(sup)
+    print(f"jailerctl run waited {took:.2f} s for the id")
+    dl.wait_report(daemon, jid)
+    daemon.assert_nothing_left(jid, state_too=False)
