@@ -4,7 +4,9 @@
  * of the cpu, cpuacct, memory and pids hierarchies, in the cpuset one when
  * the jail is pinned and in the blkio one when it has I/O limits (one leaf
  * serves controllers that are co-mounted).  v1 has no CLONE_INTO_CGROUP:
- * the child waits until the parent has attach()ed it to every hierarchy.
+ * the child moves itself into every hierarchy (join_open(), then
+ * jl_cgroup_join_child()) before it does anything; attach() by pid is
+ * there for callers that move another process.
  */
 #include "cgroup-internal.h"
 
