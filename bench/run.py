@@ -600,7 +600,7 @@ def run_floor_reps(env, reps, extra=None):
     return rows
 
 
-FLOOR_STEPS = ["cgroup + limits", "clone3 (namespaces)", "child released (v1 attach)", "mounts",
+FLOOR_STEPS = ["cgroup + limits", "clone3 (namespaces)", "child released (in its cgroups)", "mounts",
                "pivot_root", "hostname, lo, rlimits", "user namespace", "uid/gid maps",
                "privileges dropped", "execve → main()"]
 
@@ -1469,7 +1469,7 @@ def render(env, res):
         w(f"| (after main(): exit, reap, rmdir of the cgroups) | {P['floor_teardown_p50']:.0f} | |")
         w("")
         full = P["floor_full"]
-        w(f"The floor without one step, and two variants (p50 to main() / to cgroups removed, µs; "
+        w(f"The floor without one step, and variants of the way it is made (p50 to main() / to cgroups removed, µs; "
           f"full floor {full[0]:.0f} / {full[1]:.0f}, p90 to main() {full[2]:.0f}). *saves*: the median "
           f"over {max(1, env.args.profile_reps // 20)} interleaved rounds of the full floor's p50 minus "
           "the variant's, in the same round:\n")
