@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 #include "log.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
-#include <systemd/sd-journal.h>
-#include <systemd/sd-login.h>
+
+#include "journal.h"
 
 /* Generated once with `systemd-id128 new`; never change them: users filter
  * on them (journalctl MESSAGE_ID=...). */
@@ -52,10 +53,9 @@ void jd_log_open(const char *ident)
 
         log_ident = ident;
         log_opened = true;
-        /* sd_booted() says whether PID 1 is systemd; journald can run
-         * without it (a private instance in a test's mount namespace), so
-         * ask for its socket instead. */
-        log_journal = stat("/run/systemd/journal/socket", &st) == 0 && S_ISSOCK(st.st_mode);
+        /* journald can run without systemd as PID 1 (a private instance in
+         * a test's mount namespace): its socket decides, not PID 1. */
+        log_journal = stat(JD_JOURNAL_SOCKET, &st) == 0 && S_ISSOCK(st.st_mode);
         jd_log_name_unit();
 }
 
@@ -75,7 +75,7 @@ void jd_log_name_unit(void)
          * name the unit themselves are matched by -u all the same. */
         free(log_unit_field);
         log_unit_field = NULL;
-        if (sd_pid_get_unit(0, &unit) >= 0 && asprintf(&log_unit_field, "OBJECT_SYSTEMD_UNIT=%s", unit) < 0)
+        if (jd_unit_of_self(&unit) >= 0 && asprintf(&log_unit_field, "OBJECT_SYSTEMD_UNIT=%s", unit) < 0)
                 log_unit_field = NULL;
 }
 
@@ -169,7 +169,7 @@ static int submit_journal(const jd_entry *e, jd_event ev, int prio, const char *
         if (log_unit_field)
                 iov[n++] = (struct iovec) { log_unit_field, strlen(log_unit_field) };
 
-        return sd_journal_sendv(iov, (int) n);
+        return jd_journal_sendv(iov, n);
 }
 
 static void submit(jd_entry *e, jd_event ev, int prio, const char *msg)

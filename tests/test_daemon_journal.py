@@ -7,9 +7,9 @@ jail's whole story.
 
 PID 1 here need not be systemd: the test runs a private systemd-journald in
 a mount namespace of its own (its own /run/systemd/journal and journal
-directory), and jailerd inside that same namespace, so that
-sd_journal_send() reaches the private journald and nothing reaches the
-host's journal.  The test talks to jailerd over its socket (a path outside
+directory), and jailerd inside that same namespace, so that its entries (and
+its supervisors', in journald's native protocol) reach the private journald
+and nothing reaches the host's journal.  The test talks to jailerd over its socket (a path outside
 the private mounts), stops it and journald by pid, then reads the journal
 directory with `journalctl -D DIR -o json`.
 
@@ -52,6 +52,10 @@ MESSAGE_IDS = {
 }
 
 TIMEOUT = float(os.environ.get("JAILER_TEST_TIMEOUT", "60"))
+
+# An exec path no jail can have, with newlines and would-be fields in it:
+# its error entries carry it in a field's value.
+NEWLINE_PATH = "/nonexistent/vmm\nJAILER_FORGED=1\nJAIL_ID=forged\n"
 
 # Runs in the private mount namespace: journald on private /run/systemd and
 # /run/log/journal (bound to the test's directory; /var/log/journal hidden so
@@ -248,7 +252,8 @@ def story():
         pytest.fail(f"not built: {', '.join(missing)}", pytrace=False)
 
     pj = PrivateJournal()
-    ids = {k: unique_id(f"journal-{k}") for k in ("ok", "killed", "timeout", "noexec", "refused", "stale")}
+    ids = {k: unique_id(f"journal-{k}") for k in ("ok", "killed", "timeout", "noexec", "newline", "refused",
+                                                  "stale")}
     pj.seed_stale_jail(ids["stale"])
     results = {}
     try:
@@ -270,6 +275,7 @@ def story():
         results["timeout_report"] = c.call("wait", {"jail": ids["timeout"]})["result"]
 
         results["noexec"] = c.call("create", {"id": ids["noexec"], "exec_path": "/nonexistent/vmm"})
+        results["newline"] = c.call("create", {"id": ids["newline"], "exec_path": NEWLINE_PATH})
         results["refused"] = c.call("create", {"id": ids["refused"], "exec_path": str(PROBE),
                                                "limits": {"memory_bytes": 12}})
         c.close()
@@ -366,6 +372,21 @@ def test_failed_and_refused(story):
     # Nothing was started for either.
     assert not of_kind(pj.entries(f"JAIL_ID={ids['refused']}"), "started")
     assert not of_kind(pj.entries(f"JAIL_ID={ids['noexec']}"), "started")
+
+
+def test_a_value_with_newlines_forges_no_field(story):
+    """A client's value with newlines in it (here an exec path that names a
+    field of its own) stays inside its field: no entry gains the forged
+    field, and the entry still names the real jail."""
+    pj, ids, res = story
+    assert "error" in res["newline"], res["newline"]
+    entries = pj.entries(f"JAIL_ID={ids['newline']}")
+    kinds = [k for e in entries for k, v in MESSAGE_IDS.items() if field(e, "MESSAGE_ID") == v]
+    assert "request" in kinds and ("failed" in kinds or "refused" in kinds), (kinds, pj.output())
+    assert not pj.entries("JAILER_FORGED=1"), pj.entries("JAILER_FORGED=1")
+    assert not pj.entries("JAIL_ID=forged"), pj.entries("JAIL_ID=forged")
+    failed = [e for e in entries if "could not be started" in (field(e, "MESSAGE") or "")]
+    assert failed and "JAILER_FORGED=1" in field(failed[0], "MESSAGE"), [field(e, "MESSAGE") for e in entries]
 
 
 def test_cleanup_of_stale_state(story):
