@@ -26,12 +26,15 @@
 
 #include <stdint.h>
 #include <sys/types.h>
-#include <systemd/sd-event.h>
+
+/* jailerd's side runs in its sd-event loop; the launcher process has none. */
+typedef struct sd_event sd_event;
 
 #define JD_LAUNCHER_MAGIC 0x4a4c4e31u          /* "JLN1" */
 #define JD_LAUNCHER_MAX_FDS 250                /* under the kernel's SCM_MAX_FD (253) */
 #define JD_LAUNCHER_MAX_MSG (64 * 1024)
 #define JD_LAUNCHER_MAX_TARGET 1024            /* fd numbers the supervisor may be given */
+#define JD_LAUNCHER_MAX_ARGS 1024
 #define JD_LAUNCHER_CMDLINE_ROOM 8192          /* empty arguments: bytes for a supervisor's cmdline */
 
 typedef struct jd_launcher_request {

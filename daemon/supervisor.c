@@ -32,6 +32,7 @@
 #include <json-c/json.h>
 #include <malloc.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -40,12 +41,11 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <systemd/sd-daemon.h>
-#include <systemd/sd-event.h>
-#include <systemd/sd-journal.h>
 
+#include "evloop.h"
 #include "fsutil.h"
 #include "jailer.h"
+#include "journal.h"
 #include "launcher.h"
 #include "macro.h"
 #include "log.h"
@@ -62,13 +62,13 @@ typedef struct stream {
         const char *name;
         int prio;
         int fd;
-        sd_event_source *src;
+        jd_source *src;
         size_t len;
         char *buf;              /* OUTPUT_LINE_MAX bytes */
 } stream;
 
 struct supervisor {
-        sd_event *event;
+        jd_loop *event;
         const char *state_dir;
         int dirfd;
         int notify_fd;
@@ -83,12 +83,12 @@ struct supervisor {
         stream out, err;
 
         int control_fd;
-        sd_event_source *control_src;
-        sd_event_source *pidfd_src;
-        sd_event_source *deadline_src;
-        sd_event_source *prepare_src;   /* a prepared jail not started in time is removed */
+        jd_source *control_src;
+        jd_source *pidfd_src;
+        jd_source *deadline_src;
+        jd_source *prepare_src;   /* a prepared jail not started in time is removed */
         uint64_t prepare_timeout_ms;
-        sd_event_source *grace_src;
+        jd_source *grace_src;
         bool ended;
 };
 
@@ -128,6 +128,48 @@ static void console_append(supervisor *sv, const void *data, size_t len)
         }
 }
 
+/* "KEY=value" formatted into buf, as an iovec (cut short if it does not fit). */
+static struct iovec field(char *buf, size_t size, const char *fmt, ...) _printf_(3, 4);
+static struct iovec field(char *buf, size_t size, const char *fmt, ...)
+{
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = vsnprintf(buf, size, fmt, ap);
+        va_end(ap);
+        if (r < 0)
+                r = 0;
+        return (struct iovec) { buf, (size_t) r < size ? (size_t) r : size - 1 };
+}
+
+static int emit_journal(stream *s, const char *line, size_t len)
+{
+        static const char ident[] = "SYSLOG_IDENTIFIER=jailer-supervisor";
+        supervisor *sv = s->sv;
+        _cleanup_free_ char *msg = malloc(strlen("MESSAGE=") + len);
+        char prio[16], id[64], jid[96], pid[32], name[32], ev[32];
+        const char *unit = jd_log_unit_field();
+        struct iovec iov[10];
+        size_t n = 0;
+
+        if (!msg)
+                return -ENOMEM;
+        memcpy(msg, "MESSAGE=", strlen("MESSAGE="));
+        memcpy(msg + strlen("MESSAGE="), line, len);
+        iov[n++] = (struct iovec) { msg, strlen("MESSAGE=") + len };
+        iov[n++] = field(prio, sizeof prio, "PRIORITY=%d", s->prio);
+        iov[n++] = (struct iovec) { (char *) ident, sizeof ident - 1 };
+        iov[n++] = field(id, sizeof id, "MESSAGE_ID=%s", jd_event_message_id(JD_EV_OUTPUT));
+        iov[n++] = field(ev, sizeof ev, "JAILER_EVENT=%s", jd_event_name(JD_EV_OUTPUT));
+        iov[n++] = field(jid, sizeof jid, "JAIL_ID=%s", sv->state.id);
+        iov[n++] = field(pid, sizeof pid, "JAIL_PID=%d", (int) sv->state.jail_pid);
+        iov[n++] = field(name, sizeof name, "JAIL_STREAM=%s", s->name);
+        if (unit)
+                iov[n++] = (struct iovec) { (char *) unit, strlen(unit) };
+        return jd_journal_sendv(iov, n);
+}
+
 static void emit_line(stream *s, const char *line, size_t len)
 {
         supervisor *sv = s->sv;
@@ -135,19 +177,8 @@ static void emit_line(stream *s, const char *line, size_t len)
         if (len > 0 && line[len - 1] == '\r')
                 len--;
 
-        if (jd_log_to_journal()) {
-                if (sd_journal_send("MESSAGE=%.*s", (int) len, line,
-                                    "PRIORITY=%d", s->prio,
-                                    "SYSLOG_IDENTIFIER=jailer-supervisor",
-                                    "MESSAGE_ID=%s", jd_event_message_id(JD_EV_OUTPUT),
-                                    "JAILER_EVENT=%s", jd_event_name(JD_EV_OUTPUT),
-                                    "JAIL_ID=%s", sv->state.id,
-                                    "JAIL_PID=%d", (int) sv->state.jail_pid,
-                                    "JAIL_STREAM=%s", s->name,
-                                    jd_log_unit_field() ? "%s" : NULL, jd_log_unit_field(),
-                                    NULL) >= 0)
-                        return;
-        }
+        if (jd_log_to_journal() && emit_journal(s, line, len) >= 0)
+                return;
         fprintf(stderr, "jail %s %s: %.*s\n", sv->state.id, s->name, (int) len, line);
 }
 
@@ -188,13 +219,13 @@ static void stream_close(stream *s)
                 emit_line(s, s->buf, s->len);
                 s->len = 0;
         }
-        s->src = sd_event_source_disable_unref(s->src);
+        s->src = jd_source_free(s->src);
         if (s->fd >= 0)
                 close(s->fd);
         s->fd = -1;
 }
 
-static int on_stream(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+static int on_stream(jd_source *src, int fd, uint32_t revents, void *userdata)
 {
         stream *s = userdata;
 
@@ -205,7 +236,7 @@ static int on_stream(sd_event_source *src, int fd, uint32_t revents, void *userd
 
 /* ------------------------------------------------------------------ kill, deadline */
 
-static int on_grace(sd_event_source *src, uint64_t usec, void *userdata)
+static int on_grace(jd_source *src, uint64_t usec, void *userdata)
 {
         supervisor *sv = userdata;
         jd_entry e = JD_ENTRY_INIT;
@@ -235,16 +266,13 @@ static int jail_signal(supervisor *sv, int sig, uint64_t grace_ms)
         /* PID 1 of a pid namespace ignores every signal it has no handler
          * for, SIGTERM included: without this a "kill" could do nothing. */
         if (sv->grace_src) {
-                r = sd_event_source_set_time_relative(sv->grace_src, grace_ms * 1000);
-                if (r >= 0)
-                        r = sd_event_source_set_enabled(sv->grace_src, SD_EVENT_ONESHOT);
+                r = jd_source_set_time(sv->grace_src, jd_loop_now_us() + grace_ms * 1000);
         } else
-                r = sd_event_add_time_relative(sv->event, &sv->grace_src, CLOCK_MONOTONIC,
-                                               grace_ms * 1000, 10 * 1000, on_grace, sv);
+                r = jd_loop_add_timer(sv->event, &sv->grace_src, jd_loop_now_us() + grace_ms * 1000, on_grace, sv);
         return r < 0 ? r : 0;
 }
 
-static int on_deadline(sd_event_source *src, uint64_t usec, void *userdata)
+static int on_deadline(jd_source *src, uint64_t usec, void *userdata)
 {
         supervisor *sv = userdata;
         jd_entry e = JD_ENTRY_INIT;
@@ -260,7 +288,7 @@ static int on_deadline(sd_event_source *src, uint64_t usec, void *userdata)
         return 0;
 }
 
-static int on_term(sd_event_source *src, const struct signalfd_siginfo *si, void *userdata)
+static int on_term(jd_source *src, const struct signalfd_siginfo *si, void *userdata)
 {
         supervisor *sv = userdata;
 
@@ -295,11 +323,10 @@ static void watch_deadline(supervisor *sv)
         uint64_t deadline = jailer_jail_deadline_us(sv->jail);
 
         if (deadline > 0)
-                (void) sd_event_add_time(sv->event, &sv->deadline_src, CLOCK_MONOTONIC, deadline, 1000, on_deadline,
-                                         sv);
+                (void) jd_loop_add_timer(sv->event, &sv->deadline_src, deadline, on_deadline, sv);
 }
 
-static int on_prepare_timeout(sd_event_source *src, uint64_t usec, void *userdata)
+static int on_prepare_timeout(jd_source *src, uint64_t usec, void *userdata)
 {
         supervisor *sv = userdata;
         jd_entry e = JD_ENTRY_INIT;
@@ -325,7 +352,7 @@ static json_object *control_start(supervisor *sv)
         if (sv->ended || !jailer_jail_prepared(sv->jail))
                 return reply_error("not_prepared", "jail %s %s", sv->state.id,
                                    sv->ended ? "has ended" : "was started already");
-        sv->prepare_src = sd_event_source_disable_unref(sv->prepare_src);
+        sv->prepare_src = jd_source_free(sv->prepare_src);
         if (jailer_jail_start(sv->jail, &err) < 0) {
                 /* The program is gone; its end is reported as any other. */
                 o = reply_error("spawn_failed", "%s", err.message);
@@ -430,7 +457,7 @@ static json_object *handle_control(supervisor *sv, json_object *req)
         return reply_error("invalid", "unknown op \"%s\"", ops);
 }
 
-static int on_control_conn(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+static int on_control_conn(jd_source *src, int fd, uint32_t revents, void *userdata)
 {
         supervisor *sv = userdata;
         char buf[JD_SVCTL_MAX_MSG + 1];
@@ -442,7 +469,7 @@ static int on_control_conn(sd_event_source *src, int fd, uint32_t revents, void 
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
                 return 0;
         if (n <= 0) {
-                sd_event_source_disable_unref(src);  /* owns and closes fd */
+                jd_source_free(src);  /* owns and closes fd */
                 return 0;
         }
         buf[n] = '\0';
@@ -455,10 +482,10 @@ static int on_control_conn(sd_event_source *src, int fd, uint32_t revents, void 
         return 0;
 }
 
-static int on_control_accept(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+static int on_control_accept(jd_source *src, int fd, uint32_t revents, void *userdata)
 {
         supervisor *sv = userdata;
-        sd_event_source *cs = NULL;
+        jd_source *cs = NULL;
         struct ucred cred;
         socklen_t len = sizeof cred;
         int cfd;
@@ -471,13 +498,13 @@ static int on_control_accept(sd_event_source *src, int fd, uint32_t revents, voi
                 close(cfd);
                 return 0;
         }
-        if (sd_event_add_io(sv->event, &cs, cfd, EPOLLIN, on_control_conn, sv) < 0) {
+        /* The loop's, not ours: it goes when the peer hangs up, or with
+         * the loop. */
+        if (jd_loop_add_io(sv->event, &cs, cfd, EPOLLIN, on_control_conn, sv) < 0) {
                 close(cfd);
                 return 0;
         }
-        (void) sd_event_source_set_io_fd_own(cs, true);
-        (void) sd_event_source_set_floating(cs, true);
-        sd_event_source_unref(cs);
+        jd_source_set_fd_own(cs, true);
         return 0;
 }
 
@@ -502,7 +529,7 @@ static int control_open(supervisor *sv)
                 return -errno;
         if (listen(fd, 16) < 0)
                 return -errno;
-        r = sd_event_add_io(sv->event, &sv->control_src, fd, EPOLLIN, on_control_accept, sv);
+        r = jd_loop_add_io(sv->event, &sv->control_src, fd, EPOLLIN, on_control_accept, sv);
         if (r < 0)
                 return r;
         sv->control_fd = TAKE_FD(fd);
@@ -577,7 +604,7 @@ static void remove_jail_dir(supervisor *sv)
                 log_warning("jail %s: could not remove %s: %s", sv->state.id, sv->state.jail_dir, strerror(-r));
 }
 
-static int on_jail_exit(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+static int on_jail_exit(jd_source *src, int fd, uint32_t revents, void *userdata)
 {
         supervisor *sv = userdata;
         jailer_report rep = { 0 };
@@ -586,10 +613,10 @@ static int on_jail_exit(sd_event_source *src, int fd, uint32_t revents, void *us
         int r;
 
         sv->ended = true;
-        sv->pidfd_src = sd_event_source_disable_unref(sv->pidfd_src);
-        sv->deadline_src = sd_event_source_disable_unref(sv->deadline_src);
-        sv->grace_src = sd_event_source_disable_unref(sv->grace_src);
-        sv->prepare_src = sd_event_source_disable_unref(sv->prepare_src);
+        sv->pidfd_src = jd_source_free(sv->pidfd_src);
+        sv->deadline_src = jd_source_free(sv->deadline_src);
+        sv->grace_src = jd_source_free(sv->grace_src);
+        sv->prepare_src = jd_source_free(sv->prepare_src);
 
         /* Reaps PID 1, kills whatever is left in the cgroup, collects the
          * figures: the jail's processes are gone, its cgroup is empty. */
@@ -631,7 +658,7 @@ static int on_jail_exit(sd_event_source *src, int fd, uint32_t revents, void *us
          * made, with whatever the jail left in its run/, removed as its
          * owner.  jailerd keeps the id until we are gone. */
         remove_jail_dir(sv);
-        sd_event_exit(sv->event, r < 0 ? 1 : 0);
+        jd_loop_exit(sv->event, r < 0 ? 1 : 0);
         return 0;
 }
 
@@ -662,7 +689,7 @@ static int stream_start(supervisor *sv, stream *s, const char *name, int prio, i
         s->prio = prio;
         s->fd = fd;
         (void) jd_fd_nonblock(fd, true);
-        return sd_event_add_io(sv->event, &s->src, fd, EPOLLIN, on_stream, s);
+        return jd_loop_add_io(sv->event, &s->src, fd, EPOLLIN, on_stream, s);
 }
 
 static void fail_cleanup(supervisor *sv)
@@ -679,7 +706,7 @@ static void fail_cleanup(supervisor *sv)
  * jails/ with cpu, memory and pids, and waits to be stopped. */
 static int keep_cgroup(void)
 {
-        _cleanup_free_ char *own = jailer_cgroup_self(), *abs = NULL, *jails = NULL;
+        _cleanup_free_ char *own = jailer_cgroup_self(), *abs = NULL, *jails = NULL, *ready = NULL;
         jailer_error err = { 0 };
         sigset_t mask;
         size_t n;
@@ -716,11 +743,12 @@ static int keep_cgroup(void)
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGHUP);
         (void) sigprocmask(SIG_BLOCK, &mask, NULL);
-        (void) sd_notifyf(false, "READY=1\nSTATUS=Holding %s for jailerd's jails", jails);
+        if (asprintf(&ready, "READY=1\nSTATUS=Holding %s for jailerd's jails", jails) >= 0)
+                (void) jd_notify(ready);
         do
                 r = sigwait(&mask, &sig);
         while (r == 0 && sig == SIGHUP);
-        (void) sd_notify(false, "STOPPING=1");
+        (void) jd_notify("STOPPING=1");
         return 0;
 }
 
@@ -960,7 +988,7 @@ static int start_jail(supervisor *sv, jailer_spawn_opts *sopts, int pipe_out[2],
         jailer_error err = { 0 };
         int r;
 
-        r = sd_event_new(&sv->event);
+        r = jd_loop_new(&sv->event);
         if (r < 0 || (r = stdio_setup(sv, sopts, pipe_out, pipe_err)) < 0) {
                 jailer_error_set(&err, JAILER_STEP_NONE, -r, NULL, "supervisor set-up");
                 return fail_start(sv, &err);
@@ -1012,15 +1040,15 @@ static void watch_jail(supervisor *sv, const jailer_spawn_opts *sopts, int out_f
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGHUP);
         (void) sigprocmask(SIG_BLOCK, &mask, NULL);
-        (void) sd_event_add_signal(sv->event, NULL, SIGTERM, on_term, sv);
-        (void) sd_event_add_signal(sv->event, NULL, SIGINT, on_term, sv);
+        (void) jd_loop_add_signal(sv->event, NULL, SIGTERM, on_term, sv);
+        (void) jd_loop_add_signal(sv->event, NULL, SIGINT, on_term, sv);
         (void) signal(SIGHUP, SIG_IGN);
 
         if (!sv->own_stdio) {
                 (void) stream_start(sv, &sv->out, "stdout", LOG_INFO, out_fd);
                 (void) stream_start(sv, &sv->err, "stderr", LOG_NOTICE, err_fd);
         }
-        r = sd_event_add_io(sv->event, &sv->pidfd_src, jailer_jail_pidfd(sv->jail), EPOLLIN, on_jail_exit, sv);
+        r = jd_loop_add_io(sv->event, &sv->pidfd_src, jailer_jail_pidfd(sv->jail), EPOLLIN, on_jail_exit, sv);
         if (r < 0) {
                 log_error("jail %s: cannot watch the jail's pidfd: %s", sv->state.id, strerror(-r));
                 (void) jailer_jail_kill(sv->jail, SIGKILL);
@@ -1028,8 +1056,8 @@ static void watch_jail(supervisor *sv, const jailer_spawn_opts *sopts, int out_f
         if (!sopts->prepare_only)
                 watch_deadline(sv);
         else if (sv->prepare_timeout_ms)
-                (void) sd_event_add_time_relative(sv->event, &sv->prepare_src, CLOCK_MONOTONIC,
-                                                  sv->prepare_timeout_ms * 1000, 1000, on_prepare_timeout, sv);
+                (void) jd_loop_add_timer(sv->event, &sv->prepare_src, jd_loop_now_us() + sv->prepare_timeout_ms * 1000,
+                                         on_prepare_timeout, sv);
         r = control_open(sv);
         if (r < 0)
                 log_error("jail %s: no control socket: %s", sv->state.id, strerror(-r));
@@ -1038,7 +1066,7 @@ static void watch_jail(supervisor *sv, const jailer_spawn_opts *sopts, int out_f
 static void supervisor_done(supervisor *sv)
 {
         if (sv->control_fd >= 0) {
-                sv->control_src = sd_event_source_disable_unref(sv->control_src);
+                sv->control_src = jd_source_free(sv->control_src);
                 close(sv->control_fd);
                 (void) unlinkat(sv->dirfd, JD_CONTROL_SOCKET, 0);
         }
@@ -1046,7 +1074,7 @@ static void supervisor_done(supervisor *sv)
                 close(sv->console_fd);
         jailer_config_free(sv->config);
         jd_state_done(&sv->state);
-        sd_event_unref(sv->event);
+        sv->event = jd_loop_free(sv->event);
         if (sv->dirfd >= 0)
                 close(sv->dirfd);
         if (sv->notify_fd >= 0)
@@ -1126,7 +1154,7 @@ static int supervisor_main(int argc, char **argv)
                  * back, for the jail's whole life. */
                 stack_release();
                 (void) malloc_trim(0);
-                ret = sd_event_loop(sv.event);
+                ret = jd_loop_run(sv.event);
                 ret = ret < 0 ? 1 : ret;
         }
         supervisor_done(&sv);

@@ -9,6 +9,7 @@ that forks a supervisor per jail (daemon/launcher.c).
   the launcher's, or of the other jail (its stdio pipes, its sockets, its
   directories); the launcher holds nothing of a jail between requests and
   no socket a client could reach;
+- a supervisor maps no libsystemd (nor what it pulls in);
 - SIGKILL of the launcher leaves running jails alone, and the next create
   gets a new launcher; SIGKILL of jailerd leaves the supervisors running,
   the launcher exits, and a restarted jailerd reattaches.
@@ -151,6 +152,29 @@ def test_supervisor_is_forked_by_the_launcher(daemon):
         assert os.readlink(f"/proc/{launcher}/exe") == str(dt.SUPERVISOR.resolve())
         rep = kill_and_wait(daemon, j.id)
         assert rep["signal"] == "SIGKILL", rep
+    finally:
+        j.close()
+    daemon.assert_nothing_left(j.id, state_too=False)
+
+
+def mapped_files(pid):
+    with open(f"/proc/{pid}/maps") as f:
+        return {line.split()[5] for line in f if len(line.split()) > 5 and line.split()[5].startswith("/")}
+
+
+def test_supervisor_maps_only_what_it_needs(daemon):
+    """A supervisor's address space is what the jail's clone3() copies and
+    its execve() tears down: no libsystemd there, nor what libsystemd pulls
+    in (gcrypt, compressors); jailerd itself does use it."""
+    heavy = ("libsystemd", "libgcrypt", "libgpg-error", "liblz4", "libzstd", "liblzma")
+    j = Jail(daemon, "lnch-maps")
+    try:
+        for pid, who in ((j.supervisor, "the supervisor"), (launcher_of(daemon), "the launcher")):
+            libs = sorted(os.path.basename(m) for m in mapped_files(pid) if ".so" in m)
+            assert not [m for m in libs if m.startswith(heavy)], f"{who} maps {libs}"
+            assert any(m.startswith("libc.so") for m in libs), libs    # the check reads real maps
+        assert [m for m in mapped_files(daemon.pid) if "libsystemd" in m], "jailerd without libsystemd?"
+        kill_and_wait(daemon, j.id)
     finally:
         j.close()
     daemon.assert_nothing_left(j.id, state_too=False)
