@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "evloop.h"
+#include "jailer.h"
 #include "macro.h"
 
 #define BATCH 16
@@ -52,14 +53,6 @@ struct jd_loop {
         jd_source *sigfd;       /* made with the first signal source */
         sigset_t sigmask;
 };
-
-uint64_t jd_loop_now_us(void)
-{
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
 
 int jd_loop_new(jd_loop **ret)
 {
@@ -278,7 +271,7 @@ static void dispatch(jd_source *s, uint32_t revents)
                 /* One-shot: read (and so disarm) it, then call. */
                 if (read(s->fd, &ticks, sizeof ticks) != (ssize_t) sizeof ticks)
                         return;
-                (void) s->cb.time(s, jd_loop_now_us(), s->userdata);
+                (void) s->cb.time(s, jailer_now_monotonic_us(), s->userdata);
                 break;
         }
         case SOURCE_SIGNALFD: {

@@ -44,7 +44,7 @@ jd_loop *jd_loop_free(jd_loop *l);
 int jd_loop_add_io(jd_loop *l, jd_source **ret, int fd, uint32_t events, jd_io_handler cb, void *userdata);
 void jd_source_set_fd_own(jd_source *s, bool own);
 
-/* Call cb once, at usec on CLOCK_MONOTONIC (jd_loop_now_us() + delay). */
+/* Call cb once, at usec on CLOCK_MONOTONIC (jailer_now_monotonic_us() + delay). */
 int jd_loop_add_timer(jd_loop *l, jd_source **ret, uint64_t usec, jd_time_handler cb, void *userdata);
 /* Arm a timer source again (or anew), at usec. */
 int jd_source_set_time(jd_source *s, uint64_t usec);
@@ -58,7 +58,5 @@ jd_source *jd_source_free(jd_source *s);
 /* Dispatch until jd_loop_exit(); its code, or -errno if epoll failed. */
 int jd_loop_run(jd_loop *l);
 void jd_loop_exit(jd_loop *l, int code);
-
-uint64_t jd_loop_now_us(void);
 
 #endif

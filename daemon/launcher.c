@@ -1,15 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The supervisor launcher (see launcher.h), jailerd's side; the launcher
- * process itself is launcher-main.c.
- *
- * What an attacker would want from it: the launcher is root and holds a
- * channel to jailerd.  Nothing but jailerd reaches it (a socketpair, no
- * name in any filesystem; not dumpable, so not ptrace-able by a jail's
- * uid), and every supervisor it forks closes the channel, the launcher's
- * signalfd and any fd of another request before it runs: the only fds a
- * supervisor (and so its jail) can ever see are the ones jailerd sent for
- * that jail.
+ * The supervisor launcher (see launcher.h), jailerd's side: it starts the
+ * launcher process (launcher-main.c, which says what an attacker would
+ * want from it) and asks it for supervisors over a socketpair.
  */
 #include <errno.h>
 #include <stdarg.h>

@@ -195,6 +195,23 @@ void jd_entry_submit(jd_entry *e, jd_event ev, int prio, const char *fmt, ...)
         submit(e, ev, prio, msg ? msg : fmt);
 }
 
+int jd_entry_journal(jd_entry *e, jd_event ev, int prio, const char *fmt, ...)
+{
+        _cleanup_free_ char *msg = NULL;
+        va_list ap;
+        int r;
+
+        va_start(ap, fmt);
+        r = vasprintf(&msg, fmt, ap);
+        va_end(ap);
+        if (!log_journal)
+                r = -ENOTCONN;
+        else
+                r = r < 0 ? -ENOMEM : submit_journal(e, ev, prio, msg);
+        jd_entry_clear(e);
+        return r;
+}
+
 void jd_log(int prio, const char *fmt, ...)
 {
         jd_entry e = JD_ENTRY_INIT;

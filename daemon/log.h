@@ -69,6 +69,10 @@ void jd_entry_add(jd_entry *e, const char *fmt, ...) _printf_(2, 3);
 /* Log the entry with MESSAGE=, PRIORITY=, MESSAGE_ID=, JAILER_EVENT= and
  * free its fields. */
 void jd_entry_submit(jd_entry *e, jd_event ev, int prio, const char *fmt, ...) _printf_(4, 5);
+/* The entry to journald only, whatever the threshold; -errno when there is
+ * no journald or it cannot be reached, and the caller says it its own way.
+ * Frees the fields either way. */
+int jd_entry_journal(jd_entry *e, jd_event ev, int prio, const char *fmt, ...) _printf_(4, 5);
 /* Free the fields without logging. */
 void jd_entry_clear(jd_entry *e);
 

@@ -128,57 +128,21 @@ static void console_append(supervisor *sv, const void *data, size_t len)
         }
 }
 
-/* "KEY=value" formatted into buf, as an iovec (cut short if it does not fit). */
-static struct iovec field(char *buf, size_t size, const char *fmt, ...) _printf_(3, 4);
-static struct iovec field(char *buf, size_t size, const char *fmt, ...)
-{
-        va_list ap;
-        int r;
-
-        va_start(ap, fmt);
-        r = vsnprintf(buf, size, fmt, ap);
-        va_end(ap);
-        if (r < 0)
-                r = 0;
-        return (struct iovec) { buf, (size_t) r < size ? (size_t) r : size - 1 };
-}
-
-static int emit_journal(stream *s, const char *line, size_t len)
-{
-        static const char ident[] = "SYSLOG_IDENTIFIER=jailer-supervisor";
-        supervisor *sv = s->sv;
-        _cleanup_free_ char *msg = malloc(strlen("MESSAGE=") + len);
-        char prio[16], id[64], jid[96], pid[32], name[32], ev[32];
-        const char *unit = jd_log_unit_field();
-        struct iovec iov[10];
-        size_t n = 0;
-
-        if (!msg)
-                return -ENOMEM;
-        memcpy(msg, "MESSAGE=", strlen("MESSAGE="));
-        memcpy(msg + strlen("MESSAGE="), line, len);
-        iov[n++] = (struct iovec) { msg, strlen("MESSAGE=") + len };
-        iov[n++] = field(prio, sizeof prio, "PRIORITY=%d", s->prio);
-        iov[n++] = (struct iovec) { (char *) ident, sizeof ident - 1 };
-        iov[n++] = field(id, sizeof id, "MESSAGE_ID=%s", jd_event_message_id(JD_EV_OUTPUT));
-        iov[n++] = field(ev, sizeof ev, "JAILER_EVENT=%s", jd_event_name(JD_EV_OUTPUT));
-        iov[n++] = field(jid, sizeof jid, "JAIL_ID=%s", sv->state.id);
-        iov[n++] = field(pid, sizeof pid, "JAIL_PID=%d", (int) sv->state.jail_pid);
-        iov[n++] = field(name, sizeof name, "JAIL_STREAM=%s", s->name);
-        if (unit)
-                iov[n++] = (struct iovec) { (char *) unit, strlen(unit) };
-        return jd_journal_sendv(iov, n);
-}
-
 static void emit_line(stream *s, const char *line, size_t len)
 {
         supervisor *sv = s->sv;
+        jd_entry e = JD_ENTRY_INIT;
 
         if (len > 0 && line[len - 1] == '\r')
                 len--;
 
-        if (jd_log_to_journal() && emit_journal(s, line, len) >= 0)
-                return;
+        if (jd_log_to_journal()) {
+                jd_entry_add(&e, "JAIL_ID=%s", sv->state.id);
+                jd_entry_add(&e, "JAIL_PID=%d", (int) sv->state.jail_pid);
+                jd_entry_add(&e, "JAIL_STREAM=%s", s->name);
+                if (jd_entry_journal(&e, JD_EV_OUTPUT, s->prio, "%.*s", (int) len, line) >= 0)
+                        return;
+        }
         fprintf(stderr, "jail %s %s: %.*s\n", sv->state.id, s->name, (int) len, line);
 }
 
@@ -266,9 +230,9 @@ static int jail_signal(supervisor *sv, int sig, uint64_t grace_ms)
         /* PID 1 of a pid namespace ignores every signal it has no handler
          * for, SIGTERM included: without this a "kill" could do nothing. */
         if (sv->grace_src) {
-                r = jd_source_set_time(sv->grace_src, jd_loop_now_us() + grace_ms * 1000);
+                r = jd_source_set_time(sv->grace_src, jailer_now_monotonic_us() + grace_ms * 1000);
         } else
-                r = jd_loop_add_timer(sv->event, &sv->grace_src, jd_loop_now_us() + grace_ms * 1000, on_grace, sv);
+                r = jd_loop_add_timer(sv->event, &sv->grace_src, jailer_now_monotonic_us() + grace_ms * 1000, on_grace, sv);
         return r < 0 ? r : 0;
 }
 
@@ -1056,7 +1020,7 @@ static void watch_jail(supervisor *sv, const jailer_spawn_opts *sopts, int out_f
         if (!sopts->prepare_only)
                 watch_deadline(sv);
         else if (sv->prepare_timeout_ms)
-                (void) jd_loop_add_timer(sv->event, &sv->prepare_src, jd_loop_now_us() + sv->prepare_timeout_ms * 1000,
+                (void) jd_loop_add_timer(sv->event, &sv->prepare_src, jailer_now_monotonic_us() + sv->prepare_timeout_ms * 1000,
                                          on_prepare_timeout, sv);
         r = control_open(sv);
         if (r < 0)
