@@ -255,14 +255,19 @@ static int child_run(const jailer_config *c, const struct jl_rootfs *rootfs, con
         if (!argv || !envp)
                 return jl_error(err, JAILER_STEP_EXEC, ENOMEM, NULL, "argv/envp");
 
-        /* A prepared jail waits here, with everything done but the filter
-         * and the execve, until it is started (or killed). */
+        /* A prepared jail waits here, with everything done but the execve,
+         * until it is started (or killed).  The filter goes first when it
+         * lets the wait through: loading it (the kernel compiles it) is
+         * then no part of start. */
+        bool early = o && o->prepare_only && jl_seccomp_early(filter);
+        if (early && jl_seccomp_apply_child(filter, err) < 0)
+                return -1;
         if (o && o->prepare_only &&
             (send_msg(sock, MSG_READY, NULL) < 0 || wait_go(sock, err) < 0))
                 return -1;
 
         /* Last: the filter may deny what the steps above needed. */
-        if (jl_seccomp_apply_child(filter, err) < 0)
+        if (!early && jl_seccomp_apply_child(filter, err) < 0)
                 return -1;
 
         if (send_msg(sock, MSG_EXEC, NULL) < 0)

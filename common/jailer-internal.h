@@ -328,6 +328,13 @@ int jl_seccomp_prepare(const jailer_config *c, jl_seccomp_prog **out, jailer_err
 void jl_seccomp_release(jl_seccomp_prog *p);
 /* Child: load it, as seccomp_load() would. */
 int jl_seccomp_apply_child(const jl_seccomp_prog *p, jailer_error *err);
+/* May a prepared jail install it before it waits for start (it lets the
+ * wait's and the release's system calls through, whatever their
+ * arguments)?  Then start pays no filter load. */
+bool jl_seccomp_early(const jl_seccomp_prog *p);
+/* What the program answers for system call nr of architecture arch
+ * (AUDIT_ARCH_*): 0 and *ret, or -1 when that depends on more than the two. */
+int jl_seccomp_prog_verdict(const jl_seccomp_prog *p, uint32_t arch, int nr, uint32_t *ret);
 /* The program's instructions (struct sock_filter), len in bytes. */
 int jl_seccomp_prog_bpf(const jl_seccomp_prog *p, const void **insns, size_t *len);
 /* libseccomp's context for the config's filter, never cached (NULL for

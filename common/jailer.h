@@ -437,9 +437,10 @@ typedef struct jailer_spawn_opts {
         /* Kill the jail when the calling process dies (PR_SET_PDEATHSIG). */
         bool die_with_parent;
         /* A prepared jail: jailer_spawn() returns once everything is done
-         * but the seccomp filter (already compiled) and the execve — cgroup,
-         * namespaces, mounts, pivot_root, user namespace, privileges — and
-         * the program runs only at jailer_jail_start(). */
+         * but the execve — cgroup, namespaces, mounts, pivot_root, user
+         * namespace, privileges, and the seccomp filter if it lets the wait
+         * through (else it is loaded at start) — and the program runs only
+         * at jailer_jail_start(). */
         bool prepare_only;
 } jailer_spawn_opts;
 

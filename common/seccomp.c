@@ -596,6 +596,7 @@ int jl_seccomp_compile(const jailer_config *c, scmp_filter_ctx_t *out, jailer_er
 
 struct jl_seccomp_prog {
         unsigned refs;
+        bool early;                     /* see jl_seccomp_early() */
         struct sock_fprog fprog;        /* .filter points at insns */
         struct sock_filter insns[];
 };
@@ -670,6 +671,142 @@ static uint64_t fnv1a(const char *s, size_t len)
         return h;
 }
 
+/* What the kernel's filter would answer for system call nr of architecture
+ * arch, run as classic BPF over struct seccomp_data: 0 with the return value
+ * in *ret, or -1 when the answer depends on something else (the arguments,
+ * the instruction pointer) or the program does what this reader does not
+ * follow.  Only the instructions the kernel accepts in a seccomp filter
+ * (seccomp_check_filter()) are followed; classic BPF jumps only forward, so
+ * the walk ends within len steps. */
+int jl_seccomp_prog_verdict(const jl_seccomp_prog *p, uint32_t arch, int nr, uint32_t *ret)
+{
+        const struct sock_filter *f = p->insns;
+        uint32_t a = 0, x = 0, mem[BPF_MEMWORDS] = { 0 };
+        size_t len = p->fprog.len;
+
+        for (size_t pc = 0; pc < len; pc++) {
+                const struct sock_filter *i = &f[pc];
+                uint32_t src = BPF_SRC(i->code) == BPF_X ? x : i->k, jump;
+
+                switch (i->code) {
+                case BPF_LD | BPF_W | BPF_ABS:
+                        if (i->k == offsetof(struct seccomp_data, nr))
+                                a = (uint32_t) nr;
+                        else if (i->k == offsetof(struct seccomp_data, arch))
+                                a = arch;
+                        else
+                                return -1;      /* an argument, the instruction pointer */
+                        break;
+                case BPF_LD | BPF_W | BPF_LEN:
+                        a = sizeof(struct seccomp_data);
+                        break;
+                case BPF_LDX | BPF_W | BPF_LEN:
+                        x = sizeof(struct seccomp_data);
+                        break;
+                case BPF_LD | BPF_IMM:
+                        a = i->k;
+                        break;
+                case BPF_LDX | BPF_IMM:
+                        x = i->k;
+                        break;
+                case BPF_LD | BPF_MEM:
+                case BPF_LDX | BPF_MEM:
+                case BPF_ST:
+                case BPF_STX:
+                        if (i->k >= BPF_MEMWORDS)
+                                return -1;
+                        if (i->code == (BPF_LD | BPF_MEM))
+                                a = mem[i->k];
+                        else if (i->code == (BPF_LDX | BPF_MEM))
+                                x = mem[i->k];
+                        else
+                                mem[i->k] = i->code == BPF_ST ? a : x;
+                        break;
+                case BPF_MISC | BPF_TAX:
+                        x = a;
+                        break;
+                case BPF_MISC | BPF_TXA:
+                        a = x;
+                        break;
+                case BPF_ALU | BPF_NEG:
+                        a = -a;
+                        break;
+                case BPF_ALU | BPF_ADD | BPF_K: case BPF_ALU | BPF_ADD | BPF_X: a += src; break;
+                case BPF_ALU | BPF_SUB | BPF_K: case BPF_ALU | BPF_SUB | BPF_X: a -= src; break;
+                case BPF_ALU | BPF_MUL | BPF_K: case BPF_ALU | BPF_MUL | BPF_X: a *= src; break;
+                case BPF_ALU | BPF_AND | BPF_K: case BPF_ALU | BPF_AND | BPF_X: a &= src; break;
+                case BPF_ALU | BPF_OR | BPF_K:  case BPF_ALU | BPF_OR | BPF_X:  a |= src; break;
+                case BPF_ALU | BPF_XOR | BPF_K: case BPF_ALU | BPF_XOR | BPF_X: a ^= src; break;
+                case BPF_ALU | BPF_DIV | BPF_K: case BPF_ALU | BPF_DIV | BPF_X:
+                        if (src == 0)
+                                return -1;
+                        a /= src;
+                        break;
+                case BPF_ALU | BPF_LSH | BPF_K: case BPF_ALU | BPF_LSH | BPF_X:
+                case BPF_ALU | BPF_RSH | BPF_K: case BPF_ALU | BPF_RSH | BPF_X:
+                        if (src >= 32)
+                                return -1;
+                        a = BPF_OP(i->code) == BPF_LSH ? a << src : a >> src;
+                        break;
+                case BPF_JMP | BPF_JA:
+                        if (i->k >= len - pc - 1)
+                                return -1;
+                        pc += i->k;
+                        break;
+                case BPF_JMP | BPF_JEQ | BPF_K:  case BPF_JMP | BPF_JEQ | BPF_X:
+                case BPF_JMP | BPF_JGT | BPF_K:  case BPF_JMP | BPF_JGT | BPF_X:
+                case BPF_JMP | BPF_JGE | BPF_K:  case BPF_JMP | BPF_JGE | BPF_X:
+                case BPF_JMP | BPF_JSET | BPF_K: case BPF_JMP | BPF_JSET | BPF_X: {
+                        bool taken = BPF_OP(i->code) == BPF_JEQ ? a == src :
+                                     BPF_OP(i->code) == BPF_JGT ? a > src :
+                                     BPF_OP(i->code) == BPF_JGE ? a >= src : (a & src) != 0;
+                        jump = taken ? i->jt : i->jf;
+                        if (jump >= len - pc - 1)
+                                return -1;
+                        pc += jump;
+                        break;
+                }
+                case BPF_RET | BPF_K:
+                        *ret = i->k;
+                        return 0;
+                case BPF_RET | BPF_A:
+                        *ret = a;
+                        return 0;
+                default:
+                        return -1;
+                }
+        }
+        return -1;      /* fell off the end: the kernel refuses such a program */
+}
+
+/* Is the filter one a prepared jail may install before it waits for
+ * start?  It then waits in recvfrom() and is released by sendto()/execve(),
+ * so the filter must let recvfrom and sendto through whatever their
+ * arguments (the program's other calls before the execve are needed by the
+ * late install too).  Only where glibc's recv()/send() are those system
+ * calls. */
+static bool early_ok(const jl_seccomp_prog *p)
+{
+#if defined(__x86_64__) || defined(__aarch64__)
+        static const int nrs[] = { __NR_recvfrom, __NR_sendto };
+        uint32_t arch = seccomp_arch_native(), ret;
+
+        for (size_t i = 0; i < ELEMENTSOF(nrs); i++)
+                if (jl_seccomp_prog_verdict(p, arch, nrs[i], &ret) < 0 ||
+                    (ret & SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_ALLOW)
+                        return false;
+        return true;
+#else
+        (void) p;
+        return false;
+#endif
+}
+
+bool jl_seccomp_early(const jl_seccomp_prog *p)
+{
+        return p && p->early;
+}
+
 /* The BPF of ctx, byte for byte what seccomp_load() would hand the kernel. */
 static int export_bpf(scmp_filter_ctx ctx, jl_seccomp_prog **out, jailer_error *err)
 {
@@ -696,6 +833,7 @@ static int export_bpf(scmp_filter_ctx ctx, jl_seccomp_prog **out, jailer_error *
         p->refs = 1;
         p->fprog.len = (unsigned short) (len / sizeof(struct sock_filter));
         p->fprog.filter = p->insns;
+        p->early = early_ok(p);
         *out = p;
         return 0;
 }

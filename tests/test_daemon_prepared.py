@@ -200,3 +200,45 @@ def test_start_of_another_users_jail_refused(accounts):
         assert started["result"]["jail"] == jid and waited["result"]["exit_code"] == 0, (started, waited)
     finally:
         d.cleanup()
+
+
+def seccomp_mode(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("Seccomp:"))
+
+
+@pytest.mark.parametrize("profile,early", [
+    (None, True),
+    # the wait's recvfrom() would be refused: the filter waits for start
+    ('{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["recvfrom"],'
+     '"action":"SCMP_ACT_ERRNO","errnoRet":13}]}', False),
+    # allowed only with flags 0: it depends on the arguments, so it waits too
+    ('{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["recvfrom"],"action":"SCMP_ACT_ERRNO",'
+     '"errnoRet":13,"args":[{"index":3,"op":"SCMP_CMP_NE","value":0}]}]}', False),
+], ids=["default", "profile-denies-the-wait", "profile-looks-at-arguments"])
+def test_filter_loaded_before_start_only_when_the_wait_passes(daemon, tmp_path, profile, early):
+    """A prepared jail loads its filter while it waits when the filter lets
+    the wait through (start then pays no load), and at start otherwise; the
+    program runs under it either way."""
+    jid = unique_id("prepsc")
+    extra = {}
+    if profile:
+        path = tmp_path / "profile.json"
+        path.write_text(profile)
+        extra["seccomp"] = str(path)
+    r, w = os.pipe()
+    cfg = dt.jail_config(jid, "report", **extra)
+    cfg["start"] = False
+    with daemon.conn() as c:
+        res = c.call("create", cfg, fds=[0, w, 2])
+        os.close(w)
+        # the jail's process, waiting: filter mode 2 once loaded, 0 before
+        assert seccomp_mode(res["pid"]) == (2 if early else 0), res
+        c.call("start", {"jail": jid})
+        rep = c.call("wait", {"jail": jid})
+    assert rep["exit_code"] == 0, rep
+    with os.fdopen(r) as f:
+        inside = json.loads(f.read().splitlines()[0])
+    assert inside["seccomp"] == 2, inside
+    daemon.assert_nothing_left(jid, state_too=False)
+

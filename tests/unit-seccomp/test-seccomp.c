@@ -8,7 +8,12 @@
  *  - the same filter is compiled once (same program), different ones are
  *    not shared, and a profile is keyed by its bytes, not its name;
  *  - every error of the profile reader names the element at fault and
- *    quotes nothing of the profile.
+ *    quotes nothing of the profile;
+ *  - what the program answers for a system call, as jl_seccomp_prog_verdict()
+ *    reads it, is what the kernel does with that call once the program is
+ *    loaded (allowed, refused with that errno, killed), and the reader says
+ *    "it depends" where the program looks at the arguments; a prepared jail
+ *    loads the filter before its wait only when the wait's calls pass.
  * TAP output.
  */
 #include "jailer-internal.h"
@@ -21,8 +26,11 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/audit.h>
+#include <linux/seccomp.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -212,6 +220,121 @@ static void test_programs(void)
         unlink(other);
 }
 
+/* What the kernel does with system call nr once p is loaded: the errno
+ * (0 when it succeeded), or -SIGSYS when the process was killed.  All
+ * arguments are -1: each call below then fails harmlessly, never with
+ * EPERM (which the filters use to refuse). */
+static int kernel_verdict(const jl_seccomp_prog *p, int nr)
+{
+        int fds[2];
+        if (pipe2(fds, O_CLOEXEC) < 0)
+                return -1000;
+        pid_t pid = fork();
+        if (pid < 0)
+                return -1000;
+        if (pid == 0) {
+                jailer_error err = { 0 };
+                close(fds[0]);
+                if (jl_seccomp_apply_child(p, &err) < 0)
+                        _exit(1);
+                long r = syscall(nr, -1L, -1L, -1L, -1L, -1L, -1L);
+                int e = r < 0 ? errno : 0;
+                if (write(fds[1], &e, sizeof e) != sizeof e)
+                        _exit(1);
+                _exit(0);
+        }
+        close(fds[1]);
+        int e = -1000, st;
+        if (read(fds[0], &e, sizeof e) != sizeof e)
+                e = -1000;
+        close(fds[0]);
+        if (waitpid(pid, &st, 0) == pid && WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS)
+                return -SIGSYS;
+        return e;
+}
+
+static void test_verdicts(void)
+{
+        static const char deny_recv[] =
+                "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"recvfrom\"],"
+                "\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":13}]}";
+        static const char recv_if[] =
+                "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"names\":[\"recvfrom\"],"
+                "\"action\":\"SCMP_ACT_ALLOW\",\"args\":[{\"index\":3,\"op\":\"SCMP_CMP_EQ\",\"value\":0}]},"
+                "{\"names\":[\"sendto\",\"write\",\"execve\",\"execveat\",\"exit_group\"],\"action\":\"SCMP_ACT_ALLOW\"}]}";
+        /* Allowed: what the test's child calls, and what a sanitizer's
+         * runtime calls in it. */
+        static const char allowlist[] =
+                "{\"defaultAction\":\"SCMP_ACT_KILL_PROCESS\",\"syscalls\":[{\"names\":[\"recvfrom\",\"sendto\","
+                "\"write\",\"exit_group\",\"getppid\",\"mmap\",\"munmap\",\"mprotect\",\"madvise\",\"sigaltstack\","
+                "\"rt_sigaction\",\"rt_sigprocmask\",\"prctl\",\"getpid\",\"gettid\",\"futex\",\"openat\",\"read\","
+                "\"close\",\"newfstatat\",\"readlink\",\"sched_yield\",\"exit\"],\"action\":\"SCMP_ACT_ALLOW\"},{\"names\":[\"ptrace\"],"
+                "\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":38}]}";
+        _cleanup_free_ char *p_deny = write_profile("deny-recv.json", deny_recv);
+        _cleanup_free_ char *p_if = write_profile("recv-if.json", recv_if);
+        _cleanup_free_ char *p_allow = write_profile("allowlist.json", allowlist);
+        jailer_config *cs[] = {
+                jailer_config_new("v1", "/bin/true", dir), jailer_config_new("v2", "/bin/true", dir),
+                jailer_config_new("v3", "/bin/true", dir), jailer_config_new("v4", "/bin/true", dir),
+                jailer_config_new("v5", "/bin/true", dir),
+        };
+        static const char *const what[] = { "default", "default, deny by kill", "OCI, recvfrom denied",
+                                            "OCI, recvfrom if flags == 0", "OCI allowlist, kill by default" };
+        static const bool early_want[] = { true, true, false, false, true };
+        jailer_config_set_seccomp_kill(cs[1], true);
+        jailer_config_set_seccomp(cs[2], p_deny);
+        jailer_config_set_seccomp(cs[3], p_if);
+        jailer_config_set_seccomp(cs[4], p_allow);
+
+        static const int nrs[] = { SYS_getppid, SYS_recvfrom, SYS_sendto, SYS_ptrace, SYS_keyctl, SYS_bpf,
+                                   SYS_unshare, SYS_perf_event_open, SYS_mknodat, SYS_personality, SYS_clone };
+        uint32_t arch = seccomp_arch_native();
+        for (size_t i = 0; i < ELEMENTSOF(cs); i++) {
+                jl_seccomp_prog *p = prepared(cs[i]);
+                if (!ok(p != NULL, "%s: prepared", what[i]))
+                        continue;
+                ok(jl_seccomp_early(p) == early_want[i], "%s: %s before a prepared jail's wait", what[i],
+                   early_want[i] ? "loaded" : "not loaded");
+                unsigned known = 0, agree = 0;
+                for (size_t k = 0; k < ELEMENTSOF(nrs); k++) {
+                        uint32_t ret;
+                        if (jl_seccomp_prog_verdict(p, arch, nrs[k], &ret) < 0)
+                                continue;
+                        known++;
+                        int got = kernel_verdict(p, nrs[k]);
+                        uint32_t action = ret & SECCOMP_RET_ACTION_FULL;
+                        bool same = action == SECCOMP_RET_ALLOW ? got >= 0 && got != EPERM
+                                  : action == SECCOMP_RET_ERRNO ? got == (int) (ret & SECCOMP_RET_DATA)
+                                  : action == SECCOMP_RET_KILL_PROCESS || action == SECCOMP_RET_KILL_THREAD
+                                          ? got == -SIGSYS
+                                          : false;
+                        if (same)
+                                agree++;
+                        else
+                                printf("# %s: syscall %d: read 0x%x, the kernel did %d\n", what[i], nrs[k], ret, got);
+                }
+                ok(known >= 8 && agree == known, "%s: the reader agrees with the kernel on %u of %u calls it can answer",
+                   what[i], agree, known);
+                jl_seccomp_release(p);
+        }
+        /* The default filter looks at personality()'s and clone()'s
+         * arguments: the reader must not guess. */
+        jl_seccomp_prog *p = prepared(cs[0]);
+        uint32_t ret;
+        ok(p && jl_seccomp_prog_verdict(p, arch, SYS_personality, &ret) < 0 &&
+                   jl_seccomp_prog_verdict(p, arch, SYS_clone, &ret) < 0,
+           "default: personality() and clone() depend on their arguments");
+        ok(p && jl_seccomp_prog_verdict(p, AUDIT_ARCH_I386, SYS_getppid, &ret) == 0 &&
+                   (ret & SECCOMP_RET_ACTION_FULL) != SECCOMP_RET_ALLOW,
+           "default: a foreign architecture's call is not allowed (0x%x)", p ? ret : 0);
+        jl_seccomp_release(p);
+        for (size_t i = 0; i < ELEMENTSOF(cs); i++)
+                jailer_config_free(cs[i]);
+        unlink(p_deny);
+        unlink(p_if);
+        unlink(p_allow);
+}
+
 static void test_errors(void)
 {
         static const struct {
@@ -292,6 +415,7 @@ int main(void)
                 return 1;
         }
         test_programs();
+        test_verdicts();
         test_errors();
         rmdir(dir);
         return done();
