@@ -83,12 +83,15 @@ enum msg_type {
 
 struct msg {
         enum msg_type type;
+        /* MSG_GO that starts a prepared jail: when it was sent
+         * (CLOCK_MONOTONIC); MSG_EXEC echoes it.  Else 0. */
+        uint64_t at_us;
         jailer_error err;
 };
 
-static int send_msg(int sock, enum msg_type type, const jailer_error *err)
+static int send_msg_at(int sock, enum msg_type type, const jailer_error *err, uint64_t at_us)
 {
-        struct msg m = { .type = type };
+        struct msg m = { .type = type, .at_us = at_us };
         if (err)
                 m.err = *err;
         ssize_t n;
@@ -96,6 +99,11 @@ static int send_msg(int sock, enum msg_type type, const jailer_error *err)
                 n = send(sock, &m, sizeof(m), MSG_NOSIGNAL);
         while (n < 0 && errno == EINTR);
         return n == (ssize_t) sizeof(m) ? 0 : -1;
+}
+
+static int send_msg(int sock, enum msg_type type, const jailer_error *err)
+{
+        return send_msg_at(sock, type, err, 0);
 }
 
 /* 1 on a message, 0 on EOF, -1 on error. */
@@ -114,14 +122,21 @@ static int recv_msg(int sock, struct msg *m)
         return 1;
 }
 
-static int wait_go(int sock, jailer_error *err)
+static int wait_go_at(int sock, uint64_t *at_us, jailer_error *err)
 {
         struct msg m;
         int r = recv_msg(sock, &m);
         if (r <= 0 || m.type != MSG_GO)
                 return jl_error(err, JAILER_STEP_SPAWN, r < 0 ? errno : 0, NULL,
                                 "the jailer went away during set-up");
+        if (at_us)
+                *at_us = m.at_us;
         return 0;
+}
+
+static int wait_go(int sock, jailer_error *err)
+{
+        return wait_go_at(sock, NULL, err);
 }
 
 /* ------------------------------------------------------------------ child */
@@ -179,6 +194,7 @@ static int child_run(const jailer_config *c, const struct jl_rootfs *rootfs, con
                      jailer_error *err)
 {
         jailer_error go_err = { 0 };
+        uint64_t released_us = 0;
         int joined = 0;
 
         /* Not traceable or dumpable while privileged. */
@@ -263,14 +279,14 @@ static int child_run(const jailer_config *c, const struct jl_rootfs *rootfs, con
         if (early && jl_seccomp_apply_child(filter, err) < 0)
                 return -1;
         if (o && o->prepare_only &&
-            (send_msg(sock, MSG_READY, NULL) < 0 || wait_go(sock, err) < 0))
+            (send_msg(sock, MSG_READY, NULL) < 0 || wait_go_at(sock, &released_us, err) < 0))
                 return -1;
 
         /* Last: the filter may deny what the steps above needed. */
         if (!early && jl_seccomp_apply_child(filter, err) < 0)
                 return -1;
 
-        if (send_msg(sock, MSG_EXEC, NULL) < 0)
+        if (send_msg_at(sock, MSG_EXEC, NULL, released_us) < 0)
                 return jl_error(err, JAILER_STEP_EXEC, errno, NULL, "sync");
         /* From the fd opened and checked before any namespace existed: the
          * path is never resolved again (and need not exist in the jail). */
@@ -611,31 +627,75 @@ bool jailer_jail_prepared(const jailer_jail *j)
         return j->sync_fd >= 0;
 }
 
-int jailer_jail_start(jailer_jail *j, jailer_error *err)
+int jailer_jail_release_fd(const jailer_jail *j)
+{
+        if (j->sync_fd < 0) {
+                errno = EALREADY;
+                return -1;
+        }
+        return fcntl(j->sync_fd, F_DUPFD_CLOEXEC, 3);
+}
+
+int jailer_release(int fd)
+{
+        return send_msg_at(fd, MSG_GO, NULL, jl_now_monotonic_us());
+}
+
+int jailer_jail_start_fd(const jailer_jail *j)
+{
+        return j->sync_fd;
+}
+
+int jailer_jail_finish_start(jailer_jail *j, jailer_error *err)
 {
         _cleanup_close_ int sock = j->sync_fd;
+        uint64_t now = jl_now_monotonic_us();
+        bool released = false;
         struct msg m;
         int r;
 
         if (sock < 0)
                 return jl_error(err, JAILER_STEP_SPAWN, EALREADY, NULL, "jail %s is not a prepared jail", j->id);
         j->sync_fd = -1;
-        start_clock(j, jl_now_monotonic_us());
-        if (send_msg(sock, MSG_GO, NULL) < 0)
-                return jl_error(err, JAILER_STEP_SPAWN, errno, NULL, "start jail %s", j->id);
-        /* EOF: the channel closed on execve.  An error: the filter or the
-         * execve failed, and the program is gone (the caller waits). */
+        /* MSG_EXEC, then EOF: the channel closed on execve.  An error: the
+         * filter or the execve failed, and the program is gone (the caller
+         * waits).  EOF alone: it died before it was released. */
         r = recv_msg(sock, &m);
-        while (r > 0 && m.type == MSG_EXEC)
+        while (r > 0 && m.type == MSG_EXEC) {
+                /* The releaser's clock reading, if it is one the jail
+                 * could have been released at: it is the start. */
+                start_clock(j, m.at_us > j->start_us && m.at_us <= now ? m.at_us : now);
+                released = true;
                 r = recv_msg(sock, &m);
+        }
         if (r > 0 && m.type == MSG_ERROR) {
                 if (err)
                         *err = m.err;
                 return -1;
         }
+        /* Released twice (by two holders of the channel): the second "go"
+         * was still unread when the execve closed the channel. */
+        if (r < 0 && errno == ECONNRESET && released)
+                r = 0;
         if (r < 0)
                 return jl_error(err, JAILER_STEP_SPAWN, errno, NULL, "start jail %s", j->id);
+        if (!released)
+                return jl_error(err, JAILER_STEP_SPAWN, ESRCH, NULL, "jail %s ended before it was started", j->id);
         return 0;
+}
+
+int jailer_jail_start(jailer_jail *j, jailer_error *err)
+{
+        if (j->sync_fd < 0)
+                return jl_error(err, JAILER_STEP_SPAWN, EALREADY, NULL, "jail %s is not a prepared jail", j->id);
+        if (jailer_release(j->sync_fd) < 0) {
+                int e = errno;
+                /* Gone already: whatever it said is the answer. */
+                if (jailer_jail_finish_start(j, err) < 0)
+                        return -1;
+                return jl_error(err, JAILER_STEP_SPAWN, e, NULL, "start jail %s", j->id);
+        }
+        return jailer_jail_finish_start(j, err);
 }
 
 int jailer_jail_usage(const jailer_jail *j, jailer_usage *u, jailer_error *err)

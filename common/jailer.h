@@ -459,6 +459,20 @@ int jailer_spawn(const jailer_config *c, const jailer_spawn_opts *opts, jailer_j
  * limits.timeout_ms count from here.  -1 with EALREADY in *err when the jail
  * was not prepared or was started already. */
 int jailer_jail_start(jailer_jail *j, jailer_error *err);
+/* Starting a prepared jail from another process (jailerd does, so that
+ * start need not wake the jail's supervisor first):
+ * jailer_jail_release_fd() gives a new fd (close-on-exec) that
+ * jailer_release() releases the jail through, from any process that holds
+ * it; the jail's own process then sees jailer_jail_start_fd() readable and
+ * calls jailer_jail_finish_start(), which returns once the program has
+ * been exec'd (or failed to be, as jailer_jail_start()), and counts the
+ * wall time from the release.  -1 with errno EALREADY (release_fd) or
+ * EALREADY in *err (finish_start) when the jail is not prepared, ESRCH in
+ * *err when it ended before it was released. */
+int jailer_jail_release_fd(const jailer_jail *j);
+int jailer_release(int fd);
+int jailer_jail_start_fd(const jailer_jail *j);
+int jailer_jail_finish_start(jailer_jail *j, jailer_error *err);
 /* Is the jail prepared and not yet started? */
 bool jailer_jail_prepared(const jailer_jail *j);
 

@@ -155,6 +155,8 @@ struct jd_jail {
         sd_event_source *notify_src;
 
         bool prepare;                   /* created with "start": false */
+        int release_fd;                 /* prepared: its supervisor's handle to release it with, or -1 */
+        bool starting;                  /* a start is on its way: another one is refused */
         uint64_t prepare_timeout_ms;    /* ... removed if not started by then (0: never) */
         jd_pending *create;             /* the create request, answered at start (or when prepared) */
         jd_pending *waiters;            /* wait requests, answered at exit */

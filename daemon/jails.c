@@ -246,6 +246,10 @@ static void count(jd_daemon *d, jd_jail_state s, int delta)
 
 static void set_state(jd_jail *j, jd_jail_state s)
 {
+        if (s != JD_JAIL_PREPARED && j->release_fd >= 0) {
+                close(j->release_fd);
+                j->release_fd = -1;
+        }
         count(j->daemon, j->state, -1);
         j->state = s;
         count(j->daemon, s, +1);
@@ -263,6 +267,7 @@ static jd_jail *jail_new(jd_daemon *d, const char *id, jd_jail_state state)
         j->state = state;
         j->supervisor_pidfd = -1;
         j->notify_fd = -1;
+        j->release_fd = -1;
         j->netns_fd = -1;
         if (asprintf(&j->state_dir, "%s/%s", d->jails_state_dir, id) < 0) {
                 free(j);
@@ -323,6 +328,8 @@ static void jail_free(jd_jail *j, bool remove_state)
         j->notify_src = sd_event_source_disable_unref(j->notify_src);
         if (j->notify_fd >= 0)
                 close(j->notify_fd);
+        if (j->release_fd >= 0)
+                close(j->release_fd);
         j->retention_src = sd_event_source_disable_unref(j->retention_src);
 
         if (remove_state) {
@@ -742,15 +749,28 @@ static void jail_reported(jd_jail *j);
 static int read_notify(jd_jail *j)
 {
         char buf[JD_SVCTL_MAX_MSG + 1];
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } c;
+        struct iovec iov = { .iov_base = buf, .iov_len = sizeof buf - 1 };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = c.buf, .msg_controllen = sizeof c.buf };
+        _cleanup_close_ int fd = -1;
         json_object *o = NULL, *m;
         ssize_t n;
 
         if (j->notify_fd < 0)
                 return 0;
-        n = recv(j->notify_fd, buf, sizeof buf - 1, MSG_DONTWAIT);
+        n = recvmsg(j->notify_fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
                 return 0;
-        if (n <= 0) {
+        /* "prepared" comes with the handle that releases the jail; an fd
+         * with anything else is closed. */
+        for (struct cmsghdr *h = CMSG_FIRSTHDR(&mh); n >= 0 && h; h = CMSG_NXTHDR(&mh, h))
+                if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS &&
+                    h->cmsg_len == CMSG_LEN(sizeof(int)) && fd < 0)
+                        memcpy(&fd, CMSG_DATA(h), sizeof fd);
+        if (n <= 0 || (mh.msg_flags & MSG_CTRUNC)) {
                 notify_close(j);        /* no (more) word: the pidfd will tell */
                 return 0;
         }
@@ -769,10 +789,16 @@ static int read_notify(jd_jail *j)
                 j->started_at_us = (uint64_t) json_int(m, "started_at_us");
                 if (cg)
                         j->cgroup_path = strdup(cg);
-                if (json_object_object_get_ex(o, "prepared", NULL))
+                if (json_object_object_get_ex(o, "prepared", NULL)) {
+                        j->release_fd = TAKE_FD(fd);
                         jail_prepared(j);
-                else
+                } else
                         jail_started(j);
+        } else if (json_object_object_get_ex(o, "started", &m) && j->state == JD_JAIL_PREPARED) {
+                /* A prepared jail's start, as its supervisor saw it: before
+                 * its end on this channel, whoever released it. */
+                j->started_at_us = (uint64_t) json_int(m, "started_at_us");
+                jail_started(j);
         } else if (json_object_object_get_ex(o, "exited", NULL)) {
                 notify_close(j);
                 jail_reported(j);
@@ -1439,8 +1465,14 @@ static void control_finish(jd_control *ctl, json_object *result, const jl_rpc_er
 /* The supervisor cannot be asked (it is finishing): answer from what we know. */
 static void control_answer_gone(jd_control *ctl)
 {
+        jd_jail *j = ctl->jail;
         jl_rpc_error e;
 
+        /* A start whose jail has run (and ended) by now: it started. */
+        if (ctl->req && ctl->req->method == JL_METHOD_START && j->started_seq) {
+                control_finish(ctl, jl_create_result(j->id, j->pid), NULL);
+                return;
+        }
         if (ctl->req && ctl->req->method == JL_METHOD_STATUS) {
                 control_finish(ctl, jd_jail_info(ctl->jail, NULL, NULL), NULL);
                 return;
@@ -1449,7 +1481,8 @@ static void control_answer_gone(jd_control *ctl)
         control_finish(ctl, NULL, &e);
 }
 
-/* The supervisor started a prepared jail: it runs from now. */
+/* The supervisor started a prepared jail: it runs from now (if its
+ * "started" on the start channel has not said so already). */
 static void control_started(jd_control *ctl, json_object *reply)
 {
         jd_jail *j = ctl->jail;
@@ -1586,13 +1619,13 @@ static void log_kill(const jd_jail *j, const jd_client *c, int sig)
                         j->id, c ? "" : " (jailerd is stopping)");
 }
 
-static void control_message(const jd_jail *j, jl_method method, int sig, char *msg, size_t size)
+static void control_message(const jd_jail *j, jl_method method, int sig, bool released, char *msg, size_t size)
 {
         if (method == JL_METHOD_KILL)
                 snprintf(msg, size, "{\"op\":\"kill\",\"signal\":%d,\"grace_ms\":%llu}", sig,
                          (unsigned long long) j->daemon->opt.kill_grace_ms);
         else if (method == JL_METHOD_START)
-                snprintf(msg, size, "{\"op\":\"start\"}");
+                snprintf(msg, size, "{\"op\":\"start\",\"released\":%s}", released ? "true" : "false");
         else
                 snprintf(msg, size, "{\"op\":\"status\"}");
 }
@@ -1601,6 +1634,7 @@ int jd_jail_control(jd_jail *j, jd_client *c, json_object *id, jl_method method,
 {
         jd_daemon *d = j->daemon;
         jd_control *ctl;
+        bool released = false;
         char msg[128];
         int r;
 
@@ -1622,7 +1656,20 @@ int jd_jail_control(jd_jail *j, jd_client *c, json_object *id, jl_method method,
                 }
         }
 
-        control_message(j, method, sig, msg, sizeof msg);
+        /* start: the jail is released here, through its supervisor's
+         * handle, and the supervisor asked how it went (its answer comes
+         * once the program is exec'd): the jail need not wait for the
+         * supervisor to wake.  Without the handle (jailerd restarted), the
+         * supervisor releases it. */
+        if (method == JL_METHOD_START) {
+                j->starting = true;
+                if (j->release_fd >= 0) {
+                        released = jailer_release(j->release_fd) == 0;
+                        close(j->release_fd);
+                        j->release_fd = -1;
+                }
+        }
+        control_message(j, method, sig, released, msg, sizeof msg);
         ctl->fd = r = control_connect(j);
         if (r >= 0 && send(ctl->fd, msg, strlen(msg), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
                 r = errno == EPIPE || errno == ECONNRESET ? -ESRCH : -errno;

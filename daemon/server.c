@@ -994,7 +994,10 @@ static void do_start(jd_client *c, jl_request *req)
 
         if (!j)
                 return;
-        if (j->state != JD_JAIL_PREPARED) {
+        if (j->state == JD_JAIL_PREPARED && j->starting) {
+                jl_rpc_error_set(&e, JL_RPC_NOT_PREPARED, NULL, "jail", "jail %s is being started", jail);
+                refuse(c, req->id, "start", jail, &e);
+        } else if (j->state != JD_JAIL_PREPARED) {
                 jl_rpc_error_set(&e, JL_RPC_NOT_PREPARED, NULL, "jail", "jail %s is not a prepared jail: it %s", jail,
                                  j->state == JD_JAIL_RUNNING  ? "runs (started already)" :
                                  j->state == JD_JAIL_EXITED   ? "has ended" :

@@ -35,6 +35,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -88,6 +89,12 @@ struct supervisor {
         jd_source *deadline_src;
         jd_source *prepare_src;   /* a prepared jail not started in time is removed */
         uint64_t prepare_timeout_ms;
+        /* Prepared: the jail's start channel, readable once jailerd has
+         * released it; then how the start went (0: not yet, 1: it runs,
+         * -1: start_err), for the start request that follows. */
+        jd_source *release_src;
+        int start_result;
+        jailer_error start_err;
         jd_source *grace_src;
         bool ended;
 };
@@ -297,6 +304,10 @@ static int on_prepare_timeout(jd_source *src, uint64_t usec, void *userdata)
 
         if (sv->ended || !jailer_jail_prepared(sv->jail))
                 return 0;
+        /* Released in the meantime (its start channel has word), not yet
+         * seen: it is being started, not left waiting. */
+        if (poll(&(struct pollfd) { .fd = jailer_jail_start_fd(sv->jail), .events = POLLIN }, 1, 0) > 0)
+                return 0;
         jd_entry_add(&e, "JAIL_ID=%s", sv->state.id);
         jd_entry_add(&e, "JAIL_PID=%d", (int) sv->state.jail_pid);
         jd_entry_add(&e, "JAIL_SIGNAL=SIGKILL");
@@ -306,31 +317,72 @@ static int on_prepare_timeout(jd_source *src, uint64_t usec, void *userdata)
         return 0;
 }
 
-/* start: the prepared jail's program is exec'd now. */
-static json_object *control_start(supervisor *sv)
+static void notify_started(supervisor *sv);
+
+/* The prepared jail's start: released by us (release) or by jailerd, its
+ * program exec'd, and it runs from now; or it failed (start_err). */
+static int finish_start(supervisor *sv, bool release)
 {
-        jailer_error err = { 0 };
-        json_object *o;
         int r;
 
-        if (sv->ended || !jailer_jail_prepared(sv->jail))
-                return reply_error("not_prepared", "jail %s %s", sv->state.id,
-                                   sv->ended ? "has ended" : "was started already");
+        sv->release_src = jd_source_free(sv->release_src);
         sv->prepare_src = jd_source_free(sv->prepare_src);
-        if (jailer_jail_start(sv->jail, &err) < 0) {
-                /* The program is gone; its end is reported as any other. */
-                o = reply_error("spawn_failed", "%s", err.message);
-                json_object_object_add(o, "step", json_object_new_string(jailer_step_name(err.step)));
-                json_object_object_add(o, "code", json_object_new_int(err.code));
-                json_object_object_add(o, "field", json_object_new_string(err.field));
-                return o;
-        }
+        r = release ? jailer_jail_start(sv->jail, &sv->start_err) : jailer_jail_finish_start(sv->jail, &sv->start_err);
+        sv->start_result = r < 0 ? -1 : 1;
+        if (r < 0)
+                return -1;      /* the program is gone; its end is reported as any other */
         sv->state.phase = JD_PHASE_RUNNING;
         sv->state.started_at_us = jd_now_realtime_us();
         r = jd_state_write(sv->dirfd, &sv->state);
         if (r < 0)
                 log_error("jail %s: could not write %s: %s", sv->state.id, JD_STATE_FILE, strerror(-r));
         watch_deadline(sv);
+        /* On the start channel, so that jailerd hears it before the end. */
+        notify_started(sv);
+        return 0;
+}
+
+/* jailerd released the jail through its own handle (its start request
+ * follows), or the jail ended while it waited. */
+static int on_released(jd_source *src, int fd, uint32_t revents, void *userdata)
+{
+        supervisor *sv = userdata;
+
+        if (!sv->ended && jailer_jail_prepared(sv->jail))
+                (void) finish_start(sv, false);
+        else
+                sv->release_src = jd_source_free(sv->release_src);
+        return 0;
+}
+
+/* start: the prepared jail's program is exec'd now; released: jailerd
+ * released it already, and asks how that went. */
+static json_object *control_start(supervisor *sv, bool released)
+{
+        json_object *o;
+
+        if (sv->start_result == 0) {
+                if (sv->ended || !jailer_jail_prepared(sv->jail))
+                        return reply_error("not_prepared", "jail %s has ended", sv->state.id);
+                /* Released already by a jailerd that did not live to ask:
+                 * its start channel has word. */
+                if (!released &&
+                    poll(&(struct pollfd) { .fd = jailer_jail_start_fd(sv->jail), .events = POLLIN }, 1, 0) > 0)
+                        released = true;
+                (void) finish_start(sv, !released);
+        } else if (!released)
+                return reply_error("not_prepared", "jail %s was started already", sv->state.id);
+
+        if (sv->start_result < 0 && sv->start_err.code == ESRCH)
+                return reply_error("not_prepared", "jail %s ended before it was started", sv->state.id);
+        if (sv->start_result < 0) {
+                /* The program is gone; its end is reported as any other. */
+                o = reply_error("spawn_failed", "%s", sv->start_err.message);
+                json_object_object_add(o, "step", json_object_new_string(jailer_step_name(sv->start_err.step)));
+                json_object_object_add(o, "code", json_object_new_int(sv->start_err.code));
+                json_object_object_add(o, "field", json_object_new_string(sv->start_err.field));
+                return o;
+        }
         o = json_object_new_object();
         json_object_object_add(o, "ok", json_object_new_boolean(true));
         json_object_object_add(o, "pid", json_object_new_int(sv->state.jail_pid));
@@ -416,7 +468,8 @@ static json_object *handle_control(supervisor *sv, json_object *req)
                 return control_status(sv);
 
         if (strcmp(ops, "start") == 0)
-                return control_start(sv);
+                return control_start(sv, json_object_object_get_ex(req, "released", &m) &&
+                                                 json_object_get_boolean(m));
 
         return reply_error("invalid", "unknown op \"%s\"", ops);
 }
@@ -505,19 +558,39 @@ static int control_open(supervisor *sv)
 /* One message on the start channel; the last one closes it.  After
  * "started" (or "prepared") it stays open for "exited": the report is
  * written, and the tear-down follows. */
-static void notify_daemon(supervisor *sv, json_object *msg, bool last)
+static void notify_daemon_fd(supervisor *sv, json_object *msg, bool last, int fd)
 {
         const char *txt;
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } c = { 0 };
+        struct iovec iov;
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
         if (sv->notify_fd < 0)
                 return;
         txt = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        iov = (struct iovec) { .iov_base = (void *) txt, .iov_len = strlen(txt) };
+        if (fd >= 0) {
+                mh.msg_control = c.buf;
+                mh.msg_controllen = sizeof c.buf;
+                c.h.cmsg_level = SOL_SOCKET;
+                c.h.cmsg_type = SCM_RIGHTS;
+                c.h.cmsg_len = CMSG_LEN(sizeof(int));
+                memcpy(CMSG_DATA(&c.h), &fd, sizeof fd);
+        }
         /* The daemon may be gone (restarted): then nobody is waiting. */
-        (void) send(sv->notify_fd, txt, strlen(txt), MSG_NOSIGNAL);
+        (void) sendmsg(sv->notify_fd, &mh, MSG_NOSIGNAL);
         if (last) {
                 close(sv->notify_fd);
                 sv->notify_fd = -1;
         }
+}
+
+static void notify_daemon(supervisor *sv, json_object *msg, bool last)
+{
+        notify_daemon_fd(sv, msg, last, -1);
 }
 
 static void notify_error(supervisor *sv, const jailer_error *err)
@@ -543,7 +616,14 @@ static void notify_started(supervisor *sv)
         if (sv->state.cgroup_path)
                 json_object_object_add(s, "cgroup", json_object_new_string(sv->state.cgroup_path));
         json_object_object_add(o, sv->state.phase == JD_PHASE_PREPARED ? "prepared" : "started", s);
-        notify_daemon(sv, o, false);
+        if (sv->state.phase == JD_PHASE_PREPARED) {
+                /* jailerd's handle to release the jail with at start (it
+                 * holds it for as long as the jail waits). */
+                _cleanup_close_ int fd = jailer_jail_release_fd(sv->jail);
+
+                notify_daemon_fd(sv, o, false, fd);
+        } else
+                notify_daemon(sv, o, false);
         json_object_put(o);
 }
 
@@ -576,11 +656,17 @@ static int on_jail_exit(jd_source *src, int fd, uint32_t revents, void *userdata
         _cleanup_free_ char *json = NULL;
         int r;
 
+        /* Released and run already (its start channel has word), not yet
+         * seen: it started, before it ended. */
+        if (sv->start_result == 0 && jailer_jail_prepared(sv->jail) &&
+            poll(&(struct pollfd) { .fd = jailer_jail_start_fd(sv->jail), .events = POLLIN }, 1, 0) > 0)
+                (void) finish_start(sv, false);
         sv->ended = true;
         sv->pidfd_src = jd_source_free(sv->pidfd_src);
         sv->deadline_src = jd_source_free(sv->deadline_src);
         sv->grace_src = jd_source_free(sv->grace_src);
         sv->prepare_src = jd_source_free(sv->prepare_src);
+        sv->release_src = jd_source_free(sv->release_src);
 
         /* Reaps PID 1, kills whatever is left in the cgroup, collects the
          * figures: the jail's processes are gone, its cgroup is empty. */
@@ -1019,9 +1105,18 @@ static void watch_jail(supervisor *sv, const jailer_spawn_opts *sopts, int out_f
         }
         if (!sopts->prepare_only)
                 watch_deadline(sv);
-        else if (sv->prepare_timeout_ms)
-                (void) jd_loop_add_timer(sv->event, &sv->prepare_src, jailer_now_monotonic_us() + sv->prepare_timeout_ms * 1000,
-                                         on_prepare_timeout, sv);
+        else {
+                if (sv->prepare_timeout_ms)
+                        (void) jd_loop_add_timer(sv->event, &sv->prepare_src,
+                                                 jailer_now_monotonic_us() + sv->prepare_timeout_ms * 1000,
+                                                 on_prepare_timeout, sv);
+                /* Without it, a start by jailerd's handle is still seen
+                 * when jailerd's request does not come (it died). */
+                r = jd_loop_add_io(sv->event, &sv->release_src, jailer_jail_start_fd(sv->jail), EPOLLIN, on_released,
+                                   sv);
+                if (r < 0)
+                        log_error("jail %s: cannot watch the start channel: %s", sv->state.id, strerror(-r));
+        }
         r = control_open(sv);
         if (r < 0)
                 log_error("jail %s: no control socket: %s", sv->state.id, strerror(-r));

@@ -10,6 +10,8 @@ of another user's jail, are refused."""
 import json
 import os
 import re
+import select
+import signal
 import time
 
 import pytest
@@ -242,3 +244,123 @@ def test_filter_loaded_before_start_only_when_the_wait_passes(daemon, tmp_path, 
     assert inside["seccomp"] == 2, inside
     daemon.assert_nothing_left(jid, state_too=False)
 
+
+def supervisor_of(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[1])
+
+
+def first_line(fd, timeout):
+    """The first line written to fd within timeout seconds, or None."""
+    buf = b""
+    deadline = time.monotonic() + timeout
+    while b"\n" not in buf:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            return None
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            return None
+        buf += chunk
+    return json.loads(buf.split(b"\n")[0])
+
+
+def test_start_runs_the_jail_without_its_supervisor(daemon):
+    """jailerd releases a prepared jail itself: its program runs while its
+    supervisor is stopped; woken, the supervisor finds it started, and the
+    start's answer, the report and the events come as usual."""
+    jid = unique_id("prepdir")
+    ev = dt.Events(daemon)
+    r, w = os.pipe()
+    sup = None
+    try:
+        ev.subscribed(lambda j: dt.create_and_wait(daemon, j, "exit", "0"))
+        cfg = dt.jail_config(jid, "exit", "5")
+        cfg["start"] = False
+        with daemon.conn() as c:
+            res = c.call("create", cfg, fds=[0, w, 2])
+            os.close(w)
+            w = None
+            sup = supervisor_of(res["pid"])
+            os.kill(sup, signal.SIGSTOP)
+            sent = c.send("start", {"jail": jid})
+            line = first_line(r, 10)
+            assert line and line["probe"] == "exit", line
+            os.kill(sup, signal.SIGCONT)
+            sup = None
+            started = c.reply(sent)
+            assert started.get("result") == {"jail": jid, "pid": res["pid"]}, started
+            rep = c.call("wait", {"jail": jid})
+        assert rep["exit_code"] == 5, rep
+        assert ev.wait_for(lambda m: m["method"] == "exited" and m["params"]["jail"] == jid)
+        assert ev.of(jid) == ["started", "exited"], ev.of(jid)
+        daemon.assert_nothing_left(jid, state_too=False)
+    finally:
+        if sup:
+            os.kill(sup, signal.SIGCONT)
+        os.close(r)
+        if w is not None:
+            os.close(w)
+        ev.stop()
+
+
+def test_start_survives_jailerd_dying_after_the_release(daemon):
+    """jailerd dies between releasing a prepared jail and hearing from its
+    supervisor: the supervisor sees the start by itself, and the next
+    jailerd has the jail running, then its report."""
+    jid = unique_id("prepdie")
+    r, w = os.pipe()
+    sup = None
+    try:
+        cfg = dt.jail_config(jid, "exit", "9")
+        cfg["start"] = False
+        with daemon.conn() as c:
+            res = c.call("create", cfg, fds=[0, w, 2])
+            os.close(w)
+            w = None
+            sup = supervisor_of(res["pid"])
+            os.kill(sup, signal.SIGSTOP)
+            c.send("start", {"jail": jid})
+            line = first_line(r, 10)
+            assert line and line["probe"] == "exit", line
+        daemon.kill9()
+        os.kill(sup, signal.SIGCONT)
+        sup = None
+        daemon.start()
+        rep = dt.wait_report(daemon, jid)
+        assert rep["exit_code"] == 9 and rep["pid"] == res["pid"], rep
+        assert rep.get("lost") is None, rep
+        daemon.assert_nothing_left(jid, state_too=False)
+    finally:
+        if sup:
+            os.kill(sup, signal.SIGCONT)
+        os.close(r)
+        if w is not None:
+            os.close(w)
+
+
+def test_concurrent_starts_one_wins(daemon):
+    """Two starts of one prepared jail at once: one runs it, the other is
+    refused (not_prepared), never both answered as the starter."""
+    jid = unique_id("prep2x")
+    res = prepare(daemon, jid, "exit", "0")
+    sup = supervisor_of(res["pid"])
+    os.kill(sup, signal.SIGSTOP)
+    try:
+        a, b = daemon.conn(), daemon.conn()
+        ia = a.send("start", {"jail": jid})
+        ib = b.send("start", {"jail": jid})
+        rb = b.reply(ib)
+        os.kill(sup, signal.SIGCONT)
+        sup = None
+        ra = a.reply(ia)
+        a.close()
+        b.close()
+    finally:
+        if sup:
+            os.kill(sup, signal.SIGCONT)
+    assert ra.get("result") == {"jail": jid, "pid": res["pid"]}, ra
+    assert rb.get("error", {}).get("data", {}).get("reason") == "not_prepared" or \
+        "not_prepared" in json.dumps(rb), rb
+    assert dt.wait_report(daemon, jid)["exit_code"] == 0
+    daemon.assert_nothing_left(jid, state_too=False)
