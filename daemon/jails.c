@@ -1468,7 +1468,12 @@ static void control_answer_gone(jd_control *ctl)
         jd_jail *j = ctl->jail;
         jl_rpc_error e;
 
-        /* A start whose jail has run (and ended) by now: it started. */
+        /* A start whose jail has run (and ended) by now: it started.  The
+         * start channel says so ("started" before "exited"), and may
+         * still hold it: the supervisor has gone without answering. */
+        if (ctl->req && ctl->req->method == JL_METHOD_START)
+                while (read_notify(j) > 0)
+                        ;
         if (ctl->req && ctl->req->method == JL_METHOD_START && j->started_seq) {
                 control_finish(ctl, jl_create_result(j->id, j->pid), NULL);
                 return;

@@ -250,6 +250,15 @@ def supervisor_of(pid):
         return int(f.read().rsplit(")", 1)[1].split()[1])
 
 
+def ended(pid):
+    """Exited (a zombie, or reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
 def first_line(fd, timeout):
     """The first line written to fd within timeout seconds, or None."""
     buf = b""
@@ -272,7 +281,7 @@ def test_start_runs_the_jail_without_its_supervisor(daemon):
     jid = unique_id("prepdir")
     ev = dt.Events(daemon)
     r, w = os.pipe()
-    sup = None
+    sup = stopped = None
     try:
         ev.subscribed(lambda j: dt.create_and_wait(daemon, j, "exit", "0"))
         cfg = dt.jail_config(jid, "exit", "5")
@@ -281,13 +290,22 @@ def test_start_runs_the_jail_without_its_supervisor(daemon):
             res = c.call("create", cfg, fds=[0, w, 2])
             os.close(w)
             w = None
-            sup = supervisor_of(res["pid"])
+            sup = supervisor_of_pid = supervisor_of(res["pid"])
             os.kill(sup, signal.SIGSTOP)
             sent = c.send("start", {"jail": jid})
             line = first_line(r, 10)
             assert line and line["probe"] == "exit", line
+            # jailerd hears of the start only once the supervisor is gone
+            # (the jail ended): the answer still says it started.
+            os.kill(daemon.proc.pid, signal.SIGSTOP)
+            stopped = daemon.proc.pid
             os.kill(sup, signal.SIGCONT)
             sup = None
+            deadline = time.monotonic() + 10
+            while not ended(supervisor_of_pid) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            os.kill(stopped, signal.SIGCONT)
+            stopped = None
             started = c.reply(sent)
             assert started.get("result") == {"jail": jid, "pid": res["pid"]}, started
             rep = c.call("wait", {"jail": jid})
@@ -296,6 +314,8 @@ def test_start_runs_the_jail_without_its_supervisor(daemon):
         assert ev.of(jid) == ["started", "exited"], ev.of(jid)
         daemon.assert_nothing_left(jid, state_too=False)
     finally:
+        if stopped:
+            os.kill(stopped, signal.SIGCONT)
         if sup:
             os.kill(sup, signal.SIGCONT)
         os.close(r)
