@@ -160,10 +160,12 @@ struct jd_jail {
         uint64_t prepare_timeout_ms;    /* ... removed if not started by then (0: never) */
         jd_pending *create;             /* the create request, answered at start (or when prepared) */
         jd_pending *waiters;            /* wait requests, answered at exit */
+        /* The supervisor's word on why the start failed (a 1.2 KiB error,
+         * so malloc'd when it comes: every running jail would carry it). */
         bool start_failed;
-        jl_rpc_error start_error;
+        jl_rpc_error *start_error;
 
-        jailer_report report;
+        jailer_report *report;          /* malloc'd when the jail ends (jails.c: jail_report()) */
         char *lost;                     /* the supervisor died without a report: why */
         uint64_t started_seq;           /* event numbers (events.h), 0: none yet */
         uint64_t exited_seq;

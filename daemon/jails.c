@@ -160,6 +160,29 @@ static void read_jail_ids(jd_jail *j, int dfd)
         jailer_config_free(c);
 }
 
+/* An ended jail's report.  It is malloc'd then, not carried by every
+ * running jail (half a KiB each, thousands of them); when that malloc
+ * failed, a report that says nothing but the failure. */
+static const jailer_report *jail_report(const jd_jail *j)
+{
+        static const jailer_report none = { .exit_code = -1, .pids_peak = -1 };
+
+        return j->report ?: &none;
+}
+
+/* Keep a copy of r as j's report: 0, or -ENOMEM (j's report unchanged). */
+static int report_set(jd_jail *j, const jailer_report *r)
+{
+        jailer_report *copy = malloc(sizeof *copy);
+
+        if (!copy)
+                return -ENOMEM;
+        *copy = *r;
+        free(j->report);
+        j->report = copy;
+        return 0;
+}
+
 static json_object *jail_info(const jd_jail *j, const jailer_usage *usage, const jailer_report *figures,
                               bool as_started)
 {
@@ -187,7 +210,7 @@ static json_object *jail_info(const jd_jail *j, const jailer_usage *usage, const
         }
         if (ended && !j->lost) {
                 i.has_report = true;
-                i.report = j->report;
+                i.report = *jail_report(j);
         }
         o = jl_jail_info_to_json(&i);
         if (o && ended && j->lost)
@@ -346,6 +369,8 @@ static void jail_free(jd_jail *j, bool remove_state)
         free(j->cpus);
         free(j->cgroup_path);
         free(j->lost);
+        free(j->start_error);
+        free(j->report);
         if (j->netns_fd >= 0)
                 close(j->netns_fd);
         strv_free(j->taps);
@@ -390,7 +415,7 @@ void jd_jail_wait(jd_jail *j, jd_client *c, json_object *id)
                 return;
         }
         if (j->state == JD_JAIL_EXITED) {
-                h->send(c, jl_reply_result(id, jl_report_to_json(&j->report)));
+                h->send(c, jl_reply_result(id, jl_report_to_json(jail_report(j))));
                 return;
         }
         p = jd_pending_new(c, id, JL_METHOD_WAIT);
@@ -411,7 +436,7 @@ static void answer_waiters(jd_jail *j)
 
                 j->waiters = p->next;
                 pending_send(j->daemon, p,
-                             j->lost ? lost_error(j, p->id) : jl_reply_result(p->id, jl_report_to_json(&j->report)));
+                             j->lost ? lost_error(j, p->id) : jl_reply_result(p->id, jl_report_to_json(jail_report(j))));
         }
 }
 
@@ -470,7 +495,7 @@ static void jail_event(jd_jail *j, bool exited)
  * found it ended (with the time it happened). */
 static void log_exited(jd_jail *j, bool while_away)
 {
-        const jailer_report *r = &j->report;
+        const jailer_report *r = jail_report(j);
         jd_entry e = JD_ENTRY_INIT;
         const char *sig = r->signal ? jailer_signal_name(r->signal) : NULL;
         char at[32] = "", status[64];
@@ -734,11 +759,13 @@ static void start_error(jd_jail *j, json_object *m)
                 snprintf(je.field, sizeof je.field, "%s", s);
         if ((s = json_str(m, "message")))
                 snprintf(je.message, sizeof je.message, "%s", s);
-        if (je.step == JAILER_STEP_NONE)
-                jl_rpc_error_set(&j->start_error, JL_RPC_INTERNAL, NULL, NULL, "%s", je.message);
-        else
-                jl_rpc_error_from_jailer(&j->start_error, &je);
         j->start_failed = true;
+        if (!j->start_error && !(j->start_error = malloc(sizeof *j->start_error)))
+                return;         /* jail_start_failed() says it failed, without the details */
+        if (je.step == JAILER_STEP_NONE)
+                jl_rpc_error_set(j->start_error, JL_RPC_INTERNAL, NULL, NULL, "%s", je.message);
+        else
+                jl_rpc_error_from_jailer(j->start_error, &je);
 }
 
 static void jail_reported(jd_jail *j);
@@ -821,20 +848,25 @@ static void jail_start_failed(jd_jail *j, const char *how)
 {
         jd_daemon *d = j->daemon;
         jd_entry e = JD_ENTRY_INIT;
+        jl_rpc_error err;
 
-        if (!j->start_failed)
-                jl_rpc_error_set(&j->start_error, JL_RPC_INTERNAL, NULL, NULL,
+        if (j->start_error)
+                err = *j->start_error;
+        else if (j->start_failed)
+                jl_rpc_error_set(&err, JL_RPC_INTERNAL, NULL, NULL,
+                                 "the supervisor of jail %s could not start it (no memory for its reason)", j->id);
+        else
+                jl_rpc_error_set(&err, JL_RPC_INTERNAL, NULL, NULL,
                                  "the supervisor of jail %s %s before the jail started", j->id, how);
         jd_entry_add(&e, "JAIL_ID=%s", j->id);
         jd_entry_add(&e, "PEER_UID=%u", (unsigned) j->owner_uid);
         jd_entry_add(&e, "PEER_PID=%d", (int) j->owner_pid);
-        jd_entry_add(&e, "JAILER_ERROR=%s", j->start_error.reason);
-        if (j->start_error.step[0])
-                jd_entry_add(&e, "JAILER_STEP=%s", j->start_error.step);
-        if (j->start_error.field[0])
-                jd_entry_add(&e, "JAILER_FIELD=%s", j->start_error.field);
-        jd_entry_submit(&e, JD_EV_FAILED, LOG_WARNING, "Jail %s could not be started: %s", j->id,
-                        j->start_error.message);
+        jd_entry_add(&e, "JAILER_ERROR=%s", err.reason);
+        if (err.step[0])
+                jd_entry_add(&e, "JAILER_STEP=%s", err.step);
+        if (err.field[0])
+                jd_entry_add(&e, "JAILER_FIELD=%s", err.field);
+        jd_entry_submit(&e, JD_EV_FAILED, LOG_WARNING, "Jail %s could not be started: %s", j->id, err.message);
 
         /* The supervisor removes what it made when the jail fails to start;
          * if it died instead, do it for it.  Either way the reply goes out
@@ -848,7 +880,7 @@ static void jail_start_failed(jd_jail *j, const char *how)
                 (void) jd_rm_rf(j->state_dir);
         }
         if (j->create)
-                pending_error(j->daemon, TAKE_PTR(j->create), &j->start_error);
+                pending_error(j->daemon, TAKE_PTR(j->create), &err);
         jail_free(j, false);
 }
 
@@ -878,13 +910,16 @@ static int read_report(jd_jail *j)
 {
         _cleanup_free_ char *path = NULL, *buf = NULL;
         jailer_error je = { 0 };
+        jailer_report rep = { 0 };
         int r;
 
         if (asprintf(&path, "%s/%s", j->state_dir, JD_REPORT_FILE) < 0)
                 return -ENOMEM;
         r = jd_read_file_at(AT_FDCWD, path, 64 * 1024, &buf, NULL);
-        if (r >= 0 && report_parse(buf, &j->report, &j->lost, &je) < 0)
+        if (r >= 0 && report_parse(buf, &rep, &j->lost, &je) < 0)
                 r = -EBADMSG;
+        if (r >= 0)
+                r = report_set(j, &rep);
         return r;
 }
 
@@ -938,7 +973,7 @@ static void supervisor_gone(jd_jail *j, const char *how)
                 free(j->lost);
                 if (asprintf(&j->lost, "its supervisor %s without writing the exit report", how) < 0) {
                         j->lost = NULL;
-                        j->report = (jailer_report) { .pid = j->pid, .exit_code = -1, .signal = SIGKILL };
+                        (void) report_set(j, &(jailer_report) { .pid = j->pid, .exit_code = -1, .signal = SIGKILL });
                 }
                 if (dfd >= 0 && jd_state_read(dfd, &st) == 0) {
                         if (!j->cgroup_path && st.cgroup_path)
@@ -1797,19 +1832,21 @@ static bool recover_running(jd_daemon *d, const char *id, int dfd)
 static void recover_ended(jd_daemon *d, const char *id, int dfd, jd_state *st, const char *report)
 {
         jailer_error je = { 0 };
+        jailer_report rep = { 0 };
         struct stat sb;
         jd_jail *j = recovered_new(d, id, JD_JAIL_EXITED, st, dfd);
 
         if (!j)
                 return;
-        if (report_parse(report, &j->report, &j->lost, &je) < 0) {
+        if (report_parse(report, &rep, &j->lost, &je) < 0) {
                 if (!j->lost && asprintf(&j->lost, "its exit report is unreadable: %s", je.message) < 0)
                         j->lost = NULL;
-                j->report = (jailer_report) { .exit_code = -1, .pids_peak = -1 };
-                snprintf(j->report.id, sizeof j->report.id, "%s", j->id);
+                rep = (jailer_report) { .exit_code = -1, .pids_peak = -1 };
+                snprintf(rep.id, sizeof rep.id, "%s", j->id);
         }
+        (void) report_set(j, &rep);
         if (!j->pid)
-                j->pid = j->report.pid;
+                j->pid = rep.pid;
         if (j->exited_seq) {
                 start_retention(j);
                 return;
