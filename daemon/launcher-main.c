@@ -132,8 +132,9 @@ static void cmdline_init(int argc, char **argv)
  * been exec'd: ps, and whoever looks for a jail's supervisor, see which jail
  * it holds.  Written over the launcher's argv area (PR_SET_MM would need
  * CAP_SYS_RESOURCE, which a service may lack); cut short if it does not
- * fit, the last byte stays NUL.  Only the pages written become the
- * child's own. */
+ * fit.  Only the pages written become the child's own: the last byte, the
+ * NUL the kernel put there (at the stack's top page, another page), is
+ * never written. */
 static void cmdline_set(char **argv, size_t argc)
 {
         size_t off = 0;
@@ -149,7 +150,6 @@ static void cmdline_set(char **argv, size_t argc)
                 memcpy(cmdline_area + off, argv[i], k);
                 off += k;
         }
-        cmdline_area[cmdline_len - 1] = '\0';
 }
 
 static _Noreturn void child_run(const int *fds, const int32_t *targets, size_t n_fds, char **argv, size_t argc,
