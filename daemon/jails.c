@@ -1132,7 +1132,7 @@ static void supervisor_argv(const jd_jail *j, bool own_stdio, char (*path_args)[
 static int exec_supervisor(jd_daemon *d, char **argv, int sp1, bool own_stdio, int fds[3], char (*path_args)[72],
                            char (*fields)[48], int *path_high, size_t n_paths, pid_t *ret_pid)
 {
-        char *envp[] = { (char *) "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+        char *envp[] = JD_SUPERVISOR_ENVP;
         int high[4] = { -1, -1, -1, -1 };
         posix_spawn_file_actions_t fa;
         posix_spawnattr_t attr;

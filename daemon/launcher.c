@@ -119,7 +119,7 @@ static void launcher_drop(jd_launcher *l, bool kill_it)
 static int launcher_start(jd_launcher *l)
 {
         _cleanup_free_ char **argv = calloc(4 + JD_LAUNCHER_CMDLINE_ROOM, sizeof(char *));
-        char *envp[] = { (char *) "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+        char *envp[] = JD_SUPERVISOR_ENVP;
         posix_spawn_file_actions_t fa;
         posix_spawnattr_t attr;
         jd_launcher_reply hello;
