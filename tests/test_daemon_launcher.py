@@ -16,6 +16,7 @@ that forks a supervisor per jail (daemon/launcher.c).
 
 Run as root: /usr/bin/pytest-3 tests/test_daemon_launcher.py
 """
+import json
 import os
 import signal
 import time
@@ -311,3 +312,21 @@ def test_jail_without_stdio_holds_nothing_of_the_launcher(daemon):
         kill_and_wait(daemon, a.id)
     finally:
         a.close()
+
+
+
+def test_jail_environment_is_only_its_config(daemon):
+    """The launcher and the supervisors run with an environment of jailerd's
+    choosing (its path, malloc's tunables); a jail sees none of it: only
+    what its config's env sets."""
+    for extra, want in (({}, []), ({"env": [["ALPHA", "1"], ["EMPTY", ""]]}, ["ALPHA=1", "EMPTY="])):
+        jid = unique_id("lnch-env")
+        r, w = os.pipe()
+        with daemon.conn() as c:
+            c.call("create", dt.jail_config(jid, "report", **extra), fds=[0, w, 2])
+            os.close(w)
+            rep = c.call("wait", {"jail": jid})
+        assert rep["exit_code"] == 0, rep
+        with os.fdopen(r) as f:
+            inside = json.loads(f.read().splitlines()[0])
+        assert sorted(inside["environ"]) == want, inside["environ"]
