@@ -14,6 +14,13 @@
  *       TAIL_US: from the stamp's last instant (just before it exits) to CMD
  *       reaped: what tearing the jail down costs the caller; -1 if none.
  *
+ *   lat --wake N [--gap-us US]
+ *       the kernel's price of one hop between processes: a process blocked
+ *       in read() on a socket is written to after US microseconds (default
+ *       200) of quiet; prints "wake LAT_US" N times, from just before the
+ *       write to the reader's return from read() (what each hop of a
+ *       request through a daemon pays, whatever the daemon does).
+ *
  *   lat --workers C --duration S -- CMD [ARGS]
  *       C processes run CMD in a loop for S seconds (stdout to /dev/null);
  *       prints "throughput C RUNS SECONDS FAILED".
@@ -33,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -147,9 +155,46 @@ static int one_run(bool print)
         return st;
 }
 
+/* See "lat --wake" above.  0, or 125 on a set-up failure. */
+static int wake(int n, int gap_us)
+{
+        int to[2], back[2];
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, to) < 0 ||
+            socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, back) < 0)
+                return 125;
+        pid_t pid = fork();
+        if (pid < 0)
+                return 125;
+        if (pid == 0) {
+                int64_t t0, lat;
+                close(to[0]);
+                close(back[0]);
+                while (read(to[1], &t0, sizeof(t0)) == sizeof(t0)) {
+                        lat = now_ns() - t0;
+                        if (write(back[1], &lat, sizeof(lat)) != sizeof(lat))
+                                _exit(1);
+                }
+                _exit(0);
+        }
+        close(to[1]);
+        close(back[1]);
+        for (int i = 0; i < n; i++) {
+                int64_t t0, lat;
+                usleep((useconds_t) gap_us);
+                t0 = now_ns();
+                if (write(to[0], &t0, sizeof(t0)) != sizeof(t0) || read(back[0], &lat, sizeof(lat)) != sizeof(lat))
+                        break;
+                printf("wake %.1f\n", (double) lat / 1000);
+        }
+        close(to[0]);
+        close(back[0]);
+        (void) reap(pid);
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
-        int reps = 0, warmup = 0, workers = 0, gap_ms = 0;
+        int reps = 0, warmup = 0, workers = 0, gap_ms = 0, wakes = 0, gap_us = 200;
         double duration = 0;
         int i;
         for (i = 1; i < argc; i++) {
@@ -163,6 +208,10 @@ int main(int argc, char **argv)
                         warmup = atoi(v), i++;
                 } else if (strcmp(a, "--gap") == 0 && v) {
                         gap_ms = atoi(v), i++;
+                } else if (strcmp(a, "--wake") == 0 && v) {
+                        wakes = atoi(v), i++;
+                } else if (strcmp(a, "--gap-us") == 0 && v) {
+                        gap_us = atoi(v), i++;
                 } else if (strcmp(a, "--workers") == 0 && v) {
                         workers = atoi(v), i++;
                 } else if (strcmp(a, "--duration") == 0 && v) {
@@ -178,8 +227,11 @@ int main(int argc, char **argv)
                         break;
                 }
         }
+        if (wakes > 0)
+                return wake(wakes, gap_us);
         if (i >= argc || (reps <= 0 && workers <= 0) || (workers > 0 && duration <= 0)) {
                 fprintf(stderr, "usage: lat --reps N [--warmup W] [--gap MS] [--stderr FILE] -- CMD [ARGS]\n"
+                                "       lat --wake N [--gap-us US]\n"
                                 "       lat --workers C --duration S [--stderr FILE] -- CMD [ARGS]\n");
                 return 2;
         }

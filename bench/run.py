@@ -654,6 +654,12 @@ def latency(env, cmds, res):
             if name.startswith("jailerd") or name == "jailerctl run":
                 L["cpu_us"] += daemon_cpu_us(env.daemon.pid) - d0
             L["cpu_jails"] += per + warm
+        # What one hop between processes costs here (a blocked reader woken
+        # by a write after a quiet millisecond): the kernel's share of each
+        # hop a request makes through the daemon.
+        r = sh([str(env.lat), "--wake", str(per), "--gap-us", "1000"])
+        res.setdefault("wake_us", []).extend(float(x.split()[1]) for x in r.stdout.splitlines()
+                                             if x.startswith("wake "))
         say(f"  round {rnd + 1}/{rounds} done, load {os.getloadavg()[0]:.2f}")
     res["latency"] = lat
     if shutil.which("hyperfine") and not a.quick:
@@ -1287,7 +1293,15 @@ def evaluate_floor(res):
         ev["spaced"] = (sj <= 1.5 * sb, f"{ms(sj)} vs {ms(sb)} ms ({sj / sb:.2f}×)")
     pr = p(L, "jailerd start (prepared)", "to_stamp", 50)
     if pr is not None:
-        ev["prepared"] = (pr <= 500, f"{ms(pr)} ms")
+        # What the kernel's execve of the same program costs in the same
+        # jail, from the in-process floor's steps in this run: the part of
+        # start no daemon can take away.
+        rows = L.get("floor, in process", {}).get("steps", [])
+        ex = pct([r[9] - r[8] for r in rows], 50) if rows else None
+        wk = pct(res["wake_us"], 50) if res.get("wake_us") else None
+        ev["prepared"] = (pr <= 500, f"{ms(pr)} ms" + (f"; the kernel's execve → main() alone: {ms(ex)} ms "
+                                                       f"(the floor's step, this run)" if ex else "") +
+                          (f"; a hop between processes {wk:.0f} µs" if wk else ""))
     return ev
 
 
