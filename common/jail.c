@@ -646,6 +646,19 @@ int jailer_jail_start_fd(const jailer_jail *j)
         return j->sync_fd;
 }
 
+/* recv_msg() on a prepared jail's channel.  A jail released twice (by two
+ * holders of the channel) execs with the second "go" unread, and that
+ * leaves ECONNRESET on our end, which the kernel reports before what is
+ * queued (its MSG_EXEC, its MSG_ERROR): reported once, it is cleared, and
+ * the queue is read as usual. */
+static int recv_settled(int sock, struct msg *m)
+{
+        int r = recv_msg(sock, m);
+        for (int i = 0; r < 0 && errno == ECONNRESET && i < 4; i++)
+                r = recv_msg(sock, m);
+        return r;
+}
+
 int jailer_jail_finish_start(jailer_jail *j, jailer_error *err)
 {
         _cleanup_close_ int sock = j->sync_fd;
@@ -660,23 +673,19 @@ int jailer_jail_finish_start(jailer_jail *j, jailer_error *err)
         /* MSG_EXEC, then EOF: the channel closed on execve.  An error: the
          * filter or the execve failed, and the program is gone (the caller
          * waits).  EOF alone: it died before it was released. */
-        r = recv_msg(sock, &m);
+        r = recv_settled(sock, &m);
         while (r > 0 && m.type == MSG_EXEC) {
                 /* The releaser's clock reading, if it is one the jail
                  * could have been released at: it is the start. */
                 start_clock(j, m.at_us > j->start_us && m.at_us <= now ? m.at_us : now);
                 released = true;
-                r = recv_msg(sock, &m);
+                r = recv_settled(sock, &m);
         }
         if (r > 0 && m.type == MSG_ERROR) {
                 if (err)
                         *err = m.err;
                 return -1;
         }
-        /* Released twice (by two holders of the channel): the second "go"
-         * was still unread when the execve closed the channel. */
-        if (r < 0 && errno == ECONNRESET && released)
-                r = 0;
         if (r < 0)
                 return jl_error(err, JAILER_STEP_SPAWN, errno, NULL, "start jail %s", j->id);
         if (!released)
@@ -688,13 +697,11 @@ int jailer_jail_start(jailer_jail *j, jailer_error *err)
 {
         if (j->sync_fd < 0)
                 return jl_error(err, JAILER_STEP_SPAWN, EALREADY, NULL, "jail %s is not a prepared jail", j->id);
-        if (jailer_release(j->sync_fd) < 0) {
-                int e = errno;
-                /* Gone already: whatever it said is the answer. */
-                if (jailer_jail_finish_start(j, err) < 0)
-                        return -1;
-                return jl_error(err, JAILER_STEP_SPAWN, e, NULL, "start jail %s", j->id);
-        }
+        /* The peer gone (it ended, or was released and exec'd already):
+         * what it said on the channel is the answer.  Else the jail still
+         * waits, unreleased. */
+        if (jailer_release(j->sync_fd) < 0 && errno != EPIPE && errno != ECONNRESET)
+                return jl_error(err, JAILER_STEP_SPAWN, errno, NULL, "start jail %s", j->id);
         return jailer_jail_finish_start(j, err);
 }
 

@@ -32,6 +32,9 @@
 #define JD_CLIENT_OUTBUF_MAX (4u * 1024 * 1024) /* a client that reads nothing more is dropped */
 #define JD_EPOCH_LEN 32                 /* hex digits of an event cursor's epoch (events.h) */
 #define JD_CONTROL_TIMEOUT_US (5u * 1000 * 1000)  /* a supervisor that does not answer */
+/* A prepared jail this close to its prepare timeout is started by its
+ * supervisor, which keeps the timeout (jails.c: jd_jail_control()). */
+#define JD_RELEASE_MARGIN_US (100u * 1000)
 
 typedef struct jd_daemon jd_daemon;
 typedef struct jd_client jd_client;
@@ -156,6 +159,7 @@ struct jd_jail {
 
         bool prepare;                   /* created with "start": false */
         int release_fd;                 /* prepared: its supervisor's handle to release it with, or -1 */
+        uint64_t prepared_mono_us;      /* when it was (CLOCK_MONOTONIC) */
         bool starting;                  /* a start is on its way: another one is refused */
         uint64_t prepare_timeout_ms;    /* ... removed if not started by then (0: never) */
         jd_pending *create;             /* the create request, answered at start (or when prepared) */

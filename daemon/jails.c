@@ -720,6 +720,7 @@ static void jail_prepared(jd_jail *j)
 {
         jd_entry e = JD_ENTRY_INIT;
 
+        j->prepared_mono_us = jailer_now_monotonic_us();
         set_state(j, JD_JAIL_PREPARED);
         jd_entry_add(&e, "JAIL_ID=%s", j->id);
         jd_entry_add(&e, "JAIL_PID=%d", (int) j->pid);
@@ -1696,32 +1697,36 @@ int jd_jail_control(jd_jail *j, jd_client *c, json_object *id, jl_method method,
                 }
         }
 
-        /* start: the jail is released here, through its supervisor's
-         * handle, and the supervisor asked how it went (its answer comes
-         * once the program is exec'd): the jail need not wait for the
-         * supervisor to wake.  Without the handle (jailerd restarted), the
-         * supervisor releases it. */
-        if (method == JL_METHOD_START) {
+        ctl->fd = r = control_connect(j);
+        if (r >= 0)
+                r = sd_event_add_io(d->event, &ctl->src, ctl->fd, EPOLLIN, on_control_reply, ctl);
+        if (r >= 0)
+                r = sd_event_add_time_relative(d->event, &ctl->timer, CLOCK_MONOTONIC, JD_CONTROL_TIMEOUT_US,
+                                               100 * 1000, on_control_timeout, ctl);
+        /* start: once the supervisor can be asked, the jail is released
+         * here, through its handle, and the supervisor asked how it went
+         * (its answer comes once the program is exec'd): the jail need not
+         * wait for the supervisor to wake.  Without the handle (jailerd
+         * restarted), or close to the jail's prepare timeout (which the
+         * supervisor keeps, and which must not kill a jail released a
+         * moment before), the supervisor releases it. */
+        if (r >= 0 && method == JL_METHOD_START) {
                 j->starting = true;
-                if (j->release_fd >= 0) {
+                if (j->release_fd >= 0 &&
+                    (!j->prepare_timeout_ms || jailer_now_monotonic_us() + JD_RELEASE_MARGIN_US <
+                                                       j->prepared_mono_us + j->prepare_timeout_ms * 1000))
                         released = jailer_release(j->release_fd) == 0;
+                if (j->release_fd >= 0)
                         close(j->release_fd);
-                        j->release_fd = -1;
-                }
+                j->release_fd = -1;
         }
         control_message(j, method, sig, released, msg, sizeof msg);
-        ctl->fd = r = control_connect(j);
         if (r >= 0 && send(ctl->fd, msg, strlen(msg), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
                 r = errno == EPIPE || errno == ECONNRESET ? -ESRCH : -errno;
         if (r == -ESRCH) {
                 control_answer_gone(ctl);
                 return 0;
         }
-        if (r >= 0)
-                r = sd_event_add_io(d->event, &ctl->src, ctl->fd, EPOLLIN, on_control_reply, ctl);
-        if (r >= 0)
-                r = sd_event_add_time_relative(d->event, &ctl->timer, CLOCK_MONOTONIC, JD_CONTROL_TIMEOUT_US,
-                                               100 * 1000, on_control_timeout, ctl);
         if (r < 0) {
                 if (ctl->req) {
                         /* The caller answers with err; this pending must not count. */

@@ -384,3 +384,17 @@ def test_concurrent_starts_one_wins(daemon):
         "not_prepared" in json.dumps(rb), rb
     assert dt.wait_report(daemon, jid)["exit_code"] == 0
     daemon.assert_nothing_left(jid, state_too=False)
+
+
+def test_start_close_to_the_prepare_timeout(daemon):
+    """A start that comes shortly before the jail's prepare timeout runs
+    out: its supervisor, which keeps the timeout, decides (jailerd does not
+    release it behind the timer's back); the start wins and the jail runs."""
+    jid = unique_id("preplate")
+    res = prepare(daemon, jid, "exit", "3", prepare_timeout_ms=400)
+    time.sleep(0.34)
+    with daemon.conn() as c:
+        assert c.call("start", {"jail": jid}) == {"jail": jid, "pid": res["pid"]}
+        rep = c.call("wait", {"jail": jid})
+    assert rep["exit_code"] == 3, rep
+    daemon.assert_nothing_left(jid, state_too=False)
