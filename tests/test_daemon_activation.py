@@ -289,9 +289,16 @@ def test_sd_notify_status_after_stop_counts_the_jails_left_running(private):
         notify.close()
         # The jail outlived jailerd, as it should: a new jailerd ends it.
         d2 = private.spawn([*private.jailerd_args(), "--socket", str(sock)])
+        # The first jailerd's socket file may still be there: wait until
+        # the new one answers, not until a file exists.
         deadline = time.monotonic() + 20
-        while not sock.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        while True:
+            try:
+                call(sock, "version")
+                break
+            except (FileNotFoundError, ConnectionRefusedError):
+                assert time.monotonic() < deadline and d2.poll() is None, private.log_text()
+                time.sleep(0.05)
         call(sock, "kill", {"jail": jid, "signal": "SIGKILL"})
         call(sock, "wait", {"jail": jid})
         d2.send_signal(signal.SIGTERM)
