@@ -337,6 +337,32 @@ bool jailer_jail_prepared(const jailer_jail *j)
         return false;
 }
 
+int jailer_jail_release_fd(const jailer_jail *j)
+{
+        (void) j;
+        errno = ENOSYS;
+        return -1;
+}
+
+int jailer_release(int fd)
+{
+        (void) fd;
+        errno = ENOSYS;
+        return -1;
+}
+
+int jailer_jail_start_fd(const jailer_jail *j)
+{
+        (void) j;
+        return -1;
+}
+
+int jailer_jail_finish_start(jailer_jail *j, jailer_error *err)
+{
+        (void) j;
+        return unsupported(err);
+}
+
 int jailer_jail_collect(jailer_jail *j, jailer_report *r, jailer_error *err)
 {
         (void) j, (void) r;
