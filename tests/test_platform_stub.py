@@ -77,3 +77,11 @@ def test_the_windows_stub_says_only_linux_is_supported(windows_build, tmp_path):
     assert MESSAGE in p.stderr, p.stderr[-2000:]
     server = shutil.which("wineserver") or "/usr/lib/wine/wineserver64"
     subprocess.run([server, "-k"], env=env, capture_output=True, timeout=60)
+    # wine made its server's directory in /tmp (wine-XXXXXX/server-DEV-INO,
+    # named after our prefix's device and inode): ours to remove, and only
+    # that one.
+    st = os.stat(tmp_path / "wineprefix")
+    ours = f"server-{st.st_dev:x}-{st.st_ino:x}"
+    for d in Path("/tmp").glob("wine-*"):
+        if (d / ours).is_dir() and d.stat().st_uid == os.getuid():
+            shutil.rmtree(d, ignore_errors=True)
