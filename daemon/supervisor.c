@@ -297,6 +297,13 @@ static void watch_deadline(supervisor *sv)
                 (void) jd_loop_add_timer(sv->event, &sv->deadline_src, deadline, on_deadline, sv);
 }
 
+/* Has the prepared jail said something (released: "about to execve"; or
+ * ended: EOF) that we have not read yet? */
+static bool start_channel_has_word(const supervisor *sv)
+{
+        return poll(&(struct pollfd) { .fd = jailer_jail_start_fd(sv->jail), .events = POLLIN }, 1, 0) > 0;
+}
+
 static int on_prepare_timeout(jd_source *src, uint64_t usec, void *userdata)
 {
         supervisor *sv = userdata;
@@ -306,7 +313,7 @@ static int on_prepare_timeout(jd_source *src, uint64_t usec, void *userdata)
                 return 0;
         /* Released in the meantime (its start channel has word), not yet
          * seen: it is being started, not left waiting. */
-        if (poll(&(struct pollfd) { .fd = jailer_jail_start_fd(sv->jail), .events = POLLIN }, 1, 0) > 0)
+        if (start_channel_has_word(sv))
                 return 0;
         jd_entry_add(&e, "JAIL_ID=%s", sv->state.id);
         jd_entry_add(&e, "JAIL_PID=%d", (int) sv->state.jail_pid);
@@ -367,7 +374,7 @@ static json_object *control_start(supervisor *sv, bool released)
                 /* Released already by a jailerd that did not live to ask:
                  * its start channel has word. */
                 if (!released &&
-                    poll(&(struct pollfd) { .fd = jailer_jail_start_fd(sv->jail), .events = POLLIN }, 1, 0) > 0)
+                    start_channel_has_word(sv))
                         released = true;
                 (void) finish_start(sv, !released);
         } else if (!released)
@@ -659,7 +666,7 @@ static int on_jail_exit(jd_source *src, int fd, uint32_t revents, void *userdata
         /* Released and run already (its start channel has word), not yet
          * seen: it started, before it ended. */
         if (sv->start_result == 0 && jailer_jail_prepared(sv->jail) &&
-            poll(&(struct pollfd) { .fd = jailer_jail_start_fd(sv->jail), .events = POLLIN }, 1, 0) > 0)
+            start_channel_has_word(sv))
                 (void) finish_start(sv, false);
         sv->ended = true;
         sv->pidfd_src = jd_source_free(sv->pidfd_src);
