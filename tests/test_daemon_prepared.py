@@ -251,11 +251,12 @@ def supervisor_of(pid):
 
 
 def ended(pid):
-    """Exited (a zombie, or reaped)."""
+    """Exited (a zombie, or reaped). A process being reaped as we read can
+    give ESRCH rather than ENOENT (seen on 5.10)."""
     try:
         with open(f"/proc/{pid}/stat") as f:
             return f.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):
         return True
 
 
