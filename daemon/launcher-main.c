@@ -153,7 +153,7 @@ static void cmdline_set(char **argv, size_t argc)
 }
 
 static _Noreturn void child_run(const int *fds, const int32_t *targets, size_t n_fds, char **argv, size_t argc,
-                                int (*supervisor_main)(int argc, char **argv))
+                                const jd_launcher_ops *ops, void *prepared)
 {
         sigset_t none;
 
@@ -173,7 +173,7 @@ static _Noreturn void child_run(const int *fds, const int32_t *targets, size_t n
         cmdline_set(argv, argc);
         (void) prctl(PR_SET_NAME, "jailer-supervis", 0, 0, 0);
         optind = 0;     /* getopt starts afresh */
-        exit(supervisor_main((int) argc, argv));
+        exit(ops->run((int) argc, argv, prepared));
 }
 
 /* Checks a request; *ret_argv points into buf.  0 or an errno. */
@@ -221,7 +221,7 @@ static int request_parse(char *buf, size_t n, size_t n_fds, const int32_t **ret_
 }
 
 /* One request.  1: go on; 0: the channel ended; -errno: it broke. */
-static int serve_one(int chan, int (*supervisor_main)(int argc, char **argv))
+static int serve_one(int chan, const jd_launcher_ops *ops)
 {
         static char buf[JD_LAUNCHER_MAX_MSG] __attribute__((aligned(8)));
         union {
@@ -233,6 +233,7 @@ static int serve_one(int chan, int (*supervisor_main)(int argc, char **argv))
         int fds[JD_LAUNCHER_MAX_FDS];
         const int32_t *targets = NULL;
         char **argv = NULL;
+        void *prepared = NULL;
         size_t n_fds = 0, argc = 0;
         int error, pidfd = -1;
         pid_t pid = 0;
@@ -265,9 +266,10 @@ static int serve_one(int chan, int (*supervisor_main)(int argc, char **argv))
         else
                 error = request_parse(buf, (size_t) n, n_fds, &targets, &argv, &argc);
         if (error == 0) {
+                prepared = ops->prepare ? ops->prepare(argv, argc) : NULL;
                 pid = fork();
                 if (pid == 0)
-                        child_run(fds, targets, n_fds, argv, argc, supervisor_main);
+                        child_run(fds, targets, n_fds, argv, argc, ops, prepared);
                 if (pid < 0)
                         error = errno;
         }
@@ -284,6 +286,11 @@ static int serve_one(int chan, int (*supervisor_main)(int argc, char **argv))
         if (error != 0 && error != ENOMEM)
                 launcher_log("refused a request: %s", strerror(error));
         reply_send(chan, error, error ? 0 : pid, pidfd);
+        /* The child has its copy: ours goes after the reply, and its pages
+         * (shared with the child until one of us writes) are copied for us,
+         * not on the child's path. */
+        if (prepared)
+                ops->release(prepared);
         if (pidfd >= 0)
                 close(pidfd);
         for (size_t i = 0; i < n_fds; i++)
@@ -326,7 +333,7 @@ static void warm_cgroup_host(void)
                 launcher_log("cgroup hierarchies not found ahead: %s", err.message);
 }
 
-int jd_launcher_main(int argc, char **argv, int (*supervisor_main)(int argc, char **argv))
+int jd_launcher_main(int argc, char **argv, const jd_launcher_ops *ops)
 {
         const char *fd_arg = argv[2];
         struct pollfd p[2];
@@ -389,7 +396,7 @@ int jd_launcher_main(int argc, char **argv, int (*supervisor_main)(int argc, cha
                 if (p[1].revents)
                         reap(sfd);
                 if (p[0].revents) {
-                        r = serve_one(chan, supervisor_main);
+                        r = serve_one(chan, ops);
                         if (r == 0)
                                 break;
                         if (r < 0) {

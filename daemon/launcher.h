@@ -81,9 +81,21 @@ jd_launcher *jd_launcher_free(jd_launcher *l);
 
 /* ---- the launcher process (jailer-supervisor --launcher FD) */
 
+/* What the launcher runs for a request. */
+typedef struct jd_launcher_ops {
+        /* In the launcher, before the fork (may be NULL): work the child
+         * would otherwise do in a fresh copy of our memory, paying a
+         * copy-on-write fault for every page it writes.  What it returns
+         * is the child's to use, and is released in the launcher after
+         * the fork.  NULL: nothing (the child does it all). */
+        void *(*prepare)(char *const *argv, size_t argc);
+        void (*release)(void *prepared);
+        /* In the child: the supervisor; its return is the exit status. */
+        int (*run)(int argc, char **argv, void *prepared);
+} jd_launcher_ops;
+
 /* argv: jailer-supervisor --launcher FD ["" ...].  Serve the channel FD
- * until it ends; each child runs supervisor_main(argc, argv) and exits with
- * what it returns. */
-int jd_launcher_main(int argc, char **argv, int (*supervisor_main)(int argc, char **argv));
+ * until it ends; each request is a child running ops->run(). */
+int jd_launcher_main(int argc, char **argv, const jd_launcher_ops *ops);
 
 #endif

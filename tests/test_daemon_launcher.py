@@ -330,3 +330,38 @@ def test_jail_environment_is_only_its_config(daemon):
         with os.fdopen(r) as f:
             inside = json.loads(f.read().splitlines()[0])
         assert sorted(inside["environ"]) == want, inside["environ"]
+
+
+def test_launcher_reads_the_config_once_before_the_fork(daemon, tmp_path):
+    """The launcher reads and checks a jail's config.json before it forks
+    the supervisor (a warm process parses it several times faster than a
+    fresh copy, which pays a copy-on-write fault per page it writes); the
+    supervisor then uses that and does not read the file again.  Seen by
+    strace on the launcher and every process it forks."""
+    import shutil
+    import subprocess
+    if not shutil.which("strace"):
+        pytest.skip("strace is not installed (scripts/install-deps.sh installs it)")
+    launcher = launcher_of(daemon)
+    out = tmp_path / "strace.txt"
+    st = subprocess.Popen(["strace", "-f", "-qq", "-e", "trace=openat,open", "-e", "signal=none",
+                           "-o", str(out), "-p", str(launcher)], stderr=subprocess.DEVNULL)
+    try:
+        def traced():
+            with open(f"/proc/{launcher}/status") as f:
+                return any(line.startswith("TracerPid:") and line.split()[1] != "0" for line in f)
+        wait_until(traced, "strace to attach to the launcher")
+        jid = unique_id("lnch-cfg")
+        _, rep = dt.create_and_wait(daemon, jid, "exit", "0")
+        assert rep["exit_code"] == 0, rep
+    finally:
+        st.send_signal(signal.SIGINT)
+        st.wait(timeout=30)
+    opened = {}
+    for line in out.read_text().splitlines():
+        pid, _, call = line.partition(" ")
+        if f"/{jid}/config.json" in call:
+            opened.setdefault(int(pid), []).append(call.strip())
+    assert launcher in opened, f"the launcher did not read {jid}'s config.json:\n{out.read_text()}"
+    assert set(opened) == {launcher}, f"read by others too: {opened}"
+    daemon.assert_nothing_left(jid, state_too=False)
