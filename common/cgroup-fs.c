@@ -117,22 +117,26 @@ int jl_cg_read_pids_peak(int dirfd, int64_t *out)
         return r;
 }
 
-int jl_cg_read_key_at(int dirfd, const char *name, const char *key, uint64_t *out)
+int jl_cg_key_in(const char *text, const char *key, uint64_t *out)
 {
-        _cleanup_free_ char *s = NULL;
-        int r = jl_cg_read_at(dirfd, name, &s);
-        if (r < 0)
-                return r;
-
         size_t klen = strlen(key);
-        for (char *line = s; line && *line;) {
-                char *nl = strchr(line, '\n');
+        for (const char *line = text; line && *line;) {
+                const char *nl = strchr(line, '\n');
                 size_t llen = nl ? (size_t) (nl - line) : strlen(line);
                 if (llen > klen && strncmp(line, key, klen) == 0 && line[klen] == ' ')
                         return parse_u64_n(line + klen + 1, llen - klen - 1, out);
                 line = nl ? nl + 1 : NULL;
         }
         return -ENOKEY;
+}
+
+int jl_cg_read_key_at(int dirfd, const char *name, const char *key, uint64_t *out)
+{
+        _cleanup_free_ char *s = NULL;
+        int r = jl_cg_read_at(dirfd, name, &s);
+        if (r < 0)
+                return r;
+        return jl_cg_key_in(s, key, out);
 }
 
 bool jl_cg_exists_at(int dirfd, const char *name)
@@ -708,16 +712,35 @@ int jl_cg_io_weight_write(struct jl_cg_dir *d, const struct jl_cg_weight_file *f
 
 /* ------------------------------------------------------------ disturbance */
 
-int jl_cg_read_key_opt(int dirfd, const char *name, const char *key, int64_t *out)
+int jl_cg_read_opt_at(int dirfd, const char *name, char **out)
+{
+        int r = jl_cg_read_at(dirfd, name, out);
+        if (r == -ENOENT || r == -EOPNOTSUPP) {
+                *out = NULL;
+                return 0;
+        }
+        return r;
+}
+
+int jl_cg_key_opt_in(const char *text, const char *key, int64_t *out)
 {
         uint64_t v;
-        int r = jl_cg_read_key_at(dirfd, name, key, &v);
-        if (r == -ENOENT || r == -ENOKEY || r == -EOPNOTSUPP)
+        int r = text ? jl_cg_key_in(text, key, &v) : -ENOKEY;
+        if (r == -ENOKEY)
                 return 0;
         if (r < 0)
                 return r;
         *out = v > INT64_MAX ? INT64_MAX : (int64_t) v;
         return 0;
+}
+
+int jl_cg_read_key_opt(int dirfd, const char *name, const char *key, int64_t *out)
+{
+        _cleanup_free_ char *s = NULL;
+        int r = jl_cg_read_opt_at(dirfd, name, &s);
+        if (r < 0)
+                return r;
+        return jl_cg_key_opt_in(s, key, out);
 }
 
 static void psi_total(const char *line, int64_t *out)

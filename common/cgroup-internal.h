@@ -100,6 +100,9 @@ int jl_cg_read_u64_at(int dirfd, const char *name, uint64_t *out);
 /* The value of "key N" in a flat keyed file (cpu.stat, memory.events,
  * memory.oom_control); -ENOKEY when the key is absent. */
 int jl_cg_read_key_at(int dirfd, const char *name, const char *key, uint64_t *out);
+/* The same, in a file's text already read (jl_cg_read_at()): a file with
+ * several keys wanted is read once. */
+int jl_cg_key_in(const char *text, const char *key, uint64_t *out);
 bool jl_cg_exists_at(int dirfd, const char *name);
 /* Is word (space/newline separated) in text? */
 bool jl_cg_has_word(const char *text, const char *word);
@@ -147,6 +150,11 @@ int jl_cg_read_pids_peak(int dirfd, int64_t *out);
 /* A key of a flat keyed file into *out when present (else *out unchanged);
  * 0 or -errno, a missing file or key is not an error. */
 int jl_cg_read_key_opt(int dirfd, const char *name, const char *key, int64_t *out);
+/* A file that may be missing (ENOENT, EOPNOTSUPP): then 0 and *out NULL. */
+int jl_cg_read_opt_at(int dirfd, const char *name, char **out);
+/* jl_cg_read_key_opt() in a text read by jl_cg_read_opt_at() (NULL: the
+ * file is missing, nothing is set). */
+int jl_cg_key_opt_in(const char *text, const char *key, int64_t *out);
 /* The "total=" of the "some" and "full" lines of a PSI file (cpu.pressure,
  * ...), µs; *some and *full unchanged when absent.  0 or -errno. */
 int jl_cg_read_psi_at(int dirfd, const char *name, int64_t *some, int64_t *full);

@@ -263,11 +263,15 @@ static int cg1_stats_read(const struct jl_cgroup *cg, jl_cgroup_stats *st)
         jl_cg_keep(&first, jl_cg_read_u64_at(pids, "pids.current", &st->pids_current));
         jl_cg_keep(&first, jl_cg_read_pids_peak(pids, &st->pids_peak));
 
-        /* Disturbance: v1 has no per-cgroup PSI and no memory.high. */
+        /* Disturbance: v1 has no per-cgroup PSI and no memory.high.  One
+         * read of cpu.stat for its three keys. */
         int cpu = cg->dirs[cg->cg1_dir[JL_CG1_CPU]].fd;
-        jl_cg_keep(&first, jl_cg_read_key_opt(cpu, "cpu.stat", "nr_periods", &st->cpu_periods));
-        jl_cg_keep(&first, jl_cg_read_key_opt(cpu, "cpu.stat", "nr_throttled", &st->cpu_throttled_periods));
-        jl_cg_keep(&first, jl_cg_read_key_opt(cpu, "cpu.stat", "throttled_time", &st->cpu_throttled_us));
+        _cleanup_free_ char *cpu_stat = NULL;
+        r = jl_cg_read_opt_at(cpu, "cpu.stat", &cpu_stat);
+        jl_cg_keep(&first, r);
+        jl_cg_keep(&first, jl_cg_key_opt_in(cpu_stat, "nr_periods", &st->cpu_periods));
+        jl_cg_keep(&first, jl_cg_key_opt_in(cpu_stat, "nr_throttled", &st->cpu_throttled_periods));
+        jl_cg_keep(&first, jl_cg_key_opt_in(cpu_stat, "throttled_time", &st->cpu_throttled_us));
         if (st->cpu_throttled_us > 0)
                 st->cpu_throttled_us /= 1000;   /* ns */
         /* No memory events either: memory.failcnt would be the count of

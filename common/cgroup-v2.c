@@ -219,9 +219,14 @@ static int cg2_attach(struct jl_cgroup *cg, pid_t pid, jailer_error *err)
 static int cg2_stats_read(const struct jl_cgroup *cg, jl_cgroup_stats *st)
 {
         int fd = cg->dirs[0].fd, first = 0, r;
+        _cleanup_free_ char *cpu_stat = NULL, *mem_events = NULL;
         uint64_t v;
 
-        jl_cg_keep(&first, jl_cg_read_key_at(fd, "cpu.stat", "usage_usec", &st->cpu_usage_us));
+        /* cpu.stat and memory.events are read once each, for all their
+         * keys (cpu.stat is always there on v2; memory.events is not
+         * without the memory controller). */
+        r = jl_cg_read_at(fd, "cpu.stat", &cpu_stat);
+        jl_cg_keep(&first, r == 0 ? jl_cg_key_in(cpu_stat, "usage_usec", &st->cpu_usage_us) : r);
         jl_cg_keep(&first, jl_cg_read_u64_at(fd, "memory.current", &st->memory_current_bytes));
         jl_cg_keep(&first, jl_cg_read_u64_at(fd, "pids.current", &st->pids_current));
 
@@ -234,17 +239,18 @@ static int cg2_stats_read(const struct jl_cgroup *cg, jl_cgroup_stats *st)
         }
         jl_cg_keep(&first, jl_cg_read_pids_peak(fd, &st->pids_peak));
 
-        jl_cg_keep(&first, jl_cg_read_key_opt(fd, "cpu.stat", "nr_periods", &st->cpu_periods));
-        jl_cg_keep(&first, jl_cg_read_key_opt(fd, "cpu.stat", "nr_throttled", &st->cpu_throttled_periods));
-        jl_cg_keep(&first, jl_cg_read_key_opt(fd, "cpu.stat", "throttled_usec", &st->cpu_throttled_us));
-        jl_cg_keep(&first, jl_cg_read_key_opt(fd, "memory.events", "high", &st->memory_high_events));
-        jl_cg_keep(&first, jl_cg_read_key_opt(fd, "memory.events", "max", &st->memory_max_events));
+        jl_cg_keep(&first, jl_cg_key_opt_in(cpu_stat, "nr_periods", &st->cpu_periods));
+        jl_cg_keep(&first, jl_cg_key_opt_in(cpu_stat, "nr_throttled", &st->cpu_throttled_periods));
+        jl_cg_keep(&first, jl_cg_key_opt_in(cpu_stat, "throttled_usec", &st->cpu_throttled_us));
+        jl_cg_keep(&first, jl_cg_read_opt_at(fd, "memory.events", &mem_events));
+        jl_cg_keep(&first, jl_cg_key_opt_in(mem_events, "high", &st->memory_high_events));
+        jl_cg_keep(&first, jl_cg_key_opt_in(mem_events, "max", &st->memory_max_events));
         static const char *const psi[] = { [JL_PSI_CPU] = "cpu.pressure", [JL_PSI_MEMORY] = "memory.pressure",
                                            [JL_PSI_IO] = "io.pressure" };
         for (size_t i = 0; i < ELEMENTSOF(psi); i++)
                 jl_cg_keep(&first, jl_cg_read_psi_at(fd, psi[i], &st->pressure[i][0], &st->pressure[i][1]));
 
-        r = jl_cg_read_key_at(fd, "memory.events", "oom_kill", &v);
+        r = mem_events ? jl_cg_key_in(mem_events, "oom_kill", &v) : -ENOENT;
         if (r == 0)
                 st->oom_killed = v > 0;
         else
