@@ -158,10 +158,18 @@ static int setup_stdio(const jailer_spawn_opts *o, jailer_error *err)
 static void reset_signals(void)
 {
         /* Ignored signals stay ignored across execve: give the jailed program
-         * the defaults and an empty mask, whatever its parent had. */
+         * the defaults and an empty mask, whatever its parent had.  By the
+         * system call: glibc's sigaction() refuses the two real-time
+         * signals it keeps for itself (32 and 33), which its posix_spawn()
+         * leaves ignored in the child it starts (jailerd's launcher, say),
+         * and which would reach the jail ignored.  An all-zero
+         * kernel sigaction is SIG_DFL, no flags, an empty mask, whatever
+         * the architecture's field order. */
+        static const unsigned long dfl[8];
+
         for (int sig = 1; sig < _NSIG; sig++)
                 if (sig != SIGKILL && sig != SIGSTOP)
-                        (void) signal(sig, SIG_DFL);
+                        (void) syscall(SYS_rt_sigaction, sig, dfl, NULL, (size_t) (_NSIG / 8));
         sigset_t none;
         sigemptyset(&none);
         (void) sigprocmask(SIG_SETMASK, &none, NULL);

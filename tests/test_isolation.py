@@ -2,6 +2,7 @@
 """Isolation, proven from inside the jail: the probe reports what the jailed
 process sees and can do, and each test asserts one property of the spec."""
 import os
+import sys
 import socket
 import stat
 
@@ -137,6 +138,24 @@ def test_no_new_privs(jail, seccomp):
     r = jail.probe_report(flags=["--seccomp", seccomp])
     assert r["no_new_privs"] == 1
     assert r["no_new_privs_prctl"] == 1
+
+
+# The jailer's parent ignores SIGUSR1 and SIGHUP (and SIGPIPE, as Python
+# does) and blocks SIGUSR2; all of that survives its execve of the jailer.
+IGNORE_AND_BLOCK = [sys.executable, "-c",
+                    "import os, signal, sys\n"
+                    "signal.signal(signal.SIGUSR1, signal.SIG_IGN)\n"
+                    "signal.signal(signal.SIGHUP, signal.SIG_IGN)\n"
+                    "signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR2})\n"
+                    "os.execv(sys.argv[1], sys.argv[1:])"]
+
+
+def test_signals_default_whatever_the_parent_had(jail):
+    """Ignored dispositions and the blocked mask survive execve: the jailed
+    program starts with every signal at its default and none blocked, even
+    when the jailer was started with some ignored and some blocked."""
+    r = jail.probe_report(wrap=IGNORE_AND_BLOCK)
+    assert r["signals"] == {"ignored": "0" * 16, "blocked": "0" * 16}, r["signals"]
 
 
 def test_seccomp_mode(jail):

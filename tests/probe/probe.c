@@ -457,6 +457,13 @@ static void report_privs(void)
                 jw_int(atoi(v));
         else
                 jw_null();
+        /* What the program got at execve: ignored dispositions and the
+         * blocked mask survive it (hex masks, as /proc shows them). */
+        jw_key("signals");
+        jw_obj();
+        jw_kv_str("ignored", status_field("SigIgn"));
+        jw_kv_str("blocked", status_field("SigBlk"));
+        jw_obj_end();
         jw_kv_int("dumpable", prctl(PR_GET_DUMPABLE, 0, 0, 0, 0));
         jw_kv_int("securebits", prctl(PR_GET_SECUREBITS, 0, 0, 0, 0));
         mode_t m = umask(0);
