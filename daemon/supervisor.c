@@ -1023,7 +1023,10 @@ static int open_state(supervisor *sv, sv_args *a)
         snprintf(sv->state.id, sizeof sv->state.id, "%s", jailer_config_get_id(sv->config));
         sv->state.phase = JD_PHASE_STARTING;
         sv->state.supervisor_pid = getpid();
-        (void) jd_proc_starttime(getpid(), &sv->state.supervisor_starttime);
+        /* supervisor_starttime (a read of /proc/self/stat) is not here: a
+         * restarted jailerd waits for a state past "starting" before it
+         * checks who holds the directory.  It is read in start_jail(),
+         * once the jail's process has been made. */
         sv->state.created_at_us = jd_now_realtime_us();
         sv->state.own_stdio = sv->own_stdio;
         r = jd_state_write(sv->dirfd, &sv->state);
@@ -1076,6 +1079,7 @@ static int start_jail(supervisor *sv, jailer_spawn_opts *sopts, int pipe_out[2],
                 return fail_start(sv, &err);
 
         sv->state.phase = sopts->prepare_only ? JD_PHASE_PREPARED : JD_PHASE_RUNNING;
+        (void) jd_proc_starttime(getpid(), &sv->state.supervisor_starttime);
         sv->state.jail_pid = jailer_jail_pid(sv->jail);
         sv->state.started_at_us = jd_now_realtime_us();   /* a prepared jail: when it was made ready */
         if (jailer_jail_cgroup_path(sv->jail))

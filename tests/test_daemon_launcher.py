@@ -332,6 +332,32 @@ def test_jail_environment_is_only_its_config(daemon):
         assert sorted(inside["environ"]) == want, inside["environ"]
 
 
+def sig_masks(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return {k: v.strip() for k, _, v in (line.partition(":") for line in f)
+                if k in ("SigIgn", "SigBlk", "SigCgt")}
+
+
+def test_jail_starts_with_default_signals(daemon):
+    """jailerd starts its launcher with posix_spawn(), whose child gets
+    glibc's two internal real-time signals (32, 33) ignored; an ignored
+    signal stays ignored across execve.  The launcher sets every
+    disposition back to the default, and a jail's program starts with none
+    ignored and none blocked (seen from inside by the probe)."""
+    jid = unique_id("lnch-sig")
+    r, w = os.pipe()
+    with daemon.conn() as c:
+        c.call("create", dt.jail_config(jid, "report"), fds=[0, w, 2])
+        os.close(w)
+        rep = c.call("wait", {"jail": jid})
+    assert rep["exit_code"] == 0, rep
+    with os.fdopen(r) as f:
+        inside = json.loads(f.read().splitlines()[0])
+    assert inside["signals"] == {"ignored": "0" * 16, "blocked": "0" * 16}, inside["signals"]
+    launcher = sig_masks(launcher_of(daemon))
+    assert launcher["SigIgn"] == "0" * 16 and launcher["SigCgt"] == "0" * 16, launcher
+
+
 def test_launcher_reads_the_config_once_before_the_fork(daemon, tmp_path):
     """The launcher reads and checks a jail's config.json before it forks
     the supervisor (a warm process parses it several times faster than a
