@@ -18,7 +18,9 @@ Run as root: /usr/bin/pytest-3 tests/test_daemon_launcher.py
 """
 import json
 import os
+import shutil
 import signal
+import subprocess
 import time
 
 import pytest
@@ -364,8 +366,6 @@ def test_launcher_reads_the_config_once_before_the_fork(daemon, tmp_path):
     fresh copy, which pays a copy-on-write fault per page it writes); the
     supervisor then uses that and does not read the file again.  Seen by
     strace on the launcher and every process it forks."""
-    import shutil
-    import subprocess
     if not shutil.which("strace"):
         pytest.skip("strace is not installed (scripts/install-deps.sh installs it)")
     launcher = launcher_of(daemon)
