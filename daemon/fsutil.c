@@ -441,6 +441,45 @@ static void rm_log(const char *name, int flags)
                     flags & RM_FAILED ? " the removal process failed;" : "");
 }
 
+/* The first pass over a top of root's, in this process: every entry that is
+ * not a directory is unlinked, as the walk's root child would (the link
+ * goes, never its target).  Jailerd's own directories (a jail's state: its
+ * config and state files) hold nothing else, and are gone without a fork of
+ * the daemon, whose address space a fork would copy and tear down for every
+ * jail.  Returns true when the top may still hold something (a directory,
+ * an entry that would not go): the walk in a child then does the rest, and
+ * reports what it leaves. */
+static bool rm_files_here(int fd)
+{
+        _Alignas(struct dirent64) char buf[4096];
+        /* Read through a description of our own: the walk's starts at the
+         * top's first entry. */
+        _cleanup_close_ int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOCTTY);
+        bool more = false;
+        ssize_t n;
+
+        if (dfd < 0)
+                return true;
+        while ((n = getdents64(dfd, buf, sizeof buf)) > 0) {
+                for (ssize_t off = 0; off < n;) {
+                        struct dirent64 *de = (struct dirent64 *) (buf + off);
+
+                        off += de->d_reclen;
+                        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                                continue;
+                        if (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN) {
+                                more = true;
+                                continue;
+                        }
+                        /* EISDIR: swapped for a directory since; EBUSY: a
+                         * mount point.  The walk sees to both. */
+                        if (unlinkat(dfd, de->d_name, 0) < 0 && errno != ENOENT)
+                                more = true;
+                }
+        }
+        return n < 0 || more;
+}
+
 int jd_rm_rf_at(int dirfd, const char *name)
 {
         _cleanup_close_ int fd = -1;
@@ -467,7 +506,8 @@ int jd_rm_rf_at(int dirfd, const char *name)
                 return -EAGAIN;
         /* The top's own owner (root, for the directories jailerd makes)
          * decides who empties it. */
-        flags = rm_walk_in_child(fd, &got, got.stx_uid == 0, got.stx_uid, got.stx_gid);
+        flags = got.stx_uid == 0 && !rm_files_here(fd)
+                ? 0 : rm_walk_in_child(fd, &got, got.stx_uid == 0, got.stx_uid, got.stx_gid);
         rm_log(name, flags);
         if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
                 return flags ? rm_flags_to_errno(flags) : -errno;

@@ -27,7 +27,8 @@ int jd_write_atomic_at(int dirfd, const char *name, const void *data, size_t len
  * (-ESRCH when there is no such process). */
 int jd_proc_starttime(pid_t pid, uint64_t *out);
 
-/* Remove dirfd/name and everything below it, as its owners would: the walk
+/* Remove dirfd/name and everything below it, as its owners would: a top of
+ * root's that holds no directory is emptied here; otherwise the walk
  * runs in a child process, directories owned by a user are emptied by a
  * grandchild that has become that user (so nothing that user could not
  * remove goes), it descends by fd without following symlinks, never enters

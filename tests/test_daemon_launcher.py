@@ -391,3 +391,68 @@ def test_launcher_reads_the_config_once_before_the_fork(daemon, tmp_path):
     assert launcher in opened, f"the launcher did not read {jid}'s config.json:\n{out.read_text()}"
     assert set(opened) == {launcher}, f"read by others too: {opened}"
     daemon.assert_nothing_left(jid, state_too=False)
+
+
+def forks_of(pid, out):
+    """The process-creating calls strace saw pid make."""
+    calls = ("clone(", "clone3(", "fork(", "vfork(")
+    return [line for line in out.read_text().splitlines()
+            if line.partition(" ")[0] == str(pid) and line.partition(" ")[2].lstrip().startswith(calls)]
+
+
+def test_jailerd_removes_a_jails_state_in_its_own_process(daemon, tmp_path):
+    """jailerd removes the state directory of a jail it no longer keeps
+    (here: the same id created again) in its own process.  A fork of the
+    daemon for each jail copies and then tears down its whole address
+    space, which cost more CPU than the rest of jailerd's work for the jail.
+    A state directory that holds a directory (not one jailerd makes) still
+    goes, through the walk in a child.  Seen by strace on jailerd."""
+    if not shutil.which("strace"):
+        pytest.skip("strace is not installed (scripts/install-deps.sh installs it)")
+    jid = unique_id("lnch-rm")
+    state = daemon.state_dir / "jails" / jid
+
+    def traced_create_again():
+        out = tmp_path / f"strace-{len(list(tmp_path.iterdir()))}.txt"
+        st = subprocess.Popen(["strace", "-f", "-qq", "-e", "trace=clone,clone3,fork,vfork", "-e", "signal=none",
+                               "-o", str(out), "-p", str(daemon.proc.pid)], stderr=subprocess.DEVNULL)
+        try:
+            def traced():
+                with open(f"/proc/{daemon.proc.pid}/status") as f:
+                    return any(line.startswith("TracerPid:") and line.split()[1] != "0" for line in f)
+            wait_until(traced, "strace to attach to jailerd")
+            _, rep = dt.create_and_wait(daemon, jid, "exit", "0")
+            assert rep["exit_code"] == 0, rep
+        finally:
+            st.send_signal(signal.SIGINT)
+            st.wait(timeout=30)
+        return out
+
+    def inodes():
+        """The state's files (jailerd's temporaries, renamed any moment, aside)."""
+        out = {}
+        for p in state.iterdir():
+            try:
+                if not p.name.startswith("."):
+                    out[p.name] = p.stat().st_ino
+            except FileNotFoundError:
+                pass
+        return out
+
+    _, rep = dt.create_and_wait(daemon, jid, "exit", "0")
+    assert rep["exit_code"] == 0, rep
+    first = inodes()
+    assert first, f"{state} holds nothing"
+    out = traced_create_again()
+    assert forks_of(daemon.proc.pid, out) == [], out.read_text()
+    # The old files went (the new jail's are new inodes, or other names).
+    now = inodes()
+    assert not [n for n in first if now.get(n) == first[n]], (first, now)
+
+    # Something jailerd never makes in a state directory: the walk sees to it.
+    (state / "sub" / "deeper").mkdir(parents=True)
+    (state / "sub" / "deeper" / "f").write_text("x")
+    out = traced_create_again()
+    assert not (state / "sub").exists(), sorted(p.name for p in state.iterdir())
+    assert forks_of(daemon.proc.pid, out), f"no walk in a child:\n{out.read_text()}"
+    daemon.assert_nothing_left(jid, state_too=False)
