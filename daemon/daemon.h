@@ -131,6 +131,7 @@ typedef enum jd_jail_state {
 struct jd_jail {
         jd_daemon *daemon;
         jd_jail *prev, *next;
+        jd_jail *index_next;            /* the next of its bucket in d->jail_index */
         char id[JAILER_ID_MAX + 1];
         jd_jail_state state;
         uid_t owner_uid;
@@ -205,6 +206,8 @@ struct jd_daemon {
         sd_event_source *accept_retry;  /* the listening socket rests after EMFILE */
         jd_jail *jails;
         unsigned n_starting, n_running, n_exited;
+        jd_jail **jail_index;           /* by id (jails.c); NULL: use the list */
+        size_t jail_index_size, n_jails;
 
         struct jd_control *controls;    /* outstanding supervisor requests */
         struct jd_launcher *launcher;   /* forks supervisors; NULL: they are exec'd */

@@ -109,9 +109,77 @@ static void pending_error(jd_daemon *d, jd_pending *p, const jl_rpc_error *e)
 
 /* ------------------------------------------------------------------ the table */
 
+/* The jails by id: every request names one, and ended jails are kept
+ * for --retention (thousands, under load). */
+static size_t id_hash(const char *id)
+{
+        uint64_t h = 14695981039346656037ull;   /* FNV-1a */
+
+        for (; *id; id++)
+                h = (h ^ (unsigned char) *id) * 1099511628211ull;
+        return (size_t) h;
+}
+
+/* A table of twice the buckets (64 to begin with), made from d->jails.
+ * Without the memory, the table stays as it is (longer chains, the same
+ * answers) and this returns false. */
+static bool index_rebuild(jd_daemon *d)
+{
+        size_t size = d->jail_index_size ? 2 * d->jail_index_size : 64;
+        jd_jail **t = calloc(size, sizeof *t);
+
+        if (!t)
+                return false;
+        for (jd_jail *j = d->jails; j; j = j->next) {
+                size_t b = id_hash(j->id) & (size - 1);
+
+                j->index_next = t[b];
+                t[b] = j;
+        }
+        free(d->jail_index);
+        d->jail_index = t;
+        d->jail_index_size = size;
+        return true;
+}
+
+/* j is on d->jails already. */
+static void index_add(jd_daemon *d, jd_jail *j)
+{
+        size_t b;
+
+        d->n_jails++;
+        if (d->n_jails > d->jail_index_size && index_rebuild(d))
+                return;         /* j is in */
+        if (!d->jail_index)
+                return;         /* jd_jail_find() walks the list */
+        b = id_hash(j->id) & (d->jail_index_size - 1);
+        j->index_next = d->jail_index[b];
+        d->jail_index[b] = j;
+}
+
+static void index_remove(jd_daemon *d, jd_jail *j)
+{
+        d->n_jails--;
+        if (!d->jail_index)
+                return;
+        for (jd_jail **p = &d->jail_index[id_hash(j->id) & (d->jail_index_size - 1)]; *p; p = &(*p)->index_next)
+                if (*p == j) {
+                        *p = j->index_next;
+                        break;
+                }
+        j->index_next = NULL;
+}
+
 jd_jail *jd_jail_find(jd_daemon *d, const char *id)
 {
-        for (jd_jail *j = d->jails; j; j = j->next)
+        if (!d->jail_index) {
+                /* No table (no memory for one yet): the list has them all. */
+                for (jd_jail *j = d->jails; j; j = j->next)
+                        if (strcmp(j->id, id) == 0)
+                                return j;
+                return NULL;
+        }
+        for (jd_jail *j = d->jail_index[id_hash(id) & (d->jail_index_size - 1)]; j; j = j->index_next)
                 if (strcmp(j->id, id) == 0)
                         return j;
         return NULL;
@@ -300,6 +368,7 @@ static jd_jail *jail_new(jd_daemon *d, const char *id, jd_jail_state state)
         if (d->jails)
                 d->jails->prev = j;
         d->jails = j;
+        index_add(d, j);
         count(d, state, +1);
         return j;
 }
@@ -343,6 +412,7 @@ static void jail_free(jd_jail *j, bool remove_state)
                 d->jails = j->next;
         if (j->next)
                 j->next->prev = j->prev;
+        index_remove(d, j);
         count(d, j->state, -1);
 
         j->supervisor_src = sd_event_source_disable_unref(j->supervisor_src);
@@ -382,6 +452,9 @@ void jd_jails_free(jd_daemon *d)
 {
         while (d->jails)
                 jail_free(d->jails, false);
+        free(d->jail_index);
+        d->jail_index = NULL;
+        d->jail_index_size = 0;
 }
 
 void jd_jails_forget_client(jd_daemon *d, jd_client *c)
@@ -889,9 +962,14 @@ static void jail_start_failed(jd_jail *j, const char *how)
  * one up, with "error", when a supervisor died: such a jail is lost.) */
 static int report_parse(const char *buf, jailer_report *r, char **lost, jailer_error *je)
 {
-        json_object *o = json_tokener_parse(buf), *m;
+        json_object *o, *m;
         int ret;
 
+        /* The reports jailerd and its supervisors write now have no
+         * "error" (json-c writes a key as it is): parsed once. */
+        if (!strstr(buf, "\"error\""))
+                return jailer_report_from_json(buf, r, je);
+        o = json_tokener_parse(buf);
         if (!o || !json_object_is_type(o, json_type_object)) {
                 json_object_put(o);
                 return jailer_error_set(je, JAILER_STEP_NONE, 0, NULL, "not a JSON object");
