@@ -65,8 +65,12 @@ int jd_write_atomic_at(int dirfd, const char *name, const void *data, size_t len
         if (r < 0 || (size_t) r >= sizeof tmp)
                 return -ENAMETOOLONG;
 
-        (void) unlinkat(dirfd, tmp, 0);
         fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+        if (fd < 0 && errno == EEXIST) {
+                /* A leftover of a writer that crashed before its rename. */
+                (void) unlinkat(dirfd, tmp, 0);
+                fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+        }
         if (fd < 0)
                 return -errno;
         r = write_all(fd, data, len);
