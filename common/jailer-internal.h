@@ -335,6 +335,9 @@ bool jl_seccomp_early(const jl_seccomp_prog *p);
 /* What the program answers for system call nr of architecture arch
  * (AUDIT_ARCH_*): 0 and *ret, or -1 when that depends on more than the two. */
 int jl_seccomp_prog_verdict(const jl_seccomp_prog *p, uint32_t arch, int nr, uint32_t *ret);
+/* The same for a program of len instructions. */
+struct sock_filter;
+int jl_seccomp_bpf_verdict(const struct sock_filter *insns, size_t len, uint32_t arch, int nr, uint32_t *ret);
 /* The program's instructions (struct sock_filter), len in bytes. */
 int jl_seccomp_prog_bpf(const jl_seccomp_prog *p, const void **insns, size_t *len);
 /* libseccomp's context for the config's filter, never cached (NULL for

@@ -415,6 +415,91 @@ static void test_errors(void)
                 seccomp_release(ctx);
 }
 
+/* ctx's program as libseccomp exports it, at an optimisation level. */
+static int export_at(scmp_filter_ctx_t ctx, uint32_t level, char **out, size_t *len)
+{
+        int fd = memfd_create("level", MFD_CLOEXEC);
+        int r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, level) < 0 || seccomp_export_bpf(ctx, fd) < 0
+                        ? -1
+                        : jl_read_fd_all(fd, 1 << 20, true, out, len);
+        close(fd);
+        return r;
+}
+
+/* A filter of many rules is compiled as a binary tree of syscall numbers:
+ * its program is not the list libseccomp makes by default, and it answers
+ * every system call number of every architecture as that list does. */
+static void test_tree(void)
+{
+        static const char allowlist[] =
+                "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"names\":[\"read\",\"write\",\"openat\","
+                "\"close\",\"mmap\",\"munmap\",\"brk\",\"futex\",\"exit_group\",\"ioctl\"],\"action\":\"SCMP_ACT_ALLOW\"},"
+                "{\"names\":[\"ptrace\"],\"action\":\"SCMP_ACT_KILL_PROCESS\"}]}";
+        static const char few[] =
+                "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"ptrace\"],"
+                "\"action\":\"SCMP_ACT_ERRNO\"}]}";
+        _cleanup_free_ char *p_allow = write_profile("tree-allow.json", allowlist);
+        _cleanup_free_ char *p_few = write_profile("tree-few.json", few);
+        jailer_config *cs[] = { jailer_config_new("t1", "/bin/true", dir), jailer_config_new("t2", "/bin/true", dir),
+                                jailer_config_new("t3", "/bin/true", dir), jailer_config_new("t4", "/bin/true", dir) };
+        static const char *const what[] = { "default", "default, with allowances", "OCI allowlist",
+                                            "OCI, one rule" };
+        static const bool tree_want[] = { true, true, true, false };
+        static const uint32_t arches[] = { AUDIT_ARCH_X86_64, AUDIT_ARCH_I386, AUDIT_ARCH_AARCH64,
+                                           AUDIT_ARCH_ARM, 0 };
+        jailer_config_add_seccomp_allow(cs[1], "ptrace");
+        jailer_config_add_seccomp_allow(cs[1], "bpf");
+        jailer_config_add_seccomp_allow(cs[1], "clone3");
+        jailer_config_set_seccomp(cs[2], p_allow);
+        jailer_config_set_seccomp(cs[3], p_few);
+
+        for (size_t i = 0; i < ELEMENTSOF(cs); i++) {
+                _cleanup_free_ char *got = NULL, *list = NULL;
+                size_t got_len = 0, list_len = 0;
+                scmp_filter_ctx_t ctx = NULL;
+                jailer_error err = { 0 };
+                unsigned same = 0, checked = 0;
+
+                if (!ok(jl_seccomp_compile(cs[i], &ctx, &err) == 0 && ctx, "%s: compiled%s%s", what[i],
+                        err.message[0] ? ": " : "", err.message))
+                        continue;
+                /* As compiled (what jl_seccomp_prepare() exports), then the default list. */
+                int fd = memfd_create("got", MFD_CLOEXEC);
+                if (seccomp_export_bpf(ctx, fd) < 0 || jl_read_fd_all(fd, 1 << 20, true, &got, &got_len) < 0 ||
+                    export_at(ctx, 1, &list, &list_len) < 0) {
+                        ok(false, "%s: exported", what[i]);
+                        close(fd);
+                        seccomp_release(ctx);
+                        continue;
+                }
+                close(fd);
+                seccomp_release(ctx);
+                ok((got_len != list_len || memcmp(got, list, got_len) != 0) == tree_want[i], "%s: %s", what[i],
+                   tree_want[i] ? "a tree, not the list" : "the list (too few rules for a tree)");
+                /* x32's calls are x86-64's with bit 30 set. */
+                for (size_t a = 0; arches[a]; a++)
+                        for (int k = 0; k < 2048; k++) {
+                                int nr = k < 1024 ? k : 0x40000000 + (k - 1024);
+                                uint32_t r1 = 0, r2 = 0;
+                                int k1 = jl_seccomp_bpf_verdict((const struct sock_filter *) got,
+                                                                got_len / sizeof(struct sock_filter), arches[a], nr, &r1);
+                                int k2 = jl_seccomp_bpf_verdict((const struct sock_filter *) list,
+                                                                list_len / sizeof(struct sock_filter), arches[a], nr, &r2);
+                                checked++;
+                                if (k1 == k2 && (k1 < 0 || r1 == r2))
+                                        same++;
+                                else
+                                        printf("# %s: arch 0x%x syscall %d: 0x%x (%d) as compiled, 0x%x (%d) as the list\n",
+                                               what[i], arches[a], nr, r1, k1, r2, k2);
+                        }
+                ok(same == checked, "%s: the same verdict as the list for %u of %u calls", what[i], same, checked);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(cs); i++)
+                jailer_config_free(cs[i]);
+        unlink(p_allow);
+        unlink(p_few);
+}
+
 int main(void)
 {
         setvbuf(stdout, NULL, _IOLBF, 0);
@@ -424,6 +509,7 @@ int main(void)
         }
         test_programs();
         test_verdicts();
+        test_tree();
         test_errors();
         rmdir(dir);
         return done();
