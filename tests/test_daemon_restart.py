@@ -109,6 +109,34 @@ def test_stale_state_cleaned(daemon):
     daemon.assert_nothing_left(jid, state_too=False)
 
 
+def test_report_of_an_earlier_version_says_lost(daemon):
+    """Earlier versions of jailerd wrote a report of their own, with
+    "error", for a jail whose supervisor died: a restarted jailerd still
+    answers such a jail as lost, with that message, and takes the rest of
+    the report as it is; a report without "error" is the jail's."""
+    import json
+    jid, kept = unique_id("oldrep"), unique_id("newrep")
+    for j in (jid, kept):
+        dl.create_and_wait(daemon, j, "exit", "3")
+    daemon.kill9()
+    path = daemon.state_dir / "jails" / jid / "report.json"
+    old = json.loads(path.read_text())
+    old["error"] = "its supervisor died (written by an earlier jailerd)"
+    path.write_text(json.dumps(old))
+    daemon.start()
+    with daemon.conn() as c:
+        states = {e["jail"]: e["state"] for e in c.call("list")["jails"] if e["jail"] in (jid, kept)}
+        assert states == {jid: "lost", kept: "exited"}, (states, daemon.log_text())
+        m = c.reply(c.send("wait", {"jail": jid}), timeout=30)
+        assert m["error"]["data"]["reason"] == "lost", m
+        assert "written by an earlier jailerd" in json.dumps(m), m
+        rep = c.call("wait", {"jail": kept}, timeout=30)
+    dl.assert_report_shape(rep, kept)
+    assert rep["exit_code"] == 3, rep
+    for j in (jid, kept):
+        daemon.assert_nothing_left(j, state_too=False)
+
+
 def test_exclusive_cpus_survive_a_restart(daemon):
     """A restarted jailerd still keeps other jails off the cpu a running
     jail holds exclusively (it reads it back from the jail's config.json),
