@@ -207,7 +207,7 @@ struct jd_daemon {
         jd_jail *jails;
         unsigned n_starting, n_running, n_exited;
         jd_jail **jail_index;           /* by id (jails.c); NULL: use the list */
-        size_t jail_index_size, n_jails;
+        size_t jail_index_size;
 
         struct jd_control *controls;    /* outstanding supervisor requests */
         struct jd_launcher *launcher;   /* forks supervisors; NULL: they are exec'd */

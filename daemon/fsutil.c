@@ -447,7 +447,7 @@ static void rm_log(const char *name, int flags)
 
 /* The first pass over a top of root's, in this process: every entry that is
  * not a directory is unlinked, as the walk's root child would (the link
- * goes, never its target).  Jailerd's own directories (a jail's state: its
+ * goes, never its target).  jailerd's own directories (a jail's state: its
  * config and state files) hold nothing else, and are gone without a fork of
  * the daemon, whose address space a fork would copy and tear down for every
  * jail.  Returns true when the top may still hold something (a directory,
@@ -488,6 +488,7 @@ int jd_rm_rf_at(int dirfd, const char *name)
 {
         _cleanup_close_ int fd = -1;
         struct statx top, got;
+        bool as_root;
         int r, flags;
 
         r = statx_at(dirfd, name, &top);
@@ -510,8 +511,8 @@ int jd_rm_rf_at(int dirfd, const char *name)
                 return -EAGAIN;
         /* The top's own owner (root, for the directories jailerd makes)
          * decides who empties it. */
-        flags = got.stx_uid == 0 && !rm_files_here(fd)
-                ? 0 : rm_walk_in_child(fd, &got, got.stx_uid == 0, got.stx_uid, got.stx_gid);
+        as_root = got.stx_uid == 0;
+        flags = as_root && !rm_files_here(fd) ? 0 : rm_walk_in_child(fd, &got, as_root, got.stx_uid, got.stx_gid);
         rm_log(name, flags);
         if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
                 return flags ? rm_flags_to_errno(flags) : -errno;

@@ -142,13 +142,12 @@ static bool index_rebuild(jd_daemon *d)
         return true;
 }
 
-/* j is on d->jails already. */
+/* j is on d->jails, and counted, already. */
 static void index_add(jd_daemon *d, jd_jail *j)
 {
         size_t b;
 
-        d->n_jails++;
-        if (d->n_jails > d->jail_index_size && index_rebuild(d))
+        if (d->n_starting + d->n_running + d->n_exited > d->jail_index_size && index_rebuild(d))
                 return;         /* j is in */
         if (!d->jail_index)
                 return;         /* jd_jail_find() walks the list */
@@ -159,7 +158,6 @@ static void index_add(jd_daemon *d, jd_jail *j)
 
 static void index_remove(jd_daemon *d, jd_jail *j)
 {
-        d->n_jails--;
         if (!d->jail_index)
                 return;
         for (jd_jail **p = &d->jail_index[id_hash(j->id) & (d->jail_index_size - 1)]; *p; p = &(*p)->index_next)
@@ -368,8 +366,8 @@ static jd_jail *jail_new(jd_daemon *d, const char *id, jd_jail_state state)
         if (d->jails)
                 d->jails->prev = j;
         d->jails = j;
-        index_add(d, j);
         count(d, state, +1);
+        index_add(d, j);
         return j;
 }
 

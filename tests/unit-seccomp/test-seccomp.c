@@ -52,15 +52,18 @@ static char *write_profile(const char *name, const char *json)
         return path;
 }
 
-/* What libseccomp itself exports for c. */
-static int libseccomp_bytes(const jailer_config *c, char **out, size_t *len)
+/* What libseccomp itself exports for c: as compiled (level 0), or at an
+ * optimisation level of its own (1: the list in rule order). */
+static int libseccomp_bytes(const jailer_config *c, uint32_t level, char **out, size_t *len)
 {
         scmp_filter_ctx_t ctx = NULL;
         jailer_error err = { 0 };
         if (jl_seccomp_compile(c, &ctx, &err) < 0 || !ctx)
                 return -1;
         int fd = memfd_create("want", MFD_CLOEXEC);
-        int r = seccomp_export_bpf(ctx, fd) < 0 ? -1 : jl_read_fd_all(fd, 1 << 20, true, out, len);
+        int r = (level && seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, level) < 0) || seccomp_export_bpf(ctx, fd) < 0
+                        ? -1
+                        : jl_read_fd_all(fd, 1 << 20, true, out, len);
         close(fd);
         seccomp_release(ctx);
         return r;
@@ -111,7 +114,7 @@ static void same_as_libseccomp(const char *what, jailer_config *c)
 
         _cleanup_free_ char *want = NULL;
         size_t want_len = 0;
-        bool have = libseccomp_bytes(c, &want, &want_len) == 0;
+        bool have = libseccomp_bytes(c, 0, &want, &want_len) == 0;
         ok(have && want_len == len && memcmp(want, insns, len) == 0, "%s: the %zu bytes are libseccomp's (%zu)",
            what, len, want_len);
 
@@ -201,7 +204,7 @@ static void test_programs(void)
                 size_t len;
                 _cleanup_free_ char *want = NULL;
                 size_t want_len = 0;
-                if (!q || libseccomp_bytes(c, &want, &want_len) < 0)
+                if (!q || libseccomp_bytes(c, 0, &want, &want_len) < 0)
                         all = false;
                 else {
                         jl_seccomp_prog_bpf(q, &insns, &len);
@@ -415,17 +418,6 @@ static void test_errors(void)
                 seccomp_release(ctx);
 }
 
-/* ctx's program as libseccomp exports it, at an optimisation level. */
-static int export_at(scmp_filter_ctx_t ctx, uint32_t level, char **out, size_t *len)
-{
-        int fd = memfd_create("level", MFD_CLOEXEC);
-        int r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, level) < 0 || seccomp_export_bpf(ctx, fd) < 0
-                        ? -1
-                        : jl_read_fd_all(fd, 1 << 20, true, out, len);
-        close(fd);
-        return r;
-}
-
 /* A filter of many rules is compiled as a binary tree of syscall numbers:
  * its program is not the list libseccomp makes by default, and it answers
  * every system call number of every architecture as that list does. */
@@ -456,24 +448,13 @@ static void test_tree(void)
         for (size_t i = 0; i < ELEMENTSOF(cs); i++) {
                 _cleanup_free_ char *got = NULL, *list = NULL;
                 size_t got_len = 0, list_len = 0;
-                scmp_filter_ctx_t ctx = NULL;
-                jailer_error err = { 0 };
                 unsigned same = 0, checked = 0;
 
-                if (!ok(jl_seccomp_compile(cs[i], &ctx, &err) == 0 && ctx, "%s: compiled%s%s", what[i],
-                        err.message[0] ? ": " : "", err.message))
-                        continue;
                 /* As compiled (what jl_seccomp_prepare() exports), then the default list. */
-                int fd = memfd_create("got", MFD_CLOEXEC);
-                if (seccomp_export_bpf(ctx, fd) < 0 || jl_read_fd_all(fd, 1 << 20, true, &got, &got_len) < 0 ||
-                    export_at(ctx, 1, &list, &list_len) < 0) {
-                        ok(false, "%s: exported", what[i]);
-                        close(fd);
-                        seccomp_release(ctx);
+                if (!ok(libseccomp_bytes(cs[i], 0, &got, &got_len) == 0 &&
+                                libseccomp_bytes(cs[i], 1, &list, &list_len) == 0,
+                        "%s: compiled and exported", what[i]))
                         continue;
-                }
-                close(fd);
-                seccomp_release(ctx);
                 ok((got_len != list_len || memcmp(got, list, got_len) != 0) == tree_want[i], "%s: %s", what[i],
                    tree_want[i] ? "a tree, not the list" : "the list (too few rules for a tree)");
                 /* x32's calls are x86-64's with bit 30 set. */
