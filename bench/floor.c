@@ -36,6 +36,10 @@
  *                                            C processes making jails in a
  *                                            loop for S seconds; prints
  *                                            "throughput C JAILS SECONDS"
+ *   floor --serve PATH [--workers C] [OPTS] -- PROG [ARGS]
+ *                                            the same jails behind a
+ *                                            socket, one per request
+ *                                            (mode_serve() says how)
  *
  * PROG is a path inside the jail root (--root), which must hold it, proc/
  * and dev/.  --reps captures the jailed program's stdout and expects the
@@ -95,6 +99,7 @@
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <grp.h>
 #include <time.h>
@@ -147,6 +152,7 @@ struct opts {
         bool no_clone_into;
         bool attach_by_pid;
         int gap_ms;
+        const char *serve;
 };
 
 static struct opts O = { .uid = 65534, .gid = 65534 };
@@ -746,9 +752,93 @@ static int mode_workers(void)
         return failed || got != O.workers;
 }
 
+/* One worker of --serve: on each connection, a jail per message (its
+ * content is not read), answered once the jail is reaped and its leaves
+ * removed with "served START END STATUS": the stamp's CLOCK_MONOTONIC times
+ * of its main() and of its last instant, and the jail's status. */
+static void serve_worker(int lfd)
+{
+        long n = 0;
+        char leaf[64], buf[256];
+
+        for (;;) {
+                int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+                if (c < 0) {
+                        if (errno == EINTR || errno == ECONNABORTED)
+                                continue;
+                        _exit(0);       /* the listener was shut down */
+                }
+                while (recv(c, buf, sizeof(buf), 0) > 0) {
+                        int out[2];
+                        if (pipe2(out, O_CLOEXEC) < 0)
+                                die("pipe");
+                        snprintf(leaf, sizeof(leaf), "f%d-%ld", (int) getpid(), n++);
+                        int st = one_jail(leaf, out[1], NULL);
+                        close(out[1]);
+                        ssize_t k = read(out[0], buf, sizeof(buf) - 1);
+                        close(out[0]);
+                        buf[k > 0 ? k : 0] = '\0';
+                        long long e = 0, s = parse_stamp(buf, &e);
+                        int len = snprintf(buf, sizeof(buf), "served %lld %lld %d", s, e, st);
+                        if (send(c, buf, (size_t) len, MSG_NOSIGNAL) < 0)
+                                break;
+                }
+                close(c);
+        }
+}
+
+/* --serve PATH: the floor behind a socket, as a daemon that jails each
+ * request itself would be (no process per jail but the jail's own):
+ * --workers C processes (default 1) accept on a SOCK_SEQPACKET socket at
+ * PATH, each serving its connections one jail at a time.  "ready" on
+ * stdout once listening; standard input reaching its end stops it (the
+ * harness closes its connections first). */
+static int mode_serve(void)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int workers = O.workers > 0 ? O.workers : 1;
+        pid_t kids[1024];
+        int failed = 0;
+
+        if (strlen(O.serve) >= sizeof(sa.sun_path))
+                die("--serve %s: path too long", O.serve);
+        strcpy(sa.sun_path, O.serve);
+        int lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        if (lfd < 0 || bind(lfd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || listen(lfd, 64) < 0)
+                die("listen on %s", O.serve);
+        for (int w = 0; w < workers; w++) {
+                kids[w] = fork();
+                if (kids[w] < 0)
+                        die("fork");
+                if (kids[w] == 0) {
+                        T = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+                        if (T == MAP_FAILED)
+                                die("mmap");
+                        serve_worker(lfd);
+                }
+        }
+        printf("ready\n");
+        fflush(stdout);
+        char c;
+        while (read(0, &c, 1) > 0)
+                ;
+        /* Wakes every worker blocked in accept(): they exit. */
+        (void) shutdown(lfd, SHUT_RDWR);
+        for (int w = 0; w < workers; w++) {
+                int st;
+                while (waitpid(kids[w], &st, 0) < 0 && errno == EINTR)
+                        ;
+                failed |= !WIFEXITED(st) || WEXITSTATUS(st) != 0;
+        }
+        close(lfd);
+        (void) unlink(O.serve);
+        return failed;
+}
+
 static void usage(void)
 {
-        fprintf(stderr, "usage: floor --root DIR [--reps N | --workers C --duration S] [--skip LIST]\n"
+        fprintf(stderr, "usage: floor --root DIR [--reps N | --workers C --duration S | --serve PATH [--workers C]]\n"
+                        "             [--skip LIST]\n"
                         "             [--mount-api old|new] [--overlap] [--no-clone-into] [--attach-by-pid] [--gap MS]\n"
                         "             [--cgroup-parent NAME]\n"
                         "             [--uid N] [--gid N] -- PROG [ARGS]\n");
@@ -777,6 +867,8 @@ int main(int argc, char **argv)
                         O.uid = (uid_t) atoi(v), i++;
                 } else if (strcmp(a, "--gid") == 0 && v) {
                         O.gid = (gid_t) atoi(v), i++;
+                } else if (strcmp(a, "--serve") == 0 && v) {
+                        O.serve = v, i++;
                 } else if (strcmp(a, "--gap") == 0 && v) {
                         O.gap_ms = atoi(v), i++;
                 } else if (strcmp(a, "--no-clone-into") == 0) {
@@ -808,7 +900,7 @@ int main(int argc, char **argv)
                         usage();
                 }
         }
-        if (!O.root || i >= argc || O.workers > 1024 || (O.workers > 0 && O.duration <= 0))
+        if (!O.root || i >= argc || O.workers > 1024 || (O.workers > 0 && O.duration <= 0 && !O.serve))
                 usage();
         O.argv = argv + i;
 
@@ -825,7 +917,9 @@ int main(int argc, char **argv)
                 cg_init();
 
         int rc;
-        if (O.workers > 0)
+        if (O.serve)
+                rc = mode_serve();
+        else if (O.workers > 0)
                 rc = mode_workers();
         else if (O.reps > 0)
                 rc = mode_reps();

@@ -525,6 +525,110 @@ def daemon_throughput(env, conc, duration):
     return sum(counts) / secs
 
 
+class FloorServer:
+    """bench/floor.c --serve: the floor behind a socket, jailing each
+    request in the serving process itself (no process per jail but the
+    jail's own), as a daemon with one supervisor for many jails would.
+    What it adds to the in-process floor is the price of being a daemon
+    at all: the request's hop in, the reply's hop out."""
+
+    def __init__(self, env, workers=1):
+        self.path = env.work / f"floor-{len(started)}.sock"
+        self.proc = subprocess.Popen([str(env.floor), "--root", str(env.root), "--cgroup-parent",
+                                      make_cg_parent("floorsrv"), "--serve", str(self.path),
+                                      "--workers", str(workers), "--", "/bin/stamp"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        started.append(self.proc)
+        if self.proc.stdout.readline() != b"ready\n":
+            self.stop()
+            raise RuntimeError(f"floor --serve did not start: {self.proc.stderr.read().decode()[-300:]}")
+
+    def connect(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        s.settimeout(60)  # a jail of the stamp takes milliseconds: never wait for ever
+        s.connect(str(self.path))
+        return s
+
+    @staticmethod
+    def jail(s):
+        """One jail: (start_ns, end_ns) of the stamp, after the reply."""
+        s.send(b"jail")
+        f = s.recv(256).split()
+        if len(f) != 4 or f[0] != b"served" or f[3] != b"0":
+            raise RuntimeError(f"floor --serve: {f!r}")
+        return int(f[1]), int(f[2])
+
+    def stop(self):
+        """Ends at its standard input's end (its clients closed first)."""
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc.returncode:
+            say(f"  floor --serve exited with {self.proc.returncode}: {self.proc.stderr.read().decode()[-300:]}")
+        self.proc.stdout.close()
+        self.proc.stderr.close()
+
+
+def served_latency(env, reps, warmup):
+    """Request sent -> stamp; -> reply (reaped, leaves removed)."""
+    srv = FloorServer(env)
+    out = {"to_stamp": [], "to_exit": [], "tail": []}
+    try:
+        s = srv.connect()
+        try:
+            for i in range(warmup + reps):
+                t0 = time.monotonic_ns()
+                start, end = srv.jail(s)
+                t1 = time.monotonic_ns()
+                if i >= warmup:
+                    out["to_stamp"].append((start - t0) / 1000)
+                    out["to_exit"].append((t1 - t0) / 1000)
+                    out["tail"].append((t1 - end) / 1000)
+        finally:
+            s.close()
+    finally:
+        srv.stop()
+    return out
+
+
+def served_throughput(env, conc, duration):
+    """conc clients, each on its own connection to its own worker."""
+    srv = FloorServer(env, conc)
+    stop_at = time.monotonic() + duration
+    counts = [0] * conc
+    errors = []
+
+    def worker(k):
+        try:
+            s = srv.connect()
+            try:
+                while time.monotonic() < stop_at:
+                    srv.jail(s)
+                    counts[k] += 1
+            finally:
+                s.close()
+        except Exception as e:  # reported below
+            errors.append(str(e))
+
+    try:
+        t0 = time.monotonic()
+        th = [threading.Thread(target=worker, args=(k,)) for k in range(conc)]
+        for t in th:
+            t.start()
+        for t in th:
+            t.join()
+        secs = time.monotonic() - t0
+    finally:
+        srv.stop()
+    if errors:
+        say(f"  floor, served c={conc}: {len(errors)} client errors, first: {errors[0]}")
+    return sum(counts) / secs
+
+
 # ------------------------------------------------------------------ latency
 
 def children_cpu_us():
@@ -610,6 +714,7 @@ def latency(env, cmds, res):
     rounds, per, warm = a.rounds, a.reps_per_round, a.warmup
     lat = {name: {"to_stamp": [], "to_exit": [], "tail": [], "fail": 0} for name in cmds}
     lat["floor, in process"] = {"to_stamp": [], "to_exit": [], "tail": [], "fail": 0, "steps": []}
+    lat["floor, served"] = {"to_stamp": [], "to_exit": [], "tail": [], "fail": 0}
     if env.daemon:
         for n in ("jailerd create (socket)", "jailerd start (prepared)"):
             lat[n] = {"to_stamp": [], "to_exit": [], "tail": [], "fail": 0, "to_reply": [], "notify": []}
@@ -635,6 +740,10 @@ def latency(env, cmds, res):
                     L["to_exit"].append(row[11])
                     L["tail"].append(row[11] - row[12])
                     L["steps"].append(row)
+            elif name == "floor, served":
+                o = served_latency(env, per, warm)
+                for k in ("to_stamp", "to_exit", "tail"):
+                    L[k] += o[k]
             elif name.startswith("jailerd "):
                 o = daemon_latency(env, per, warm, f"r{rnd}", prepared=name == "jailerd start (prepared)")
                 L["to_stamp"] += o["to_stamp"]
@@ -723,6 +832,8 @@ def throughput_point(env, cmds, name, conc, duration):
         return int(m.group(1)) / float(m.group(2)) if m else float("nan")
     if name == "jailerd create+wait (socket)":
         return daemon_throughput(env, conc, duration)
+    if name == "floor, served":
+        return served_throughput(env, conc, duration)
     r = subprocess.run([str(env.lat), "--workers", str(conc), "--duration", str(duration),
                         "--stderr", str(stderr_log(env, cmds[name][0])), "--", *cmds[name][0]],
                        capture_output=True, text=True, timeout=600)
@@ -737,7 +848,8 @@ def throughput(env, cmds, res):
     level, so that a noisy minute hits every contender alike; the median of
     the rounds is reported."""
     a = env.args
-    names = ["floor, in process"] + [n for n in cmds if n not in ("exec, no isolation", "jailer --seccomp none")]
+    names = ["floor, in process", "floor, served"] + \
+        [n for n in cmds if n not in ("exec, no isolation", "jailer --seccomp none")]
     if env.daemon:
         names.insert(1, "jailerd create+wait (socket)")
     rounds = a.tput_rounds
@@ -1271,16 +1383,20 @@ def evaluate_floor(res):
 
     fl50, fl99 = p(L, "floor, in process", "to_stamp", 50), p(L, "floor, in process", "to_stamp", 99)
     j50, j99 = p(L, "jailerd create (socket)", "to_stamp", 50), p(L, "jailerd create (socket)", "to_stamp", 99)
+    s50 = p(L, "floor, served", "to_stamp", 50)
     if j50 is not None and fl50:
-        ev["p50"] = (j50 / fl50 <= 1.3, f"{j50 / fl50:.2f}× ({ms(j50)} vs {ms(fl50)} ms)")
+        ev["p50"] = (j50 / fl50 <= 1.3, f"{j50 / fl50:.2f}× ({ms(j50)} vs {ms(fl50)} ms)" +
+                     (f"; the floor served over a socket: {s50 / fl50:.2f}×" if s50 else ""))
         ev["p99"] = (j99 / fl99 <= 1.5, f"{j99 / fl99:.2f}× ({ms(j99)} vs {ms(fl99)} ms)")
     jc, bw = p(L, "jailerctl run", "to_exit", 50), p(L, "bwrap", "to_exit", 50)
     if jc is not None and bw:
         ev["e2e"] = (jc < bw, f"{ms(jc)} vs {ms(bw)} ms ({jc / bw:.2f}×)")
     fl = T.get("floor, in process", {}).get(2)
     ours = T.get("jailerd create+wait (socket)", {}).get(2)
+    served = T.get("floor, served", {}).get(2)
     if fl and ours:
-        ev["tput"] = (ours / fl >= 0.75, f"{ours / fl * 100:.0f}% ({ours:.0f}/s vs {fl:.0f}/s)")
+        ev["tput"] = (ours / fl >= 0.75, f"{ours / fl * 100:.0f}% ({ours:.0f}/s vs {fl:.0f}/s)" +
+                      (f"; the floor served over a socket: {served / fl * 100:.0f}%" if served else ""))
     d = S.get("jailerd")
     if d and d.get("supervisor_pss_kib"):
         n = max(1, d["n"])
@@ -1340,9 +1456,9 @@ def render(env, res):
     w("| contender | to main() p50 | p90 | p99 | to reaped p50 | p90 | p99 | exit→reaped p50 | CPU per jail | "
       "×floor (p50 main / reaped) | ×bwrap (p50 main / reaped) | ×jailer (p50 main / reaped) |")
     w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    order = ["floor, in process", "jailerd create (socket)", "jailerd start (prepared)", "exec, no isolation",
-             "floor", "jailer", "jailer --seccomp none", "jailerctl run", "bwrap", "unshare", "runc"]
-    in_process = ("floor, in process", "jailerd create (socket)", "jailerd start (prepared)")
+    order = ["floor, in process", "floor, served", "jailerd create (socket)", "jailerd start (prepared)",
+             "exec, no isolation", "floor", "jailer", "jailer --seccomp none", "jailerctl run", "bwrap", "unshare", "runc"]
+    in_process = ("floor, in process", "floor, served", "jailerd create (socket)", "jailerd start (prepared)")
     for name in order:
         if name not in L or not L[name]["to_stamp"]:
             continue
@@ -1545,7 +1661,8 @@ def plot(env, res, path):
         return False
     L = res["latency"]
     order = ["floor, in process", "jailerd create (socket)", "exec, no isolation", "floor", "jailer",
-             "jailerctl run", "bwrap", "unshare", "runc", "jailer --seccomp none", "jailerd start (prepared)"]
+             "jailerctl run", "bwrap", "unshare", "runc", "jailer --seccomp none", "jailerd start (prepared)",
+             "floor, served"]
     palette = plt.get_cmap("tab10").colors
     color = {n: palette[i % 10] for i, n in enumerate(order)}
     color["jailerd create+wait (socket)"] = color["jailerd create (socket)"]
