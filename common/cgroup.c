@@ -575,6 +575,21 @@ int jl_cgroup_destroy(struct jl_cgroup *cg)
         return 0;
 }
 
+int jl_cgroup_remove(struct jl_cgroup *cg)
+{
+        int r = 0;
+
+        /* Each leaf's rmdir still waits out a kernel that is slow to let
+         * the last process go (EBUSY); it fails, and the leaf is reported,
+         * only if something did enter, which takes root. */
+        cgroup_free(cg, &r);
+        if (r < 0) {
+                errno = -r;
+                return -1;
+        }
+        return 0;
+}
+
 const char *jl_cgroup_path(const struct jl_cgroup *cg)
 {
         return cg->ops->path(cg);

@@ -70,6 +70,7 @@ struct jailer_jail {
         int sync_fd;       /* a prepared jail's set-up channel, until it is started; else -1 */
         uint64_t timeout_ms;
         int netns_fd;      /* the network namespace joined (config "netns"), or -1 */
+        bool cg_empty;     /* collected: the program reaped, its cgroup found empty */
         struct jl_taps taps; /* the taps made for the jail, removed at the end */
 };
 
@@ -355,9 +356,11 @@ static void jail_free(struct jailer_jail *j)
 {
         if (!j)
                 return;
-        /* destroy kills whatever is still inside before removing. */
+        /* destroy kills whatever is still inside before removing; after a
+         * collect there is nothing (and nothing of the jail is left that
+         * could enter): no second listing of every hierarchy. */
         if (j->cg)
-                (void) jl_cgroup_destroy(j->cg);
+                (void) (j->cg_empty ? jl_cgroup_remove(j->cg) : jl_cgroup_destroy(j->cg));
         /* Nothing of the jail runs any more: its taps go. */
         jl_taps_remove(&j->taps);
         if (j->netns_fd >= 0)
@@ -819,7 +822,7 @@ int jailer_jail_collect(jailer_jail *j, jailer_report *r, jailer_error *err)
 
         /* Whatever the program left behind (daemonized children when there
          * is no pid namespace) dies with it; then the cgroup's final word. */
-        (void) jl_cgroup_kill_all(j->cg);
+        j->cg_empty = jl_cgroup_kill_all(j->cg) == 0;
         jl_cgroup_stats st = { .pids_peak = -1 };
         (void) jl_cgroup_stats_read(j->cg, &st);
 

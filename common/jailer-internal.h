@@ -212,6 +212,9 @@ int jl_cgroup_kernel_fallbacks(char *buf, size_t size);
 int jl_cgroup_threads_nivcsw(const struct jl_cgroup *cg, int64_t *out);
 /* Remove the cgroup directories (after kill_all); frees cg. */
 int jl_cgroup_destroy(struct jl_cgroup *cg);
+/* The same for a cgroup that kill_all found empty after the last process
+ * that could enter it was reaped: no listing of it first. */
+int jl_cgroup_remove(struct jl_cgroup *cg);
 const char *jl_cgroup_path(const struct jl_cgroup *cg);
 /* "v1"/"v2" or NULL: what AUTO resolves to on this host. */
 const char *jl_cgroup_detect(void);
