@@ -848,6 +848,23 @@ int jl_mount_setup_child(const jailer_config *c, const struct jl_rootfs *r, jail
         return mount_api_error(mount_setup_child(c, r, err), err);
 }
 
+/* The jail root's path again, in the child's own mount namespace, for the
+ * identity check that follows: one openat2() that follows no symlink at
+ * all, or, when that fails (a root-owned symlink on the way, no openat2),
+ * the parent's trusted walk.  What is opened must be the directory the
+ * parent opened (same device and inode) either way: the walk's checks
+ * were made on it by the parent. */
+static int reopen_root(const char *path)
+{
+        struct open_how how = {
+                .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+                .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+        };
+        int fd = (int) syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+
+        return fd >= 0 ? fd : jl_open_trusted(path, O_PATH | O_DIRECTORY, NULL, 0);
+}
+
 static int mount_setup_child(const jailer_config *c, const struct jl_rootfs *r, jailer_error *err)
 {
         if (!c->ns[JAILER_NS_MOUNT])
@@ -862,7 +879,7 @@ static int mount_setup_child(const jailer_config *c, const struct jl_rootfs *r, 
         /* pivot_root needs the new root to be a mount in our namespace: put
          * it on top of the jail root directory (re-opened here, in our own
          * namespace, and checked to be the very directory the parent opened). */
-        _cleanup_close_ int here = jl_open_trusted(r->root_path, O_PATH | O_DIRECTORY, NULL, 0);
+        _cleanup_close_ int here = reopen_root(r->root_path);
         struct stat a, b;
         if (here < 0 || fstat(here, &a) < 0 || fstat(r->root_fd, &b) < 0)
                 return jl_error(err, JAILER_STEP_ROOTFS, errno, "jail_root", "jail_root: %s", r->root_path);
