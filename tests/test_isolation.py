@@ -279,6 +279,22 @@ def test_root_is_the_jail_root(jail):
     assert str(jail.root).endswith(root["root"]) and root["root"] != "/", root
 
 
+def test_root_reached_through_a_root_owned_symlink(jail, tmp_path):
+    """A jail root whose path goes through a symlink root owns (as /var/run
+    -> /run on many hosts) is the directory it leads to; the child, which
+    re-opens the path in its own mount namespace following no symlink at
+    first, takes the trusted walk for it."""
+    real = tmp_path / "real"
+    (real / "jr").mkdir(parents=True)
+    (real / "jr" / "visible-inside").write_text("through the link\n")
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    assert link.lstat().st_uid == 0 and os.geteuid() == 0
+    r = jail.probe_report(checks=["/visible-inside"], jail_root=link / "jr")
+    assert check(r, "/visible-inside")["exists"], "the directory behind the link is not at /"
+    assert mount_at(r, "/")["root"].endswith("/real/jr"), mount_at(r, "/")
+
+
 def test_mount_table_has_nothing_of_the_host(jail):
     r = jail.probe_report()
     mps = [m["mountpoint"] for m in r["mounts"]]
