@@ -49,8 +49,8 @@ typedef struct jd_hooks {
         void (*request_done)(jd_client *c);             /* one of c's pending requests has been answered */
         void (*hold)(jd_client *c);                     /* keep c while sending to it */
         void (*release)(jd_client *c);
-        /* A notification for every subscriber that may see j; takes params. */
-        void (*notify)(jd_daemon *d, const jd_jail *j, const char *method, json_object *params);
+        /* j's "started" or "exited" for every subscriber that may see it. */
+        void (*notify)(jd_daemon *d, const jd_jail *j, bool exited);
         void (*changed)(jd_daemon *d);                  /* jail or client counts changed: the status line */
         void (*settled)(jd_daemon *d);                  /* something ended: a stop may complete */
 } jd_hooks;
@@ -235,7 +235,7 @@ void jd_client_unref(jd_client *c);
 void jd_client_disconnect(jd_client *c);
 /* A pending request is done: answer nothing more, maybe close a half-closed client. */
 void jd_client_pending_done(jd_client *c);
-void jd_broadcast(jd_daemon *d, const jd_jail *j, const char *method, json_object *params); /* takes params */
+void jd_broadcast(jd_daemon *d, const jd_jail *j, bool exited);
 void jd_clients_shutdown(jd_daemon *d);
 
 /* jails.c */

@@ -557,7 +557,7 @@ static void jail_event(jd_jail *j, bool exited)
         else
                 j->started_seq = jd_events_next(d);
         record_save(j);
-        d->hooks->notify(d, j, exited ? JL_NOTIFY_EXITED : JL_NOTIFY_STARTED, jd_jail_event_params(j, exited));
+        d->hooks->notify(d, j, exited);
 }
 
 /* ------------------------------------------------------------------ logging */

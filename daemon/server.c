@@ -376,13 +376,24 @@ void jd_client_pending_done(jd_client *c)
                 jd_client_disconnect(c);
 }
 
-void jd_broadcast(jd_daemon *d, const jd_jail *j, const char *method, json_object *params)
+void jd_broadcast(jd_daemon *d, const jd_jail *j, bool exited)
 {
+        json_object *params = NULL;
+        bool built = false;
+
         for (jd_client *c = d->clients, *next; c; c = next) {
                 next = c->next;
                 if (!c->subscribed || c->dead || !jd_jail_visible(j, &c->peer))
                         continue;
-                jd_client_send(c, jl_notification(method, json_object_get(params)));
+                /* Built once, for the first subscriber that may see it: a
+                 * daemon that nobody watches builds none (two jail records
+                 * with their reports turned to JSON, per jail). */
+                if (!built) {
+                        params = jd_jail_event_params(j, exited);
+                        built = true;
+                }
+                jd_client_send(c, jl_notification(exited ? JL_NOTIFY_EXITED : JL_NOTIFY_STARTED,
+                                                  json_object_get(params)));
         }
         json_object_put(params);
 }
