@@ -28,6 +28,7 @@
 #include "jailer.h"
 #include "macro.h"
 #include "protocol.h"
+#include "siphash.h"
 
 #define JD_CLIENT_OUTBUF_MAX (4u * 1024 * 1024) /* a client that reads nothing more is dropped */
 #define JD_EPOCH_LEN 32                 /* hex digits of an event cursor's epoch (events.h) */
@@ -208,6 +209,7 @@ struct jd_daemon {
         unsigned n_starting, n_running, n_exited;
         jd_jail **jail_index;           /* by id (jails.c); NULL: use the list */
         size_t jail_index_size;
+        uint8_t jail_index_key[JD_SIPHASH_KEY_SIZE]; /* its hash's key, drawn anew at each growth */
 
         struct jd_control *controls;    /* outstanding supervisor requests */
         struct jd_launcher *launcher;   /* forks supervisors; NULL: they are exec'd */

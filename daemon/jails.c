@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -39,6 +40,7 @@
 #include "launcher.h"
 #include "log.h"
 #include "policy.h"
+#include "siphash.h"
 #include "state.h"
 #include "svctl.h"
 
@@ -110,28 +112,30 @@ static void pending_error(jd_daemon *d, jd_pending *p, const jl_rpc_error *e)
 /* ------------------------------------------------------------------ the table */
 
 /* The jails by id: every request names one, and ended jails are kept
- * for --retention (thousands, under load). */
-static size_t id_hash(const char *id)
+ * for --retention (thousands, under load).  Clients choose the ids: the
+ * hash is keyed (SipHash, a random key), so that no client can pick ids
+ * that fill one bucket and make every lookup in it a walk. */
+static size_t id_hash(const uint8_t key[static JD_SIPHASH_KEY_SIZE], const char *id)
 {
-        uint64_t h = 14695981039346656037ull;   /* FNV-1a */
-
-        for (; *id; id++)
-                h = (h ^ (unsigned char) *id) * 1099511628211ull;
-        return (size_t) h;
+        return (size_t) jd_siphash24(id, strlen(id), key);
 }
 
-/* A table of twice the buckets (64 to begin with), made from d->jails.
- * Without the memory, the table stays as it is (longer chains, the same
- * answers) and this returns false. */
+/* A table of twice the buckets (64 to begin with), made from d->jails
+ * under a new key.  Without the memory, the table stays as it is (longer
+ * chains, the same answers) and this returns false.  Without randomness
+ * (getrandom() before the pool is ready, in early boot) the key stays. */
 static bool index_rebuild(jd_daemon *d)
 {
         size_t size = d->jail_index_size ? 2 * d->jail_index_size : 64;
         jd_jail **t = calloc(size, sizeof *t);
+        uint8_t key[JD_SIPHASH_KEY_SIZE];
 
         if (!t)
                 return false;
+        if (getrandom(key, sizeof key, GRND_NONBLOCK) != (ssize_t) sizeof key)
+                memcpy(key, d->jail_index_key, sizeof key);
         for (jd_jail *j = d->jails; j; j = j->next) {
-                size_t b = id_hash(j->id) & (size - 1);
+                size_t b = id_hash(key, j->id) & (size - 1);
 
                 j->index_next = t[b];
                 t[b] = j;
@@ -139,6 +143,7 @@ static bool index_rebuild(jd_daemon *d)
         free(d->jail_index);
         d->jail_index = t;
         d->jail_index_size = size;
+        memcpy(d->jail_index_key, key, sizeof key);
         return true;
 }
 
@@ -151,7 +156,7 @@ static void index_add(jd_daemon *d, jd_jail *j)
                 return;         /* j is in */
         if (!d->jail_index)
                 return;         /* jd_jail_find() walks the list */
-        b = id_hash(j->id) & (d->jail_index_size - 1);
+        b = id_hash(d->jail_index_key, j->id) & (d->jail_index_size - 1);
         j->index_next = d->jail_index[b];
         d->jail_index[b] = j;
 }
@@ -160,7 +165,8 @@ static void index_remove(jd_daemon *d, jd_jail *j)
 {
         if (!d->jail_index)
                 return;
-        for (jd_jail **p = &d->jail_index[id_hash(j->id) & (d->jail_index_size - 1)]; *p; p = &(*p)->index_next)
+        for (jd_jail **p = &d->jail_index[id_hash(d->jail_index_key, j->id) & (d->jail_index_size - 1)]; *p;
+             p = &(*p)->index_next)
                 if (*p == j) {
                         *p = j->index_next;
                         break;
@@ -177,7 +183,8 @@ jd_jail *jd_jail_find(jd_daemon *d, const char *id)
                                 return j;
                 return NULL;
         }
-        for (jd_jail *j = d->jail_index[id_hash(id) & (d->jail_index_size - 1)]; j; j = j->index_next)
+        for (jd_jail *j = d->jail_index[id_hash(d->jail_index_key, id) & (d->jail_index_size - 1)]; j;
+             j = j->index_next)
                 if (strcmp(j->id, id) == 0)
                         return j;
         return NULL;
