@@ -25,6 +25,7 @@ import time
 
 import pytest
 
+import daemonlib as dl
 import test_daemon_e2e as dt
 from jailtest import unique_id
 
@@ -412,6 +413,19 @@ def test_jailerd_removes_a_jails_state_in_its_own_process(daemon, tmp_path):
     jid = unique_id("lnch-rm")
     state = daemon.state_dir / "jails" / jid
 
+    def create_again():
+        """Right after a report the jail's supervisor may still be tearing
+        it down, and its id is `busy` until it is gone: ask again (a
+        refusal forks nothing, and removes nothing)."""
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                return dt.create_and_wait(daemon, jid, "exit", "0")
+            except dl.RpcError as e:
+                if e.reason != "busy" or time.monotonic() > deadline:
+                    raise
+            time.sleep(0.02)
+
     def traced_create_again():
         out = tmp_path / f"strace-{len(list(tmp_path.iterdir()))}.txt"
         st = subprocess.Popen(["strace", "-f", "-qq", "-e", "trace=clone,clone3,fork,vfork", "-e", "signal=none",
@@ -421,7 +435,7 @@ def test_jailerd_removes_a_jails_state_in_its_own_process(daemon, tmp_path):
                 with open(f"/proc/{daemon.proc.pid}/status") as f:
                     return any(line.startswith("TracerPid:") and line.split()[1] != "0" for line in f)
             wait_until(traced, "strace to attach to jailerd")
-            _, rep = dt.create_and_wait(daemon, jid, "exit", "0")
+            _, rep = create_again()
             assert rep["exit_code"] == 0, rep
         finally:
             st.send_signal(signal.SIGINT)
