@@ -442,26 +442,33 @@ def test_jailerd_removes_a_jails_state_in_its_own_process(daemon, tmp_path):
             st.wait(timeout=30)
         return out
 
-    def inodes():
-        """The state's files (jailerd's temporaries, renamed any moment, aside)."""
-        out = {}
+    def hold():
+        """An fd on each of the state's files (jailerd's temporaries,
+        renamed any moment, aside): its link count says later whether
+        jailerd removed that very file, whatever inode numbers the file
+        system hands out again (ext4 reuses them)."""
+        fds = {}
         for p in state.iterdir():
             try:
                 if not p.name.startswith("."):
-                    out[p.name] = p.stat().st_ino
+                    fds[p.name] = os.open(p, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
             except FileNotFoundError:
                 pass
-        return out
+        return fds
 
     _, rep = dt.create_and_wait(daemon, jid, "exit", "0")
     assert rep["exit_code"] == 0, rep
-    first = inodes()
-    assert first, f"{state} holds nothing"
-    out = traced_create_again()
-    assert forks_of(daemon.proc.pid, out) == [], out.read_text()
-    # The old files went (the new jail's are new inodes, or other names).
-    now = inodes()
-    assert not [n for n in first if now.get(n) == first[n]], (first, now)
+    old = hold()
+    try:
+        assert old, f"{state} holds nothing"
+        out = traced_create_again()
+        assert forks_of(daemon.proc.pid, out) == [], out.read_text()
+        # The old files went: none of them is linked anywhere any more.
+        kept = sorted(n for n, fd in old.items() if os.fstat(fd).st_nlink > 0)
+        assert not kept, (kept, sorted(p.name for p in state.iterdir()))
+    finally:
+        for fd in old.values():
+            os.close(fd)
 
     # Something jailerd never makes in a state directory: the walk sees to it.
     (state / "sub" / "deeper").mkdir(parents=True)
