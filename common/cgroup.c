@@ -556,17 +556,9 @@ int jl_cgroup_kill_all(struct jl_cgroup *cg)
         return 0;
 }
 
-int jl_cgroup_destroy(struct jl_cgroup *cg)
+/* Free cg, its leaves removed; r: an error already met (kept first). */
+static int cgroup_free_errno(struct jl_cgroup *cg, int r)
 {
-        int r = 0;
-
-        if (!cg)
-                return 0;
-        /* Callers kill first; on an error path one may not have, and a
-         * process left running in a cgroup we no longer track would escape
-         * its limits' clean-up.  On an empty cgroup this is one read. */
-        if (cg->ops)
-                r = cg->ops->kill_all(cg);
         cgroup_free(cg, &r);
         if (r < 0) {
                 errno = -r;
@@ -575,19 +567,22 @@ int jl_cgroup_destroy(struct jl_cgroup *cg)
         return 0;
 }
 
+int jl_cgroup_destroy(struct jl_cgroup *cg)
+{
+        if (!cg)
+                return 0;
+        /* Callers kill first; on an error path one may not have, and a
+         * process left running in a cgroup we no longer track would escape
+         * its limits' clean-up.  On an empty cgroup this is one read. */
+        return cgroup_free_errno(cg, cg->ops ? cg->ops->kill_all(cg) : 0);
+}
+
 int jl_cgroup_remove(struct jl_cgroup *cg)
 {
-        int r = 0;
-
         /* Each leaf's rmdir still waits out a kernel that is slow to let
          * the last process go (EBUSY); it fails, and the leaf is reported,
          * only if something did enter, which takes root. */
-        cgroup_free(cg, &r);
-        if (r < 0) {
-                errno = -r;
-                return -1;
-        }
-        return 0;
+        return cgroup_free_errno(cg, 0);
 }
 
 const char *jl_cgroup_path(const struct jl_cgroup *cg)
