@@ -216,6 +216,7 @@ struct jd_daemon {
 
         char event_epoch[JD_EPOCH_LEN + 1];     /* events.h */
         uint64_t event_seq;             /* the last event number given out */
+        uint64_t event_saved;           /* the floor the events file holds */
 
         bool shutting_down;
         bool status_final;      /* the last STATUS= is sent: keep it */

@@ -65,6 +65,20 @@ static void seen_in_records(jd_daemon *d)
         closedir(dir);
 }
 
+/* Keep the highest number given out. */
+static void events_save(jd_daemon *d)
+{
+        char buf[JD_EPOCH_LEN + 32];
+        int n, r;
+
+        n = snprintf(buf, sizeof buf, "%s %" PRIu64 "\n", d->event_epoch, d->event_seq);
+        r = jd_write_atomic_at(d->state_dirfd, EVENTS_FILE, buf, (size_t) n, 0600);
+        if (r < 0)
+                log_warning("%s/%s: %s", d->opt.state_dir, EVENTS_FILE, strerror(-r));
+        else
+                d->event_saved = d->event_seq;
+}
+
 int jd_events_init(jd_daemon *d)
 {
         _cleanup_free_ char *buf = NULL;
@@ -76,7 +90,7 @@ int jd_events_init(jd_daemon *d)
         if (r >= 0 && sscanf(buf, "%32s %" SCNu64, epoch, &floor) == 2 &&
             epoch_valid(epoch)) {
                 memcpy(d->event_epoch, epoch, sizeof epoch);
-                d->event_seq = floor;
+                d->event_seq = d->event_saved = floor;
                 seen_in_records(d);
                 return 0;
         }
@@ -88,19 +102,19 @@ int jd_events_init(jd_daemon *d)
                 return r;
         d->event_seq = 0;
         seen_in_records(d);
-        jd_events_save(d);
+        events_save(d);
         return 0;
 }
 
-void jd_events_save(jd_daemon *d)
+void jd_events_forget(jd_daemon *d, uint64_t seq)
 {
-        char buf[JD_EPOCH_LEN + 32];
-        int n, r;
-
-        n = snprintf(buf, sizeof buf, "%s %" PRIu64 "\n", d->event_epoch, d->event_seq);
-        r = jd_write_atomic_at(d->state_dirfd, EVENTS_FILE, buf, (size_t) n, 0600);
-        if (r < 0)
-                log_warning("%s/%s: %s", d->opt.state_dir, EVENTS_FILE, strerror(-r));
+        /* The floor saved is the highest number given out when it was
+         * saved: every record removed since with a number under it is
+         * covered already.  Saved once per batch of removals (per
+         * retention period when jails come and go steadily), not once per
+         * jail. */
+        if (seq > d->event_saved)
+                events_save(d);
 }
 
 void jd_events_seen(jd_daemon *d, uint64_t seq)

@@ -22,11 +22,12 @@
 
 /* Read (or start) <state_dir>/events: the epoch and the floor of SEQ. */
 int jd_events_init(jd_daemon *d);
-/* Keep the highest number given out; called when a record is removed. */
-void jd_events_save(jd_daemon *d);
 /* A number seen in a kept record (at recovery): never give it out again. */
 void jd_events_seen(jd_daemon *d, uint64_t seq);
 uint64_t jd_events_next(jd_daemon *d);
+/* A record with numbers up to seq is about to go: save the floor unless it
+ * covers seq already, so that no number is given out twice. */
+void jd_events_forget(jd_daemon *d, uint64_t seq);
 
 void jd_cursor_format(const jd_daemon *d, uint64_t seq, char buf[static JD_CURSOR_MAX]);
 /* The events after which a cursor stands: 0 for another epoch's cursor (all

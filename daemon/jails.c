@@ -432,8 +432,7 @@ static void jail_free(jd_jail *j, bool remove_state)
 
         if (remove_state) {
                 /* Its numbers go with its record: keep the highest. */
-                if (j->started_seq || j->exited_seq)
-                        jd_events_save(d);
+                jd_events_forget(d, j->exited_seq > j->started_seq ? j->exited_seq : j->started_seq);
                 r = jd_rm_rf(j->state_dir);
                 if (r < 0)
                         log_warning("cannot remove %s: %s", j->state_dir, strerror(-r));

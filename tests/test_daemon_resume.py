@@ -231,3 +231,46 @@ def test_lost_when_supervisor_dies_while_daemon_up(daemon):
     wait_gone(res["pid"])
     assert_lost(daemon, jid, res["pid"])
     daemon.assert_nothing_left(jid, state_too=False)
+
+
+def test_numbers_never_go_back_when_records_are_removed():
+    """A removed record takes its event numbers with it; the numbers go on
+    from above them after a restart all the same.  jailerd saves the floor
+    only when a record it removes has a number the saved floor does not
+    cover: the first removal covers a jail still running, and the removal
+    of that jail later must save again."""
+    d = dt.make_daemon("resume-floor", extra=("--retention", "1"))
+    try:
+        early, late, after = unique_id("flra"), unique_id("flrb"), unique_id("flrc")
+        with d.conn() as c:
+            c.call("create", dt.jail_config(late, "sleep", "3"))
+        dt.create_and_wait(d, early, "exit", "0")
+
+        def removed(jid):
+            with d.conn() as c:
+                m = c.reply(c.send("status", {"jail": jid}))
+            return m.get("error", {}).get("data", {}).get("reason") == "not_found"
+
+        deadline = time.monotonic() + 30
+        while not removed(early):
+            assert time.monotonic() < deadline, f"{early} kept past its retention"
+            time.sleep(0.1)
+        # late still runs: the floor saved at early's removal is below its exit
+        dt.wait_report(d, late)
+        while not removed(late):
+            assert time.monotonic() < deadline, f"{late} kept past its retention"
+            time.sleep(0.1)
+        with d.conn() as c:
+            epoch, last = cursor_seq(c.call("subscribe")["cursor"])
+        assert last >= 4, last     # two jails, two events each
+        d.kill9()                  # nothing saved on the way out
+        d.start()
+        with d.conn() as c:
+            now = cursor_seq(c.call("subscribe")["cursor"])
+            assert now[0] == epoch and now[1] >= last, (now, last)
+            c.call("create", dt.jail_config(after, "exit", "0"))
+            started = c.notification()
+        assert started["method"] == "started" and started["params"]["jail"] == after, started
+        assert cursor_seq(started["params"]["cursor"])[1] > last, (started, last)
+    finally:
+        d.cleanup()
