@@ -25,6 +25,20 @@
  *       C processes run CMD in a loop for S seconds (stdout to /dev/null);
  *       prints "throughput C RUNS SECONDS FAILED".
  *
+ *   lat --workers C --duration S --jailerd SOCK -- CONFIG
+ *       the same, each run a jail of jailerd's: every worker on its own
+ *       connection to SOCK sends `create` with CONFIG (a jail config as
+ *       JSON, %N in its id) and /dev/null as the jail's stdio, then `wait`;
+ *       a run that does not end with exit code 0 failed.
+ *
+ *   lat --workers C --duration S --served SOCK
+ *       the same against `floor --serve SOCK` (bench/floor.c): "jail",
+ *       then its answer, on a connection per worker.
+ *
+ *       A daemon's clients here are as lean as the in-process floor's
+ *       workers, which have none: what the rate measures is the daemon,
+ *       not the interpreter a harness is written in.
+ *
  * In CMD's arguments, %N becomes a token unique to the run and %W the
  * worker's number (0 with --reps): jail ids, container ids and per-worker
  * bundles that concurrent runs must not share.
@@ -41,6 +55,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -192,9 +207,157 @@ static int wake(int n, int gap_us)
         return 0;
 }
 
+/* ------------------------------------------------------- daemon clients */
+
+static int connect_to(const char *path, int type)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd;
+
+        if (strlen(path) >= sizeof sa.sun_path)
+                return -1;
+        strcpy(sa.sun_path, path);
+        fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+        if (fd >= 0 && connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0) {
+                close(fd);
+                return -1;
+        }
+        return fd;
+}
+
+/* A connection to jailerd: its socket and the bytes read past a line. */
+typedef struct conn {
+        int fd;
+        char buf[65536];
+        size_t len;
+} conn;
+
+/* The reply to request id (a line with "id":ID, notifications skipped),
+ * NUL-terminated at c->buf; its length, or -1. */
+static ssize_t reply_line(conn *c, long id)
+{
+        char want[32];
+        int k = snprintf(want, sizeof want, "\"id\":%ld", id);
+
+        for (;;) {
+                char *nl = memchr(c->buf, '\n', c->len);
+
+                if (nl) {
+                        size_t n = (size_t) (nl - c->buf);
+                        const char *at;
+
+                        *nl = '\0';
+                        at = strstr(c->buf, want);
+                        /* "id":1 is not "id":10 */
+                        if (at && (at[k] < '0' || at[k] > '9'))
+                                return (ssize_t) n;
+                        memmove(c->buf, nl + 1, c->len - n - 1);
+                        c->len -= n + 1;
+                        continue;
+                }
+                if (c->len == sizeof c->buf)
+                        return -1;
+                ssize_t r = read(c->fd, c->buf + c->len, sizeof c->buf - c->len);
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r <= 0)
+                        return -1;
+                c->len += (size_t) r;
+        }
+}
+
+/* Drop the reply line just returned by reply_line(). */
+static void reply_done(conn *c, ssize_t n)
+{
+        memmove(c->buf, c->buf + n + 1, c->len - (size_t) n - 1);
+        c->len -= (size_t) n + 1;
+}
+
+static int send_line(int fd, const char *line, size_t len, const int *fds, size_t n_fds)
+{
+        union {
+                struct cmsghdr h;
+                char b[CMSG_SPACE(3 * sizeof(int))];
+        } cb;
+        struct iovec iov = { .iov_base = (void *) line, .iov_len = len };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+        if (n_fds) {
+                memset(&cb, 0, sizeof cb);
+                mh.msg_control = &cb;
+                mh.msg_controllen = CMSG_SPACE(n_fds * sizeof(int));
+                struct cmsghdr *h = CMSG_FIRSTHDR(&mh);
+                h->cmsg_level = SOL_SOCKET;
+                h->cmsg_type = SCM_RIGHTS;
+                h->cmsg_len = CMSG_LEN(n_fds * sizeof(int));
+                memcpy(CMSG_DATA(h), fds, n_fds * sizeof(int));
+        }
+        return sendmsg(fd, &mh, MSG_NOSIGNAL) == (ssize_t) len ? 0 : -1;
+}
+
+/* One jail through jailerd: create, then wait.  0 if it exited 0.  The
+ * config's id is the JSON string around its %N. */
+static int jailerd_run(conn *c, const char *config, int devnull, long *id)
+{
+        const char *at = strstr(config, "%N"), *open_q, *close_q;
+        int fds[3] = { devnull, devnull, devnull };
+        char line[8192], tok[64];
+        ssize_t n;
+        bool ok;
+        int k;
+
+        if (!at || !(close_q = strchr(at + 2, '"')))
+                return -1;
+        for (open_q = at; open_q > config && open_q[-1] != '"'; open_q--)
+                ;
+        snprintf(tok, sizeof tok, "%d-%d-%ld", (int) getpid(), worker, run_no++);
+        k = snprintf(line, sizeof line, "{\"jsonrpc\":\"2.0\",\"id\":%ld,\"method\":\"create\",\"params\":%.*s%s%s}\n",
+                     ++*id, (int) (at - config), config, tok, at + 2);
+        if (k <= 0 || (size_t) k >= sizeof line || send_line(c->fd, line, (size_t) k, fds, 3) < 0)
+                return -1;
+        n = reply_line(c, *id);
+        if (n < 0)
+                return -1;
+        ok = strstr(c->buf, "\"result\"") != NULL;
+        reply_done(c, n);
+        if (!ok)
+                return 1;
+        k = snprintf(line, sizeof line,
+                     "{\"jsonrpc\":\"2.0\",\"id\":%ld,\"method\":\"wait\",\"params\":{\"jail\":\"%.*s%s%.*s\"}}\n",
+                     ++*id, (int) (at - open_q), open_q, tok, (int) (close_q - at - 2), at + 2);
+        if (k <= 0 || (size_t) k >= sizeof line || send_line(c->fd, line, (size_t) k, NULL, 0) < 0)
+                return -1;
+        n = reply_line(c, *id);
+        if (n < 0)
+                return -1;
+        ok = strstr(c->buf, "\"result\"") && strstr(c->buf, "\"exit_code\":0,");
+        reply_done(c, n);
+        return ok ? 0 : 1;
+}
+
+/* One jail through floor --serve.  0 if it exited 0. */
+static int served_run(int fd)
+{
+        char buf[256];
+        ssize_t n;
+        unsigned long long a, b;
+        int st;
+
+        if (send(fd, "jail", 4, MSG_NOSIGNAL) != 4)
+                return -1;
+        n = recv(fd, buf, sizeof buf - 1, 0);
+        if (n <= 0)
+                return -1;
+        buf[n] = '\0';
+        if (sscanf(buf, "served %llu %llu %d", &a, &b, &st) != 3)
+                return -1;
+        return st == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
         int reps = 0, warmup = 0, workers = 0, gap_ms = 0, wakes = 0, gap_us = 200;
+        const char *jailerd = NULL, *served = NULL;
         double duration = 0;
         int i;
         for (i = 1; i < argc; i++) {
@@ -214,6 +377,10 @@ int main(int argc, char **argv)
                         gap_us = atoi(v), i++;
                 } else if (strcmp(a, "--workers") == 0 && v) {
                         workers = atoi(v), i++;
+                } else if (strcmp(a, "--jailerd") == 0 && v) {
+                        jailerd = v, i++;
+                } else if (strcmp(a, "--served") == 0 && v) {
+                        served = v, i++;
                 } else if (strcmp(a, "--duration") == 0 && v) {
                         duration = atof(v), i++;
                 } else if (strcmp(a, "--stderr") == 0 && v) {
@@ -229,10 +396,17 @@ int main(int argc, char **argv)
         }
         if (wakes > 0)
                 return wake(wakes, gap_us);
-        if (i >= argc || (reps <= 0 && workers <= 0) || (workers > 0 && duration <= 0)) {
+        if ((served || jailerd) && (workers <= 0 || duration <= 0 || (jailerd && i >= argc))) {
+                fprintf(stderr, "usage: lat --workers C --duration S --jailerd SOCK -- CONFIG\n"
+                                "       lat --workers C --duration S --served SOCK\n");
+                return 2;
+        }
+        if (!served && !jailerd && (i >= argc || (reps <= 0 && workers <= 0) || (workers > 0 && duration <= 0))) {
                 fprintf(stderr, "usage: lat --reps N [--warmup W] [--gap MS] [--stderr FILE] -- CMD [ARGS]\n"
                                 "       lat --wake N [--gap-us US]\n"
-                                "       lat --workers C --duration S [--stderr FILE] -- CMD [ARGS]\n");
+                                "       lat --workers C --duration S [--stderr FILE] -- CMD [ARGS]\n"
+                                "       lat --workers C --duration S --jailerd SOCK -- CONFIG\n"
+                                "       lat --workers C --duration S --served SOCK\n");
                 return 2;
         }
         cmd = argv + i;
@@ -253,7 +427,7 @@ int main(int argc, char **argv)
         int res[2];
         if (pipe(res) < 0)
                 return 125;
-        int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+        int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
         int64_t start = now_ns(), end = start + (int64_t) (duration * 1e9);
         pid_t kids[1024];
         if (workers > 1024)
@@ -262,13 +436,30 @@ int main(int argc, char **argv)
                 kids[w] = fork();
                 if (kids[w] == 0) {
                         worker = w;
-                        long r[2] = { 0, 0 };
-                        while (now_ns() < end) {
-                                if (reap(spawn(devnull)) == 0)
-                                        r[0]++;
-                                else
-                                        r[1]++;
+                        static conn c;
+                        long r[2] = { 0, 0 }, id = 0;
+                        int fd = -1;
+
+                        if (jailerd || served) {
+                                fd = connect_to(jailerd ?: served, jailerd ? SOCK_STREAM : SOCK_SEQPACKET);
+                                if (fd < 0) {
+                                        perror(jailerd ?: served);
+                                        _exit(125);
+                                }
+                                c.fd = fd;
                         }
+                        while (now_ns() < end) {
+                                int st = jailerd ? jailerd_run(&c, cmd[0], devnull, &id)
+                                                 : served ? served_run(fd) : reap(spawn(devnull));
+                                if (st < 0) {
+                                        fprintf(stderr, "lat: %s: the connection broke\n", jailerd ?: served);
+                                        r[1]++;
+                                        break;
+                                }
+                                r[st == 0 ? 0 : 1]++;
+                        }
+                        if (fd >= 0)
+                                close(fd);
                         _exit(write(res[1], r, sizeof(r)) == sizeof(r) ? 0 : 1);
                 }
         }

@@ -46,7 +46,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -490,39 +489,24 @@ def daemon_latency(env, reps, warmup, tag, gap_ms=0, prepared=False):
     return out
 
 
+def lat_throughput(env, name, conc, duration, args):
+    """`lat --workers conc --duration duration ARGS`: runs per second."""
+    r = subprocess.run([str(env.lat), "--workers", str(conc), "--duration", str(duration), *args],
+                       capture_output=True, text=True, timeout=600)
+    m = re.search(r"throughput \d+ (\d+) ([\d.]+) (\d+)", r.stdout)
+    if not m:
+        say(f"  {name} c={conc}: lat said {(r.stdout + r.stderr)[-300:]!r}")
+        return float("nan")
+    if int(m.group(3)):
+        say(f"  {name} c={conc}: {m.group(3)} runs failed {r.stderr[-300:]!r}")
+    return int(m.group(1)) / float(m.group(2))
+
+
 def daemon_throughput(env, conc, duration):
-    """conc clients, each create+wait in a loop on its own connection."""
-    stop_at = time.monotonic() + duration
-    counts = [0] * conc
-    errors = []
-
-    def worker(k):
-        try:
-            cl = Client(env.daemon.sock)
-            devnull = os.open("/dev/null", os.O_RDWR)
-            n = 0
-            while time.monotonic() < stop_at:
-                jid = f"jt-{PID}-{conc}-{k}-{n}"
-                cl.call("create", jail_config(env, jid), [devnull, devnull, devnull])
-                rep = cl.call("wait", {"jail": jid})
-                if rep.get("exit_code") == 0:
-                    counts[k] += 1
-                n += 1
-            os.close(devnull)
-            cl.close()
-        except Exception as e:  # reported below
-            errors.append(str(e))
-
-    t0 = time.monotonic()
-    th = [threading.Thread(target=worker, args=(k,)) for k in range(conc)]
-    for t in th:
-        t.start()
-    for t in th:
-        t.join()
-    secs = time.monotonic() - t0
-    if errors:
-        say(f"  jailerd throughput c={conc}: {len(errors)} client errors, first: {errors[0]}")
-    return sum(counts) / secs
+    """conc clients, each create+wait in a loop on its own connection: lat's
+    C clients (bench/lat.c --jailerd), as lean as the floor's workers."""
+    config = json.dumps(jail_config(env, f"jt-{conc}-%N"), separators=(",", ":"))
+    return lat_throughput(env, "jailerd", conc, duration, ["--jailerd", str(env.daemon.sock), "--", config])
 
 
 class FloorServer:
@@ -596,37 +580,13 @@ def served_latency(env, reps, warmup):
 
 
 def served_throughput(env, conc, duration):
-    """conc clients, each on its own connection to its own worker."""
+    """conc clients (lat --served), each on its own connection to its own
+    worker."""
     srv = FloorServer(env, conc)
-    stop_at = time.monotonic() + duration
-    counts = [0] * conc
-    errors = []
-
-    def worker(k):
-        try:
-            s = srv.connect()
-            try:
-                while time.monotonic() < stop_at:
-                    srv.jail(s)
-                    counts[k] += 1
-            finally:
-                s.close()
-        except Exception as e:  # reported below
-            errors.append(str(e))
-
     try:
-        t0 = time.monotonic()
-        th = [threading.Thread(target=worker, args=(k,)) for k in range(conc)]
-        for t in th:
-            t.start()
-        for t in th:
-            t.join()
-        secs = time.monotonic() - t0
+        return lat_throughput(env, "floor, served", conc, duration, ["--served", str(srv.path)])
     finally:
         srv.stop()
-    if errors:
-        say(f"  floor, served c={conc}: {len(errors)} client errors, first: {errors[0]}")
-    return sum(counts) / secs
 
 
 # ------------------------------------------------------------------ latency
@@ -834,13 +794,8 @@ def throughput_point(env, cmds, name, conc, duration):
         return daemon_throughput(env, conc, duration)
     if name == "floor, served":
         return served_throughput(env, conc, duration)
-    r = subprocess.run([str(env.lat), "--workers", str(conc), "--duration", str(duration),
-                        "--stderr", str(stderr_log(env, cmds[name][0])), "--", *cmds[name][0]],
-                       capture_output=True, text=True, timeout=600)
-    m = re.search(r"throughput \d+ (\d+) ([\d.]+) (\d+)", r.stdout)
-    if m and int(m.group(3)):
-        say(f"  {name} c={conc}: {m.group(3)} runs failed")
-    return int(m.group(1)) / float(m.group(2)) if m else float("nan")
+    return lat_throughput(env, name, conc, duration,
+                          ["--stderr", str(stderr_log(env, cmds[name][0])), "--", *cmds[name][0]])
 
 
 def throughput(env, cmds, res):
