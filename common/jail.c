@@ -90,16 +90,21 @@ struct msg {
         jailer_error err;
 };
 
-static int send_msg_at(int sock, enum msg_type type, const jailer_error *err, uint64_t at_us)
+static int send_msg_flags(int sock, enum msg_type type, const jailer_error *err, uint64_t at_us, int flags)
 {
         struct msg m = { .type = type, .at_us = at_us };
         if (err)
                 m.err = *err;
         ssize_t n;
         do
-                n = send(sock, &m, sizeof(m), MSG_NOSIGNAL);
+                n = send(sock, &m, sizeof(m), MSG_NOSIGNAL | flags);
         while (n < 0 && errno == EINTR);
         return n == (ssize_t) sizeof(m) ? 0 : -1;
+}
+
+static int send_msg_at(int sock, enum msg_type type, const jailer_error *err, uint64_t at_us)
+{
+        return send_msg_flags(sock, type, err, at_us, 0);
 }
 
 static int send_msg(int sock, enum msg_type type, const jailer_error *err)
@@ -649,7 +654,11 @@ int jailer_jail_release_fd(const jailer_jail *j)
 
 int jailer_release(int fd)
 {
-        return send_msg_at(fd, MSG_GO, NULL, jl_now_monotonic_us());
+        /* Called from a daemon's event loop: never wait.  A jail waiting to
+         * be released has nothing queued (one "go" is all it ever reads),
+         * so the send goes through at once; anything else (EAGAIN, EPIPE
+         * from a jail gone) is the caller's to handle, not to sit in. */
+        return send_msg_flags(fd, MSG_GO, NULL, jl_now_monotonic_us(), MSG_DONTWAIT);
 }
 
 int jailer_jail_start_fd(const jailer_jail *j)
