@@ -1153,35 +1153,57 @@ static void supervisor_done(supervisor *sv)
                 close(sv->notify_fd);
 }
 
+/* A process's stack mapping: [low, high). */
+typedef struct stack_range {
+        uintptr_t low, high;
+} stack_range;
+
+/* This process's stack mapping, from /proc/self/maps; all zero if not
+ * found. */
+static stack_range stack_range_read(void)
+{
+        _cleanup_fclose_ FILE *f = fopen("/proc/self/maps", "re");
+        _cleanup_free_ char *line = NULL;
+        stack_range r = { 0 };
+        size_t cap = 0;
+        ssize_t n;
+
+        if (!f)
+                return r;
+        while ((n = getline(&line, &cap, f)) > 0) {
+                static const char tag[] = " [stack]\n";
+
+                if ((size_t) n > sizeof tag - 1 && strcmp(line + n - (sizeof tag - 1), tag) == 0) {
+                        if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR, &r.low, &r.high) != 2)
+                                r = (stack_range) { 0 };
+                        return r;
+                }
+        }
+        return r;
+}
+
+/* The stack mapping as the launcher found it, once, before it forked any of
+ * us (preload_config()).  A stack mapping only grows down, so ours reaches
+ * at least as low: the range from there up is all our own stack.  All zero
+ * in an exec'd supervisor, which reads its own. */
+static stack_range launcher_stack;
+
 /* Starting the jail (the jail core, json-c, the seccomp loader) runs call
  * chains far deeper than the event loop's: every stack page they wrote is
  * this process's own copy, kept for the jail's whole life (40 of a forked
  * supervisor's 160 KiB).  Below this frame, less room for the loop's own
  * calls, the stack is dead: hand those pages back; reached again, they read
- * as zeros.  The stack mapping's low end is taken from /proc/self/maps, so
- * that nothing but our own stack is touched. */
+ * as zeros.  Only the stack mapping is touched: from its low end (above),
+ * never below it. */
 static void stack_release(void)
 {
         const uintptr_t keep = 4096;
-        uintptr_t sp = (uintptr_t) __builtin_frame_address(0), low = 0, high = 0, end;
+        uintptr_t sp = (uintptr_t) __builtin_frame_address(0), end;
         uintptr_t page = (uintptr_t) sysconf(_SC_PAGESIZE);
-        _cleanup_fclose_ FILE *f = fopen("/proc/self/maps", "re");
-        _cleanup_free_ char *line = NULL;
-        size_t cap = 0;
-        ssize_t n;
+        stack_range st = launcher_stack.low ? launcher_stack : stack_range_read();
+        uintptr_t low = st.low;
 
-        if (!f)
-                return;
-        while ((n = getline(&line, &cap, f)) > 0) {
-                static const char tag[] = " [stack]\n";
-
-                if ((size_t) n > sizeof tag - 1 && strcmp(line + n - (sizeof tag - 1), tag) == 0) {
-                        if (sscanf(line, "%" SCNxPTR "-%" SCNxPTR, &low, &high) != 2)
-                                low = high = 0;
-                        break;
-                }
-        }
-        if (low == 0 || sp <= low || sp > high || sp - low <= keep)
+        if (low == 0 || sp <= low || sp > st.high || sp - low <= keep)
                 return;
         end = (sp - keep) & ~(page - 1);
         if (end > low)
@@ -1223,6 +1245,8 @@ static void *preload_config(char *const *argv, size_t argc)
         const char *dir = NULL;
         preload *p;
 
+        if (!launcher_stack.low)
+                launcher_stack = stack_range_read();
         /* jailerd's argv, which parse_options() reads again in the child:
          * what it finds there is compared with what we read here. */
         for (size_t i = 1; i + 1 < argc; i++)
