@@ -196,6 +196,7 @@ struct jd_daemon {
 
         int state_dirfd;                /* locked: one jailerd per state directory */
         char *jails_state_dir;          /* <state_dir>/jails */
+        int jails_dirfd;                /* it, open: each jail's is opened under it by id */
 
         char *cgroup_parent;            /* relative to the hierarchy root */
         char *cgroup_parent_abs;        /* when it is ours alone (delegation): stale clean-up */

@@ -596,6 +596,12 @@ static int setup_dirs(jd_daemon *d)
         }
         if (stat(d->jails_state_dir, &st) == 0 && (st.st_mode & 077))
                 (void) chmod(d->jails_state_dir, 0700);
+        d->jails_dirfd = openat(d->state_dirfd, "jails", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (d->jails_dirfd < 0) {
+                r = -errno;
+                log_error("cannot open %s: %s", d->jails_state_dir, strerror(-r));
+                return r;
+        }
 
         /* The jails' uids must get through to their roots (they are not
          * root on the host, not even in their user namespace). */
@@ -766,6 +772,8 @@ static void stop_daemon(jd_daemon *d)
         free(d->cgroup_parent_abs);
         free(d->bound_path);
         jd_policy_free(d->policy);
+        if (d->jails_dirfd >= 0)
+                close(d->jails_dirfd);
         if (d->state_dirfd >= 0)
                 close(d->state_dirfd);
 }
@@ -773,7 +781,7 @@ static void stop_daemon(jd_daemon *d)
 int main(int argc, char **argv)
 {
         _cleanup_free_ char *socket_alloc = NULL, *supervisor_alloc = NULL;
-        jd_daemon d = { .listen_fd = -1, .state_dirfd = -1 };
+        jd_daemon d = { .listen_fd = -1, .state_dirfd = -1, .jails_dirfd = -1 };
         bool check_config = false;
         int r, status;
 

@@ -433,7 +433,7 @@ static void jail_free(jd_jail *j, bool remove_state)
         if (remove_state) {
                 /* Its numbers go with its record: keep the highest. */
                 jd_events_forget(d, j->exited_seq > j->started_seq ? j->exited_seq : j->started_seq);
-                r = jd_rm_rf(j->state_dir);
+                r = jd_rm_rf_at(d->jails_dirfd, j->id);
                 if (r < 0)
                         log_warning("cannot remove %s: %s", j->state_dir, strerror(-r));
         }
@@ -519,9 +519,16 @@ static void answer_waiters(jd_jail *j)
 
 /* ------------------------------------------------------------------ records and events */
 
+/* The jail's state directory, opened under jailerd's jails/ by its id:
+ * one component to resolve, not its whole path again. */
+static int state_dir_open(const jd_jail *j, int flags)
+{
+        return openat(j->daemon->jails_dirfd, j->id, flags | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
 static void record_save(jd_jail *j)
 {
-        _cleanup_close_ int dfd = open(j->state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_close_ int dfd = state_dir_open(j, O_RDONLY);
         jd_record rec = {
                 .started_seq = j->started_seq,
                 .exited_seq = j->exited_seq,
@@ -955,7 +962,7 @@ static void jail_start_failed(jd_jail *j, const char *how)
         } else {
                 if (j->jail_dir)
                         (void) jd_jail_dir_remove(j->jail_dir);
-                (void) jd_rm_rf(j->state_dir);
+                (void) jd_rm_rf_at(d->jails_dirfd, j->id);
         }
         if (j->create)
                 pending_error(j->daemon, TAKE_PTR(j->create), &err);
@@ -991,14 +998,13 @@ static int report_parse(const char *buf, jailer_report *r, char **lost, jailer_e
 /* report.json into j->report: 0, or -errno. */
 static int read_report(jd_jail *j)
 {
-        _cleanup_free_ char *path = NULL, *buf = NULL;
+        _cleanup_close_ int dfd = state_dir_open(j, O_RDONLY);
+        _cleanup_free_ char *buf = NULL;
         jailer_error je = { 0 };
         jailer_report rep = { 0 };
         int r;
 
-        if (asprintf(&path, "%s/%s", j->state_dir, JD_REPORT_FILE) < 0)
-                return -ENOMEM;
-        r = jd_read_file_at(AT_FDCWD, path, 64 * 1024, &buf, NULL);
+        r = dfd < 0 ? -errno : jd_read_file_at(dfd, JD_REPORT_FILE, 64 * 1024, &buf, NULL);
         if (r >= 0 && report_parse(buf, &rep, &j->lost, &je) < 0)
                 r = -EBADMSG;
         if (r >= 0)
@@ -1049,7 +1055,7 @@ static void supervisor_gone(jd_jail *j, const char *how)
         r = read_report(j);
         if (r < 0) {
                 jd_state st;
-                _cleanup_close_ int dfd = open(j->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                _cleanup_close_ int dfd = state_dir_open(j, O_RDONLY);
 
                 /* No report: the jail is lost.  Its program goes with its
                  * cgroup; the record says so, and outlives a restart. */
@@ -1415,7 +1421,7 @@ static int make_jail_dir(jd_jail *j, jl_rpc_error *err)
 /* The jail's state directory: ours only when we make it now. */
 static int make_state_dir(jd_jail *j, jl_rpc_error *err)
 {
-        if (mkdir(j->state_dir, 0700) == 0)
+        if (mkdirat(j->daemon->jails_dirfd, j->id, 0700) == 0)
                 return 0;
         if (errno == EEXIST)
                 return jl_rpc_error_set(err, JL_RPC_EXISTS, NULL, "id", "jail %s: its state directory %s exists",
@@ -1431,7 +1437,7 @@ static int write_config(jd_jail *j, const jailer_config *c, jl_rpc_error *err)
         int r;
 
         json = jailer_config_to_json(c);
-        dfd = open(j->state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        dfd = state_dir_open(j, O_RDONLY);
         if (!json || dfd < 0)
                 return jl_rpc_error_set(err, JL_RPC_INTERNAL, NULL, NULL, "%s: %s", j->state_dir,
                                         json ? strerror(errno) : "out of memory");
@@ -1537,7 +1543,7 @@ int jd_jail_create(jd_daemon *d, jd_client *client, json_object *id, jailer_conf
 undo:
         if (j->jail_dir)
                 (void) jd_jail_dir_remove(j->jail_dir);
-        (void) jd_rm_rf(j->state_dir);
+        (void) jd_rm_rf_at(j->daemon->jails_dirfd, j->id);
         create_abandon(j);
 out:
         close_fds(fds);
@@ -1718,7 +1724,7 @@ static int control_connect(const jd_jail *j)
 
         if (fd < 0)
                 return -errno;
-        dfd = open(j->state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        dfd = state_dir_open(j, O_PATH);
         if (dfd < 0)
                 return errno == ENOENT ? -ESRCH : -errno;
         snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/%s", dfd, JD_CONTROL_SOCKET);
