@@ -255,8 +255,10 @@ static int cg1_stats_read(const struct jl_cgroup *cg, jl_cgroup_stats *st)
 
         /* Nanoseconds; dividing cannot overflow (multiplying µs would). */
         r = jl_cg_read_u64_at(cpuacct, "cpuacct.usage", &v);
-        if (r == 0)
+        if (r == 0) {
+                st->cpu_read_us = jl_now_monotonic_us();
                 st->cpu_usage_us = v / 1000;
+        }
         jl_cg_keep(&first, r);
         jl_cg_keep(&first, jl_cg_read_u64_at(mem, "memory.usage_in_bytes", &st->memory_current_bytes));
         jl_cg_keep(&first, jl_cg_read_u64_at(mem, "memory.max_usage_in_bytes", &st->memory_peak_bytes));

@@ -226,6 +226,8 @@ static int cg2_stats_read(const struct jl_cgroup *cg, jl_cgroup_stats *st)
          * keys (cpu.stat is always there on v2; memory.events is not
          * without the memory controller). */
         r = jl_cg_read_at(fd, "cpu.stat", &cpu_stat);
+        if (r == 0)
+                st->cpu_read_us = jl_now_monotonic_us();
         jl_cg_keep(&first, r == 0 ? jl_cg_key_in(cpu_stat, "usage_usec", &st->cpu_usage_us) : r);
         jl_cg_keep(&first, jl_cg_read_u64_at(fd, "memory.current", &st->memory_current_bytes));
         jl_cg_keep(&first, jl_cg_read_u64_at(fd, "pids.current", &st->pids_current));

@@ -790,7 +790,13 @@ int jailer_jail_snapshot(const jailer_jail *j, jailer_report *r, jailer_error *e
         if (jl_cgroup_stats_read(j->cg, &st) < 0)
                 return jl_error(err, JAILER_STEP_CGROUP, errno, NULL, "read the figures of %s",
                                 jl_cgroup_path(j->cg));
-        report_fill(j, &st, jailer_jail_prepared(j) ? j->start_us : jl_now_monotonic_us(), r);
+        /* The wall time of the CPU time's reading, not of the end of all
+         * the reads: a caller that divides one interval's CPU time by its
+         * wall time (a CPU share) would otherwise count whatever delayed
+         * the reads in between (a busy host) as the jail's. */
+        report_fill(j, &st,
+                    jailer_jail_prepared(j) ? j->start_us : st.cpu_read_us ? st.cpu_read_us : jl_now_monotonic_us(),
+                    r);
         /* Live, the threads in the jail now; at the end, the program's
          * rusage (its own and its waited-for children's). */
         (void) jl_cgroup_threads_nivcsw(j->cg, &r->involuntary_switches);

@@ -170,6 +170,7 @@ struct jl_cgroup;
 
 typedef struct jl_cgroup_stats {
         uint64_t cpu_usage_us;
+        uint64_t cpu_read_us;   /* monotonic, just after cpu_usage_us was read; 0 if it was not */
         uint64_t memory_current_bytes;
         uint64_t memory_peak_bytes;
         uint64_t pids_current;
