@@ -74,6 +74,12 @@ static int err_fd = -1;
 static int worker;
 static long run_no;
 
+/* What %N becomes: unique to this run of this worker of this lat. */
+static int run_token(char *buf, size_t size)
+{
+        return snprintf(buf, size, "%d-%d-%ld", (int) getpid(), worker, run_no);
+}
+
 /* arg with %N and %W replaced (malloc'd), or arg itself. */
 static char *subst(char *arg)
 {
@@ -83,7 +89,7 @@ static char *subst(char *arg)
         size_t o = 0;
         for (const char *p = arg; *p && o < sizeof(out) - 64; p++) {
                 if (p[0] == '%' && p[1] == 'N') {
-                        o += (size_t) snprintf(out + o, sizeof(out) - o, "%d-%d-%ld", (int) getpid(), worker, run_no);
+                        o += (size_t) run_token(out + o, sizeof(out) - o);
                         p++;
                 } else if (p[0] == '%' && p[1] == 'W') {
                         o += (size_t) snprintf(out + o, sizeof(out) - o, "%d", worker);
@@ -310,7 +316,8 @@ static int jailerd_run(conn *c, const char *config, int devnull, long *id)
                 return -1;
         for (open_q = at; open_q > config && open_q[-1] != '"'; open_q--)
                 ;
-        snprintf(tok, sizeof tok, "%d-%d-%ld", (int) getpid(), worker, run_no++);
+        run_token(tok, sizeof tok);
+        run_no++;
         k = snprintf(line, sizeof line, "{\"jsonrpc\":\"2.0\",\"id\":%ld,\"method\":\"create\",\"params\":%.*s%s%s}\n",
                      ++*id, (int) (at - config), config, tok, at + 2);
         if (k <= 0 || (size_t) k >= sizeof line || send_line(c->fd, line, (size_t) k, fds, 3) < 0)

@@ -505,7 +505,7 @@ def lat_throughput(env, name, conc, duration, args):
 def daemon_throughput(env, conc, duration):
     """conc clients, each create+wait in a loop on its own connection: lat's
     C clients (bench/lat.c --jailerd), as lean as the floor's workers."""
-    config = json.dumps(jail_config(env, f"jt-{conc}-%N"), separators=(",", ":"))
+    config = json.dumps(jail_config(env, f"jt-{PID}-{conc}-%N"), separators=(",", ":"))
     return lat_throughput(env, "jailerd", conc, duration, ["--jailerd", str(env.daemon.sock), "--", config])
 
 

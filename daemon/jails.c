@@ -1543,7 +1543,7 @@ int jd_jail_create(jd_daemon *d, jd_client *client, json_object *id, jailer_conf
 undo:
         if (j->jail_dir)
                 (void) jd_jail_dir_remove(j->jail_dir);
-        (void) jd_rm_rf_at(j->daemon->jails_dirfd, j->id);
+        (void) jd_rm_rf_at(d->jails_dirfd, j->id);
         create_abandon(j);
 out:
         close_fds(fds);

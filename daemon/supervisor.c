@@ -1201,13 +1201,12 @@ static void stack_release(void)
         uintptr_t sp = (uintptr_t) __builtin_frame_address(0), end;
         uintptr_t page = (uintptr_t) sysconf(_SC_PAGESIZE);
         stack_range st = launcher_stack.low ? launcher_stack : stack_range_read();
-        uintptr_t low = st.low;
 
-        if (low == 0 || sp <= low || sp > st.high || sp - low <= keep)
+        if (st.low == 0 || sp <= st.low || sp > st.high || sp - st.low <= keep)
                 return;
         end = (sp - keep) & ~(page - 1);
-        if (end > low)
-                (void) madvise((void *) low, end - low, MADV_DONTNEED);
+        if (end > st.low)
+                (void) madvise((void *) st.low, end - st.low, MADV_DONTNEED);
 }
 
 /* The config, read and checked by the launcher before it forks us (see
